@@ -1,0 +1,24 @@
+# Two commands do all the set-up: `make run` (the app on the bundled data) and
+# `make test` (the whole suite). Both create .venv on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run headless test bench clean
+
+$(STAMP): pyproject.toml scripts/install.sh
+	PY=$(PY) VENV=$(VENV) sh scripts/install.sh
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/pmax
+
+headless: $(STAMP)
+	$(BIN)/pmax --run
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

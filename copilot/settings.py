@@ -1,0 +1,94 @@
+"""The copilot's settings, read once from the ``[copilot]`` config section.
+
+``CopilotSettings.from_config`` accepts the engine's ``Config`` (anything with
+``section(name)``/``get(dotted)``) or a plain mapping, so the copilot stays usable in
+tests and tools that build settings by hand. Defaults mirror config/default.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+BACKENDS = ("auto", "offline", "transformers", "openai")
+QUANTIZATIONS = ("auto", "nf4", "bf16", "fp32")
+TOOL_CALLING = ("auto", "on", "off")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class CopilotSettings:
+    """Typed view of ``[copilot]``; see config/default.toml for each key's meaning."""
+
+    backend: str = "auto"
+    model: str = "Qwen/Qwen3-4B-Instruct-2507"
+    allow_download: bool = False
+    device: str = "auto"
+    quantization: str = "auto"
+    context_tokens: int = 8192
+    max_new_tokens: int = 512
+    temperature: float = 0.0
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = ""
+    openai_api_key: str = ""
+    tool_calling: str = "auto"
+    timeout_s: float = 120.0
+    cache_size: int = 128
+    history_turns: int = 3
+    persist: bool = True
+    max_rows: int = 20
+    account: str = "paper"
+
+    @classmethod
+    def from_config(cls, config: Any) -> "CopilotSettings":
+        """Build from a ``Config`` (``section("copilot")``), a mapping, or None."""
+        section: Mapping[str, Any] = {}
+        account = None
+        if config is None:
+            section = {}
+        elif isinstance(config, CopilotSettings):
+            return config
+        elif hasattr(config, "section"):
+            try:
+                section = config.section("copilot")
+            except Exception:  # a Config without the section: use defaults
+                section = {}
+            account = _account_of(config)
+        elif isinstance(config, Mapping):
+            section = config.get("copilot", config)  # whole tree or just the section
+        known = {f.name for f in fields(cls)}
+        values = {k: section[k] for k in section if k in known}
+        if account and "account" not in values:
+            values["account"] = account
+        out = cls(**values)
+        out.validate()
+        return out
+
+    def with_(self, **changes: Any) -> "CopilotSettings":
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        from engine.errors import ConfigError
+
+        checks = (("backend", BACKENDS), ("quantization", QUANTIZATIONS),
+                  ("tool_calling", TOOL_CALLING), ("device", DEVICES))
+        for key, allowed in checks:
+            if getattr(self, key) not in allowed:
+                raise ConfigError(
+                    f"copilot.{key} = {getattr(self, key)!r} is not one of {', '.join(allowed)}",
+                    hint=f"set copilot.{key} in your config to one of: {', '.join(allowed)}")
+        if self.max_new_tokens < 1 or self.context_tokens <= self.max_new_tokens:
+            raise ConfigError(
+                "copilot.context_tokens must exceed copilot.max_new_tokens (both positive)",
+                hint="e.g. context_tokens = 8192, max_new_tokens = 512")
+
+
+def _account_of(config: Any) -> str | None:
+    for key in ("app.account", "broker.account"):
+        try:
+            value = config.get(key)
+        except Exception:
+            continue
+        if isinstance(value, str) and value:
+            return value
+    return None

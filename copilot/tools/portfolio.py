@@ -1,0 +1,210 @@
+"""Grounding tools over the paper portfolio: risk snapshot and kill-switch state,
+positions, recent fills, rejected orders, data-quality issues and performance
+metrics (empyrical conventions, through ``engine.metrics``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copilot.tools.base import (cite, clamp_limit, norm_ticker, parse_json, result,
+                                select)
+from copilot.types import ToolResult
+
+_RISK_COLS = ("as_of", "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",
+              "var_mc_99", "realised_vol", "forecast_vol", "beta", "drawdown", "gross", "net",
+              "concentration", "regime", "halted", "halt_reason")
+
+
+def risk_snapshot(con: Any, account: str) -> ToolResult:
+    """The latest risk row: VaR/CVaR, volatility, drawdown, exposure, kill-switch state."""
+    _, rows = select(con, f"SELECT {', '.join(_RISK_COLS)}, limit_utilisation FROM risk "
+                          "WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
+    if not rows:
+        return result("risk_snapshot", "Risk snapshot", list(_RISK_COLS), [], [],
+                      note=f"No risk snapshot is stored yet (account {account}).")
+    row = rows[0]
+    as_of = row[0]
+    citation = cite("risk", as_of, account=account, as_of=as_of)
+    children: tuple[ToolResult, ...] = ()
+    limits = parse_json(row[len(_RISK_COLS)])
+    if isinstance(limits, dict) and limits:
+        children = (result("risk_snapshot", "Limit utilisation (fraction of each limit used)",
+                           ["limit", "used"], sorted(limits.items()), [citation]),)
+    return result("risk_snapshot", f"Risk snapshot (as of {as_of}; VaR/CVaR as return fractions)",
+                  list(_RISK_COLS), [row[:len(_RISK_COLS)]], [citation],
+                  data_text=("halt_reason",), children=children)
+
+
+_POS_COLS = ("as_of", "ticker", "qty", "avg_cost", "close", "market_value", "weight")
+
+
+def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
+    """Positions at the latest marked session, plus cash and equity from ``equity``."""
+    tk = norm_ticker(ticker)
+    args: list[Any] = [account, account]
+    extra = ""
+    if tk:
+        extra = " AND ticker = ?"
+        args.append(tk)
+    _, rows = select(con, f"SELECT {', '.join(_POS_COLS)} FROM positions WHERE account = ? AND "
+                          "as_of = (SELECT max(as_of) FROM positions WHERE account = ?)"
+                          f"{extra} AND qty <> 0 ORDER BY abs(market_value) DESC", args)
+    _, eq = select(con, "SELECT as_of, cash, equity, gross, net, drawdown FROM equity "
+                        "WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
+    children: tuple[ToolResult, ...] = ()
+    cites = []
+    if eq:
+        eq_cite = cite("equity", eq[0][0], account=account, as_of=eq[0][0])
+        children = (result("positions", "Account", ["as_of", "cash", "equity", "gross", "net",
+                                                    "drawdown"], eq, [eq_cite]),)
+    title = f"Positions{' in ' + tk if tk else ''}"
+    if not rows:
+        return result("positions", title, list(_POS_COLS), [], cites,
+                      note=f"No open positions{' in ' + tk if tk else ''} (account {account}).",
+                      args={"ticker": tk}, children=children)
+    as_of = rows[0][0]
+    cites.append(cite("positions", as_of, account=account, ticker=tk, as_of=as_of))
+    return result("positions", f"{title} (as of {as_of})", list(_POS_COLS), rows, cites,
+                  args={"ticker": tk}, children=children)
+
+
+_FILL_COLS = ("date", "ticker", "side", "qty", "price", "commission", "slippage", "order_id")
+
+
+def recent_fills(con: Any, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
+    """The most recent paper fills (newest first)."""
+    tk = norm_ticker(ticker)
+    n = clamp_limit(limit, 10)
+    where, args = ["account = ?"], [account]
+    if tk:
+        where.append("ticker = ?")
+        args.append(tk)
+    _, rows = select(con, f"SELECT {', '.join(_FILL_COLS)} FROM fills WHERE {' AND '.join(where)} "
+                          "ORDER BY date DESC, fill_id DESC LIMIT ?", args + [n])
+    scope = f" in {tk}" if tk else ""
+    if not rows:
+        return result("recent_fills", f"Recent fills{scope}", list(_FILL_COLS), [], [],
+                      note=f"No fills{scope} yet (account {account}).", args={"ticker": tk})
+    cites = [cite("fills", rows[0][0], account=account, ticker=tk,
+                  fill_dates=f"{rows[-1][0]}..{rows[0][0]}")]
+    return result("recent_fills", f"Recent fills{scope} (newest first)", list(_FILL_COLS), rows,
+                  cites, args={"ticker": tk, "limit": n})
+
+
+_REJ_COLS = ("as_of", "ticker", "side", "qty", "status", "reason", "order_id")
+
+
+def rejections(con: Any, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
+    """Recently rejected or cancelled orders and why (pre-trade checks, kill switches)."""
+    tk = norm_ticker(ticker)
+    n = clamp_limit(limit, 10)
+    where, args = ["account = ?", "status IN ('rejected', 'cancelled')"], [account]
+    if tk:
+        where.append("ticker = ?")
+        args.append(tk)
+    _, rows = select(con, f"SELECT {', '.join(_REJ_COLS)} FROM orders WHERE {' AND '.join(where)} "
+                          "ORDER BY as_of DESC, order_id DESC LIMIT ?", args + [n])
+    scope = f" for {tk}" if tk else ""
+    if not rows:
+        return result("rejections", f"Rejected orders{scope}", list(_REJ_COLS), [], [],
+                      note=f"No rejected or cancelled orders{scope} (account {account}).",
+                      args={"ticker": tk})
+    cites = [cite("orders", rows[0][0], account=account, status="rejected|cancelled", ticker=tk)]
+    return result("rejections", f"Rejected or cancelled orders{scope} (newest first)",
+                  list(_REJ_COLS), rows, cites, data_text=("reason",), args={"ticker": tk})
+
+
+_QI_COLS = ("found_session", "ticker", "date", "rule", "action", "detail")
+
+
+def quality_issues(con: Any, account: str, ticker: str | None = None, limit: int = 15) -> ToolResult:
+    """Recent data-quality issues the gate flagged, repaired or quarantined."""
+    tk = norm_ticker(ticker)
+    n = clamp_limit(limit, 15)
+    where, args = ["TRUE"], []
+    if tk:
+        where.append("ticker = ?")
+        args.append(tk)
+    _, rows = select(con, f"SELECT {', '.join(_QI_COLS)} FROM quality_issues "
+                          f"WHERE {' AND '.join(where)} "
+                          "ORDER BY found_session DESC NULLS LAST, date DESC LIMIT ?", args + [n])
+    _, counts = select(con, "SELECT action, count(*) FROM quality_issues "
+                            f"WHERE {' AND '.join(where)} GROUP BY action ORDER BY action", args)
+    scope = f" for {tk}" if tk else ""
+    if not rows:
+        return result("quality_issues", f"Data-quality issues{scope}", list(_QI_COLS), [], [],
+                      note=f"No data-quality issues{scope} are recorded.", args={"ticker": tk})
+    last = rows[0][0] or rows[0][2]
+    citation = cite("quality_issues", last, ticker=tk)
+    children = (result("quality_issues", "Issues by action", ["action", "count"], counts,
+                       [citation]),)
+    return result("quality_issues", f"Data-quality issues{scope} (newest first)", list(_QI_COLS),
+                  rows, [citation], data_text=("detail",), args={"ticker": tk},
+                  children=children)
+
+
+_PERF_COLS = ("first_as_of", "last_as_of", "sessions", "equity", "total_return",
+              "annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio",
+              "max_drawdown", "calmar_ratio")
+
+
+def performance(con: Any, account: str) -> ToolResult:
+    """Portfolio performance over the stored equity curve (empyrical conventions)."""
+    import numpy as np
+
+    _, rows = select(con, "SELECT as_of, equity, daily_return FROM equity WHERE account = ? "
+                          "ORDER BY as_of", [account])
+    if len(rows) < 2:
+        return result("performance", "Portfolio performance", list(_PERF_COLS), [], [],
+                      note="Not enough equity history yet (needs two or more marked sessions).")
+    equity = np.array([r[1] for r in rows], dtype=float)
+    rets = np.array([r[2] if r[2] is not None else np.nan for r in rows[1:]], dtype=float)
+    fallback = equity[1:] / equity[:-1] - 1.0
+    rets = np.where(np.isnan(rets), fallback, rets)
+    stats = _metrics(rets)
+    row = (rows[0][0], rows[-1][0], len(rows), float(equity[-1]),
+           float(equity[-1] / equity[0] - 1.0), *stats)
+    citation = cite("equity", rows[-1][0], account=account,
+                    sessions=f"{rows[0][0]}..{rows[-1][0]}")
+    return result("performance", f"Portfolio performance ({rows[0][0]} to {rows[-1][0]}; "
+                                 "daily simple returns, annualised over 252 sessions)",
+                  list(_PERF_COLS), [row], [citation])
+
+
+def _metrics(rets: Any) -> tuple[float | None, ...]:
+    """annual_return, annual_volatility, sharpe, sortino, max_drawdown, calmar."""
+    import numpy as np
+
+    try:
+        from engine import metrics as m
+    except ImportError:  # engine.metrics not built yet: same conventions inline
+        m = None
+    names = ("annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio",
+             "max_drawdown", "calmar_ratio")
+    out: list[float | None] = []
+    for name in names:
+        fn = getattr(m, name, None) if m is not None else None
+        value = fn(rets) if fn is not None else _inline(name, rets)
+        value = float(np.asarray(value).reshape(-1)[0]) if value is not None else None
+        out.append(None if value is None or not np.isfinite(value) else value)
+    return tuple(out)
+
+
+def _inline(name: str, r: Any) -> float | None:
+    import numpy as np
+
+    if len(r) < 2:
+        return None
+    cum = np.cumprod(1.0 + r)
+    years = len(r) / 252.0
+    ann = cum[-1] ** (1.0 / years) - 1.0
+    vol = np.std(r, ddof=1) * np.sqrt(252.0)
+    peak = np.maximum.accumulate(np.concatenate([[1.0], cum]))
+    mdd = float(np.min(np.concatenate([[1.0], cum]) / peak - 1.0))
+    down = np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * np.sqrt(252.0)
+    table = {"annual_return": ann, "annual_volatility": vol,
+             "sharpe_ratio": np.mean(r) / np.std(r, ddof=1) * np.sqrt(252.0) if np.std(r, ddof=1) > 0 else None,
+             "sortino_ratio": np.mean(r) * 252.0 / down if down > 0 else None,
+             "max_drawdown": mdd, "calmar_ratio": ann / abs(mdd) if mdd < 0 else None}
+    return table[name]

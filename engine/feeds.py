@@ -1,0 +1,151 @@
+"""Feeds decide which session the next cycle processes and deliver its bars.
+
+`ReplayFeed` walks a history file one trading session per cycle; history before the
+replay start arrives as warm-up in the first cycle. `engine.data.live.LiveFeed`
+follows the real exchange calendar with the same interface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.config import REPO_ROOT
+from engine.cycle import BAR_COLUMNS
+from engine.errors import InputError
+
+SAMPLE_PATH = REPO_ROOT / "data" / "watchlist_sample.parquet"
+
+
+@dataclass(frozen=True)
+class FeedBatch:
+    """The bars for one cycle."""
+
+    session: dt.date
+    session_index: int
+    bars: pd.DataFrame
+    warmup: bool
+    source: str
+    stale: bool = False
+
+
+class Feed(ABC):
+    """Where cycles come from."""
+
+    @abstractmethod
+    def next_batch(self, after: dt.date | None) -> FeedBatch | None:
+        """The batch for the first session after `after` (None: the first cycle), or None when done."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+def read_bars_file(path: str | Path) -> pd.DataFrame:
+    """Read and check a Parquet or CSV bars file; InputError names what is wrong."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise InputError(f"data file {file} does not exist", "pass a Parquet or CSV file with --data")
+    try:
+        if file.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(file)
+        elif file.suffix.lower() in (".csv", ".txt"):
+            df = pd.read_csv(file)
+        else:
+            raise InputError(f"data file {file} is neither Parquet nor CSV", "use a .parquet or .csv file")
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow/pandas raise many types for unreadable files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"data file {file} cannot be read: {reason[:160]}") from None
+    return normalise_bars(df, str(file))
+
+
+def normalise_bars(df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Check columns and types, return date/ticker/OHLCV sorted by ticker, date."""
+    df = df.rename(columns={c: c.strip().lower() for c in df.columns if isinstance(c, str)})
+    missing = [c for c in BAR_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"data file {origin} lacks column(s) {', '.join(missing)}",
+            "it needs date, ticker, open, high, low, close, volume",
+        )
+    out = df[BAR_COLUMNS].copy()
+    try:
+        out["date"] = pd.to_datetime(out["date"]).dt.date
+    except (ValueError, TypeError):
+        raise InputError(f"data file {origin}: column date holds values that are not dates") from None
+    out["ticker"] = out["ticker"].astype(str).str.strip().str.upper()
+    for col in ("open", "high", "low", "close"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    volume = pd.to_numeric(out["volume"], errors="coerce")
+    out["volume"] = volume.fillna(0).round().astype("int64")
+    if out.empty:
+        raise InputError(f"data file {origin} holds no rows")
+    if out["close"].isna().all():
+        raise InputError(f"data file {origin}: column close holds no numbers")
+    return out.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+
+
+class ReplayFeed(Feed):
+    """Replays a history file one session per cycle, after a warm-up batch."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        start: dt.date = dt.date(2016, 1, 4),
+        tickers: Sequence[str] | None = None,
+    ) -> None:
+        self.path = Path(path) if path else SAMPLE_PATH
+        self.source = "sample" if self.path == SAMPLE_PATH else f"file:{self.path.name}"
+        bars = read_bars_file(self.path)
+        if tickers:
+            wanted = {t.upper() for t in tickers}
+            bars = bars[bars["ticker"].isin(wanted)]
+            if bars.empty:
+                raise InputError(
+                    f"none of the watchlist tickers ({', '.join(sorted(wanted))}) are in {self.path}",
+                    "fix [data] watchlist or pass another --data file",
+                )
+        self.bars = bars.sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
+        self.calendar: list[dt.date] = sorted(self.bars["date"].unique())
+        self.start = start
+        self._dates = np.array(self.bars["date"].values)
+        if not any(d >= start for d in self.calendar):
+            raise InputError(
+                f"replay start {start} is after the last session in {self.path} ({self.calendar[-1]})",
+                "set [replay] start to a date inside the data",
+            )
+
+    def describe(self) -> str:
+        return f"replay of {self.path.name} from {self.start}"
+
+    @property
+    def tickers(self) -> list[str]:
+        return sorted(self.bars["ticker"].unique())
+
+    def next_batch(self, after: dt.date | None) -> FeedBatch | None:
+        if after is None:
+            session = next(d for d in self.calendar if d >= self.start)
+            mask = self._dates <= session
+            warmup = True
+        else:
+            later = [d for d in self.calendar if d > after]
+            if not later:
+                return None
+            session = later[0]
+            mask = self._dates == session
+            warmup = False
+        bars = self.bars.loc[mask].reset_index(drop=True)
+        return FeedBatch(session, self.calendar.index(session), bars, warmup, self.source)
+
+    def remaining_after(self, after: dt.date | None) -> int:
+        """How many cycles are left after `after`."""
+        if after is None:
+            return sum(1 for d in self.calendar if d >= self.start)
+        return sum(1 for d in self.calendar if d > after)

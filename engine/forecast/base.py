@@ -1,0 +1,233 @@
+"""The forecaster interface: `Panel` (aligned bars), `Forecaster` ABC, forecast frames.
+
+Every model (naive, drift, arima, garch, ssa, lightgbm, neural) implements
+`Forecaster`: `fit` on every session of a panel (data up to its cutoff only),
+`update` cheaply between scheduled refits, `predict` h-session forward log returns
+with a mean, an interval at `level`, P(up) and a volatility. Fitted state lives
+on the object in attributes ending in `_`. This module imports only numpy/pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+#: Columns of the frame every `Forecaster.predict` returns (one row per ticker × horizon).
+FORECAST_COLUMNS: tuple[str, ...] = (
+    "ticker", "horizon", "mean", "lower", "upper", "level", "prob_up", "vol", "drivers",
+)
+
+#: Horizons (sessions ahead) forecast by default.
+DEFAULT_HORIZONS: tuple[int, ...] = (1, 5, 21)
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Daily bars of many tickers aligned on sessions: arrays of shape (T, N).
+
+    Rows are sessions (ascending), columns tickers; a missing bar is NaN. A panel
+    never holds a row after its `cutoff`, so anything computed from it is causal.
+    """
+
+    dates: np.ndarray  # datetime64[D], shape (T,)
+    tickers: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_long(cls, bars: pd.DataFrame, tickers: Sequence[str] | None = None) -> Panel:
+        """Pivot long bars (date, ticker, open, high, low, close, volume) to a panel."""
+        if bars.empty:
+            names = tuple(tickers or ())
+            empty = np.empty((0, len(names)))
+            return cls(np.array([], dtype="datetime64[D]"), names, empty, empty, empty, empty, empty)
+        df = bars[["date", "ticker", "open", "high", "low", "close", "volume"]]
+        dates = np.unique(pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]"))
+        names = tuple(sorted(df["ticker"].unique())) if tickers is None else tuple(tickers)
+        row = np.searchsorted(dates, pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]"))
+        col_of = {t: i for i, t in enumerate(names)}
+        col = df["ticker"].map(col_of).to_numpy(dtype=float)
+        keep = ~np.isnan(col)
+        row, col = row[keep], col[keep].astype(np.int64)
+        arrays = []
+        for name in ("open", "high", "low", "close", "volume"):
+            a = np.full((len(dates), len(names)), np.nan)
+            a[row, col] = df[name].to_numpy(dtype=float)[keep]
+            arrays.append(a)
+        return cls(dates, names, *arrays)
+
+    @property
+    def n_sessions(self) -> int:
+        return int(self.dates.shape[0])
+
+    @property
+    def n_tickers(self) -> int:
+        return len(self.tickers)
+
+    @property
+    def cutoff(self) -> date | None:
+        """The last session in the panel (the forecast origin)."""
+        return None if self.n_sessions == 0 else pd.Timestamp(self.dates[-1]).date()
+
+    def log_returns(self) -> np.ndarray:
+        """Close-to-close log returns (T, N); row 0 and gaps are NaN."""
+        if "log_returns" not in self._cache:
+            lc = np.log(self.close)
+            r = np.full_like(lc, np.nan)
+            r[1:] = lc[1:] - lc[:-1]
+            self._cache["log_returns"] = r
+        return self._cache["log_returns"]
+
+    def rows(self, stop: int, start: int = 0) -> Panel:
+        """The sub-panel of rows [start, stop) (positions, not dates)."""
+        sl = slice(start, stop)
+        return Panel(self.dates[sl], self.tickers, self.open[sl], self.high[sl],
+                     self.low[sl], self.close[sl], self.volume[sl])
+
+    def upto(self, day: date | np.datetime64, lookback: int | None = None) -> Panel:
+        """Rows with date ≤ `day`, the last `lookback` of them if given."""
+        stop = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))
+        start = 0 if lookback is None else max(0, stop - lookback)
+        return self.rows(stop, start)
+
+    def select(self, tickers: Sequence[str]) -> Panel:
+        """The same rows for a subset of tickers (in the given order)."""
+        idx = [self.tickers.index(t) for t in tickers]
+        return Panel(self.dates, tuple(tickers), self.open[:, idx], self.high[:, idx],
+                     self.low[:, idx], self.close[:, idx], self.volume[:, idx])
+
+    def live(self) -> np.ndarray:
+        """Boolean (N,): tickers with a bar at the cutoff (the ones to forecast)."""
+        if self.n_sessions == 0:
+            return np.zeros(self.n_tickers, dtype=bool)
+        return np.isfinite(self.close[-1])
+
+    def features(self) -> Any:
+        """The causal feature set of this panel (`engine.features.FeatureSet`), cached."""
+        if "features" not in self._cache:
+            from engine.features import compute_features
+
+            self._cache["features"] = compute_features(self)
+        return self._cache["features"]
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Standard normal CDF, vectorised without scipy."""
+    from math import erf
+
+    v = np.vectorize(erf, otypes=[float])
+    return 0.5 * (1.0 + v(np.asarray(x, dtype=float) / math.sqrt(2.0)))
+
+
+def normal_ppf(p: float) -> float:
+    """Standard normal quantile (scalar)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(p)
+
+
+def forecast_frame(
+    tickers: Sequence[str],
+    horizon: int,
+    mean: np.ndarray,
+    vol: np.ndarray,
+    level: float,
+    *,
+    prob_up: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    drivers: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """Build a forecast frame; Gaussian interval/P(up) from mean and vol where not given."""
+    mean = np.asarray(mean, dtype=float)
+    vol = np.asarray(vol, dtype=float)
+    z = normal_ppf(0.5 + level / 2.0)
+    safe = np.where(vol > 0, vol, np.nan)
+    if prob_up is None:
+        prob_up = np.where(vol > 0, normal_cdf(mean / np.where(vol > 0, vol, 1.0)), 0.5)
+    return pd.DataFrame({
+        "ticker": list(tickers),
+        "horizon": np.full(len(mean), int(horizon), dtype=np.int64),
+        "mean": mean,
+        "lower": mean - z * np.nan_to_num(safe, nan=0.0) if lower is None else np.asarray(lower, float),
+        "upper": mean + z * np.nan_to_num(safe, nan=0.0) if upper is None else np.asarray(upper, float),
+        "level": np.full(len(mean), float(level)),
+        "prob_up": np.asarray(prob_up, dtype=float),
+        "vol": vol,
+        "drivers": list(drivers) if drivers is not None else [None] * len(mean),
+    }, columns=list(FORECAST_COLUMNS))
+
+
+def empty_forecasts() -> pd.DataFrame:
+    """A forecast frame with no rows (the right columns and dtypes)."""
+    return forecast_frame([], 1, np.array([]), np.array([]), 0.9)
+
+
+def drivers_json(items: Sequence[tuple[str, float, float]]) -> str:
+    """Serialise SHAP drivers [(feature, value, shap)] as the forecasts.drivers JSON."""
+    return json.dumps([{"feature": f, "value": _r(v), "shap": _r(s)} for f, v, s in items])
+
+
+def _r(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(np.round(x, 8))
+
+
+class Forecaster(ABC):
+    """A model that forecasts h-session forward log returns for many tickers.
+
+    Lifecycle, driven by the forecast stage: `fit(panel)` on scheduled refit
+    sessions (data ≤ cutoff only), `update(panel)` on the sessions between
+    (cheap: new data, same parameters), `predict(panel, horizons, level)` every
+    session. The stage always passes panels ending at the current session; a
+    resumed run replays fit-then-updates, so fit/update/predict must be
+    deterministic functions of their inputs (seeded randomness only).
+    """
+
+    #: Registry name, also the `forecasts.model` value.
+    name: ClassVar[str] = ""
+    #: True when one model is trained across all tickers (lightgbm, neural).
+    pooled: ClassVar[bool] = False
+    #: Sessions of history a ticker needs before it can be forecast.
+    min_history: ClassVar[int] = 30
+
+    def __init__(
+        self, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu"
+    ) -> None:
+        self.params: dict[str, Any] = dict(params or {})
+        self.seed = int(seed)
+        self.device = device
+        self.fitted_at_: date | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.fitted_at_ is not None
+
+    @abstractmethod
+    def fit(
+        self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None
+    ) -> Forecaster:
+        """Refit on every session of `panel`; set `fitted_at_ = panel.cutoff`."""
+
+    def update(self, panel: Panel) -> None:
+        """Fold in sessions after the last fit/update without refitting (default: none needed)."""
+
+    @abstractmethod
+    def predict(self, panel: Panel, horizons: Sequence[int], level: float) -> pd.DataFrame:
+        """Forecast from `panel.cutoff`: a frame with `FORECAST_COLUMNS`, live tickers only."""
+
+    def feature_importance(self) -> pd.DataFrame | None:
+        """Global importance at the last refit: columns horizon, feature, importance."""
+        return None

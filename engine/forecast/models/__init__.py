@@ -1,0 +1,1 @@
+"""Concrete forecasters, one module each; resolved lazily via engine.forecast.registry."""

@@ -1,0 +1,193 @@
+"""The async engine: one cycle per trading session, each cycle one transaction.
+
+`Engine.step` asks the feed for the next session, runs every stage in a worker
+thread inside a single DuckDB transaction, records the cycle in `cycles`, and only
+then publishes the cycle's events. A crash loses at most the cycle in flight; a new
+`Engine` on the same store resumes after the last committed session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from engine.config import Config
+from engine.cycle import CycleContext, Stage
+from engine.events import CycleCompleted, CycleStarted, Event, FeedExhausted
+from engine.feeds import Feed, FeedBatch
+from engine.store import Store, append
+
+Subscriber = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a headless run did."""
+
+    run_id: str
+    sessions_run: int
+    first_session: dt.date | None
+    last_session: dt.date | None
+    equity: float | None
+    exhausted: bool
+
+
+class Engine:
+    """Drives the stages over the feed's sessions and tells subscribers what happened."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        feed: Feed,
+        stages: Sequence[Stage] | None = None,
+        account: str | None = None,
+        device: str = "cpu",
+        mode: str = "replay",
+    ) -> None:
+        from engine.stages import default_stages
+
+        self.store = store
+        self.config = config
+        self.feed = feed
+        self.stages = list(stages) if stages is not None else default_stages(config)
+        self.account = account or config.app.account
+        self.device = device
+        self.mode = mode
+        self.run_id = uuid.uuid4().hex[:12]
+        self.state: dict[str, Any] = {}
+        self._subscribers: list[Subscriber] = []
+        self._lock = asyncio.Lock()
+        self._run_recorded = False
+        self.exhausted = False
+        self.as_of: dt.date | None = self._last_committed()
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call `callback(event)` on the event loop for every published event."""
+        self._subscribers.append(callback)
+
+    def _last_committed(self) -> dt.date | None:
+        row = self.store.con.execute(
+            "SELECT max(session) FROM cycles WHERE account = ?", [self.account]
+        ).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def last_equity(self) -> float | None:
+        row = self.store.con.execute(
+            "SELECT equity FROM equity WHERE account = ? ORDER BY as_of DESC LIMIT 1", [self.account]
+        ).fetchone()
+        return float(row[0]) if row else None
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        for event in events:
+            for callback in list(self._subscribers):
+                callback(event)
+
+    async def step(self) -> CycleCompleted | None:
+        """Run one cycle; None (and a FeedExhausted event) when the feed has no more sessions."""
+        async with self._lock:
+            batch = await asyncio.to_thread(self.feed.next_batch, self.as_of)
+            if batch is None:
+                self.exhausted = True
+                self._publish([FeedExhausted(self.as_of)])
+                return None
+            self._record_run_start()
+            self._publish([CycleStarted(batch.session, batch.session_index)])
+            events = await asyncio.to_thread(self._run_cycle, batch)
+            self.as_of = batch.session
+            self._publish(events)
+            completed = events[-1]
+            assert isinstance(completed, CycleCompleted)
+            return completed
+
+    def _run_cycle(self, batch: FeedBatch) -> list[Event]:
+        started = time.perf_counter()
+        with self.store.transaction() as con:
+            ctx = CycleContext(
+                session=batch.session,
+                session_index=batch.session_index,
+                account=self.account,
+                con=con,
+                config=self.config,
+                bars=batch.bars,
+                state=self.state,
+                device=self.device,
+                warmup=batch.warmup,
+                run_id=self.run_id,
+            )
+            ctx.state["feed_batch"] = batch
+            for stage in self.stages:
+                stage.run(ctx)
+            row = con.execute(
+                "SELECT equity FROM equity WHERE account = ? AND as_of = ?", [self.account, batch.session]
+            ).fetchone()
+            equity = float(row[0]) if row else None
+            append(con, "cycles", pd.DataFrame([{
+                "account": self.account, "session": batch.session, "session_index": batch.session_index,
+                "run_id": self.run_id, "n_bars": len(batch.bars), "committed_at": pd.Timestamp.now(),
+            }]))
+        elapsed = time.perf_counter() - started
+        return [*ctx.events, CycleCompleted(batch.session, batch.session_index, len(batch.bars), equity, elapsed)]
+
+    async def run(
+        self,
+        cycles: int | None = None,
+        until: dt.date | None = None,
+        on_cycle: Callable[[CycleCompleted], None] | None = None,
+    ) -> RunSummary:
+        """Run cycles until the feed ends, `cycles` sessions are done, or `until` is passed."""
+        first: dt.date | None = None
+        count = 0
+        try:
+            while cycles is None or count < cycles:
+                if until is not None and self.as_of is not None and self.as_of >= until:
+                    break
+                if until is not None and not self._next_within(until):
+                    break
+                done = await self.step()
+                if done is None:
+                    break
+                first = first or done.session
+                count += 1
+                if on_cycle:
+                    on_cycle(done)
+        except BaseException:
+            self._record_run_end("failed" if count == 0 else "interrupted", first, count)
+            raise
+        self._record_run_end("finished", first, count)
+        return RunSummary(self.run_id, count, first, self.as_of if count else None, self.last_equity(), self.exhausted)
+
+    def _next_within(self, until: dt.date) -> bool:
+        peek = getattr(self.feed, "calendar", None)
+        if peek is None:
+            return True
+        after = self.as_of
+        nxt = next((d for d in peek if (after is None and d >= getattr(self.feed, "start", d)) or (after is not None and d > after)), None)
+        return nxt is not None and nxt <= until
+
+    def _record_run_start(self) -> None:
+        if self._run_recorded:
+            return
+        self._run_recorded = True
+        append(self.store.con, "runs", pd.DataFrame([{
+            "run_id": self.run_id, "started_at": pd.Timestamp.now(), "mode": self.mode,
+            "account": self.account, "status": "running", "pid": os.getpid(), "sessions": 0,
+            "detail": self.feed.describe(),
+        }]))
+
+    def _record_run_end(self, status: str, first: dt.date | None, count: int) -> None:
+        if not self._run_recorded:
+            return
+        self.store.con.execute(
+            "UPDATE runs SET finished_at = now(), status = ?, first_session = ?, last_session = ?, sessions = ? "
+            "WHERE run_id = ?",
+            [status, first, self.as_of if count else None, count, self.run_id],
+        )

@@ -1,0 +1,57 @@
+"""Ingest stage: the quality gate, then the cycle's bars into `bars`.
+
+Only gated bars reach later stages (`ctx.bars`); quarantined ones are stored with
+`quarantined = true` so the record is complete but no model or order sees them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.cycle import CycleContext, Stage
+from engine.store import append
+
+GATE_LOOKBACK = 30
+
+
+class IngestStage(Stage):
+    name = "ingest"
+
+    def run(self, ctx: CycleContext) -> None:
+        from engine.data.quality import QualityGate
+
+        batch = ctx.state.get("feed_batch")
+        bars = ctx.bars
+        if bars.empty:
+            return
+        gate = ctx.state.get("quality_gate")
+        if gate is None:
+            gate = ctx.state["quality_gate"] = QualityGate(ctx.config)
+        history = None if ctx.warmup else ctx.history(tickers=sorted(bars["ticker"].unique()), lookback=GATE_LOOKBACK)
+        result = gate.check(bars, history)
+        checked = result.bars.copy()
+        checked["source"] = getattr(batch, "source", "replay")
+        if getattr(batch, "stale", False):
+            checked["stale"] = True
+        keep = ["ticker", "date", "open", "high", "low", "close", "volume", "source", "quarantined", "stale"]
+        # A resumed live session may see a bar it already stored: replace, never duplicate.
+        ctx.con.register("_pmax_new_bars", checked[keep])
+        try:
+            ctx.con.execute("INSERT OR REPLACE INTO bars BY NAME SELECT * FROM _pmax_new_bars")
+        finally:
+            ctx.con.unregister("_pmax_new_bars")
+        if not result.issues.empty:
+            issues = result.issues.copy()
+            issues["found_session"] = ctx.session
+            append(ctx.con, "quality_issues", issues)
+        requarantine = getattr(result, "requarantine", None)
+        if requarantine is not None and not requarantine.empty:
+            ctx.con.register("_pmax_requarantine", requarantine[["ticker", "date"]])
+            try:
+                ctx.con.execute(
+                    "UPDATE bars SET quarantined = TRUE FROM _pmax_requarantine r "
+                    "WHERE bars.ticker = r.ticker AND bars.date = r.date"
+                )
+            finally:
+                ctx.con.unregister("_pmax_requarantine")
+        ctx.bars = checked.loc[~checked["quarantined"].astype(bool), ["date", "ticker", "open", "high", "low", "close", "volume"]].reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""pmax's user interfaces: the `pmax` command line and the Textual app."""

@@ -1,0 +1,133 @@
+"""The `pmax` command line: the TUI by default, `--run` headless, and subcommands.
+
+Subcommands live in `tui/commands/` and are imported only when invoked, and the
+headless path never imports Textual, so `pmax --help` and `pmax --run` start fast.
+Every `PmaxError` becomes one line on stderr and its exit code; click's usage
+errors exit 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from engine.errors import PmaxError, UsageError
+
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("tui.commands.data:data", "Import, fetch and check market data."),
+    "validate": ("tui.commands.validate:validate", "Walk-forward report: every model against naive."),
+    "ask": ("tui.commands.copilot:ask", "Ask the copilot one question."),
+    "copilot": ("tui.commands.copilot:copilot", "Copilot status and set-up."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported when first used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module_name, _, attr = LAZY_COMMANDS[name][0].partition(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.startswith("tui.commands"):
+                    return None
+                raise
+            return getattr(module, attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in sorted(LAZY_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--run", "headless", is_flag=True, help="Run headless (no TUI): replay to the end of the data.")
+@click.option("--live", is_flag=True, help="Follow the NYSE calendar with live data instead of replaying.")
+@click.option("--cycles", type=click.IntRange(min=1), help="Run N more sessions, then stop.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Stop after this session (YYYY-MM-DD).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Database file (default: user data directory).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ~/.config/pmax/config.toml).")
+@click.option("--data", type=click.Path(dir_okay=False), help="History file to replay (Parquet or CSV).")
+@click.option("--json", "as_json", is_flag=True, help="With --run: print one JSON summary as the last line.")
+@click.version_option("0.1.0", prog_name="pmax")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    headless: bool,
+    live: bool,
+    cycles: int | None,
+    until: dt.datetime | None,
+    db: str | None,
+    config_path: str | None,
+    data: str | None,
+    as_json: bool,
+) -> None:
+    """pmax — forecast, validate and paper-trade US equities in your terminal.
+
+    With no command, opens the terminal app on the bundled sample data.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if as_json and not headless:
+        raise click.UsageError("--json works with --run")
+    overrides: dict[str, Any] = {}
+    if data:
+        overrides["replay.data"] = data
+    from tui.commands.common import load_cli_config
+
+    config = load_cli_config(config_path, overrides)
+    until_date = until.date() if until else None
+    if headless:
+        from tui.headless import run_headless
+
+        run_headless(config, db=db, live=live, cycles=cycles, until=until_date, as_json=as_json)
+    else:
+        from tui.launch import launch_app
+
+        launch_app(config, db=db, live=live)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: turn every expected failure into one line and an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="pmax", standalone_mode=False)
+    except PmaxError as error:
+        from tui.commands.common import fail
+
+        fail(error)
+    except click.exceptions.Abort:
+        print("pmax: aborted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(UsageError.exit_code if exc.exit_code == 2 else exc.exit_code) from None
+    except KeyboardInterrupt:
+        print("pmax: interrupted; the last committed session is kept — run again to resume", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
+        if os.environ.get("PMAX_DEBUG"):
+            raise
+        print(f"pmax: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  hint: run again with PMAX_DEBUG=1 for a traceback, and report it", file=sys.stderr)
+        raise SystemExit(1) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Helpers every `pmax` subcommand shares, so errors look the same everywhere."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+from engine.config import Config, load_config, user_data_dir
+from engine.errors import PmaxError
+from engine.store import Store
+
+
+def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """The merged config for this invocation (raises ConfigError on bad settings)."""
+    return load_config(Path(config_path) if config_path else None, overrides=overrides)
+
+
+def resolve_db_path(db: str | None, config: Config) -> Path:
+    """--db, else [app] db_path, else the user data directory."""
+    if db:
+        return Path(db).expanduser()
+    if config.app.db_path:
+        return Path(config.app.db_path).expanduser()
+    return user_data_dir() / "pmax.duckdb"
+
+
+def open_store(db: str | None, config: Config, read_only: bool = False) -> Store:
+    """Open the store this invocation works on; DatabaseLockedError if another process holds it."""
+    return Store.open(resolve_db_path(db, config), read_only=read_only)
+
+
+def fail(error: PmaxError) -> NoReturn:
+    """Print a PmaxError as one line (plus its hint) on stderr and exit with its code."""
+    print(f"pmax: {error.message}", file=sys.stderr)
+    if error.hint:
+        print(f"  hint: {error.hint}", file=sys.stderr)
+    raise SystemExit(error.exit_code)

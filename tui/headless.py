@@ -1,0 +1,101 @@
+"""`pmax --run`: the loop without the TUI, with a progress bar or plain log lines.
+
+Never imports Textual. Progress and logs go to stderr so that stdout carries only
+the final summary (one JSON object with --json).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+from engine.config import Config
+from engine.events import CycleCompleted, DataStale, Event
+from engine.runtime import build_engine
+from tui.commands.common import open_store, resolve_db_path
+
+
+def run_headless(
+    config: Config,
+    db: str | None,
+    live: bool,
+    cycles: int | None,
+    until: dt.date | None,
+    as_json: bool,
+) -> None:
+    store = open_store(db, config)
+    try:
+        engine = build_engine(store, config, live=live)
+        engine.subscribe(_log_notable)
+        total = _expected_cycles(engine, cycles, until)
+        summary = asyncio.run(_run_with_progress(engine, cycles, until, total))
+        payload: dict[str, Any] = {
+            "sessions_run": summary.sessions_run,
+            "first_session": summary.first_session,
+            "last_session": summary.last_session,
+            "as_of": engine.as_of,
+            "equity": summary.equity,
+            "finished": summary.exhausted,
+            "run_id": summary.run_id,
+            "db": str(resolve_db_path(db, config)),
+            "device": engine.device,
+            "mode": engine.mode,
+        }
+        payload.update(_portfolio_summary(store, engine.account))
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(payload, default=str))
+    else:
+        if summary.sessions_run == 0:
+            print(f"pmax: nothing to do — the database is already at {engine.as_of}")
+        else:
+            equity = f"{summary.equity:,.2f}" if summary.equity is not None else "n/a"
+            print(f"ran {summary.sessions_run} sessions {summary.first_session} … {summary.last_session}; equity {equity}")
+
+
+def _portfolio_summary(store: Any, account: str) -> dict[str, Any]:
+    try:
+        from engine.portfolio.summary import run_summary
+    except ImportError:
+        return {}
+    return run_summary(store.con, account)
+
+
+def _expected_cycles(engine: Any, cycles: int | None, until: dt.date | None) -> int | None:
+    calendar = getattr(engine.feed, "calendar", None)
+    if calendar is None:
+        return cycles
+    start = getattr(engine.feed, "start", calendar[0])
+    after = engine.as_of
+    left = [d for d in calendar if (d > after if after else d >= start) and (until is None or d <= until)]
+    return min(len(left), cycles) if cycles else len(left)
+
+
+async def _run_with_progress(engine: Any, cycles: int | None, until: dt.date | None, total: int | None) -> Any:
+    if not sys.stderr.isatty():
+        return await engine.run(cycles=cycles, until=until, on_cycle=_log_cycle)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("[bold]pmax[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("starting", total=total)
+
+        def advance(event: CycleCompleted) -> None:
+            equity = f"  equity {event.equity:,.0f}" if event.equity is not None else ""
+            progress.update(task, advance=1, description=f"{event.session}{equity}")
+
+        return await engine.run(cycles=cycles, until=until, on_cycle=advance)
+
+
+def _log_cycle(event: CycleCompleted) -> None:
+    equity = f" equity={event.equity:.2f}" if event.equity is not None else ""
+    print(f"session {event.session} done in {event.elapsed_s:.2f}s{equity}", file=sys.stderr, flush=True)
+
+
+def _log_notable(event: Event) -> None:
+    if isinstance(event, DataStale):
+        print(f"pmax: working from cached bars ({event.reason})", file=sys.stderr, flush=True)
