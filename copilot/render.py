@@ -66,7 +66,8 @@ def render_table(res: ToolResult, level: int = 3) -> str:
         return f"{head}\n\n{res.note or 'No rows.'}"
     cols = list(res.columns)
     if len(res.rows) == 1 and len(cols) > 6:  # a single wide row reads better as a list
-        lines = [f"- **{c}**: {_cell(c, v, res.data_text)}" for c, v in zip(cols, res.rows[0])]
+        lines = [f"- **{c}**: {_cell(c, v, res.data_text)}" for c, v in zip(cols, res.rows[0])
+                 if v is not None and v != ""]
         body = "\n".join(lines)
     else:
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -81,8 +82,9 @@ def render_table(res: ToolResult, level: int = 3) -> str:
 
 def has_data_text(results: Iterable[ToolResult]) -> bool:
     for res in results:
-        if res.data_text and not res.empty:
-            return True
+        for rec in res.records():
+            if any(rec.get(col) not in (None, "") for col in res.data_text):
+                return True
         if has_data_text(res.children):
             return True
     return False
@@ -131,7 +133,10 @@ def dedupe(citations: Iterable[Citation]) -> list[Citation]:
     return seen
 
 
-def render_sources(citations: list[Citation]) -> str:
+def render_sources(citations: list[Citation], required: bool = True) -> str:
+    """The Sources list appended to every answer built from tools."""
+    if not citations and not required:
+        return ""
     if not citations:
         return "\n\n**Sources:** none: the store has no rows for this question yet."
     items = "\n".join(f"{i}. {c.label()}" for i, c in enumerate(citations, 1))

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
+from engine.device import parse_device  # light: never imports torch at module level
+from engine.errors import UsageError
+
 BACKENDS = ("auto", "offline", "transformers", "openai")
 QUANTIZATIONS = ("auto", "nf4", "bf16", "fp32")
 TOOL_CALLING = ("auto", "on", "off")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -70,16 +72,14 @@ class CopilotSettings:
     def validate(self) -> None:
         from engine.errors import ConfigError
 
-        checks = (("backend", BACKENDS), ("quantization", QUANTIZATIONS),
-                  ("tool_calling", TOOL_CALLING), ("device", DEVICES))
-        for key, allowed in checks:
-            if getattr(self, key) not in allowed:
-                raise ConfigError(
-                    f"copilot.{key} = {getattr(self, key)!r} is not one of {', '.join(allowed)}",
-                    hint=f"set copilot.{key} in your config to one of: {', '.join(allowed)}")
-        if self.max_new_tokens < 1 or self.context_tokens <= self.max_new_tokens:
+        for key in _CHECKS:
+            problem = _CHECKS[key](getattr(self, key))
+            if problem:
+                raise ConfigError(f"copilot.{key} {problem}",
+                                  hint=f"fix copilot.{key} in your config (see config/default.toml)")
+        if self.context_tokens <= self.max_new_tokens:
             raise ConfigError(
-                "copilot.context_tokens must exceed copilot.max_new_tokens (both positive)",
+                "copilot.context_tokens must exceed copilot.max_new_tokens",
                 hint="e.g. context_tokens = 8192, max_new_tokens = 512")
 
 
@@ -92,3 +92,39 @@ def _account_of(config: Any) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _one_of(allowed: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}, got {value!r}"
+    return check
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be positive, got {value!r}"
+
+
+def _device(value: Any) -> str | None:
+    try:
+        parse_device(value)
+    except UsageError:
+        return f"must be auto, cpu, cuda or cuda:N, got {value!r}"
+    return None
+
+
+_CHECKS = {"backend": _one_of(BACKENDS), "quantization": _one_of(QUANTIZATIONS),
+           "tool_calling": _one_of(TOOL_CALLING), "device": _device,
+           "context_tokens": _positive, "max_new_tokens": _positive, "timeout_s": _positive,
+           "cache_size": lambda v: None if v >= 0 else f"must be zero or more, got {v!r}",
+           "max_rows": _positive}
+
+
+def _register() -> None:
+    """Let ``load_config`` reject a bad [copilot] value with the file and key named."""
+    from engine.config import validator
+
+    for key, check in _CHECKS.items():
+        validator(f"copilot.{key}")(check)
+
+
+_register()

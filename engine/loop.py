@@ -75,16 +75,16 @@ class Engine:
         self._subscribers.append(callback)
 
     def _last_committed(self) -> dt.date | None:
-        row = self.store.con.execute(
+        rows = self.store.con.execute(
             "SELECT max(session) FROM cycles WHERE account = ?", [self.account]
-        ).fetchone()
-        return row[0] if row and row[0] is not None else None
+        ).fetchall()
+        return rows[0][0] if rows and rows[0][0] is not None else None
 
     def last_equity(self) -> float | None:
-        row = self.store.con.execute(
+        rows = self.store.con.execute(
             "SELECT equity FROM equity WHERE account = ? ORDER BY as_of DESC LIMIT 1", [self.account]
-        ).fetchone()
-        return float(row[0]) if row else None
+        ).fetchall()
+        return float(rows[0][0]) if rows else None
 
     def _publish(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -126,10 +126,10 @@ class Engine:
             ctx.state["feed_batch"] = batch
             for stage in self.stages:
                 stage.run(ctx)
-            row = con.execute(
+            rows = con.execute(
                 "SELECT equity FROM equity WHERE account = ? AND as_of = ?", [self.account, batch.session]
-            ).fetchone()
-            equity = float(row[0]) if row else None
+            ).fetchall()
+            equity = float(rows[0][0]) if rows and rows[0][0] is not None else None
             append(con, "cycles", pd.DataFrame([{
                 "account": self.account, "session": batch.session, "session_index": batch.session_index,
                 "run_id": self.run_id, "n_bars": len(batch.bars), "committed_at": pd.Timestamp.now(),

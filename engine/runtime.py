@@ -13,7 +13,7 @@ from engine.loop import Engine
 from engine.store import Store
 
 
-def build_feed(config: Config, store: Store, live: bool = False) -> Feed:
+def build_feed(config: Config, store: Store | None, live: bool = False) -> Feed:
     """The replay feed on the configured file, or the live feed on the exchange calendar."""
     watchlist = list(config.data.watchlist) or None
     if live:
@@ -33,6 +33,9 @@ def select_device_name(config: Config) -> str:
     return select_device(config.get("device.device", "auto")).name
 
 
-def build_engine(store: Store, config: Config, live: bool = False, mode: str | None = None) -> Engine:
-    feed = build_feed(config, store, live)
+def build_engine(
+    store: Store, config: Config, live: bool = False, mode: str | None = None, feed: Feed | None = None
+) -> Engine:
+    """An engine over `store`; `feed` may be built beforehand (to check input before opening the store)."""
+    feed = feed or build_feed(config, store, live)
     return Engine(store, config, feed, device=select_device_name(config), mode=mode or ("live" if live else "replay"))

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.events import CycleCompleted, DataStale, Event
-from engine.runtime import build_engine
+from engine.runtime import build_engine, build_feed
 from tui.commands.common import open_store, resolve_db_path
 
 
@@ -26,9 +26,11 @@ def run_headless(
     until: dt.date | None,
     as_json: bool,
 ) -> None:
+    # A bad --data file must fail before the database is touched.
+    feed = None if live else build_feed(config, None)
     store = open_store(db, config)
     try:
-        engine = build_engine(store, config, live=live)
+        engine = build_engine(store, config, live=live, feed=feed)
         engine.subscribe(_log_notable)
         total = _expected_cycles(engine, cycles, until)
         summary = asyncio.run(_run_with_progress(engine, cycles, until, total))

@@ -60,11 +60,11 @@ def key_of(**parts: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
 
 
-def cite(table: str, as_of: Any, **parts: Any) -> Citation:
-    when = as_of if isinstance(as_of, dt.date) else None
-    if isinstance(as_of, dt.datetime):
-        when = as_of.date()
-    return Citation(table=table, key=key_of(**parts), as_of=when)
+def cite(table: str, when: Any, **parts: Any) -> Citation:
+    as_of = when if isinstance(when, dt.date) else None
+    if isinstance(when, dt.datetime):
+        as_of = when.date()
+    return Citation(table=table, key=key_of(**parts), as_of=as_of)
 
 
 def result(tool: str, title: str, cols: list[str], rows: list[tuple[Any, ...]],

@@ -30,7 +30,7 @@ def latest_signal(con: Any, account: str, ticker: str | None = None, limit: int 
                           args={"ticker": tk})
         row = rows[0]
         as_of = row[0]
-        citation = cite("signals", as_of, account=account, ticker=tk, as_of=as_of)
+        citation = cite("signals", as_of, account=account, ticker=tk)
         children = (_layers(row[len(_SIGNAL_COLS)], citation),
                     _drivers(row[len(_SIGNAL_COLS) + 1], citation))
         return result("latest_signal", f"Latest signal for {tk}", list(_SIGNAL_COLS),
@@ -45,7 +45,7 @@ def latest_signal(con: Any, account: str, ticker: str | None = None, limit: int 
         return result("latest_signal", "Latest signals", list(_SIGNAL_COLS), [], [],
                       note=f"No signals are stored yet (account {account}).")
     as_of = rows[0][0]
-    citation = cite("signals", as_of, account=account, as_of=as_of)
+    citation = cite("signals", as_of, account=account)
     return result("latest_signal", f"Latest signals ({as_of}), by confidence", list(_SIGNAL_COLS),
                   rows, [citation], data_text=("reason",), args={"limit": n})
 
@@ -108,10 +108,10 @@ def forecasts(con: Any, account: str, ticker: str | None = None, model: str | No
                       note=f"No forecasts are stored for {tk} yet (account {account}).",
                       args={"ticker": tk})
     as_of = rows[0][0]
-    cites = [cite("forecasts", as_of, account=account, ticker=tk, as_of=as_of)]
+    cites = [cite("forecasts", as_of, account=account, ticker=tk)]
     w_dates = sorted({r[13] for r in rows if r[13] is not None})
     if w_dates:
-        cites.append(cite("model_weights", w_dates[-1], account=account, as_of=w_dates[-1]))
+        cites.append(cite("model_weights", w_dates[-1], account=account))
     return result("forecasts", f"Forecasts for {tk} (as of {as_of}; mean = forward log return)",
                   list(_FC_COLS), [r[:13] for r in rows], cites,
                   args={"ticker": tk, "model": model, "horizon": horizon})
@@ -170,5 +170,5 @@ def model_weights(con: Any, account: str, model: str | None = None) -> ToolResul
                       note="No model weights are stored yet (they follow the first scored forecasts).")
     as_of = rows[0][0]
     return result("model_weights", f"Ensemble model weights (as of {as_of})", list(_W_COLS), rows,
-                  [cite("model_weights", as_of, account=account, as_of=as_of)],
+                  [cite("model_weights", as_of, account=account)],
                   data_text=("reason",), args={"model": model})

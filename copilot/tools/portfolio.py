@@ -25,7 +25,7 @@ def risk_snapshot(con: Any, account: str) -> ToolResult:
                       note=f"No risk snapshot is stored yet (account {account}).")
     row = rows[0]
     as_of = row[0]
-    citation = cite("risk", as_of, account=account, as_of=as_of)
+    citation = cite("risk", as_of, account=account)
     children: tuple[ToolResult, ...] = ()
     limits = parse_json(row[len(_RISK_COLS)])
     if isinstance(limits, dict) and limits:
@@ -55,7 +55,7 @@ def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
     children: tuple[ToolResult, ...] = ()
     cites = []
     if eq:
-        eq_cite = cite("equity", eq[0][0], account=account, as_of=eq[0][0])
+        eq_cite = cite("equity", eq[0][0], account=account)
         children = (result("positions", "Account", ["as_of", "cash", "equity", "gross", "net",
                                                     "drawdown"], eq, [eq_cite]),)
     title = f"Positions{' in ' + tk if tk else ''}"
@@ -64,7 +64,7 @@ def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
                       note=f"No open positions{' in ' + tk if tk else ''} (account {account}).",
                       args={"ticker": tk}, children=children)
     as_of = rows[0][0]
-    cites.append(cite("positions", as_of, account=account, ticker=tk, as_of=as_of))
+    cites.append(cite("positions", as_of, account=account, ticker=tk))
     return result("positions", f"{title} (as of {as_of})", list(_POS_COLS), rows, cites,
                   args={"ticker": tk}, children=children)
 

@@ -202,23 +202,21 @@ class QualityGate:
         # spikes that reverse: judged on priced session bars.
         ok = sess & ~quarantine | (sess & is_new & far)
         idx = np.nonzero(ok)[0]
-        spike, r_in, r_out = qr.spikes(c[idx], g[idx], len(uniq), s.spike_min_move, s.spike_sigma, s.spike_reversal)
-        # Decided now when the spike row or its reversal row is new.
-        nxt_new = np.zeros(len(idx), dtype=bool)
-        nxt_new[:-1] = is_new[idx][1:]
-        decided = spike & (is_new[idx] | nxt_new)
+        spike, decision, r_in, r_out = qr.spike_decisions(
+            c[idx], g[idx], len(uniq), s.spike_min_move, s.spike_sigma, s.spike_reversal)
+        # Decided now when the row that settles it (the reversal, or one more) is new.
+        decided = spike & (decision >= 0)
+        decided[decided] = is_new[idx][decision[decided]]
         spike_rows = idx[decided]
-        details = [f"close moved {a:+.1%} then {b:+.1%} next session" for a, b in zip(np.expm1(r_in[decided]), np.expm1(r_out[decided]))]
+        details = [f"close moved {a:+.1%} then {b:+.1%} next session"
+                   for a, b in zip(np.expm1(r_in[decided]), np.expm1(r_out[decided]))]
         new_spike = is_new[spike_rows]
-        m = np.zeros(len(g), dtype=bool)
-        m[spike_rows[new_spike]] = True
         already = quarantine[spike_rows]
-        quarantine |= m
-        spike_issue_rows = spike_rows
-        if len(spike_issue_rows):
+        quarantine[spike_rows[new_spike]] = True
+        if len(spike_rows):
             issues.append(pd.DataFrame({
-                "ticker": uniq[g[spike_issue_rows]].astype(str),
-                "date": d[spike_issue_rows].astype("datetime64[D]"),
+                "ticker": uniq[g[spike_rows]].astype(str),
+                "date": d[spike_rows].astype("datetime64[D]"),
                 "rule": "spike", "action": "quarantine", "detail": details,
             }))
         old_rows = spike_rows[~new_spike & ~already]

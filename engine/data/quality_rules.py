@@ -123,13 +123,13 @@ def spikes(
     k_sigma: float,
     reversal: float,
     default_sigma: float = 0.02,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Single-session moves that reverse the next session (bad prints).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Single-session moves that reverse the next session (one pass).
 
     A row t is a spike when |r_t| >= max(min_move, k_sigma·sigma_ticker) and the next
-    session moves back by at least `reversal`·|r_t| in the opposite direction. A real
-    move (earnings gap, crash, spin-off) persists and is left alone.
-    Returns (spike_mask, r_in, r_out).
+    session brings the price back near where it was: |r_t + r_t+1| <= (1 - reversal)·|r_t|.
+    A real move (earnings gap, crash, spin-off) persists and is left alone.
+    Returns (spike_mask, r_in, r_out, threshold).
     """
     starts = group_starts(group)
     r_in, r_out = log_returns(c, starts)
@@ -138,8 +138,43 @@ def spikes(
     threshold = np.maximum(min_move, k_sigma * sigma)
     with np.errstate(invalid="ignore"):
         big = np.abs(r_in) >= threshold
-        back = (np.sign(r_out) == -np.sign(r_in)) & (np.abs(r_out) >= reversal * np.abs(r_in))
-    return big & back, r_in, r_out
+        back = np.abs(r_in + r_out) <= (1.0 - reversal) * np.abs(r_in)
+    return big & back, r_in, r_out, threshold
+
+
+def spike_decisions(
+    c: np.ndarray, group: np.ndarray, n_groups: int, min_move: float, k_sigma: float, reversal: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spikes with chains resolved, and the row at which each one is decided.
+
+    Two spikes in a row (a real drop followed by a bad print that "reverses" it) are
+    resolved by keeping the last spike of the chain and judging the rest again without
+    it. A spike whose reversal is itself a large move is ambiguous until one more
+    session is known, so it is decided two rows later. Returns (spike_mask,
+    decision_row (-1: not decidable yet), r_in, r_out).
+    """
+    n = len(c)
+    first, r_in, r_out, threshold = spikes(c, group, n_groups, min_move, k_sigma, reversal)
+    same_next = np.zeros(n, dtype=bool)
+    if n > 1:
+        same_next[:-1] = group[1:] == group[:-1]
+    nxt_spike = np.zeros(n, dtype=bool)
+    nxt_spike[:-1] = first[1:]
+    terminal = first & ~(nxt_spike & same_next)
+    final = terminal.copy()
+    rest = np.nonzero(~terminal)[0]
+    if (first & ~terminal).any() and len(rest):
+        again, _, _, _ = spikes(c[rest], group[rest], n_groups, min_move, k_sigma, reversal)
+        final[rest[again]] = True
+    idx = np.arange(n)
+    same_next2 = np.zeros(n, dtype=bool)
+    if n > 2:
+        same_next2[:-2] = group[2:] == group[:-2]
+    with np.errstate(invalid="ignore"):
+        ambiguous = np.abs(r_out) >= threshold
+    decision = np.where(ambiguous, np.where(same_next2, idx + 2, -1), np.where(same_next, idx + 1, -1))
+    decision = np.where(final, decision, -1)
+    return final, decision, r_in, r_out
 
 
 def gaps(pos: np.ndarray, group: np.ndarray, is_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

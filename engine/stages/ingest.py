@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from engine.cycle import CycleContext, Stage
-from engine.store import append
+from engine.store import append, upsert
 
 GATE_LOOKBACK = 30
 
@@ -35,23 +35,16 @@ class IngestStage(Stage):
             checked["stale"] = True
         keep = ["ticker", "date", "open", "high", "low", "close", "volume", "source", "quarantined", "stale"]
         # A resumed live session may see a bar it already stored: replace, never duplicate.
-        ctx.con.register("_pmax_new_bars", checked[keep])
-        try:
-            ctx.con.execute("INSERT OR REPLACE INTO bars BY NAME SELECT * FROM _pmax_new_bars")
-        finally:
-            ctx.con.unregister("_pmax_new_bars")
+        upsert(ctx.con, "bars", checked[keep])
         if not result.issues.empty:
             issues = result.issues.copy()
             issues["found_session"] = ctx.session
             append(ctx.con, "quality_issues", issues)
         requarantine = getattr(result, "requarantine", None)
         if requarantine is not None and not requarantine.empty:
-            ctx.con.register("_pmax_requarantine", requarantine[["ticker", "date"]])
-            try:
-                ctx.con.execute(
-                    "UPDATE bars SET quarantined = TRUE FROM _pmax_requarantine r "
-                    "WHERE bars.ticker = r.ticker AND bars.date = r.date"
-                )
-            finally:
-                ctx.con.unregister("_pmax_requarantine")
+            _pmax_requarantine = requarantine[["ticker", "date"]]  # noqa: F841 - replacement scan
+            ctx.con.execute(
+                "UPDATE bars SET quarantined = TRUE FROM _pmax_requarantine r "
+                "WHERE bars.ticker = r.ticker AND bars.date = r.date"
+            )
         ctx.bars = checked.loc[~checked["quarantined"].astype(bool), ["date", "ticker", "open", "high", "low", "close", "volume"]].reset_index(drop=True)

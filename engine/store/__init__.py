@@ -87,8 +87,8 @@ class Store:
             cur.close()
 
     def schema_version(self) -> int:
-        row = self.con.execute("SELECT max(version) FROM schema_migrations").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        rows = self.con.execute("SELECT max(version) FROM schema_migrations").fetchall()
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
     def close(self) -> None:
         self.con.close()
@@ -98,11 +98,8 @@ def append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
     """Bulk-insert a DataFrame by column name; returns rows written."""
     if df is None or df.empty:
         return 0
-    con.register("_pmax_rows", df)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _pmax_rows")
-    finally:
-        con.unregister("_pmax_rows")
+    _pmax_rows = df  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _pmax_rows")
     return len(df)
 
 
@@ -110,11 +107,8 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
     """Bulk insert-or-replace on the table's primary key; returns rows written."""
     if df is None or df.empty:
         return 0
-    con.register("_pmax_rows", df)
-    try:
-        con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM _pmax_rows")
-    finally:
-        con.unregister("_pmax_rows")
+    _pmax_rows = df  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM _pmax_rows")
     return len(df)
 
 

@@ -1,0 +1,290 @@
+"""The global neural forecaster's core: train one torch model across tickers, predict quantiles.
+
+Inputs are windows of features ending at a forecast origin, either explicit arrays
+(`fit(X (n, window, f), y (n, H))`) or a feature cube with (row, ticker) window
+ends (`fit_panel(feats (T, N, f), targets (T, N, H), rows, cols)`), which builds
+each batch's windows on the device instead of materialising them all. Targets are
+h-session forward log returns (NaN where unknown: masked out of the loss). The
+model predicts, per horizon, return quantiles (pinball loss) and P(up) (binary
+cross-entropy).
+
+Features are standardised with the training data's mean and standard deviation
+(clipped to +-5, missing -> 0); targets are divided by their training standard
+deviation per horizon. Training is seeded (weights, dropout, shuffling) and does
+not touch torch's global RNG; on CUDA it runs under autocast (bf16, or fp16 with a
+gradient scaler). torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.device import DeviceInfo, select_device
+from engine.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+CLIP = 5.0
+PREDICT_BATCH = 16384
+
+
+@dataclass(frozen=True)
+class NeuralConfig:
+    """Hyper-parameters of the network and its training (the [neural] config section)."""
+
+    arch: str = "tcn"  # "tcn" | "transformer"
+    window: int = 32  # sessions per input window
+    width: int = 32  # channels / model width
+    layers: int = 4  # TCN blocks (dilations 1, 2, 4, ...) or encoder layers
+    kernel: int = 3
+    heads: int = 4
+    dropout: float = 0.1
+    epochs: int = 4
+    batch_size: int = 512
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)
+    direction_weight: float = 0.5
+    max_windows: int = 0  # subsample training windows to at most this many (0: all)
+    amp: bool = True  # mixed precision on CUDA
+    seed: int = 0
+    device: str = "cpu"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], **extra: Any) -> NeuralConfig:
+        """Build from a config section (unknown keys ignored) plus keyword overrides."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in {**dict(values), **extra}.items() if k in names}
+        if "quantiles" in kw:
+            kw["quantiles"] = tuple(float(q) for q in kw["quantiles"])
+        return cls(**kw).validated()
+
+    def validated(self) -> NeuralConfig:
+        from engine.gpu.nets import ARCHS
+
+        if self.arch not in ARCHS:
+            raise UsageError(f"unknown neural arch {self.arch!r}", f"use one of {', '.join(ARCHS)}")
+        qs = self.quantiles
+        if not qs or any(not 0 < q < 1 for q in qs) or list(qs) != sorted(set(qs)):
+            raise UsageError(f"neural quantiles must be increasing and inside (0, 1), got {list(qs)}")
+        if min(self.window, self.width, self.layers, self.epochs, self.batch_size) < 1:
+            raise UsageError("neural window, width, layers, epochs and batch_size must be positive")
+        return self
+
+
+class _Source:
+    """Training/prediction windows living on the device."""
+
+    n: int
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+
+class _ArraySource(_Source):
+    def __init__(self, x: np.ndarray, y: np.ndarray | None, dev: torch.device) -> None:
+        import torch
+
+        self.x = torch.as_tensor(x, device=dev)
+        self.y = None if y is None else torch.as_tensor(y, device=dev)
+        self.n = x.shape[0]
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.x[idx], None if self.y is None else self.y[idx]
+
+
+class _PanelSource(_Source):
+    """Windows cut from a (T, N, F) cube: the window ending at (row, col) is cube[row-W+1 : row+1, col]."""
+
+    def __init__(self, feats: np.ndarray, targets: np.ndarray | None, rows: np.ndarray, cols: np.ndarray,
+                 window: int, dev: torch.device) -> None:
+        import torch
+
+        pad = np.zeros((window - 1, *feats.shape[1:]), dtype=np.float32)  # zero = the training mean
+        self.feats = torch.as_tensor(np.concatenate([pad, feats]), device=dev)
+        self.targets = None if targets is None else torch.as_tensor(targets, device=dev)
+        self.rows = torch.as_tensor(rows, dtype=torch.long, device=dev)
+        self.cols = torch.as_tensor(cols, dtype=torch.long, device=dev)
+        self.offsets = torch.arange(window, device=dev)  # padded row of (row - W + 1) is row
+        self.n = int(rows.shape[0])
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        r, c = self.rows[idx], self.cols[idx]
+        x = self.feats[r[:, None] + self.offsets, c[:, None]]
+        return x, None if self.targets is None else self.targets[r, c]
+
+
+class NeuralNet:
+    """One global network; fitted attributes end with `_`.
+
+    Attributes (after fit):
+        mean_, std_: (F,) feature standardisation. y_scale_: (H,) target scales.
+        model_: the torch module. device_: where it lives. history_: loss per epoch.
+    """
+
+    def __init__(self, config: NeuralConfig | None = None) -> None:
+        self.config = (config or NeuralConfig()).validated()
+        self.model_: Any = None
+
+    # -- preparation -----------------------------------------------------------------
+
+    def _scale_features(self, a: np.ndarray) -> np.ndarray:
+        out = (np.asarray(a, dtype=np.float32) - self.mean_) / self.std_
+        np.clip(out, -CLIP, CLIP, out=out)
+        out[~np.isfinite(out)] = 0.0
+        return out
+
+    def _fit_scales(self, feats: np.ndarray, y: np.ndarray) -> None:
+        flat = np.asarray(feats, dtype=np.float64).reshape(-1, feats.shape[-1])
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(np.where(np.isfinite(flat), flat, np.nan), axis=0)
+            std = np.nanstd(np.where(np.isfinite(flat), flat, np.nan), axis=0)
+            ys = np.nanstd(np.where(np.isfinite(y), y, np.nan), axis=0)
+        self.mean_ = np.nan_to_num(mean).astype(np.float32)
+        self.std_ = np.where(np.isfinite(std) & (std > 0), std, 1.0).astype(np.float32)
+        self.y_scale_ = np.where(np.isfinite(ys) & (ys > 0), ys, 1.0).astype(np.float32)
+
+    # -- public API ------------------------------------------------------------------
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> NeuralNet:
+        """Train on explicit windows X (n, window, F) with targets y (n, H) (NaN = unknown)."""
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float32).reshape(X.shape[0], -1)
+        if X.ndim != 3 or X.shape[0] < 1:
+            raise InputError(f"neural fit needs X of shape (n, window, features); got {X.shape}")
+        self._fit_scales(X, y)
+        info = select_device(self.config.device)
+        src = _ArraySource(self._scale_features(X), y, self._torch_device(info))
+        return self._train(src, X.shape[2], y.shape[1], info)
+
+    def fit_panel(self, feats: np.ndarray, targets: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> NeuralNet:
+        """Train on windows of a (T, N, F) cube ending at (rows[k], cols[k]); targets (T, N, H).
+
+        Only targets at the given (row, col) pairs are used; the caller guarantees that
+        each one matured on or before the training cutoff.
+        """
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        if rows.size == 0:
+            raise InputError("neural fit got no training windows", "give it more history")
+        last = int(rows.max()) + 1
+        self._fit_scales(feats[:last], targets[rows, cols])
+        info = select_device(self.config.device)
+        y = np.where(np.isfinite(targets), targets, np.nan).astype(np.float32)
+        src = _PanelSource(self._scale_features(feats), y, rows, cols, self.config.window, self._torch_device(info))
+        return self._train(src, feats.shape[-1], targets.shape[-1], info)
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles (n, H, Q) of h-session log returns and P(up) (n, H) for windows X."""
+        self._check_fitted()
+        src = _ArraySource(self._scale_features(X), None, self._dev)
+        return self._predict(src)
+
+    def predict_panel(self, feats: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`predict` for windows of a feature cube ending at (rows[k], cols[k])."""
+        self._check_fitted()
+        src = _PanelSource(self._scale_features(feats), None, np.asarray(rows), np.asarray(cols),
+                           self.config.window, self._dev)
+        return self._predict(src)
+
+    # -- torch -------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if self.model_ is None:
+            raise UsageError("the neural model is not fitted", "call fit first")
+
+    @staticmethod
+    def _torch_device(info: DeviceInfo) -> torch.device:
+        import torch
+
+        return torch.device(info.name)
+
+    def _autocast(self) -> Any:
+        import contextlib
+
+        import torch
+
+        if not (self._dev.type == "cuda" and self.config.amp):
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self._amp_dtype)
+
+    def _train(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:
+        import torch
+
+        from engine.gpu.nets import ARCHS, direction_loss, pinball
+
+        cfg = self.config
+        dev = self._dev = self._torch_device(info)
+        self.device_ = info.name
+        self._amp_dtype = torch.bfloat16
+        if dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+            self._amp_dtype = torch.float16
+        rng = np.random.default_rng(cfg.seed)
+        use = np.arange(src.n)
+        if cfg.max_windows and src.n > cfg.max_windows:
+            use = np.sort(rng.choice(src.n, cfg.max_windows, replace=False))
+        steps_per_epoch = max(1, -(-use.size // cfg.batch_size))
+        fork_devices = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(cfg.seed)
+            model = ARCHS[cfg.arch](n_features, n_horizons, len(cfg.quantiles), width=cfg.width,
+                                    layers=cfg.layers, kernel=cfg.kernel, heads=cfg.heads,
+                                    dropout=cfg.dropout, window=cfg.window).to(dev)
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs)
+            scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and cfg.amp
+                                          and self._amp_dtype == torch.float16)
+            taus = torch.tensor(cfg.quantiles, device=dev)
+            y_scale = torch.as_tensor(self.y_scale_, device=dev)
+            self.history_: list[float] = []
+            model.train()
+            for _ in range(cfg.epochs):
+                order = torch.as_tensor(rng.permutation(use), device=dev)
+                total = torch.zeros((), device=dev)
+                for b in range(steps_per_epoch):
+                    idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                    x, y = src.batch(idx)
+                    mask = torch.isfinite(y).float()
+                    yz = torch.nan_to_num(y) / y_scale
+                    with self._autocast():
+                        q, logit = model(x)
+                    loss = pinball(q.float(), yz, taus, mask) + cfg.direction_weight * direction_loss(
+                        logit.float(), yz, mask)
+                    opt.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    scaler.step(opt)
+                    scaler.update()
+                    sched.step()
+                    total += loss.detach()
+                self.history_.append(float(total) / steps_per_epoch)
+        model.eval()
+        self.model_ = model
+        return self
+
+    def _predict(self, src: _Source) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        qs, ps = [], []
+        scale = torch.as_tensor(self.y_scale_, device=self._dev)
+        with torch.inference_mode():
+            for start in range(0, src.n, PREDICT_BATCH):
+                idx = torch.arange(start, min(start + PREDICT_BATCH, src.n), device=self._dev)
+                x, _ = src.batch(idx)
+                with self._autocast():
+                    q, logit = self.model_(x)
+                qs.append((q.float() * scale[None, :, None]).double().cpu())
+                ps.append(torch.sigmoid(logit.float()).double().cpu())
+        if not qs:
+            h, nq = self.y_scale_.shape[0], len(self.config.quantiles)
+            return np.empty((0, h, nq)), np.empty((0, h))
+        return torch.cat(qs).numpy(), torch.cat(ps).numpy()
+
+    def with_config(self, **changes: Any) -> NeuralNet:
+        """An unfitted copy with some hyper-parameters changed."""
+        return NeuralNet(replace(self.config, **changes))

@@ -1,0 +1,412 @@
+"""Portfolio and strategy metrics with empyrical's names, parameters and conventions.
+
+Owns the per-period performance statistics the app, the validation report and the
+copilot quote: cumulative and annual return, volatility, drawdown, Sharpe, Sortino,
+Calmar, Omega, VaR/CVaR, tail ratio, stability, alpha/beta, plus what empyrical
+lacks (profit factor, hit rate; PSR, DSR and a bootstrap Sharpe interval live in
+`engine.sharpe_stats` and are re-exported here).
+
+Conventions (empyrical's, checked against its own test suite and against
+empyrical itself on random inputs in `tests/test_metrics_empyrical.py`):
+
+* inputs are per-period *simple* returns: a numpy array, a pandas Series, or a
+  DataFrame (one column per strategy) wherever empyrical takes one;
+* `period` is 'daily' (252), 'weekly' (52), 'monthly' (12), 'quarterly' (4) or
+  'yearly' (1); `annualization` overrides it;
+* `risk_free` and `required_return` are per-period returns (a number or a series);
+* standard deviations are sample ones (ddof=1) ignoring NaN; NaN returns count
+  as zero in compounding and are skipped in means;
+* `max_drawdown` is a negative fraction; `value_at_risk` is the historical
+  percentile at `cutoff` (and, like empyrical, NaN if any return is NaN).
+
+A 1-D input gives a float; a DataFrame gives a Series indexed by its columns; a
+2-D array gives an array.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import UsageError
+
+DAILY, WEEKLY, MONTHLY, QUARTERLY, YEARLY = "daily", "weekly", "monthly", "quarterly", "yearly"
+ANNUALIZATION_FACTORS: dict[str, int] = {DAILY: 252, WEEKLY: 52, MONTHLY: 12, QUARTERLY: 4, YEARLY: 1}
+APPROX_BDAYS_PER_YEAR = 252
+
+ArrayLike = Any  # np.ndarray | pd.Series | pd.DataFrame | Sequence[float]
+
+
+# --- small helpers --------------------------------------------------------------
+
+def annualization_factor(period: str = DAILY, annualization: float | None = None) -> float:
+    """Periods per year: `annualization` if given, else the factor for `period`."""
+    if annualization is not None:
+        return annualization
+    try:
+        return ANNUALIZATION_FACTORS[period]
+    except KeyError:
+        raise UsageError(f"unknown period {period!r}",
+                         hint="use one of " + ", ".join(ANNUALIZATION_FACTORS)
+                         + " or pass annualization=") from None
+
+
+def _arr(x: ArrayLike) -> np.ndarray:
+    """A float ndarray view of `x` (pandas NA becomes NaN)."""
+    if isinstance(x, (pd.Series, pd.DataFrame)):
+        return x.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(x, dtype=float)
+
+
+def _wrap(out: np.ndarray, like: ArrayLike) -> Any:
+    """Shape a per-column result like empyrical: float, Series (DataFrame) or array."""
+    if np.ndim(like) <= 1:
+        return float(np.asarray(out).reshape(-1)[0])
+    if isinstance(like, pd.DataFrame):
+        return pd.Series(np.asarray(out, dtype=float), index=like.columns)
+    return np.asarray(out, dtype=float)
+
+
+def _nan_like(like: ArrayLike) -> Any:
+    return _wrap(np.full(np.shape(like)[1:] or (1,), np.nan), like)
+
+
+def _adjust(returns: ArrayLike, by: ArrayLike | float) -> np.ndarray:
+    """`returns - by` as floats; pandas operands align on their index first."""
+    if isinstance(by, (int, float)) and by == 0:
+        return _arr(returns)
+    if isinstance(returns, (pd.Series, pd.DataFrame)) and isinstance(by, (pd.Series, pd.DataFrame)):
+        return _arr(returns - by)
+    return _arr(returns) - _arr(by)
+
+
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=0)
+
+
+def _nanstd1(a: np.ndarray) -> np.ndarray:
+    """Sample std (ddof=1) ignoring NaN; exactly 0 where a column is constant."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        std = np.nanstd(a, axis=0, ddof=1)
+        # identical values can leave a ~1e-18 residue; that would turn inf into 1e15
+        constant = (np.nanmax(a, axis=0) == np.nanmin(a, axis=0)) & np.isfinite(std)
+    return np.where(constant, 0.0, std)
+
+
+# --- compounding and drawdown ------------------------------------------------------
+
+def cum_returns(returns: ArrayLike, starting_value: float = 0) -> Any:
+    """Cumulative returns from simple returns (NaN counts as 0), same type as input.
+
+    With `starting_value` 0 the result is the cumulative return; otherwise the
+    value of `starting_value` invested at the start.
+    """
+    if len(returns) < 1:
+        return returns.copy() if hasattr(returns, "copy") else np.asarray(returns, dtype=float)
+    r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    out = np.cumprod(1.0 + r, axis=0)
+    out = out - 1.0 if starting_value == 0 else out * starting_value
+    if isinstance(returns, pd.Series):
+        return pd.Series(out, index=returns.index, name=returns.name)
+    if isinstance(returns, pd.DataFrame):
+        return pd.DataFrame(out, index=returns.index, columns=returns.columns)
+    return out
+
+
+def cum_returns_final(returns: ArrayLike, starting_value: float = 0) -> Any:
+    """Total compounded return (or final value when `starting_value` is not 0)."""
+    if len(returns) == 0:
+        return np.nan
+    result = np.nanprod(1.0 + _arr(returns), axis=0)
+    result = result - 1.0 if starting_value == 0 else result * starting_value
+    return _wrap(result, returns)
+
+
+def drawdown_series(returns: ArrayLike) -> Any:
+    """Drawdown from the running peak at each period (≤ 0), same type as input."""
+    if len(returns) < 1:
+        return np.nan
+    r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    start = np.full((1,) + r.shape[1:], 100.0)
+    wealth = np.concatenate([start, 100.0 * np.cumprod(1.0 + r, axis=0)], axis=0)
+    with np.errstate(all="ignore"):
+        peak = np.fmax.accumulate(wealth, axis=0)
+        dd = ((wealth - peak) / peak)[1:]
+    if isinstance(returns, pd.Series):
+        return pd.Series(dd, index=returns.index, name=returns.name)
+    if isinstance(returns, pd.DataFrame):
+        return pd.DataFrame(dd, index=returns.index, columns=returns.columns)
+    return dd
+
+
+def max_drawdown(returns: ArrayLike) -> Any:
+    """Largest peak-to-trough loss as a negative fraction (0.0 if none)."""
+    if len(returns) < 1:
+        return _nan_like(returns)
+    r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    start = np.full((1,) + r.shape[1:], 100.0)
+    wealth = np.concatenate([start, 100.0 * np.cumprod(1.0 + r, axis=0)], axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        peak = np.fmax.accumulate(wealth, axis=0)
+        out = np.nanmin((wealth - peak) / peak, axis=0)
+    return _wrap(out, returns)
+
+
+# --- annualised return and risk ----------------------------------------------------
+
+def annual_return(returns: ArrayLike, period: str = DAILY, annualization: float | None = None) -> Any:
+    """Compound annual growth rate: final value ** (periods per year / n) - 1."""
+    if len(returns) < 1:
+        return np.nan
+    years = len(returns) / annualization_factor(period, annualization)
+    ending = np.nanprod(1.0 + _arr(returns), axis=0)
+    with np.errstate(all="ignore"):
+        return _wrap(ending ** (1.0 / years) - 1.0, returns)
+
+
+def cagr(returns: ArrayLike, period: str = DAILY, annualization: float | None = None) -> Any:
+    """Alias of `annual_return`."""
+    return annual_return(returns, period, annualization)
+
+
+def annual_volatility(returns: ArrayLike, period: str = DAILY, alpha: float = 2.0,
+                      annualization: float | None = None) -> Any:
+    """Sample std (ddof=1) scaled by periods-per-year ** (1/alpha)."""
+    if len(returns) < 2:
+        return _nan_like(returns)
+    ann = annualization_factor(period, annualization)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        std = np.nanstd(_arr(returns), axis=0, ddof=1)
+    return _wrap(std * ann ** (1.0 / alpha), returns)
+
+
+def sharpe_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0, period: str = DAILY,
+                 annualization: float | None = None) -> Any:
+    """Annualised Sharpe ratio: mean / sample std of excess returns × sqrt(ann).
+
+    NaN for fewer than two returns; ±inf when excess returns are constant and
+    non-zero (empyrical's convention).
+    """
+    if len(returns) < 2:
+        return _nan_like(returns)
+    adj = _adjust(returns, risk_free)
+    ann = annualization_factor(period, annualization)
+    with np.errstate(all="ignore"):
+        out = _nanmean(adj) / _nanstd1(adj) * np.sqrt(ann)
+    return _wrap(out, returns)
+
+
+def downside_risk(returns: ArrayLike, required_return: ArrayLike | float = 0, period: str = DAILY,
+                  annualization: float | None = None) -> Any:
+    """Annualised root-mean-square of returns below `required_return` (others count 0)."""
+    if len(returns) < 1:
+        return _nan_like(returns)
+    ann = annualization_factor(period, annualization)
+    below = np.clip(_adjust(returns, required_return), -np.inf, 0.0)
+    return _wrap(np.sqrt(_nanmean(below * below)) * np.sqrt(ann), returns)
+
+
+def sortino_ratio(returns: ArrayLike, required_return: ArrayLike | float = 0, period: str = DAILY,
+                  annualization: float | None = None) -> Any:
+    """Annualised mean excess return over annualised downside risk."""
+    if len(returns) < 2:
+        return _nan_like(returns)
+    ann = annualization_factor(period, annualization)
+    mean = _nanmean(_adjust(returns, required_return)) * ann
+    dr = np.asarray(_arr(downside_risk(returns, required_return, period, annualization)))
+    with np.errstate(all="ignore"):
+        return _wrap(mean / dr, returns)
+
+
+def calmar_ratio(returns: ArrayLike, period: str = DAILY, annualization: float | None = None) -> float:
+    """Annual return over |max drawdown|; NaN without a drawdown or when infinite."""
+    max_dd = max_drawdown(returns)
+    if not max_dd < 0:
+        return np.nan
+    ratio = annual_return(returns, period, annualization) / abs(max_dd)
+    return np.nan if np.isinf(ratio) else ratio
+
+
+def omega_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0.0, required_return: float = 0.0,
+                annualization: float = APPROX_BDAYS_PER_YEAR) -> float:
+    """Sum of gains over sum of losses relative to a threshold.
+
+    `required_return` is *annual* and converted to per period with `annualization`
+    (pass 1 to use it as is), as in empyrical.
+    """
+    if len(returns) < 2:
+        return np.nan
+    if annualization == 1:
+        threshold = required_return
+    elif required_return <= -1:
+        return np.nan
+    else:
+        threshold = (1 + required_return) ** (1.0 / annualization) - 1
+    excess = _adjust(returns, risk_free) - threshold
+    gains = float(np.sum(excess[excess > 0.0]))
+    losses = -float(np.sum(excess[excess < 0.0]))
+    return gains / losses if losses > 0.0 else np.nan
+
+
+# --- distribution -----------------------------------------------------------------
+
+def value_at_risk(returns: ArrayLike, cutoff: float = 0.05) -> float:
+    """Historical VaR: the `cutoff` percentile of returns (linear interpolation)."""
+    if np.size(returns) < 1:
+        return np.nan
+    return float(np.percentile(_arr(returns), 100 * cutoff))
+
+
+def conditional_value_at_risk(returns: ArrayLike, cutoff: float = 0.05) -> float:
+    """Expected shortfall: mean of the worst int((n-1)·cutoff)+1 returns (NaN skipped)."""
+    r = _arr(returns).ravel()
+    r = r[~np.isnan(r)]
+    if len(r) == 0:
+        return np.nan
+    k = int((len(r) - 1) * cutoff)
+    return float(np.mean(np.partition(r, k)[: k + 1]))
+
+
+def tail_ratio(returns: ArrayLike) -> float:
+    """|95th percentile| / |5th percentile| of returns (NaN skipped)."""
+    if len(returns) < 1:
+        return np.nan
+    r = _arr(returns).ravel()
+    r = r[~np.isnan(r)]
+    if len(r) < 1:
+        return np.nan
+    with np.errstate(all="ignore"):
+        return float(np.abs(np.percentile(r, 95)) / np.abs(np.percentile(r, 5)))
+
+
+def stability_of_timeseries(returns: ArrayLike) -> float:
+    """R² of a straight line fitted to cumulative log returns (NaN skipped)."""
+    if len(returns) < 2:
+        return np.nan
+    r = _arr(returns).ravel()
+    r = r[~np.isnan(r)]
+    if len(r) < 2:
+        return np.nan
+    from scipy import stats
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rvalue = stats.linregress(np.arange(len(r)), np.log1p(r).cumsum())[2]
+    return float(rvalue**2)
+
+
+# --- against a benchmark --------------------------------------------------------------
+
+def _aligned(returns: ArrayLike, factor_returns: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Pair two return streams: equal-length arrays as is, pandas by index (outer join)."""
+    if (isinstance(returns, np.ndarray) and isinstance(factor_returns, np.ndarray)
+            and len(returns) == len(factor_returns)):
+        r, f = _arr(returns), _arr(factor_returns)
+    else:
+        def as_pd(x: ArrayLike) -> pd.Series | pd.DataFrame:
+            if isinstance(x, (pd.Series, pd.DataFrame)):
+                return x
+            x = np.asarray(x, dtype=float)
+            return pd.Series(x) if x.ndim == 1 else pd.DataFrame(x)
+
+        both = pd.concat([as_pd(returns), as_pd(factor_returns)], axis=1)
+        r, f = _arr(both.iloc[:, 0]), _arr(both.iloc[:, 1])
+    if f.ndim == 2 and f.shape[1] == 1:
+        f = f[:, 0]
+    return r, f
+
+
+def _slope(r: np.ndarray, f: np.ndarray) -> float:
+    """OLS slope of r on f over the periods where both are present."""
+    if len(r) < 1 or len(f) < 2:
+        return np.nan
+    x = np.where(np.isnan(r), np.nan, f)
+    x_res = x - _nanmean(x)
+    cov = _nanmean(x_res * r)
+    var = _nanmean(x_res * x_res)
+    return np.nan if not var >= 1.0e-30 else float(cov / var)
+
+
+def _alpha(r: np.ndarray, f: np.ndarray, risk_free: ArrayLike | float, ann: float, b: float) -> float:
+    if len(r) < 2:
+        return np.nan
+    rf = 0.0 if isinstance(risk_free, (int, float)) else _arr(risk_free)
+    with np.errstate(all="ignore"):
+        return float((_nanmean((r - rf) - b * (f - rf)) + 1.0) ** ann - 1.0)
+
+
+def beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | float = 0.0) -> float:
+    """Beta of `returns` on `factor_returns` (aligned on dates; NaN pairs dropped).
+
+    `risk_free` is accepted for empyrical's signature; like empyrical it does not
+    change the slope.
+    """
+    r, f = _aligned(returns, factor_returns)
+    return _slope(r, f)
+
+
+def alpha(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | float = 0.0,
+          period: str = DAILY, annualization: float | None = None, _beta: float | None = None) -> float:
+    """Annualised Jensen's alpha: (1 + mean(r - rf - β(f - rf))) ** ann - 1."""
+    r, f = _aligned(returns, factor_returns)
+    ann = annualization_factor(period, annualization)
+    b = _slope(r, f) if _beta is None else _beta
+    return _alpha(r, f, risk_free, ann, b)
+
+
+def alpha_beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | float = 0.0,
+               period: str = DAILY, annualization: float | None = None) -> tuple[float, float]:
+    """(annualised alpha, beta) in one pass; see `alpha` and `beta`."""
+    r, f = _aligned(returns, factor_returns)
+    ann = annualization_factor(period, annualization)
+    b = _slope(r, f)
+    return _alpha(r, f, risk_free, ann, b), b
+
+
+# --- beyond empyrical -------------------------------------------------------------------
+
+def profit_factor(returns: ArrayLike) -> float:
+    """Gross profit / gross loss: sum of positive returns over |sum of negative ones|.
+
+    Totals, not averages. inf when there are gains and no losses; NaN when there
+    are neither (or no returns). NaN returns are skipped.
+    """
+    r = _arr(returns).ravel()
+    r = r[~np.isnan(r)]
+    gains, losses = float(r[r > 0].sum()), -float(r[r < 0].sum())
+    if losses > 0:
+        return gains / losses
+    return np.inf if gains > 0 else np.nan
+
+
+def hit_rate(returns: ArrayLike, threshold: float = 0.0) -> float:
+    """Share of (non-NaN) periods whose return exceeds `threshold`; NaN if none."""
+    r = _arr(returns).ravel()
+    r = r[~np.isnan(r)]
+    return float(np.mean(r > threshold)) if len(r) else np.nan
+
+
+from engine.sharpe_stats import (  # noqa: E402  (re-exported: part of this module's API)
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probabilistic_sharpe_ratio,
+    sharpe_bootstrap_ci,
+)
+
+__all__ = [
+    "ANNUALIZATION_FACTORS", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY",
+    "annualization_factor", "cum_returns", "cum_returns_final", "drawdown_series",
+    "max_drawdown", "annual_return", "cagr", "annual_volatility", "sharpe_ratio",
+    "downside_risk", "sortino_ratio", "calmar_ratio", "omega_ratio", "value_at_risk",
+    "conditional_value_at_risk", "tail_ratio", "stability_of_timeseries", "alpha",
+    "beta", "alpha_beta", "profit_factor", "hit_rate", "probabilistic_sharpe_ratio",
+    "deflated_sharpe_ratio", "expected_max_sharpe", "sharpe_bootstrap_ci",
+]

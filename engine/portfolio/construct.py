@@ -1,0 +1,170 @@
+"""Portfolio construction: HRP base, signals with their layers, tilts, caps.
+
+`construct` is the default strategy as one pure function: the HRP base across the
+watchlist, scaled by the regime's and the kill switches' exposure, tilted only by
+validated signals (fractional Kelly x vol target, reduced when tilts crowd into
+correlated names), then capped per position and on gross exposure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.portfolio.regime import RegimeState
+from engine.portfolio.signals import (
+    Signal,
+    calibrate_confidence,
+    decide_action,
+    layer_correlation,
+    layer_cost,
+    layer_regime,
+    layer_size,
+    layer_statistical,
+    weighted_corr_to_book,
+)
+from engine.portfolio.sizing import (
+    annualise_vol,
+    apply_caps,
+    correlation_reduction,
+    payoff_ratio,
+    signal_tilt,
+)
+
+if TYPE_CHECKING:
+    from engine.config import Config
+
+
+@dataclass(frozen=True)
+class StrategyParams:
+    """The [signals], [portfolio] and [broker] settings construction needs."""
+
+    horizon: int = 5
+    prob_band: float = 0.02
+    allow_short: bool = False
+    confidence_prior: float = 20.0
+    min_scored: int = 30
+    dm_alpha: float = 0.10
+    max_corr_to_book: float = 0.75
+    cost_multiple: float = 1.5
+    round_trip_bps: float = 40.0
+    cash_buffer: float = 0.02
+    kelly_fraction: float = 0.25
+    max_tilt: float = 0.05
+    target_vol: float = 0.15
+    max_vol_scale: float = 2.0
+    max_position: float = 0.15
+    max_gross: float = 1.0
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> StrategyParams:
+        s, p, b = cfg.signals, cfg.portfolio, cfg.broker
+        return cls(
+            horizon=int(s.horizon), prob_band=float(s.prob_band), allow_short=bool(s.allow_short),
+            confidence_prior=float(s.confidence_prior), min_scored=int(s.min_scored),
+            dm_alpha=float(s.dm_alpha), max_corr_to_book=float(s.max_corr_to_book),
+            cost_multiple=float(s.cost_multiple),
+            round_trip_bps=2.0 * (float(b.slippage_bps) + float(b.commission_bps)),
+            cash_buffer=float(p.cash_buffer), kelly_fraction=float(p.kelly_fraction),
+            max_tilt=float(p.max_tilt), target_vol=float(p.target_vol),
+            max_vol_scale=float(p.max_vol_scale), max_position=float(p.max_position),
+            max_gross=float(p.max_gross),
+        )
+
+
+@dataclass(frozen=True)
+class TickerScore:
+    """Out-of-sample record of the ensemble on one ticker."""
+
+    n_scored: int = 0
+    hits: int = 0
+    dm_stat: float = float("nan")
+    dm_pvalue: float = 1.0
+
+
+def construct(
+    tickers: list[str],
+    base: np.ndarray,
+    forecasts: dict[str, dict[str, Any]],
+    scores: dict[str, TickerScore],
+    regime: RegimeState,
+    exposure: float,
+    current_w: np.ndarray,
+    corr: np.ndarray,
+    prices: np.ndarray,
+    vol_ann: np.ndarray,
+    equity: float,
+    params: StrategyParams,
+    demoted: bool = False,
+) -> tuple[list[Signal], np.ndarray]:
+    """Signals (one per ticker) and the capped target weights (N,).
+
+    Args:
+        base: HRP weights summing to 1 over the tradable names (0 elsewhere).
+        forecasts: ticker -> ensemble row (mean, lower, upper, prob_up, drivers).
+        exposure: regime scale x kill-switch scale.
+        vol_ann: annualised forecast vol per ticker (GARCH; NaN: unknown).
+    """
+    n = len(tickers)
+    scale = exposure * (1.0 - params.cash_buffer)
+    base_w = np.asarray(base, dtype=float) * scale
+    signals: list[Signal] = []
+    tilts = np.zeros(n)
+    for i, t in enumerate(tickers):
+        f = forecasts.get(t)
+        if f is None:
+            sig = Signal(t, "HOLD", 0.5, float("nan"), params.horizon, float("nan"),
+                         reason="no ensemble forecast: base weight only")
+            signals.append(sig)
+            continue
+        mean, pu = float(f.get("mean", math.nan)), float(f.get("prob_up", math.nan))
+        action = decide_action(mean, pu, params.prob_band, params.allow_short)
+        sc = scores.get(t, TickerScore())
+        conf = calibrate_confidence(pu, action, sc.hits, sc.n_scored, params.confidence_prior)
+        b = payoff_ratio(mean, float(f.get("lower", math.nan)), float(f.get("upper", math.nan)), action)
+        raw = signal_tilt(action, conf, b, float(vol_ann[i]), kelly_fraction=params.kelly_fraction,
+                          target_vol=params.target_vol, max_tilt=params.max_tilt,
+                          max_vol_scale=params.max_vol_scale) * scale
+        if action == "SELL" and not params.allow_short:
+            raw = max(raw, -base_w[i])  # long-only: at most remove the base
+        layers = [
+            layer_statistical(sc.n_scored, sc.dm_stat, sc.dm_pvalue, alpha=params.dm_alpha,
+                              min_scored=params.min_scored, demoted=demoted),
+            layer_regime(action, regime.regime),
+            layer_size(action, base_w[i], raw, float(prices[i]), equity,
+                       max_position=params.max_position, allow_short=params.allow_short),
+            layer_correlation(action, weighted_corr_to_book(corr, i, current_w),
+                              max_corr=params.max_corr_to_book),
+            layer_cost(mean, params.round_trip_bps, multiple=params.cost_multiple),
+        ]
+        sig = Signal(t, action, conf, mean, params.horizon, pu, layers, f.get("drivers"))
+        if sig.validated and action != "HOLD":
+            tilts[i] = raw
+            sig.reason = f"validated {action}: Kelly tilt {raw:+.2%}"
+        elif action == "HOLD":
+            sig.reason = "no directional call: base weight only"
+        else:
+            sig.reason = f"{action} not validated ({', '.join(sig.failed_layers())}): base weight only"
+        signals.append(sig)
+    tilts = correlation_reduction(tilts, corr)
+    target = apply_caps(base_w + tilts, max_position=params.max_position,
+                        max_gross=params.max_gross * max(exposure, 0.0), allow_short=params.allow_short)
+    for i, sig in enumerate(signals):
+        sig.base_weight = float(base_w[i])
+        sig.tilt = float(tilts[i])
+        sig.target_weight = float(target[i])
+    return signals, target
+
+
+def forecast_vols(garch: dict[str, float], realised: np.ndarray, tickers: list[str],
+                  horizon: int) -> np.ndarray:
+    """Annualised vol per ticker: GARCH's h-session forecast, else realised."""
+    out = np.asarray(realised, dtype=float).copy()
+    for i, t in enumerate(tickers):
+        v = garch.get(t)
+        if v is not None and math.isfinite(v) and v > 0:
+            out[i] = annualise_vol(v, horizon)
+    return out

@@ -1,0 +1,144 @@
+"""portfolio stage: target weights -> whole-share orders -> pre-trade checks -> `orders`.
+
+Trades a name only when its drift from target exceeds the threshold and the expected
+benefit beats the cost; a drawdown stop turns every holding into a `flatten` order.
+Every proposed order is stored: `new` (fills at the next session's bar) or
+`rejected` with the failing check's reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.cycle import CycleContext, Stage
+from engine.errors import ConfigError
+from engine.events import Event
+from engine.portfolio.book import Assessment, assess
+from engine.portfolio.broker import Order, order_id
+from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
+from engine.portfolio.sizing import rebalance_legs, target_shares
+from engine.stages.broker_fill import ORDER_COLUMNS
+from engine.stages.signals import TARGETS_KEY
+from engine.store import append
+
+ORDER_TYPES = ("market", "limit")
+
+
+@dataclass(frozen=True)
+class OrderPlaced(Event):
+    session: dt.date
+    order_id: str
+    ticker: str
+    side: str
+    qty: int
+    intent: str
+
+
+@dataclass(frozen=True)
+class OrderRejected(Event):
+    session: dt.date
+    order_id: str
+    ticker: str
+    side: str
+    qty: int
+    reason: str
+
+
+def load_targets(ctx: CycleContext) -> tuple[dict[str, float], dict[str, float]]:
+    """Target weights and validated edges for this session (state, else the signals rows)."""
+    cached = ctx.state.get(TARGETS_KEY)
+    if cached is not None and cached[0] == ctx.session:
+        return cached[1], cached[2]
+    rows = ctx.con.execute(
+        "SELECT ticker, target_weight, expected_return, validated, tilt FROM signals "
+        "WHERE account = ? AND as_of = ? ORDER BY ticker", [ctx.account, ctx.session]).fetchall()
+    targets = {t: float(w) for t, w, _e, _v, _tl in rows if w is not None}
+    edges = {t: (float(e) if v and tl and e is not None else 0.0) for t, _w, e, v, tl in rows}
+    return targets, edges
+
+
+def check_limits(ctx: CycleContext) -> CheckLimits:
+    r, p, b = ctx.config.risk, ctx.config.portfolio, ctx.config.broker
+    return CheckLimits(
+        max_position=float(p.max_position), max_gross=float(p.max_gross),
+        max_trades_per_session=int(r.max_trades_per_session),
+        fat_finger_price_pct=float(r.fat_finger_price_pct),
+        fat_finger_notional_pct=float(r.fat_finger_notional_pct),
+        max_participation=float(r.max_participation),
+        cost_bps=float(b.slippage_bps) + float(b.commission_bps))
+
+
+def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
+                   edges: dict[str, float]) -> list[Order]:
+    """Whole-share rebalance legs that pass the drift and benefit rules, as orders."""
+    p = ctx.config.portfolio
+    order_type = str(p.order_type)
+    if order_type not in ORDER_TYPES:
+        raise ConfigError(f"portfolio.order_type must be one of {', '.join(ORDER_TYPES)}, got {order_type!r}")
+    flatten = a.ks.flatten
+    names = sorted((set(targets) | set(a.book.positions)) - set(a.ks.ticker_halts))
+    names = [t for t in names if math.isfinite(a.prices.get(t, math.nan))]
+    if not names:
+        return []
+    cur = np.array([a.book.qty(t) for t in names], dtype=np.int64)
+    px = np.array([a.prices[t] for t in names])
+    w = np.array([0.0 if flatten else targets.get(t, 0.0) for t in names])
+    tgt = target_shares(w, a.equity, px)
+    force = np.array([flatten or (t not in targets and a.book.qty(t) != 0) for t in names])
+    cost_bps = float(ctx.config.broker.slippage_bps) + float(ctx.config.broker.commission_bps)
+    legs = rebalance_legs(cur, tgt, px, a.equity, np.array([edges.get(t, 0.0) for t in names]),
+                          drift_threshold=float(p.drift_threshold), cost_bps=cost_bps,
+                          tracking_value_bps=float(p.tracking_value_bps), force=force)
+    intent = "flatten" if flatten else "rebalance"
+    off = float(p.limit_offset_bps) / 1e4
+    orders = []
+    for leg in legs:
+        t = names[leg.index]
+        side = "BUY" if leg.qty > 0 else "SELL"
+        limit = None
+        if order_type == "limit":
+            limit = round(px[leg.index] * (1 + off if side == "BUY" else 1 - off), 2)
+        why = "drawdown stop: flatten" if flatten else (
+            "not a tradable target: exit" if force[leg.index] else leg.reason)
+        orders.append(Order(order_id(ctx.account, ctx.session, t, intent), ctx.account, ctx.session, t,
+                            side, abs(leg.qty), order_type, limit, "new", why, intent, 0, ctx.session))
+    return orders
+
+
+class PortfolioStage(Stage):
+    name = "portfolio"
+
+    def run(self, ctx: CycleContext) -> None:
+        a = assess(ctx)
+        targets, edges = load_targets(ctx)
+        if not targets and not a.book.positions:
+            return
+        proposed = propose_orders(ctx, a, targets, edges)
+        if not proposed:
+            return
+        ids = [o.order_id for o in proposed]
+        existing = {r[0] for r in ctx.con.execute(
+            "SELECT order_id FROM orders WHERE list_contains(?, order_id)", [ids]).fetchall()}
+        view = a.view
+        adv = view.adv(20)
+        cc = CheckContext(
+            equity=a.equity, cash=a.book.cash,
+            positions={t: q for t, (q, _c) in a.book.positions.items()},
+            closes=dict(a.prices), adv20={t: float(adv[i]) for i, t in enumerate(view.tickers)},
+            halt_buys=a.ks.halt_buys_reason if a.ks.halt_buys else None,
+            ticker_halts=dict(a.ks.ticker_halts), existing_ids=existing)
+        checked = [o for o in run_checks(proposed, cc, check_limits(ctx)) if o.order_id not in existing]
+        if not checked:
+            return
+        append(ctx.con, "orders", pd.DataFrame([{c: getattr(o, c) for c in ORDER_COLUMNS} for o in checked]))
+        ctx.state["portfolio.orders"] = (ctx.session, checked)
+        for o in checked:
+            if o.status == "rejected":
+                ctx.publish(OrderRejected(ctx.session, o.order_id, o.ticker, o.side, o.qty, o.reason))
+            else:
+                ctx.publish(OrderPlaced(ctx.session, o.order_id, o.ticker, o.side, o.qty, o.intent))

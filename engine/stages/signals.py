@@ -1,0 +1,147 @@
+"""signals stage: regime, HRP base, validated signals and target weights.
+
+Reads this session's ensemble forecasts (and GARCH vols) written by the forecast
+stage, the ensemble's scored out-of-sample record per ticker, and the marked book;
+writes `regimes` and one `signals` row per watchlist ticker (a ticker without a
+forecast gets a HOLD at its base weight). Targets go to the portfolio stage via
+`ctx.state` (it re-reads `signals` on a cold start).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.cycle import CycleContext, Stage
+from engine.events import Event
+from engine.portfolio.book import assess
+from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
+from engine.portfolio.hrp import HRPAllocator
+from engine.portfolio.regime import detect_regime
+from engine.portfolio.signals import dm_test
+from engine.store import upsert
+from engine.portfolio.db import first_row
+
+TARGETS_KEY = "portfolio.targets"
+
+
+@dataclass(frozen=True)
+class SignalsUpdated(Event):
+    session: dt.date
+    n_signals: int
+    n_validated: int
+    regime: str
+
+
+@dataclass(frozen=True)
+class RegimeChanged(Event):
+    session: dt.date
+    previous: str | None
+    regime: str
+    exposure_scale: float
+
+
+def ensemble_forecasts(ctx: CycleContext, horizon: int) -> dict[str, dict]:
+    df = ctx.con.execute(
+        "SELECT ticker, mean, lower, upper, prob_up, vol, drivers FROM forecasts "
+        "WHERE account = ? AND as_of = ? AND model = 'ensemble' AND horizon = ?",
+        [ctx.account, ctx.session, horizon]).df()
+    return {r["ticker"]: r for r in df.to_dict("records")}
+
+
+def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
+    rows = ctx.con.execute(
+        "SELECT ticker, vol FROM forecasts WHERE account = ? AND as_of = ? AND model = 'garch' AND horizon = ?",
+        [ctx.account, ctx.session, horizon]).fetchall()
+    return {t: float(v) for t, v in rows if v is not None}
+
+
+def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
+    """The ensemble's last `window` matured forecasts per ticker, with a DM test vs naive."""
+    df = ctx.con.execute(
+        "SELECT ticker, forecast_as_of, error, naive_error, hit FROM model_scores "
+        "WHERE account = ? AND model = 'ensemble' AND horizon = ? AND as_of <= ? "
+        "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY forecast_as_of DESC) <= ?",
+        [ctx.account, horizon, ctx.session, window]).df()
+    out: dict[str, TickerScore] = {}
+    for t, g in df.groupby("ticker", sort=True):
+        g = g.sort_values("forecast_as_of")
+        stat, p = dm_test(g["error"].to_numpy(float), g["naive_error"].to_numpy(float), horizon)
+        out[str(t)] = TickerScore(len(g), int(g["hit"].fillna(False).astype(bool).sum()), stat, p)
+    return out
+
+
+def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:
+    row = first_row(ctx.con,
+        "SELECT demoted FROM model_weights WHERE account = ? AND model = 'ensemble' AND horizon = ? "
+        "AND as_of <= ? ORDER BY as_of DESC LIMIT 1", [ctx.account, horizon, ctx.session])
+    return bool(row[0]) if row and row[0] is not None else False
+
+
+def regime_exposure(ctx: CycleContext) -> dict[str, float]:
+    p = ctx.config.portfolio
+    return {"bull": float(p.regime_exposure_bull), "sideways": float(p.regime_exposure_sideways),
+            "bear": float(p.regime_exposure_bear), "crisis": float(p.regime_exposure_crisis)}
+
+
+class SignalsStage(Stage):
+    name = "signals"
+
+    def run(self, ctx: CycleContext) -> None:
+        a = assess(ctx)
+        view = a.view
+        if not view.tickers:
+            return
+        s, p = ctx.config.signals, ctx.config.portfolio
+        params = StrategyParams.from_config(ctx.config)
+        rets = view.returns
+        regime = detect_regime(
+            rets, trend_window=int(s.regime_trend_window), vol_window=int(s.regime_vol_window),
+            corr_window=int(s.regime_corr_window), trend_threshold=float(s.regime_trend_threshold),
+            crisis_vol=float(s.regime_crisis_vol), crisis_corr=float(s.regime_crisis_corr),
+            exposure=regime_exposure(ctx))
+        prev = first_row(ctx.con, "SELECT regime FROM regimes WHERE as_of < ? ORDER BY as_of DESC LIMIT 1",
+                               [ctx.session])
+        upsert(ctx.con, "regimes", pd.DataFrame([{
+            "as_of": ctx.session, "regime": regime.regime, "trend": regime.trend,
+            "volatility": regime.volatility, "avg_correlation": regime.avg_correlation,
+            "exposure_scale": regime.exposure_scale}]))
+        if prev is None or prev[0] != regime.regime:
+            ctx.publish(RegimeChanged(ctx.session, prev[0] if prev else None, regime.regime,
+                                      regime.exposure_scale))
+        # Tradable: a usable close today, enough return history, not halted.
+        has = view.has_today()
+        need = min(int(p.min_history), rets.shape[0])
+        complete = (np.isfinite(rets).sum(axis=0) >= need) if rets.shape[0] else np.zeros(len(view.tickers), bool)
+        halted = np.array([t in a.ks.ticker_halts for t in view.tickers])
+        tradable = has & complete & ~halted
+        idx = np.flatnonzero(tradable)
+        tickers = [view.tickers[i] for i in idx]
+        if not tickers:
+            return
+        r = np.nan_to_num(rets[:, idx])  # a missing day counts as flat
+        base = HRPAllocator(min_obs=int(p.min_history)).fit(r).weights_
+        corr = np.corrcoef(r, rowvar=False) if r.shape[0] > 2 and len(idx) > 1 else np.eye(len(idx))
+        corr = np.nan_to_num(np.atleast_2d(corr))
+        prices = np.array([a.prices[t] for t in tickers])
+        current_w = np.array([a.weight(t) for t in tickers])
+        realised = r[-63:].std(axis=0, ddof=1) * np.sqrt(252.0) if r.shape[0] > 2 else np.full(len(idx), np.nan)
+        vol_ann = forecast_vols(garch_vols(ctx, params.horizon), realised, tickers, params.horizon)
+        signals, target = construct(
+            tickers, base, ensemble_forecasts(ctx, params.horizon),
+            ticker_scores(ctx, params.horizon, int(s.score_window)), regime,
+            regime.exposure_scale * a.ks.exposure_scale, current_w, corr, prices, vol_ann,
+            a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
+        upsert(ctx.con, "signals", pd.DataFrame([{
+            "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
+            "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,
+            "prob_up": g.prob_up, "validated": g.validated, "layers": g.layers_json(),
+            "drivers": g.drivers, "target_weight": g.target_weight, "base_weight": g.base_weight,
+            "tilt": g.tilt, "reason": g.reason} for g in signals]))
+        edges = {g.ticker: (g.expected_return if g.validated and g.tilt != 0 else 0.0) for g in signals}
+        ctx.state[TARGETS_KEY] = (ctx.session, dict(zip(tickers, map(float, target))), edges)
+        ctx.publish(SignalsUpdated(ctx.session, len(signals), sum(g.validated for g in signals),
+                                   regime.regime))

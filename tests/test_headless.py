@@ -1,0 +1,46 @@
+"""`pmax --run` end to end in a subprocess: JSON summary, resume, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+PMAX = [sys.executable, "-m", "tui.cli"]
+
+
+def pmax(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*PMAX, *args], capture_output=True, text=True, env=full_env, timeout=600)
+
+
+def test_run_until_then_cycles_resumes(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    first = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json")
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    assert summary["last_session"] == "2016-02-01" and summary["first_session"] == "2016-01-04"
+    assert summary["sessions_run"] == 20 and summary["equity"] > 0
+    second = pmax("--run", "--cycles", "5", "--db", str(db))
+    assert second.returncode == 0, second.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    after = con.execute("SELECT count(DISTINCT date) FROM bars WHERE date > DATE '2016-02-01'").fetchall()[0][0]
+    con.close()
+    assert after == 5
+    again = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json")
+    assert json.loads(again.stdout.strip().splitlines()[-1])["sessions_run"] == 0
+
+
+def test_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,ticker\n2016-01-04,A\n")
+    result = pmax("--run", "--data", str(bad), "--db", str(tmp_path / "x.duckdb"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("pmax: data file") and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.duckdb").exists()
+    usage = pmax("--run", "--cycles", "0")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr

@@ -1,0 +1,488 @@
+"""The Textual app: five panes over the store, driven by the engine's events.
+
+`PmaxApp(engine=…, store=…, config=…, copilot_factory=…)` runs the engine's cycles on
+its own event loop (an async worker: step, wait `replay.interval_s`, step…) unless
+paused, turns engine events into Textual messages, and re-reads the store on worker
+threads with their own cursors, at most once per batch interval. No handler touches
+the database on the UI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Container
+from textual.events import DescendantFocus, Resize
+from textual.message import Message
+from textual.widgets import Footer, Tab, Tabs
+
+from tui.keymap import bindings, unknown_ids
+from tui.panes.base import Pane, TickerSelected, WatchlistEdited
+from tui.panes.copilot import CopilotPane
+from tui.panes.forecasts import ForecastsPane
+from tui.panes.queries import ForecastView, Snapshot, load_forecast, load_snapshot
+from tui.panes.risk import RiskPane
+from tui.panes.signals import SignalsPane
+from tui.panes.watchlist import WatchlistPane
+from tui.widgets.palette import PmaxCommands
+from tui.widgets.status import StatusBar
+
+PANES: tuple[type[Pane], ...] = (WatchlistPane, ForecastsPane, SignalsPane, RiskPane, CopilotPane)
+GRID_MIN = (120, 40)
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,9}$")
+
+
+class EngineEvent(Message):
+    """An engine event, delivered on the UI's message queue."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class SnapshotLoaded(Message):
+    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.forecast = forecast
+
+
+class ForecastLoaded(Message):
+    def __init__(self, view: ForecastView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class PaneTabs(Tabs):
+    """The tab bar shown when the terminal is too small for the grid."""
+
+    can_focus = False
+
+
+class PmaxApp(App[None]):
+    """pmax's terminal UI."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "pmax"
+    BINDINGS = bindings("app")
+    COMMANDS = App.COMMANDS | {PmaxCommands}
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, StatusBar"
+
+    def __init__(
+        self,
+        engine: Any = None,
+        store: Any = None,
+        config: Any = None,
+        copilot_factory: Callable[[], Any] | None = None,
+        *,
+        cursor_factory: Callable[[], Any] | None = None,
+        paused: bool | None = None,
+    ) -> None:
+        super().__init__()
+        if config is None:
+            from engine.config import load_config
+
+            config = load_config()
+        self.engine = engine
+        self.store = store
+        self.config = config
+        self.cursor_factory = cursor_factory or (store.cursor if store is not None else None)
+        self.account: str = getattr(engine, "account", None) or config.app.account
+        tui = config.section("tui")
+        self.tui = tui
+        self.watchlist: list[str] = [str(t).upper() for t in config.get("data.watchlist", [])]
+        self.interval = float(config.get("replay.interval_s", 0.5))
+        self.paused = bool(tui.start_paused if paused is None else paused) or engine is None
+        self.copilot_factory = copilot_factory or self._default_copilot_factory()
+        self.keymap = {str(k): str(v) for k, v in config.section("keymap").items()}
+        self.set_keymap(self.keymap)
+        self.theme = tui.theme if tui.theme in self.available_themes else "textual-dark"
+        self._saved_theme = self.theme
+        self.as_of: dt.date | None = getattr(engine, "as_of", None)
+        self.sessions = 0
+        self.ticker: str | None = None
+        self.snapshot: Snapshot | None = None
+        self.active_pane = PANES[0].PANE_ID
+        self.tab_mode = False
+        self._dirty = True
+        self._refreshing = False
+        self._stepping = False
+        self._finished = False
+        self._resume = asyncio.Event()
+        self._forecast_timer: Any = None
+
+    # ----- composition and layout -------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield PaneTabs(*(Tab(p.TITLE, id=f"tab-{p.PANE_ID}") for p in PANES), id="tabs")
+        with Container(id="panes"):
+            for pane in PANES:
+                if pane is CopilotPane:
+                    yield CopilotPane(self.copilot_factory, cursor_blink=bool(self.tui.cursor_blink))
+                else:
+                    yield pane()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        bad = unknown_ids(self.keymap)
+        if bad:
+            self.notify(f"[keymap] names unknown binding ids: {', '.join(bad)} (see ? for ids)",
+                        severity="warning", timeout=8)
+        for table in self.query("DataTable"):
+            table.cursor_blink = False  # type: ignore[attr-defined]
+        self._apply_layout(self.size.width, self.size.height)
+        self.query_one(WatchlistPane).focus_primary()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.engine is not None:
+            self.engine.subscribe(self._engine_callback)
+            self._cycle_loop()
+        self.set_interval(float(self.tui.batch_ms) / 1000.0, self._batch_tick)
+        self._batch_tick()
+        self._show_status()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_layout(event.size.width, event.size.height)
+
+    def _apply_layout(self, width: int, height: int) -> None:
+        self.tab_mode = width < GRID_MIN[0] or height < GRID_MIN[1]
+        self.query_one("#panes").set_class(self.tab_mode, "-tabs")
+        self.query_one("#tabs").display = self.tab_mode
+        self._set_active(self.active_pane)
+
+    def _set_active(self, pane_id: str) -> None:
+        self.active_pane = pane_id
+        for pane in self.query(Pane):
+            pane.set_class(pane.id == pane_id, "-active")
+        tabs = self.query_one(PaneTabs)
+        if tabs.active != f"tab-{pane_id}":
+            tabs.active = f"tab-{pane_id}"
+
+    def pane(self, pane_id: str | None = None) -> Pane:
+        return self.query_one(f"#{pane_id or self.active_pane}", Pane)
+
+    @on(Tabs.TabActivated, "#tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        pane_id = event.tab.id.removeprefix("tab-") if event.tab and event.tab.id else self.active_pane
+        if pane_id != self.active_pane:
+            self._set_active(pane_id)
+            self.pane(pane_id).focus_primary()
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        node = event.widget
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent  # type: ignore[assignment]
+        if isinstance(node, Pane) and node.id and node.id != self.active_pane:
+            self._set_active(node.id)
+
+    def _move_pane(self, step: int) -> None:
+        ids = [p.PANE_ID for p in PANES]
+        target = ids[(ids.index(self.active_pane) + step) % len(ids)]
+        self._set_active(target)
+        self.pane(target).focus_primary()
+
+    def action_next_pane(self) -> None:
+        self._move_pane(1)
+
+    def action_prev_pane(self) -> None:
+        self._move_pane(-1)
+
+    def action_zoom(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(self.pane(), container=False)
+
+    def action_help(self) -> None:
+        from tui.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.keymap))
+
+    # ----- the engine loop ----------------------------------------------------------
+    def _engine_callback(self, event: Any) -> None:
+        self.post_message(EngineEvent(event))
+
+    @work(group="loop", exclusive=True, exit_on_error=False)
+    async def _cycle_loop(self) -> None:
+        while not self._finished:
+            if self.paused:
+                self._resume.clear()
+                await self._resume.wait()
+                continue
+            await self._step_once()
+            await asyncio.sleep(self.interval)
+
+    async def _step_once(self) -> None:
+        if self.engine is None or self._stepping or self._finished:
+            return
+        self._stepping = True
+        self._show_status()
+        try:
+            done = await self.engine.step()
+        except Exception as exc:  # noqa: BLE001 - a failed cycle pauses the loop and is shown
+            self.paused = True
+            hint = getattr(exc, "hint", None)
+            self.notify(f"{getattr(exc, 'message', None) or exc}" + (f"\n{hint}" if hint else ""),
+                        title="Cycle failed; loop paused", severity="error", timeout=10)
+            done = None
+        finally:
+            self._stepping = False
+        if done is None and getattr(self.engine, "exhausted", False):
+            self._finished = True
+            self.paused = True
+            self.notify(f"Replay finished at {self.as_of}.", timeout=5)
+        self._show_status()
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        name = type(event).__name__
+        if name == "CycleCompleted":
+            self.as_of = event.session
+        elif name == "CycleFailed":
+            self.notify(f"{event.session}: {event.message}", severity="error")
+        elif name in ("RiskLimitBreached", "KillSwitchTripped", "DataStale"):
+            self.notify(str(getattr(event, "reason", None) or getattr(event, "message", None) or name),
+                        title=name, severity="warning")
+        self._dirty = True
+        self._show_status()
+
+    def action_toggle_pause(self) -> None:
+        if self.paused:
+            self.action_resume()
+        else:
+            self.action_pause()
+
+    def action_pause(self) -> None:
+        self.paused = True
+        self._show_status()
+
+    def action_resume(self) -> None:
+        if self.engine is None or self._finished:
+            self.notify("Nothing to run: " + ("no engine (view only)." if self.engine is None else
+                                              "the replay has finished."), severity="warning")
+            return
+        self.paused = False
+        self._resume.set()
+        self._show_status()
+
+    def action_step(self) -> None:
+        if self.engine is None or self._finished:
+            self.bell()
+            return
+        if not self.paused:
+            self.notify("The loop is running; press space to pause, then n to step.", timeout=3)
+            return
+        self.run_worker(self._step_once(), group="step", exit_on_error=False)
+
+    def _loop_state(self) -> str:
+        if self.engine is None:
+            return "view only"
+        if self._finished:
+            return "finished"
+        if self._stepping:
+            return "stepping" if self.paused else "running"
+        return "paused" if self.paused else "running"
+
+    def _show_status(self) -> None:
+        device = getattr(self.engine, "device", None)
+        device = getattr(device, "name", device)
+        self.query_one(StatusBar).show(self.as_of, self.sessions, self._loop_state(),
+                                       None if device is None else str(device), self.ticker, self.account)
+
+    # ----- reading the store (worker threads only) ---------------------------------
+    def _batch_tick(self) -> None:
+        """Batch timer: one refresh per interval at most, only when something changed."""
+        if self._dirty and not self._refreshing and self.cursor_factory is not None:
+            self._dirty = False
+            self._refreshing = True
+            self._read_store(self.ticker, list(self.watchlist))
+        elif self.cursor_factory is None and self._dirty:
+            self._dirty = False
+            self.query_one(WatchlistPane).set_rows([], "No database is open: start pmax with --db PATH.")
+
+    @work(thread=True, group="refresh", exit_on_error=False)
+    def _read_store(self, ticker: str | None, watchlist: list[str]) -> None:
+        try:
+            cur = self.cursor_factory()  # type: ignore[misc]
+            try:
+                snap = load_snapshot(cur, self.account, watchlist, int(self.tui.sparkline_sessions))
+                pick = ticker or (snap.watch[0].ticker if snap.watch else None)
+                view = load_forecast(cur, self.account, pick, int(self.tui.chart_sessions)) if pick else None
+            finally:
+                cur.close()
+            self.post_message(SnapshotLoaded(snap, view))
+        finally:
+            self._refreshing = False
+
+    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
+        snap = message.snapshot
+        self.snapshot = snap
+        self.sessions = snap.sessions
+        self.as_of = getattr(self.engine, "as_of", None) or snap.as_of
+        watch = self.query_one(WatchlistPane)
+        if not snap.watch:
+            hint = ("press n to step one session or space to run the replay" if self.engine is not None
+                    else "run `pmax --run` to fill the database")
+            empty = f"No bars stored yet: {hint}."
+        else:
+            empty = ""
+        if self.ticker is None and snap.watch:
+            self.ticker = snap.watch[0].ticker
+        watch.selected = self.ticker
+        watch.set_rows(snap.watch, empty)
+        self.query_one(SignalsPane).set_signals(snap.signals, self.ticker)
+        self.query_one(RiskPane).set_view(snap.risk)
+        if message.forecast is not None and message.forecast.ticker == self.ticker:
+            self.query_one(ForecastsPane).set_view(message.forecast)
+        self._show_status()
+
+    @on(TickerSelected)
+    def _ticker_selected(self, event: TickerSelected) -> None:
+        self.select_ticker(event.ticker)
+
+    def select_ticker(self, ticker: str) -> None:
+        """Make `ticker` the selection of every pane; reads follow after a short debounce."""
+        if ticker == self.ticker:
+            return
+        self.ticker = ticker
+        self.query_one(SignalsPane).follow(ticker)
+        self._show_status()
+        if self._forecast_timer is not None:
+            self._forecast_timer.stop()
+        self._forecast_timer = self.set_timer(0.08, lambda: self._load_forecast(ticker))
+
+    @work(thread=True, group="forecast", exclusive=True, exit_on_error=False)
+    def _load_forecast(self, ticker: str) -> None:
+        if self.cursor_factory is None:
+            return
+        cur = self.cursor_factory()
+        try:
+            view = load_forecast(cur, self.account, ticker, int(self.tui.chart_sessions))
+        finally:
+            cur.close()
+        self.post_message(ForecastLoaded(view))
+
+    def on_forecast_loaded(self, message: ForecastLoaded) -> None:
+        if message.view.ticker == self.ticker:
+            self.query_one(ForecastsPane).set_view(message.view)
+
+    def known_tickers(self) -> list[str]:
+        names = list(self.watchlist)
+        if self.snapshot is not None:
+            names += [t for t in self.snapshot.all_tickers if t not in names]
+        return names
+
+    def jump_to(self, ticker: str) -> None:
+        self.query_one(WatchlistPane).select(ticker)
+        self.select_ticker(ticker)
+
+    def action_refresh(self) -> None:
+        self._dirty = True
+
+    # ----- watchlist and theme persistence -----------------------------------------
+    def on_watchlist_edited(self, event: WatchlistEdited) -> None:
+        current = list(self.watchlist) or [r.ticker for r in (self.snapshot.watch if self.snapshot else ())]
+        if event.add:
+            if not _TICKER.match(event.add):
+                self.notify(f"{event.add!r} is not a ticker symbol (letters, digits, . or -).", severity="error")
+                return
+            if event.add in current:
+                self.notify(f"{event.add} is already in the watchlist.")
+                self.jump_to(event.add)
+                return
+            current.append(event.add)
+            self.ticker = event.add
+        if event.remove and event.remove in current:
+            current.remove(event.remove)
+            if self.ticker == event.remove:
+                self.ticker = None
+        self.watchlist = current
+        self._save_setting("data.watchlist", list(current))
+        self._dirty = True
+
+    def _theme_changed(self, theme: Any) -> None:
+        if theme.name != self._saved_theme:
+            self._saved_theme = theme.name
+            self._save_setting("tui.theme", theme.name)
+
+    def action_next_theme(self) -> None:
+        names = sorted(self.available_themes)
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    @work(thread=True, group="persist", exit_on_error=False)
+    def _save_setting(self, dotted: str, value: Any) -> None:
+        from tui.panes.userconfig import set_user_value
+
+        try:
+            path = set_user_value(dotted, value, getattr(self.config, "user_path", None))
+        except Exception as exc:  # noqa: BLE001 - report, keep the session going
+            self.call_from_thread(self.notify, f"Could not save {dotted}: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Saved {dotted} to {path}", timeout=3)
+
+    # ----- export, validation, copilot --------------------------------------------
+    def action_export(self, fmt: str) -> None:
+        pane = self.pane()
+        df = pane.export_frame()
+        if df is None or df.empty:
+            self.notify(f"{pane.TITLE} has no table to export.", severity="warning")
+            return
+        self._write_export(pane.PANE_ID, df.copy(), fmt, None)
+
+    def action_export_chart(self) -> None:
+        pane = self.pane()
+        text = pane.chart_text()
+        if text is None:
+            self.notify(f"{pane.TITLE} has no chart to export.", severity="warning")
+            return
+        self._write_export(pane.PANE_ID, None, "txt", text)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _write_export(self, pane_id: str, df: Any, fmt: str, text: str | None) -> None:
+        from tui.export import export_dir, write_table, write_text
+
+        folder = export_dir(str(self.tui.export_dir))
+        try:
+            path: Path = (write_text(text, folder, pane_id, self.as_of) if text is not None
+                          else write_table(df, folder, pane_id, self.as_of, fmt))
+        except Exception as exc:  # noqa: BLE001 - report, keep the session going
+            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
+            return
+        self.last_export = path
+        self.call_from_thread(self.notify, f"Exported to {path}", timeout=5)
+
+    def action_run_validation(self) -> None:
+        from tui.panes.validation import run_validation_report
+
+        run_validation_report(self)
+
+    def _default_copilot_factory(self) -> Callable[[], Any] | None:
+        """A factory that builds `copilot.session.CopilotSession` on first use, if it exists."""
+        factory = self.cursor_factory
+        config = self.config
+
+        def make() -> Any:
+            from copilot.session import CopilotSession
+
+            return CopilotSession(factory, config)
+
+        return make if factory is not None else None
+
+
+def main_thread_guard(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a cursor factory so that using it on the main thread raises (for tests)."""
+
+    def guarded() -> Any:
+        if threading.current_thread() is threading.main_thread():
+            raise AssertionError("database cursor requested on the UI thread")
+        return factory()
+
+    return guarded

@@ -1,0 +1,56 @@
+"""`Pane`: the titled container every pane derives from, and the messages panes post."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pandas as pd
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+
+
+class TickerSelected(Message):
+    """The user moved to a ticker in a table; the other panes follow."""
+
+    def __init__(self, ticker: str) -> None:
+        super().__init__()
+        self.ticker = ticker
+
+
+class WatchlistEdited(Message):
+    """The user added or removed a watchlist ticker; the app persists the list."""
+
+    def __init__(self, add: str | None = None, remove: str | None = None) -> None:
+        super().__init__()
+        self.add = add
+        self.remove = remove
+
+
+class Pane(Vertical):
+    """A bordered pane. Subclasses name their id, title and primary (focus) widget."""
+
+    PANE_ID: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    can_focus = False
+
+    def __init__(self) -> None:
+        super().__init__(id=self.PANE_ID, classes="pane")
+        self.border_title = self.TITLE
+
+    def primary(self) -> Widget | None:
+        """The widget that takes focus when the pane is entered."""
+        return None
+
+    def focus_primary(self) -> None:
+        target = self.primary()
+        if target is not None:
+            target.focus()
+
+    def export_frame(self) -> pd.DataFrame | None:
+        """The table this pane shows, for export; None when it has none."""
+        return None
+
+    def chart_text(self, width: int = 100, height: int = 25) -> str | None:
+        """This pane's chart as plain text; None when it has none."""
+        return None

@@ -1,0 +1,145 @@
+"""Copilot pane: ask questions about the store, read streamed Markdown answers.
+
+The session (`copilot.session.CopilotSession`) is created lazily on a worker thread
+by the app's copilot factory; its `stream(question, cancel)` runs on that thread and
+every fragment goes to a Textual `MarkdownStream` on the UI thread, which batches
+updates. `escape` sets the cancel event. Sources come from `session.last_answer`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from tui.keymap import bindings
+from tui.panes.base import Pane
+
+INTRO = ("Ask about signals, forecasts, risk, positions or trades, e.g. "
+         "“why is AAPL a BUY?”. Answers cite the stored rows they use; the copilot "
+         "never places orders.")
+UNAVAILABLE = ("The copilot is not available: {why}. It answers from the store once the "
+               "copilot package and a backend are set up ([copilot] in the config).")
+
+SessionFactory = Callable[[], Any]
+
+
+def format_sources(sources: Any) -> str:
+    """One line per citation (objects with `label()`, dicts or strings)."""
+    lines = []
+    for src in sources or []:
+        if hasattr(src, "label"):
+            lines.append(str(src.label()))
+        elif isinstance(src, dict):
+            lines.append(" ".join(f"{k}={v}" for k, v in src.items() if v is not None))
+        else:
+            lines.append(str(src))
+    return "\n".join(f"· {line}" for line in lines)
+
+
+class CopilotPane(Pane):
+    """Chat history, the question box and the sources of the last answer."""
+
+    PANE_ID: ClassVar[str] = "copilot"
+    TITLE: ClassVar[str] = "Copilot"
+    BINDINGS = bindings("copilot")
+
+    def __init__(self, session_factory: SessionFactory | None = None, cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.session_factory = session_factory
+        self.cursor_blink = cursor_blink
+        self._session: Any = None
+        self._unavailable: str | None = None if session_factory else "no copilot factory was given"
+        self._cancel: threading.Event | None = None
+        self._lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="cp-chat"):
+            text = INTRO if self._unavailable is None else UNAVAILABLE.format(why=self._unavailable)
+            yield Static(text, id="cp-intro", classes="note")
+        yield Static("", id="cp-sources")
+        box = Input(placeholder="Ask the copilot… (enter sends, esc cancels)", id="cp-input")
+        box.cursor_blink = self.cursor_blink
+        yield box
+
+    def primary(self) -> Input:
+        return self.query_one("#cp-input", Input)
+
+    @property
+    def busy(self) -> bool:
+        return self._cancel is not None
+
+    def action_focus_input(self) -> None:
+        self.primary().focus()
+
+    def action_cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.notify("Cancelling the answer…", timeout=2)
+
+    @on(Input.Submitted, "#cp-input")
+    async def _ask(self, event: Input.Submitted) -> None:
+        event.stop()
+        question = event.value.strip()
+        if not question:
+            return
+        if self.busy:
+            self.notify("Wait for the current answer, or press esc to cancel it.", severity="warning")
+            return
+        event.input.value = ""
+        chat = self.query_one("#cp-chat", VerticalScroll)
+        await chat.mount(Static(f"[b]you[/b] {question}", classes="cp-question", markup=True))
+        answer = Markdown("", classes="cp-answer")
+        await chat.mount(answer)
+        chat.anchor()
+        self._cancel = threading.Event()
+        self.query_one("#cp-sources", Static).update("")
+        self._run_question(question, Markdown.get_stream(answer), self._cancel)
+
+    def _get_session(self) -> Any:
+        """Create the session on first use (worker thread: it may load a model)."""
+        with self._lock:
+            if self._session is None and self._unavailable is None and self.session_factory is not None:
+                try:
+                    self._session = self.session_factory()
+                except Exception as exc:  # noqa: BLE001 - any failure means "no copilot", shown to the user
+                    self._unavailable = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            return self._session
+
+    @work(thread=True, group="copilot", exit_on_error=False)
+    def _run_question(self, question: str, stream: MarkdownStream, cancel: threading.Event) -> None:
+        session = self._get_session()
+        error: str | None = None
+        if session is None:
+            error = UNAVAILABLE.format(why=self._unavailable)
+        else:
+            try:
+                for fragment in session.stream(question, cancel):
+                    self.app.call_from_thread(stream.write, fragment)
+                    if cancel.is_set():
+                        break
+            except Exception as exc:  # noqa: BLE001 - shown in the chat instead of crashing the app
+                error = f"**The copilot failed:** {getattr(exc, 'message', None) or exc}"
+        answer = getattr(session, "last_answer", None) if session is not None else None
+        self.app.call_from_thread(self._finish, stream, answer, error, cancel.is_set())
+
+    async def _finish(self, stream: MarkdownStream, answer: Any, error: str | None, cancelled: bool) -> None:
+        if error:
+            await stream.write(f"\n\n{error}")
+        if cancelled:
+            await stream.write("\n\n*(cancelled)*")
+        await stream.stop()
+        self._cancel = None
+        sources = format_sources(getattr(answer, "sources", None)) if answer is not None else ""
+        meta = ""
+        if answer is not None:
+            total = (getattr(answer, "timings", None) or {}).get("total_s")
+            meta = f"{getattr(answer, 'backend', '?')}" + (f" · {total:.1f}s" if total is not None else "")
+        text = ("Sources\n" + sources if sources else "") + (("\n" if sources else "") + meta if meta else "")
+        self.query_one("#cp-sources", Static).update(text)

@@ -1,0 +1,135 @@
+"""Forecasts pane: the selected ticker's closes and every model's forecast ahead.
+
+A plotext chart (recent closes, each model's mean and interval `h` sessions ahead,
+converted from log returns to prices) above a table of models with ensemble weight,
+out-of-sample skill against the naive forecast and the Diebold–Mariano p-value.
+`h` cycles the horizon.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import pandas as pd
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from tui.keymap import bindings
+from tui.panes.base import Pane
+from tui.panes.queries import ForecastView
+from tui.widgets.charts import chart_to_text, draw_forecast
+from tui.widgets.table import PmaxTable
+from tui.widgets.text import fmt_num, fmt_pct
+
+MODEL_COLUMNS = ("Model", "E[r]", "P(up)", "Weight", "Skill", "DM p")
+EMPTY = ("No forecasts yet for {ticker}. The forecast stage writes them each cycle "
+         "once enough history exists (table: forecasts).")
+
+
+class ForecastsPane(Pane):
+    """Chart plus model table for the selected ticker."""
+
+    PANE_ID: ClassVar[str] = "forecasts"
+    TITLE: ClassVar[str] = "Forecasts"
+    BINDINGS = bindings("forecasts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: ForecastView | None = None
+        self.horizon: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note")
+        yield PlotextPlot(id="fc-chart")
+        table = PmaxTable(id="fc-table")
+        for name in MODEL_COLUMNS:
+            table.add_column(name, key=name)
+        yield table
+
+    def primary(self) -> PmaxTable:
+        return self.query_one("#fc-table", PmaxTable)
+
+    def set_view(self, view: ForecastView) -> None:
+        self.view = view
+        horizons = view.horizons
+        if self.horizon not in horizons:
+            self.horizon = horizons[0] if horizons else None
+        self._render_view()
+
+    def action_next_horizon(self) -> None:
+        if self.view is None or not self.view.horizons:
+            self.app.bell()
+            return
+        hs = self.view.horizons
+        self.horizon = hs[(hs.index(self.horizon) + 1) % len(hs)] if self.horizon in hs else hs[0]
+        self._render_view()
+
+    def _render_view(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        note = self.query_one("#fc-note", Static)
+        if view.forecasts.empty:
+            closes = "" if view.closes.empty else f" Last close {fmt_num(float(view.closes['close'].iloc[-1]))}."
+            note.update(EMPTY.format(ticker=view.ticker) + closes)
+        else:
+            others = ", ".join(str(h) for h in view.horizons)
+            note.update(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
+        self.border_subtitle = view.ticker
+        plot = self.query_one("#fc-chart", PlotextPlot)
+        draw_forecast(plot.plt, view, self.horizon)
+        plot.refresh()
+        self._fill_table(view)
+
+    def _fill_table(self, view: ForecastView) -> None:
+        table = self.primary()
+        table.clear()
+        fc = view.forecasts
+        if fc.empty:
+            table.frame = pd.DataFrame()
+            return
+        fc = fc[fc["horizon"] == self.horizon]
+        w = view.weights
+        if not w.empty:
+            w = w[w["horizon"] == self.horizon].set_index("model")
+        rows = []
+        for r in fc.itertuples():
+            wr = w.loc[r.model] if not w.empty and r.model in w.index else None
+            weight = None if wr is None else _f(wr["weight"])
+            skill = None if wr is None else _f(wr["skill"])
+            p = None if wr is None else _f(wr["dm_pvalue"])
+            demoted = bool(wr["demoted"]) if wr is not None and not pd.isna(wr["demoted"]) else False
+            name = Text(str(r.model) + (" ↓" if demoted else ""), style="dim" if demoted else "bold")
+            table.add_row(
+                name,
+                Text(fmt_pct(_f(r.mean)), justify="right"),
+                Text(fmt_pct(_f(r.prob_up), 0, signed=False), justify="right"),
+                Text(fmt_pct(weight, 0, signed=False), justify="right"),
+                Text(fmt_pct(skill, 1), style="" if skill is None else ("green" if skill > 0 else "red"),
+                     justify="right"),
+                Text(fmt_num(p, 3), justify="right"),
+                key=str(r.model),
+            )
+            rows.append({"ticker": view.ticker, "as_of": view.as_of, "model": r.model, "horizon": self.horizon,
+                         "mean": _f(r.mean), "lower": _f(r.lower), "upper": _f(r.upper), "prob_up": _f(r.prob_up),
+                         "weight": weight, "skill": skill, "dm_pvalue": p, "demoted": demoted})
+        table.frame = pd.DataFrame(rows)
+
+    def export_frame(self) -> pd.DataFrame | None:
+        return self.primary().frame
+
+    def chart_text(self, width: int = 100, height: int = 25) -> str | None:
+        if self.view is None:
+            return None
+        return chart_to_text(draw_forecast, self.view, self.horizon, width=width, height=height)
+
+
+def _f(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out

@@ -1,0 +1,160 @@
+"""Risk pane: equity and drawdown charts, VaR/CVaR, exposure, regime, kill switch,
+limit utilisation, positions, recent fills and rejections, all for the account.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import pandas as pd
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from tui.panes.base import Pane
+from tui.panes.queries import RiskView, parse_json_dict
+from tui.widgets.charts import chart_to_text, draw_drawdown, draw_equity
+from tui.widgets.table import PmaxTable
+from tui.widgets.text import fmt_money, fmt_num, fmt_pct, hbar
+
+EMPTY = ("No equity yet. The mark-to-market stage writes the account's equity each "
+         "cycle; press n to step or space to run (table: equity).")
+TITLES = {"#risk-positions": "Positions", "#risk-fills": "Recent fills", "#risk-rejections": "Recent rejections"}
+NO_RISK = "VaR/CVaR, regime and kill switches appear once the risk stage runs (table: risk)."
+
+
+def risk_lines(view: RiskView) -> list[str]:
+    """The summary block: equity, drawdown, VaR/CVaR, exposure, regime, kill switch."""
+    lines: list[str] = []
+    eq = view.equity
+    if not eq.empty:
+        last = eq.iloc[-1]
+        lines.append(f"Equity   {fmt_money(_f(last['equity']))}  as of {str(last['as_of'])[:10]}")
+        lines.append(f"Cash     {fmt_money(_f(last['cash']))}   Drawdown {fmt_pct(_f(last['drawdown']))}")
+        lines.append(f"Gross    {fmt_money(_f(last['gross']))}   Net {fmt_money(_f(last['net']))}")
+    r = view.risk
+    if r is None:
+        lines.append(NO_RISK)
+        return lines
+    lines.append(f"VaR  95 {fmt_pct(_f(r.get('var_hist_95')))}  99 {fmt_pct(_f(r.get('var_hist_99')))}  (hist)")
+    lines.append(f"CVaR 95 {fmt_pct(_f(r.get('cvar_hist_95')))}  99 {fmt_pct(_f(r.get('cvar_hist_99')))}  (hist)")
+    if _f(r.get("var_mc_95")) is not None:
+        lines.append(f"VaR  95 {fmt_pct(_f(r.get('var_mc_95')))}  MC {r.get('mc_paths') or ''} paths "
+                     f"on {r.get('mc_device') or '?'}")
+    lines.append(f"Vol {fmt_pct(_f(r.get('realised_vol')), signed=False)} real · "
+                 f"{fmt_pct(_f(r.get('forecast_vol')), signed=False)} fcst · beta {fmt_num(_f(r.get('beta')))}")
+    lines.append(f"Exposure gross {fmt_pct(_f(r.get('gross')), 0, False)} net {fmt_pct(_f(r.get('net')), 0)} "
+                 f"· conc {fmt_num(_f(r.get('concentration')))}")
+    lines.append(f"Regime   {view.regime or '—'}")
+    halted = bool(r.get("halted")) if r.get("halted") is not None else False
+    lines.append("Kill switch: HALTED — " + str(r.get("halt_reason") or "no reason recorded") if halted
+                 else "Kill switch: armed, trading allowed")
+    return lines
+
+
+def limit_lines(view: RiskView, width: int = 16) -> list[str]:
+    """One utilisation bar per risk limit ({limit: fraction used})."""
+    if view.risk is None:
+        return []
+    used = parse_json_dict(view.risk.get("limit_utilisation"))
+    out = []
+    for name, frac in sorted(used.items()):
+        value = _f(frac)
+        flag = " !" if value is not None and value >= 1.0 else ""
+        out.append(f"{name[:14]:<14} {hbar(value, width)} {fmt_pct(value, 0, False):>5}{flag}")
+    return out
+
+
+class RiskPane(Pane):
+    """Account risk at a glance; scrolls for positions and trades."""
+
+    PANE_ID: ClassVar[str] = "risk"
+    TITLE: ClassVar[str] = "Risk"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: RiskView | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="risk-scroll"):
+            yield Static(EMPTY, id="risk-summary")
+            yield Static("", id="risk-limits")
+            with Horizontal(id="risk-charts"):
+                yield PlotextPlot(id="risk-equity")
+                yield PlotextPlot(id="risk-dd")
+            yield Static("Positions", id="risk-positions-head", classes="subhead")
+            yield self._table("risk-positions", ("Ticker", "Qty", "Avg cost", "Close", "Value", "Weight"))
+            yield Static("Recent fills", id="risk-fills-head", classes="subhead")
+            yield self._table("risk-fills", ("Date", "Ticker", "Side", "Qty", "Price", "Comm"))
+            yield Static("Recent rejections", id="risk-rejections-head", classes="subhead")
+            yield self._table("risk-rejections", ("Date", "Ticker", "Side", "Qty", "Reason"))
+
+    @staticmethod
+    def _table(id: str, columns: tuple[str, ...]) -> PmaxTable:
+        table = PmaxTable(id=id, classes="risk-table")
+        for name in columns:
+            table.add_column(name, key=name)
+        return table
+
+    def primary(self) -> VerticalScroll:
+        return self.query_one("#risk-scroll", VerticalScroll)
+
+    def set_view(self, view: RiskView) -> None:
+        self.view = view
+        self.set_class(view.equity.empty, "-empty")
+        self.query_one("#risk-summary", Static).update(
+            "\n".join(risk_lines(view)) if not view.equity.empty else EMPTY)
+        limits = limit_lines(view)
+        self.query_one("#risk-limits", Static).update("\n".join(["Limit utilisation", *limits]) if limits else "")
+        halted = bool(view.risk and view.risk.get("halted"))
+        self.set_class(halted, "-halted")
+        self.border_subtitle = "HALTED" if halted else (view.regime or "")
+        for plot_id, draw in (("#risk-equity", draw_equity), ("#risk-dd", draw_drawdown)):
+            plot = self.query_one(plot_id, PlotextPlot)
+            draw(plot.plt, view.equity)
+            plot.refresh()
+        self._fill("#risk-positions", view.positions, lambda r: (
+            r.ticker, f"{int(r.qty):,}", fmt_num(_f(r.avg_cost)), fmt_num(_f(r.close)),
+            fmt_money(_f(r.market_value)), fmt_pct(_f(r.weight), 1, False)),
+            "none open (table: positions)")
+        self._fill("#risk-fills", view.fills, lambda r: (
+            str(r.date)[:10], r.ticker, r.side, f"{int(r.qty):,}", fmt_num(_f(r.price)), fmt_num(_f(r.commission))),
+            "none yet; orders fill at the next open (table: fills)")
+        self._fill("#risk-rejections", view.rejections, lambda r: (
+            str(r.as_of)[:10], r.ticker, r.side, f"{int(r.qty):,}", str(r.reason or "")),
+            "none (table: orders)")
+
+    def _fill(self, selector: str, df: pd.DataFrame, cells: Any, empty: str) -> None:
+        table = self.query_one(selector, PmaxTable)
+        head = self.query_one(f"{selector}-head", Static)
+        title = TITLES[selector]
+        table.clear()
+        table.frame = df
+        table.display = not df.empty
+        head.update(f"{title} — {empty}" if df.empty else f"{title} ({len(df)})")
+        for r in df.itertuples():
+            table.add_row(*cells(r))
+
+    def export_frame(self) -> pd.DataFrame | None:
+        if self.view is None:
+            return None
+        focused = self.app.focused
+        if isinstance(focused, PmaxTable) and focused.id in ("risk-fills", "risk-rejections"):
+            return focused.frame
+        return self.view.positions if not self.view.positions.empty else self.view.equity
+
+    def chart_text(self, width: int = 100, height: int = 25) -> str | None:
+        if self.view is None:
+            return None
+        return (chart_to_text(draw_equity, self.view.equity, width=width, height=height)
+                + chart_to_text(draw_drawdown, self.view.equity, width=width, height=max(8, height // 2)))
+
+
+def _f(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out

@@ -1,0 +1,90 @@
+"""The palette's "Run validation": out-of-sample scores of matured forecasts, per model.
+
+Reads `model_scores` (forecasts scored when they matured) on a worker thread and
+shows, per model and horizon, the count, skill against the naive forecast
+(1 - MSE/MSE_naive), directional hit rate and interval coverage, in a modal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.widgets.text import fmt_pct
+
+if TYPE_CHECKING:
+    from tui.app import PmaxApp
+
+EMPTY = ("No matured forecasts to score yet. Forecasts are scored when their horizon "
+         "passes (table: model_scores); run more sessions and try again.")
+
+
+def validation_frame(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
+    """Per model and horizon: n, skill vs naive, hit rate, coverage, first/last cutoff."""
+    try:
+        return cur.execute(
+            """
+            SELECT model, horizon, count(*) AS n,
+                   1 - avg(error * error) / nullif(avg(naive_error * naive_error), 0) AS skill,
+                   avg(CASE WHEN hit THEN 1.0 ELSE 0.0 END) AS hit_rate,
+                   avg(CASE WHEN covered THEN 1.0 ELSE 0.0 END) AS coverage,
+                   min(forecast_as_of) AS first_cutoff, max(forecast_as_of) AS last_cutoff
+            FROM model_scores WHERE account = ?
+            GROUP BY model, horizon ORDER BY horizon, skill DESC NULLS LAST, model
+            """,
+            [account],
+        ).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame()
+
+
+def run_validation_report(app: PmaxApp) -> None:
+    """Start the read on a worker thread; the modal opens when it is done."""
+    if app.cursor_factory is None:
+        app.notify("No database is open.", severity="warning")
+        return
+
+    def work() -> None:
+        cur = app.cursor_factory()  # type: ignore[misc]
+        try:
+            df = validation_frame(cur, app.account)
+        finally:
+            cur.close()
+        app.call_from_thread(app.push_screen, ValidationScreen(df))
+
+    app.run_worker(work, thread=True, group="validation", exit_on_error=False)
+    app.notify("Scoring matured forecasts…", timeout=2)
+
+
+class ValidationScreen(ModalScreen[None]):
+    """The validation table; esc closes."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="validation_close")]
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="validation"):
+            yield Static("[b]Out-of-sample validation[/b] (matured forecasts; esc closes)")
+            yield Static(self._table() if not self.frame.empty else EMPTY)
+
+    def _table(self) -> Table:
+        t = Table(box=None, expand=True)
+        for name in ("Model", "h", "n", "Skill vs naive", "Hit rate", "Coverage", "Cutoffs"):
+            t.add_column(name, justify="left" if name in ("Model", "Cutoffs") else "right")
+        for r in self.frame.itertuples():
+            skill: Any = r.skill
+            t.add_row(str(r.model), str(r.horizon), str(r.n), fmt_pct(None if pd.isna(skill) else float(skill), 1),
+                      fmt_pct(r.hit_rate, 0, False), fmt_pct(r.coverage, 0, False),
+                      f"{str(r.first_cutoff)[:10]} … {str(r.last_cutoff)[:10]}")
+        return t
