@@ -67,7 +67,8 @@ def test_first_cycle_is_warmup_then_one_session_each(tmp_path: Path) -> None:
     assert summary.sessions_run == 3
     assert engine.store.con.execute("SELECT max(date) FROM bars").fetchall()[0][0] == engine.as_of
     assert probe.violations == []
-    assert [e.session for e in events if isinstance(e, CycleCompleted)] == [START]
+    completed = [e.session for e in events if isinstance(e, CycleCompleted)]
+    assert completed == [START, dt.date(2016, 1, 5), dt.date(2016, 1, 6), dt.date(2016, 1, 7)]
 
 
 def test_crash_loses_only_the_cycle_in_flight_and_resume_matches(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def run_summary(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
         "sessions": len(eq),
         "first_session": eq[0][0].isoformat(),
         "last_session": eq[-1][0].isoformat(),
-        "initial_equity": round(first, 2),
+        "initial_equity": round(float(first), 2),
         "final_equity": round(float(values[-1]), 2),
         "total_return": _num(values[-1] / first - 1.0),
         "sharpe": _num(_sharpe(r)),

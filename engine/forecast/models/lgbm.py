@@ -39,10 +39,11 @@ class LightGBMForecaster(Forecaster):
         p = self.params
         return {
             "objective": "huber", "alpha": 1.0, "learning_rate": float(p.get("learning_rate", 0.05)),
-            "num_leaves": int(p.get("num_leaves", 15)), "min_data_in_leaf": int(p.get("min_data_in_leaf", 200)),
+            "num_leaves": int(p.get("num_leaves", 15)), "max_depth": int(p.get("max_depth", 5)),
+            "min_data_in_leaf": int(p.get("min_data_in_leaf", 200)),
             "feature_fraction": 0.8, "feature_fraction_seed": self.seed, "lambda_l2": 1.0,
             "seed": self.seed, "deterministic": True, "force_row_wise": True,
-            "num_threads": int(p.get("num_threads", 2)), "verbosity": -1,
+            "num_threads": int(p.get("num_threads", 1)), "verbosity": -1,
         }
 
     def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> LightGBMForecaster:
@@ -81,7 +82,7 @@ class LightGBMForecaster(Forecaster):
             ok = np.isfinite(sc) & (sc > 0)
             z = (Yc[ok] - booster.predict(Xc[ok], num_threads=self._lgb_params()["num_threads"])) / sc[ok]
             self.calib_z_[h] = np.sort(z) if len(z) >= 30 else np.sort(np.random.default_rng(self.seed).standard_normal(1000))
-            sv, _ = self._shap(booster, Xc[: int(self.params.get("importance_rows", 2000))])
+            sv, _ = self._shap(booster, Xc[: int(self.params.get("importance_rows", 1000))])
             self.importance_[h] = np.abs(sv).mean(axis=0) if len(sv) else np.zeros(len(names))
         self.fitted_at_ = panel.cutoff if self.models_ else None
         return self

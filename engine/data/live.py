@@ -1,0 +1,169 @@
+"""`LiveFeed`: one cycle per completed NYSE session, bars fetched with failover.
+
+The feed follows the exchange calendar (holidays, half days). A session is ready
+`[live] close_delay_minutes` after its close. The first cycle (a fresh account)
+delivers `[live] warmup_sessions` of history up to the last completed session as
+warm-up; later cycles deliver one session each, waiting for its close when asked
+for a session that has not closed yet (or returning None when
+`[live] wait_for_close` is false).
+
+When every provider fails, the feed works from the store's cached bars and marks
+the batch stale, with a one-line `reason`; with nothing cached it raises
+`DataUnavailableError` naming what failed (the CLI prints it and exits 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from engine.data import calendar as xcal
+from engine.data.cache import cached_bars, fetch_with_failover
+from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, build_providers
+from engine.errors import DataUnavailableError
+from engine.feeds import Feed, FeedBatch
+
+if TYPE_CHECKING:
+    from engine.config import Config
+    from engine.store import Store
+
+log = logging.getLogger("pmax.data")
+
+
+@dataclass(frozen=True)
+class LiveBatch(FeedBatch):
+    """A FeedBatch that also says why it is stale (empty when fresh)."""
+
+    reason: str = ""
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class LiveFeed(Feed):
+    """Live daily bars on the NYSE calendar; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store | None,
+        config: Config,
+        providers: Sequence[MarketDataProvider] | None = None,
+        *,
+        tickers: Sequence[str] | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.providers = list(providers) if providers is not None else build_providers(config)
+        self.clock = clock
+        self.on_notice = on_notice or (lambda line: log.warning(line))
+        self.delay = dt.timedelta(minutes=int(config.get("live.close_delay_minutes", 30)))
+        self.warmup_sessions = int(config.get("live.warmup_sessions", 300))
+        self.wait_for_close = bool(config.get("live.wait_for_close", True))
+        self.poll_s = float(config.get("live.poll_s", 30.0))
+        self.tickers = [t.upper() for t in (tickers or config.get("data.watchlist", []) or self._default_tickers())]
+        self.stale_reason = ""
+        self._stop = threading.Event()
+
+    def _default_tickers(self) -> list[str]:
+        if self.store is not None:
+            rows = self.store.query_df("SELECT DISTINCT ticker FROM bars ORDER BY ticker")
+            if len(rows):
+                return list(rows["ticker"])
+        from engine.data.providers.local import LocalFileProvider
+
+        return sorted(LocalFileProvider().frame()["ticker"].unique())
+
+    def describe(self) -> str:
+        names = " → ".join(p.name for p in self.providers) or "no sources"
+        return f"live NYSE feed ({names}), {len(self.tickers)} tickers"
+
+    def close(self) -> None:
+        """Wake and stop a wait for the next close (shutdown)."""
+        self._stop.set()
+
+    # -- the Feed interface -------------------------------------------------------
+
+    def next_batch(self, after: dt.date | None) -> FeedBatch | None:
+        ready = xcal.last_completed_session(self.clock(), self.delay)
+        if after is None:
+            session, warmup = ready, True
+        else:
+            session, warmup = xcal.next_session(after), False
+            if session > ready and not self._wait_until_ready(session):
+                return None
+        first = self._warmup_start(session) if warmup else session
+        fetched = fetch_with_failover(self.providers, self.tickers, first, session)
+        bars = fetched.bars
+        if len(bars) and (bars["date"] == session).any():
+            if fetched.errors:
+                self.on_notice("live: some sources failed (" + "; ".join(fetched.errors) + ")")
+            self.stale_reason = ""
+            source = "+".join(fetched.sources)
+            return LiveBatch(session, self._index(session), _bar_frame(bars), warmup, source, False, "")
+        return self._from_cache(after, session, first, warmup, fetched.errors
+                                or [f"no source has bars for {session} yet"])
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _wait_until_ready(self, session: dt.date) -> bool:
+        """Sleep until `session` is ready; False when not waiting or stopped."""
+        if not self.wait_for_close:
+            return False
+        due = xcal.session_close(session) + self.delay
+        self.on_notice(f"live: waiting for the {session} close (data from {due:%Y-%m-%d %H:%M} UTC)")
+        while not self._stop.is_set():
+            left = (due - self.clock()).total_seconds()
+            if left <= 0:
+                return True
+            self._stop.wait(min(self.poll_s, left))
+        return False
+
+    def _warmup_start(self, session: dt.date) -> dt.date:
+        span = xcal.sessions_between(session - dt.timedelta(days=self.warmup_sessions * 2 + 10), session)
+        return span[-self.warmup_sessions] if len(span) >= self.warmup_sessions else span[0]
+
+    def _index(self, session: dt.date) -> int:
+        pos, _ = xcal.session_positions(pd.to_datetime([session]).to_numpy().astype("datetime64[D]"))
+        return int(pos[0])
+
+    def _from_cache(self, after: dt.date | None, session: dt.date, first: dt.date,
+                    warmup: bool, errors: list[str]) -> FeedBatch:
+        failed = "; ".join(errors)
+        cached = pd.DataFrame()
+        if self.store is not None:
+            lo = None if warmup else (after + dt.timedelta(days=1) if after else None)
+            cached = cached_bars(self.store.con, self.tickers, lo, session)
+            cached = cached[~cached["quarantined"].astype(bool)]
+        if cached.empty:
+            where = f" in {self.store.path}" if self.store is not None else ""
+            what = "no cached bars" if warmup else f"no cached bars after {after}"
+            raise DataUnavailableError(f"live data unavailable: {failed}; {what}{where}",
+                                       "check the network, or import history with `pmax data import FILE`")
+        last = max(cached["date"])
+        if warmup:
+            start = self._warmup_start(last) if xcal.is_session(last) else min(cached["date"])
+            cached = cached[cached["date"] >= start]
+            bars = cached
+        else:
+            last = min(cached["date"])  # the first cached session after `after`
+            bars = cached[cached["date"] == last]
+        reason = f"{failed}; using cached bars up to {last}"
+        self.stale_reason = reason
+        self.on_notice(f"live: sources failed ({failed}); working from cached bars up to {last} (stale)")
+        src = "cache:" + "+".join(sorted(bars["source"].dropna().unique())) if "source" in bars else "cache"
+        return LiveBatch(last, self._index(last), _bar_frame(bars), warmup, src, True, reason)
+
+
+def _bar_frame(bars: pd.DataFrame) -> pd.DataFrame:
+    out = bars[BAR_COLUMNS].copy()
+    out["date"] = pd.to_datetime(out["date"]).dt.date
+    return out.sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
