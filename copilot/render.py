@@ -54,9 +54,9 @@ def quote_data(text: Any, limit: int = 240) -> str:
     return f"`\"{clean}\"`"
 
 
-def _cell(col: str, value: Any, data_cols: tuple[str, ...]) -> str:
+def _cell(col: str, value: Any, data_cols: tuple[str, ...], table: bool = True) -> str:
     text = quote_data(value) if col in data_cols else fmt_value(value)
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|") if table else text
 
 
 def render_table(res: ToolResult, level: int = 3) -> str:
@@ -66,7 +66,7 @@ def render_table(res: ToolResult, level: int = 3) -> str:
         return f"{head}\n\n{res.note or 'No rows.'}"
     cols = list(res.columns)
     if len(res.rows) == 1 and len(cols) > 6:  # a single wide row reads better as a list
-        lines = [f"- **{c}**: {_cell(c, v, res.data_text)}" for c, v in zip(cols, res.rows[0])
+        lines = [f"- **{c}**: {_cell(c, v, res.data_text, table=False)}" for c, v in zip(cols, res.rows[0])
                  if v is not None and v != ""]
         body = "\n".join(lines)
     else:

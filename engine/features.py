@@ -47,48 +47,93 @@ class FeatureSet:
 FeatureFn = Callable[[Panel], dict[str, np.ndarray]]
 
 
-def _df(a: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(a, copy=False)
+def rolling_sum(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing k-row sums along axis 0 (NaN unless all k values are finite), and a valid mask.
+
+    Cumulative sums keep this causal (row t uses rows ≤ t) and vectorised over tickers.
+    """
+    ok = np.isfinite(a)
+    c = np.zeros((a.shape[0] + 1,) + a.shape[1:])
+    n = np.zeros_like(c)
+    np.cumsum(np.where(ok, a, 0.0), axis=0, out=c[1:])
+    np.cumsum(ok, axis=0, out=n[1:])
+    out = np.full(a.shape, np.nan)
+    valid = np.zeros(a.shape, dtype=bool)
+    if a.shape[0] >= k:
+        valid[k - 1:] = (n[k:] - n[:-k]) == k
+        out[k - 1:] = np.where(valid[k - 1:], c[k:] - c[:-k], np.nan)
+    return out, valid
 
 
-def _ewm(a: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    return a.ewm(alpha=alpha, adjust=False, ignore_na=True).mean()
+def rolling_mean(a: np.ndarray, k: int) -> np.ndarray:
+    return rolling_sum(a, k)[0] / k
+
+
+def rolling_std(a: np.ndarray, k: int) -> np.ndarray:
+    """Trailing sample std (ddof=1), centred on each column's first finite value for precision."""
+    first = np.argmax(np.isfinite(a), axis=0)
+    centre = a[first, np.arange(a.shape[1])] if a.ndim == 2 and a.shape[0] else 0.0
+    d = a - np.where(np.isfinite(centre), centre, 0.0)
+    s1 = rolling_sum(d, k)[0]
+    s2 = rolling_sum(d * d, k)[0]
+    var = np.maximum(s2 - s1 * s1 / k, 0.0) / (k - 1)
+    return np.sqrt(var)
+
+
+def _shift(a: np.ndarray, k: int) -> np.ndarray:
+    out = np.full(a.shape, np.nan)
+    if k < a.shape[0]:
+        out[k:] = a[: a.shape[0] - k] if k else a
+    return out
+
+
+def ewm(a: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential moving average (adjust=False), started at each column's first value; gaps hold."""
+    out = np.full(a.shape, np.nan)
+    prev = np.full(a.shape[1:], np.nan)
+    b = 1.0 - alpha
+    for t in range(a.shape[0]):
+        x = a[t]
+        nxt = alpha * x + b * prev
+        nxt = np.where(np.isnan(prev), x, nxt)
+        prev = np.where(np.isnan(x), prev, nxt)
+        out[t] = prev
+    return out
 
 
 def _momentum(p: Panel) -> dict[str, np.ndarray]:
-    lc = _df(np.log(p.close))
-    out = {f"mom_{k}": (lc - lc.shift(k)).to_numpy() for k in (5, 21, 63, 126)}
-    out["ret_1"] = (lc - lc.shift(1)).to_numpy()
+    lc = np.log(p.close)
+    out = {f"mom_{k}": lc - _shift(lc, k) for k in (5, 21, 63, 126)}
+    out["ret_1"] = lc - _shift(lc, 1)
     return out
 
 
 def _oscillators(p: Panel) -> dict[str, np.ndarray]:
-    close = _df(p.close)
-    diff = close.diff()
-    gain = _ewm(diff.clip(lower=0.0), 1 / 14)
-    loss = _ewm((-diff).clip(lower=0.0), 1 / 14)
-    total = (gain + loss).to_numpy()
-    rsi = np.divide(gain.to_numpy(), total, out=np.full_like(total, 0.5), where=total > 0)
+    close = p.close
+    diff = close - _shift(close, 1)
+    gain = ewm(np.where(np.isnan(diff), np.nan, np.maximum(diff, 0.0)), 1 / 14)
+    loss = ewm(np.where(np.isnan(diff), np.nan, np.maximum(-diff, 0.0)), 1 / 14)
+    total = gain + loss
+    rsi = np.where(total > 0, gain / np.where(total > 0, total, 1.0), 0.5)
     rsi[np.isnan(total)] = np.nan
-    macd = (close.ewm(span=12, adjust=False).mean() - close.ewm(span=26, adjust=False).mean()) / close
-    macd_hist = macd - macd.ewm(span=9, adjust=False).mean()
-    ma20 = close.rolling(20, min_periods=20).mean()
-    sd20 = close.rolling(20, min_periods=20).std()
-    bb = ((close - ma20) / (2.0 * sd20)).to_numpy()
-    prev = close.shift(1).to_numpy()
+    macd_line = ewm(close, 2 / 13) - ewm(close, 2 / 27)
+    macd = macd_line / close
+    macd_hist = (macd_line - ewm(macd_line, 2 / 10)) / close
+    bb = (close - rolling_mean(close, 20)) / (2.0 * rolling_std(close, 20))
+    prev = _shift(close, 1)
     tr = np.fmax(p.high - p.low, np.fmax(np.abs(p.high - prev), np.abs(p.low - prev)))
-    atr = (_ewm(_df(tr), 1 / 14) / close).to_numpy()
-    return {"rsi_14": rsi, "macd": macd.to_numpy(), "macd_hist": macd_hist.to_numpy(),
-            "bb_pos_20": bb, "atr_14": atr}
+    atr = ewm(tr, 1 / 14) / close
+    return {"rsi_14": rsi, "macd": macd, "macd_hist": macd_hist, "bb_pos_20": bb, "atr_14": atr}
 
 
 def _volatility(p: Panel) -> dict[str, np.ndarray]:
-    r = _df(p.log_returns())
-    rv = {k: r.rolling(k, min_periods=k).std() for k in (10, 21, 63)}
-    var252 = r.rolling(252, min_periods=63).var().to_numpy()
-    garch = _garch_filter(r.to_numpy(), var252)
-    return {"rv_21": rv[21].to_numpy(), "rv_63": rv[63].to_numpy(), "garch_vol": garch,
-            "vol_ratio": (rv[10] / rv[63]).to_numpy()}
+    r = p.log_returns()
+    rv = {k: rolling_std(r, k) for k in (10, 21, 63)}
+    var252 = rolling_std(r, 252) ** 2
+    var63 = rv[63] ** 2
+    long_var = np.where(np.isfinite(var252), var252, var63)
+    garch = _garch_filter(r, long_var)
+    return {"rv_21": rv[21], "rv_63": rv[63], "garch_vol": garch, "vol_ratio": rv[10] / rv[63]}
 
 
 def _garch_filter(r: np.ndarray, long_var: np.ndarray) -> np.ndarray:
@@ -109,36 +154,26 @@ def _garch_filter(r: np.ndarray, long_var: np.ndarray) -> np.ndarray:
 
 
 def _volume(p: Panel) -> dict[str, np.ndarray]:
-    lv = _df(np.log1p(p.volume))
-    m = lv.rolling(21, min_periods=21).mean()
-    s = lv.rolling(21, min_periods=21).std()
-    return {"volume_z": ((lv - m) / s.where(s > 0)).to_numpy()}
+    lv = np.log1p(p.volume)
+    s = rolling_std(lv, 21)
+    return {"volume_z": (lv - rolling_mean(lv, 21)) / np.where(s > 0, s, np.nan)}
 
 
 def _memory(p: Panel) -> dict[str, np.ndarray]:
-    lc = _df(np.log(p.close))
+    lc = np.log(p.close)
     window = 126
-    logsd = []
-    for k in _HURST_LAGS:
-        d = lc - lc.shift(k)
-        logsd.append(np.log(d.rolling(window, min_periods=window).std().to_numpy()))
+    logsd = [np.log(rolling_std(lc - _shift(lc, k), window)) for k in _HURST_LAGS]
     x = np.log(np.array(_HURST_LAGS, dtype=float))
     xc = x - x.mean()
     hurst = sum(xc[i] * logsd[i] for i in range(len(x))) / float((xc**2).sum())
-    r1 = (lc - lc.shift(1)).rolling(window, min_periods=window).var()
-    r5 = (lc - lc.shift(5)).rolling(window, min_periods=window).var()
-    vr = (r5 / (5.0 * r1)).to_numpy()
-    return {"hurst_126": hurst, "vr_5": vr}
+    sd1 = np.exp(logsd[0])
+    sd5 = rolling_std(lc - _shift(lc, 5), window)
+    return {"hurst_126": hurst, "vr_5": sd5**2 / (5.0 * sd1**2)}
 
 
 def _trend(p: Panel) -> dict[str, np.ndarray]:
-    close = _df(p.close)
     lc = np.log(p.close)
-    out = {}
-    for k in (50, 200):
-        ma = close.rolling(k, min_periods=k).mean().to_numpy()
-        out[f"dist_ma_{k}"] = lc - np.log(ma)
-    return out
+    return {f"dist_ma_{k}": lc - np.log(rolling_mean(p.close, k)) for k in (50, 200)}
 
 
 def _calendar(p: Panel) -> dict[str, np.ndarray]:

@@ -25,7 +25,6 @@ A 1-D input gives a float; a DataFrame gives a Series indexed by its columns; a
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -78,24 +77,38 @@ def _adjust(returns: ArrayLike, by: ArrayLike | float) -> np.ndarray:
     """`returns - by` as floats; pandas operands align on their index first."""
     if isinstance(by, (int, float)) and by == 0:
         return _arr(returns)
+    if isinstance(returns, pd.DataFrame) and isinstance(by, pd.Series):
+        return _arr(returns.sub(by, axis=0))  # one rate per date, for every column
     if isinstance(returns, (pd.Series, pd.DataFrame)) and isinstance(by, (pd.Series, pd.DataFrame)):
         return _arr(returns - by)
     return _arr(returns) - _arr(by)
 
 
 def _nanmean(a: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=0)
+    """Column means ignoring NaN (NaN where a column has none), without warnings.
+
+    Same arithmetic as `np.nanmean`; avoids `warnings.catch_warnings`, which is
+    not thread-safe and these run in the engine's worker threads.
+    """
+    present = ~np.isnan(a)
+    with np.errstate(all="ignore"):
+        return np.where(present, a, 0.0).sum(axis=0) / present.sum(axis=0)
+
+
+def _nanstd(a: np.ndarray, ddof: int = 1) -> np.ndarray:
+    """Column standard deviations ignoring NaN (NaN with ≤ ddof values), like `np.nanstd`."""
+    present = ~np.isnan(a)
+    with np.errstate(all="ignore"):
+        dev = np.where(present, a - _nanmean(a), 0.0)
+        dof = present.sum(axis=0) - ddof
+        return np.sqrt((dev * dev).sum(axis=0) / np.where(dof > 0, dof, np.nan))
 
 
 def _nanstd1(a: np.ndarray) -> np.ndarray:
     """Sample std (ddof=1) ignoring NaN; exactly 0 where a column is constant."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        std = np.nanstd(a, axis=0, ddof=1)
-        # identical values can leave a ~1e-18 residue; that would turn inf into 1e15
-        constant = (np.nanmax(a, axis=0) == np.nanmin(a, axis=0)) & np.isfinite(std)
+    std = _nanstd(a, 1)
+    # identical values can leave a ~1e-18 residue; that would turn inf into 1e15
+    constant = (np.fmax.reduce(a, axis=0) == np.fmin.reduce(a, axis=0)) & np.isfinite(std)
     return np.where(constant, 0.0, std)
 
 
@@ -128,16 +141,21 @@ def cum_returns_final(returns: ArrayLike, starting_value: float = 0) -> Any:
     return _wrap(result, returns)
 
 
-def drawdown_series(returns: ArrayLike) -> Any:
-    """Drawdown from the running peak at each period (≤ 0), same type as input."""
-    if len(returns) < 1:
-        return np.nan
+def _drawdowns(returns: ArrayLike) -> np.ndarray:
+    """Drawdown of 100 invested before the first period, rows 0..n (row 0 is the start)."""
     r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
     start = np.full((1,) + r.shape[1:], 100.0)
     wealth = np.concatenate([start, 100.0 * np.cumprod(1.0 + r, axis=0)], axis=0)
     with np.errstate(all="ignore"):
         peak = np.fmax.accumulate(wealth, axis=0)
-        dd = ((wealth - peak) / peak)[1:]
+        return (wealth - peak) / peak
+
+
+def drawdown_series(returns: ArrayLike) -> Any:
+    """Drawdown from the running peak at each period (≤ 0), same type as input."""
+    if len(returns) < 1:
+        return np.nan
+    dd = _drawdowns(returns)[1:]
     if isinstance(returns, pd.Series):
         return pd.Series(dd, index=returns.index, name=returns.name)
     if isinstance(returns, pd.DataFrame):
@@ -149,14 +167,7 @@ def max_drawdown(returns: ArrayLike) -> Any:
     """Largest peak-to-trough loss as a negative fraction (0.0 if none)."""
     if len(returns) < 1:
         return _nan_like(returns)
-    r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
-    start = np.full((1,) + r.shape[1:], 100.0)
-    wealth = np.concatenate([start, 100.0 * np.cumprod(1.0 + r, axis=0)], axis=0)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        peak = np.fmax.accumulate(wealth, axis=0)
-        out = np.nanmin((wealth - peak) / peak, axis=0)
-    return _wrap(out, returns)
+    return _wrap(np.fmin.reduce(_drawdowns(returns), axis=0), returns)
 
 
 # --- annualised return and risk ----------------------------------------------------
@@ -182,10 +193,7 @@ def annual_volatility(returns: ArrayLike, period: str = DAILY, alpha: float = 2.
     if len(returns) < 2:
         return _nan_like(returns)
     ann = annualization_factor(period, annualization)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        std = np.nanstd(_arr(returns), axis=0, ddof=1)
-    return _wrap(std * ann ** (1.0 / alpha), returns)
+    return _wrap(_nanstd(_arr(returns), 1) * ann ** (1.0 / alpha), returns)
 
 
 def sharpe_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0, period: str = DAILY,
@@ -297,8 +305,7 @@ def stability_of_timeseries(returns: ArrayLike) -> float:
         return np.nan
     from scipy import stats
 
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(all="ignore"):
         rvalue = stats.linregress(np.arange(len(r)), np.log1p(r).cumsum())[2]
     return float(rvalue**2)
 
@@ -338,7 +345,7 @@ def _slope(r: np.ndarray, f: np.ndarray) -> float:
 def _alpha(r: np.ndarray, f: np.ndarray, risk_free: ArrayLike | float, ann: float, b: float) -> float:
     if len(r) < 2:
         return np.nan
-    rf = 0.0 if isinstance(risk_free, (int, float)) else _arr(risk_free)
+    rf = risk_free if isinstance(risk_free, (int, float)) else _arr(risk_free)
     with np.errstate(all="ignore"):
         return float((_nanmean((r - rf) - b * (f - rf)) + 1.0) ** ann - 1.0)
 

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from engine.config import Config
-from engine.events import CycleCompleted, DataStale, Event
+from engine.events import CycleCompleted
 from engine.runtime import build_engine, build_feed
 from tui.commands.common import open_store, resolve_db_path
 
@@ -29,9 +29,9 @@ def run_headless(
     # A bad --data file must fail before the database is touched.
     feed = None if live else build_feed(config, None)
     store = open_store(db, config)
+    engine = None
     try:
         engine = build_engine(store, config, live=live, feed=feed)
-        engine.subscribe(_log_notable)
         total = _expected_cycles(engine, cycles, until)
         summary = asyncio.run(_run_with_progress(engine, cycles, until, total))
         payload: dict[str, Any] = {
@@ -48,6 +48,9 @@ def run_headless(
         }
         payload.update(_portfolio_summary(store, engine.account))
     finally:
+        close_feed = getattr(engine.feed if engine else feed, "close", None)
+        if close_feed:  # the live feed may be sleeping until the next close
+            close_feed()
         store.close()
     if as_json:
         print(json.dumps(payload, default=str))
@@ -96,8 +99,3 @@ async def _run_with_progress(engine: Any, cycles: int | None, until: dt.date | N
 def _log_cycle(event: CycleCompleted) -> None:
     equity = f" equity={event.equity:.2f}" if event.equity is not None else ""
     print(f"session {event.session} done in {event.elapsed_s:.2f}s{equity}", file=sys.stderr, flush=True)
-
-
-def _log_notable(event: Event) -> None:
-    if isinstance(event, DataStale):
-        print(f"pmax: working from cached bars ({event.reason})", file=sys.stderr, flush=True)

@@ -96,8 +96,11 @@ class TransformersBackend(LLMBackend):
         _offline_env(self.settings.allow_download)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from engine.device import select_device
+
+        hf_logging.disable_progress_bar()  # progress bars would garble the TUI
 
         local_only = not self.settings.allow_download
         info = select_device(self._device_pref)

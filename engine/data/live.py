@@ -159,7 +159,8 @@ class LiveFeed(Feed):
         reason = f"{failed}; using cached bars up to {last}"
         self.stale_reason = reason
         self.on_notice(f"live: sources failed ({failed}); working from cached bars up to {last} (stale)")
-        src = "cache:" + "+".join(sorted(bars["source"].dropna().unique())) if "source" in bars else "cache"
+        # Keep the bars' original source; `stale` says they came from the cache.
+        src = "+".join(sorted(bars["source"].dropna().unique())) or "cache"
         return LiveBatch(last, self._index(last), _bar_frame(bars), warmup, src, True, reason)
 
 

@@ -52,6 +52,7 @@ class NeuralConfig:
     direction_weight: float = 0.5
     max_windows: int = 0  # subsample training windows to at most this many (0: all)
     amp: bool = True  # mixed precision on CUDA
+    threads: int = 1  # torch CPU threads while training/predicting (0: torch's default)
     seed: int = 0
     device: str = "cpu"
 
@@ -212,7 +213,29 @@ class NeuralNet:
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=self._amp_dtype)
 
+    def _threads(self) -> Any:
+        """Temporarily set torch's CPU thread count (small models gain nothing from more)."""
+        import contextlib
+
+        import torch
+
+        @contextlib.contextmanager
+        def scope() -> Any:
+            before = torch.get_num_threads()
+            if self.config.threads > 0:
+                torch.set_num_threads(self.config.threads)
+            try:
+                yield
+            finally:
+                torch.set_num_threads(before)
+
+        return scope()
+
     def _train(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:
+        with self._threads():
+            return self._train_inner(src, n_features, n_horizons, info)
+
+    def _train_inner(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:
         import torch
 
         from engine.gpu.nets import ARCHS, direction_loss, pinball
@@ -272,7 +295,7 @@ class NeuralNet:
 
         qs, ps = [], []
         scale = torch.as_tensor(self.y_scale_, device=self._dev)
-        with torch.inference_mode():
+        with self._threads(), torch.inference_mode():
             for start in range(0, src.n, PREDICT_BATCH):
                 idx = torch.arange(start, min(start + PREDICT_BATCH, src.n), device=self._dev)
                 x, _ = src.batch(idx)

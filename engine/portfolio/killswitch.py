@@ -98,6 +98,7 @@ def evaluate_killswitches(equity: float, prev_equity: float | None, prev: KillSw
         cooldown = 0
         if dd <= -lim.dd_flatten:
             d.flatten = True
+            d.halt_buys = True
             d.exposure_scale = 0.0
             cooldown = lim.flatten_cooldown
             d.breaches.append(Breach("drawdown_flatten", dd, -lim.dd_flatten, "flatten",

@@ -16,7 +16,11 @@ if TYPE_CHECKING:
 
 DEFAULT_STAGES: list[str] = [
     "engine.stages.ingest:IngestStage",
-    "engine.stages.mark:MarkToMarketStage",
+    "engine.stages.broker_fill:BrokerFillStage",
+    "engine.stages.forecast:ForecastStage",
+    "engine.stages.signals:SignalsStage",
+    "engine.stages.portfolio:PortfolioStage",
+    "engine.stages.risk:RiskStage",
 ]
 
 

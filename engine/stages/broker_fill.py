@@ -51,15 +51,12 @@ def broker_costs(ctx: CycleContext) -> BrokerCosts:
 
 
 def open_orders(ctx: CycleContext) -> list[Order]:
-    df = ctx.con.execute(
+    rows = ctx.con.execute(
         f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account = ? AND status = 'new' AND as_of < ? "
-        "ORDER BY order_id", [ctx.account, ctx.session]).df()
-    out = []
-    for r in df.itertuples(index=False):
-        lp = None if pd.isna(r.limit_price) else float(r.limit_price)
-        out.append(Order(r.order_id, r.account, pd.Timestamp(r.as_of).date(), r.ticker, r.side, int(r.qty),
-                         r.type, lp, r.status, r.reason or "", r.intent, int(r.filled_qty or 0), None))
-    return out
+        "ORDER BY order_id", [ctx.account, ctx.session]).fetchall()
+    return [Order(oid, acc, as_of, t, side, int(q), typ, None if lp is None else float(lp), st, why or "",
+                  intent, int(fq or 0), None)
+            for oid, acc, as_of, t, side, q, typ, lp, st, why, intent, fq, _u in rows]
 
 
 def session_bars(ctx: CycleContext) -> dict[str, Bar]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from engine.cycle import CycleContext, Stage
+from engine.events import DataStale
 from engine.store import append, upsert
-
-GATE_LOOKBACK = 30
 
 
 class IngestStage(Stage):
@@ -27,12 +26,15 @@ class IngestStage(Stage):
         gate = ctx.state.get("quality_gate")
         if gate is None:
             gate = ctx.state["quality_gate"] = QualityGate(ctx.config)
-        history = None if ctx.warmup else ctx.history(tickers=sorted(bars["ticker"].unique()), lookback=GATE_LOOKBACK)
+        lookback = gate.history_sessions
+        history = None if ctx.warmup else ctx.history(tickers=sorted(bars["ticker"].unique()), lookback=lookback)
         result = gate.check(bars, history)
         checked = result.bars.copy()
-        checked["source"] = getattr(batch, "source", "replay")
+        if "source" not in checked.columns:  # live batches carry each row's provider
+            checked["source"] = getattr(batch, "source", "replay")
         if getattr(batch, "stale", False):
             checked["stale"] = True
+            ctx.publish(DataStale(ctx.session, getattr(batch, "reason", "") or "sources failed"))
         keep = ["ticker", "date", "open", "high", "low", "close", "volume", "source", "quarantined", "stale"]
         # A resumed live session may see a bar it already stored: replace, never duplicate.
         upsert(ctx.con, "bars", checked[keep])

@@ -21,7 +21,7 @@ from engine.events import Event
 from engine.portfolio import risk as rk
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.reconcile import reconcile
-from engine.store import upsert
+from engine.store import append, upsert
 from engine.portfolio.db import first_row
 
 
@@ -75,18 +75,21 @@ def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
     if not bool(ctx.config.risk.stress) or not held:
         return None
     try:
-        from engine.gpu.stress import estimate_betas, stress_test
-
-        betas = estimate_betas(pd.DataFrame(r, columns=held), market)
-        return json.dumps({k: round(v, 6) for k, v in stress_test(dict(zip(held, w.tolist())), betas).items()})
-    except (ImportError, ValueError, KeyError):
+        from engine.gpu.stress import stress_test
+    except ImportError:
         return None
+    m = market - market.mean()
+    vm = float(m @ m)
+    betas = dict(zip(held, ((r - r.mean(axis=0)).T @ m / vm).tolist())) if vm > 0 else {}
+    out = stress_test(dict(zip(held, w.tolist())), betas)
+    return json.dumps({k: (round(v, 6) if math.isfinite(v) else None) for k, v in out.items()})
 
 
 def _garch_vols(ctx: CycleContext) -> dict[str, float]:
-    rows = ctx.con.execute("SELECT ticker, vol FROM forecasts WHERE account = ? AND as_of = ? "
-                           "AND model = 'garch' AND horizon = 1", [ctx.account, ctx.session]).fetchall()
-    return {t: float(v) * math.sqrt(252.0) for t, v in rows if v is not None and v > 0}
+    """Annualised one-session GARCH vol per ticker."""
+    from engine.stages.signals import garch_vols
+
+    return {t: v * math.sqrt(252.0) for t, v in garch_vols(ctx, 1).items() if v > 0}
 
 
 def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, net: float,
@@ -157,7 +160,7 @@ class RiskStage(Stage):
                 "weight": a.market_values[t] / eq if eq else 0.0}
                for t, (q, c) in sorted(a.book.positions.items())]
         if pos:
-            upsert(ctx.con, "positions", pd.DataFrame(pos))
+            append(ctx.con, "positions", pd.DataFrame(pos))
         gross = sum(abs(v) for v in a.market_values.values()) / eq if eq else 0.0
         net = sum(a.market_values.values()) / eq if eq else 0.0
         peak = max(a.prior.peak or eq, eq)
@@ -167,7 +170,7 @@ class RiskStage(Stage):
             "account": ctx.account, "as_of": ctx.session, "cash": a.book.cash, "equity": eq,
             "gross": gross, "net": net, "drawdown": drawdown, "daily_return": daily}]))
         row = risk_row(ctx, a, drawdown, gross, net, daily)
-        upsert(ctx.con, "risk", pd.DataFrame([row]))
+        append(ctx.con, "risk", pd.DataFrame([row]))
         for b in a.ks.breaches:
             ctx.publish(RiskLimitBreached(ctx.session, b.limit, b.value, b.threshold, b.action, b.detail))
         ctx.publish(RiskUpdated(ctx.session, eq, drawdown, row.get("var_hist_95"), bool(a.ks.halted),

@@ -22,10 +22,11 @@ from engine.portfolio.construct import StrategyParams, TickerScore, construct, f
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.signals import dm_test
-from engine.store import upsert
+from engine.store import append, upsert
 from engine.portfolio.db import first_row
 
 TARGETS_KEY = "portfolio.targets"
+FORECASTS_KEY = "portfolio.forecasts"
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,29 @@ class RegimeChanged(Event):
     exposure_scale: float
 
 
+def session_forecasts(ctx: CycleContext) -> list[dict]:
+    """This session's ensemble and GARCH forecast rows (one query, cached for the cycle)."""
+    cached = ctx.state.get(FORECASTS_KEY)
+    if cached is not None and cached[0] == ctx.session:
+        return cached[1]
+    cur = ctx.con.execute(
+        "SELECT model, horizon, ticker, mean, lower, upper, prob_up, vol, drivers FROM forecasts "
+        "WHERE account = ? AND as_of = ? AND model IN ('ensemble', 'garch')", [ctx.account, ctx.session])
+    cols = [d[0] for d in cur.description]
+    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    ctx.state[FORECASTS_KEY] = (ctx.session, rows)
+    return rows
+
+
 def ensemble_forecasts(ctx: CycleContext, horizon: int) -> dict[str, dict]:
-    df = ctx.con.execute(
-        "SELECT ticker, mean, lower, upper, prob_up, vol, drivers FROM forecasts "
-        "WHERE account = ? AND as_of = ? AND model = 'ensemble' AND horizon = ?",
-        [ctx.account, ctx.session, horizon]).df()
-    return {r["ticker"]: r for r in df.to_dict("records")}
+    return {r["ticker"]: r for r in session_forecasts(ctx)
+            if r["model"] == "ensemble" and r["horizon"] == horizon}
 
 
 def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
-    rows = ctx.con.execute(
-        "SELECT ticker, vol FROM forecasts WHERE account = ? AND as_of = ? AND model = 'garch' AND horizon = ?",
-        [ctx.account, ctx.session, horizon]).fetchall()
-    return {t: float(v) for t, v in rows if v is not None}
+    """Forecast h-session log-return vol per ticker from the GARCH model."""
+    return {r["ticker"]: float(r["vol"]) for r in session_forecasts(ctx)
+            if r["model"] == "garch" and r["horizon"] == horizon and r["vol"] is not None}
 
 
 def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
@@ -135,7 +146,7 @@ class SignalsStage(Stage):
             ticker_scores(ctx, params.horizon, int(s.score_window)), regime,
             regime.exposure_scale * a.ks.exposure_scale, current_w, corr, prices, vol_ann,
             a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
-        upsert(ctx.con, "signals", pd.DataFrame([{
+        append(ctx.con, "signals", pd.DataFrame([{
             "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
             "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,
             "prob_up": g.prob_up, "validated": g.validated, "layers": g.layers_json(),

@@ -24,7 +24,7 @@ class LocalFileProvider(MarketDataProvider):
     name = "local"
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path).expanduser() if path else sample_path()
+        self.path = Path(path).expanduser().resolve() if path else sample_path()
         self.source = "sample" if self.path == sample_path() else f"file:{self.path.name}"
         self._bars: pd.DataFrame | None = None
 

@@ -1,0 +1,92 @@
+"""Model lifecycle for the forecast stage: create, refit on schedule, update, persist, restore.
+
+`ModelBank` keeps the forecasters of one account in memory (in `ctx.state`),
+runs per-ticker refits in a process pool (spawned once, both cores) when the
+universe is large, and pickles each model after a fit into `forecast_state` so
+that a resumed run restores the exact state an uninterrupted run had.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import pickle
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from engine.forecast.base import Forecaster, Panel
+from engine.forecast.registry import create
+
+log = logging.getLogger(__name__)
+
+
+class ModelBank:
+    """The account's forecasters plus the pool their per-ticker fits run in."""
+
+    def __init__(self, names: Sequence[str], params: Mapping[str, Mapping[str, Any]], *, seed: int,
+                 device: str = "cpu", workers: int = 2, parallel_min_tickers: int = 64) -> None:
+        self.names = list(names)
+        self.params = {n: dict(params.get(n, {})) for n in self.names}
+        self.seed, self.device = seed, device
+        self.workers, self.parallel_min_tickers = workers, parallel_min_tickers
+        self.models: dict[str, Forecaster] = {}
+        self.fit_day: dict[str, dt.date] = {}  # session whose data each model was last fitted on
+        self._pool: ProcessPoolExecutor | None = None
+
+    def executor(self, n_tickers: int) -> Executor | None:
+        """A spawn-context process pool for large universes (None: fit in this thread)."""
+        if self.workers <= 1 or n_tickers < self.parallel_min_tickers:
+            return None
+        if self._pool is None:
+            import multiprocessing as mp
+
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            atexit.register(self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def new(self, name: str) -> Forecaster:
+        return create(name, self.params[name], seed=self.seed, device=self.device)
+
+    def fit(self, name: str, panel: Panel, horizons: Sequence[int]) -> Forecaster:
+        """Refit `name` on `panel`, warm-starting from the model in memory if any."""
+        model = self.models.get(name) or self.new(name)
+        model.fit(panel, horizons, executor=self.executor(panel.n_tickers))
+        self.models[name] = model
+        return model
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def save_state(con: Any, account: str, model: Forecaster, fit_day: dt.date) -> None:
+    """Upsert the pickled model as the account's latest fitted state."""
+    from engine.store import upsert
+
+    try:
+        payload = pickle.dumps(model, protocol=5)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("model %s cannot be pickled (%s); a resume will refit it", model.name, exc)
+        return
+    upsert(con, "forecast_state", pd.DataFrame({
+        "account": [account], "model": [model.name], "as_of": [fit_day], "payload": [payload],
+    }))
+
+
+def load_state(con: Any, account: str, name: str) -> tuple[dt.date, Forecaster] | None:
+    """The latest persisted fit of `name`, if any: (as_of, model)."""
+    row = con.execute("SELECT as_of, payload FROM forecast_state WHERE account = ? AND model = ?",
+                      [account, name]).fetchone()
+    if row is None or row[1] is None:
+        return None
+    try:
+        model = pickle.loads(bytes(row[1]))
+    except Exception as exc:  # noqa: BLE001 - a stale/corrupt pickle just means "refit"
+        log.warning("stored state of %s unreadable (%s); refitting", name, exc)
+        return None
+    return row[0], model

@@ -1,0 +1,50 @@
+"""Scoring of matured forecasts: what happened against what each model said.
+
+A forecast made at session o for horizon h matures at the h-th session after o;
+its `actual` is the realised log return over those sessions. Rows go to
+`model_scores`; `naive_error` is the random walk's error (its mean is 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+SCORE_COLUMNS = ["account", "as_of", "forecast_as_of", "ticker", "model", "horizon", "actual", "mean",
+                 "error", "naive_error", "covered", "hit", "prob_up"]
+
+
+def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session: dt.date) -> pd.DataFrame:
+    """Score forecasts (one origin, any horizon) against realised returns by ticker."""
+    if forecasts.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    df = forecasts.assign(actual=forecasts["ticker"].map(actual).astype(float))
+    df = df[np.isfinite(df["actual"]) & np.isfinite(df["mean"])]
+    a, m = df["actual"].to_numpy(), df["mean"].to_numpy()
+    out = pd.DataFrame({
+        "account": account,
+        "as_of": session,
+        "forecast_as_of": df["as_of"].to_numpy(),
+        "ticker": df["ticker"].to_numpy(),
+        "model": df["model"].to_numpy(),
+        "horizon": df["horizon"].to_numpy().astype(np.int64),
+        "actual": a,
+        "mean": m,
+        "error": a - m,
+        "naive_error": a,
+        "covered": (df["lower"].to_numpy() <= a) & (a <= df["upper"].to_numpy()),
+        "hit": np.sign(m) == np.sign(a),
+        "prob_up": df["prob_up"].to_numpy(),
+    }, columns=SCORE_COLUMNS)
+    return out
+
+
+DAILY_SQL = """
+SELECT model, horizon, forecast_as_of, sum(error * error) AS sse,
+       sum(naive_error * naive_error) AS naive_sse, count(*) AS n
+FROM model_scores
+WHERE account = ? AND as_of <= ? AND as_of >= ?
+GROUP BY model, horizon, forecast_as_of
+"""

@@ -1,0 +1,139 @@
+"""Honest validation: walk-forward cross-validation and purged k-fold / combinatorial purged CV.
+
+Vocabulary follows statsforecast: horizon `h`, `n_windows`, `step_size`,
+`refit` (every k windows; False: fit once), and a `cutoff` column on every
+out-of-sample row (the last session the model saw). Purged CV (López de Prado)
+drops training rows whose h-session target overlaps a test block, plus an
+`embargo` after each block.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import UsageError
+from engine.features import training_mask
+from engine.forecast.base import Panel
+from engine.forecast.registry import create
+
+CV_COLUMNS = ["cutoff", "ticker", "model", "horizon", "mean", "lower", "upper", "prob_up", "vol", "actual"]
+
+
+def walk_forward(
+    panel: Panel,
+    model: str,
+    *,
+    h: int | Sequence[int] = (1, 5, 21),
+    n_windows: int = 20,
+    step_size: int = 5,
+    refit: int | bool = 4,
+    window: str = "expanding",
+    window_size: int = 1000,
+    predict_window: int = 320,
+    level: float = 0.9,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Out-of-sample forecasts of `model` at `n_windows` cutoffs, `step_size` sessions apart.
+
+    The last cutoff leaves the longest horizon's target inside the panel. At each
+    cutoff the model sees rows ≤ cutoff only: it is refitted every `refit`
+    windows (expanding from the first row, or the last `window_size` rows when
+    rolling) and otherwise updated with the new sessions.
+    """
+    horizons = [h] if isinstance(h, int) else list(h)
+    if window not in ("expanding", "rolling"):
+        raise UsageError(f"window must be 'expanding' or 'rolling', got {window!r}")
+    T, H = panel.n_sessions, max(horizons)
+    last = T - 1 - H
+    cutoffs = [last - step_size * (n_windows - 1 - i) for i in range(n_windows)]
+    cutoffs = [c for c in cutoffs if c >= 1]
+    if not cutoffs:
+        raise UsageError(f"not enough sessions ({T}) for {n_windows} windows of step {step_size} and h={H}",
+                         hint="use fewer windows, a smaller step or more history")
+    every = 0 if refit is False else (1 if refit is True else int(refit))
+    lc = np.log(panel.close)
+    f = create(model, params, seed=seed)
+    rows = []
+    for i, c in enumerate(cutoffs):
+        if i == 0 or (every and i % every == 0):
+            start = 0 if window == "expanding" else max(0, c + 1 - window_size)
+            f.fit(panel.rows(c + 1, start), horizons)
+        view = panel.rows(c + 1, max(0, c + 1 - predict_window))
+        f.update(view)
+        out = f.predict(view, horizons, level)
+        if out.empty:
+            continue
+        col = {t: j for j, t in enumerate(panel.tickers)}
+        j = out["ticker"].map(col).to_numpy()
+        hz = out["horizon"].to_numpy()
+        actual = lc[c + hz, j] - lc[c, j]
+        rows.append(out.assign(cutoff=pd.Timestamp(panel.dates[c]).date(), model=model, actual=actual))
+    if not rows:
+        return pd.DataFrame(columns=CV_COLUMNS)
+    return pd.concat(rows, ignore_index=True)[CV_COLUMNS]
+
+
+def purged_kfold(n_samples: int, n_folds: int = 5, h: int = 1, embargo: int = 0
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row indices of k contiguous folds, purged of target overlap and embargoed."""
+    for train, test, _ in combinatorial_purged_cv(n_samples, n_folds, 1, h, embargo):
+        yield train, test
+
+
+def combinatorial_purged_cv(n_samples: int, n_folds: int = 6, n_test_folds: int = 2, h: int = 1,
+                            embargo: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray, tuple[int, ...]]]:
+    """CPCV: every choice of `n_test_folds` of `n_folds` contiguous groups as the test set.
+
+    Yields (train, test, test_groups). A row t is a training row only if its
+    target window [t, t+h] misses every test block, it is not within `embargo`
+    rows after one, and its target is inside the sample.
+    """
+    if not 1 <= n_test_folds < n_folds <= n_samples:
+        raise UsageError(f"need 1 ≤ n_test_folds < n_folds ≤ samples, got {n_test_folds}, {n_folds}, {n_samples}")
+    bounds = np.linspace(0, n_samples, n_folds + 1).astype(int)
+    for groups in itertools.combinations(range(n_folds), n_test_folds):
+        ok = training_mask(n_samples, h)
+        test = np.zeros(n_samples, dtype=bool)
+        for g in groups:
+            a, b = int(bounds[g]), int(bounds[g + 1])
+            test[a:b] = True
+            ok &= training_mask(n_samples, h, a, b, embargo)
+        ok &= ~test
+        yield np.nonzero(ok)[0], np.nonzero(test)[0], groups
+
+
+def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, np.ndarray, Any]] | None = None,
+                       params: Mapping[str, Any] | None = None, seed: int = 0, n_folds: int = 6,
+                       n_test_folds: int = 2, embargo: int = 5) -> pd.DataFrame:
+    """CPCV of the pooled LightGBM feature model: per split, OOS MSE against naive (zero) forecasts."""
+    import lightgbm as lgb
+
+    from engine.features import FEATURE_WARMUP, forward_returns
+    from engine.forecast.models.lgbm import LightGBMForecaster, _rows
+
+    fs = panel.features()
+    y = forward_returns(panel, h)
+    lo = FEATURE_WARMUP
+    n = panel.n_sessions - lo
+    gen = splits or combinatorial_purged_cv(n, n_folds, n_test_folds, h, embargo)
+    est = LightGBMForecaster(params, seed=seed)
+    out = []
+    for train, test, groups in gen:
+        Xtr, Ytr = _rows(fs.values, y, train + lo)
+        Xte, Yte = _rows(fs.values, y, test + lo)
+        if len(Ytr) < 200 or len(Yte) == 0:
+            continue
+        booster = lgb.train(est._lgb_params(), lgb.Dataset(Xtr, Ytr),
+                            num_boost_round=int(est.params.get("n_estimators", 150)))
+        pred = booster.predict(Xte, num_threads=est._lgb_params()["num_threads"])
+        mse, mse0 = float(np.mean((Yte - pred) ** 2)), float(np.mean(Yte**2))
+        out.append({"test_groups": str(groups), "n_train": len(Ytr), "n_test": len(Yte), "mse": mse,
+                    "naive_mse": mse0, "skill": 1.0 - mse / mse0 if mse0 > 0 else np.nan,
+                    "hit_rate": float(np.mean(np.sign(pred) == np.sign(Yte)))})
+    return pd.DataFrame(out)

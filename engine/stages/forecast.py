@@ -1,0 +1,161 @@
+"""The forecast stage: score matured forecasts, weight models, refit/update, forecast, store.
+
+Per session: (1) score forecasts maturing today into `model_scores`; (2) weights
+from recent out-of-sample skill into `model_weights`; (3) refit every model on
+sessions where `session_index % refit_every == 0` (data ≤ today), otherwise fold
+today's bar into the fitted state; (4) forecast h = 1, 5, 21 sessions and the
+ensemble into `forecasts`, SHAP drivers included; (5) publish `ForecastsUpdated`.
+Cold start (fresh process): restore the fit made at the last scheduled refit
+from `forecast_state` (or refit as of that session on data up to it), then
+update to today, so resumed and uninterrupted runs write identical forecasts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.cycle import CycleContext, Stage
+from engine.events import Event
+from engine.forecast.base import Panel
+from engine.forecast.ensemble import combine, compute_weights
+from engine.forecast.runner import ModelBank, load_state, save_state
+from engine.forecast.scoring import DAILY_SQL, score_rows
+from engine.store import append, upsert
+
+log = logging.getLogger(__name__)
+
+FORECAST_DB_COLUMNS = ["account", "as_of", "ticker", "model", "horizon", "mean", "lower", "upper", "level",
+                       "prob_up", "vol", "target_date", "drivers"]
+
+
+@dataclass(frozen=True)
+class ForecastsUpdated(Event):
+    """Forecasts for `session` were stored (`n_rows` rows, all models and the ensemble)."""
+
+    session: dt.date
+    n_rows: int
+    refit: bool = False
+    models: tuple[str, ...] = ()
+
+
+def model_params(cfg: Any, name: str) -> dict[str, Any]:
+    """Settings of one model: [forecast.<name>] (the neural model reads [neural])."""
+    section = cfg.get(f"forecast.{name}")
+    if section is None and name == "neural":
+        section = cfg.get("neural")
+    return dict(section or {})
+
+
+class ForecastStage(Stage):
+    name = "forecast"
+
+    def run(self, ctx: CycleContext) -> None:
+        fc = ctx.config.forecast
+        horizons = [int(h) for h in fc.horizons]
+        st = ctx.state.get(self.name)
+        if st is None:
+            names = list(fc.models)
+            st = ctx.state[self.name] = {
+                "bank": ModelBank(names, {n: model_params(ctx.config, n) for n in names},
+                                  seed=int(ctx.config.app.seed), device=ctx.device,
+                                  workers=int(fc.workers), parallel_min_tickers=int(fc.parallel_min_tickers)),
+            }
+        bank: ModelBank = st["bank"]
+        sessions = ctx.sessions()
+        if not sessions:
+            return
+        tickers = list(ctx.config.get("data.watchlist") or []) or None
+        predict_panel = self._panel(ctx, sessions, sessions[-1], int(fc.predict_window), tickers)
+        if predict_panel.n_sessions < 2:
+            return
+        self._score(ctx, predict_panel, horizons)
+        weights = self._weights(ctx, sessions, bank.names, horizons)
+        k = ctx.session_index % int(fc.refit_every)
+        refit_day = sessions[max(0, len(sessions) - 1 - k)]
+        fit_panel: Panel | None = None
+        refitted = False
+        for name in bank.names:
+            if name not in bank.models:  # cold start: the state the last fit left behind
+                restored = load_state(ctx.con, ctx.account, name) if fc.persist_state else None
+                if restored is not None:
+                    bank.fit_day[name], bank.models[name] = restored
+            if k == 0 or bank.fit_day.get(name) != refit_day:
+                if fit_panel is None:
+                    fit_panel = self._panel(ctx, sessions, refit_day, int(fc.fit_window), tickers)
+                model = bank.fit(name, fit_panel, horizons)
+                bank.fit_day[name] = refit_day
+                refitted = True
+                if fc.persist_state:
+                    save_state(ctx.con, ctx.account, model, refit_day)
+                self._write_importance(ctx, model, refit_day)
+            bank.models[name].update(predict_panel)
+        frames = []
+        for name in bank.names:
+            out = bank.models[name].predict(predict_panel, horizons, float(fc.level))
+            frames.append(out.assign(model=name))
+        forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not forecasts.empty:
+            forecasts = pd.concat([forecasts, combine(forecasts, weights)], ignore_index=True)
+        n = self._write_forecasts(ctx, forecasts, horizons)
+        ctx.publish(ForecastsUpdated(ctx.session, n, refitted, tuple(bank.names)))
+
+    @staticmethod
+    def _panel(ctx: CycleContext, sessions: list[dt.date], end: dt.date, rows: int,
+               tickers: list[str] | None) -> Panel:
+        """Bars of the last `rows` sessions up to `end` (a pure function of stored bars ≤ end)."""
+        pos = sessions.index(end)
+        start = sessions[max(0, pos - rows + 1)]
+        bars = ctx.history(tickers=tickers, start=start)
+        bars = bars[bars["date"] <= end]
+        return Panel.from_long(bars)
+
+    def _score(self, ctx: CycleContext, panel: Panel, horizons: list[int]) -> None:
+        lc = np.log(panel.close)
+        scored = []
+        for h in horizons:
+            if panel.n_sessions <= h:
+                continue
+            origin = pd.Timestamp(panel.dates[-1 - h]).date()
+            fc = ctx.con.execute(
+                "SELECT as_of, ticker, model, horizon, mean, lower, upper, prob_up FROM forecasts "
+                "WHERE account = ? AND as_of = ? AND horizon = ?", [ctx.account, origin, h]).df()
+            if fc.empty:
+                continue
+            actual = pd.Series(lc[-1] - lc[-1 - h], index=list(panel.tickers))
+            scored.append(score_rows(fc, actual, ctx.account, ctx.session))
+        if scored:
+            upsert(ctx.con, "model_scores", pd.concat(scored, ignore_index=True))
+
+    def _weights(self, ctx: CycleContext, sessions: list[dt.date], names: list[str],
+                 horizons: list[int]) -> pd.DataFrame:
+        fc = ctx.config.forecast
+        window = int(fc.weight_window)
+        since = sessions[max(0, len(sessions) - window)]
+        daily = ctx.con.execute(DAILY_SQL, [ctx.account, ctx.session, since]).df()
+        w = compute_weights(daily, names, horizons, min_scored=int(fc.min_scored),
+                            require_significance=bool(fc.require_significance))
+        upsert(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
+        return w
+
+    @staticmethod
+    def _write_importance(ctx: CycleContext, model: Any, refit_day: dt.date) -> None:
+        imp = model.feature_importance()
+        if imp is not None and not imp.empty:
+            upsert(ctx.con, "feature_importance",
+                   imp.assign(account=ctx.account, as_of=refit_day, model=model.name))
+
+    @staticmethod
+    def _write_forecasts(ctx: CycleContext, df: pd.DataFrame, horizons: list[int]) -> int:
+        if df.empty:
+            return 0
+        base = np.datetime64(ctx.session, "D")
+        targets = {h: pd.Timestamp(np.busday_offset(base, h, roll="forward")).date() for h in horizons}
+        df = df.assign(account=ctx.account, as_of=ctx.session,
+                       target_date=df["horizon"].map(targets))
+        return upsert(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])

@@ -1,0 +1,93 @@
+"""`pmax ask` and `pmax copilot status` from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from copilot.testing import seed_store
+from engine.store import Store
+from tui.cli import main
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.duckdb"
+    store = Store.open(path)
+    with store.transaction() as con:
+        seed_store(con, dt.date(2018, 2, 7))
+    store.close()
+    return path
+
+
+def run(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_ask_streams_the_answer_with_sources(db: Path, capsys: pytest.CaptureFixture) -> None:
+    assert run(["ask", "--db", str(db), "What is the latest signal for AAPL, and why?"]) == 0
+    out = capsys.readouterr().out
+    assert "is **BUY** with confidence 0.7312" in out and "2018-02-07" in out
+    assert "**Sources**" in out and "`signals` [account=paper, ticker=AAPL]" in out
+    store = Store.open(db, read_only=True)
+    assert store.con.execute("SELECT count(*) FROM copilot_messages").fetchone()[0] == 2
+    store.close()
+
+
+def test_ask_json(db: Path, capsys: pytest.CaptureFixture) -> None:
+    assert run(["--db", str(db), "ask", "--json", "what is our risk?"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(payload) >= {"answer", "sources", "backend", "timings"}
+    assert payload["backend"] == "offline"
+    assert payload["sources"] == [{"table": "risk", "key": "account=paper", "as_of": "2018-02-07"}]
+    assert "0.0183" in payload["answer"] and payload["timings"]["total_s"] > 0
+
+
+def test_ask_missing_database_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert run(["ask", "--db", str(tmp_path / "none.duckdb"), "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "hint:" in err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_ask_on_a_database_held_by_another_process_exits_2(db: Path, capsys: pytest.CaptureFixture) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+                               "print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert run(["ask", "--db", str(db), "what is our risk?"]) == 2
+        err = capsys.readouterr().err
+        assert f"process {holder.pid}" in err and "Copilot pane" in err
+        assert "Traceback" not in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_copilot_status(capsys: pytest.CaptureFixture) -> None:
+    assert run(["copilot", "status", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["configured_backend"] == "auto" and info["backend"] == "offline"
+    assert "process_rss_mib" in info["memory"]
+    assert run(["copilot", "status"]) == 0
+    assert "backend: offline" in capsys.readouterr().out
+
+
+def test_status_with_a_missing_transformers_model_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PMAX_COPILOT__BACKEND", "transformers")
+    monkeypatch.setenv("PMAX_COPILOT__MODEL", str(tmp_path / "no-model"))
+    assert run(["copilot", "status", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["available"] is False and "no model found" in info["error"]

@@ -1,0 +1,70 @@
+"""Pre-trade checks: each rule as a row of a table -> accepted qty or rejection reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine.portfolio.broker import Order, order_id
+from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
+
+D0 = dt.date(2016, 1, 4)
+LIM = CheckLimits(max_position=0.15, max_gross=1.0, max_trades_per_session=3, fat_finger_price_pct=0.10,
+                  fat_finger_notional_pct=0.25, max_participation=0.05, cost_bps=20.0, tolerance=0.0)
+
+
+def _o(ticker: str, side: str, qty: int, typ: str = "market", limit: float | None = None,
+       intent: str = "rebalance") -> Order:
+    return Order(order_id("paper", D0, ticker, intent), "paper", D0, ticker, side, qty, typ, limit, intent=intent)
+
+
+def _ctx(**kw: object) -> CheckContext:
+    base = dict(equity=100_000.0, cash=100_000.0, positions={}, closes={"AAA": 100.0, "BBB": 50.0, "CCC": 10.0,
+                "DDD": 20.0, "EEE": 30.0}, adv20={t: 1e6 for t in ("AAA", "BBB", "CCC", "DDD", "EEE")})
+    base.update(kw)
+    return CheckContext(**base)  # type: ignore[arg-type]
+
+
+# (name, orders, context overrides, expected [(ticker, status, qty, reason fragment)])
+TABLE = [
+    ("plain buy accepted", [_o("AAA", "BUY", 100)], {}, [("AAA", "new", 100, "")]),
+    ("buys halted by a kill switch", [_o("AAA", "BUY", 10), _o("BBB", "SELL", 10)],
+     {"halt_buys": "daily loss -2.5%", "positions": {"BBB": 10}},
+     [("BBB", "new", 10, ""), ("AAA", "rejected", 10, "kill switch: daily loss")]),
+    ("ticker halted for stale data", [_o("AAA", "SELL", 10)], {"ticker_halts": {"AAA": "stale data"},
+     "positions": {"AAA": 10}}, [("AAA", "rejected", 10, "kill switch: stale data")]),
+    ("duplicate order for the same ticker", [_o("AAA", "BUY", 10), _o("AAA", "BUY", 5, intent="signal")], {},
+     [("AAA", "new", 10, ""), ("AAA", "rejected", 5, "duplicate")]),
+    ("order id already stored", [_o("AAA", "BUY", 10)], {"existing_ids": {order_id("paper", D0, "AAA", "rebalance")}},
+     [("AAA", "rejected", 10, "duplicate")]),
+    ("daily trade count", [_o(t, "BUY", 1) for t in ("AAA", "BBB", "CCC", "DDD")], {},
+     [("AAA", "new", 1, ""), ("BBB", "new", 1, ""), ("CCC", "new", 1, ""), ("DDD", "rejected", 1, "trade count")]),
+    ("fat finger price on a limit", [_o("AAA", "BUY", 10, "limit", 120.0)], {},
+     [("AAA", "rejected", 10, "fat finger: price")]),
+    ("fat finger notional", [_o("CCC", "BUY", 3000)], {}, [("CCC", "rejected", 3000, "fat finger: notional")]),
+    ("participation cut to 5% of ADV", [_o("AAA", "BUY", 100)], {"adv20": {"AAA": 1000.0}},
+     [("AAA", "new", 50, "5% of 20-session ADV")]),
+    ("max position", [_o("AAA", "BUY", 100)], {"positions": {"AAA": 100}, "cash": 90_000.0},
+     [("AAA", "rejected", 100, "max position")]),
+    ("max gross", [_o("BBB", "BUY", 100)], {"positions": {"AAA": 150, "CCC": 1000, "DDD": 3000, "EEE": 1500},
+     "cash": 0.0}, [("BBB", "rejected", 100, "max gross")]),
+    ("cash cuts the quantity", [_o("AAA", "BUY", 100)], {"cash": 5_000.0}, [("AAA", "new", 49, "estimated cash")]),
+    ("no cash for one share", [_o("AAA", "BUY", 100)], {"cash": 50.0}, [("AAA", "rejected", 100, "cash")]),
+    ("sell proceeds fund a buy in the same session", [_o("AAA", "BUY", 100), _o("BBB", "SELL", 200)],
+     {"cash": 0.0, "positions": {"BBB": 200}}, [("BBB", "new", 200, ""), ("AAA", "new", 99, "estimated cash")]),
+]
+
+
+@pytest.mark.parametrize("case", TABLE, ids=[c[0] for c in TABLE])
+def test_pretrade_checks(case: tuple) -> None:
+    _name, orders, over, expected = case
+    out = run_checks(orders, _ctx(**over), LIM)
+    got = [(o.ticker, o.status, o.qty, o.reason) for o in out]
+    assert len(got) == len(expected)
+    for (t, st, q, why), (et, est, eq, efrag) in zip(got, expected):
+        assert (t, st, q) == (et, est, eq), got
+        if efrag:
+            assert efrag in why, why
+        if st == "rejected":
+            assert why  # every rejection carries its reason
