@@ -80,8 +80,7 @@ def bench_transformers(store: Store, root: Path, size: str, dtype: str, device: 
         st = backend.stats
         ttft.append(st["first_token_s"])
         n_tok.append(st["tokens"])
-        # decode speed: tokens after the first over the time after the first
-        tps.append((st["tokens"] - 1) / max(st["generate_s"] - st["first_token_s"], 1e-9))
+        tps.append(st["decode_tokens_per_s"])  # tokens after the first / time after it
     return {"backend": "transformers", "model": f"random Llama '{size}' ({_params(path) / 1e6:.1f}M params)",
             "device": backend.device, "dtype": backend.dtype, "prompt_tokens": int(backend.stats["prompt_tokens"]),
             "new_tokens": int(statistics.median(n_tok)), "load_s": round(load_s, 2),

@@ -73,7 +73,7 @@ def bench_mc(args: argparse.Namespace) -> None:
             res = mc_var_cvar(r, w, args.paths, device=info, backend=backend, seed=rep)
             _sync(info.name)
             times.append(time.perf_counter() - t0)
-        emit(bench="mc", target=target, device=info.detail, paths=args.paths, assets=n, days=r.shape[0],
+        emit(bench="mc", target=target, backend=backend, device=info.detail, paths=args.paths, assets=n, days=r.shape[0],
              seconds=round(min(times), 3), runs=[round(t, 3) for t in times],
              var95=round(res.var[0.95], 6), cvar99=round(res.cvar[0.99], 6), dof=round(res.dof or 0, 2))
 
@@ -96,7 +96,7 @@ def bench_neural(args: argparse.Namespace) -> None:
     if args.epoch_windows:
         keep = np.random.default_rng(0).choice(rows.size, min(args.epoch_windows, rows.size), replace=False)
         rows, cols = rows[keep], cols[keep]
-    cfg = NeuralConfig(device=info.name, epochs=1, batch_size=args.batch_size, threads=0, arch=args.arch)
+    cfg = NeuralConfig(device=info.name, epochs=1, batch_size=args.batch_size, threads=args.threads, arch=args.arch)
     NeuralNet(cfg).fit_panel(feats, targets, rows[:4096], cols[:4096])  # warm-up
     _sync(info.name)
     t0 = time.perf_counter()
@@ -112,7 +112,7 @@ def bench_neural(args: argparse.Namespace) -> None:
         q, p = net.predict_panel(feats, last, every)
         _sync(info.name)
         times.append(time.perf_counter() - t1)
-    emit(bench="neural", device=info.detail, arch=args.arch, windows=int(rows.size), batch=args.batch_size,
+    emit(bench="neural", device=info.detail, threads=args.threads, arch=args.arch, windows=int(rows.size), batch=args.batch_size,
          epoch_s=round(epoch, 2), windows_per_s=round(rows.size / epoch), loss=round(net.history_[-1], 4),
          infer_tickers=int(every.size), infer_ms=round(1000 * statistics.median(times), 1))
 
@@ -133,7 +133,9 @@ def bench_oos(args: argparse.Namespace) -> None:
 
     panel = Panel.from_long(pd.read_parquet(args.sample))
     feats = panel.features().values
-    logret = panel.log_returns()
+    logret = pd.DataFrame(panel.log_returns())
+    sd63 = logret.rolling(63, min_periods=21).std().to_numpy()  # the naive forecaster's interval
+    drift252 = logret.rolling(252, min_periods=21).mean().to_numpy()  # the drift forecaster's mean
     start = int(np.searchsorted(panel.dates, np.datetime64(args.start)))
     cutoffs = list(range(start, panel.n_sessions - 1, args.refit))
     taus = np.array([0.05, 0.5, 0.95])
@@ -152,20 +154,20 @@ def bench_oos(args: argparse.Namespace) -> None:
             q, p = model.net_.predict_panel(feats, rr, cc)
             for k, h in enumerate(HORIZONS):
                 y = forward_returns(panel, h)[rr, cc]
-                sd = np.array([np.nanstd(logret[max(0, r - 62): r + 1, j], ddof=1) for r, j in zip(rr, cc)])
-                preds[h].append((q[:, k], p[:, k], y, sd * np.sqrt(h)))
+                preds[h].append((q[:, k], p[:, k], y, sd63[rr, cc] * np.sqrt(h), drift252[rr, cc] * h))
         elapsed = time.perf_counter() - t0
         for h in HORIZONS:
             q = np.concatenate([a[0] for a in preds[h]])
             p = np.concatenate([a[1] for a in preds[h]])
             y = np.concatenate([a[2] for a in preds[h]])
             s = np.concatenate([a[3] for a in preds[h]])
-            ok = np.isfinite(y) & np.isfinite(s)
-            q, p, y, s = q[ok], p[ok], y[ok], s[ok]
+            d = np.concatenate([a[4] for a in preds[h]])
+            ok = np.isfinite(y) & np.isfinite(s) & np.isfinite(d)
+            q, p, y, s, d = q[ok], p[ok], y[ok], s[ok], d[ok]
             naive_q = s[:, None] * z[None, :]
-            mse, mse0 = np.mean((q[:, 1] - y) ** 2), np.mean(y**2)
+            mse, mse0, mse_drift = np.mean((q[:, 1] - y) ** 2), np.mean(y**2), np.mean((d - y) ** 2)
             emit(bench="oos", arch=arch, horizon=h, n=int(y.size), refits=len(cutoffs),
-                 mse_skill=round(1 - mse / mse0, 4),
+                 mse_skill=round(1 - mse / mse0, 4), drift_skill=round(1 - mse_drift / mse0, 4),
                  pinball=round(_pinball(q, y, taus), 6), pinball_naive=round(_pinball(naive_q, y, taus), 6),
                  brier=round(float(np.mean((p - (y > 0)) ** 2)), 4), brier_half=0.25,
                  hit=round(float(np.mean((q[:, 1] > 0) == (y > 0))), 4),
@@ -187,6 +189,7 @@ def main() -> int:
     n.add_argument("--device", default="auto")
     n.add_argument("--arch", default="tcn")
     n.add_argument("--batch-size", type=int, default=2048)
+    n.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     n.add_argument("--epoch-windows", type=int, default=0, help="time an epoch over this many windows (0: all)")
     o = sub.add_parser("oos")
     o.add_argument("--sample", default=str(SAMPLE))

@@ -129,40 +129,54 @@ class CopilotSession:
                 parts.append(chunk)
                 return chunk
 
-            if r.kind == "trade":
-                used = "refusal"
-                yield emit(trade_refusal(r.tickers))
-                if results:
-                    yield emit("\n\n" + render_results(results))
-            elif r.kind == "help":
-                used = "help"
-                yield emit(help_text())
-            else:
-                try:
-                    for chunk in self._generate(backend, con, question, results, extra, cancel):
-                        yield emit(chunk)
-                except BackendUnavailableError as exc:
-                    if self.settings.backend != "auto":
-                        raise
-                    used = "offline"
-                    yield emit(f"\n\n_The model backend failed ({exc.message}); answering "
-                               "from the store instead._\n\n")
-                    yield emit(render_results(results))
-            cancelled = cancel is not None and cancel.is_set()
-            if cancelled:
-                yield emit(STOPPED)
-            body = "".join(parts)
-            sources = dedupe(c for res in results + extra for c in res.all_citations())
-            tail = render_sources(sources, required=r.kind == "tools")
-            yield emit(tail)
-            timings = {"tools_s": tools_s, "first_token_s": first[0] if first else 0.0,
+            def sources_now() -> list[Citation]:
+                return dedupe(c for res in results + extra for c in res.all_citations())
+
+            def timings_now(cancelled: bool) -> dict[str, float]:
+                out = {"tools_s": tools_s, "first_token_s": first[0] if first else 0.0,
                        "total_s": time.perf_counter() - t0, "cached": 0.0,
                        "cancelled": 1.0 if cancelled else 0.0}
-            if used == backend.name:
-                timings.update({k: float(v) for k, v in backend.stats.items()
+                if used == backend.name:
+                    out.update({k: float(v) for k, v in backend.stats.items()
                                 if k in ("tokens", "tokens_per_s", "prompt_tokens")})
-            self._finish(con, question, body + tail, body, sources, used, timings,
-                         cache_key=None if cancelled else key)
+                return out
+
+            try:
+                if r.kind == "trade":
+                    used = "refusal"
+                    yield emit(trade_refusal(r.tickers))
+                    if results:
+                        yield emit("\n\n" + render_results(results))
+                elif r.kind == "help":
+                    used = "help"
+                    yield emit(help_text())
+                else:
+                    try:
+                        for chunk in self._generate(backend, con, question, results, extra, cancel):
+                            yield emit(chunk)
+                    except BackendUnavailableError as exc:
+                        if self.settings.backend != "auto":
+                            raise
+                        used = "offline"
+                        yield emit(f"\n\n_The model backend failed ({exc.message}); answering "
+                                   "from the store instead._\n\n")
+                        yield emit(render_results(results))
+                cancelled = cancel is not None and cancel.is_set()
+                if cancelled:
+                    yield emit(STOPPED)
+                body = "".join(parts)
+                sources = sources_now()
+                tail = render_sources(sources, required=r.kind == "tools")
+                yield emit(tail)
+            except GeneratorExit:  # the caller stopped reading (e.g. the pane on escape)
+                body = "".join(parts) + STOPPED
+                sources = sources_now()
+                tail = render_sources(sources, required=r.kind == "tools")
+                self._finish(con, question, body + tail, body, sources, used,
+                             timings_now(True), cache_key=None)
+                raise
+            self._finish(con, question, body + tail, body, sources, used,
+                         timings_now(cancelled), cache_key=None if cancelled else key)
 
     def _generate(self, backend: LLMBackend, con: Any, question: str, results: list[ToolResult],
                   extra: list[ToolResult], cancel: threading.Event | None) -> Iterator[str]:

@@ -132,6 +132,18 @@ def select_device(pref: str = "auto") -> DeviceInfo:
     return _cuda_info(torch, index)
 
 
+def device_from_config(config: Any) -> DeviceInfo:
+    """The device `[device] device` asks for; on CUDA, seeded and deterministic if configured.
+
+    The engine passes `info.name` to `Engine(device=...)`; headers and `--json` show
+    `info.name` and `info.detail`. CPU paths seed themselves, so torch stays unimported.
+    """
+    info = select_device(str(config.get("device.device", "auto")))
+    if info.is_cuda and bool(config.get("device.deterministic", True)):
+        set_deterministic(int(config.get("app.seed", 0)), info)
+    return info
+
+
 def set_deterministic(seed: int, device: str | DeviceInfo = "cpu") -> None:
     """Seed torch and ask for deterministic kernels, so a rerun gives the same numbers.
 

@@ -89,15 +89,26 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
 
 def ewm(a: np.ndarray, alpha: float) -> np.ndarray:
     """Exponential moving average (adjust=False), started at each column's first value; gaps hold."""
+    from scipy.signal import lfilter
+
     out = np.full(a.shape, np.nan)
-    prev = np.full(a.shape[1:], np.nan)
+    ok = np.isfinite(a)
+    first = np.argmax(ok, axis=0)
     b = 1.0 - alpha
-    for t in range(a.shape[0]):
-        x = a[t]
-        nxt = alpha * x + b * prev
-        nxt = np.where(np.isnan(prev), x, nxt)
-        prev = np.where(np.isnan(x), prev, nxt)
-        out[t] = prev
+    for j in range(a.shape[1]):
+        f = int(first[j])
+        if not ok[f, j]:
+            continue
+        seg = a[f:, j]
+        if ok[f:, j].all():  # the usual case: one C-level IIR pass
+            out[f:, j] = lfilter([alpha], [1.0, -b], seg, zi=[b * seg[0]])[0]
+            continue
+        prev = seg[0]
+        for t in range(len(seg)):  # gaps: hold the last value
+            x = seg[t]
+            if x == x:
+                prev = alpha * x + b * prev
+            out[f + t, j] = prev
     return out
 
 

@@ -3,24 +3,27 @@
 Owns the per-period performance statistics the app, the validation report and the
 copilot quote: cumulative and annual return, volatility, drawdown, Sharpe, Sortino,
 Calmar, Omega, VaR/CVaR, tail ratio, stability, alpha/beta, plus what empyrical
-lacks (profit factor, hit rate; PSR, DSR and a bootstrap Sharpe interval live in
+lacks (profit factor, hit rate, PSR, DSR and a bootstrap Sharpe interval live in
 `engine.sharpe_stats` and are re-exported here).
 
-Conventions (empyrical's, checked against its own test suite and against
-empyrical itself on random inputs in `tests/test_metrics_empyrical.py`):
+Conventions (empyrical's; checked against its own test suite in
+`tests/test_metrics_empyrical*.py` and against empyrical itself on random and
+edge-case inputs in `tests/test_metrics_property.py`):
 
 * inputs are per-period *simple* returns: a numpy array, a pandas Series, or a
   DataFrame (one column per strategy) wherever empyrical takes one;
 * `period` is 'daily' (252), 'weekly' (52), 'monthly' (12), 'quarterly' (4) or
   'yearly' (1); `annualization` overrides it;
-* `risk_free` and `required_return` are per-period returns (a number or a series);
+* `risk_free` and `required_return` are per-period returns (a number or a series),
+  except Omega's `required_return`, which is annual as in empyrical;
 * standard deviations are sample ones (ddof=1) ignoring NaN; NaN returns count
   as zero in compounding and are skipped in means;
 * `max_drawdown` is a negative fraction; `value_at_risk` is the historical
   percentile at `cutoff` (and, like empyrical, NaN if any return is NaN).
 
 A 1-D input gives a float; a DataFrame gives a Series indexed by its columns; a
-2-D array gives an array.
+2-D array gives an array. Calmar, Omega, VaR, CVaR, tail ratio, stability, alpha
+and beta take one return stream.
 """
 
 from __future__ import annotations
@@ -378,33 +381,13 @@ def alpha_beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLi
     return _alpha(r, f, risk_free, ann, b), b
 
 
-# --- beyond empyrical -------------------------------------------------------------------
-
-def profit_factor(returns: ArrayLike) -> float:
-    """Gross profit / gross loss: sum of positive returns over |sum of negative ones|.
-
-    Totals, not averages. inf when there are gains and no losses; NaN when there
-    are neither (or no returns). NaN returns are skipped.
-    """
-    r = _arr(returns).ravel()
-    r = r[~np.isnan(r)]
-    gains, losses = float(r[r > 0].sum()), -float(r[r < 0].sum())
-    if losses > 0:
-        return gains / losses
-    return np.inf if gains > 0 else np.nan
-
-
-def hit_rate(returns: ArrayLike, threshold: float = 0.0) -> float:
-    """Share of (non-NaN) periods whose return exceeds `threshold`; NaN if none."""
-    r = _arr(returns).ravel()
-    r = r[~np.isnan(r)]
-    return float(np.mean(r > threshold)) if len(r) else np.nan
-
-
-from engine.sharpe_stats import (  # noqa: E402  (re-exported: part of this module's API)
+# --- beyond empyrical (in engine.sharpe_stats, part of this module's API) ----------------
+from engine.sharpe_stats import (  # noqa: E402
     deflated_sharpe_ratio,
     expected_max_sharpe,
+    hit_rate,
     probabilistic_sharpe_ratio,
+    profit_factor,
     sharpe_bootstrap_ci,
 )
 

@@ -1,7 +1,7 @@
-"""How much to trust a Sharpe ratio: probabilistic and deflated Sharpe, bootstrap interval.
+"""What empyrical lacks: profit factor, hit rate, and how much to trust a Sharpe ratio.
 
-Owns the statistics that turn one estimated Sharpe ratio into a probability or an
-interval:
+Owns `profit_factor` and `hit_rate`, and the statistics that turn one estimated
+Sharpe ratio into a probability or an interval:
 
 * `probabilistic_sharpe_ratio` — Bailey & López de Prado (2012), "The Sharpe Ratio
   Efficient Frontier": P(true SR > benchmark) given the sample's length, skewness
@@ -27,17 +27,42 @@ import numpy as np
 EULER_GAMMA = 0.5772156649015329
 
 
-def _clean(returns: Any, risk_free: Any = 0.0) -> np.ndarray:
-    """Excess returns as a 1-D float array with NaN removed."""
-    import pandas as pd
-
-    if isinstance(returns, pd.Series) and isinstance(risk_free, pd.Series):
-        returns = returns - risk_free
-        risk_free = 0.0
-    r = returns.to_numpy(dtype=float, na_value=np.nan) if isinstance(returns, pd.Series) \
-        else np.asarray(returns, dtype=float)
-    r = (r - np.asarray(risk_free, dtype=float)).ravel()
+def _flat(returns: Any) -> np.ndarray:
+    """Returns as a 1-D float array without NaN (pandas NA counts as NaN)."""
+    if hasattr(returns, "to_numpy"):
+        returns = returns.to_numpy(dtype=float, na_value=np.nan)
+    r = np.asarray(returns, dtype=float).ravel()
     return r[~np.isnan(r)]
+
+
+def _clean(returns: Any, risk_free: Any = 0.0) -> np.ndarray:
+    """Excess returns as a 1-D float array without NaN; two Series align on dates."""
+    if hasattr(returns, "index") and hasattr(risk_free, "index"):
+        return _flat(returns - risk_free)
+    if np.ndim(risk_free) == 0:
+        return _flat(returns) - float(risk_free)
+    if hasattr(returns, "to_numpy"):
+        returns = returns.to_numpy(dtype=float, na_value=np.nan)
+    return _flat(np.asarray(returns, dtype=float).ravel() - np.asarray(risk_free, dtype=float).ravel())
+
+
+def profit_factor(returns: Any) -> float:
+    """Gross profit / gross loss: sum of positive returns over |sum of negative ones|.
+
+    Totals, not averages. inf when there are gains and no losses; NaN when there
+    are neither (or no returns). NaN returns are skipped.
+    """
+    r = _flat(returns)
+    gains, losses = float(r[r > 0].sum()), -float(r[r < 0].sum())
+    if losses > 0:
+        return gains / losses
+    return np.inf if gains > 0 else np.nan
+
+
+def hit_rate(returns: Any, threshold: float = 0.0) -> float:
+    """Share of (non-NaN) periods whose return exceeds `threshold`; NaN if none."""
+    r = _flat(returns)
+    return float(np.mean(r > threshold)) if len(r) else np.nan
 
 
 def _norm_cdf(z: float) -> float:
@@ -70,11 +95,12 @@ def _sample_moments(r: np.ndarray) -> tuple[float, float, float]:
     mean = float(r.mean())
     std = float(r.std(ddof=1))
     dev = r - mean
-    m2 = float(np.mean(dev**2))
+    dev2 = dev * dev
+    m2 = float(np.mean(dev2))
     if not (std > 0 and m2 > 0):
         return np.nan, np.nan, np.nan
-    skew = float(np.mean(dev**3)) / m2**1.5
-    kurt = float(np.mean(dev**4)) / m2**2
+    skew = float(np.mean(dev2 * dev)) / m2**1.5
+    kurt = float(np.mean(dev2 * dev2)) / m2**2
     return mean / std, skew, kurt
 
 
@@ -172,5 +198,9 @@ def sharpe_bootstrap_ci(returns: Any, n_boot: int = 2000, alpha: float = 0.05,
         idx = (starts[:, :, None] + np.arange(block)).reshape(rows, n_blocks * block)[:, :n]
         stats.append(_row_sharpe(r[idx]))
     sharpes = np.concatenate(stats) * math.sqrt(annualization_factor(period, annualization))
-    low, high = np.nanpercentile(sharpes, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(low), float(high)
+    qs = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+    with np.errstate(invalid="ignore"):
+        bounds = np.nanpercentile(sharpes, qs)
+    if np.isnan(bounds).any():  # tiny samples: constant resamples give ±inf, and inf - inf is NaN
+        bounds = np.where(np.isnan(bounds), np.nanpercentile(sharpes, qs, method="nearest"), bounds)
+    return float(bounds[0]), float(bounds[1])

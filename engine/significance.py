@@ -49,15 +49,17 @@ def _loss(errors: np.ndarray, loss: str) -> np.ndarray:
 
 def _pvalue(stat: float, df: float | None, alternative: str) -> float:
     """P-value of `stat` under t(df), or the standard normal when df is None."""
-    from scipy import stats
+    from scipy import special
 
-    dist = stats.norm() if df is None else stats.t(df)
+    def cdf(x: float) -> float:
+        return float(special.ndtr(x) if df is None else special.stdtr(df, x))
+
     if alternative == "less":
-        return float(dist.cdf(stat))
+        return cdf(stat)
     if alternative == "greater":
-        return float(dist.sf(stat))
+        return cdf(-stat)
     if alternative == "two-sided":
-        return float(min(1.0, 2.0 * dist.sf(abs(stat))))
+        return min(1.0, 2.0 * cdf(-abs(stat)))
     raise UsageError(f"unknown alternative {alternative!r}",
                      hint='use "two-sided", "less" (model better) or "greater" (model worse)')
 

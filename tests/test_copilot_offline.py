@@ -155,3 +155,18 @@ def test_bad_copilot_settings_are_config_errors(tmp_path: Path) -> None:
         load_config(user)
     with pytest.raises(ConfigError):
         CopilotSettings(context_tokens=256, max_new_tokens=512).validate()
+
+
+def test_a_reader_that_stops_early_gets_a_partial_answer_and_no_deadlock(store: Store) -> None:
+    sess = offline(store)
+    sess.ask("show positions")
+    for _chunk in sess.stream("what is our risk?"):  # the TUI pane breaks out on escape
+        break
+    answer = sess.last_answer
+    assert answer.question == "what is our risk?" and answer.timings["cancelled"] == 1.0
+    assert [c.table for c in answer.sources] == ["risk"]
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (sess.ask("recent fills"), done.set()), daemon=True)
+    worker.start()
+    assert done.wait(10), "the session lock was not released"
+    assert sess.ask("what is our risk?").timings["cached"] == 0.0  # the partial one was not cached

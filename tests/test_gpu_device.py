@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from engine.config import load_config
-from engine.device import DeviceInfo, parse_device, select_device, set_deterministic
+from engine.device import DeviceInfo, device_from_config, parse_device, select_device, set_deterministic
 from engine.errors import ConfigError, UsageError
 
 
@@ -85,3 +85,13 @@ def test_set_deterministic_repeats_draws() -> None:
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     torch.use_deterministic_algorithms(False)
+
+
+def test_device_from_config_follows_the_setting() -> None:
+    assert device_from_config(load_config(env={"PMAX_DEVICE__DEVICE": "cpu"})).name == "cpu"
+    cfg = load_config(env={"PMAX_DEVICE__DEVICE": "cuda:0"})
+    if _cuda_available():
+        assert device_from_config(cfg).name == "cuda:0"
+    else:
+        with pytest.raises(UsageError):
+            device_from_config(cfg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +138,6 @@ def test_adapter_forecasts_every_live_ticker(sample_panel) -> None:
     pd.testing.assert_frame_equal(frame, again)
     with pytest.raises(UsageError):
         model.predict(sample_panel, (21,), 0.9)
+    # The forecast stage pickles fitted models into the store; a restored one answers the same.
+    restored = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(restored.predict(sample_panel, (1, 5), 0.9), frame)

@@ -59,7 +59,7 @@ def test_killswitch_table(case: tuple) -> None:
 
 
 TICKERS = [f"T{i}" for i in range(6)]
-N, START = 300, 260
+N, START = 130, 100
 
 
 def _run(tmp_path: Path, bars: pd.DataFrame, overrides: dict | None = None) -> tuple[Store, list]:
@@ -80,27 +80,27 @@ def _run(tmp_path: Path, bars: pd.DataFrame, overrides: dict | None = None) -> t
 
 
 def test_crash_days_halt_buys_then_halve_then_flatten(tmp_path: Path) -> None:
-    bars = synthetic_bars(TICKERS, N, seed=11, shocks={270: -0.08, 271: -0.05, 272: -0.05})
+    bars = synthetic_bars(TICKERS, N, seed=11, shocks={110: -0.08, 111: -0.05, 112: -0.12})
     dates = sorted(bars["date"].unique())
     store, events = _run(tmp_path, bars)
     risk = store.query_df("SELECT as_of, halted, halt_reason FROM risk ORDER BY as_of").set_index("as_of")
     risk.index = [d.date() for d in risk.index]
     day = {k: dates[k] for k in range(N)}
-    assert not risk.loc[day[269], "halted"]
-    r270 = risk.loc[day[270], "halt_reason"]
-    assert risk.loc[day[270], "halted"] and "universe median" in r270 and "daily loss" in r270
-    assert "exposure halved" in risk.loc[day[271], "halt_reason"]
-    assert "flatten" in risk.loc[day[272], "halt_reason"]
+    assert not risk.loc[day[109], "halted"]
+    r110 = risk.loc[day[110], "halt_reason"]
+    assert risk.loc[day[110], "halted"] and "universe median" in r110 and "daily loss" in r110
+    assert "exposure halved" in risk.loc[day[111], "halt_reason"]
+    assert "flatten" in risk.loc[day[112], "halt_reason"]
     # No buy is accepted while buys are halted or the book is flat.
     buys = store.query_df("SELECT as_of, status, reason FROM orders WHERE side = 'BUY' AND as_of BETWEEN ? AND ?",
-                          [day[270], day[277]])
+                          [day[110], day[117]])
     assert (buys["status"] == "rejected").all()
     assert buys["reason"].str.startswith("kill switch").all()
-    flat = store.query_df("SELECT intent, side, status FROM orders WHERE as_of = ?", [day[272]])
+    flat = store.query_df("SELECT intent, side, status FROM orders WHERE as_of = ?", [day[112]])
     assert len(flat) > 0 and (flat["intent"] == "flatten").all() and (flat["side"] == "SELL").all()
-    held = store.query_df("SELECT count(*) AS n FROM positions WHERE as_of BETWEEN ? AND ?", [day[273], day[277]])
+    held = store.query_df("SELECT count(*) AS n FROM positions WHERE as_of BETWEEN ? AND ?", [day[113], day[117]])
     assert held["n"][0] == 0
-    assert "cooldown" in risk.loc[day[274], "halt_reason"]
+    assert "cooldown" in risk.loc[day[114], "halt_reason"]
     # Re-armed after the cooldown: the book is invested again by the end.
     assert store.query_df("SELECT count(*) AS n FROM positions WHERE as_of = ?", [day[N - 1]])["n"][0] > 0
     limits = {e.limit for e in events if type(e).__name__ == "RiskLimitBreached"}
@@ -109,7 +109,7 @@ def test_crash_days_halt_buys_then_halve_then_flatten(tmp_path: Path) -> None:
 
 
 def test_stale_ticker_is_not_traded(tmp_path: Path) -> None:
-    bars = synthetic_bars(TICKERS, 280, seed=12, flat={"T3": (262, 275)})
+    bars = synthetic_bars(TICKERS, 120, seed=12, flat={"T3": (102, 115)})
     dates = sorted(bars["date"].unique())
     store, _ = _run(tmp_path, bars)
     flagged = store.query_df("SELECT date FROM bars WHERE ticker = 'T3' AND stale")

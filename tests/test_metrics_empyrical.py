@@ -15,7 +15,6 @@ import empyrical
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from engine import metrics
 

@@ -176,3 +176,14 @@ def test_bootstrap_ci_covers_the_true_sharpe() -> None:
         lo, hi = metrics.sharpe_bootstrap_ci(rng.normal(mu, sigma, n), n_boot=400, rng=rng)
         hits += lo <= true_sr <= hi
     assert 0.88 <= hits / reps <= 0.99
+
+
+def test_bootstrap_ci_on_tiny_samples_follows_the_sharpe_convention() -> None:
+    """Constant resamples have an infinite Sharpe (empyrical's convention), not NaN bounds."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low, high = metrics.sharpe_bootstrap_ci([0.01, -0.02, 0.03, 0.0, 0.01], n_boot=50, rng=0)
+        assert np.isfinite(low) and high == np.inf
+        assert metrics.sharpe_bootstrap_ci([0.01, 0.01, 0.01], n_boot=20) == (np.inf, np.inf)

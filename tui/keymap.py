@@ -36,7 +36,7 @@ SPECS: tuple[BindingSpec, ...] = (
     BindingSpec("next_pane", "tab", "next_pane", "Next pane", "app", show=False, priority=True),
     BindingSpec("prev_pane", "shift+tab", "prev_pane", "Prev pane", "app", show=False, priority=True),
     BindingSpec("help", "question_mark", "help", "Help", "app"),
-    BindingSpec("palette", "ctrl+p", "command_palette", "Palette", "app", priority=True),
+    BindingSpec("palette", "ctrl+p", "command_palette", "Palette", "app", show=False, priority=True),
     BindingSpec("zoom", "z", "zoom", "Zoom pane", "app"),
     BindingSpec("theme", "t", "next_theme", "Theme", "app", show=False),
     BindingSpec("export_csv", "e", "export('csv')", "Export CSV", "app", show=False),

@@ -188,8 +188,15 @@ class TransformersBackend(LLMBackend):
         with self._gen_lock:  # one generation at a time per model
             inputs = self._inputs(prompt.messages)
             n_prompt = int(inputs["input_ids"].shape[-1])
-            streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
-                                            skip_special_tokens=True, timeout=self.settings.timeout_s)
+            marks: list[float] = []  # perf_counter at each put(): prompt, then one per token
+
+            class _TimedStreamer(TextIteratorStreamer):
+                def put(self, value: Any) -> None:
+                    marks.append(time.perf_counter())
+                    super().put(value)
+
+            streamer = _TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                      timeout=self.settings.timeout_s)
             max_new = prompt.max_new_tokens or self.settings.max_new_tokens
             gen: dict[str, Any] = dict(inputs, streamer=streamer, max_new_tokens=max_new,
                                        stopping_criteria=StoppingCriteriaList([_Cancel()]),
@@ -237,10 +244,16 @@ class TransformersBackend(LLMBackend):
                 raise BackendUnavailableError(f"local generation failed: {failure[0]}",
                                               hint="see `pmax copilot status`; try backend = "
                                                    "\"offline\"") from failure[0]
-            n_new = out_len[0] if out_len else 0
+            n_new = out_len[0] if out_len else max(len(marks) - 1, 0)
+            # First token = the first put() after the prompt's; text may flush later
+            # (the streamer waits for a word boundary), so time tokens, not text.
+            ttft = marks[1] - t0 if len(marks) > 1 else (first or total)
+            decode_s = marks[-1] - marks[1] if len(marks) > 2 else 0.0
             self._stats = {"prompt_tokens": float(n_prompt), "tokens": float(n_new),
-                           "first_token_s": first or total, "generate_s": total,
-                           "tokens_per_s": n_new / total if total > 0 else 0.0}
+                           "first_token_s": ttft, "first_text_s": first or total,
+                           "generate_s": total,
+                           "tokens_per_s": n_new / total if total > 0 else 0.0,
+                           "decode_tokens_per_s": (len(marks) - 2) / decode_s if decode_s > 0 else 0.0}
 
     def status(self) -> dict[str, Any]:
         memory = process_memory()

@@ -42,9 +42,11 @@ def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session
 
 
 DAILY_SQL = """
-SELECT model, horizon, forecast_as_of, sum(error * error) AS sse,
-       sum(naive_error * naive_error) AS naive_sse, count(*) AS n
+SELECT model, horizon, forecast_as_of, fsum(error * error ORDER BY ticker) AS sse,
+       fsum(naive_error * naive_error ORDER BY ticker) AS naive_sse, count(*) AS n
 FROM model_scores
 WHERE account = ? AND as_of <= ? AND as_of >= ?
 GROUP BY model, horizon, forecast_as_of
+ORDER BY model, horizon, forecast_as_of
 """
+# ordered, compensated sums: DuckDB's parallel SUM is not bit-reproducible run to run

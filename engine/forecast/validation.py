@@ -56,6 +56,16 @@ def walk_forward(
     if not cutoffs:
         raise UsageError(f"not enough sessions ({T}) for {n_windows} windows of step {step_size} and h={H}",
                          hint="use fewer windows, a smaller step or more history")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _walk_forward(panel, model, horizons, cutoffs, refit, window, window_size, predict_window,
+                             level, params, seed)
+
+
+def _walk_forward(panel: Panel, model: str, horizons: list[int], cutoffs: list[int], refit: int | bool,
+                  window: str, window_size: int, predict_window: int, level: float,
+                  params: Mapping[str, Any] | None, seed: int) -> pd.DataFrame:
     every = 0 if refit is False else (1 if refit is True else int(refit))
     lc = np.log(panel.close)
     f = create(model, params, seed=seed)

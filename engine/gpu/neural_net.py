@@ -188,7 +188,11 @@ class NeuralNet:
     def predict_panel(self, feats: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`predict` for windows of a feature cube ending at (rows[k], cols[k])."""
         self._check_fitted()
-        src = _PanelSource(self._scale_features(feats), None, np.asarray(rows), np.asarray(cols),
+        rows = np.asarray(rows, dtype=np.int64)
+        # Standardise only the rows the windows read (inference reads `window` rows, not T).
+        lo = max(0, int(rows.min()) - self.config.window + 1) if rows.size else 0
+        part = feats[lo: int(rows.max()) + 1] if rows.size else feats[:0]
+        src = _PanelSource(self._scale_features(part), None, rows - lo, np.asarray(cols),
                            self.config.window, self._dev)
         return self._predict(src)
 
@@ -254,9 +258,7 @@ class NeuralNet:
         fork_devices = [dev.index or 0] if dev.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(cfg.seed)
-            model = ARCHS[cfg.arch](n_features, n_horizons, len(cfg.quantiles), width=cfg.width,
-                                    layers=cfg.layers, kernel=cfg.kernel, heads=cfg.heads,
-                                    dropout=cfg.dropout, window=cfg.window).to(dev)
+            model = self._build(ARCHS, n_features, n_horizons).to(dev)
             opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs)
             scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and cfg.amp
@@ -307,6 +309,41 @@ class NeuralNet:
             h, nq = self.y_scale_.shape[0], len(self.config.quantiles)
             return np.empty((0, h, nq)), np.empty((0, h))
         return torch.cat(qs).numpy(), torch.cat(ps).numpy()
+
+    # -- pickling (the forecast stage stores fitted models in the database) ---------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Weights travel as CPU tensors, so a model fitted on CUDA loads on a CPU-only box."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("model_", "_dev", "_amp_dtype")}
+        if self.model_ is not None:
+            state["weights_"] = {k: v.detach().cpu() for k, v in self.model_.state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        weights = state.pop("weights_", None)
+        self.__dict__.update(state)
+        self.model_ = None
+        if weights is None:
+            return
+        import torch
+
+        from engine.gpu.nets import ARCHS
+
+        want = self.config.device
+        info = select_device(want if want == "cpu" or torch.cuda.is_available() else "cpu")
+        self._dev = self._torch_device(info)
+        self.device_ = info.name
+        self._amp_dtype = torch.bfloat16
+        if self._dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+            self._amp_dtype = torch.float16
+        model = self._build(ARCHS, self.mean_.shape[0], self.y_scale_.shape[0])
+        model.load_state_dict(weights)
+        self.model_ = model.to(self._dev).eval()
+
+    def _build(self, archs: Mapping[str, Any], n_features: int, n_horizons: int) -> Any:
+        cfg = self.config
+        return archs[cfg.arch](n_features, n_horizons, len(cfg.quantiles), width=cfg.width, layers=cfg.layers,
+                               kernel=cfg.kernel, heads=cfg.heads, dropout=cfg.dropout, window=cfg.window)
 
     def with_config(self, **changes: Any) -> NeuralNet:
         """An unfitted copy with some hyper-parameters changed."""

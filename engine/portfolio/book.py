@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _BOOK = "portfolio.book"
 _ASSESS = "portfolio.assess"
+_LAST = "portfolio.last_row"
 
 
 @dataclass(frozen=True)
@@ -45,30 +46,31 @@ class PriorSession:
     ks: KillSwitchState
 
 
-def prior_session(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
-                  initial_cash: float) -> PriorSession:
-    row = first_row(con,
-        "SELECT e.as_of, e.equity, r.ks_peak, r.ks_cooldown FROM equity e "
+def _last_row(con: duckdb.DuckDBPyConnection, account: str, session: dt.date) -> tuple | None:
+    """(as_of, cash, equity, ks_peak, ks_cooldown, all-time peak) of the last session before `session`."""
+    return first_row(con,
+        "SELECT e.as_of, e.cash, e.equity, r.ks_peak, r.ks_cooldown, "
+        "(SELECT max(equity) FROM equity WHERE account = ? AND as_of < ?) FROM equity e "
         "LEFT JOIN risk r ON r.account = e.account AND r.as_of = e.as_of "
         "WHERE e.account = ? AND e.as_of < ? ORDER BY e.as_of DESC LIMIT 1",
-        [account, session],
-    )
+        [account, session, account, session])
+
+
+def prior_session(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
+                  initial_cash: float, row: tuple | None = None) -> PriorSession:
+    """What the last committed session before `session` left (`row`: a prefetched `_last_row`)."""
+    row = row if row is not None else _last_row(con, account, session)
     if row is None:
         return PriorSession(None, None, None, KillSwitchState(peak=initial_cash))
-    peak = con.execute("SELECT max(equity) FROM equity WHERE account = ? AND as_of < ?",
-                       [account, session]).fetchall()[0][0]
-    ks = KillSwitchState(peak=float(row[2]) if row[2] is not None else float(row[1]),
-                         cooldown=int(row[3] or 0))
-    return PriorSession(row[0], float(row[1]), float(peak), ks)
+    ks = KillSwitchState(peak=float(row[3]) if row[3] is not None else float(row[2]),
+                         cooldown=int(row[4] or 0))
+    return PriorSession(row[0], float(row[2]), float(row[5]), ks)
 
 
 def load_book(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
-              initial_cash: float) -> Book:
+              initial_cash: float, row: tuple | None = None) -> Book:
     """Cash and positions at the close of the last committed session before `session`."""
-    row = first_row(con,
-        "SELECT as_of, cash FROM equity WHERE account = ? AND as_of < ? ORDER BY as_of DESC LIMIT 1",
-        [account, session],
-    )
+    row = row if row is not None else _last_row(con, account, session)
     if row is None:
         return Book(cash=float(initial_cash))
     pos = con.execute(
@@ -76,6 +78,16 @@ def load_book(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
         "ORDER BY ticker", [account, row[0]],
     ).fetchall()
     return Book(cash=float(row[1]), positions={t: (int(q), float(a)) for t, q, a in pos})
+
+
+def last_row(ctx: CycleContext) -> tuple | None:
+    """`_last_row` for this cycle, read once."""
+    cached = ctx.state.get(_LAST)
+    if cached is not None and cached[0] == ctx.session:
+        return cached[1]
+    row = _last_row(ctx.con, ctx.account, ctx.session)
+    ctx.state[_LAST] = (ctx.session, row)
+    return row
 
 
 def fills_on(con: duckdb.DuckDBPyConnection, account: str, session: dt.date) -> list[Fill]:
@@ -93,7 +105,7 @@ def current_book(ctx: CycleContext) -> Book:
     if cached is not None and cached[0] == ctx.session:
         return cached[1]
     cash0 = float(ctx.config.portfolio.initial_cash)
-    book = load_book(ctx.con, ctx.account, ctx.session, cash0)
+    book = load_book(ctx.con, ctx.account, ctx.session, cash0, last_row(ctx) or None)
     for f in fills_on(ctx.con, ctx.account, ctx.session):
         book.apply(f)
     ctx.state[_BOOK] = (ctx.session, book)
@@ -168,7 +180,7 @@ def assess(ctx: CycleContext) -> Assessment:
     mv = {t: q * prices[t] for t, (q, _a) in sorted(book.positions.items())}
     equity = book.cash + sum(mv.values())
     cash0 = float(ctx.config.portfolio.initial_cash)
-    prior = prior_session(ctx.con, ctx.account, ctx.session, cash0)
+    prior = prior_session(ctx.con, ctx.account, ctx.session, cash0, last_row(ctx) or None)
     flags = ticker_flags(ctx, view, list(book.positions))
     ks = evaluate_killswitches(equity, prior.equity, prior.ks, view.universe_median_return(),
                                flags, killswitch_limits(ctx.config))

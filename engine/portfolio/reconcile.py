@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from engine.errors import InvariantError
 from engine.portfolio.broker import Book
 
@@ -22,24 +20,22 @@ if TYPE_CHECKING:
 CENT = 0.005  # half a cent: anything larger is a real difference
 
 
-def _cents(x: np.ndarray) -> np.ndarray:
-    return np.copysign(np.floor(np.abs(x) * 100.0 + 0.5) / 100.0, x)
-
-
 def ledger(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
            initial_cash: float) -> tuple[float, dict[str, int]]:
-    """Cash and quantities implied by the fills dated on or before `session`."""
-    df = con.execute("SELECT ticker, side, qty, price, commission FROM fills "
-                     "WHERE account = ? AND date <= ? ORDER BY date, fill_id", [account, session]).df()
-    if df.empty:
-        return float(initial_cash), {}
-    buy = (df["side"] == "BUY").to_numpy()
-    notional = _cents(df["qty"].to_numpy(float) * df["price"].to_numpy(float))
-    comm = df["commission"].to_numpy(float)
-    flows = np.where(buy, -(notional + comm), notional - comm)
-    signed = np.where(buy, df["qty"].to_numpy(np.int64), -df["qty"].to_numpy(np.int64))
-    qty = df.assign(q=signed).groupby("ticker", sort=True)["q"].sum()
-    return float(initial_cash + flows.sum()), {str(t): int(q) for t, q in qty.items() if q != 0}
+    """Cash and quantities implied by the fills dated on or before `session`.
+
+    Notionals are rounded to the cent exactly as `broker.cents` does (half away
+    from zero on the same IEEE doubles), so the ledger and the book agree.
+    """
+    rows = con.execute(
+        "SELECT ticker, sum(CASE WHEN side = 'BUY' THEN qty ELSE -qty END), "
+        "sum(CASE WHEN side = 'BUY' THEN -(n + commission) ELSE n - commission END) FROM ("
+        "  SELECT ticker, side, qty, commission, "
+        "  sign(qty * price) * floor(abs(qty * price) * 100.0 + 0.5) / 100.0 AS n "
+        "  FROM fills WHERE account = ? AND date <= ?) GROUP BY ticker ORDER BY ticker",
+        [account, session]).fetchall()
+    flows = sum(float(f) for _t, _q, f in rows)
+    return float(initial_cash) + flows, {str(t): int(q) for t, q, _f in rows if q != 0}
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, account: str, session: dt.date, initial_cash: float,

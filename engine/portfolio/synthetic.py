@@ -1,5 +1,7 @@
 """Synthetic daily bars for tests and benchmarks: a one-factor market with shocks.
 
+Dates are NYSE sessions, so the quality gate accepts them.
+
 `synthetic_bars` draws correlated log returns (market factor + idiosyncratic noise)
 from an explicit seed, then builds consistent OHLCV rows. `shocks` forces the whole
 universe's close-to-close return on given session indices (crash days); `flat`
@@ -13,6 +15,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+
+def nyse_sessions(start: dt.date, n: int) -> list[dt.date]:
+    """The first `n` NYSE sessions on or after `start` (weekdays if no calendar)."""
+    try:
+        from engine.data.calendar import sessions_between
+
+        days = sessions_between(start, start + dt.timedelta(days=int(n * 1.6) + 30))
+        if len(days) >= n:
+            return list(days[:n])
+    except ImportError:
+        pass
+    return list(pd.bdate_range(start, periods=n).date)
 
 
 def synthetic_bars(
@@ -32,7 +47,7 @@ def synthetic_bars(
     """Long bars (date, ticker, open, high, low, close, volume) on business days."""
     rng = np.random.default_rng(seed)
     n = len(tickers)
-    dates = pd.bdate_range(start, periods=n_sessions).date
+    dates = nyse_sessions(start, n_sessions)
     mkt = rng.normal(drift, market_vol, size=(n_sessions, 1))
     beta = rng.uniform(0.6, 1.4, size=(1, n))
     r = mkt * beta + rng.normal(0.0, idio_vol, size=(n_sessions, n))

@@ -56,6 +56,13 @@ class ForecastStage(Stage):
     name = "forecast"
 
     def run(self, ctx: CycleContext) -> None:
+        from threadpoolctl import threadpool_limits
+
+        # small BLAS/OpenMP problems: extra threads only spin against the other stages
+        with threadpool_limits(1):
+            self._run(ctx)
+
+    def _run(self, ctx: CycleContext) -> None:
         fc = ctx.config.forecast
         horizons = [int(h) for h in fc.horizons]
         st = ctx.state.get(self.name)

@@ -21,6 +21,7 @@ from engine.events import Event
 from engine.portfolio import risk as rk
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.reconcile import reconcile
+from engine.stages.signals import REGIME_KEY
 from engine.store import append, upsert
 from engine.portfolio.db import first_row
 
@@ -126,13 +127,20 @@ def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, ne
     row["drawdown"] = drawdown
     row["gross"], row["net"] = gross, net
     row["concentration"] = rk.concentration(w)
-    reg = first_row(ctx.con, "SELECT regime FROM regimes WHERE as_of = ?", [ctx.session])
-    row["regime"] = reg[0] if reg else None
+    reg = ctx.state.get(REGIME_KEY)
+    if reg is None or reg[0] != ctx.session:
+        got = first_row(ctx.con, "SELECT regime FROM regimes WHERE as_of = ?", [ctx.session])
+        reg = (ctx.session, got[0] if got else None)
+    row["regime"] = reg[1]
     row["halted"] = bool(a.ks.halted)
     row["halt_reason"] = a.ks.reason
     rc, p = ctx.config.risk, ctx.config.portfolio
-    n_orders = ctx.con.execute("SELECT count(*) FROM orders WHERE account = ? AND as_of = ? AND status <> 'rejected'",
-                               [ctx.account, ctx.session]).fetchall()[0][0]
+    placed = ctx.state.get("portfolio.orders")
+    if placed is not None and placed[0] == ctx.session:
+        n_orders = sum(o.status != "rejected" for o in placed[1])
+    else:
+        n_orders = ctx.con.execute("SELECT count(*) FROM orders WHERE account = ? AND as_of = ? "
+                                   "AND status <> 'rejected'", [ctx.account, ctx.session]).fetchall()[0][0]
     util = {
         "gross": gross / float(p.max_gross),
         "max_position": (float(np.max(np.abs(w))) if held else 0.0) / float(p.max_position),

@@ -27,6 +27,7 @@ from engine.portfolio.db import first_row
 
 TARGETS_KEY = "portfolio.targets"
 FORECASTS_KEY = "portfolio.forecasts"
+REGIME_KEY = "portfolio.regime"
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class SignalsStage(Stage):
             "as_of": ctx.session, "regime": regime.regime, "trend": regime.trend,
             "volatility": regime.volatility, "avg_correlation": regime.avg_correlation,
             "exposure_scale": regime.exposure_scale}]))
+        ctx.state[REGIME_KEY] = (ctx.session, regime.regime)
         if prev is None or prev[0] != regime.regime:
             ctx.publish(RegimeChanged(ctx.session, prev[0] if prev else None, regime.regime,
                                       regime.exposure_scale))

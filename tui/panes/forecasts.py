@@ -24,7 +24,7 @@ from tui.widgets.charts import chart_to_text, draw_forecast
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_num, fmt_pct
 
-MODEL_COLUMNS = ("Model", "E[r]", "P(up)", "Weight", "Skill", "DM p")
+MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Weight", "Skill", "DM p")
 EMPTY = ("No forecasts yet for {ticker}. The forecast stage writes them each cycle "
          "once enough history exists (table: forecasts).")
 
@@ -43,7 +43,9 @@ class ForecastsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note")
-        yield PlotextPlot(id="fc-chart")
+        chart = PlotextPlot(id="fc-chart")
+        chart.display = False
+        yield chart
         table = PmaxTable(id="fc-table")
         for name in MODEL_COLUMNS:
             table.add_column(name, key=name)
@@ -80,7 +82,7 @@ class ForecastsPane(Pane):
             note.update(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
         self.border_subtitle = view.ticker
         plot = self.query_one("#fc-chart", PlotextPlot)
-        draw_forecast(plot.plt, view, self.horizon)
+        plot.display = draw_forecast(plot.plt, view, self.horizon)
         plot.refresh()
         self._fill_table(view)
 

@@ -8,6 +8,7 @@ import math
 from typing import Any, ClassVar
 
 import pandas as pd
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
@@ -25,36 +26,52 @@ TITLES = {"#risk-positions": "Positions", "#risk-fills": "Recent fills", "#risk-
 NO_RISK = "VaR/CVaR, regime and kill switches appear once the risk stage runs (table: risk)."
 
 
-def risk_lines(view: RiskView) -> list[str]:
-    """The summary block: equity, drawdown, VaR/CVaR, exposure, regime, kill switch."""
-    lines: list[str] = []
+def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
+    """The summary block as (label, value, label, value) rows."""
+    rows: list[tuple[str, str, str, str]] = []
     eq = view.equity
     if not eq.empty:
         last = eq.iloc[-1]
-        lines.append(f"Equity   {fmt_money(_f(last['equity']))}  as of {str(last['as_of'])[:10]}")
-        lines.append(f"Cash     {fmt_money(_f(last['cash']))}   Drawdown {fmt_pct(_f(last['drawdown']))}")
-        lines.append(f"Gross    {fmt_money(_f(last['gross']))}   Net {fmt_money(_f(last['net']))}")
+        rows.append(("Equity", fmt_money(_f(last["equity"])), "Drawdown", fmt_pct(_f(last["drawdown"]))))
+        rows.append(("Cash", fmt_money(_f(last["cash"])), "As of", str(last["as_of"])[:10]))
+        rows.append(("Gross", fmt_money(_f(last["gross"])), "Net", fmt_money(_f(last["net"]))))
     r = view.risk
     if r is None:
-        lines.append(NO_RISK)
-        return lines
-    lines.append(f"VaR  95 {fmt_pct(_f(r.get('var_hist_95')))}  99 {fmt_pct(_f(r.get('var_hist_99')))}  (hist)")
-    lines.append(f"CVaR 95 {fmt_pct(_f(r.get('cvar_hist_95')))}  99 {fmt_pct(_f(r.get('cvar_hist_99')))}  (hist)")
+        return rows
+    rows.append(("VaR95", fmt_pct(_f(r.get("var_hist_95")), signed=False),
+                 "VaR99", fmt_pct(_f(r.get("var_hist_99")), signed=False)))
+    rows.append(("CVaR95", fmt_pct(_f(r.get("cvar_hist_95")), signed=False),
+                 "CVaR99", fmt_pct(_f(r.get("cvar_hist_99")), signed=False)))
     if _f(r.get("var_mc_95")) is not None:
-        lines.append(f"VaR  95 {fmt_pct(_f(r.get('var_mc_95')))}  MC {r.get('mc_paths') or ''} paths "
-                     f"on {r.get('mc_device') or '?'}")
-    lines.append(f"Vol {fmt_pct(_f(r.get('realised_vol')), signed=False)} real · "
-                 f"{fmt_pct(_f(r.get('forecast_vol')), signed=False)} fcst · beta {fmt_num(_f(r.get('beta')))}")
-    lines.append(f"Exposure gross {fmt_pct(_f(r.get('gross')), 0, False)} net {fmt_pct(_f(r.get('net')), 0)} "
-                 f"· conc {fmt_num(_f(r.get('concentration')))}")
-    lines.append(f"Regime   {view.regime or '—'}")
-    halted = bool(r.get("halted")) if r.get("halted") is not None else False
-    lines.append("Kill switch: HALTED — " + str(r.get("halt_reason") or "no reason recorded") if halted
-                 else "Kill switch: armed, trading allowed")
-    return lines
+        rows.append(("MC VaR95", fmt_pct(_f(r.get("var_mc_95")), signed=False),
+                     "MC", f"{r.get('mc_paths') or '?'} on {r.get('mc_device') or '?'}"))
+    rows.append(("Vol", fmt_pct(_f(r.get("realised_vol")), signed=False),
+                 "Fcst vol", fmt_pct(_f(r.get("forecast_vol")), signed=False)))
+    rows.append(("Exposure", fmt_pct(_f(r.get("gross")), 0, False) + " gross",
+                 "Net", fmt_pct(_f(r.get("net")), 0)))
+    rows.append(("Beta", fmt_num(_f(r.get("beta"))), "Regime", str(view.regime or "—")))
+    return rows
 
 
-def limit_lines(view: RiskView, width: int = 16) -> list[str]:
+def kill_switch_line(view: RiskView) -> str:
+    r = view.risk
+    if r is None:
+        return NO_RISK
+    if r.get("halted"):
+        return "Kill switch: HALTED — " + str(r.get("halt_reason") or "no reason recorded")
+    return "Kill switch: armed, trading allowed"
+
+
+def summary_table(view: RiskView) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
+    for style in ("dim", "bold", "dim", "bold"):
+        table.add_column(style=style, no_wrap=True)
+    for row in risk_rows(view):
+        table.add_row(*row)
+    return table
+
+
+def limit_lines(view: RiskView, width: int = 10) -> list[str]:
     """One utilisation bar per risk limit ({limit: fraction used})."""
     if view.risk is None:
         return []
@@ -63,7 +80,7 @@ def limit_lines(view: RiskView, width: int = 16) -> list[str]:
     for name, frac in sorted(used.items()):
         value = _f(frac)
         flag = " !" if value is not None and value >= 1.0 else ""
-        out.append(f"{name[:14]:<14} {hbar(value, width)} {fmt_pct(value, 0, False):>5}{flag}")
+        out.append(f"{name[:16]:<16} {hbar(value, width)} {fmt_pct(value, 0, False):>4}{flag}")
     return out
 
 
@@ -81,7 +98,8 @@ class RiskPane(Pane):
         with VerticalScroll(id="risk-scroll"):
             yield Static(EMPTY, id="risk-summary")
             yield Static("", id="risk-limits")
-            with Horizontal(id="risk-charts"):
+            with Horizontal(id="risk-charts") as charts:
+                charts.display = False
                 yield PlotextPlot(id="risk-equity")
                 yield PlotextPlot(id="risk-dd")
             yield Static("Positions", id="risk-positions-head", classes="subhead")
@@ -104,10 +122,11 @@ class RiskPane(Pane):
     def set_view(self, view: RiskView) -> None:
         self.view = view
         self.set_class(view.equity.empty, "-empty")
-        self.query_one("#risk-summary", Static).update(
-            "\n".join(risk_lines(view)) if not view.equity.empty else EMPTY)
+        self.query_one("#risk-summary", Static).update(summary_table(view) if not view.equity.empty else EMPTY)
         limits = limit_lines(view)
-        self.query_one("#risk-limits", Static).update("\n".join(["Limit utilisation", *limits]) if limits else "")
+        self.query_one("#risk-limits", Static).update(
+            "\n".join([kill_switch_line(view), *(["Limit utilisation", *limits] if limits else [])]))
+        self.query_one("#risk-charts").display = not view.equity.empty
         halted = bool(view.risk and view.risk.get("halted"))
         self.set_class(halted, "-halted")
         self.border_subtitle = "HALTED" if halted else (view.regime or "")

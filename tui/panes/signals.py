@@ -28,7 +28,7 @@ from tui.widgets.charts import chart_to_text, draw_drivers
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_pct
 
-COLUMNS = ("Ticker", "Action", "Conf", "E[r]", "Layers")
+COLUMNS = ("Ticker", "Action", "Conf", "E(r)", "Layers")
 EMPTY = ("No signals yet. The signals stage writes one row per ticker each cycle once "
          "forecasts exist (table: signals).")
 

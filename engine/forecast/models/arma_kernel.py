@@ -23,19 +23,44 @@ def residuals(x: np.ndarray, beta: np.ndarray, jac: bool = False) -> tuple[np.nd
     """CSS residuals e (T, N) of x under beta (N, 4); with jac, de/dbeta (T, N, 4).
 
     e_t = x_t - φ1 x_{t-1} - φ2 x_{t-2} - θ1 e_{t-1} - θ2 e_{t-2}, zero pre-sample.
+    Few columns: one C-level IIR filter per column; many: one vectorised pass over time.
     """
     T, N = x.shape
+    if N * 8 < T:
+        return _residuals_lfilter(x, beta, jac)
     xp = np.zeros((T + 2, N))
     xp[2:] = x
     e = np.zeros((T + 2, N))
     f1, f2, t1, t2 = beta[:, 0], beta[:, 1], beta[:, 2], beta[:, 3]
     d = np.zeros((T + 2, N, 4)) if jac else None
+    t1c, t2c = t1[:, None], t2[:, None]
     for t in range(2, T + 2):
         e[t] = xp[t] - f1 * xp[t - 1] - f2 * xp[t - 2] - t1 * e[t - 1] - t2 * e[t - 2]
         if d is not None:
-            lag = np.stack([xp[t - 1], xp[t - 2], e[t - 1], e[t - 2]], axis=1)
-            d[t] = -lag - t1[:, None] * d[t - 1] - t2[:, None] * d[t - 2]
+            dt_ = d[t]
+            dt_[:, 0] = -xp[t - 1]
+            dt_[:, 1] = -xp[t - 2]
+            dt_[:, 2] = -e[t - 1]
+            dt_[:, 3] = -e[t - 2]
+            dt_ -= t1c * d[t - 1] + t2c * d[t - 2]
     return e[2:], (d[2:] if d is not None else None)
+
+
+def _residuals_lfilter(x: np.ndarray, beta: np.ndarray, jac: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    from scipy.signal import lfilter
+
+    T, N = x.shape
+    e = np.empty((T, N))
+    d = np.empty((T, N, 4)) if jac else None
+    for j in range(N):
+        ar = [1.0, beta[j, 2], beta[j, 3]]
+        e[:, j] = lfilter([1.0, -beta[j, 0], -beta[j, 1]], ar, x[:, j])
+        if d is not None:
+            for k, (src, lag) in enumerate(((x[:, j], 1), (x[:, j], 2), (e[:, j], 1), (e[:, j], 2))):
+                shifted = np.zeros(T)
+                shifted[lag:] = -src[:-lag]
+                d[:, j, k] = lfilter([1.0], ar, shifted)
+    return e, d
 
 
 def feasible(beta: np.ndarray) -> np.ndarray:

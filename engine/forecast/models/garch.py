@@ -50,7 +50,10 @@ def fit_one(args: tuple[np.ndarray, str, tuple[float, ...] | None]) -> tuple[flo
 
 
 def fit_chunk(items: list[tuple[np.ndarray, str, tuple[float, ...] | None]]) -> list[tuple[float, ...]]:
-    return [fit_one(it) for it in items]
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return [fit_one(it) for it in items]
 
 
 class GarchForecaster(Forecaster):

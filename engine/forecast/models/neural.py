@@ -26,6 +26,7 @@ from engine.forecast.base import Forecaster, Panel, empty_forecasts, forecast_fr
 ADAPTER_DEFAULTS: dict[str, Any] = {
     "train_lookback": 756,  # sessions of window ends trained on, newest first
     "min_feature_frac": 0.8,  # a window end needs this share of finite features
+    "cpu_max_windows": 12000,  # on the CPU, train on at most this many sampled windows (0: all)
 }
 
 
@@ -80,9 +81,21 @@ class NeuralForecaster(Forecaster):
         if rows.size == 0:
             self.net_ = None  # too little history yet: predict returns nothing
         else:
-            self.net_ = NeuralNet(self.config).fit_panel(panel.features().values, targets, rows, cols)
+            self.net_ = NeuralNet(self._fit_config()).fit_panel(panel.features().values, targets, rows, cols)
         self.fitted_at_ = panel.cutoff
         return self
+
+    def _fit_config(self) -> Any:
+        """The network config for this fit: CPU fits train on a seeded sample of windows."""
+        from dataclasses import replace
+
+        from engine.device import select_device
+
+        cap = int(self.settings["cpu_max_windows"])
+        if cap <= 0 or select_device(self.config.device).is_cuda:
+            return self.config
+        current = self.config.max_windows
+        return replace(self.config, max_windows=min(current, cap) if current else cap)
 
     def predict(self, panel: Panel, horizons: Sequence[int], level: float) -> pd.DataFrame:
         if self.net_ is None or panel.n_sessions == 0:
