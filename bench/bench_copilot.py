@@ -8,7 +8,7 @@ the real one the session builds for "What is the latest signal for AAPL, and why
 over a seeded temporary store.
 
     .venv/bin/python bench/bench_copilot.py [--tokens 64] [--repeats 3]
-        [--sizes tiny,small] [--dtypes bf16,fp32] [--device cpu] [--json]
+        [--sizes tiny,small] [--dtypes bf16,fp32] [--device cpu] [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -126,8 +126,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="tiny,small")
     ap.add_argument("--dtypes", default="bf16,fp32")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -142,7 +147,8 @@ def main() -> None:
                                                args.tokens, args.repeats))
         store.close()
     meta = {"python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "tokens": args.tokens, "repeats": args.repeats}
+            "cpus": os.cpu_count(), "tokens": args.tokens, "repeats": args.repeats,
+            "threads": args.threads or "default", "load_avg_1m": round(os.getloadavg()[0], 2)}
     if args.json:
         print(json.dumps({"meta": meta, "results": rows}))
         return

@@ -96,7 +96,8 @@ def bench_neural(args: argparse.Namespace) -> None:
     if args.epoch_windows:
         keep = np.random.default_rng(0).choice(rows.size, min(args.epoch_windows, rows.size), replace=False)
         rows, cols = rows[keep], cols[keep]
-    cfg = NeuralConfig(device=info.name, epochs=1, batch_size=args.batch_size, threads=args.threads, arch=args.arch)
+    batch = args.batch_size or (8192 if info.is_cuda else 2048)
+    cfg = NeuralConfig(device=info.name, epochs=1, batch_size=batch, threads=args.threads, arch=args.arch)
     NeuralNet(cfg).fit_panel(feats, targets, rows[:4096], cols[:4096])  # warm-up
     _sync(info.name)
     t0 = time.perf_counter()
@@ -112,7 +113,8 @@ def bench_neural(args: argparse.Namespace) -> None:
         q, p = net.predict_panel(feats, last, every)
         _sync(info.name)
         times.append(time.perf_counter() - t1)
-    emit(bench="neural", device=info.detail, threads=args.threads, arch=args.arch, windows=int(rows.size), batch=args.batch_size,
+    emit(bench="neural", device=info.detail, threads=args.threads, arch=args.arch, windows=int(rows.size),
+         batch=batch,
          epoch_s=round(epoch, 2), windows_per_s=round(rows.size / epoch), loss=round(net.history_[-1], 4),
          infer_tickers=int(every.size), infer_ms=round(1000 * statistics.median(times), 1))
 
@@ -146,9 +148,9 @@ def bench_oos(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         for c in cutoffs:
             sub = panel.rows(c + 1)
-            model = NeuralForecaster(params, seed=7).fit(sub, HORIZONS)
+            model = NeuralForecaster(params, seed=args.seed).fit(sub, HORIZONS)
             test_rows = np.arange(c, min(c + args.refit, panel.n_sessions - 1))
-            usable = model._usable(feats, panel.close)  # features are causal: rows <= t only
+            usable = model.usable(feats, panel.close)  # features are causal: rows <= t only
             rr, cc = np.nonzero(usable[test_rows])
             rr = test_rows[rr]
             q, p = model.net_.predict_panel(feats, rr, cc)
@@ -166,7 +168,7 @@ def bench_oos(args: argparse.Namespace) -> None:
             q, p, y, s, d = q[ok], p[ok], y[ok], s[ok], d[ok]
             naive_q = s[:, None] * z[None, :]
             mse, mse0, mse_drift = np.mean((q[:, 1] - y) ** 2), np.mean(y**2), np.mean((d - y) ** 2)
-            emit(bench="oos", arch=arch, horizon=h, n=int(y.size), refits=len(cutoffs),
+            emit(bench="oos", arch=arch, seed=args.seed, horizon=h, n=int(y.size), refits=len(cutoffs),
                  mse_skill=round(1 - mse / mse0, 4), drift_skill=round(1 - mse_drift / mse0, 4),
                  pinball=round(_pinball(q, y, taus), 6), pinball_naive=round(_pinball(naive_q, y, taus), 6),
                  brier=round(float(np.mean((p - (y > 0)) ** 2)), 4), brier_half=0.25,
@@ -188,7 +190,7 @@ def main() -> int:
     n.add_argument("--data", default=BIG)
     n.add_argument("--device", default="auto")
     n.add_argument("--arch", default="tcn")
-    n.add_argument("--batch-size", type=int, default=2048)
+    n.add_argument("--batch-size", type=int, default=0, help="0: 8192 on CUDA, 2048 on the CPU")
     n.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     n.add_argument("--epoch-windows", type=int, default=0, help="time an epoch over this many windows (0: all)")
     o = sub.add_parser("oos")
@@ -197,6 +199,7 @@ def main() -> int:
     o.add_argument("--start", default="2016-01-04")
     o.add_argument("--refit", type=int, default=63)
     o.add_argument("--epochs", type=int, default=4)
+    o.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     {"mc": bench_mc, "neural": bench_neural, "oos": bench_oos}[args.cmd](args)
     return 0

@@ -59,7 +59,7 @@ def _cell(col: str, value: Any, data_cols: tuple[str, ...], table: bool = True) 
     return text.replace("|", "\\|") if table else text
 
 
-def render_table(res: ToolResult, level: int = 3) -> str:
+def render_table(res: ToolResult, level: int = 3, max_rows: int = 20) -> str:
     """A tool result as a heading plus a Markdown table (or its note when empty)."""
     head = "#" * level + " " + res.title
     if res.empty:
@@ -71,12 +71,15 @@ def render_table(res: ToolResult, level: int = 3) -> str:
         body = "\n".join(lines)
     else:
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for row in res.rows:
+        for row in res.rows[:max_rows]:
             lines.append("| " + " | ".join(_cell(c, v, res.data_text) for c, v in zip(cols, row)) + " |")
+        if len(res.rows) > max_rows:
+            lines.append(f"\n_… and {len(res.rows) - max_rows} more rows (ask about one ticker "
+                         "to narrow it down)._")
         body = "\n".join(lines)
     parts = [head, body]
     for child in res.children:
-        parts.append(render_table(child, level + 1))
+        parts.append(render_table(child, level + 1, max_rows))
     return "\n\n".join(parts)
 
 
@@ -113,13 +116,13 @@ def summary_line(res: ToolResult) -> str | None:
     return None
 
 
-def render_results(results: list[ToolResult]) -> str:
+def render_results(results: list[ToolResult], max_rows: int = 20) -> str:
     """The offline backend's answer body: lead sentences, then one table per tool."""
     leads = [s for s in (summary_line(r) for r in results) if s]
     parts = []
     if leads:
         parts.append("\n\n".join(leads))
-    parts.extend(render_table(r) for r in results)
+    parts.extend(render_table(r, max_rows=max_rows) for r in results)
     if has_data_text(results):
         parts.append(DATA_NOTE)
     return "\n\n".join(parts)

@@ -11,6 +11,7 @@ serialised by a lock.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -115,8 +116,7 @@ class CopilotSession:
                              cached.backend, timings, cache_key=None)
                 return
             r = route(question, self._known(con, as_of))
-            results = [run_tool(con, self.settings.account, name, args)
-                       for name, args in r.call_list()]
+            results = self._run_routed(con, r.call_list(), question)
             tools_s = time.perf_counter() - t0
             parts: list[str] = []
             first: list[float] = []
@@ -146,7 +146,7 @@ class CopilotSession:
                     used = "refusal"
                     yield emit(trade_refusal(r.tickers))
                     if results:
-                        yield emit("\n\n" + render_results(results))
+                        yield emit("\n\n" + render_results(results, self.settings.max_rows))
                 elif r.kind == "help":
                     used = "help"
                     yield emit(help_text())
@@ -160,7 +160,7 @@ class CopilotSession:
                         used = "offline"
                         yield emit(f"\n\n_The model backend failed ({exc.message}); answering "
                                    "from the store instead._\n\n")
-                        yield emit(render_results(results))
+                        yield emit(render_results(results, self.settings.max_rows))
                 cancelled = cancel is not None and cancel.is_set()
                 if cancelled:
                     yield emit(STOPPED)
@@ -177,6 +177,24 @@ class CopilotSession:
                 raise
             self._finish(con, question, body + tail, body, sources, used,
                          timings_now(cancelled), cache_key=None if cancelled else key)
+
+    def _run_routed(self, con: Any, calls: list[tuple[str, dict[str, Any]]],
+                    question: str) -> list[ToolResult]:
+        """Run the routed tools; a ticker's forecasts follow its signal's horizon unless
+        the question names one, so "why?" answers stay on the horizon that decided."""
+        results: list[ToolResult] = []
+        horizons: dict[str, Any] = {}
+        explicit = re.search(r"horizon|\bday|\bweek|\bmonth|\bsessions?\b", question, re.IGNORECASE)
+        for name, args in calls:
+            if name == "forecasts" and not explicit and args.get("ticker") in horizons:
+                args = {**args, "horizon": horizons[args["ticker"]]}
+            res = run_tool(con, self.settings.account, name, args)
+            if name == "latest_signal" and res.rows and "ticker" in res.args:
+                rec = res.records()[0]
+                if rec.get("horizon") is not None:
+                    horizons[rec["ticker"]] = int(rec["horizon"])
+            results.append(res)
+        return results
 
     def _generate(self, backend: LLMBackend, con: Any, question: str, results: list[ToolResult],
                   extra: list[ToolResult], cancel: threading.Event | None) -> Iterator[str]:

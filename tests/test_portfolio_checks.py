@@ -68,3 +68,18 @@ def test_pretrade_checks(case: tuple) -> None:
             assert efrag in why, why
         if st == "rejected":
             assert why  # every rejection carries its reason
+
+
+def test_bad_trading_settings_are_config_errors() -> None:
+    from engine.config import load_config
+    from engine.errors import ConfigError
+    from engine.portfolio.settings import check_portfolio_config
+
+    with pytest.raises(ConfigError, match="portfolio.order_type"):
+        load_config(env={}, overrides={"portfolio.order_type": "stop"})
+    with pytest.raises(ConfigError, match="risk.drawdown_flatten"):
+        load_config(env={"PMAX_RISK__DRAWDOWN_FLATTEN": "1.5"})
+    cfg = load_config(env={}, overrides={"risk.drawdown_halve": 0.2, "risk.drawdown_flatten": 0.15})
+    with pytest.raises(ConfigError, match="must not exceed"):
+        check_portfolio_config(cfg)
+    check_portfolio_config(load_config(env={}))  # the defaults are valid

@@ -65,12 +65,13 @@ class FakeForecasts(Stage):
             append(ctx.con, "model_scores", pd.DataFrame(scores))
 
 
-def _replay(tmp_path: Path, name: str, forecasts: bool = True, cycles: int | None = None) -> Store:
+def _replay(tmp_path: Path, name: str, forecasts: bool = True, cycles: int | None = None,
+            **over: object) -> Store:
     bars = synthetic_bars(TICKERS, N, seed=3)
     path = tmp_path / "bars.parquet"
     if not path.exists():
         bars.to_parquet(path)
-    cfg = load_config(env={}, overrides=OVERRIDES)
+    cfg = load_config(env={}, overrides={**OVERRIDES, **over})
     start = sorted(bars["date"].unique())[START]
     store = Store.open(tmp_path / f"{name}.duckdb")
     stages = [IngestStage(), BrokerFillStage(), *([FakeForecasts()] if forecasts else []),
@@ -111,7 +112,7 @@ def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
     nxt = {a: b for a, b in zip(sessions, sessions[1:])}
     assert all(nxt[a.date()] == d.date() for a, d in zip(fills["as_of"], fills["date"]))
     slip = np.where(fills["side"] == "BUY", 1.001, 0.999)
-    np.testing.assert_allclose(fills["price"], np.round(fills["open"] * slip, 4))
+    np.testing.assert_allclose(fills["price"], np.floor(fills["open"] * slip * 1e4 + 0.5) / 1e4, rtol=0, atol=1e-9)
     rec = store.query_df("SELECT e.cash + coalesce(sum(p.qty * p.close), 0) AS marked, e.equity FROM equity e "
                          "LEFT JOIN positions p USING (account, as_of) GROUP BY e.as_of, e.cash, e.equity")
     assert len(rec) == N - START and (rec["marked"] - rec["equity"]).abs().max() < 0.005
@@ -140,3 +141,22 @@ def test_same_data_same_books_bit_for_bit(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(da, db, check_exact=True)
     a.close()
     b.close()
+
+
+def test_limit_orders_fill_only_inside_the_next_range(tmp_path: Path) -> None:
+    store = _replay(tmp_path, "lim", forecasts=False, cycles=6, **{"portfolio.order_type": "limit"})
+    o = store.query_df("SELECT o.side, o.limit_price, o.status, o.reason, b.low, b.high, c.close AS decided_close, "
+                       "f.price FROM orders o JOIN bars c ON c.ticker = o.ticker AND c.date = o.as_of "
+                       "LEFT JOIN fills f USING (order_id) "
+                       "LEFT JOIN bars b ON b.ticker = o.ticker AND b.date = o.updated_session "
+                       "WHERE o.status <> 'new'")
+    assert len(o) > 0 and o["limit_price"].notna().all()
+    buy = o["side"] == "BUY"
+    np.testing.assert_allclose(o.loc[buy, "limit_price"], np.round(o.loc[buy, "decided_close"] * 1.005, 2))
+    filled = o["status"].isin(["filled", "partially_filled"])
+    assert (o.loc[filled & buy, "price"] <= o.loc[filled & buy, "limit_price"] + 1e-9).all()
+    assert (o.loc[filled & ~buy, "price"] >= o.loc[filled & ~buy, "limit_price"] - 1e-9).all()
+    missed = o["status"] == "cancelled"
+    assert (o.loc[missed & buy, "low"] > o.loc[missed & buy, "limit_price"]).all()
+    assert o.loc[missed, "reason"].str.contains("not reached").all()
+    store.close()

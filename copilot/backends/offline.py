@@ -27,7 +27,7 @@ class OfflineBackend(LLMBackend):
 
     def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
                  call_tool: ToolCaller | None = None) -> Iterator[str]:
-        body = render_results(prompt.results)
+        body = render_results(prompt.results, self.settings.max_rows)
         # Stream paragraph by paragraph so the pane fills the same way as with a model.
         for i, part in enumerate(body.split("\n\n")):
             if cancel is not None and cancel.is_set():

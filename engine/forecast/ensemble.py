@@ -49,10 +49,12 @@ def compute_weights(
     """
     rows = []
     members = [m for m in models if m not in ("naive", "ensemble")]
+    empty = daily.iloc[0:0]
+    groups = {(m, int(h)): g for (m, h), g in daily.groupby(["model", "horizon"], sort=False)} if len(daily) else {}
     for h in horizons:
         part: list[dict] = []
         for m in members:
-            d = daily[(daily["model"] == m) & (daily["horizon"] == h)].sort_values("forecast_as_of")
+            d = groups.get((m, int(h)), empty).sort_values("forecast_as_of")
             n_sessions = len(d)
             sse, nsse = float(d["sse"].sum()), float(d["naive_sse"].sum())
             skill = 1.0 - sse / nsse if nsse > 0 else float("nan")
@@ -103,23 +105,30 @@ def combine(forecasts: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     Weights are renormalised over the models that forecast each ticker; the
     drivers of the heaviest model that has drivers are carried along.
     """
-    if forecasts.empty:
+    wmap = {(m, int(h)): float(w) for m, h, w in zip(weights["model"], weights["horizon"], weights["weight"])}
+    w = np.array([wmap.get((m, int(h)), 0.0) for m, h in zip(forecasts["model"], forecasts["horizon"])])
+    keep = w > 0
+    if not keep.any():
         return forecasts.iloc[0:0]
-    w = weights[["model", "horizon", "weight"]]
-    df = forecasts.merge(w, on=["model", "horizon"], how="inner")
-    df = df[df["weight"] > 0]
-    if df.empty:
-        return forecasts.iloc[0:0]
-    total = df.groupby(["ticker", "horizon"])["weight"].transform("sum")
-    df = df.assign(w=df["weight"] / total)
-    cols = ["mean", "lower", "upper", "prob_up", "vol"]
-    for c in cols:
-        df[c] = df[c] * df["w"]
-    out = df.groupby(["ticker", "horizon"], sort=True)[cols].sum().reset_index()
-    out["level"] = df.groupby(["ticker", "horizon"], sort=True)["level"].first().to_numpy()
-    with_drivers = df[df["drivers"].notna()].sort_values(["ticker", "horizon", "w"], ascending=[True, True, False])
-    drv = with_drivers.drop_duplicates(["ticker", "horizon"]).set_index(["ticker", "horizon"])["drivers"]
-    out["drivers"] = [drv.get((t, h)) for t, h in zip(out["ticker"], out["horizon"])]
+    df = forecasts[keep]
+    w = w[keep]
+    key = pd.MultiIndex.from_arrays([df["ticker"].to_numpy(), df["horizon"].to_numpy()])
+    codes, uniq = pd.factorize(key, sort=True)
+    total = np.bincount(codes, weights=w)
+    wn = w / total[codes]
+    out = pd.DataFrame({"ticker": uniq.get_level_values(0).to_numpy(), "horizon": uniq.get_level_values(1).to_numpy()})
+    for c in ("mean", "lower", "upper", "prob_up", "vol"):
+        out[c] = np.bincount(codes, weights=wn * df[c].to_numpy(dtype=float), minlength=len(uniq))
+    level = np.empty(len(uniq))
+    level[codes] = df["level"].to_numpy(dtype=float)
+    out["level"] = level
+    drivers = df["drivers"].to_numpy(dtype=object)
+    best = np.full(len(uniq), -1.0)
+    carried = np.full(len(uniq), None, dtype=object)
+    for i, (c, weight, d) in enumerate(zip(codes, wn, drivers)):
+        if isinstance(d, str) and weight > best[c]:
+            best[c], carried[c] = weight, d
+    out["drivers"] = pd.Series(carried, dtype=object)
     out["model"] = "ensemble"
     return out
 

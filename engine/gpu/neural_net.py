@@ -259,7 +259,8 @@ class NeuralNet:
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(cfg.seed)
             model = self._build(ARCHS, n_features, n_horizons).to(dev)
-            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                    fused=dev.type == "cuda")
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs)
             scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and cfg.amp
                                           and self._amp_dtype == torch.float16)

@@ -30,6 +30,11 @@ def fill_id(order_id_: str, session: date) -> str:
     return "f-" + hashlib.sha1(key.encode()).hexdigest()[:20]
 
 
+def round_price(x: float) -> float:
+    """Fill prices to 1/100 of a cent, half up; `backtest` applies the same formula to arrays."""
+    return math.floor(x * 1e4 + 0.5) / 1e4
+
+
 def cents(x: float) -> float:
     """Round half away from zero to the cent (avoids banker's rounding drift)."""
     return math.copysign(math.floor(abs(x) * 100.0 + 0.5) / 100.0, x)
@@ -147,17 +152,17 @@ class PaperBroker:
         if order.type == "market":
             ref = bar.open
             px = ref * (1 + s) if buy else ref * (1 - s)
-            return round(px, 4), ref
+            return round_price(px), ref
         lim = float(order.limit_price or float("nan"))
         if buy:
             if not bar.low <= lim:
                 return None, lim
             ref = min(bar.open, lim)
-            return round(min(ref * (1 + s), lim), 4), ref
+            return round_price(min(ref * (1 + s), lim)), ref
         if not bar.high >= lim:
             return None, lim
         ref = max(bar.open, lim)
-        return round(max(ref * (1 - s), lim), 4), ref
+        return round_price(max(ref * (1 - s), lim)), ref
 
     def fill_one(self, order: Order, bar: Bar | None, book: Book,
                  session: date) -> tuple[Order, Fill | None]:
@@ -167,9 +172,10 @@ class PaperBroker:
             return replace(order, status="cancelled", reason=f"no tradable bar on {session}", **done), None
         px, ref = self._price(order, bar)
         if px is None:
+            lim = "missing" if order.limit_price is None else f"{order.limit_price:.2f}"
             return replace(order, status="cancelled",
-                           reason=f"limit {order.limit_price:.2f} not reached in range "
-                                  f"[{bar.low:.2f}, {bar.high:.2f}]", **done), None
+                           reason=f"limit {lim} not reached in range [{bar.low:.2f}, {bar.high:.2f}]",
+                           **done), None
         qty, why = order.qty, []
         cap = int(math.floor(self.costs.max_bar_participation * max(bar.volume, 0)))
         if qty > cap:

@@ -17,3 +17,15 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = 
     """The first row of a query, or None."""
     rows = con.execute(sql, list(params)).fetchall()
     return rows[0] if rows else None
+
+
+def insert_row(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any], replace: bool = False) -> None:
+    """One parameterised INSERT (OR REPLACE) of a single row.
+
+    Per-cycle single rows (equity, risk, regimes) skip the DataFrame registration
+    that bulk `engine.store.append` pays for; bulk writes still go through it.
+    """
+    cols = list(row)
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    con.execute(f"{verb} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [v.item() if hasattr(v, "item") else v for v in (row[c] for c in cols)])

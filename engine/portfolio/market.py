@@ -75,35 +75,48 @@ class MarketView:
 
 def build_view(bars: pd.DataFrame, session: dt.date, lookback: int) -> MarketView:
     """Pivot long bars (date, ticker, OHLCV) into the last `lookback + 1` sessions."""
-    if bars.empty:
+    cols = {c: bars[c].to_numpy() for c in ("date", "ticker", "open", "high", "low", "close", "volume")}
+    return _pivot(cols, session, lookback)
+
+
+def _pivot(cols: dict[str, np.ndarray], session: dt.date, lookback: int) -> MarketView:
+    dates_all = np.asarray(cols["date"])
+    if dates_all.size == 0:
         z = np.zeros((0, 0))
         return MarketView(session, [], [], z, z, z, z, z)
-    dates = sorted(bars["date"].unique())[-(lookback + 1):]
-    tickers = sorted(bars["ticker"].unique())
-    b = bars[bars["date"] >= dates[0]]
-    di = pd.Index(dates).get_indexer(b["date"])
-    ti = pd.Index(tickers).get_indexer(b["ticker"])
-    shape = (len(dates), len(tickers))
+    udates, di = np.unique(dates_all, return_inverse=True)
+    keep_from = max(0, udates.size - (lookback + 1))
+    tickers, ti = np.unique(np.asarray(cols["ticker"], dtype=object).astype(str), return_inverse=True)
+    rows = di - keep_from
+    ok = rows >= 0
+    shape = (udates.size - keep_from, tickers.size)
     arrays = {}
     for col in ("open", "high", "low", "close", "volume"):
         a = np.full(shape, np.nan)
-        a[di, ti] = b[col].to_numpy(dtype=float)
+        a[rows[ok], ti[ok]] = np.asarray(cols[col], dtype=float)[ok]
         arrays[col] = a
-    return MarketView(session, list(dates), tickers, **arrays)
+    kept = udates[keep_from:]
+    dates = kept.astype("datetime64[D]").tolist() if kept.dtype.kind == "M" else list(kept)
+    return MarketView(session, dates, [str(t) for t in tickers], **arrays)
 
 
 def market_view(ctx: CycleContext) -> MarketView:
-    """This cycle's view (cached in `ctx.state`)."""
+    """This cycle's view (cached in `ctx.state`): stored, non-quarantined bars up to
+    and including `ctx.session` (the same rows `ctx.history` returns)."""
     cached = ctx.state.get(_KEY)
     if cached is not None and cached.session == ctx.session:
         return cached
     lookback = int(ctx.config.portfolio.lookback)
     # Calendar-day bound first (cheap), then keep the last lookback+1 sessions.
     start = ctx.session - dt.timedelta(days=int(lookback * 1.6) + 14)
-    bars = ctx.history(start=start)
     watch = [t.upper() for t in (ctx.config.get("data.watchlist") or [])]
+    sql = ("SELECT date, ticker, open, high, low, close, volume FROM bars "
+           "WHERE date >= ? AND date <= ? AND NOT quarantined")
+    params: list = [start, ctx.session]
     if watch:
-        bars = bars[bars["ticker"].isin(watch)]
-    view = build_view(bars, ctx.session, lookback)
+        sql += " AND list_contains(?, ticker)"
+        params.append(watch)
+    cols = ctx.con.execute(sql, params).fetchnumpy()
+    view = _pivot(cols, ctx.session, lookback)
     ctx.state[_KEY] = view
     return view

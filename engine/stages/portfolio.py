@@ -116,8 +116,8 @@ class PortfolioStage(Stage):
     def run(self, ctx: CycleContext) -> None:
         a = assess(ctx)
         targets, edges = load_targets(ctx)
-        if not targets and not a.book.positions:
-            return
+        if not targets and not a.ks.flatten:
+            return  # no signals this session (nothing tradable): hold, never liquidate by default
         proposed = propose_orders(ctx, a, targets, edges)
         if not proposed:
             return

@@ -22,8 +22,8 @@ from engine.portfolio import risk as rk
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.reconcile import reconcile
 from engine.stages.signals import REGIME_KEY
-from engine.store import append, upsert
-from engine.portfolio.db import first_row
+from engine.store import append
+from engine.portfolio.db import first_row, insert_row
 
 
 @dataclass(frozen=True)
@@ -174,11 +174,11 @@ class RiskStage(Stage):
         peak = max(a.prior.peak or eq, eq)
         drawdown = eq / peak - 1.0 if peak > 0 else 0.0
         daily = eq / a.prior.equity - 1.0 if a.prior.equity else 0.0
-        upsert(ctx.con, "equity", pd.DataFrame([{
+        insert_row(ctx.con, "equity", {
             "account": ctx.account, "as_of": ctx.session, "cash": a.book.cash, "equity": eq,
-            "gross": gross, "net": net, "drawdown": drawdown, "daily_return": daily}]))
+            "gross": gross, "net": net, "drawdown": drawdown, "daily_return": daily})
         row = risk_row(ctx, a, drawdown, gross, net, daily)
-        append(ctx.con, "risk", pd.DataFrame([row]))
+        insert_row(ctx.con, "risk", row)
         for b in a.ks.breaches:
             ctx.publish(RiskLimitBreached(ctx.session, b.limit, b.value, b.threshold, b.action, b.detail))
         ctx.publish(RiskUpdated(ctx.session, eq, drawdown, row.get("var_hist_95"), bool(a.ks.halted),

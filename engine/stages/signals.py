@@ -21,9 +21,10 @@ from engine.portfolio.book import assess
 from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.regime import detect_regime
+from engine.portfolio.settings import check_portfolio_config
 from engine.portfolio.signals import dm_test
-from engine.store import append, upsert
-from engine.portfolio.db import first_row
+from engine.store import append
+from engine.portfolio.db import first_row, insert_row
 
 TARGETS_KEY = "portfolio.targets"
 FORECASTS_KEY = "portfolio.forecasts"
@@ -73,16 +74,22 @@ def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
 
 def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
     """The ensemble's last `window` matured forecasts per ticker, with a DM test vs naive."""
-    df = ctx.con.execute(
-        "SELECT ticker, forecast_as_of, error, naive_error, hit FROM model_scores "
+    got = ctx.con.execute(
+        "SELECT ticker, error, naive_error, coalesce(hit, false) AS hit FROM model_scores "
         "WHERE account = ? AND model = 'ensemble' AND horizon = ? AND as_of <= ? "
-        "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY forecast_as_of DESC) <= ?",
-        [ctx.account, horizon, ctx.session, window]).df()
+        "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY forecast_as_of DESC) <= ? "
+        "ORDER BY ticker, forecast_as_of", [ctx.account, horizon, ctx.session, window]).fetchnumpy()
+    tick = np.asarray(got["ticker"], dtype=object)
+    if tick.size == 0:
+        return {}
+    err = np.asarray(got["error"], dtype=float)
+    naive = np.asarray(got["naive_error"], dtype=float)
+    hit = np.asarray(got["hit"], dtype=bool)
+    cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
     out: dict[str, TickerScore] = {}
-    for t, g in df.groupby("ticker", sort=True):
-        g = g.sort_values("forecast_as_of")
-        stat, p = dm_test(g["error"].to_numpy(float), g["naive_error"].to_numpy(float), horizon)
-        out[str(t)] = TickerScore(len(g), int(g["hit"].fillna(False).astype(bool).sum()), stat, p)
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size]):
+        stat, p = dm_test(err[lo:hi], naive[lo:hi], horizon)
+        out[str(tick[lo])] = TickerScore(int(hi - lo), int(hit[lo:hi].sum()), stat, p)
     return out
 
 
@@ -103,6 +110,9 @@ class SignalsStage(Stage):
     name = "signals"
 
     def run(self, ctx: CycleContext) -> None:
+        if ctx.state.get("portfolio.config_checked") is not ctx.config:
+            check_portfolio_config(ctx.config)
+            ctx.state["portfolio.config_checked"] = ctx.config
         a = assess(ctx)
         view = a.view
         if not view.tickers:
@@ -117,10 +127,10 @@ class SignalsStage(Stage):
             exposure=regime_exposure(ctx))
         prev = first_row(ctx.con, "SELECT regime FROM regimes WHERE as_of < ? ORDER BY as_of DESC LIMIT 1",
                                [ctx.session])
-        upsert(ctx.con, "regimes", pd.DataFrame([{
+        insert_row(ctx.con, "regimes", {
             "as_of": ctx.session, "regime": regime.regime, "trend": regime.trend,
             "volatility": regime.volatility, "avg_correlation": regime.avg_correlation,
-            "exposure_scale": regime.exposure_scale}]))
+            "exposure_scale": regime.exposure_scale}, replace=True)
         ctx.state[REGIME_KEY] = (ctx.session, regime.regime)
         if prev is None or prev[0] != regime.regime:
             ctx.publish(RegimeChanged(ctx.session, prev[0] if prev else None, regime.regime,

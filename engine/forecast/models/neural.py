@@ -49,7 +49,7 @@ class NeuralForecaster(Forecaster):
 
     # -- windows -------------------------------------------------------------------
 
-    def _usable(self, feats: np.ndarray, close: np.ndarray) -> np.ndarray:
+    def usable(self, feats: np.ndarray, close: np.ndarray) -> np.ndarray:
         """(T, N) mask of window ends with a bar and enough finite features."""
         frac = np.isfinite(feats).mean(axis=-1) if feats.shape[-1] else np.ones(close.shape)
         seen = np.cumsum(np.isfinite(close), axis=0)
@@ -65,7 +65,7 @@ class NeuralForecaster(Forecaster):
 
         feats = panel.features().values
         targets = np.stack([forward_returns(panel, int(h)) for h in horizons], axis=-1)
-        ok = self._usable(feats, panel.close) & np.isfinite(targets).any(axis=-1)
+        ok = self.usable(feats, panel.close) & np.isfinite(targets).any(axis=-1)
         first = max(0, panel.n_sessions - int(self.settings["train_lookback"]))
         ok[:first] = False
         rows, cols = np.nonzero(ok)
@@ -106,7 +106,7 @@ class NeuralForecaster(Forecaster):
                              "refit with the forecast horizons")
         feats = panel.features().values
         last = panel.n_sessions - 1
-        cols = np.nonzero(self._usable(feats, panel.close)[last])[0]
+        cols = np.nonzero(self.usable(feats, panel.close)[last])[0]
         if cols.size == 0:
             return empty_forecasts()
         q, p_up = self.net_.predict_panel(feats, np.full(cols.size, last), cols)

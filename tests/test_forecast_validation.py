@@ -1,0 +1,80 @@
+"""Walk-forward CV (cutoffs, no peeking) and purged k-fold / CPCV (purge + embargo), and `pmax validate`."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from engine.forecast.base import Panel
+from engine.forecast.validation import combinatorial_purged_cv, purged_kfold, walk_forward
+
+
+@pytest.fixture(scope="module")
+def panel(request: pytest.FixtureRequest) -> Panel:
+    df = pd.read_parquet(request.config.rootpath / "data" / "watchlist_sample.parquet")
+    return Panel.from_long(df[df["ticker"].isin(["AAPL", "KO"])])
+
+
+def test_walk_forward_cutoffs_steps_and_actuals(panel: Panel) -> None:
+    cv = walk_forward(panel, "drift", h=[1, 5], n_windows=6, step_size=5, refit=2)
+    cutoffs = sorted(cv["cutoff"].unique())
+    assert len(cutoffs) == 6
+    pos = [int(np.searchsorted(panel.dates, np.datetime64(c))) for c in cutoffs]
+    assert np.diff(pos).tolist() == [5] * 5 and pos[-1] == panel.n_sessions - 1 - 5
+    lc = np.log(panel.close)
+    row = cv[(cv["cutoff"] == cutoffs[0]) & (cv["ticker"] == "KO") & (cv["horizon"] == 5)].iloc[0]
+    assert row["actual"] == pytest.approx(lc[pos[0] + 5, 1] - lc[pos[0], 1])
+    r = panel.log_returns()
+    assert row["mean"] == pytest.approx(5 * np.mean(r[pos[0] - 251:pos[0] + 1, 1]))  # data ≤ cutoff only
+
+
+def test_rolling_window_refits_on_the_last_sessions_only(panel: Panel) -> None:
+    a = walk_forward(panel, "arima", h=1, n_windows=2, step_size=5, refit=1, window="rolling", window_size=300)
+    b = walk_forward(panel.rows(panel.n_sessions, panel.n_sessions - 400), "arima", h=1, n_windows=2,
+                     step_size=5, refit=1, window="rolling", window_size=300)
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_purged_kfold_drops_overlapping_targets_and_embargo() -> None:
+    for train, test in purged_kfold(60, 3, h=4, embargo=3):
+        for t in train:
+            assert not (t <= test.max() and t + 4 >= test.min())  # no label overlap with the test block
+            assert not (test.max() < t <= test.max() + 3)  # embargo after it
+            assert t + 4 <= 59
+
+
+def test_cpcv_enumerates_every_pair_of_test_groups() -> None:
+    splits = list(combinatorial_purged_cv(120, 6, 2, h=2, embargo=2))
+    assert [s[2] for s in splits] == list(combinations(range(6), 2))
+    for train, test, _ in splits:
+        assert len(np.intersect1d(train, test)) == 0 and len(test) == 40
+
+
+def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> None:  # noqa: ANN001
+    from engine.store import Store, append
+    from tui.commands.validate import validate
+
+    df = pd.read_parquet(sample_path)
+    df = df[df["ticker"].isin(["AAPL", "KO"])].assign(source="sample")
+    db = tmp_path / "v.duckdb"
+    store = Store.open(db)
+    append(store.con, "bars", df)
+    store.close()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[validation]\nmodels = ["drift", "arima"]\nn_windows = 8\nstep_size = 10\n'
+                   '[forecast]\nhorizons = [1, 5]\n')
+    res = CliRunner().invoke(validate, ["--db", str(db), "--config", str(cfg), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["source"] == "walk_forward"
+    got = {(r["model"], r["horizon"]) for r in out["rows"]}
+    assert got == {(m, h) for m in ("naive", "drift", "arima") for h in (1, 5)}
+    arima = next(r for r in out["rows"] if r["model"] == "arima" and r["horizon"] == 5)
+    assert 0 <= arima["dm_pvalue"] <= 1 and arima["n"] == 16 and 0 <= arima["coverage"] <= 1
+    res = CliRunner().invoke(validate, ["--db", str(tmp_path / "none.duckdb")])
+    assert res.exit_code == 2
