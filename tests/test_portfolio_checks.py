@@ -83,3 +83,18 @@ def test_bad_trading_settings_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="must not exceed"):
         check_portfolio_config(cfg)
     check_portfolio_config(load_config(env={}))  # the defaults are valid
+
+
+def test_buys_are_scaled_to_the_gross_budget() -> None:
+    import numpy as np
+
+    from engine.portfolio.sizing import RebalanceLeg
+    from engine.stages.portfolio import fit_gross_budget
+
+    cur = np.array([600, 0, 0])          # 60% held and left alone (small drift)
+    px = np.array([100.0, 100.0, 100.0])
+    legs = [RebalanceLeg(1, 300, 0.3, 0, 0, "r"), RebalanceLeg(2, 300, 0.3, 0, 0, "r")]
+    out = fit_gross_budget(legs, cur, px, 100_000.0, max_gross=1.0)
+    assert [leg.qty for leg in out] == [200, 200]  # 600 + 400 shares = 100% gross
+    assert all("gross cap" in leg.reason for leg in out)
+    assert fit_gross_budget(legs, np.zeros(3, dtype=int), px, 100_000.0, 1.0) == legs

@@ -50,6 +50,42 @@ def test_hrp_two_clusters_split_risk_between_clusters() -> None:
     assert np.all(w > 0)
 
 
+def _hrp_slow(cov: np.ndarray) -> np.ndarray:
+    """Textbook HRP (index lists, np.ix_ sub-matrices) as the oracle."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    dist = np.sqrt(np.clip(0.5 * (1 - corr), 0, None))
+    np.fill_diagonal(dist, 0)
+    order = list(leaves_list(linkage(squareform(dist, checks=False), method="single")))
+
+    def cvar(idx: list[int]) -> float:
+        sub = cov[np.ix_(idx, idx)]
+        ivp = 1 / np.diag(sub)
+        ivp /= ivp.sum()
+        return float(ivp @ sub @ ivp)
+
+    w = np.ones(len(order))
+    clusters = [order]
+    while clusters:
+        clusters = [c[j:k] for c in clusters for j, k in ((0, len(c) // 2), (len(c) // 2, len(c))) if len(c) > 1]
+        for i in range(0, len(clusters), 2):
+            left, right = clusters[i], clusters[i + 1]
+            a = 1 - cvar(left) / (cvar(left) + cvar(right))
+            w[left] *= a
+            w[right] *= 1 - a
+    return w / w.sum()
+
+
+def test_hrp_matches_the_textbook_implementation() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 1)) @ rng.uniform(0.2, 1.5, size=(1, 37)) + rng.normal(size=(300, 37))
+    cov = np.cov(x, rowvar=False)
+    np.testing.assert_allclose(hrp_weights(cov), _hrp_slow(cov), rtol=1e-10)
+
+
 def test_hrp_allocator_falls_back_to_equal_weights_on_short_history() -> None:
     rng = np.random.default_rng(0)
     short = HRPAllocator(min_obs=60).fit(rng.normal(size=(10, 5)))
@@ -121,6 +157,11 @@ def test_rebalance_rule_needs_drift_and_benefit() -> None:
     # Benefit below cost: nothing trades even with large drift.
     assert rebalance_legs(cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.01,
                           cost_bps=20.0, tracking_value_bps=10.0) == []
+    # Small positions: a relative band (25% of the weight) instead of 1% absolute.
+    small = rebalance_legs(np.array([0, 8, 10]), np.array([10, 10, 11]), np.full(3, 100.0), 200_000.0,
+                           np.zeros(3), drift_threshold=0.01, cost_bps=20.0, tracking_value_bps=50.0,
+                           drift_relative=0.25)
+    assert [(leg.index, leg.qty) for leg in small] == [(0, 10)]  # 8->10 is 20% off, 10->11 is 9% off
     # A forced leg trades regardless.
     legs = rebalance_legs(cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.5, cost_bps=20.0,
                           tracking_value_bps=0.0, force=np.array([False, True, False, False]))

@@ -31,8 +31,11 @@ def _quasi_diag(link: np.ndarray, n: int) -> list[int]:
     return order
 
 
-def _cluster_var(cov: np.ndarray, idx: list[int]) -> float:
-    sub = cov[np.ix_(idx, idx)]
+def _cluster_var(cov: np.ndarray, a: int, b: int) -> float:
+    """Inverse-variance-portfolio variance of the contiguous block [a, b) of `cov`."""
+    if b - a == 1:
+        return float(cov[a, a])
+    sub = cov[a:b, a:b]
     ivp = 1.0 / np.clip(np.diag(sub), 1e-18, None)
     ivp /= ivp.sum()
     return float(ivp @ sub @ ivp)
@@ -60,23 +63,26 @@ def hrp_weights(cov: np.ndarray) -> np.ndarray:
     dist = np.sqrt(np.clip(0.5 * (1.0 - corr), 0.0, None))
     np.fill_diagonal(dist, 0.0)
     link = linkage(squareform(dist, checks=False), method="single")
-    order = _quasi_diag(link, n)
+    order = np.array(_quasi_diag(link, n))
+    # In quasi-diagonal order every cluster of the bisection is a contiguous block.
+    cs = cov[np.ix_(order, order)]
     w = np.ones(n)
-    clusters = [order]
-    while clusters:
-        nxt: list[list[int]] = []
-        for c in clusters:
-            if len(c) <= 1:
+    spans = [(0, n)]
+    while spans:
+        nxt: list[tuple[int, int]] = []
+        for a, b in spans:
+            if b - a <= 1:
                 continue
-            half = len(c) // 2
-            left, right = c[:half], c[half:]
-            v_l, v_r = _cluster_var(cov, left), _cluster_var(cov, right)
+            m = a + (b - a) // 2
+            v_l, v_r = _cluster_var(cs, a, m), _cluster_var(cs, m, b)
             alpha = 1.0 - v_l / (v_l + v_r) if (v_l + v_r) > 0 else 0.5
-            w[left] *= alpha
-            w[right] *= 1.0 - alpha
-            nxt.extend([left, right])
-        clusters = nxt
-    return w / w.sum()
+            w[a:m] *= alpha
+            w[m:b] *= 1.0 - alpha
+            nxt.extend([(a, m), (m, b)])
+        spans = nxt
+    out = np.empty(n)
+    out[order] = w
+    return out / out.sum()
 
 
 class HRPAllocator:

@@ -84,9 +84,11 @@ def _pivot(cols: dict[str, np.ndarray], session: dt.date, lookback: int) -> Mark
     if dates_all.size == 0:
         z = np.zeros((0, 0))
         return MarketView(session, [], [], z, z, z, z, z)
-    udates, di = np.unique(dates_all, return_inverse=True)
+    # Hash factorisation (sorted codes): much faster than np.unique on object arrays.
+    di, udates = pd.factorize(dates_all, sort=True)
+    udates = np.asarray(udates)
     keep_from = max(0, udates.size - (lookback + 1))
-    tickers, ti = np.unique(np.asarray(cols["ticker"], dtype=object).astype(str), return_inverse=True)
+    ti, tickers = pd.factorize(np.asarray(cols["ticker"], dtype=object), sort=True)
     rows = di - keep_from
     ok = rows >= 0
     shape = (udates.size - keep_from, tickers.size)

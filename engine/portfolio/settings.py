@@ -56,6 +56,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "portfolio.max_position": _fraction(0.0, 1.0, open_lo=True),
     "portfolio.max_gross": _positive,
     "portfolio.drift_threshold": _fraction(0.0, 1.0),
+    "portfolio.drift_relative": _fraction(0.0, 1.0),
     "portfolio.order_type": _one_of("market", "limit"),
     "broker.slippage_bps": _non_negative,
     "broker.commission_bps": _non_negative,

@@ -113,9 +113,13 @@ class RebalanceLeg:
 
 def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.ndarray,
                    equity: float, edges: np.ndarray, *, drift_threshold: float,
-                   cost_bps: float, tracking_value_bps: float,
+                   cost_bps: float, tracking_value_bps: float, drift_relative: float = 0.0,
                    force: np.ndarray | None = None) -> list[RebalanceLeg]:
     """Trades only where |drift| > threshold and expected benefit > cost.
+
+    The threshold is `drift_threshold` in weight, or `drift_relative` x the larger of
+    the current and target weights when that is smaller (so a 500-name book with
+    0.2% positions still rebalances when a name is 25% off its target).
 
     Expected benefit of moving |dw| of equity to target is
     |dw| x equity x (edge + tracking value), where `edge` is a validated signal's
@@ -142,11 +146,14 @@ def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.n
         if force is not None and force[i]:
             legs.append(RebalanceLeg(i, dq, dw, benefit, cost, "forced"))
             continue
-        if abs(dw) <= drift_threshold:
+        thr = drift_threshold
+        if drift_relative > 0:
+            thr = min(thr, drift_relative * max(abs(cur[i]), abs(tgt[i])) * px[i] / equity)
+        if abs(dw) <= thr:
             continue
         if benefit <= cost:
             continue
         legs.append(RebalanceLeg(i, dq, dw, benefit, cost,
-                                 f"drift {dw:+.2%} > {drift_threshold:.2%}, "
+                                 f"drift {dw:+.2%} > {thr:.2%}, "
                                  f"benefit {benefit:.2f} > cost {cost:.2f}"))
     return legs

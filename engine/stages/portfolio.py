@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from engine.events import Event
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.broker import Order, order_id
 from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
-from engine.portfolio.sizing import rebalance_legs, target_shares
+from engine.portfolio.sizing import RebalanceLeg, rebalance_legs, target_shares
 from engine.stages.broker_fill import ORDER_COLUMNS
 from engine.stages.signals import TARGETS_KEY
 from engine.store import append
@@ -93,7 +93,9 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
     cost_bps = float(ctx.config.broker.slippage_bps) + float(ctx.config.broker.commission_bps)
     legs = rebalance_legs(cur, tgt, px, a.equity, np.array([edges.get(t, 0.0) for t in names]),
                           drift_threshold=float(p.drift_threshold), cost_bps=cost_bps,
-                          tracking_value_bps=float(p.tracking_value_bps), force=force)
+                          tracking_value_bps=float(p.tracking_value_bps),
+                          drift_relative=float(p.drift_relative), force=force)
+    legs = fit_gross_budget(legs, cur, px, a.equity, float(p.max_gross))
     intent = "flatten" if flatten else "rebalance"
     off = float(p.limit_offset_bps) / 1e4
     orders = []
@@ -108,6 +110,31 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
         orders.append(Order(order_id(ctx.account, ctx.session, t, intent), ctx.account, ctx.session, t,
                             side, abs(leg.qty), order_type, limit, "new", why, intent, 0, ctx.session))
     return orders
+
+
+def fit_gross_budget(legs: list[RebalanceLeg], cur: np.ndarray, px: np.ndarray, equity: float,
+                     max_gross: float) -> list[RebalanceLeg]:
+    """Scales buys down (whole shares) so the book after every leg stays within the
+    gross cap: names left alone because their drift is small keep their weight."""
+    after = cur.astype(float).copy()
+    for leg in legs:
+        after[leg.index] += leg.qty
+    gross = float(np.abs(after) @ px)
+    buys = [leg for leg in legs if leg.qty > 0]
+    excess = gross - max_gross * equity
+    if excess <= 0 or not buys:
+        return legs
+    bought = sum(leg.qty * px[leg.index] for leg in buys)
+    keep = max(0.0, 1.0 - excess / bought) if bought > 0 else 0.0
+    out = []
+    for leg in legs:
+        if leg.qty > 0:
+            q = int(np.floor(leg.qty * keep))
+            if q <= 0:
+                continue
+            leg = replace(leg, qty=q, reason=f"{leg.reason}; scaled to {keep:.0%} to stay within gross cap")
+        out.append(leg)
+    return out
 
 
 class PortfolioStage(Stage):
