@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,15 @@ class Engine:
         self._lock = asyncio.Lock()
         self._run_recorded = False
         self.exhausted = False
+        self._in_cycle = False
+        # A private pool, so that shutting the event loop down does not wait for a cycle in flight.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-cycle")
         self.as_of: dt.date | None = self._last_committed()
+
+    @property
+    def busy(self) -> bool:
+        """True while a cycle's worker thread is running (even if its awaiting task was cancelled)."""
+        return self._in_cycle
 
     def subscribe(self, callback: Subscriber) -> None:
         """Call `callback(event)` on the event loop for every published event."""
@@ -101,7 +110,8 @@ class Engine:
                 return None
             self._record_run_start()
             self._publish([CycleStarted(batch.session, batch.session_index)])
-            events = await asyncio.to_thread(self._run_cycle, batch)
+            loop = asyncio.get_running_loop()
+            events = await loop.run_in_executor(self._executor, self._run_cycle, batch)
             self.as_of = batch.session
             self._publish(events)
             completed = events[-1]
@@ -109,6 +119,13 @@ class Engine:
             return completed
 
     def _run_cycle(self, batch: FeedBatch) -> list[Event]:
+        self._in_cycle = True
+        try:
+            return self._run_cycle_in_transaction(batch)
+        finally:
+            self._in_cycle = False
+
+    def _run_cycle_in_transaction(self, batch: FeedBatch) -> list[Event]:
         started = time.perf_counter()
         with self.store.transaction() as con:
             ctx = CycleContext(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from engine.config import Config
 from engine.runtime import build_engine, build_feed
 from tui.commands.common import open_store
@@ -15,5 +18,11 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
     try:
         engine = build_engine(store, config, live=live, mode="tui", feed=feed)
         PmaxApp(engine=engine, store=store, config=config).run()
+        if engine.busy:
+            # A cycle is still running in a worker thread. It is one transaction, so
+            # leaving now loses only that session (resumed next time) instead of
+            # keeping the user waiting for a refit to finish.
+            sys.stdout.flush()
+            os._exit(0)
     finally:
         store.close()

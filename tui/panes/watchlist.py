@@ -126,6 +126,9 @@ class WatchlistPane(Pane):
             if table.cursor_row != index:
                 table.move_cursor(row=index, animate=False)
 
+    def export_frame(self) -> pd.DataFrame | None:
+        return self.primary().frame
+
     def select(self, ticker: str) -> None:
         """Move the cursor to `ticker` (used by the palette's jump)."""
         self.selected = ticker
