@@ -2,7 +2,7 @@
 inference, and the neural architectures' out-of-sample skill against the naive forecast.
 
     .venv/bin/python bench/bench_gpu.py mc [--paths 1000000] [--devices cpu-numpy,cpu-torch,cuda]
-    .venv/bin/python bench/bench_gpu.py neural [--device auto] [--epoch-windows 0]
+    .venv/bin/python bench/bench_gpu.py neural [--device auto] [--arch transformer|tcn] [--threads 1]
     .venv/bin/python bench/bench_gpu.py oos [--archs tcn,transformer]
 
 `mc` and `neural` use the 505-ticker file (default /work/shared/data/us_equities_daily.parquet);
@@ -143,7 +143,7 @@ def bench_oos(args: argparse.Namespace) -> None:
     taus = np.array([0.05, 0.5, 0.95])
     z = np.array([NormalDist().inv_cdf(t) for t in taus])
     for arch in args.archs.split(","):
-        params = {"arch": arch, "epochs": args.epochs, **({"layers": 2} if arch == "transformer" else {})}
+        params = {"arch": arch, "epochs": args.epochs, "cpu_max_windows": args.cpu_max_windows}
         preds: dict[int, list] = {h: [] for h in HORIZONS}
         t0 = time.perf_counter()
         for c in cutoffs:
@@ -168,7 +168,7 @@ def bench_oos(args: argparse.Namespace) -> None:
             q, p, y, s, d = q[ok], p[ok], y[ok], s[ok], d[ok]
             naive_q = s[:, None] * z[None, :]
             mse, mse0, mse_drift = np.mean((q[:, 1] - y) ** 2), np.mean(y**2), np.mean((d - y) ** 2)
-            emit(bench="oos", arch=arch, seed=args.seed, horizon=h, n=int(y.size), refits=len(cutoffs),
+            emit(bench="oos", arch=arch, seed=args.seed, cpu_max_windows=args.cpu_max_windows, horizon=h, n=int(y.size), refits=len(cutoffs),
                  mse_skill=round(1 - mse / mse0, 4), drift_skill=round(1 - mse_drift / mse0, 4),
                  pinball=round(_pinball(q, y, taus), 6), pinball_naive=round(_pinball(naive_q, y, taus), 6),
                  brier=round(float(np.mean((p - (y > 0)) ** 2)), 4), brier_half=0.25,
@@ -189,7 +189,7 @@ def main() -> int:
     n = sub.add_parser("neural")
     n.add_argument("--data", default=BIG)
     n.add_argument("--device", default="auto")
-    n.add_argument("--arch", default="tcn")
+    n.add_argument("--arch", default="transformer")
     n.add_argument("--batch-size", type=int, default=0, help="0: 8192 on CUDA, 2048 on the CPU")
     n.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     n.add_argument("--epoch-windows", type=int, default=0, help="time an epoch over this many windows (0: all)")
@@ -200,6 +200,7 @@ def main() -> int:
     o.add_argument("--refit", type=int, default=63)
     o.add_argument("--epochs", type=int, default=4)
     o.add_argument("--seed", type=int, default=7)
+    o.add_argument("--cpu-max-windows", type=int, default=12000)
     args = ap.parse_args()
     {"mc": bench_mc, "neural": bench_neural, "oos": bench_oos}[args.cmd](args)
     return 0

@@ -95,3 +95,13 @@ def test_device_from_config_follows_the_setting() -> None:
     else:
         with pytest.raises(UsageError):
             device_from_config(cfg)
+
+
+def test_gpu_modules_import_without_torch_or_arch() -> None:
+    code = (
+        "import sys; import engine.device, engine.gpu.montecarlo, engine.gpu.stress, engine.gpu.mcfit, "
+        "engine.gpu.neural_net, engine.forecast.models.neural; "
+        "print(sorted(m for m in ('torch', 'arch', 'textual') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ from engine.errors import UsageError
 from engine.gpu.neural_net import NeuralConfig, NeuralNet, _PanelSource
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "watchlist_sample.parquet"
-TINY = {"width": 8, "layers": 2, "window": 8, "epochs": 6, "batch_size": 128, "lr": 0.01, "dropout": 0.0}
+TINY = {"arch": "tcn", "width": 8, "layers": 2, "window": 8, "epochs": 6, "batch_size": 128, "lr": 0.01, "dropout": 0.0}
 
 
 def _planted(n: int = 2400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +59,7 @@ def test_same_seed_same_predictions_other_seed_different(planted_fit) -> None:
 
 def test_transformer_trains_too() -> None:
     x, y = _planted(600)
-    cfg = NeuralConfig(**{**TINY, "epochs": 2, "heads": 2}, arch="transformer")
+    cfg = NeuralConfig(**{**TINY, "epochs": 2, "heads": 2, "arch": "transformer"})
     q, p = NeuralNet(cfg).fit(x[:500], y[:500]).predict(x[500:])
     assert q.shape == (100, 2, 3) and np.isfinite(q).all() and ((p > 0) & (p < 1)).all()
 
@@ -79,7 +79,8 @@ def test_panel_windows_are_the_explicit_slices() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"arch": "lstm"}, {"quantiles": (0.5, 0.05)}, {"quantiles": (0.0, 0.5)},
-                                 {"window": 0}])
+                                 {"window": 0}, {"arch": "transformer", "width": 30, "heads": 4},
+                                 {"encoder_layers": 0}])
 def test_bad_config(bad: dict) -> None:
     with pytest.raises(UsageError):
         NeuralConfig.from_mapping(bad)

@@ -20,18 +20,19 @@ def pmax(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def test_run_until_then_cycles_resumes(tmp_path: Path) -> None:
     db = tmp_path / "a.duckdb"
-    first = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json")
+    few = {"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM"}  # the CLI path, on a small universe
+    first = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json", env=few)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout.strip().splitlines()[-1])
     assert summary["last_session"] == "2016-02-01" and summary["first_session"] == "2016-01-04"
     assert summary["sessions_run"] == 20 and summary["equity"] > 0
-    second = pmax("--run", "--cycles", "5", "--db", str(db))
+    second = pmax("--run", "--cycles", "5", "--db", str(db), env=few)
     assert second.returncode == 0, second.stderr
     con = duckdb.connect(str(db), read_only=True)
     after = con.execute("SELECT count(DISTINCT date) FROM bars WHERE date > DATE '2016-02-01'").fetchall()[0][0]
     con.close()
     assert after == 5
-    again = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json")
+    again = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json", env=few)
     assert json.loads(again.stdout.strip().splitlines()[-1])["sessions_run"] == 0
 
 

@@ -11,7 +11,8 @@ from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
 
 D0 = dt.date(2016, 1, 4)
 LIM = CheckLimits(max_position=0.15, max_gross=1.0, max_trades_per_session=3, fat_finger_price_pct=0.10,
-                  fat_finger_notional_pct=0.25, max_participation=0.05, cost_bps=20.0, tolerance=0.0)
+                  fat_finger_notional_pct=0.25, max_participation=0.05, cost_bps=20.0, tolerance=0.0,
+                  cash_cushion_bps=0.0)
 
 
 def _o(ticker: str, side: str, qty: int, typ: str = "market", limit: float | None = None,
@@ -98,3 +99,15 @@ def test_buys_are_scaled_to_the_gross_budget() -> None:
     assert [leg.qty for leg in out] == [200, 200]  # 600 + 400 shares = 100% gross
     assert all("gross cap" in leg.reason for leg in out)
     assert fit_gross_budget(legs, np.zeros(3, dtype=int), px, 100_000.0, 1.0) == legs
+
+
+def test_cash_cushion_leaves_room_for_a_gap_at_the_open() -> None:
+    from dataclasses import replace
+
+    lim = replace(LIM, cash_cushion_bps=50.0)
+    out = run_checks([_o("AAA", "BUY", 100)], _ctx(cash=5_000.0), lim)
+    assert out[0].qty == 49 and out[0].status == "new"   # 5000 / (100 x 1.007) = 49.65
+    out = run_checks([_o("AAA", "BUY", 100)], _ctx(cash=4_980.0), lim)
+    assert out[0].qty == 49 and "4,980.00" in out[0].reason  # 4980/100.7=49.45
+    out = run_checks([_o("AAA", "BUY", 100)], _ctx(cash=4_930.0), lim)
+    assert out[0].qty == 48  # without the cushion it would be 49 (4930/100.2 = 49.2)

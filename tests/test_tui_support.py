@@ -97,7 +97,7 @@ def fill_store(store: Store, n: int = 70) -> dt.date:
     eq = 1_000_000 * np.cumprod(1 + np.sin(np.arange(n) / 7.0) * 0.004)
     peak = np.maximum.accumulate(eq)
     append(con, "equity", pd.DataFrame({"account": ACCOUNT, "as_of": days, "cash": 400_000.0, "equity": eq,
-                                        "gross": eq - 400_000, "net": eq - 400_000, "drawdown": eq / peak - 1,
+                                        "gross": 1 - 400_000 / eq, "net": 1 - 400_000 / eq, "drawdown": eq / peak - 1,
                                         "daily_return": np.r_[0.0, eq[1:] / eq[:-1] - 1]}))
     append(con, "risk", pd.DataFrame([{
         "account": ACCOUNT, "as_of": last, "var_hist_95": 0.012, "var_hist_99": 0.021, "cvar_hist_95": 0.017,
@@ -184,6 +184,16 @@ def test_config(tmp_path: Path, **overrides: Any) -> Config:
 test_config.__test__ = False  # type: ignore[attr-defined]
 
 
+def make_app(store: Any, tmp_path: Path, engine: Any = None, **kw: Any) -> tuple[Any, ThreadLog]:
+    """A PmaxApp over `store` with test settings and a thread-recording cursor factory."""
+    from tui.app import PmaxApp
+
+    log = ThreadLog(store.cursor)
+    overrides = kw.pop("overrides", {})
+    app = PmaxApp(engine=engine, store=store, config=test_config(tmp_path, **overrides), cursor_factory=log, **kw)
+    return app, log
+
+
 @pytest.fixture
 def filled(tmp_path: Path) -> tuple[Store, dt.date]:
     store = Store.open(tmp_path / "tui.duckdb")
@@ -192,16 +202,27 @@ def filled(tmp_path: Path) -> tuple[Store, dt.date]:
     store.close()
 
 
-async def settle(pilot: Any, app: Any, rounds: int = 3) -> None:
-    """Let timers fire and workers finish, a few times over (no sleeping on a clock)."""
-    for _ in range(rounds):
-        await pilot.pause(0.06)
+async def settle(pilot: Any, app: Any, rounds: int = 6) -> None:
+    """Wait until the store has been read and applied, every worker is done and the
+    forecasts pane shows the selected ticker; then let the screen lay out (no clock)."""
+
+    def done() -> bool:
+        if app._dirty or app._refreshing or (app.cursor_factory is not None and app.snapshot is None):
+            return False
+        view = app.query_one("#forecasts").view
+        return app.ticker is None or (view is not None and view.ticker == app.ticker)
+
+    for _ in range(200):
+        await pilot.pause(0.03)
         for worker in [w for w in app.workers if w.group != "loop"]:
             try:
                 await worker.wait()
             except (WorkerCancelled, WorkerFailed):
                 pass
-        await pilot.pause()
+        if done():
+            break
+    for _ in range(rounds):
+        await pilot.pause(0.05)
 
 
 def test_fill_store_writes_every_table(filled: tuple[Store, dt.date]) -> None:

@@ -100,6 +100,10 @@ def cli(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: turn every expected failure into one line and an exit code."""
+    # One BLAS thread: the loop's numeric work is many small problems, and a fixed
+    # thread count keeps results bit-identical between runs and resumed runs.
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     try:
         code = cli.main(args=argv, prog_name="pmax", standalone_mode=False)
     except PmaxError as error:

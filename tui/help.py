@@ -31,7 +31,7 @@ def bindings_table(keymap: Mapping[str, str]) -> Table:
     table.add_column("Where", style="dim", no_wrap=True)
     table.add_column("Key", style="bold", no_wrap=True)
     table.add_column("Action")
-    table.add_column("Id (for [keymap])", style="dim", no_wrap=True)
+    table.add_column("Id (for \\[keymap])", style="dim", no_wrap=True)
     for scope, title in SCOPE_NAMES.items():
         for spec in (s for s in SPECS if s.scope == scope):
             table.add_row(title, display_key(keys[spec.id]), spec.description, spec.id)

@@ -35,6 +35,10 @@ class ModelBank:
         self.workers, self.parallel_min_tickers = workers, parallel_min_tickers
         self.models: dict[str, Forecaster] = {}
         self.fit_day: dict[str, dt.date] = {}  # session whose data each model was last fitted on
+        # Pickled state right after each model's last fit. Refits warm-start from it, not
+        # from the daily-updated model in memory, so a resumed run (which restores this
+        # snapshot) warm-starts from exactly what an uninterrupted run does.
+        self.snapshots: dict[str, bytes] = {}
         self._pool: ProcessPoolExecutor | None = None
 
     def executor(self, n_tickers: int) -> Executor | None:
@@ -52,10 +56,16 @@ class ModelBank:
         return create(name, self.params[name], seed=self.seed, device=self.device)
 
     def fit(self, name: str, panel: Panel, horizons: Sequence[int]) -> Forecaster:
-        """Refit `name` on `panel`, warm-starting from the model in memory if any."""
-        model = self.models.get(name) or self.new(name)
+        """Refit `name` on `panel`, warm-starting from the snapshot of its previous fit if any."""
+        snapshot = self.snapshots.get(name)
+        model = pickle.loads(snapshot) if snapshot is not None else self.new(name)
         model.fit(panel, horizons, executor=self.executor(panel.n_tickers))
         self.models[name] = model
+        try:
+            self.snapshots[name] = pickle.dumps(model, protocol=5)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.warning("model %s cannot be pickled (%s); a resume will refit it", name, exc)
+            self.snapshots.pop(name, None)
         return model
 
     def close(self) -> None:
@@ -64,29 +74,28 @@ class ModelBank:
             self._pool = None
 
 
-def save_state(con: Any, account: str, model: Forecaster, fit_day: dt.date) -> None:
-    """Upsert the pickled model as the account's latest fitted state."""
+def save_state(con: Any, account: str, bank: ModelBank, name: str, fit_day: dt.date) -> None:
+    """Upsert the snapshot of `name`'s latest fit as the account's persisted state."""
     from engine.store import upsert
 
-    try:
-        payload = pickle.dumps(model, protocol=5)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        log.warning("model %s cannot be pickled (%s); a resume will refit it", model.name, exc)
+    payload = bank.snapshots.get(name)
+    if payload is None:
         return
     upsert(con, "forecast_state", pd.DataFrame({
-        "account": [account], "model": [model.name], "as_of": [fit_day], "payload": [payload],
+        "account": [account], "model": [name], "as_of": [fit_day], "payload": [payload],
     }))
 
 
-def load_state(con: Any, account: str, name: str) -> tuple[dt.date, Forecaster] | None:
-    """The latest persisted fit of `name`, if any: (as_of, model)."""
-    row = con.execute("SELECT as_of, payload FROM forecast_state WHERE account = ? AND model = ?",
-                      [account, name]).fetchone()
-    if row is None or row[1] is None:
+def load_state(con: Any, account: str, name: str) -> tuple[dt.date, Forecaster, bytes] | None:
+    """The latest persisted fit of `name`, if any: (as_of, model, snapshot bytes)."""
+    rows = con.execute("SELECT as_of, payload FROM forecast_state WHERE account = ? AND model = ?",
+                       [account, name]).fetchall()
+    if not rows or rows[0][1] is None:
         return None
+    payload = bytes(rows[0][1])
     try:
-        model = pickle.loads(bytes(row[1]))
+        model = pickle.loads(payload)
     except Exception as exc:  # noqa: BLE001 - a stale/corrupt pickle just means "refit"
         log.warning("stored state of %s unreadable (%s); refitting", name, exc)
         return None
-    return row[0], model
+    return rows[0][0], model, payload

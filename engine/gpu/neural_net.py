@@ -17,6 +17,7 @@ gradient scaler). torch is imported inside functions only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -37,12 +38,13 @@ PREDICT_BATCH = 16384
 class NeuralConfig:
     """Hyper-parameters of the network and its training (the [neural] config section)."""
 
-    arch: str = "tcn"  # "tcn" | "transformer"
+    arch: str = "transformer"  # "transformer" | "tcn"
     window: int = 32  # sessions per input window
     width: int = 32  # channels / model width
-    layers: int = 4  # TCN blocks (dilations 1, 2, 4, ...) or encoder layers
-    kernel: int = 3
-    heads: int = 4
+    layers: int = 4  # TCN blocks (dilations 1, 2, 4, ...)
+    kernel: int = 3  # TCN kernel size
+    encoder_layers: int = 2  # transformer encoder layers
+    heads: int = 4  # transformer attention heads
     dropout: float = 0.1
     epochs: int = 4
     batch_size: int = 512
@@ -73,8 +75,10 @@ class NeuralConfig:
         qs = self.quantiles
         if not qs or any(not 0 < q < 1 for q in qs) or list(qs) != sorted(set(qs)):
             raise UsageError(f"neural quantiles must be increasing and inside (0, 1), got {list(qs)}")
-        if min(self.window, self.width, self.layers, self.epochs, self.batch_size) < 1:
-            raise UsageError("neural window, width, layers, epochs and batch_size must be positive")
+        if min(self.window, self.width, self.layers, self.encoder_layers, self.epochs, self.batch_size) < 1:
+            raise UsageError("neural window, width, layers, encoder_layers, epochs and batch_size must be positive")
+        if self.arch == "transformer" and self.width % self.heads:
+            raise UsageError(f"neural width {self.width} must be a multiple of heads {self.heads}")
         return self
 
 
@@ -142,7 +146,8 @@ class NeuralNet:
 
     def _fit_scales(self, feats: np.ndarray, y: np.ndarray) -> None:
         flat = np.asarray(feats, dtype=np.float64).reshape(-1, feats.shape[-1])
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column scales to (0, 1)
             mean = np.nanmean(np.where(np.isfinite(flat), flat, np.nan), axis=0)
             std = np.nanstd(np.where(np.isfinite(flat), flat, np.nan), axis=0)
             ys = np.nanstd(np.where(np.isfinite(y), y, np.nan), axis=0)
@@ -343,7 +348,8 @@ class NeuralNet:
 
     def _build(self, archs: Mapping[str, Any], n_features: int, n_horizons: int) -> Any:
         cfg = self.config
-        return archs[cfg.arch](n_features, n_horizons, len(cfg.quantiles), width=cfg.width, layers=cfg.layers,
+        layers = cfg.encoder_layers if cfg.arch == "transformer" else cfg.layers
+        return archs[cfg.arch](n_features, n_horizons, len(cfg.quantiles), width=cfg.width, layers=layers,
                                kernel=cfg.kernel, heads=cfg.heads, dropout=cfg.dropout, window=cfg.window)
 
     def with_config(self, **changes: Any) -> NeuralNet:

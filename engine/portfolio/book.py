@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.portfolio.broker import Book, Fill
+from engine.portfolio.db import first_row
 from engine.portfolio.killswitch import (
     KillSwitchDecision,
     KillSwitchLimits,
@@ -23,7 +24,6 @@ from engine.portfolio.killswitch import (
     evaluate_killswitches,
 )
 from engine.portfolio.market import MarketView, market_view
-from engine.portfolio.db import first_row
 
 if TYPE_CHECKING:
     import duckdb

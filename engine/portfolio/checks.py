@@ -4,7 +4,8 @@ Checks, in order: kill switches (buys halted, ticker halted), duplicate order,
 daily trade count, fat finger (price far from the last close, notional far above
 normal), participation (<= N% of 20-session average volume; the quantity is cut to
 the cap), max position %, max gross exposure, and cash (the quantity is cut to what
-the estimated cash buys). Sells are checked first so their proceeds count as cash.
+the estimated cash buys at the close plus costs and a cushion for the open). Sells are
+checked first so their proceeds count as cash.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class CheckLimits:
     fat_finger_notional_pct: float = 0.25  # order notional / equity
     max_participation: float = 0.05     # of 20-session average daily volume
     cost_bps: float = 20.0              # slippage + commission, for the cash estimate
+    cash_cushion_bps: float = 50.0      # room for the next open gapping above the close
     tolerance: float = 0.005            # slack on the position and gross caps
 
 
@@ -106,7 +108,7 @@ def run_checks(orders: list[Order], ctx: CheckContext, lim: CheckLimits) -> list
             if new_gross > (lim.max_gross + lim.tolerance) * ctx.equity:
                 out.append(_reject(o, f"max gross: {new_gross / ctx.equity:.1%} > {lim.max_gross:.0%}"))
                 continue
-            unit = px * (1.0 + cb)
+            unit = px * (1.0 + cb + lim.cash_cushion_bps / 1e4)
             if qty * unit > cash:
                 afford = int(math.floor(max(cash, 0.0) / unit))
                 if afford <= 0:

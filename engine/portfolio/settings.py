@@ -68,6 +68,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "risk.market_shock": _fraction(0.0, 1.0, open_lo=True),
     "risk.max_trades_per_session": _positive,
     "risk.max_participation": _fraction(0.0, 1.0, open_lo=True),
+    "risk.cash_cushion_bps": _non_negative,
     "risk.mc_paths": _non_negative,
     "risk.mc_method": _one_of("t", "bootstrap"),
     "risk.mc_every": _positive,

@@ -10,6 +10,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from engine.portfolio.db import first_row
 
 if TYPE_CHECKING:

@@ -56,9 +56,13 @@ class ForecastStage(Stage):
     name = "forecast"
 
     def run(self, ctx: CycleContext) -> None:
+        import scipy.linalg  # noqa: F401 - load SciPy's own BLAS before limiting threads
+        import scipy.optimize  # noqa: F401
         from threadpoolctl import threadpool_limits
 
-        # small BLAS/OpenMP problems: extra threads only spin against the other stages
+        # Small BLAS/OpenMP problems: extra threads only spin against the other stages.
+        # A BLAS first loaded *inside* the limit would run unlimited in that one cycle,
+        # and a different thread count changes the last digits of a fit (resume parity).
         with threadpool_limits(1):
             self._run(ctx)
 
@@ -91,7 +95,7 @@ class ForecastStage(Stage):
             if name not in bank.models:  # cold start: the state the last fit left behind
                 restored = load_state(ctx.con, ctx.account, name) if fc.persist_state else None
                 if restored is not None:
-                    bank.fit_day[name], bank.models[name] = restored
+                    bank.fit_day[name], bank.models[name], bank.snapshots[name] = restored
             if k == 0 or bank.fit_day.get(name) != refit_day:
                 if fit_panel is None:
                     fit_panel = self._panel(ctx, sessions, refit_day, int(fc.fit_window), tickers)
@@ -99,7 +103,7 @@ class ForecastStage(Stage):
                 bank.fit_day[name] = refit_day
                 refitted = True
                 if fc.persist_state:
-                    save_state(ctx.con, ctx.account, model, refit_day)
+                    save_state(ctx.con, ctx.account, bank, name, refit_day)
                 self._write_importance(ctx, model, refit_day)
             bank.models[name].update(predict_panel)
         frames = []

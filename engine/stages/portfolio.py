@@ -70,7 +70,8 @@ def check_limits(ctx: CycleContext) -> CheckLimits:
         fat_finger_price_pct=float(r.fat_finger_price_pct),
         fat_finger_notional_pct=float(r.fat_finger_notional_pct),
         max_participation=float(r.max_participation),
-        cost_bps=float(b.slippage_bps) + float(b.commission_bps))
+        cost_bps=float(b.slippage_bps) + float(b.commission_bps),
+        cash_cushion_bps=float(r.cash_cushion_bps))
 
 
 def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],

@@ -20,10 +20,10 @@ from engine.cycle import CycleContext, Stage
 from engine.events import Event
 from engine.portfolio import risk as rk
 from engine.portfolio.book import Assessment, assess
+from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.reconcile import reconcile
 from engine.stages.signals import REGIME_KEY
 from engine.store import append
-from engine.portfolio.db import first_row, insert_row
 
 
 @dataclass(frozen=True)

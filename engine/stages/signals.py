@@ -19,12 +19,12 @@ from engine.cycle import CycleContext, Stage
 from engine.events import Event
 from engine.portfolio.book import assess
 from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
+from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
 from engine.portfolio.signals import dm_test
 from engine.store import append
-from engine.portfolio.db import first_row, insert_row
 
 TARGETS_KEY = "portfolio.targets"
 FORECASTS_KEY = "portfolio.forecasts"

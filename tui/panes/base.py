@@ -33,6 +33,7 @@ class Pane(Vertical):
     PANE_ID: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     can_focus = False
+    ALLOW_MAXIMIZE = True
 
     def __init__(self) -> None:
         super().__init__(id=self.PANE_ID, classes="pane")

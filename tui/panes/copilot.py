@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -63,7 +64,7 @@ class CopilotPane(Pane):
         with VerticalScroll(id="cp-chat"):
             text = INTRO if self._unavailable is None else UNAVAILABLE.format(why=self._unavailable)
             yield Static(text, id="cp-intro", classes="note")
-        yield Static("", id="cp-sources")
+        yield Static("", id="cp-sources", markup=False)
         box = Input(placeholder="Ask the copilot… (enter sends, esc cancels)", id="cp-input")
         box.cursor_blink = self.cursor_blink
         yield box
@@ -94,7 +95,7 @@ class CopilotPane(Pane):
             return
         event.input.value = ""
         chat = self.query_one("#cp-chat", VerticalScroll)
-        await chat.mount(Static(f"[b]you[/b] {question}", classes="cp-question", markup=True))
+        await chat.mount(Static(Text.assemble(("you ", "bold"), question), classes="cp-question"))
         answer = Markdown("", classes="cp-answer")
         await chat.mount(answer)
         chat.anchor()

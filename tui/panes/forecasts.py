@@ -24,9 +24,8 @@ from tui.widgets.charts import chart_to_text, draw_forecast
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_num, fmt_pct
 
-MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Weight", "Skill", "DM p")
-EMPTY = ("No forecasts yet for {ticker}. The forecast stage writes them each cycle "
-         "once enough history exists (table: forecasts).")
+MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Wt", "Skill", "DM p")
+EMPTY = "No forecasts yet for {ticker}: the forecast stage writes them (table: forecasts)."
 
 
 class ForecastsPane(Pane):
@@ -42,7 +41,7 @@ class ForecastsPane(Pane):
         self.horizon: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note")
+        yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False)
         chart = PlotextPlot(id="fc-chart")
         chart.display = False
         yield chart
@@ -75,8 +74,7 @@ class ForecastsPane(Pane):
             return
         note = self.query_one("#fc-note", Static)
         if view.forecasts.empty:
-            closes = "" if view.closes.empty else f" Last close {fmt_num(float(view.closes['close'].iloc[-1]))}."
-            note.update(EMPTY.format(ticker=view.ticker) + closes)
+            note.update(EMPTY.format(ticker=view.ticker))
         else:
             others = ", ".join(str(h) for h in view.horizons)
             note.update(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
@@ -90,6 +88,7 @@ class ForecastsPane(Pane):
         table = self.primary()
         table.clear()
         fc = view.forecasts
+        table.display = not fc.empty
         if fc.empty:
             table.frame = pd.DataFrame()
             return

@@ -32,9 +32,9 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
     eq = view.equity
     if not eq.empty:
         last = eq.iloc[-1]
-        rows.append(("Equity", fmt_money(_f(last["equity"])), "Drawdown", fmt_pct(_f(last["drawdown"]))))
-        rows.append(("Cash", fmt_money(_f(last["cash"])), "As of", str(last["as_of"])[:10]))
-        rows.append(("Gross", fmt_money(_f(last["gross"])), "Net", fmt_money(_f(last["net"]))))
+        rows.append(("Equity", fmt_money(_f(last["equity"]), True), "DD", fmt_pct(_f(last["drawdown"]))))
+        rows.append(("Cash", fmt_money(_f(last["cash"]), True), "As of", str(last["as_of"])[:10]))
+        rows.append(("Gross", fmt_pct(_f(last["gross"]), 0, False), "Net", fmt_pct(_f(last["net"]), 0)))
     r = view.risk
     if r is None:
         return rows
@@ -43,11 +43,11 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
     rows.append(("CVaR95", fmt_pct(_f(r.get("cvar_hist_95")), signed=False),
                  "CVaR99", fmt_pct(_f(r.get("cvar_hist_99")), signed=False)))
     if _f(r.get("var_mc_95")) is not None:
-        rows.append(("MC VaR95", fmt_pct(_f(r.get("var_mc_95")), signed=False),
-                     "MC", f"{r.get('mc_paths') or '?'} on {r.get('mc_device') or '?'}"))
+        rows.append(("MC95", fmt_pct(_f(r.get("var_mc_95")), signed=False),
+                     "Paths", f"{r.get('mc_paths') or '?'} {r.get('mc_device') or ''}".strip()))
     rows.append(("Vol", fmt_pct(_f(r.get("realised_vol")), signed=False),
-                 "Fcst vol", fmt_pct(_f(r.get("forecast_vol")), signed=False)))
-    rows.append(("Exposure", fmt_pct(_f(r.get("gross")), 0, False) + " gross",
+                 "FcVol", fmt_pct(_f(r.get("forecast_vol")), signed=False)))
+    rows.append(("Expo", fmt_pct(_f(r.get("gross")), 0, False) + " gr",
                  "Net", fmt_pct(_f(r.get("net")), 0)))
     rows.append(("Beta", fmt_num(_f(r.get("beta"))), "Regime", str(view.regime or "—")))
     return rows
@@ -63,7 +63,7 @@ def kill_switch_line(view: RiskView) -> str:
 
 
 def summary_table(view: RiskView) -> Table:
-    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
     for style in ("dim", "bold", "dim", "bold"):
         table.add_column(style=style, no_wrap=True)
     for row in risk_rows(view):
@@ -96,8 +96,8 @@ class RiskPane(Pane):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="risk-scroll"):
-            yield Static(EMPTY, id="risk-summary")
-            yield Static("", id="risk-limits")
+            yield Static(EMPTY, id="risk-summary", markup=False)
+            yield Static("", id="risk-limits", markup=False)
             with Horizontal(id="risk-charts") as charts:
                 charts.display = False
                 yield PlotextPlot(id="risk-equity")

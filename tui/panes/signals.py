@@ -148,8 +148,8 @@ class SignalDetail(ModalScreen[None]):
             layers = parse_json_list(self.row.get("layers"))
             lines = [f"{'✓' if layer.get('passed') else '✗'} {layer.get('layer', '?')}: {layer.get('reason') or ''}"
                      for layer in layers] or ["No validation layers recorded."]
-            yield Static("\n".join(lines), id="detail-layers")
-            yield Static(reading(self.row), id="detail-reading")
+            yield Static("\n".join(lines), id="detail-layers", markup=False)
+            yield Static(reading(self.row), id="detail-reading", markup=False)
             yield Static("esc closes", id="detail-hint")
 
     def on_mount(self) -> None:

@@ -80,6 +80,7 @@ class WatchlistPane(Pane):
         self.needle = ""
         self.selected: str | None = None
         self._shown: list[str] = []
+        self._drawn: dict[str, WatchRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first read of the store…", id="watch-empty", classes="empty")
@@ -104,15 +105,23 @@ class WatchlistPane(Pane):
         table = self.primary()
         shown = order_rows(self.rows, self.sort, self.reverse, self.needle)
         names = [r.ticker for r in shown]
-        if names == self._shown and table.row_count == len(names):
-            for r in shown:  # same rows, same order: update cells in place
+        changed = [r for r in shown if self._drawn.get(r.ticker) != r]
+        if names == self._shown and table.row_count == len(names) and len(changed) <= 50:
+            for r in changed:  # same rows, same order, few changes: update those cells only
                 for col, cell in zip(COLUMNS, row_cells(r), strict=True):
                     table.update_cell(r.ticker, col, cell)
-        else:
+        elif changed or names != self._shown or table.row_count != len(names):
             table.clear()
             for r in shown:
                 table.add_row(*row_cells(r), key=r.ticker)
-            self._shown = names
+        self._drawn = {r.ticker: r for r in shown}
+        self._after_order(shown)
+
+    def _after_order(self, shown: list[WatchRow]) -> None:
+        """Sync the export frame, subtitle and cursor with the rows as shown."""
+        table = self.primary()
+        names = [r.ticker for r in shown]
+        self._shown = names
         table.frame = pd.DataFrame(
             [{"ticker": r.ticker, "date": r.date, "last": r.last, "change": r.change,
               "signal": r.signal, "confidence": r.confidence, "stale": r.stale,
@@ -145,11 +154,25 @@ class WatchlistPane(Pane):
 
     def action_sort(self) -> None:
         self.sort = (self.sort + 1) % len(SORT_KEYS)
-        self._render_rows()
+        self._sort_in_place()
 
     def action_sort_reverse(self) -> None:
         self.reverse = not self.reverse
-        self._render_rows()
+        self._sort_in_place()
+
+    def _sort_in_place(self) -> None:
+        """Reorder the existing rows (no rebuild: fast with hundreds of tickers)."""
+        by_name = {r.ticker: r for r in self.rows}
+        key = SORT_KEYS[self.sort][1]
+
+        def sort_key(cell: Text) -> tuple[int, Any]:
+            value = key(by_name[cell.plain])
+            missing = value is None
+            return ((0 if missing else 1) if self.reverse else (1 if missing else 0)), (0 if missing else value)
+
+        table = self.primary()
+        table.sort("Ticker", key=sort_key, reverse=self.reverse)
+        self._after_order(order_rows(self.rows, self.sort, self.reverse, self.needle))
 
     def action_filter(self) -> None:
         box = self.query_one("#watch-filter", Input)

@@ -60,7 +60,12 @@ def fmt_pct(value: float | None, digits: int = 2, signed: bool = True) -> str:
     return f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
 
 
-def fmt_money(value: float | None) -> str:
+def fmt_money(value: float | None, compact: bool = False) -> str:
+    """Dollars; `compact` shortens large amounts ($1.05M, $653.6k) for narrow panes."""
     if value is None or not math.isfinite(value):
         return "—"
+    if compact and abs(value) >= 1e6:
+        return f"${value / 1e6:,.3f}M"
+    if compact and abs(value) >= 1e4:
+        return f"${value / 1e3:,.1f}k"
     return f"${value:,.0f}"

@@ -1,0 +1,153 @@
+"""TUI responsiveness: first paint and key-press latency with a 500-ticker watchlist.
+
+Builds a temporary store from the last sessions of the 505-ticker research file
+(/work/shared/data/us_equities_daily.parquet, or --data), puts 500 tickers in the
+watchlist, runs the app headless (Textual's run_test) at 120x40 and measures:
+
+- first frame: PmaxApp() constructed → mounted and first frame composed;
+- first data paint: → the watchlist shows all 500 rows (store read on a worker);
+- key → frame: a key event sent as the terminal driver would, until the first frame
+  Textual emits after it (the cursor moved) and until the last frame before 0.3 s of
+  quiet (every pane followed), for j/k, the sort key and filter typing;
+- refresh: one engine-event-driven re-read of every pane and its re-render.
+
+Usage: .venv/bin/python bench/bench_tui.py [--data PATH] [--tickers 500] [--presses 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def build_store(data: Path, n_tickers: int, sessions: int, folder: Path):
+    import duckdb
+
+    from engine.store import Store
+
+    store = Store.open(folder / "bench.duckdb")
+    con = store.con
+    con.execute(f"""
+        CREATE TEMP TABLE src AS SELECT * FROM read_parquet('{data}');
+        CREATE TEMP TABLE pick AS SELECT DISTINCT ticker FROM src ORDER BY ticker LIMIT {n_tickers};
+        CREATE TEMP TABLE days AS SELECT DISTINCT date FROM src ORDER BY date DESC LIMIT {sessions};
+        INSERT INTO bars (ticker, date, open, high, low, close, volume, source)
+          SELECT s.ticker, s.date, s.open, s.high, s.low, s.close, s.volume, 'bench'
+          FROM src s JOIN pick USING (ticker) JOIN days USING (date);
+        INSERT INTO cycles SELECT 'paper', date, row_number() OVER (ORDER BY date), 'bench', 0, now() FROM days;
+    """)
+    tickers = [r[0] for r in con.execute("SELECT ticker FROM pick").fetchall()]
+    del duckdb
+    return store, tickers
+
+
+async def measure(store, tickers: list[str], presses: int) -> dict[str, object]:
+    from engine.config import load_config
+    from tui.app import PmaxApp
+    from textual import events
+
+    from tui.panes.watchlist import WatchlistPane
+
+    config = load_config(overrides={"data.watchlist": tickers, "tui.start_paused": True,
+                                    "tui.cursor_blink": False, "tui.batch_ms": 50})
+    t0 = time.perf_counter()
+    app = PmaxApp(store=store, config=config)
+    out: dict[str, object] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        out["first_frame_s"] = time.perf_counter() - t0
+        watch = app.query_one(WatchlistPane)
+        while len(watch._shown) < len(tickers):
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        app.screen._compositor.render_full_update()
+        out["first_data_paint_s"] = time.perf_counter() - t0
+
+        frames: list[float] = []
+        original = app._display
+
+        def display(screen, renderable):  # record when Textual emits a frame
+            if renderable is not None:
+                frames.append(time.perf_counter())
+            return original(screen, renderable)
+
+        app._display = display  # type: ignore[method-assign]
+
+        async def timed(keys: list[str]) -> tuple[list[float], list[float]]:
+            """Per key: (send → first frame after it, send → last frame before 0.3 s of quiet)."""
+            first, last = [], []
+            for key in keys:
+                frames.clear()
+                start = time.perf_counter()
+                event = events.Key(key, key if len(key) == 1 else None)
+                event.set_sender(app)
+                app._driver.send_message(event)
+                quiet_since = time.perf_counter()
+                while time.perf_counter() - quiet_since < 0.3:
+                    n = len(frames)
+                    await asyncio.sleep(0.002)
+                    if len(frames) != n:
+                        quiet_since = time.perf_counter()
+                if frames:
+                    first.append(frames[0] - start)
+                    last.append(frames[-1] - start)
+            return first, last
+
+        out["j/k"] = await timed(["j"] * (presses // 2) + ["k"] * (presses // 2))
+        out["sort (s, 500 rows in place)"] = await timed(["s"] * 6)
+        await pilot.press("slash")
+        out["filter typing"] = await timed(list("AB") + ["backspace"] * 2)
+        await pilot.press("escape")
+        app._display = original  # type: ignore[method-assign]
+        start = time.perf_counter()
+        app._dirty = True
+        await asyncio.sleep(0)
+        while app._dirty or app._refreshing:
+            await asyncio.sleep(0.002)
+        await pilot.pause()
+        app.screen._compositor.render_full_update()
+        out["refresh_all_panes_s"] = time.perf_counter() - start
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/us_equities_daily.parquet"))
+    parser.add_argument("--tickers", type=int, default=500)
+    parser.add_argument("--sessions", type=int, default=60)
+    parser.add_argument("--presses", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")  # never touch the real user config
+        os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
+        store, tickers = build_store(args.data, args.tickers, args.sessions, Path(tmp))
+        try:
+            res = asyncio.run(measure(store, tickers, args.presses))
+        finally:
+            store.close()
+    print(f"tickers in watchlist: {len(tickers)}  terminal 120x40 (headless)")
+    print(f"first frame        {res['first_frame_s'] * 1000:7.1f} ms")
+    print(f"first data paint   {res['first_data_paint_s'] * 1000:7.1f} ms")
+    for name in ("j/k", "sort (s, 500 rows in place)", "filter typing"):
+        idle, full = res[name]  # type: ignore[misc]
+        print(f"{name:<28} key→first frame median {statistics.median(idle) * 1000:6.1f} ms p95 "
+              f"{pct(idle, .95) * 1000:6.1f} ms max {max(idle) * 1000:6.1f} ms | key→last frame (all panes "
+              f"followed) median {statistics.median(full) * 1000:6.1f} ms p95 {pct(full, .95) * 1000:6.1f} ms")
+    print(f"refresh all panes  {res['refresh_all_panes_s'] * 1000:7.1f} ms (worker read + apply + render)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Pilot tests: pause/step/resume, end of replay, palette commands, keymap and theme."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
+from textual.widgets import Input, Markdown
+
+from tui.panes.copilot import CopilotPane
+from tui.panes.forecasts import ForecastsPane
+from tui.panes.signals import SignalDetail, SignalsPane
+from tui.panes.watchlist import WatchlistPane
+
+
+async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F811
+    store, last = filled
+    engine = FakeEngine(store, last, max_steps=1000)
+    app, log = make_app(store, tmp_path, engine=engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.paused and engine.steps == 0
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert engine.steps == 1 and app.as_of == engine.as_of and app.paused
+        await pilot.press("space")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if engine.steps >= 4:
+                break
+        assert not app.paused and engine.steps >= 4
+        await pilot.press("space")
+        await settle(pilot, app)
+        frozen = engine.steps
+        await settle(pilot, app)
+        assert app.paused and engine.steps == frozen
+        assert app.sessions == 70 + frozen  # the header count comes from the store
+    assert log.main_calls == 0
+
+
+async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:  # noqa: F811
+    store, last = filled
+    engine = FakeEngine(store, last, max_steps=1)
+    app, _ = make_app(store, tmp_path, engine=engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await settle(pilot, app)
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert app._loop_state() == "finished"
+        assert "finished" in str(app.query_one("#status").render())
+
+
+async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:  # noqa: F811
+    store, last = filled
+    engine = FakeEngine(store, last)
+    app, _ = make_app(store, tmp_path, engine=engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"jump to EEE")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.ticker == "EEE" and app.query_one(ForecastsPane).view.ticker == "EEE"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"step one session")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert engine.steps == 1
+
+
+async def test_keymap_remaps_and_theme_persists(filled, tmp_path: Path, isolated_home: Path) -> None:  # noqa: F811
+    store, last = filled
+    engine = FakeEngine(store, last)
+    app, _ = make_app(store, tmp_path, engine=engine, overrides={"keymap.step": "x"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert engine.steps == 0
+        await pilot.press("x")
+        await settle(pilot, app)
+        assert engine.steps == 1
+        before = app.theme
+        await pilot.press("t")
+        await settle(pilot, app)
+        assert app.theme != before
+        saved = tomllib.loads((isolated_home / ".config" / "pmax" / "config.toml").read_text())
+        assert saved["tui"]["theme"] == app.theme

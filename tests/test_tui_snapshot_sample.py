@@ -1,0 +1,42 @@
+"""Issue 2's snapshot: the app at 120x40 after a few cycles of the bundled sample.
+
+The engine runs the skeleton's stages (store bars, mark to market) over
+data/watchlist_sample.parquet; the loop is paused and stepped with `n`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_tui_support import settle, test_config
+
+from engine.feeds import ReplayFeed
+from engine.loop import Engine
+from engine.stages.ingest import IngestStage
+from engine.stages.mark import MarkToMarketStage
+from engine.store import Store
+from tui.app import PmaxApp
+
+
+def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Path) -> None:
+    store = Store.open(tmp_path / "sample.duckdb")
+    config = test_config(tmp_path)
+    feed = ReplayFeed(sample_path, start=config.replay.start)
+    engine = Engine(store, config, feed, stages=[IngestStage(), MarkToMarketStage()], device="cpu")
+    app = PmaxApp(engine=engine, store=store, config=config)
+
+    async def run_before(pilot) -> None:
+        for _ in range(3):
+            before = engine.as_of
+            await pilot.press("n")
+            for _ in range(400):
+                await pilot.pause(0.05)
+                if engine.as_of != before and not app._stepping:
+                    break
+        await settle(pilot, app, 4)
+        assert str(engine.as_of) == "2016-01-06" and app.sessions == 3
+
+    try:
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+    finally:
+        store.close()
