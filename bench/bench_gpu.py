@@ -2,7 +2,7 @@
 inference, and the neural architectures' out-of-sample skill against the naive forecast.
 
     .venv/bin/python bench/bench_gpu.py mc [--paths 1000000] [--devices cpu-numpy,cpu-torch,cuda]
-    .venv/bin/python bench/bench_gpu.py neural [--device auto] [--arch transformer|tcn] [--threads 1]
+    .venv/bin/python bench/bench_gpu.py neural [--device auto] [--arch auto|transformer|tcn] [--threads 1]
     .venv/bin/python bench/bench_gpu.py oos [--archs tcn,transformer]
 
 `mc` and `neural` use the 505-ticker file (default /work/shared/data/us_equities_daily.parquet);
@@ -113,7 +113,7 @@ def bench_neural(args: argparse.Namespace) -> None:
         q, p = net.predict_panel(feats, last, every)
         _sync(info.name)
         times.append(time.perf_counter() - t1)
-    emit(bench="neural", device=info.detail, threads=args.threads, arch=args.arch, windows=int(rows.size),
+    emit(bench="neural", device=info.detail, threads=args.threads, arch=net.arch_, windows=int(rows.size),
          batch=batch,
          epoch_s=round(epoch, 2), windows_per_s=round(rows.size / epoch), loss=round(net.history_[-1], 4),
          infer_tickers=int(every.size), infer_ms=round(1000 * statistics.median(times), 1))
@@ -168,7 +168,8 @@ def bench_oos(args: argparse.Namespace) -> None:
             q, p, y, s, d = q[ok], p[ok], y[ok], s[ok], d[ok]
             naive_q = s[:, None] * z[None, :]
             mse, mse0, mse_drift = np.mean((q[:, 1] - y) ** 2), np.mean(y**2), np.mean((d - y) ** 2)
-            emit(bench="oos", arch=arch, seed=args.seed, cpu_max_windows=args.cpu_max_windows, horizon=h, n=int(y.size), refits=len(cutoffs),
+            emit(bench="oos", arch=arch, seed=args.seed, cpu_max_windows=args.cpu_max_windows, horizon=h,
+                 n=int(y.size), refits=len(cutoffs),
                  mse_skill=round(1 - mse / mse0, 4), drift_skill=round(1 - mse_drift / mse0, 4),
                  pinball=round(_pinball(q, y, taus), 6), pinball_naive=round(_pinball(naive_q, y, taus), 6),
                  brier=round(float(np.mean((p - (y > 0)) ** 2)), 4), brier_half=0.25,
@@ -189,7 +190,7 @@ def main() -> int:
     n = sub.add_parser("neural")
     n.add_argument("--data", default=BIG)
     n.add_argument("--device", default="auto")
-    n.add_argument("--arch", default="transformer")
+    n.add_argument("--arch", default="auto", help="auto: transformer on CUDA, tcn on the CPU")
     n.add_argument("--batch-size", type=int, default=0, help="0: 8192 on CUDA, 2048 on the CPU")
     n.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     n.add_argument("--epoch-windows", type=int, default=0, help="time an epoch over this many windows (0: all)")

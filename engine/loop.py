@@ -108,7 +108,6 @@ class Engine:
                 self.exhausted = True
                 self._publish([FeedExhausted(self.as_of)])
                 return None
-            self._record_run_start()
             self._publish([CycleStarted(batch.session, batch.session_index)])
             loop = asyncio.get_running_loop()
             events = await loop.run_in_executor(self._executor, self._run_cycle, batch)
@@ -121,6 +120,7 @@ class Engine:
     def _run_cycle(self, batch: FeedBatch) -> list[Event]:
         self._in_cycle = True
         try:
+            self._record_run_start()  # here, on the worker thread: the UI thread never writes
             return self._run_cycle_in_transaction(batch)
         finally:
             self._in_cycle = False
@@ -190,21 +190,40 @@ class Engine:
         nxt = next((d for d in peek if (after is None and d >= getattr(self.feed, "start", d)) or (after is not None and d > after)), None)
         return nxt is not None and nxt <= until
 
+    def close(self, status: str = "finished") -> None:
+        """Record how this engine's run ended (the TUI calls it on quit)."""
+        self._record_run_end(status, None, -1)
+
     def _record_run_start(self) -> None:
         if self._run_recorded:
             return
         self._run_recorded = True
-        append(self.store.con, "runs", pd.DataFrame([{
+        cur = self.store.cursor()
+        append(cur, "runs", pd.DataFrame([{
             "run_id": self.run_id, "started_at": pd.Timestamp.now(), "mode": self.mode,
             "account": self.account, "status": "running", "pid": os.getpid(), "sessions": 0,
             "detail": self.feed.describe(),
         }]))
+        cur.close()
 
     def _record_run_end(self, status: str, first: dt.date | None, count: int) -> None:
+        """Close the `runs` row; count < 0 means "derive from `cycles`" (the TUI's run)."""
         if not self._run_recorded:
             return
-        self.store.con.execute(
-            "UPDATE runs SET finished_at = now(), status = ?, first_session = ?, last_session = ?, sessions = ? "
-            "WHERE run_id = ?",
-            [status, first, self.as_of if count else None, count, self.run_id],
-        )
+        cur = self.store.cursor()
+        try:
+            if count < 0:
+                cur.execute(
+                    "UPDATE runs SET finished_at = now(), status = ?, first_session = c.lo, last_session = c.hi, "
+                    "sessions = c.n FROM (SELECT min(session) AS lo, max(session) AS hi, count(*) AS n FROM cycles "
+                    "WHERE run_id = ?) c WHERE runs.run_id = ?",
+                    [status, self.run_id, self.run_id],
+                )
+            else:
+                cur.execute(
+                    "UPDATE runs SET finished_at = now(), status = ?, first_session = ?, last_session = ?, "
+                    "sessions = ? WHERE run_id = ?",
+                    [status, first, self.as_of if count else None, count, self.run_id],
+                )
+        finally:
+            cur.close()

@@ -64,6 +64,26 @@ def test_transformer_trains_too() -> None:
     assert q.shape == (100, 2, 3) and np.isfinite(q).all() and ((p > 0) & (p < 1)).all()
 
 
+def test_auto_arch_is_the_tcn_on_the_cpu_and_the_transformer_on_cuda() -> None:
+    import torch
+
+    x, y = _planted(300)
+    net = NeuralNet(NeuralConfig(**{**TINY, "epochs": 1, "arch": "auto"})).fit(x, y)
+    assert net.arch_ == "tcn" and net.device_ == "cpu"
+    if torch.cuda.is_available():
+        gpu = NeuralNet(NeuralConfig(**{**TINY, "epochs": 1, "arch": "auto", "device": "cuda"})).fit(x, y)
+        assert gpu.arch_ == "transformer"
+        q_cpu, _ = pickle.loads(pickle.dumps(gpu)).predict(x[:5])
+        assert np.isfinite(q_cpu).all()
+    else:  # a model whose config asks for CUDA still loads (on the CPU) where there is none
+        from dataclasses import replace
+
+        net.config = replace(net.config, device="cuda")
+        restored = pickle.loads(pickle.dumps(net))
+        assert restored.device_ == "cpu"
+        np.testing.assert_array_equal(restored.predict(x[:5])[0], net.predict(x[:5])[0])
+
+
 def test_panel_windows_are_the_explicit_slices() -> None:
     import torch
 

@@ -18,6 +18,7 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
     try:
         engine = build_engine(store, config, live=live, mode="tui", feed=feed)
         PmaxApp(engine=engine, store=store, config=config).run()
+        engine.close("interrupted" if engine.busy else "finished")
         if engine.busy:
             # A cycle is still running in a worker thread. It is one transaction, so
             # leaving now loses only that session (resumed next time) instead of
