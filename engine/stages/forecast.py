@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,11 @@ def model_params(cfg: Any, name: str) -> dict[str, Any]:
     if section is None and name == "neural":
         section = cfg.get("neural")
     return dict(section or {})
+
+
+def _model_threads(ctx: CycleContext) -> ThreadPoolExecutor:
+    workers = max(1, int(ctx.config.get("forecast.threads", 2)))
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmax-model")
 
 
 class ForecastStage(Stage):
@@ -89,27 +95,32 @@ class ForecastStage(Stage):
         weights = self._weights(ctx, sessions, bank.names, horizons)
         k = ctx.session_index % int(fc.refit_every)
         refit_day = sessions[max(0, len(sessions) - 1 - k)]
-        fit_panel: Panel | None = None
-        refitted = False
         for name in bank.names:
             if name not in bank.models:  # cold start: the state the last fit left behind
                 restored = load_state(ctx.con, ctx.account, name) if fc.persist_state else None
                 if restored is not None:
                     bank.fit_day[name], bank.models[name], bank.snapshots[name] = restored
-            if k == 0 or bank.fit_day.get(name) != refit_day:
-                if fit_panel is None:
-                    fit_panel = self._panel(ctx, sessions, refit_day, int(fc.fit_window), tickers)
-                model = bank.fit(name, fit_panel, horizons)
-                bank.fit_day[name] = refit_day
-                refitted = True
-                if fc.persist_state:
-                    save_state(ctx.con, ctx.account, bank, name, refit_day)
-                self._write_importance(ctx, model, refit_day)
+        to_fit = [n for n in bank.names if k == 0 or bank.fit_day.get(n) != refit_day]
+        fit_panel = self._panel(ctx, sessions, refit_day, int(fc.fit_window), tickers) if to_fit else None
+        if fit_panel is not None:
+            bank.executor(fit_panel.n_tickers)  # create any process pool before the threads start
+
+        def refit_update_predict(name: str) -> pd.DataFrame:
+            # Models are independent: on two cores LightGBM/torch (GIL-free) overlap the
+            # Python-bound GARCH/ARIMA fits. Each model's result does not depend on the overlap.
+            if name in to_fit:
+                assert fit_panel is not None
+                bank.fit(name, fit_panel, horizons)
             bank.models[name].update(predict_panel)
-        frames = []
-        for name in bank.names:
-            out = bank.models[name].predict(predict_panel, horizons, float(fc.level))
-            frames.append(out.assign(model=name))
+            return bank.models[name].predict(predict_panel, horizons, float(fc.level)).assign(model=name)
+
+        frames = list(st.setdefault("threads", _model_threads(ctx)).map(refit_update_predict, bank.names))
+        for name in to_fit:  # store writes stay on the cycle's thread, in a fixed order
+            bank.fit_day[name] = refit_day
+            if fc.persist_state:
+                save_state(ctx.con, ctx.account, bank, name, refit_day)
+            self._write_importance(ctx, bank.models[name], refit_day)
+        refitted = bool(to_fit)
         forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if not forecasts.empty:
             forecasts = pd.concat([forecasts, combine(forecasts, weights)], ignore_index=True)
