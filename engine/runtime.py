@@ -25,12 +25,10 @@ def build_feed(config: Config, store: Store | None, live: bool = False) -> Feed:
 
 
 def select_device_name(config: Config) -> str:
-    """The compute device the config asks for ("cpu" unless CUDA is chosen or found)."""
-    try:
-        from engine.device import select_device
-    except ImportError:
-        return "cpu"
-    return select_device(config.get("device.device", "auto")).name
+    """The compute device the config asks for ("cpu" unless CUDA is chosen or found), seeded."""
+    from engine.device import device_from_config
+
+    return device_from_config(config).name
 
 
 def build_engine(

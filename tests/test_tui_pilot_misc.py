@@ -60,7 +60,7 @@ async def test_copilot_streams_answer_with_sources(filled, tmp_path: Path) -> No
         assert app.return_code is None  # typing q in the box did not quit
         md = app.query_one(".cp-answer", Markdown)
         assert "AAA is a BUY." in md.source and "why q" in md.source
-        assert "signals" in str(app.query_one("#cp-sources").render())
+        assert "fake · 0.5s · 1 source" in str(app.query_one("#cp-sources").render())
 
 
 async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:  # noqa: F811

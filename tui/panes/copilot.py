@@ -31,19 +31,6 @@ UNAVAILABLE = ("The copilot is not available: {why}. It answers from the store o
 SessionFactory = Callable[[], Any]
 
 
-def format_sources(sources: Any) -> str:
-    """One line per citation (objects with `label()`, dicts or strings)."""
-    lines = []
-    for src in sources or []:
-        if hasattr(src, "label"):
-            lines.append(str(src.label()))
-        elif isinstance(src, dict):
-            lines.append(" ".join(f"{k}={v}" for k, v in src.items() if v is not None))
-        else:
-            lines.append(str(src))
-    return "\n".join(f"· {line}" for line in lines)
-
-
 class CopilotPane(Pane):
     """Chat history, the question box and the sources of the last answer."""
 
@@ -137,10 +124,11 @@ class CopilotPane(Pane):
             await stream.write("\n\n*(cancelled)*")
         await stream.stop()
         self._cancel = None
-        sources = format_sources(getattr(answer, "sources", None)) if answer is not None else ""
+        # The answer itself ends with its sources list; this line only says who answered.
         meta = ""
         if answer is not None:
             total = (getattr(answer, "timings", None) or {}).get("total_s")
-            meta = f"{getattr(answer, 'backend', '?')}" + (f" · {total:.1f}s" if total is not None else "")
-        text = ("Sources\n" + sources if sources else "") + (("\n" if sources else "") + meta if meta else "")
-        self.query_one("#cp-sources", Static).update(text)
+            n_sources = len(getattr(answer, "sources", None) or [])
+            meta = (f"{getattr(answer, 'backend', '?')}" + (f" · {total:.1f}s" if total is not None else "")
+                    + f" · {n_sources} source{'s' if n_sources != 1 else ''}")
+        self.query_one("#cp-sources", Static).update(meta)
