@@ -68,11 +68,11 @@ def test_every_model_and_the_ensemble_forecast_every_session(straight: tuple[Pat
     db, events = straight
     fc = table(db, "forecasts")
     counts = fc.groupby(["as_of", "model"]).size().unstack()
-    assert set(counts.columns) == {"naive", "drift", "arima", "garch", "ssa", "lightgbm", "ensemble"}
+    assert set(counts.columns) == {"naive", "drift", "arima", "garch", "ssa", "lightgbm", "neural", "ensemble"}
     assert len(counts) == 10 and (counts == 3 * len(TICKERS)).all().all()
     assert fc.loc[fc["model"] == "lightgbm", "drivers"].notna().all()
     updated = [e for e in events if isinstance(e, ForecastsUpdated)]
-    assert len(updated) == 10 and updated[0].n_rows == 7 * 3 * len(TICKERS)
+    assert len(updated) == 10 and updated[0].n_rows == 8 * 3 * len(TICKERS)  # 7 models + ensemble
     assert any(e.refit for e in updated[1:])  # scheduled refits happen during the run
 
 
