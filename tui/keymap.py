@@ -52,7 +52,7 @@ SPECS: tuple[BindingSpec, ...] = (
     BindingSpec("sort_reverse", "S", "sort_reverse", "Reverse sort", "watchlist", show=False),
     BindingSpec("horizon", "h", "next_horizon", "Horizon", "forecasts"),
     BindingSpec("detail", "enter", "detail", "Detail", "signals"),
-    BindingSpec("cancel", "escape", "cancel", "Cancel answer", "copilot"),
+    BindingSpec("cancel", "escape", "cancel", "Cancel / leave box", "copilot"),
     BindingSpec("ask", "i", "focus_input", "Ask", "copilot", show=False),
 )
 

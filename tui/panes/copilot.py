@@ -52,7 +52,7 @@ class CopilotPane(Pane):
             text = INTRO if self._unavailable is None else UNAVAILABLE.format(why=self._unavailable)
             yield Static(text, id="cp-intro", classes="note")
         yield Static("", id="cp-sources", markup=False)
-        box = Input(placeholder="Ask the copilot… (enter sends, esc cancels)", id="cp-input")
+        box = Input(placeholder="Ask the copilot… (enter sends; esc cancels or leaves)", id="cp-input")
         box.cursor_blink = self.cursor_blink
         yield box
 
@@ -67,9 +67,12 @@ class CopilotPane(Pane):
         self.primary().focus()
 
     def action_cancel(self) -> None:
+        """esc: cancel the answer being written, else leave the question box (so q, tab… work)."""
         if self._cancel is not None:
             self._cancel.set()
             self.notify("Cancelling the answer…", timeout=2)
+        elif self.primary().has_focus:
+            self.query_one("#cp-chat", VerticalScroll).focus()
 
     @on(Input.Submitted, "#cp-input")
     async def _ask(self, event: Input.Submitted) -> None:
