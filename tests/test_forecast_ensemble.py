@@ -59,3 +59,18 @@ def test_score_rows_measure_error_coverage_and_direction() -> None:
     assert s.loc["A", "error"] == pytest.approx(0.005) and s.loc["B", "naive_error"] == pytest.approx(-0.05)
     assert s.loc["A", "covered"] and not s.loc["B", "covered"]
     assert s.loc["A", "hit"] and not s.loc["B", "hit"]
+
+
+def test_only_a_significant_dm_test_is_called_skill() -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    days = [dt.date(2017, 1, 2) + dt.timedelta(days=i) for i in range(n)]
+    naive = rng.uniform(5, 15, n)
+    # barely better on average, with noise: positive skill, far from significant
+    noisy = pd.DataFrame({"model": "ssa", "horizon": 1, "forecast_as_of": days,
+                          "sse": naive * rng.uniform(0.6, 1.3, n), "naive_sse": naive, "n": 10})
+    steady = daily("arima", 1, 0.8, 1.0, n=n)
+    w = compute_weights(pd.concat([noisy, steady]), ["naive", "arima", "ssa"], [1], min_scored=20).set_index("model")
+    assert w.loc["ssa", "skill"] > 0 and w.loc["ssa", "dm_pvalue"] > 0.1
+    assert w.loc["ssa", "reason"].startswith("weighted:") and "not significant" in w.loc["ssa", "reason"]
+    assert w.loc["arima", "reason"].startswith("skilled:")

@@ -30,6 +30,14 @@ def _dm(mse_model: np.ndarray, mse_naive: np.ndarray, h: int) -> tuple[float, fl
     return float(res.stat), float(res.pvalue)
 
 
+def _weighted_reason(skill: float, p: float, alpha: float) -> str:
+    """Only a significant DM test earns the word "skill" (issue: skill is what the test says)."""
+    if np.isfinite(p) and p < alpha:
+        return f"skilled: MSE {skill:.2%} below naive, significant (DM p={p:.2f})"
+    shown = f"{p:.2f}" if np.isfinite(p) else "n/a"
+    return f"weighted: MSE {skill:.2%} below naive, not significant yet (DM p={shown})"
+
+
 def compute_weights(
     daily: pd.DataFrame,
     models: Sequence[str],
@@ -75,7 +83,7 @@ def compute_weights(
                                  reason=f"demoted: skill {skill:.2%} not significant (DM p={p:.2f})"))
                 continue
             part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=int(d["n"].sum()),
-                             demoted=False, raw=skill, reason=f"trusted: skill {skill:.2%} vs naive (DM p={p:.2f})"))
+                             demoted=False, raw=skill, reason=_weighted_reason(skill, p, alpha)))
         warming = [r for r in part if r["raw"] is None]
         trusted = [r for r in part if r["raw"]]
         if warming and not trusted:

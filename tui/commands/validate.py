@@ -91,15 +91,21 @@ def _json_default(x: object) -> object:
     return str(x)
 
 
+def _weight_status(row: dict) -> str:
+    """'skilled' only where the ensemble's DM test was significant, else 'weighted'."""
+    return "skilled" if str(row.get("reason") or "").startswith("skilled") else "weighted"
+
+
 def _print(p: dict) -> None:
     click.echo(f"validation from {p['source']} (account {p.get('account', '?')}); out-of-sample only")
     head = f"{'model':<10}{'h':>3}{'n':>7}{'RMSE':>9}{'naive':>9}{'skill':>9}{'DM p':>7}{'dir.acc':>8}{'cover':>7}{'logloss':>8}  status"
     click.echo(head)
     for r in p["rows"]:
-        status = "demoted" if r.get("demoted") else ("trusted" if (r.get("weight") or 0) > 0 else "")
+        status = "demoted" if r.get("demoted") else (_weight_status(r) if (r.get("weight") or 0) > 0 else "")
         click.echo(f"{r['model']:<10}{r['horizon']:>3}{r['n']:>7}{_fmt(r['rmse']):>9}{_fmt(r['naive_rmse']):>9}"
                    f"{_fmt(r['skill'], True):>9}{_fmt(r['dm_pvalue']):>7}{_fmt(r['directional_accuracy']):>8}"
                    f"{_fmt(r['coverage']):>7}{_fmt(r['log_loss']):>8}  {status}")
-    click.echo(f"ensemble trusts: {', '.join(p['trusted']) or 'naive only'}")
+    click.echo(f"ensemble weights: {', '.join(p['trusted']) or 'naive only'}"
+               " (skill counts only where the DM p-value is below 0.10)")
     if p["demoted"]:
         click.echo(f"demoted: {', '.join(p['demoted'])}")
