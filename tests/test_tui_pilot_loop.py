@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import tomllib
 from pathlib import Path
-from typing import Any
 
 from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
-from textual.widgets import Input, Markdown
 
-from tui.panes.copilot import CopilotPane
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.signals import SignalDetail, SignalsPane
-from tui.panes.watchlist import WatchlistPane
 
 
 async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F811

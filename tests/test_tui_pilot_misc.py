@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,6 @@ from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # no
 from textual.widgets import Input, Markdown
 
 from tui.panes.copilot import CopilotPane
-from tui.panes.forecasts import ForecastsPane
-from tui.panes.signals import SignalDetail, SignalsPane
-from tui.panes.watchlist import WatchlistPane
 
 
 async def test_export_table_and_chart(filled, tmp_path: Path) -> None:  # noqa: F811

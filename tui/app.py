@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,14 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Container
 from textual.events import DescendantFocus, Resize
-from textual.message import Message
 from textual.widgets import Footer, Tab, Tabs
 
 from tui.keymap import bindings, unknown_ids
+from tui.messages import EngineEvent, ForecastLoaded, PaneTabs, SnapshotLoaded
 from tui.panes.base import Pane, TickerSelected, WatchlistEdited
 from tui.panes.copilot import CopilotPane
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.queries import ForecastView, Snapshot, load_forecast, load_snapshot
+from tui.panes.queries import Snapshot, load_forecast, load_snapshot
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
@@ -38,33 +37,6 @@ from tui.widgets.status import StatusBar
 PANES: tuple[type[Pane], ...] = (WatchlistPane, ForecastsPane, SignalsPane, RiskPane, CopilotPane)
 GRID_MIN = (120, 40)
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,9}$")
-
-
-class EngineEvent(Message):
-    """An engine event, delivered on the UI's message queue."""
-
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self.event = event
-
-
-class SnapshotLoaded(Message):
-    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-        self.forecast = forecast
-
-
-class ForecastLoaded(Message):
-    def __init__(self, view: ForecastView) -> None:
-        super().__init__()
-        self.view = view
-
-
-class PaneTabs(Tabs):
-    """The tab bar shown when the terminal is too small for the grid."""
-
-    can_focus = False
 
 
 class PmaxApp(App[None]):
@@ -475,14 +447,3 @@ class PmaxApp(App[None]):
             return CopilotSession(factory, config)
 
         return make if factory is not None else None
-
-
-def main_thread_guard(factory: Callable[[], Any]) -> Callable[[], Any]:
-    """Wrap a cursor factory so that using it on the main thread raises (for tests)."""
-
-    def guarded() -> Any:
-        if threading.current_thread() is threading.main_thread():
-            raise AssertionError("database cursor requested on the UI thread")
-        return factory()
-
-    return guarded

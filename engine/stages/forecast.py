@@ -27,7 +27,7 @@ from engine.forecast.base import Panel
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
-from engine.store import append, upsert
+from engine.store import upsert
 
 log = logging.getLogger(__name__)
 

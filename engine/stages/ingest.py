@@ -6,7 +6,6 @@ Only gated bars reach later stages (`ctx.bars`); quarantined ones are stored wit
 
 from __future__ import annotations
 
-import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import DataStale

@@ -1,0 +1,56 @@
+"""Messages the app posts to itself, the small-screen tab bar, and a test guard.
+
+Engine events and worker results arrive as these messages, so every widget update
+happens on the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+from textual.widgets import Tabs
+
+from tui.panes.queries import ForecastView, Snapshot
+
+__all__ = ["EngineEvent", "ForecastLoaded", "PaneTabs", "SnapshotLoaded", "main_thread_guard"]
+
+
+class EngineEvent(Message):
+    """An engine event, delivered on the UI's message queue."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class SnapshotLoaded(Message):
+    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.forecast = forecast
+
+
+class ForecastLoaded(Message):
+    def __init__(self, view: ForecastView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class PaneTabs(Tabs):
+    """The tab bar shown when the terminal is too small for the grid."""
+
+    can_focus = False
+
+
+def main_thread_guard(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a cursor factory so that using it on the main thread raises (for tests)."""
+
+    def guarded() -> Any:
+        if threading.current_thread() is threading.main_thread():
+            raise AssertionError("database cursor requested on the UI thread")
+        return factory()
+
+    return guarded
