@@ -124,6 +124,24 @@ class Panel:
         return self._cache["features"]
 
 
+def columns_of(panel_tickers: Sequence[str], fitted: Sequence[str]) -> np.ndarray:
+    """For each fitted ticker, its column in the panel (-1 if absent)."""
+    pos = {t: i for i, t in enumerate(panel_tickers)}
+    return np.array([pos.get(t, -1) for t in fitted], dtype=np.int64)
+
+
+def returns_since(panel: Panel, last_date: Any, fitted: Sequence[str]) -> np.ndarray:
+    """Log returns of the sessions after `last_date`, one row per session, one column per
+    fitted ticker (NaN where the panel lacks it): what a daily state update folds in."""
+    start = int(np.searchsorted(panel.dates, last_date, side="right"))
+    cols = columns_of(panel.tickers, fitted)
+    r = panel.log_returns()[start:]
+    out = np.full((len(r), len(fitted)), np.nan)
+    have = cols >= 0
+    out[:, have] = r[:, cols[have]]
+    return out
+
+
 def normal_cdf(x: np.ndarray) -> np.ndarray:
     """Standard normal CDF, vectorised without scipy."""
     from math import erf

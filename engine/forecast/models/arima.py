@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from engine.forecast.base import Forecaster, Panel, forecast_frame
+from engine.forecast.base import Forecaster, Panel, columns_of, forecast_frame, returns_since
 from engine.forecast.models import arma_kernel as K
 
 
@@ -80,16 +80,11 @@ class ArimaForecaster(Forecaster):
         """One residual-recursion step per session after `last_date_` (parameters fixed)."""
         if not self.fitted or self.last_date_ is None:
             return
-        start = int(np.searchsorted(panel.dates, self.last_date_, side="right"))
-        if start >= panel.n_sessions:
+        new = returns_since(panel, self.last_date_, self.tickers_)
+        if not len(new):
             return
-        cols = _columns(panel.tickers, self.tickers_)
-        r = panel.log_returns()
         b = self.beta_
-        for t in range(start, panel.n_sessions):
-            y = np.full(len(self.tickers_), np.nan)
-            have = cols >= 0
-            y[have] = r[t, cols[have]]
+        for y in new:
             ok = np.isfinite(y)
             x = np.where(ok, y - self.mu_, 0.0)
             e = (x - b[:, 0] * self.x_last_[:, 0] - b[:, 1] * self.x_last_[:, 1]
@@ -104,7 +99,7 @@ class ArimaForecaster(Forecaster):
         if not self.fitted:
             return pd.concat([forecast_frame([], h, np.array([]), np.array([]), level) for h in horizons])
         self.update(panel)
-        cols = _columns(panel.tickers, self.tickers_)
+        cols = columns_of(panel.tickers, self.tickers_)
         live = cols >= 0
         live[live] = panel.live()[cols[live]]
         H = max(horizons)
@@ -119,10 +114,6 @@ class ArimaForecaster(Forecaster):
         return pd.concat(frames, ignore_index=True)
 
 
-def _columns(panel_tickers: Sequence[str], fitted: Sequence[str]) -> np.ndarray:
-    """For each fitted ticker, its column in the panel (-1 if absent)."""
-    pos = {t: i for i, t in enumerate(panel_tickers)}
-    return np.array([pos.get(t, -1) for t in fitted], dtype=np.int64)
 
 
 def sarimax_fit_one(r: np.ndarray, order: tuple[int, int]) -> np.ndarray:

@@ -16,8 +16,7 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from engine.forecast.base import Forecaster, Panel, forecast_frame, normal_ppf
-from engine.forecast.models.arima import _columns
+from engine.forecast.base import Forecaster, Panel, columns_of, forecast_frame, normal_ppf, returns_since
 
 _SCALE = 100.0  # arch is happier with percent returns
 _NAN5 = (math.nan,) * 7
@@ -94,15 +93,11 @@ class GarchForecaster(Forecaster):
         """Advance next-session variance: σ²' = ω + α ε² + β σ² per new session (params fixed)."""
         if not self.fitted or self.last_date_ is None:
             return
-        start = int(np.searchsorted(panel.dates, self.last_date_, side="right"))
-        if start >= panel.n_sessions:
+        new = returns_since(panel, self.last_date_, self.tickers_)
+        if not len(new):
             return
-        cols = _columns(panel.tickers, self.tickers_)
-        r = panel.log_returns()
         P = self.params_
-        for t in range(start, panel.n_sessions):
-            y = np.full(len(self.tickers_), np.nan)
-            y[cols >= 0] = r[t, cols[cols >= 0]] * _SCALE
+        for y in new * _SCALE:
             ok = np.isfinite(y)
             eps = y - P[:, 0]
             nxt = P[:, 1] + P[:, 2] * eps * eps + P[:, 3] * P[:, 6]
@@ -123,7 +118,7 @@ class GarchForecaster(Forecaster):
         if not self.fitted:
             return pd.concat([forecast_frame([], h, np.array([]), np.array([]), level) for h in horizons])
         self.update(panel)
-        cols = _columns(panel.tickers, self.tickers_)
+        cols = columns_of(panel.tickers, self.tickers_)
         live = (cols >= 0) & np.all(np.isfinite(self.params_[:, [0, 1, 2, 3, 6]]), axis=1)
         live[live] = panel.live()[cols[live]]
         names = [t for t, ok in zip(self.tickers_, live) if ok]

@@ -15,8 +15,7 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from engine.forecast.base import Forecaster, Panel, forecast_frame
-from engine.forecast.models.arima import _columns
+from engine.forecast.base import Forecaster, Panel, columns_of, forecast_frame
 from engine.forecast.models.naive import trailing_stats
 
 
@@ -77,7 +76,7 @@ class SsaForecaster(Forecaster):
         if not self.fitted or not self.tickers_:
             return pd.concat([forecast_frame([], h, np.array([]), np.array([]), level) for h in horizons])
         L = self.lag_
-        cols = _columns(panel.tickers, self.tickers_)
+        cols = columns_of(panel.tickers, self.tickers_)
         lc = np.log(panel.close[-L:])
         live = cols >= 0
         live[live] = np.all(np.isfinite(lc[:, cols[live]]), axis=0) & (lc.shape[0] == L)
