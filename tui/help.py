@@ -55,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(bindings_table(self.keymap), id="help-table")
             yield Static(
                 "Remap any key in ~/.config/pmax/config.toml, e.g.\n"
-                "  [keymap]\n  quit = \"ctrl+q\"\n  step = \"s\"\n"
+                "  \\[keymap]\n  quit = \"ctrl+q\"\n  step = \"s\"\n"
                 "ctrl+p opens the palette: jump to a ticker, pause/step/resume, theme, export, validation.",
                 id="help-foot",
             )
