@@ -39,7 +39,7 @@ def run_headless(
             "first_session": summary.first_session,
             "last_session": summary.last_session,
             "as_of": engine.as_of,
-            "equity": summary.equity,
+            "equity": round(summary.equity, 2) if summary.equity is not None else None,
             "finished": summary.exhausted,
             "run_id": summary.run_id,
             "db": str(resolve_db_path(db, config)),

@@ -67,6 +67,7 @@ def run_summary(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
                 "final_equity": None, "total_return": None, "sharpe": None, "max_drawdown": None,
                 "trade_count": int(fills), "orders": int(counts[0]), "rejected": int(counts[1]),
                 "cancelled": int(counts[2]), "halted_sessions": int(halted)}
+    baseline = buy_and_hold_summary(con, eq[0][0], eq[-1][0])
     values = np.array([float(e) for _d, e, _r in eq])
     r = np.array([float(x or 0.0) for _d, _e, x in eq])[1:]
     first = values[0] / (1.0 + float(eq[0][2] or 0.0))
@@ -84,4 +85,32 @@ def run_summary(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
         "rejected": int(counts[1]),
         "cancelled": int(counts[2]),
         "halted_sessions": int(halted),
+        "psr": _num(_psr(r)),
+        "baseline": baseline,
+    }
+
+
+def _psr(r: np.ndarray) -> float:
+    from engine.metrics import probabilistic_sharpe_ratio
+
+    return float(probabilistic_sharpe_ratio(r)) if r.size > 2 else float("nan")
+
+
+def buy_and_hold_summary(con: duckdb.DuckDBPyConnection, first: Any, last: Any) -> dict[str, Any]:
+    """The naive portfolio beside the strategy: equal dollars in every ticker at the first
+    session's close, held to the last session (no costs). Same metrics, same sessions."""
+    rows = con.execute(
+        "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined ORDER BY date, ticker",
+        [first, last]).df()
+    if rows.empty:
+        return {"name": "equal-weight buy-and-hold", "total_return": None, "sharpe": None, "max_drawdown": None}
+    closes = rows.pivot(index="date", columns="ticker", values="close").ffill()
+    closes = closes.loc[:, closes.iloc[0].notna()]
+    value = (closes / closes.iloc[0]).mean(axis=1).to_numpy()
+    r = value[1:] / value[:-1] - 1.0
+    return {
+        "name": "equal-weight buy-and-hold",
+        "total_return": _num(value[-1] - 1.0),
+        "sharpe": _num(_sharpe(r)),
+        "max_drawdown": _num(_max_drawdown(r)),
     }
