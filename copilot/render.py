@@ -110,9 +110,14 @@ def summary_line(res: ToolResult) -> str | None:
         return (f"As of {fmt_value(rec['as_of'])} trading is {state}; 1-day historical VaR(95%) is "
                 f"{fmt_value(rec['var_hist_95'])} and drawdown {fmt_value(rec['drawdown'])}.")
     if res.tool == "performance":
-        return (f"From {fmt_value(rec['first_as_of'])} to {fmt_value(rec['last_as_of'])} the "
+        text = (f"From {fmt_value(rec['first_as_of'])} to {fmt_value(rec['last_as_of'])} the "
                 f"portfolio returned {fmt_value(rec['total_return'])} in total (Sharpe "
                 f"{fmt_value(rec['sharpe_ratio'])}, max drawdown {fmt_value(rec['max_drawdown'])}).")
+        base = res.records()[1] if len(res.rows) > 1 else None
+        if base is not None:
+            text += (f" The naive baseline, {base['portfolio']}, returned {fmt_value(base['total_return'])} "
+                     f"(Sharpe {fmt_value(base['sharpe_ratio'])}, max drawdown {fmt_value(base['max_drawdown'])}).")
+        return text
     return None
 
 

@@ -158,3 +158,37 @@ def test_router_picks_tickers_and_topics() -> None:
     assert [c[0] for c in route("which models were demoted?", known).calls] == ["model_weights"]
     assert route("buy 1000 shares of AAPL", known).kind == "trade"
     assert route("help", known).kind == "help"
+
+
+def test_performance_sits_beside_buy_and_hold(seeded, tmp_path) -> None:
+    import shutil
+
+    import pandas as pd
+
+    from engine.store import append
+
+    path, _ = seeded
+    copy = tmp_path / "with_bars.duckdb"
+    shutil.copy(path, copy)
+    store = Store.open(copy)
+    days = [r[0] for r in store.con.execute("SELECT as_of FROM equity ORDER BY as_of").fetchall()]
+    rng = np.random.default_rng(5)
+    frames = []
+    for ticker in ("AAA", "BBB", "CCC"):
+        close = 50 * np.cumprod(1 + rng.normal(0, 0.01, len(days)))
+        frames.append(pd.DataFrame({"ticker": ticker, "date": days, "open": close, "high": close,
+                                    "low": close, "close": close, "volume": 1000, "source": "test"}))
+    append(store.con, "bars", pd.concat(frames, ignore_index=True))
+    res = run_tool(store.con, "paper", "performance", {})
+    records = res.records()
+    assert records[0]["portfolio"] == "paper"
+    base = records[1]
+    assert base["portfolio"].startswith("equal-weight buy-and-hold")
+    bars = store.con.execute(
+        "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
+        [records[0]["first_as_of"], records[0]["last_as_of"]]).df()
+    closes = bars.pivot(index="date", columns="ticker", values="close").sort_index().ffill()
+    expected = (closes.iloc[-1] / closes.iloc[0]).mean() - 1.0
+    assert base["total_return"] == pytest.approx(expected)
+    assert any(c.table == "bars" for c in res.citations)
+    store.close()

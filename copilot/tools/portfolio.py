@@ -144,7 +144,7 @@ def quality_issues(con: Any, account: str, ticker: str | None = None, limit: int
                   children=children)
 
 
-_PERF_COLS = ("first_as_of", "last_as_of", "sessions", "equity", "total_return",
+_PERF_COLS = ("portfolio", "first_as_of", "last_as_of", "sessions", "equity", "total_return",
               "annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio",
               "max_drawdown", "calmar_ratio")
 
@@ -163,13 +163,35 @@ def performance(con: Any, account: str) -> ToolResult:
     fallback = equity[1:] / equity[:-1] - 1.0
     rets = np.where(np.isnan(rets), fallback, rets)
     stats = _metrics(rets)
-    row = (rows[0][0], rows[-1][0], len(rows), float(equity[-1]),
-           float(equity[-1] / equity[0] - 1.0), *stats)
-    citation = cite("equity", rows[-1][0], account=account,
-                    sessions=f"{rows[0][0]}..{rows[-1][0]}")
-    return result("performance", f"Portfolio performance ({rows[0][0]} to {rows[-1][0]}; "
+    first, last = rows[0][0], rows[-1][0]
+    out = [(account, first, last, len(rows), float(equity[-1]), float(equity[-1] / equity[0] - 1.0), *stats)]
+    citations = [cite("equity", last, account=account, sessions=f"{first}..{last}")]
+    baseline = _buy_and_hold(con, first, last)
+    if baseline is not None:  # the naive portfolio every figure is judged against
+        value, base_rets = baseline
+        out.append(("equal-weight buy-and-hold", first, last, len(value), None,
+                    float(value[-1] - 1.0), *_metrics(base_rets)))
+        citations.append(cite("bars", last, sessions=f"{first}..{last}", rule="equal weight at first close"))
+    return result("performance", f"Portfolio performance beside buy-and-hold ({first} to {last}; "
                                  "daily simple returns, annualised over 252 sessions)",
-                  list(_PERF_COLS), [row], [citation])
+                  list(_PERF_COLS), out, citations)
+
+
+def _buy_and_hold(con: Any, first: Any, last: Any) -> tuple[Any, Any] | None:
+    """Equal dollars in every ticker at the first close, held: (value path, daily returns)."""
+    import numpy as np
+    import pandas as pd
+
+    cols, rows = select(con, "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? "
+                             "AND NOT quarantined ORDER BY date, ticker", [first, last])
+    if not rows:
+        return None
+    closes = pd.DataFrame(rows, columns=cols).pivot(index="date", columns="ticker", values="close").ffill()
+    closes = closes.loc[:, closes.iloc[0].notna()]
+    if closes.shape[0] < 2 or closes.shape[1] == 0:
+        return None
+    value = (closes / closes.iloc[0]).mean(axis=1).to_numpy(dtype=float)
+    return value, value[1:] / value[:-1] - 1.0
 
 
 def _metrics(rets: Any) -> tuple[float | None, ...]:
