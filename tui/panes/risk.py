@@ -35,6 +35,10 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
         rows.append(("Equity", fmt_money(_f(last["equity"]), True), "DD", fmt_pct(_f(last["drawdown"]))))
         rows.append(("Cash", fmt_money(_f(last["cash"]), True), "As of", str(last["as_of"])[:10]))
         rows.append(("Gross", fmt_pct(_f(last["gross"]), 0, False), "Net", fmt_pct(_f(last["net"]), 0)))
+        start, now = _f(eq["equity"].iloc[0]), _f(last["equity"])
+        base = _f(last["baseline"]) if "baseline" in eq else None
+        if start and now is not None and base is not None:  # every performance figure beside the naive baseline
+            rows.append(("Return", fmt_pct(now / start - 1.0), "B&H", fmt_pct(base / start - 1.0)))
     r = view.risk
     if r is None:
         return rows

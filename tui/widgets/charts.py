@@ -63,8 +63,15 @@ def draw_equity(plt: Any, equity: pd.DataFrame) -> bool:
     if equity.empty:
         return False
     y = (equity["equity"].astype(float) / 1000.0).tolist()
-    plt.title(f"equity $k {_span(list(equity['as_of']))}")
-    plt.plot(list(range(len(y))), y, marker="braille")
+    x = list(range(len(y)))
+    base = equity["baseline"].astype(float) if "baseline" in equity else None
+    if base is not None and base.notna().any():
+        # the naive baseline beside the strategy: equal-weight buy-and-hold from the first session
+        plt.title(f"equity $k vs buy&hold (dim) {_span(list(equity['as_of']))}")
+        plt.plot(x, (base / 1000.0).ffill().bfill().tolist(), marker="braille", color="gray")
+    else:
+        plt.title(f"equity $k {_span(list(equity['as_of']))}")
+    plt.plot(x, y, marker="braille")
     _no_xticks(plt)
     return True
 
