@@ -45,6 +45,10 @@ class Feed(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    def upcoming(self, after: dt.date | None) -> list[dt.date] | None:
+        """The sessions still to come after `after`, when known in advance (None: live)."""
+        return None
+
 
 def read_bars_file(path: str | Path) -> pd.DataFrame:
     """Read and check a Parquet or CSV bars file; InputError names what is wrong."""
@@ -129,23 +133,17 @@ class ReplayFeed(Feed):
     def tickers(self) -> list[str]:
         return sorted(self.bars["ticker"].unique())
 
-    def next_batch(self, after: dt.date | None) -> FeedBatch | None:
+    def upcoming(self, after: dt.date | None) -> list[dt.date]:
         if after is None:
-            session = next(d for d in self.calendar if d >= self.start)
-            mask = self._dates <= session
-            warmup = True
-        else:
-            later = [d for d in self.calendar if d > after]
-            if not later:
-                return None
-            session = later[0]
-            mask = self._dates == session
-            warmup = False
+            return [d for d in self.calendar if d >= self.start]
+        return [d for d in self.calendar if d > after]
+
+    def next_batch(self, after: dt.date | None) -> FeedBatch | None:
+        later = self.upcoming(after)
+        if not later:
+            return None
+        session = later[0]
+        warmup = after is None  # the first cycle also delivers the history before it
+        mask = self._dates <= session if warmup else self._dates == session
         bars = self.bars.loc[mask].reset_index(drop=True)
         return FeedBatch(session, self.calendar.index(session), bars, warmup, self.source)
-
-    def remaining_after(self, after: dt.date | None) -> int:
-        """How many cycles are left after `after`."""
-        if after is None:
-            return sum(1 for d in self.calendar if d >= self.start)
-        return sum(1 for d in self.calendar if d > after)

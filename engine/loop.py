@@ -183,12 +183,9 @@ class Engine:
         return RunSummary(self.run_id, count, first, self.as_of if count else None, self.last_equity(), self.exhausted)
 
     def _next_within(self, until: dt.date) -> bool:
-        peek = getattr(self.feed, "calendar", None)
-        if peek is None:
-            return True
-        after = self.as_of
-        nxt = next((d for d in peek if (after is None and d >= getattr(self.feed, "start", d)) or (after is not None and d > after)), None)
-        return nxt is not None and nxt <= until
+        """Whether the next session is on or before `until` (always, when the feed can't tell)."""
+        upcoming = self.feed.upcoming(self.as_of)
+        return upcoming is None or (bool(upcoming) and upcoming[0] <= until)
 
     def close(self, status: str = "finished") -> None:
         """Record how this engine's run ended (the TUI calls it on quit)."""

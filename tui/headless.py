@@ -63,20 +63,16 @@ def run_headless(
 
 
 def _portfolio_summary(store: Any, account: str) -> dict[str, Any]:
-    try:
-        from engine.portfolio.summary import run_summary
-    except ImportError:
-        return {}
+    from engine.portfolio.summary import run_summary
+
     return run_summary(store.con, account)
 
 
 def _expected_cycles(engine: Any, cycles: int | None, until: dt.date | None) -> int | None:
-    calendar = getattr(engine.feed, "calendar", None)
-    if calendar is None:
+    upcoming = engine.feed.upcoming(engine.as_of)
+    if upcoming is None:
         return cycles
-    start = getattr(engine.feed, "start", calendar[0])
-    after = engine.as_of
-    left = [d for d in calendar if (d > after if after else d >= start) and (until is None or d <= until)]
+    left = [d for d in upcoming if until is None or d <= until]
     return min(len(left), cycles) if cycles else len(left)
 
 

@@ -179,54 +179,26 @@ def performance(con: Any, account: str) -> ToolResult:
 
 def _buy_and_hold(con: Any, first: Any, last: Any) -> tuple[Any, Any] | None:
     """Equal dollars in every ticker at the first close, held: (value path, daily returns)."""
-    import numpy as np
     import pandas as pd
 
-    cols, rows = select(con, "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? "
-                             "AND NOT quarantined ORDER BY date, ticker", [first, last])
-    if not rows:
+    from engine.portfolio.summary import BUY_AND_HOLD_SQL, buy_and_hold_value
+
+    cols, rows = select(con, BUY_AND_HOLD_SQL, [first, last])
+    value = buy_and_hold_value(pd.DataFrame(rows, columns=cols)).to_numpy(dtype=float)
+    if value.size < 2:
         return None
-    closes = pd.DataFrame(rows, columns=cols).pivot(index="date", columns="ticker", values="close").ffill()
-    closes = closes.loc[:, closes.iloc[0].notna()]
-    if closes.shape[0] < 2 or closes.shape[1] == 0:
-        return None
-    value = (closes / closes.iloc[0]).mean(axis=1).to_numpy(dtype=float)
     return value, value[1:] / value[:-1] - 1.0
 
 
 def _metrics(rets: Any) -> tuple[float | None, ...]:
-    """annual_return, annual_volatility, sharpe, sortino, max_drawdown, calmar."""
+    """annual_return, annual_volatility, sharpe, sortino, max_drawdown, calmar (engine.metrics)."""
     import numpy as np
 
-    try:
-        from engine import metrics as m
-    except ImportError:  # engine.metrics not built yet: same conventions inline
-        m = None
-    names = ("annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio",
-             "max_drawdown", "calmar_ratio")
+    from engine import metrics
+
     out: list[float | None] = []
-    for name in names:
-        fn = getattr(m, name, None) if m is not None else None
-        value = fn(rets) if fn is not None else _inline(name, rets)
-        value = float(np.asarray(value).reshape(-1)[0]) if value is not None else None
-        out.append(None if value is None or not np.isfinite(value) else value)
+    for name in ("annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio",
+                 "max_drawdown", "calmar_ratio"):
+        value = float(np.asarray(getattr(metrics, name)(rets)).reshape(-1)[0])
+        out.append(value if np.isfinite(value) else None)
     return tuple(out)
-
-
-def _inline(name: str, r: Any) -> float | None:
-    import numpy as np
-
-    if len(r) < 2:
-        return None
-    cum = np.cumprod(1.0 + r)
-    years = len(r) / 252.0
-    ann = cum[-1] ** (1.0 / years) - 1.0
-    vol = np.std(r, ddof=1) * np.sqrt(252.0)
-    peak = np.maximum.accumulate(np.concatenate([[1.0], cum]))
-    mdd = float(np.min(np.concatenate([[1.0], cum]) / peak - 1.0))
-    down = np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * np.sqrt(252.0)
-    table = {"annual_return": ann, "annual_volatility": vol,
-             "sharpe_ratio": np.mean(r) / np.std(r, ddof=1) * np.sqrt(252.0) if np.std(r, ddof=1) > 0 else None,
-             "sortino_ratio": np.mean(r) * 252.0 / down if down > 0 else None,
-             "max_drawdown": mdd, "calmar_ratio": ann / abs(mdd) if mdd < 0 else None}
-    return table[name]

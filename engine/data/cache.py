@@ -118,29 +118,22 @@ def write_gated(con: duckdb.DuckDBPyConnection, result: GateResult, source: str 
         "quarantined": bars["quarantined"].to_numpy(dtype=bool),
         "stale": bars["stale"].to_numpy(dtype=bool),
     })
-    con.register("_pmax_gated", out)
-    try:
-        con.execute("DELETE FROM bars USING _pmax_gated g WHERE bars.ticker = g.ticker AND bars.date = CAST(g.date AS DATE)")
-        con.execute("INSERT INTO bars BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date) FROM _pmax_gated")
-    finally:
-        con.unregister("_pmax_gated")
+    # DataFrames are read by DuckDB's replacement scan of these locals (no register():
+    # DuckDB 2 refuses it while an earlier result on `con` is unfinished).
+    _pmax_gated = out  # noqa: F841
+    con.execute("DELETE FROM bars USING _pmax_gated g WHERE bars.ticker = g.ticker AND bars.date = CAST(g.date AS DATE)")
+    con.execute("INSERT INTO bars BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date) FROM _pmax_gated")
     if not result.issues.empty:
         issues = result.issues.assign(found_session=found_session)
         issues["date"] = pd.to_datetime(issues["date"])
-        con.register("_pmax_issues", issues)
-        try:
-            con.execute("INSERT INTO quality_issues BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date, "
-                        "CAST(found_session AS DATE) AS found_session) FROM _pmax_issues")
-        finally:
-            con.unregister("_pmax_issues")
+        _pmax_issues = issues  # noqa: F841
+        con.execute("INSERT INTO quality_issues BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date, "
+                    "CAST(found_session AS DATE) AS found_session) FROM _pmax_issues")
     if not result.requarantine.empty:
         req = result.requarantine.assign(date=pd.to_datetime(result.requarantine["date"]))
-        con.register("_pmax_req", req)
-        try:
-            con.execute("UPDATE bars SET quarantined = TRUE FROM _pmax_req r "
-                        "WHERE bars.ticker = r.ticker AND bars.date = CAST(r.date AS DATE)")
-        finally:
-            con.unregister("_pmax_req")
+        _pmax_req = req  # noqa: F841
+        con.execute("UPDATE bars SET quarantined = TRUE FROM _pmax_req r "
+                    "WHERE bars.ticker = r.ticker AND bars.date = CAST(r.date AS DATE)")
     return len(out)
 
 

@@ -21,10 +21,8 @@ def _dm(mse_model: np.ndarray, mse_naive: np.ndarray, h: int) -> tuple[float, fl
     """DM test on per-session cross-sectional MSEs (errors passed as their RMS)."""
     if len(mse_model) < 5:
         return float("nan"), float("nan")
-    try:
-        from engine.significance import diebold_mariano
-    except ImportError:  # significance module not installed yet: no p-value, weights still work
-        return float("nan"), float("nan")
+    from engine.significance import diebold_mariano
+
     res = diebold_mariano(np.sqrt(mse_model), np.sqrt(mse_naive), h=h, loss="se",
                           harvey_correction=True, alternative="less")
     return float(res.stat), float(res.pvalue)

@@ -1,7 +1,7 @@
 """What a run did, for `pmax --run --json`: final equity, Sharpe, max drawdown, trades.
 
 Metrics follow empyrical's conventions (daily simple returns, ddof=1, 252 sessions,
-max drawdown a negative fraction); `engine.metrics` is used when present.
+max drawdown a negative fraction), computed by `engine.metrics`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
+from engine.metrics import max_drawdown, probabilistic_sharpe_ratio, sharpe_ratio
 from engine.portfolio.db import first_row
 
 if TYPE_CHECKING:
@@ -18,30 +20,11 @@ if TYPE_CHECKING:
 
 
 def _sharpe(r: np.ndarray) -> float:
-    try:
-        from engine.metrics import sharpe_ratio
-
-        return float(sharpe_ratio(r))
-    except ImportError:
-        pass
-    if r.size < 2:
-        return float("nan")
-    sd = r.std(ddof=1)
-    return float(r.mean() / sd * math.sqrt(252.0)) if sd > 0 else float("nan")
+    return float(sharpe_ratio(r))
 
 
 def _max_drawdown(r: np.ndarray) -> float:
-    try:
-        from engine.metrics import max_drawdown
-
-        return float(max_drawdown(r))
-    except ImportError:
-        pass
-    if r.size == 0:
-        return 0.0
-    cum = np.cumprod(1.0 + r)
-    peak = np.maximum.accumulate(np.concatenate([[1.0], cum]))[1:]
-    return float(min(0.0, (cum / peak - 1.0).min()))
+    return float(max_drawdown(r)) if r.size else 0.0
 
 
 def _num(x: float) -> float | None:
@@ -91,22 +74,31 @@ def run_summary(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
 
 
 def _psr(r: np.ndarray) -> float:
-    from engine.metrics import probabilistic_sharpe_ratio
-
     return float(probabilistic_sharpe_ratio(r)) if r.size > 2 else float("nan")
 
 
+BUY_AND_HOLD_SQL = ("SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined "
+                    "ORDER BY date, ticker")
+"""The bars `buy_and_hold_value` needs; parameters (first session, last session)."""
+
+
+def buy_and_hold_value(bars: pd.DataFrame) -> pd.Series:
+    """The naive portfolio: equal dollars in every ticker at the first session's close,
+    held (no costs). Value per date, 1.0 at the first; empty if nothing can be priced."""
+    if bars.empty:
+        return pd.Series(dtype=float)
+    closes = bars.pivot(index="date", columns="ticker", values="close").sort_index().ffill()
+    closes = closes.loc[:, closes.iloc[0].notna() & (closes.iloc[0] > 0)]
+    if closes.shape[1] == 0:
+        return pd.Series(dtype=float)
+    return (closes / closes.iloc[0]).mean(axis=1)
+
+
 def buy_and_hold_summary(con: duckdb.DuckDBPyConnection, first: Any, last: Any) -> dict[str, Any]:
-    """The naive portfolio beside the strategy: equal dollars in every ticker at the first
-    session's close, held to the last session (no costs). Same metrics, same sessions."""
-    rows = con.execute(
-        "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined ORDER BY date, ticker",
-        [first, last]).df()
-    if rows.empty:
+    """The naive baseline beside the strategy: same metrics over the same sessions."""
+    value = buy_and_hold_value(con.execute(BUY_AND_HOLD_SQL, [first, last]).df()).to_numpy(dtype=float)
+    if value.size == 0:
         return {"name": "equal-weight buy-and-hold", "total_return": None, "sharpe": None, "max_drawdown": None}
-    closes = rows.pivot(index="date", columns="ticker", values="close").ffill()
-    closes = closes.loc[:, closes.iloc[0].notna()]
-    value = (closes / closes.iloc[0]).mean(axis=1).to_numpy()
     r = value[1:] / value[:-1] - 1.0
     return {
         "name": "equal-weight buy-and-hold",

@@ -18,16 +18,13 @@ import pandas as pd
 
 
 def nyse_sessions(start: dt.date, n: int) -> list[dt.date]:
-    """The first `n` NYSE sessions on or after `start` (weekdays if no calendar)."""
-    try:
-        from engine.data.calendar import sessions_between
+    """The first `n` NYSE sessions on or after `start`."""
+    from engine.data.calendar import sessions_between
 
-        days = sessions_between(start, start + dt.timedelta(days=int(n * 1.6) + 30))
-        if len(days) >= n:
-            return list(days[:n])
-    except ImportError:
-        pass
-    return list(pd.bdate_range(start, periods=n).date)
+    days = sessions_between(start, start + dt.timedelta(days=int(n * 1.6) + 30))
+    if len(days) < n:
+        raise ValueError(f"fewer than {n} NYSE sessions after {start} in the calendar")
+    return list(days[:n])
 
 
 def synthetic_bars(

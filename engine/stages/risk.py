@@ -75,10 +75,8 @@ def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
             market: np.ndarray) -> str | None:
     if not bool(ctx.config.risk.stress) or not held:
         return None
-    try:
-        from engine.gpu.stress import stress_test
-    except ImportError:
-        return None
+    from engine.gpu.stress import stress_test
+
     m = market - market.mean()
     vm = float(m @ m)
     betas = dict(zip(held, ((r - r.mean(axis=0)).T @ m / vm).tolist())) if vm > 0 else {}

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,6 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
-        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, path: str | Path, read_only: bool = False) -> Store:
@@ -126,7 +124,3 @@ def _lock_error(path: str, exc: Exception) -> PmaxError:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-Store.append = staticmethod(append)  # type: ignore[attr-defined]
-Store.upsert = staticmethod(upsert)  # type: ignore[attr-defined]

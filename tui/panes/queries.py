@@ -212,28 +212,14 @@ def load_signals(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
     )
 
 
-def _buy_and_hold(cur: duckdb.DuckDBPyConnection, account: str, equity: pd.DataFrame) -> pd.Series:
-    """The naive baseline in dollars: the first session's equity split equally across the
-    tickers at that session's close and held (the same rule as `run_summary`'s baseline)."""
-    growth = _df(
-        cur,
-        """
-        WITH first AS (
-            SELECT ticker, close AS c0 FROM bars
-            WHERE date = (SELECT min(as_of) FROM equity WHERE account = ?) AND NOT quarantined AND close > 0)
-        SELECT b.date AS as_of, b.ticker, b.close / f.c0 AS g FROM bars b JOIN first f USING (ticker)
-        WHERE b.date >= (SELECT min(as_of) FROM equity WHERE account = ?) AND NOT b.quarantined
-        ORDER BY b.date, b.ticker
-        """,
-        [account, account],
-    )
-    if growth.empty:
-        return pd.Series(float("nan"), index=equity.index)
-    wide = growth.pivot(index="as_of", columns="ticker", values="g").ffill().mean(axis=1)
-    start = float(equity["equity"].iloc[0])
-    keys = pd.to_datetime(equity["as_of"])
-    wide.index = pd.to_datetime(wide.index)
-    return (wide.reindex(keys).to_numpy() * start).astype(float)
+def _buy_and_hold(cur: duckdb.DuckDBPyConnection, equity: pd.DataFrame) -> np.ndarray:
+    """The naive baseline in dollars beside each equity row (`run_summary`'s rule)."""
+    from engine.portfolio.summary import BUY_AND_HOLD_SQL, buy_and_hold_value
+
+    first, last = equity["as_of"].iloc[0], equity["as_of"].iloc[-1]
+    value = buy_and_hold_value(_df(cur, BUY_AND_HOLD_SQL, [first, last]))
+    value.index = pd.to_datetime(value.index)
+    return value.reindex(pd.to_datetime(equity["as_of"])).to_numpy(dtype=float) * float(equity["equity"].iloc[0])
 
 
 def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) -> RiskView:
@@ -244,7 +230,7 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
         [account],
     )
     if not equity.empty:
-        equity["baseline"] = _buy_and_hold(cur, account, equity)
+        equity["baseline"] = _buy_and_hold(cur, equity)
     risk_df = _df(cur, "SELECT * FROM risk WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
     risk = None if risk_df.empty else {k: _plain(v) for k, v in risk_df.iloc[0].items()}
     positions = _df(
