@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
 import os
 import sys
 from typing import Any
@@ -127,10 +126,6 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(1) from None
     if isinstance(code, int) and code:
         raise SystemExit(code)
-
-
-def print_json(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, default=str))
 
 
 if __name__ == "__main__":
