@@ -62,6 +62,10 @@ class LLMBackend(ABC):
                  call_tool: ToolCaller | None = None) -> Iterator[str]:
         """Yield Markdown chunks; stop early (without raising) when ``cancel`` is set."""
 
+    def hint(self) -> Iterator[str]:
+        """A note after an answer written without a model (offline only)."""
+        return iter(())
+
     def status(self) -> dict[str, Any]:
         """What ``pmax copilot status`` shows: backend, model, device, memory."""
         return {"backend": self.name, "model": None, "device": None, "memory": {},
