@@ -59,6 +59,10 @@ def _cell(col: str, value: Any, data_cols: tuple[str, ...], table: bool = True) 
     return text.replace("|", "\\|") if table else text
 
 
+# Tools whose one-row summary the offline lead sentence states in full.
+_LEAD_SAYS_IT = {"pnl_period", "risk_breakdown", "history", "latest_signal"}
+
+
 def render_table(res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bool = True,
                  skip_single: bool = False) -> str:
     """A tool result as a heading plus a Markdown table (or its note when empty).
@@ -79,7 +83,7 @@ def render_table(res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bo
     else:
         rows = list(res.rows)
     parts = []
-    if not (skip_single and len(res.rows) == 1 and len(res.columns) > 6):
+    if not (skip_single and len(res.rows) == 1 and res.tool in _LEAD_SAYS_IT):
         if len(rows) == 1 and len(cols) > 6:  # a single wide row reads better as a list
             body = "\n".join(f"- **{c}**: {_cell(c, v, res.data_text, table=False)}"
                              for c, v in zip(cols, rows[0]) if v is not None and v != "")
@@ -174,5 +178,7 @@ def help_text() -> str:
 
 def enable_model_hint(reason: str = "") -> str:
     why = f" ({reason})" if reason else ""
-    return ("_Answered from the store without a language model" + why + "; "
-            "`pmax copilot status` says how to enable one._")
+    return ("_Answered from the store without a language model" + why + ". To use one, set "
+            "`[copilot] backend = \"transformers\"` with `model` (a directory, a .gguf file or a "
+            "cached Hugging Face id), or `backend = \"openai\"` with a local server; "
+            "`pmax copilot status` checks it._")

@@ -62,6 +62,10 @@ def _signal(res: ToolResult) -> str:
         failed = [x["layer"] for x in layers.records() if not x["passed"]]
         if failed:
             text += f" Failed layers: {', '.join(failed)}."
+    if r.get("reason"):
+        from copilot.render import quote_data
+
+        text += f" Stored reason: {quote_data(r['reason'])}."
     drivers = _child(res, "SHAP")
     if drivers is not None and drivers.rows:
         top = drivers.records()[0]
@@ -135,7 +139,8 @@ def _breakdown(res: ToolResult) -> str:
 def _positions(res: ToolResult) -> str:
     recs = res.records()
     top = recs[0]
-    text = (f"On {top['as_of']} the book holds {len(recs)} positions; the largest is {top['ticker']} "
+    text = (f"On {top['as_of']} the book holds {len(recs)} position{'s' if len(recs) != 1 else ''}; "
+            f"the largest is {top['ticker']} "
             f"({usd(top['market_value'], k=True)}, {pct(top['weight'], signed=False)} of equity).")
     acct = _child(res, "Account")
     if acct is not None and acct.rows:
@@ -262,8 +267,8 @@ NARROW: dict[str, tuple[str, ...]] = {
     "latest_signal": ("ticker", "action", "confidence", "expected_return", "horizon"),
     "forecasts": ("model", "horizon", "mean", "prob_up", "skill"),
     "walk_forward": ("model", "horizon", "n_scored", "skill", "hit_rate"),
-    "model_weights": ("model", "horizon", "weight", "skill", "demoted"),
-    "positions": ("ticker", "qty", "market_value", "weight"),
+    "model_weights": ("model", "horizon", "weight", "skill", "demoted", "reason"),
+    "positions": ("ticker", "qty", "close", "market_value", "weight"),
     "recent_fills": ("date", "ticker", "side", "qty", "price"),
     "rejections": ("as_of", "ticker", "side", "qty", "reason"),
     "quality_issues": ("date", "ticker", "rule", "action"),

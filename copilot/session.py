@@ -166,7 +166,11 @@ class CopilotSession:
                    "instead._\n\n")
             yield render_results(results, self.settings.max_rows)
             return
-        if not backend.generative or (cancel is not None and cancel.is_set()):
+        if not backend.generative:
+            turn.guard_finish()  # the note below is ours, not checked
+            yield from backend.hint()
+            return
+        if cancel is not None and cancel.is_set():
             return
         turn.looped = bool(backend.stats.get("looped"))
         report = turn.guard_finish()
@@ -210,7 +214,8 @@ class CopilotSession:
                               count_tokens=backend.count_tokens,
                               context_tokens=backend.context_tokens,
                               max_new_tokens=self.settings.max_new_tokens,
-                              max_rows=self.settings.max_rows)
+                              max_rows=self.settings.max_rows,
+                              reserve_tokens=backend.tool_schema_tokens())
 
         def call_tool(name: str, args: dict[str, Any]) -> str:
             res = run_tool(con, self.settings.account, name, args)

@@ -36,7 +36,7 @@ def run(argv: list[str]) -> int:
 def test_ask_streams_the_answer_with_sources(db: Path, capsys: pytest.CaptureFixture) -> None:
     assert run(["ask", "--db", str(db), "What is the latest signal for AAPL, and why?"]) == 0
     out = capsys.readouterr().out
-    assert "is **BUY** with confidence 0.7312" in out and "2018-02-07" in out
+    assert "is **BUY** with confidence 0.73" in out and "2018-02-07" in out
     assert "**Sources**" in out and "`signals` [account=paper, ticker=AAPL]" in out
     store = Store.open(db, read_only=True)
     assert store.con.execute("SELECT count(*) FROM copilot_messages").fetchone()[0] == 2
@@ -46,10 +46,13 @@ def test_ask_streams_the_answer_with_sources(db: Path, capsys: pytest.CaptureFix
 def test_ask_json(db: Path, capsys: pytest.CaptureFixture) -> None:
     assert run(["--db", str(db), "ask", "--json", "what is our risk?"]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(payload) >= {"answer", "sources", "backend", "timings"}
+    assert set(payload) >= {"answer", "sources", "checks", "backend", "timings"}
     assert payload["backend"] == "offline"
-    assert payload["sources"] == [{"table": "risk", "key": "account=paper", "as_of": "2018-02-07"}]
-    assert "0.0183" in payload["answer"] and payload["timings"]["total_s"] > 0
+    src = payload["sources"][0]
+    assert (src["table"], src["key"], src["as_of"]) == ("risk", "account=paper", "2018-02-07")
+    assert src["rows"][0]["var_hist_95"] == 0.0183  # the row values the answer used
+    assert payload["checks"]["numbers"] > 0 and payload["checks"]["unverified"] == 0
+    assert "+1.83%" in payload["answer"] and payload["timings"]["total_s"] > 0
 
 
 def test_ask_missing_database_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

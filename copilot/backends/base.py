@@ -57,6 +57,10 @@ class LLMBackend(ABC):
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
+    def tool_schema_tokens(self) -> int:
+        """Prompt tokens the offered tool schemas take (0 when none are offered)."""
+        return 0
+
     @abstractmethod
     def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
                  call_tool: ToolCaller | None = None) -> Iterator[str]:

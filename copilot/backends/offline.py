@@ -33,7 +33,6 @@ class OfflineBackend(LLMBackend):
             if cancel is not None and cancel.is_set():
                 return
             yield ("\n\n" if i else "") + part
-        yield from self.hint()
 
     def hint(self) -> Iterator[str]:
         """The "no model" note, once per backend (one per session): never repeated."""

@@ -54,6 +54,9 @@ def _eval(node: ast.AST) -> float:
 
 def calculate(con: Any, account: str, expression: str | None = None) -> ToolResult:
     """Evaluate ``expression``; one row (expression, value)."""
+    if not str(expression or "").strip():
+        return result("calculate", "Calculator", ["expression", "value"], [], [],
+                      note="Give an arithmetic expression, e.g. (967431.72 - 977478.13) / 977478.13.")
     value = evaluate(expression or "")
     return result("calculate", "Calculator", ["expression", "value"],
                   [(str(expression), round(value, 10))],
