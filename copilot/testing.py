@@ -4,7 +4,9 @@
 spot (``tokenizers`` BPE) and a ChatML chat template, so the real transformers
 path runs with no download. ``seed_store`` fills a store with known rows the
 offline answers are checked against. ``FakeOpenAIServer`` is a threaded
-http.server on 127.0.0.1 speaking the streaming chat-completions protocol.
+http.server on 127.0.0.1 speaking the chat-completions protocol, streamed (SSE)
+or not (``stream: false`` gets the same reply assembled into one object, tool
+calls included).
 """
 
 from __future__ import annotations
@@ -170,6 +172,14 @@ class FakeOpenAIServer:
                     self.end_headers()
                     self.wfile.write(body)
                     return
+                if not req.get("stream"):  # the same reply as one chat.completion object
+                    body = json.dumps(assemble(out)).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
@@ -193,6 +203,35 @@ class FakeOpenAIServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A non-streamed ``chat.completion`` from streamed chunks (content, tool calls, usage)."""
+    content = ""
+    calls: dict[int, dict[str, Any]] = {}
+    usage = None
+    finish = "stop"
+    for ch in chunks:
+        usage = ch.get("usage") or usage
+        for choice in ch.get("choices") or []:
+            delta = choice.get("delta") or {}
+            content += delta.get("content") or ""
+            finish = choice.get("finish_reason") or finish
+            for tc in delta.get("tool_calls") or []:
+                slot = calls.setdefault(int(tc.get("index", 0)), {
+                    "id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+                slot["id"] = tc.get("id") or slot["id"]
+                fn = tc.get("function") or {}
+                slot["function"]["name"] += fn.get("name") or ""
+                slot["function"]["arguments"] += fn.get("arguments") or ""
+    message: dict[str, Any] = {"role": "assistant", "content": content or None}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    out: dict[str, Any] = {"object": "chat.completion", "choices": [
+        {"index": 0, "message": message, "finish_reason": finish}]}
+    if usage:
+        out["usage"] = usage
+    return out
 
 
 def content_chunks(text: str, size: int = 8) -> list[dict[str, Any]]:
