@@ -237,7 +237,7 @@ class CopilotSession:
             self._turns.append((turn.question, turn.body()))
         if self.settings.persist:
             save_turn(con, self.conversation_id, turn.question, text, list(sources), turn.used,
-                      checks if turn.route is not None or checks else None, fed_back)
+                      checks if turn.guarded else None, fed_back)
         self.last_answer = answer
 
     def _calendar(self, con: Any, as_of: str) -> tuple[set[str], list[Any]]:

@@ -52,13 +52,19 @@ class OpenAIBackend(LLMBackend):
 
     def ping(self, timeout: float = 0.5) -> bool:
         """True when the server answers ``GET /models`` quickly."""
+        return self.unreachable(timeout) is None
+
+    def unreachable(self, timeout: float = 0.5) -> str | None:
+        """Why the server cannot be used (None when ``GET /models`` answers)."""
         import httpx
 
         try:
             r = httpx.get(f"{self.base_url}/models", headers=self._headers(), timeout=timeout)
-        except httpx.HTTPError:
-            return False
-        return r.status_code < 500
+        except httpx.HTTPError as exc:
+            return f"cannot reach {self.base_url}/models: {type(exc).__name__}: {exc}"
+        if r.status_code >= 500:
+            return f"{self.base_url}/models answered HTTP {r.status_code}"
+        return None
 
     def tool_schema_tokens(self) -> int:
         return schema_tokens(self.tools, self.count_tokens) if not self._tools_refused else 0
@@ -187,9 +193,15 @@ class OpenAIBackend(LLMBackend):
             self._stats["prompt_tokens"] = float(usage["prompt_tokens"])
 
     def status(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": self.model_name, "device": f"server {self.base_url}",
-                "memory": process_memory(), "loaded": True, "reachable": self.ping(),
-                "tool_calling": "off" if self._tools_refused else self.settings.tool_calling}
+        why = self.unreachable(2.0)
+        out = {"backend": self.name, "model": self.model_name, "device": f"server {self.base_url}",
+               "memory": process_memory(), "loaded": True, "reachable": why is None,
+               "tool_calling": "off" if self._tools_refused else self.settings.tool_calling}
+        if why:
+            out["error"] = why
+            out["hint"] = ("start the server (e.g. `llama-server -m model.gguf --port 8080 "
+                           "--jinja`), or fix [copilot] openai_base_url")
+        return out
 
 
 def _sse_events(resp: Any) -> Iterator[dict[str, Any]]:
