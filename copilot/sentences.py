@@ -180,7 +180,7 @@ def _performance(res: ToolResult) -> str:
 
 def _pnl(res: ToolResult) -> str:
     r = res.records()[0]
-    when = r["period"] if r["first"] != r["last"] else f"on {r['first']}"
+    when = f"from {r['first']} to {r['last']}" if r["first"] != r["last"] else f"on {r['first']}"
     verb = "lost" if r["pnl"] < 0 else "made"
     text = f"The portfolio {verb} {usd(abs(r['pnl']))} ({pct(r['return'])}) {when}"
     if r.get("benchmark_return") is not None:
@@ -210,7 +210,7 @@ def _compare(res: ToolResult) -> str:
     at_h = sorted((r for r in recs if r["horizon"] == h), key=lambda r: -(r["mean"] or 0.0))
     best = at_h[0]
     if best["mean"] == at_h[-1]["mean"]:
-        return (f"At h = {h}, all {len(at_h)} tickers have the same {best['model']} forecast "
+        return (f"At h = {h}, every ticker shown has the same {best['model']} forecast "
                 f"({pct(best['mean'])}): the models see no edge between them.")
     return (f"At h = {h}, the highest {best['model']} forecast is {best['ticker']} "
             f"({pct(best['mean'])}, P(up) {num(best['prob_up'], 2)}); the lowest is "

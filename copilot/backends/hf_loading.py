@@ -2,10 +2,10 @@
 the local cache, or a single ``.gguf`` file.
 
 GGUF files load through transformers' own GGUF reader (``gguf_file=``; the ``gguf``
-package), which de-quantizes the weights to float. Its quirks, handled here: the
-reader draws a tqdm bar on stderr (silenced, it would garble the TUI); a
-de-quantized model cannot be 4-bit quantized again with bitsandbytes, so GGUF
-loads bf16/fp32 even on CUDA; a GGUF-loaded model "quantized with gguf" cannot be
+package). Its quirks, handled here: the reader draws a tqdm bar on stderr and logs
+advice (silenced, they would garble the TUI); its kernels compute in float32, so a
+GGUF model loads in fp32 unless ``quantization = "bf16"`` (bf16 only adds casts);
+it cannot be 4-bit quantized again with bitsandbytes, so NF4 is skipped; a GGUF-loaded model "quantized with gguf" cannot be
 saved with ``save_pretrained`` (we never save it); the file carries no
 generation_config.json, so eos/pad come from the tokenizer. Unless
 ``allow_download`` is set every lookup is local-only, so a missing model fails in
@@ -81,16 +81,19 @@ def model_available(model: str, allow_download: bool = False) -> bool:
 
 @contextmanager
 def _quiet_progress() -> Iterator[None]:
-    """No tqdm bars while loading (the GGUF reader draws one on stderr)."""
-    old = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
+    """No tqdm bars or advice on stderr while loading (the GGUF reader draws a bar)."""
+    import contextlib
+    import io
+    import logging
+
+    log = logging.getLogger("transformers")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
-        yield
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
     finally:
-        if old is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = old
+        log.setLevel(level)
 
 
 def load_pretrained(path: str, kwargs: dict[str, Any], local_only: bool) -> tuple[Any, Any, str]:
@@ -103,7 +106,7 @@ def load_pretrained(path: str, kwargs: dict[str, Any], local_only: bool) -> tupl
     if path.endswith(".gguf"):
         source, where["gguf_file"] = str(Path(path).parent), Path(path).name
         kwargs = {k: v for k, v in kwargs.items() if k != "quantization_config"}
-        how = "gguf (de-quantized)"
+        how = "gguf"
     try:
         with _quiet_progress():
             tokenizer = AutoTokenizer.from_pretrained(source, **where)

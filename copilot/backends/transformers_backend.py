@@ -78,7 +78,8 @@ class TransformersBackend(LLMBackend):
             kwargs["device_map"] = {"": info.name}
             self.dtype = "nf4 (bf16 compute)"
         else:
-            dtype = torch.float32 if quant == "fp32" else torch.bfloat16
+            fp32 = quant == "fp32" or (gguf and quant != "bf16")  # GGUF kernels compute in fp32
+            dtype = torch.float32 if fp32 else torch.bfloat16
             kwargs["dtype"] = dtype
             self.dtype = str(dtype).replace("torch.", "")
             if info.is_cuda:
