@@ -131,7 +131,37 @@ def seed_store(con: Any, as_of: dt.date = dt.date(2018, 2, 7), *,
     return nums
 
 
-Reply = Callable[[dict[str, Any]], list[dict[str, Any]] | tuple[int, str]]
+Reply = Callable[[dict[str, Any]], Any]  # list or iterator of chunks, or (status, body)
+
+
+class ModelReply:
+    """A ``FakeOpenAIServer`` reply that generates with a real loaded
+    ``TransformersBackend``: chunks stream as tokens are produced, the last one
+    carries ``usage`` (real token counts). Requests offering tools get a plain
+    answer when the model's chat template cannot render tools, as llama.cpp's
+    server does."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def __call__(self, req: dict[str, Any]) -> Any:
+        from copilot.prompt import Prompt
+
+        messages = [{"role": m["role"], "content": m.get("content") or ""}
+                    for m in req["messages"] if m["role"] in ("system", "user", "assistant")]
+        max_new = int(req.get("max_tokens") or 64)
+
+        def chunks() -> Any:
+            b = self.backend
+            with b._gen_lock:
+                for text in b._stream(messages, None, max_new, Prompt("", []), None):
+                    yield {"choices": [{"index": 0, "delta": {"content": text},
+                                        "finish_reason": None}]}
+            stats = b.stats
+            yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": int(stats.get("prompt_tokens", 0)),
+                             "completion_tokens": int(stats.get("tokens", 0))}}
+        return chunks()
 
 
 class FakeOpenAIServer:
@@ -165,6 +195,8 @@ class FakeOpenAIServer:
                 req = json.loads(self.rfile.read(length) or b"{}")
                 outer.requests.append(req)
                 out = outer.reply(req)
+                if not isinstance(out, (tuple, list)):
+                    out = out if req.get("stream") else list(out)  # a generator streams live
                 if isinstance(out, tuple):
                     body = out[1].encode()
                     self.send_response(out[0])
