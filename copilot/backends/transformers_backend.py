@@ -42,6 +42,7 @@ class TransformersBackend(LLMBackend):
         self.tools = tools or []
         self.supports_tools = False  # set on load from the chat template
         self.load_format = ""
+        self._tools_note = ""
         self._device_pref = device or settings.device
         self.model: Any = None
         self.tokenizer: Any = None
@@ -100,6 +101,12 @@ class TransformersBackend(LLMBackend):
         window = getattr(self.model.config, "max_position_embeddings", None)
         if isinstance(window, int) and window > 0:
             self._context = min(self.settings.context_tokens, window)
+        self._tools_note = ("chat template" if self.supports_tools else
+                            "off (the chat template does not render tools)")
+        if self.supports_tools and self.tool_schema_tokens() > self._context // 2:
+            self._tools_note = (f"off (the tool schemas need {self.tool_schema_tokens()} tokens, "
+                                f"more than half the {self._context}-token context)")
+            self.supports_tools = False
         self.model_path = path
 
     @property
@@ -263,8 +270,7 @@ class TransformersBackend(LLMBackend):
         if self.model is not None:
             out.update(device=self.device, dtype=self.dtype, model_path=self.model_path,
                        context_tokens=self._context, load_format=self.load_format,
-                       tool_calling="chat template" if self.supports_tools else
-                       "off (the chat template does not render tools)")
+                       tool_calling=self._tools_note)
             memory["model_mib"] = round(self.model.get_memory_footprint() / 2**20, 1)
         else:
             out["available"] = model_available(self.settings.model)
