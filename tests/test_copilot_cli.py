@@ -91,6 +91,33 @@ def test_status_with_a_missing_transformers_model_names_the_fix(tmp_path: Path, 
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PMAX_COPILOT__BACKEND", "transformers")
     monkeypatch.setenv("PMAX_COPILOT__MODEL", str(tmp_path / "no-model"))
-    assert run(["copilot", "status", "--json"]) == 0
+    assert run(["copilot", "status", "--json"]) == 1  # the configured backend cannot answer
     info = json.loads(capsys.readouterr().out)
     assert info["available"] is False and "no model found" in info["error"]
+
+
+def test_status_says_the_server_is_unreachable_and_reports_the_check_rate(
+        db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(["--db", str(db), "ask", "what is our risk?"]) == 0
+    capsys.readouterr()
+    assert run(["copilot", "status", "--db", str(db), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["number_checks"]["offline"]["answers"] == 1
+    assert info["number_checks"]["offline"]["answers_with_unverified"] == 0
+    assert any("openai_model is empty" in line for line in info["auto_tried"])
+    monkeypatch.setenv("PMAX_COPILOT__BACKEND", "openai")
+    monkeypatch.setenv("PMAX_COPILOT__OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert run(["copilot", "status"]) == 1
+    out = capsys.readouterr().out
+    assert "reachable: False" in out and "cannot reach http://127.0.0.1:9/v1/models" in out
+
+
+def test_ask_with_a_server_that_answers_nothing_exits_1(db: Path, capsys: pytest.CaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from copilot.testing import FakeOpenAIServer, content_chunks
+
+    with FakeOpenAIServer(lambda req: content_chunks("")) as srv:
+        monkeypatch.setenv("PMAX_COPILOT__OPENAI_BASE_URL", srv.url)
+        assert run(["--db", str(db), "ask", "--backend", "openai", "what is our risk?"]) == 1
+    err = capsys.readouterr().err
+    assert "empty answer" in err and "Traceback" not in err
