@@ -127,7 +127,7 @@ class CopilotPane(Pane):
     async def _finish(self, stream: MarkdownStream, answer: Any, error: str | None, cancelled: bool) -> None:
         if error:
             await stream.write(f"\n\n{error}")
-        if cancelled and answer is None:
+        if cancelled and "(stopped)" not in (getattr(answer, "text", "") or ""):
             await stream.write("\n\n*(cancelled)*")
         await stream.stop()
         self._cancel = None
