@@ -168,12 +168,15 @@ def trade_refusal(tickers: tuple[str, ...]) -> str:
 def help_text() -> str:
     return ("I answer questions about this portfolio from the pmax store, and cite the rows I "
             "used. Try:\n\n"
-            "- *What is the latest signal for AAPL, and why?*\n"
-            "- *Forecasts for MSFT* · *Walk-forward report* · *Which models were demoted?*\n"
-            "- *What is our risk?* (VaR, drawdown, kill switch) · *Show positions* · "
-            "*Recent fills* · *Rejected orders*\n"
-            "- *Any data-quality issues?* · *How is the portfolio performing?*\n\n"
-            "I never place or cancel orders.")
+            "- *What is the latest signal for AAPL, and why?* · *Compare the forecasts for AAPL, "
+            "MSFT and NVDA*\n"
+            "- *Why did the portfolio lose money in February 2016?* · *What happened on "
+            "2016-02-11?* · *How did we do last week?*\n"
+            "- *Which model has been most accurate for MSFT?* · *Walk-forward report*\n"
+            "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
+            "- *Show positions* · *Recent fills* · *Rejected orders* · *Any data-quality issues?*\n\n"
+            "Every number a model writes is checked against those rows. I never place or "
+            "cancel orders.")
 
 
 def enable_model_hint(reason: str = "") -> str:
