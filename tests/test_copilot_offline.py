@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from copilot.render import fmt_value
 from copilot.session import CopilotSession
 from copilot.settings import CopilotSettings
 from copilot.testing import seed_store

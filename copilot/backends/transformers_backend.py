@@ -14,10 +14,8 @@ answer. torch and transformers load only in ``_load``.
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 from copilot.backends.base import (BackendUnavailableError, LLMBackend, ToolCaller,
