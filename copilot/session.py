@@ -111,6 +111,9 @@ class CopilotSession:
                 yield cached.text
                 turn = Turn(question, t0, backend, [], [], None)
                 turn.used = cached.backend
+                turn.parts = [cached.text.split("\n\n**Sources**")[0]]
+                turn.guard.report.action = cached.checks.get("action", "verified")
+                turn.looped = bool(cached.checks.get("looped"))
                 self._finish(con, turn, cached.text, cached.sources, {
                     "tools_s": 0.0, "first_token_s": time.perf_counter() - t0,
                     "total_s": time.perf_counter() - t0, "cached": 1.0},

@@ -114,8 +114,9 @@ class Turn:
 
     def fed_back(self, cancelled: bool) -> bool:
         """May this answer go back to the model as history?"""
-        return (not cancelled and not self.looped and self.route is not None
-                and self.route.kind == "tools" and self.guard.report.action != "fallback")
+        kind = self.route.kind if self.route is not None else "tools"  # None: from the cache
+        return (not cancelled and not self.looped and kind == "tools"
+                and self.guard.report.action != "fallback")
 
     def body(self) -> str:
         return self._body or "".join(self.parts)
