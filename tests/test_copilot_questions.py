@@ -96,6 +96,9 @@ def test_the_four_questions_print_only_numbers_from_their_sources(store: Store) 
                                "ORDER BY as_of DESC LIMIT 1").fetchone()
     assert f"is **{signal[0]}**" in texts[0].text and signal[1].isoformat() in texts[0].text
     assert sum("Answered from the store without a language model" in a.text for a in texts) == 1
+    for answer in texts:  # narrow tables: they fit the copilot pane
+        widths = [line.count("|") - 1 for line in answer.text.splitlines() if line.startswith("|")]
+        assert max(widths, default=0) <= 6, answer.question
 
 
 def test_what_if_is_hypothetical_and_uses_the_engine_risk_code(store: Store) -> None:
