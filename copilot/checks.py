@@ -51,6 +51,7 @@ class Number:
     start: int
     end: int
     value: float | None = None      # scaled value (1.03% → 0.0103), None for dates
+    whole: bool = False             # a bare small integer ("5", "20"): only counts match it
     tolerance: float = 0.0          # half a unit of the last printed digit, scaled
     raw: float | None = None        # the digits as printed, unscaled (1.03% → 1.03)
     raw_tolerance: float = 0.0
@@ -78,9 +79,10 @@ def extract(text: str, code_state: bool = False) -> list[Number]:
         unit = (m.group("unit") or "").strip().lower()
         scale = _SCALE.get(unit, 1.0) * 10.0 ** int(m.group("exp") or 0)
         half = 0.5 * 10.0 ** (-len(dec))
+        whole = not dec and not unit and not m.group("cur") and not m.group("exp") and raw < 100
         out.append(Number(m.group(0).rstrip(), m.start(), m.start() + len(m.group(0).rstrip()),
                           value=raw * scale, tolerance=half * scale, raw=raw, raw_tolerance=half,
-                          in_code=in_code))
+                          in_code=in_code, whole=whole))
     return out
 
 
@@ -188,6 +190,8 @@ class Evidence:
         out: list[_Cell | None] = []
         for value, cell in self.numbers:
             v = abs(value)
+            if n.whole and v != int(v):  # "2" is a count or horizon, not 1.7 rounded
+                continue
             eps = 1e-12 * max(1.0, v)
             if abs(v - n.value) <= n.tolerance + eps or (  # type: ignore[operator]
                     n.raw is not None and n.raw != n.value and abs(v - n.raw) <= n.raw_tolerance + eps):

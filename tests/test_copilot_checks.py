@@ -51,3 +51,10 @@ def test_quoted_stored_text_verifies_against_text_values() -> None:
     rows = result("rejections", "Rejected", ["reason"], [("max position weight 0.10 exceeded",)], [])
     assert check_text('Reason: `"max position weight 0.10 exceeded"`', [rows]).unverified == []
     assert check_text('Reason: `"max position weight 0.25 exceeded"`', [rows]).unverified == ["0.25"]
+
+
+def test_a_bare_small_integer_only_matches_a_whole_value() -> None:
+    rows = result("t", "t", ["horizon", "x"], [(5, 1.7)], [])
+    assert check_text("over 5 sessions", [rows]).unverified == []
+    assert check_text("the answer is 2", [rows]).unverified == ["2"]  # not 1.7 rounded
+    assert check_text("x is 1.7", [rows]).unverified == []
