@@ -275,7 +275,7 @@ NARROW: dict[str, tuple[str, ...]] = {
     "performance": ("portfolio", "total_return", "sharpe_ratio", "max_drawdown"),
     "model_ranking": ("rank", "model", "horizon", "n_scored", "skill", "dm_pvalue"),
     "forecast_compare": ("ticker", "horizon", "mean", "prob_up", "action"),
-    "pnl_period": ("ticker", "pnl", "contribution"),
+    "pnl_period": ("ticker", "pnl", "contribution", "signal", "tickers"),
     "history": ("date", "ticker", "side", "qty", "price", "as_of", "action", "previous"),
     "risk_breakdown": ("scenario", "return", "usd", "ticker", "weight", "share_of_var", "limit",
                        "used"),

@@ -113,6 +113,9 @@ def pnl_period(con: Any, account: str, start: str | None = None, end: str | None
     children = (result("pnl_period", f"Attribution by position (largest detractors first; "
                                      f"sums to {total:,.2f})", list(_ATTR_COLS), rows,
                        [pos_cite, fill_cite]),)
+    by_signal = _by_signal(con, account, before or first, attr)
+    if by_signal is not None:
+        children = children + (by_signal,)
     if bench is not None:
         cites.append(cite("bars", last, sessions=f"{before or first}..{last}",
                           rule="equal-weight buy-and-hold"))
@@ -121,6 +124,24 @@ def pnl_period(con: Any, account: str, start: str | None = None, end: str | None
                   list(_PNL_COLS), [row], cites, args={"start": first.isoformat(),
                                                        "end": last.isoformat()},
                   children=children)
+
+
+def _by_signal(con: Any, account: str, day: dt.date, attr: list[tuple[Any, ...]]) -> ToolResult | None:
+    """P&L grouped by each ticker's signal at the close before the period (BUY/SELL/HOLD)."""
+    _, rows = select(con, "SELECT ticker, action FROM signals WHERE account = ? AND as_of = "
+                          "(SELECT max(as_of) FROM signals WHERE account = ? AND as_of <= ?)",
+                     [account, account, day])
+    action = dict(rows)
+    if not action:
+        return None
+    groups: dict[str, list[tuple[Any, ...]]] = {}
+    for a in attr:
+        groups.setdefault(action.get(a[0], "no signal"), []).append(a)
+    out = sorted(((k, len(v), _money(sum(a[1] for a in v))) for k, v in groups.items()),
+                 key=lambda r: r[2])
+    return result("pnl_period", f"Attribution by signal on {day} (the book's tilt going in)",
+                  ["signal", "tickers", "pnl"], out,
+                  [cite("signals", day, account=account)])
 
 
 def _benchmark(con: Any, first: dt.date, last: dt.date) -> float | None:
