@@ -9,6 +9,9 @@ Owns the tests the validation report uses before it calls anything "skill":
   "DM p" and `pmax validate` all call it;
 * `benjamini_hochberg` — false-discovery-rate adjusted p-values (q-values) for a
   family of tests (the gate tests every ticker each session);
+* `coverage_test` — binomial test of an interval's coverage against its nominal level;
+* `kupiec_pof`, `christoffersen_independence` — VaR backtests: is the exception
+  rate the nominal one, and do exceptions cluster;
 * `ljung_box`, `jarque_bera` — residual autocorrelation and normality, thin
   wrappers over statsmodels (imported inside the functions) returning floats;
 * `probabilistic_sharpe_ratio` and `deflated_sharpe_ratio` — re-exported from
@@ -197,7 +200,80 @@ def jarque_bera(resid: Any) -> StatResult:
     return StatResult(float(stat), float(pvalue))
 
 
+class CoverageResult(NamedTuple):
+    """Interval coverage: hits of n, the share, and the two-sided binomial p-value vs nominal."""
+
+    covered: int
+    n: int
+    rate: float
+    pvalue: float
+
+
+def coverage_test(covered: Any, nominal: float) -> CoverageResult:
+    """Two-sided exact binomial test that the share of covered actuals equals `nominal`.
+
+    Assumes independent outcomes; overlapping h-step targets and correlated tickers
+    make it optimistic (too small p), so callers should also judge the size of the gap.
+    """
+    from scipy import stats
+
+    c = np.asarray(covered, dtype=float).ravel()
+    c = c[np.isfinite(c)]
+    n, k = int(c.size), int(c.sum())
+    if n == 0:
+        return CoverageResult(0, 0, np.nan, np.nan)
+    return CoverageResult(k, n, k / n, float(stats.binomtest(k, n, nominal).pvalue))
+
+
+def _xlogy(x: float, y: float) -> float:
+    return 0.0 if x == 0 else x * math.log(y)
+
+
+def kupiec_pof(exceptions: Any, p: float) -> StatResult:
+    """Kupiec (1995) proportion-of-failures test: is the exception rate `p`?
+
+    LR_uc = -2·[ln((1-p)^(n-x) p^x) - ln((1-x/n)^(n-x) (x/n)^x)] ~ χ²(1);
+    `exceptions` is a boolean series (True: the loss exceeded VaR), NaN dropped.
+    """
+    from scipy import stats
+
+    e = _finite(exceptions)
+    n, x = int(e.size), int(e.sum())
+    if n == 0:
+        return StatResult(np.nan, np.nan)
+    pi = x / n
+    lr = -2.0 * ((_xlogy(n - x, 1 - p) + _xlogy(x, p)) - (_xlogy(n - x, 1 - pi) + _xlogy(x, pi)))
+    lr = max(lr, 0.0)
+    return StatResult(float(lr), float(stats.chi2.sf(lr, 1)))
+
+
+def christoffersen_independence(exceptions: Any) -> StatResult:
+    """Christoffersen (1998) independence test: does an exception make the next more likely?
+
+    First-order Markov chain of exceptions: LR_ind = -2·[ln L(π) - ln L(π01, π11)] ~ χ²(1),
+    from the transition counts n_ij (state i today, j tomorrow). NaN with no exception
+    or no transition out of one.
+    """
+    from scipy import stats
+
+    e = _finite(exceptions).astype(int)
+    if e.size < 2 or e.sum() == 0:
+        return StatResult(np.nan, np.nan)
+    a, b = e[:-1], e[1:]
+    n00, n01 = int(np.sum((a == 0) & (b == 0))), int(np.sum((a == 0) & (b == 1)))
+    n10, n11 = int(np.sum((a == 1) & (b == 0))), int(np.sum((a == 1) & (b == 1)))
+    if n00 + n01 == 0 or n10 + n11 == 0:
+        return StatResult(np.nan, np.nan)
+    pi01, pi11 = n01 / (n00 + n01), n11 / (n10 + n11)
+    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
+    restricted = _xlogy(n00 + n10, 1 - pi) + _xlogy(n01 + n11, pi)
+    free = _xlogy(n00, 1 - pi01) + _xlogy(n01, pi01) + _xlogy(n10, 1 - pi11) + _xlogy(n11, pi11)
+    lr = max(-2.0 * (restricted - free), 0.0)
+    return StatResult(float(lr), float(stats.chi2.sf(lr, 1)))
+
+
 __all__ = [
-    "DMResult", "StatResult", "benjamini_hochberg", "diebold_mariano", "long_run_variance", "ljung_box", "jarque_bera",
+    "CoverageResult", "DMResult", "StatResult", "benjamini_hochberg", "christoffersen_independence",
+    "coverage_test", "kupiec_pof", "diebold_mariano", "long_run_variance", "ljung_box", "jarque_bera",
     "probabilistic_sharpe_ratio", "deflated_sharpe_ratio",
 ]
