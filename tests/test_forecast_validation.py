@@ -108,5 +108,10 @@ def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> 
     assert ("arima", 5, 0.8) in levels and ("arima", 5, 0.9) in levels and ("arima", 5, 0.95) in levels
     assert all(0 <= c["pvalue"] <= 1 for c in out["coverage"])
     assert out["var_backtest"] == [] and "walk-forward run" in out["weights_rule"]
+    res = CliRunner().invoke(validate, ["--db", str(db), "--config", str(cfg), "--json", "--cv", "cpcv"])
+    assert res.exit_code == 0, res.output
+    cp = json.loads(res.output)
+    assert [c["horizon"] for c in cp["cpcv"]] == [1, 5] and all(c["splits"] == 15 for c in cp["cpcv"])
+    assert {"skill_vs_drift", "n_train", "n_test"} <= set(cp["cpcv_splits"][0])
     res = CliRunner().invoke(validate, ["--db", str(tmp_path / "none.duckdb")])
     assert res.exit_code == 2
