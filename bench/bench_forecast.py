@@ -148,7 +148,7 @@ def accuracy(sample: Path, out: list[str], n_windows: int, step: int) -> None:
     t0 = time.perf_counter()
     scores = walk_forward_scores(panel, MODELS[1:], [1, 5, 21], n_windows=n_windows, step_size=step,
                                  refit=max(1, 21 // step), window="expanding", params={}, seed=7, level=0.9)
-    rep = report_from_scores(scores)
+    rep = report_from_scores(scores, step=step)
     el = time.perf_counter() - t0
     out += ["", f"### Out-of-sample accuracy, 20-ticker sample, walk-forward ({n_windows} cutoffs every {step} sessions, "
             f"refit every {max(1, 21 // step)} cutoffs, expanding window; {el:.0f} s)", "",

@@ -125,7 +125,8 @@ def build_report(con: Any, config: Any, tickers: Sequence[str] | None = None, *,
         weights, source = None, "walk_forward"
         if scores is None:
             return {"source": "none", "account": account, "rows": []}
-    report = report_from_scores(scores, weights, alpha=alpha)
+    step = 1 if source == "model_scores" else int(config.validation.step_size)
+    report = report_from_scores(scores, weights, alpha=alpha, step=step)
     rows = _records(report)
     cover = coverage_table(scores, default_level=float(config.forecast.level))
     var = backtest(var_pairs(con, account)) if source == "model_scores" and not tickers else pd.DataFrame()
@@ -137,10 +138,11 @@ def build_report(con: Any, config: Any, tickers: Sequence[str] | None = None, *,
         "trusted": sorted({r["model"] for r in rows if (r.get("weight") or 0) > 0 and r["model"] != "naive"}),
         "demoted": sorted({f"{r['model']}@h{r['horizon']}" for r in rows if r.get("demoted") is True}),
         "weights_rule": weights_rule(config, source),
-        "units": {"n": "forecast origins (sessions): the DM test's sample size",
+        "origin_step": step,
+        "units": {"n": "forecast origins (sessions): the DM test's sample size; its overlap is ceil(h / origin_step)",
                   "n_rows": "ticker-rows scored",
                   "directional_accuracy": "share of sign calls right, forecasts of exactly 0 (ties) left out",
-                  "ljung_box": "per ticker, errors at every h-th origin (no overlap), lags min(10, n/5); "
+                  "ljung_box": "per ticker, errors thinned to non-overlapping origins, lags min(10, n/5); "
                                "median p and share of tickers with p < 0.05"},
         "coverage": _records(cover),
         "coverage_flags": [f"{r.model}@h{r.horizon} {r.level:.0%} ({r.interval}): {r.rate:.1%} covered"

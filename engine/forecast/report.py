@@ -9,7 +9,7 @@ walk-forward run shaped the same way), per model and horizon:
   Diebold–Mariano test of `engine.significance` ("model better", one-sided);
 * directional accuracy over the forecasts that make a call (a forecast of exactly
   0 is a tie and is not counted; `zero_share` says how many there were);
-* Ljung–Box per ticker on non-overlapping errors (every h-th origin, so the
+* Ljung–Box per ticker on non-overlapping errors (every ceil(h/step)-th origin, so the
   MA(h-1) overlap of h-step errors is not mistaken for misspecification): the
   median p-value and the share of tickers rejecting at 5%; Jarque–Bera likewise;
 * `status`, from this row's own skill and p-value: "skilled" (skill > 0 and
@@ -90,12 +90,15 @@ def per_ticker_tests(g: pd.DataFrame, h: int) -> tuple[float, float, int, float]
 
 
 def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None,
-                       alpha: float = 0.10) -> pd.DataFrame:
+                       alpha: float = 0.10, step: int = 1) -> pd.DataFrame:
     """Report rows from scored forecasts (columns of `model_scores`; `covered` optional).
 
     `scores` needs model, horizon, ticker, forecast_as_of, actual, mean and prob_up.
     `weights` (latest `model_weights`) adds the ensemble's current weight with the
     skill and p-value of *its* window (weight_skill, weight_pvalue) and reason.
+    `step`: sessions between consecutive forecast origins (1 for stored daily scores,
+    the walk-forward's step_size otherwise); h-step errors overlap ceil(h / step)
+    origins, which is the horizon the DM test's variance and HLN factor use.
     """
     from engine.significance import diebold_mariano
 
@@ -112,12 +115,13 @@ def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None
         both = g[key + ["actual", "mean"]].merge(nv[key + ["mean"]], on=key, suffixes=("", "_naive"))
         e_m, e_n = both["actual"] - both["mean"], both["actual"] - both["mean_naive"]
         daily = pd.DataFrame({"d": both["forecast_as_of"], "m": e_m**2, "n": e_n**2}).groupby("d").mean()
-        dm = diebold_mariano(np.sqrt(daily["m"]), np.sqrt(daily["n"]), h=h, loss="se",
+        overlap = max(1, -(-h // max(1, int(step))))
+        dm = diebold_mariano(np.sqrt(daily["m"]), np.sqrt(daily["n"]), h=overlap, loss="se",
                              harvey_correction=True, alternative="less") if len(daily) > 2 else None
         skill = 1.0 - float(np.mean(e_m**2)) / float(np.mean(e_n**2)) if len(e_n) and np.mean(e_n**2) > 0 else np.nan
         p = dm.pvalue if dm else np.nan
         acc, n_calls, zero = directional(g["actual"].to_numpy(float), g["mean"].to_numpy(float))
-        lb_med, lb_share, lb_n, jb_med = per_ticker_tests(g, h)
+        lb_med, lb_share, lb_n, jb_med = per_ticker_tests(g, overlap)
         rows.append({
             "model": model, "horizon": h, "n": int(len(daily)), "n_rows": int(m["n"]), "mae": m["mae"],
             "rmse": m["rmse"], "mase": mase, "smape": m["smape"], "directional_accuracy": acc,
