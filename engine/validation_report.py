@@ -3,7 +3,7 @@
 `build_report` reads the store and returns one plain dict (JSON-ready):
 
 * `rows` — per model and horizon, from `engine.forecast.report` (scores, skill,
-  the one HLN Diebold–Mariano test, per-ticker Ljung–Box, status from the row's
+  the one Diebold–Mariano test, per-ticker Ljung–Box, status from the row's
   own skill and p-value, and the ensemble's current weight from its own window);
 * `coverage` and `coverage_flags` — 80/90/95% interval calibration with binomial
   tests (`engine.forecast.calibration`);

@@ -5,7 +5,7 @@ walk-forward run shaped the same way), per model and horizon:
 
 * `n` — forecast origins (sessions), the unit the Diebold–Mariano test uses (it
   runs on the per-session cross-sectional MSE); `n_rows` — ticker-rows scored;
-* MAE, RMSE, MASE, sMAPE, log loss, skill = 1 - MSE/MSE(naive), and the one HLN
+* MAE, RMSE, MASE, sMAPE, log loss, skill = 1 - MSE/MSE(naive), and the one
   Diebold–Mariano test of `engine.significance` ("model better", one-sided);
 * directional accuracy over the forecasts that make a call (a forecast of exactly
   0 is a tie and is not counted; `zero_share` says how many there were);
@@ -98,7 +98,7 @@ def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None
     skill and p-value of *its* window (weight_skill, weight_pvalue) and reason.
     `step`: sessions between consecutive forecast origins (1 for stored daily scores,
     the walk-forward's step_size otherwise); h-step errors overlap ceil(h / step)
-    origins, which is the horizon the DM test's variance and HLN factor use.
+    origins, the overlap the DM test is told and the per-ticker Ljung–Box thins by.
     """
     from engine.significance import diebold_mariano
 

@@ -63,7 +63,7 @@ def _json_default(x: object) -> object:
 
 def _print(p: dict) -> None:
     click.echo(f"validation from {p['source']} (account {p.get('account', '?')}); out-of-sample only; "
-               f"n = sessions (forecast origins), DM one-sided vs naive, HLN-corrected")
+               f"n = sessions (forecast origins), DM one-sided vs naive (EWC long-run variance, t(B) reference)")
     head = (f"{'model':<10}{'h':>3}{'n':>5}{'rows':>7}{'RMSE':>8}{'naive':>8}{'skill':>8}{'DM p':>6}"
             f"{'dir.acc':>8}{'0-fc':>7}{'LB p~':>6}{'LB rej':>7}  {'status':<17}{'weight (window skill, p)'}")
     click.echo(head)
