@@ -107,7 +107,9 @@ def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
     store = _replay(tmp_path, "run", forecasts=False)
     fills = store.query_df("SELECT o.as_of, f.date, f.ticker, f.side, f.price, b.open FROM fills f "
                            "JOIN orders o USING (order_id) JOIN bars b ON b.ticker = f.ticker AND b.date = f.date")
-    assert len(fills) > 10
+    # No forecasts, so no validated signal: the book funds the benchmark once and then
+    # holds it (its weights drift with prices; nothing else trades).
+    assert len(fills) == len(TICKERS) and fills["as_of"].nunique() == 1
     sessions = sorted(store.query_df("SELECT session FROM cycles")["session"].dt.date)
     nxt = {a: b for a, b in zip(sessions, sessions[1:])}
     assert all(nxt[a.date()] == d.date() for a, d in zip(fills["as_of"], fills["date"]))
