@@ -68,7 +68,8 @@ def drift_weights(universe: Sequence[str], prices: Mapping[str, float], kind: st
 
 def benchmark_weights(ctx: CycleContext, view: MarketView, universe: Sequence[str],
                       prices: Mapping[str, float]) -> np.ndarray:
-    """This session's benchmark weights over `universe` (stored in `benchmark_weights`)."""
+    """This session's benchmark weights over `universe` (stored in `benchmark_weights`,
+    with the session's benchmark and overlays in `portfolio_setup`)."""
     kind = benchmark_kind(ctx.config)
     prev = ctx.con.execute(
         "SELECT as_of, ticker, weight FROM benchmark_weights WHERE account = ? AND as_of = "
@@ -77,6 +78,8 @@ def benchmark_weights(ctx: CycleContext, view: MarketView, universe: Sequence[st
     previous = {t: float(w) for _d, t, w in prev}
     previous_prices = _closes_on(view, prev[0][0]) if prev else None
     w = drift_weights(list(universe), prices, kind, previous, previous_prices)
+    ctx.con.execute("INSERT OR REPLACE INTO portfolio_setup VALUES (?, ?, ?, ?)",
+                    [ctx.account, ctx.session, kind, ",".join(overlays_on(ctx.config))])
     ctx.con.execute("DELETE FROM benchmark_weights WHERE account = ? AND as_of = ?", [ctx.account, ctx.session])
     append(ctx.con, "benchmark_weights", pd.DataFrame(
         {"account": ctx.account, "as_of": ctx.session, "ticker": list(universe), "weight": w}))

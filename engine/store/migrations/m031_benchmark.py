@@ -5,7 +5,8 @@
 changes), so a resumed run drifts from exactly where it stopped. `signals.core_weight`
 is the base before overlays (the benchmark's weight, or HRP's when that overlay is
 on); with `base_weight` (after overlays) and `tilt` it lets the report attribute
-active return to base, overlays and tilts.
+active return to base, overlays and tilts. `portfolio_setup` records the benchmark
+and overlays each session ran with, so every report names them from the store.
 """
 
 VERSION = 31
@@ -19,4 +20,11 @@ CREATE TABLE benchmark_weights (
     PRIMARY KEY (account, as_of, ticker)
 );
 ALTER TABLE signals ADD COLUMN core_weight DOUBLE;
+CREATE TABLE portfolio_setup (
+    account VARCHAR,
+    as_of DATE,
+    benchmark VARCHAR,          -- equal_weight | cash
+    overlays VARCHAR,           -- comma-separated overlays on this session ('' = none)
+    PRIMARY KEY (account, as_of)
+);
 """
