@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from engine.errors import UsageError
-from engine.significance import DMResult, diebold_mariano, long_run_variance
+from engine.significance import DMResult, benjamini_hochberg, diebold_mariano, long_run_variance
 
 
 def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool,
@@ -30,7 +30,7 @@ def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool
         gammas.append(total / n)
     lrv = gammas[0] + 2 * sum(gammas[1:])
     if lrv <= 0:
-        lrv = gammas[0]
+        return math.nan, math.nan, n
     stat = mean / math.sqrt(lrv / n)
     if hln:
         stat *= math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
@@ -69,6 +69,7 @@ def test_matches_slow_loop(h: int, loss: str, alternative: str, hln: bool) -> No
     got = diebold_mariano(e1, e2, h=h, loss=loss, harvey_correction=hln, alternative=alternative)
     stat, p, count = _dm_reference(list(e1), list(e2), h, loss, hln, alternative)
     assert got.n == count == n - 3
+    assert math.isfinite(stat)
     assert got.stat == pytest.approx(stat, rel=1e-10)
     assert got.pvalue == pytest.approx(p, rel=1e-9, abs=1e-15)
 
@@ -103,10 +104,23 @@ def test_bad_arguments_are_usage_errors(kwargs: dict) -> None:
         diebold_mariano(np.ones(10), np.ones(9))
 
 
-def test_long_run_variance_falls_back_to_gamma0_when_negative() -> None:
+def test_a_negative_long_run_variance_is_not_enough_data_not_gamma0() -> None:
     d = np.array([1.0, -1.0] * 10)  # lag-1 autocovariance ≈ -γ0: the truncated sum goes negative
-    assert long_run_variance(d, 1) == pytest.approx(float(np.mean(d**2)))
+    assert np.isnan(long_run_variance(d, 1))
     assert long_run_variance(d, 0) == pytest.approx(float(np.mean(d**2)))
+    res = diebold_mariano(np.abs(d) + (d > 0), np.abs(d), h=2, loss="ae", alternative="less")
+    assert np.isnan(res.stat) and np.isnan(res.pvalue) and "not enough data" in res.undefined
+
+
+def test_benjamini_hochberg_matches_statsmodels_and_skips_nan() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.2, 0.9, 0.041])
+    want = multipletests(p, method="fdr_bh")[1]
+    np.testing.assert_allclose(benjamini_hochberg(p), want, rtol=1e-12)
+    q = benjamini_hochberg([0.01, np.nan, 0.02])
+    assert np.isnan(q[1]) and q[0] == pytest.approx(0.02) and q[2] == pytest.approx(0.02)
+    assert np.isnan(benjamini_hochberg([np.nan])).all()
 
 
 @pytest.mark.parametrize("h", [1, 5])

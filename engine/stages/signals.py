@@ -24,7 +24,7 @@ from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
-from engine.portfolio.signals import dm_test
+from engine.portfolio.signals import statistical_gate
 from engine.store import append
 
 TARGETS_KEY = "portfolio.targets"
@@ -74,24 +74,28 @@ def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
 
 
 def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
-    """The ensemble's last `window` matured forecasts per ticker, with a DM test vs naive."""
+    """The ensemble's last `window` matured forecasts per ticker, tested against the
+    stronger of naive and drift with BH control across tickers (`statistical_gate`).
+    `dm_pvalue` carries the Benjamini–Hochberg q-value the layer compares to α."""
     got = ctx.con.execute(
-        "SELECT ticker, error, naive_error, coalesce(hit, false) AS hit FROM model_scores "
-        "WHERE account = ? AND model = 'ensemble' AND horizon = ? AND as_of <= ? "
-        "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY forecast_as_of DESC) <= ? "
-        "ORDER BY ticker, forecast_as_of", [ctx.account, horizon, ctx.session, window]).fetchnumpy()
+        "SELECT e.ticker, e.error, e.naive_error, d.error AS drift_error, coalesce(e.hit, false) AS hit "
+        "FROM model_scores e LEFT JOIN model_scores d ON d.account = e.account AND d.model = 'drift' "
+        "AND d.horizon = e.horizon AND d.ticker = e.ticker AND d.forecast_as_of = e.forecast_as_of "
+        "WHERE e.account = ? AND e.model = 'ensemble' AND e.horizon = ? AND e.as_of <= ? "
+        "QUALIFY row_number() OVER (PARTITION BY e.ticker ORDER BY e.forecast_as_of DESC) <= ? "
+        "ORDER BY e.ticker, e.forecast_as_of", [ctx.account, horizon, ctx.session, window]).fetchnumpy()
     tick = np.asarray(got["ticker"], dtype=object)
     if tick.size == 0:
         return {}
     err = np.asarray(got["error"], dtype=float)
     naive = np.asarray(got["naive_error"], dtype=float)
+    drift = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: drift not scored
     hit = np.asarray(got["hit"], dtype=bool)
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
-    out: dict[str, TickerScore] = {}
-    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size]):
-        stat, p = dm_test(err[lo:hi], naive[lo:hi], horizon)
-        out[str(tick[lo])] = TickerScore(int(hi - lo), int(hit[lo:hi].sum()), stat, p)
-    return out
+    series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
+              for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
+    gate = statistical_gate(series, horizon, int(ctx.config.signals.min_scored))
+    return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue) for t, g in gate.items()}
 
 
 def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:
