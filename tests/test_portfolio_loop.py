@@ -65,7 +65,18 @@ class FakeForecasts(Stage):
             append(ctx.con, "model_scores", pd.DataFrame(scores))
 
 
-def _replay(tmp_path: Path, name: str, forecasts: bool = True, cycles: int | None = None,
+class FlippingForecasts(FakeForecasts):
+    """T0's validated BUY call switches on and off every session: a strategy that would
+    churn without a turnover budget."""
+
+    def run(self, ctx: CycleContext) -> None:
+        super().run(ctx)
+        if ctx.session.toordinal() % 2:
+            ctx.con.execute("UPDATE forecasts SET mean = 0.0, prob_up = 0.5 WHERE as_of = ? AND ticker = 'T0'",
+                            [ctx.session])
+
+
+def _replay(tmp_path: Path, name: str, forecasts: bool | Stage = True, cycles: int | None = None,
             **over: object) -> Store:
     bars = synthetic_bars(TICKERS, N, seed=3)
     path = tmp_path / "bars.parquet"
@@ -74,7 +85,8 @@ def _replay(tmp_path: Path, name: str, forecasts: bool = True, cycles: int | Non
     cfg = load_config(env={}, overrides={**OVERRIDES, **over})
     start = sorted(bars["date"].unique())[START]
     store = Store.open(tmp_path / f"{name}.duckdb")
-    stages = [IngestStage(), BrokerFillStage(), *([FakeForecasts()] if forecasts else []),
+    fc = forecasts if isinstance(forecasts, Stage) else (FakeForecasts() if forecasts else None)
+    stages = [IngestStage(), BrokerFillStage(), *([fc] if fc else []),
               SignalsStage(), PortfolioStage(), RiskStage()]
     asyncio.run(Engine(store, cfg, ReplayFeed(path, start=start), stages=stages).run(cycles=cycles))
     return store
@@ -165,3 +177,35 @@ def test_limit_orders_fill_only_inside_the_next_range(tmp_path: Path) -> None:
     assert (o.loc[missed & buy, "low"] > o.loc[missed & buy, "limit_price"]).all()
     assert o.loc[missed, "reason"].str.contains("not reached").all()
     store.close()
+
+
+def test_with_no_signal_the_book_holds_the_drifting_benchmark(tmp_path: Path) -> None:
+    store = _replay(tmp_path, "bench", forecasts=False)
+    last = store.query_df("SELECT max(as_of) AS d FROM equity")["d"][0]
+    held = store.query_df("SELECT p.ticker, p.market_value / e.equity AS w FROM positions p JOIN equity e "
+                          "USING (account, as_of) WHERE as_of = ?", [last]).set_index("ticker")["w"]
+    bench = store.query_df("SELECT ticker, weight FROM benchmark_weights WHERE as_of = ?", [last]
+                           ).set_index("ticker")["weight"]
+    # Held weights are the benchmark's drifted weights less the 2% cash buffer (whole shares aside).
+    np.testing.assert_allclose(held.reindex(bench.index), 0.98 * bench, atol=0.003)
+    assert not np.allclose(bench, bench.mean(), atol=1e-4)  # it drifted: not rebalanced back to equal
+    orders = store.query_df("SELECT DISTINCT intent FROM orders")["intent"].tolist()
+    assert orders == ["fund"]  # nothing traded beyond funding the book once
+    setup = store.query_df("SELECT DISTINCT benchmark, overlays FROM portfolio_setup")
+    assert setup.values.tolist() == [["equal_weight", ""]]
+    store.close()
+
+
+def test_turnover_budget_caps_a_churning_signal(tmp_path: Path) -> None:
+    budget = 0.5
+    free = _replay(tmp_path, "free", FlippingForecasts(), **{"portfolio.turnover_budget": 100.0})
+    capped = _replay(tmp_path, "capped", FlippingForecasts(), **{"portfolio.turnover_budget": budget})
+    sql = ("SELECT coalesce(sum(f.qty * f.price), 0) / 2 AS one_way FROM fills f JOIN orders o USING (order_id) "
+           "WHERE o.intent = 'rebalance'")
+    churn, kept = free.query_df(sql)["one_way"][0], capped.query_df(sql)["one_way"][0]
+    sessions = capped.query_df("SELECT count(*) AS n FROM equity")["n"][0]
+    equity = capped.query_df("SELECT max(equity) AS e FROM equity")["e"][0]
+    assert churn > 3 * budget * equity * sessions / 252  # without the budget it churns
+    assert kept <= budget * equity * sessions / 252 + 1.0  # with it, within the pro-rata allowance
+    free.close()
+    capped.close()
