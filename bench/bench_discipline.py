@@ -78,13 +78,15 @@ def describe(market: str, label: str, summary: dict, seconds: float) -> list[str
         f"| strategy total return | {_p(rep.get('strategy_total_return'))} |",
         f"| {rep.get('benchmark')} total return | {_p(rep.get('benchmark_total_return'))} |",
         f"| active return (annualised, mean daily x 252) | {_p(active)}/yr |",
-        f"| tracking error | {_p(rep.get('tracking_error'))}/yr |",
+        f"| tracking error | {_u(rep.get('tracking_error'))}/yr |",
         f"| information ratio (t) | {_n(rep.get('information_ratio'))} ({_n(rep.get('ir_tstat'))}) |",
         f"| PSR vs the benchmark's Sharpe ({_n(rep.get('benchmark_sharpe'))}) | {_n(rep.get('psr_vs_benchmark'))} |",
         f"| strategy Sharpe | {_n(rep.get('strategy_sharpe'))} |",
         *(f"| attribution: {k} | {_p(v)}/yr |" for k, v in att.items()),
-        f"| one-way turnover (all fills / after funding) | {_n(turnover)}x / {_n(rep.get('turnover_ex_funding'))}x per yr |",
-        f"| costs paid / cost drag | ${rep.get('costs_paid', 0):,.0f} / {_p(rep.get('cost_drag'))}/yr |",
+        f"| one-way turnover (all fills / after funding) | {_n(turnover, False)}x / "
+        f"{_n(rep.get('turnover_ex_funding'), False)}x per yr |",
+        f"| costs paid / cost drag | ${rep.get('costs_paid', 0):,.0f} / {_u(rep.get('cost_drag'))}/yr |",
+        f"| sessions with a validated tilt | {rep.get('tilted_sessions')} |",
         f"| fills / orders / rejected | {summary.get('trade_count')} / {summary.get('orders')} / {summary.get('rejected')} |",
         f"| overlays on | {', '.join(rep.get('overlays_on') or []) or 'none'} |",
         "",
@@ -103,8 +105,12 @@ def _p(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.2%}"
 
 
-def _n(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.2f}"
+def _u(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2%}"
+
+
+def _n(x: float | None, signed: bool = True) -> str:
+    return "n/a" if x is None else (f"{x:+.2f}" if signed else f"{x:.2f}")
 
 
 def main() -> None:

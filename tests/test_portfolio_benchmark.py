@@ -139,6 +139,9 @@ def test_report_figures_match_a_hand_computation(tmp_path: Path) -> None:
     assert rep["cost_drag"] == pytest.approx(16.4 / eq.mean() * ANNUAL / n, abs=1e-4)
     assert 0.0 <= rep["psr_vs_benchmark"] <= 1.0
     assert rep["data_note"] == SURVIVORSHIP
+    net_positive = att["tilts"] + att["costs"] > 0
+    assert "validated tilts (on 26 sessions)" in rep["verdict"]
+    assert ("did NOT beat the benchmark after costs" in rep["verdict"]) is not net_positive
     store.close()
 
 

@@ -225,6 +225,8 @@ def benchmark_report(con: duckdb.DuckDBPyConnection, account: str, *, benchmark:
     sr_b = float(sharpe_ratio(r_b)) / math.sqrt(ANNUAL) if benchmark != "cash" else 0.0
     funding = trades["intent"].eq("fund") if not trades.empty else pd.Series(dtype=bool)
     parts = attribution_daily(con, account, days, closes, r_s, r_b, costs)
+    tilted = con.execute("SELECT count(DISTINCT as_of) FROM signals WHERE account = ? AND as_of BETWEEN ? AND ? "
+                         "AND tilt <> 0", [account, days[0], days[-1]]).fetchall()[0][0]
     out.update(
         active_return=_num(float(np.mean(active)) * ANNUAL),
         tracking_error=_num(te),
@@ -239,6 +241,7 @@ def benchmark_report(con: duckdb.DuckDBPyConnection, account: str, *, benchmark:
         turnover_ex_funding=_num(0.5 * float(trades.loc[~funding, "notional"].abs().sum()) / mean_equity * scale, 4)
         if not trades.empty else 0.0,
         cost_drag=_num(out["costs_paid"] / mean_equity * scale),
+        tilted_sessions=int(tilted),
     )
     out["verdict"] = verdict(out)
     return out
@@ -254,7 +257,12 @@ def verdict(rep: dict[str, Any]) -> str:
     sig = "significant" if abs(t) >= 1.96 else "not significant"
     tilts, costs = att.get("tilts") or 0.0, att.get("costs") or 0.0
     net = tilts + costs
-    tilt_line = (f"validated tilts added {tilts:+.2%}/yr before costs of {costs:+.2%}/yr: "
-                 + ("they beat the benchmark after costs" if net > 0 else
-                    "they did NOT beat the benchmark after costs"))
+    if not rep.get("tilted_sessions"):
+        tilt_line = (f"no signal passed validation, so the book held its benchmark (costs {costs:+.2%}/yr); "
+                     "validated tilts have not beaten the benchmark here")
+    else:
+        tilt_line = (f"validated tilts (on {rep['tilted_sessions']} sessions) added {tilts:+.2%}/yr before "
+                     f"costs of {costs:+.2%}/yr: "
+                     + ("net of costs they beat the benchmark" if net > 0 else
+                        "they did NOT beat the benchmark after costs"))
     return (f"The strategy {beat} its benchmark by {abs(act):.2%}/yr (t = {t:+.2f}, {sig}); {tilt_line}.")
