@@ -124,9 +124,10 @@ def test_report_figures_match_a_hand_computation(tmp_path: Path) -> None:
     assert rep["tracking_error"] == pytest.approx(te, abs=1e-6)
     assert rep["information_ratio"] == pytest.approx(active.mean() * 252 / te, abs=1e-5)
     assert rep["ir_tstat"] == pytest.approx(active.mean() / active.std(ddof=1) * math.sqrt(n), abs=1e-3)
-    # Attribution: overlay = (0.49 - 0.5) on both names; tilts = +0.05 on AAA; base = 0.
+    # Attribution: base = a fixed 50/50 core against drifting buy-and-hold; overlay = (0.49 - 0.5)
+    # on both names; tilts = +0.05 on AAA.
     att = rep["attribution"]
-    assert att["base"] == pytest.approx(0.0, abs=1e-9)
+    assert att["base"] == pytest.approx((0.5 * ra + 0.5 * rb - r_b).sum() * ANNUAL / n, abs=1e-6)
     assert att["overlays"] == pytest.approx(((-0.01 * ra - 0.01 * rb).sum()) * ANNUAL / n, abs=1e-6)
     assert att["tilts"] == pytest.approx((0.05 * ra).sum() * ANNUAL / n, abs=1e-6)
     costs = np.zeros(n)

@@ -10,8 +10,8 @@ bars over a window of sessions and returns plain numbers (JSON-serialisable) tha
   t-statistic (mean / (std / sqrt n): i.i.d. days assumed);
 * PSR: probability that the strategy's true Sharpe exceeds the benchmark's;
 * attribution of the annualised active return, summed from daily contributions of
-  weights held from the previous close: base (core - benchmark: HRP when that overlay
-  is on), overlays (base after overlays - core: regime, kill-switch and cash-buffer
+  weights held from the previous close: base (the core's return - the benchmark's:
+  nonzero when the HRP overlay is on or the book's universe differs), overlays (base after overlays - core: regime, kill-switch and cash-buffer
   scaling), tilts (target - base: validated signals, after caps), costs (commission +
   slippage over the previous equity) and implementation (the rest: no-trade bands,
   whole shares, next-open fills);
@@ -107,22 +107,15 @@ def benchmark_returns(closes: pd.DataFrame, kind: str) -> np.ndarray:
 
 
 def _weights(con: duckdb.DuckDBPyConnection, account: str, days: list[Any]) -> dict[str, pd.DataFrame]:
-    """Per-session weights held from each close: benchmark, core, base, target (session x ticker)."""
-    if not _has(con, "benchmark_weights"):
+    """Per-session weights held from each close: core, base, target (session x ticker)."""
+    core = "coalesce(core_weight, base_weight)" if _has_column(con, "signals", "core_weight") else "base_weight"
+    sig = _df(con, f"SELECT as_of, ticker, {core} AS core, base_weight AS base, target_weight AS target "
+                   "FROM signals WHERE account = ? AND as_of BETWEEN ? AND ?", [account, days[0], days[-1]])
+    if sig.empty:
         return {}
-    sig = _df(con, "SELECT as_of, ticker, coalesce(core_weight, base_weight) AS core, base_weight AS base, "
-                   "target_weight AS target FROM signals WHERE account = ? AND as_of BETWEEN ? AND ?",
-              [account, days[0], days[-1]])
-    bench = _df(con, "SELECT as_of, ticker, weight AS bench FROM benchmark_weights "
-                     "WHERE account = ? AND as_of BETWEEN ? AND ?", [account, days[0], days[-1]])
-    out: dict[str, pd.DataFrame] = {}
-    for frame, cols in ((sig, ("core", "base", "target")), (bench, ("bench",))):
-        if frame.empty:
-            continue
-        frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
-        for col in cols:
-            out[col] = frame.pivot(index="as_of", columns="ticker", values=col).astype(float)
-    return out
+    sig["as_of"] = pd.to_datetime(sig["as_of"]).dt.date
+    return {col: sig.pivot(index="as_of", columns="ticker", values=col).astype(float)
+            for col in ("core", "base", "target")}
 
 
 def _contribution(w: pd.DataFrame | None, asset_r: pd.DataFrame, days: list[Any]) -> np.ndarray:
@@ -138,11 +131,9 @@ def attribution_daily(con: duckdb.DuckDBPyConnection, account: str, days: list[A
     """Daily contributions to active return; they sum to r_strategy - r_bench exactly."""
     asset_r = closes / closes.shift(1) - 1.0
     w = _weights(con, account, days)
-    bench, core = _contribution(w.get("bench"), asset_r, days), _contribution(w.get("core"), asset_r, days)
-    base, target = _contribution(w.get("base"), asset_r, days), _contribution(w.get("target"), asset_r, days)
-    if "bench" not in w:  # nothing stored (a cash benchmark): the core is measured from zero
-        bench = np.zeros_like(core)
-    parts = {"base": core - bench, "overlays": base - core, "tilts": target - base, "costs": -costs}
+    core, base = _contribution(w.get("core"), asset_r, days), _contribution(w.get("base"), asset_r, days)
+    target = _contribution(w.get("target"), asset_r, days)
+    parts = {"base": core - r_bench, "overlays": base - core, "tilts": target - base, "costs": -costs}
     explained = sum(parts.values())
     parts["implementation"] = (r_strategy - r_bench) - explained
     return parts
@@ -164,6 +155,11 @@ def data_note(con: duckdb.DuckDBPyConnection, first: Any, last: Any) -> str:
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether `table` exists (a read-only database may predate migration 31)."""
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                            [table, column]).fetchall()[0][0])
 
 
 def stored_setup(con: duckdb.DuckDBPyConnection, account: str, first: Any, last: Any) -> tuple[str, list[str]]:
