@@ -98,5 +98,20 @@ def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> 
     arima = next(r for r in out["rows"] if r["model"] == "arima" and r["horizon"] == 5)
     assert 0 <= arima["dm_pvalue"] <= 1 and arima["n"] == 8 and arima["n_rows"] == 16
     assert 0 <= arima["coverage"] <= 1
+    for r in out["rows"]:  # the status is the row's own verdict
+        if r["model"] != "naive" and r["skill"] is not None:
+            want = "worse than naive" if r["skill"] <= 0 else (
+                "skilled" if r["dm_pvalue"] is not None and r["dm_pvalue"] < out["alpha"] else "not significant")
+            assert r["status"] == want
+        assert {"ljung_box_median_p", "ljung_box_reject_share", "ljung_box_tickers"} <= set(r)
+    levels = {(c["model"], c["horizon"], round(c["level"], 2)) for c in out["coverage"]}
+    assert ("arima", 5, 0.8) in levels and ("arima", 5, 0.9) in levels and ("arima", 5, 0.95) in levels
+    assert all(0 <= c["pvalue"] <= 1 for c in out["coverage"])
+    assert out["var_backtest"] == [] and "walk-forward run" in out["weights_rule"]
+    res = CliRunner().invoke(validate, ["--db", str(db), "--config", str(cfg), "--json", "--cv", "cpcv"])
+    assert res.exit_code == 0, res.output
+    cp = json.loads(res.output)
+    assert [c["horizon"] for c in cp["cpcv"]] == [1, 5] and all(c["splits"] == 15 for c in cp["cpcv"])
+    assert {"skill_vs_drift", "n_train", "n_test"} <= set(cp["cpcv_splits"][0])
     res = CliRunner().invoke(validate, ["--db", str(tmp_path / "none.duckdb")])
     assert res.exit_code == 2

@@ -4,7 +4,7 @@ A signal turns one ticker's ensemble forecast into BUY / SELL / HOLD with a
 confidence, then passes five layers, each storing a verdict and a reason:
 
 1. statistical: the ensemble beats the stronger of `naive` and `drift` on this
-   ticker out of sample (the HLN Diebold–Mariano test of `engine.significance`,
+   ticker out of sample (the one Diebold–Mariano test of `engine.significance`,
    with Benjamini–Hochberg false-discovery-rate control across the tickers tested
    that session — see `statistical_gate`);
 2. regime: the call agrees with the detected market regime;
@@ -104,7 +104,7 @@ def calibrate_confidence(prob_up: float, action: str, hits: int, n_scored: int,
 class GateTest:
     """One ticker's statistical-gate test at one session.
 
-    `stat`/`pvalue`: one-sided HLN Diebold–Mariano (model's loss lower) against the
+    `stat`/`pvalue`: one-sided Diebold–Mariano (model's loss lower) against the
     binding baseline — the stronger of naive and drift, i.e. the one whose test
     gives the larger p-value (intersection–union: the ensemble must beat both).
     `qvalue`: Benjamini–Hochberg adjusted p-value across the tickers tested that
