@@ -179,3 +179,14 @@ def test_cash_benchmark_measures_against_zero(tmp_path: Path) -> None:
 
 def test_days_are_sessions() -> None:
     assert DAYS[0] == dt.date(2016, 1, 4) and len(set(DAYS)) == 26
+
+
+def test_unknown_benchmark_or_overlay_is_a_config_error() -> None:
+    import engine.portfolio.settings  # noqa: F401 - registers the checks
+    from engine.config import load_config
+    from engine.errors import ConfigError
+
+    for key, value in (("portfolio.benchmark", "spy"), ("portfolio.overlays", ["momentum"]),
+                       ("portfolio.turnover_budget", -1.0)):
+        with pytest.raises(ConfigError, match=key):
+            load_config(env={}, overrides={key: value})

@@ -209,3 +209,16 @@ def test_turnover_budget_caps_a_churning_signal(tmp_path: Path) -> None:
     assert kept <= budget * equity * sessions / 252 + 1.0  # with it, within the pro-rata allowance
     free.close()
     capped.close()
+
+
+def test_cash_benchmark_with_no_signal_never_trades_and_hrp_is_an_opt_in_overlay(tmp_path: Path) -> None:
+    cash = _replay(tmp_path, "cash", forecasts=False, cycles=4, **{"portfolio.benchmark": "cash"})
+    assert cash.query_df("SELECT count(*) AS n FROM orders")["n"][0] == 0
+    assert (cash.query_df("SELECT weight FROM benchmark_weights")["weight"] == 0).all()
+    cash.close()
+    hrp = _replay(tmp_path, "hrp", forecasts=False, cycles=2, **{"portfolio.overlays": ["hrp"]})
+    sig = hrp.query_df("SELECT s.core_weight, b.weight FROM signals s JOIN benchmark_weights b "
+                       "USING (account, as_of, ticker)")
+    assert not np.allclose(sig["core_weight"], sig["weight"])  # the core is HRP's, not the benchmark's
+    assert hrp.query_df("SELECT DISTINCT overlays FROM portfolio_setup")["overlays"].tolist() == ["hrp"]
+    hrp.close()
