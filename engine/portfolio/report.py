@@ -11,7 +11,8 @@ bars over a window of sessions and returns plain numbers (JSON-serialisable) tha
 * PSR: probability that the strategy's true Sharpe exceeds the benchmark's;
 * attribution of the annualised active return, summed from daily contributions of
   weights held from the previous close: base (the core's return - the benchmark's:
-  nonzero when the HRP overlay is on or the book's universe differs), overlays (base after overlays - core: regime, kill-switch and cash-buffer
+  nonzero when the HRP overlay is on or the book's universe differs), overlays
+  (base after overlays - core: regime, kill-switch and cash-buffer
   scaling), tilts (target - base: validated signals, after caps), costs (commission +
   slippage over the previous equity) and implementation (the rest: no-trade bands,
   whole shares, next-open fills);
