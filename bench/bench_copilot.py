@@ -71,22 +71,16 @@ def replay(root: Path) -> Path:
 
 def run_questions(store, settings, backend=None) -> dict:
     from copilot.checks import check_text
-    from copilot.router import route
     from copilot.session import CopilotSession
-    from copilot.tools import known_tickers, run_tool
-    from copilot.dates import store_sessions
 
     sess = CopilotSession(store.cursor, settings, backend=backend)
     rows = []
-    con = store.cursor()
     for q in QUESTIONS:
         t0 = time.perf_counter()
         a = sess.ask(q)
         wall = time.perf_counter() - t0
-        r = route(q, known_tickers(con), store_sessions(con, "paper"))
-        results = [run_tool(con, "paper", n, args) for n, args in r.call_list()]
         shown = a.text.split("\n\n**Sources**")[0].split("\n\n_Number check")[0]
-        after = check_text(shown, results, q)
+        after = check_text(shown, sess.last_results, q)  # the text the user saw, re-checked
         rows.append({"question": q, "wall_s": round(wall, 2), "checks": a.checks,
                      "shown_unverified": len(after.unverified),
                      "first_token_s": a.timings.get("model_first_token_s", a.timings["first_token_s"]),

@@ -312,15 +312,20 @@ class NumberGuard:
                 self.report.used.setdefault(c.source, set()).add(c.row)
 
 
+_MONTH_END = re.compile(rf"\b{_MONTH}\.?$", re.IGNORECASE)
+
+
 def _safe_cut(buf: str) -> int:
     """End of the prefix of ``buf`` that no later text can change: up to the last
-    whitespace not preceded by a digit (so "1.2 million" and "3.0k" stay whole)."""
+    whitespace not preceded by a digit or a month name (so "1.2 million", "3.0k" and
+    "February 12, 2016" are checked whole)."""
     i = len(buf)
     while i > 0:
         j = max(buf.rfind(" ", 0, i), buf.rfind("\n", 0, i))
         if j <= 0:
             return 0
-        if not buf[j - 1].isdigit() and buf[j - 1] not in ".,$-−":
+        if not buf[j - 1].isdigit() and buf[j - 1] not in ".,$-−" \
+                and not _MONTH_END.search(buf[max(0, j - 10):j]):
             return j
         i = j
     return 0

@@ -51,6 +51,7 @@ class CopilotSession:
         self._resume = conversation_id is not None
         self.cache = AnswerCache(self.settings.cache_size)
         self.last_answer: Answer | None = None
+        self.last_results: list[ToolResult] = []  # the rows the last answer was given
         self._turns: list[tuple[str, str]] = []
         self._tickers: tuple[str, set[str], list[Any]] = ("", set(), [])
         self._lock = threading.Lock()
@@ -235,6 +236,7 @@ class CopilotSession:
                         question=turn.question, checks=checks, source_rows=source_rows)
         if cache_key is not None:
             self.cache.put(cache_key, answer)
+        self.last_results = turn.results + turn.extra
         fed_back = turn.fed_back(timings.get("cancelled", 0.0) > 0)
         if fed_back:
             self._turns.append((turn.question, turn.body()))

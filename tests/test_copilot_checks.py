@@ -58,3 +58,12 @@ def test_a_bare_small_integer_only_matches_a_whole_value() -> None:
     assert check_text("over 5 sessions", [rows]).unverified == []
     assert check_text("the answer is 2", [rows]).unverified == ["2"]  # not 1.7 rounded
     assert check_text("x is 1.7", [rows]).unverified == []
+
+
+def test_a_text_date_split_across_chunks_is_checked_whole() -> None:
+    whole = check_text("On February 12, 2016 it fell.", [ROWS])
+    guard = NumberGuard([ROWS], "q", rewrite=False)
+    for chunk in ["On February", " 12,", " 2016 it", " fell."]:
+        guard.feed(chunk)
+    guard.finish()
+    assert guard.report.unverified == whole.unverified == ["February 12, 2016"]

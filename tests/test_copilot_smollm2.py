@@ -14,12 +14,9 @@ from copilot_replay import replay_db
 
 from copilot.backends.transformers_backend import TransformersBackend
 from copilot.checks import check_text, extract
-from copilot.dates import store_sessions
-from copilot.router import route
 from copilot.session import CopilotSession
 from copilot.settings import CopilotSettings
 from copilot.testing import FakeOpenAIServer, ModelReply
-from copilot.tools import known_tickers, run_tool
 from engine.store import Store
 
 pytestmark = pytest.mark.slow
@@ -57,14 +54,12 @@ def model() -> TransformersBackend:
     torch.set_num_threads(threads)
 
 
-def shown_numbers_unverified(store: Store, answer) -> list[str]:
+def shown_numbers_unverified(sess: CopilotSession, answer) -> list[str]:
     """Numbers in the text the user saw (Sources and our check line aside) that are not
-    in the rows the question's tools returned."""
-    con = store.cursor()
-    r = route(answer.question, known_tickers(con), store_sessions(con, "paper"))
-    results = [run_tool(con, "paper", n, a) for n, a in r.call_list()]
+    in the rows the answer was given, re-checked from scratch over the whole text."""
     shown = answer.text.split("\n\n**Sources**")[0].split("\n\n_Number check")[0]
-    return check_text(shown, results, answer.question).unverified
+    assert sess.last_results
+    return check_text(shown, sess.last_results, answer.question).unverified
 
 
 def test_the_gguf_file_loads_with_its_chat_template(model: TransformersBackend) -> None:
@@ -83,7 +78,7 @@ def test_four_questions_show_only_numbers_found_in_their_sources(model, store: S
     for q in FOUR:
         answer = sess.ask(q)
         assert answer.backend == "transformers"
-        assert shown_numbers_unverified(store, answer) == [], (q, answer.text)
+        assert shown_numbers_unverified(sess, answer) == [], (q, answer.text)
         assert answer.timings["tokens"] > 0 and answer.timings["decode_tokens_per_s"] > 0
         assert 0 < answer.timings["model_first_token_s"] <= answer.timings["total_s"]
         assert answer.sources  # cited, and only what was used when numbers matched
@@ -97,7 +92,7 @@ def test_the_check_catches_what_the_model_invents(model, store: Store) -> None:
     model_part = answer.text.split("\n\n**From the store**")[0]
     assert "[?]" in model_part
     assert not {n.text for n in extract(model_part)} & set(invented)  # none reached the user
-    assert shown_numbers_unverified(store, answer) == []
+    assert shown_numbers_unverified(sess, answer) == []
     if answer.checks["action"] == "fallback":  # the grounded answer follows, with its figures
         assert "**From the store**" in answer.text
 
@@ -108,7 +103,7 @@ def test_openai_path_against_a_local_server_running_the_same_model(model, store:
                                    max_new_tokens=16, persist=False, history_turns=0, timeout_s=600)
         sess = CopilotSession(store.cursor, settings)
         answer = sess.ask(FOUR[1])
-    assert answer.backend == "openai" and shown_numbers_unverified(store, answer) == []
+    assert answer.backend == "openai" and shown_numbers_unverified(sess, answer) == []
     first = srv.requests[0]
     assert first["stream"] is False and first["tools"]  # the tool phase, not streamed
     assert answer.timings["tokens"] == model.stats["tokens"]  # from usage: tokens, not chunks
