@@ -1,4 +1,10 @@
-"""Deterministic intent router: question text → trade refusal, help, or tool calls.
+"""Deterministic intent router: question text → trade refusal, help, tool calls, or
+"uncovered" (a date outside the store, or nothing a tool answers).
+
+Dated questions ("in February 2016", "on 2016-02-11", "last week") resolve against
+the store's sessions (``copilot.dates``) and go to P&L and history; "which model…
+most accurate", "biggest risk", "what if I sold…" and multi-ticker comparisons have
+their own tools.
 
 Used by every backend (the offline one has nothing else; model backends get the
 routed rows as context and may ask for more through function calling). Pure
