@@ -220,6 +220,7 @@ class CopilotSession:
                               max_new_tokens=self.settings.max_new_tokens,
                               max_rows=self.settings.max_rows,
                               reserve_tokens=backend.tool_schema_tokens())
+        prompt.max_new_tokens = self.settings.max_new_tokens  # this session's budget decides
 
         def call_tool(name: str, args: dict[str, Any]) -> str:
             res = run_tool(con, self.settings.account, name, args)
