@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("tui.commands.validate:validate", "Walk-forward report: every model against naive."),
     "ask": ("tui.commands.copilot:ask", "Ask the copilot one question."),
     "copilot": ("tui.commands.copilot:copilot", "Copilot status and set-up."),
+    "sweep": ("tui.commands.sweep:sweep", "Replay a grid of configurations; deflate the winner."),
 }
 
 

@@ -1,0 +1,208 @@
+"""The sweep driver: plan the trials, run them, write the ledger, judge the winner.
+
+The driver is the only writer of the main database. `plan_trials` checks every
+trial's data before the database is opened (a bad file is exit 2 with nothing
+written); `run_sweep` hands the specs to a runner, records each result in the
+ledger as it arrives (finished or failed), stops cleanly on Ctrl-C keeping what
+finished, and builds the report: per-trial metrics, the best trial's deflated
+Sharpe over the ledger's group, and the PBO over that group's daily returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.config import Config
+from engine.errors import ConfigError
+from engine.sweep.grid import Grid
+from engine.sweep.ledger import TrialRecord, end_sweep, group_trials, record_trial, returns_matrix, start_sweep
+from engine.sweep.stats import deflated_best, pbo_cscv
+from engine.sweep.trial import (TrialResult, TrialSpec, changed_settings, config_hash, data_fingerprint,
+                                replay_path)
+
+if TYPE_CHECKING:
+    from engine.store import Store
+
+ENGINES = ("local", "ray")
+OnResult = Callable[[TrialResult, dict[str, Any], int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """How to run a sweep ([sweep] settings with the flags applied)."""
+
+    engine: str
+    workers: int
+    address: str | None
+    until: dt.date | None
+    pbo_blocks: int
+    dsr_threshold: float
+
+
+def sweep_settings(config: Config, engine: str | None, workers: int | None, address: str | None,
+                   until: dt.date | None) -> SweepSettings:
+    """The [sweep] section overridden by flags, checked (ConfigError, exit 2)."""
+    section = config.sweep
+    chosen = engine or section.engine
+    if chosen not in ENGINES:
+        raise ConfigError(f"sweep engine must be one of {', '.join(ENGINES)}, got {chosen!r}")
+    count = workers if workers is not None else section.workers
+    if count < 0:
+        raise ConfigError(f"sweep workers must be 0 (one per CPU) or more, got {count}")
+    if section.pbo_blocks < 2 or section.pbo_blocks % 2:
+        raise ConfigError(f"sweep.pbo_blocks must be an even number ≥ 2, got {section.pbo_blocks}")
+    if not 0.0 < section.dsr_threshold < 1.0:
+        raise ConfigError(f"sweep.dsr_threshold must be inside (0, 1), got {section.dsr_threshold}")
+    return SweepSettings(chosen, count or (os.cpu_count() or 1), address or section.address or None,
+                         until, section.pbo_blocks, section.dsr_threshold)
+
+
+def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialSpec]:
+    """One spec per grid point; every distinct data/universe/start is opened once (InputError here)."""
+    from engine.runtime import build_feed
+
+    checked: set[tuple[str, tuple[str, ...], str]] = set()
+    specs = []
+    for trial in grid.trials:
+        config = trial.config
+        key = (str(replay_path(config)), tuple(config.data.watchlist), str(config.replay.start))
+        if key not in checked:
+            build_feed(config, None)
+            checked.add(key)
+        specs.append(TrialSpec(f"{sweep_id}-{trial.index:03d}", trial.params, config.to_dict(), until, key[0]))
+    return specs
+
+
+@dataclass
+class SweepOutcome:
+    """What `run_sweep` did, before the report is built."""
+
+    sweep_id: str
+    results: dict[str, TrialResult] = field(default_factory=dict)
+    interrupted: bool = False
+    wall_s: float = 0.0
+
+
+def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepSettings, runner: Any,
+              sweep_id: str, on_result: OnResult | None = None) -> SweepOutcome:
+    """Run `specs` on `runner`, writing each result to the ledger as it arrives."""
+    outcome = SweepOutcome(sweep_id)
+    by_id = {spec.trial_id: spec for spec in specs}
+    configs = {f"{sweep_id}-{t.index:03d}": t.config for t in grid.trials}
+    start_sweep(store.con, sweep_id, str(grid.path), settings.engine, settings.workers, len(specs))
+    started = time.perf_counter()
+    try:
+        with runner:
+            for result in runner.results(specs):
+                spec = by_id[result.trial_id]
+                _record(store, spec, configs[spec.trial_id], result, settings.engine, sweep_id)
+                outcome.results[result.trial_id] = result
+                if on_result:
+                    on_result(result, spec.params, len(outcome.results), len(specs))
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    outcome.wall_s = time.perf_counter() - started
+    end_sweep(store.con, sweep_id, "interrupted" if outcome.interrupted else "finished")
+    return outcome
+
+
+def _record(store: Store, spec: TrialSpec, config: Config, result: TrialResult, engine: str, sweep_id: str) -> None:
+    record = TrialRecord(
+        trial_id=spec.trial_id, source="sweep", engine=engine, config_hash=config_hash(config),
+        params=spec.params, config=changed_settings(config), data_fingerprint=data_fingerprint(config),
+        status=result.status, wall_s=result.wall_s, metrics=result.metrics, sweep_id=sweep_id, error=result.error)
+    record_trial(store.con, record, result.equity)
+
+
+_TRIAL_FIELDS = ("sharpe", "total_return", "psr", "turnover", "costs", "max_drawdown", "sessions",
+                 "first_session", "last_session", "trade_count")
+
+
+def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, settings: SweepSettings) -> dict[str, Any]:
+    """The sweep's report as one JSON-serialisable dict (the CLI prints it)."""
+    trials = []
+    for spec in specs:
+        result = outcome.results.get(spec.trial_id)
+        row: dict[str, Any] = {"trial_id": spec.trial_id, "params": spec.params,
+                               "status": result.status if result else "cancelled"}
+        if result:
+            row.update({name: result.metrics.get(name) for name in _TRIAL_FIELDS})
+            row.update(wall_s=round(result.wall_s, 2), error=result.error)
+        trials.append(row)
+    finished = [t for t in trials if t["status"] == "finished" and _finite(t.get("sharpe"))]
+    report: dict[str, Any] = {
+        "sweep_id": outcome.sweep_id, "engine": settings.engine, "workers": settings.workers,
+        "interrupted": outcome.interrupted, "wall_s": round(outcome.wall_s, 2), "trials": trials,
+        "failed": sum(t["status"] == "failed" for t in trials), "best": None, "pbo": None,
+    }
+    if not finished:
+        report.update(distinguishable_from_luck=False, verdict="No trial finished with a Sharpe ratio: nothing to judge.")
+        return report
+    best = max(finished, key=lambda t: t["sharpe"])
+    report.update(_judge_best(store, best, outcome.results[best["trial_id"]], specs, settings))
+    return report
+
+
+def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, specs: list[TrialSpec],
+                settings: SweepSettings) -> dict[str, Any]:
+    fingerprint = store.con.execute("SELECT data_fingerprint FROM trials WHERE trial_id = ?",
+                                    [best["trial_id"]]).fetchall()[0][0]
+    group = group_trials(store.con, fingerprint, best["first_session"], best["last_session"])
+    returns = [float(x or 0.0) for x in result.equity.column("daily_return").to_pylist()][1:]
+    deflated = deflated_best(returns, [sr for _id, sr in group])
+    ids, matrix = returns_matrix(store.con, [trial_id for trial_id, _sr in group])
+    pbo = pbo_cscv(matrix, settings.pbo_blocks) if ids else None
+    baseline = result.metrics.get("baseline") or {}
+    best_out = {
+        "trial_id": best["trial_id"], "params": best["params"], "sharpe": best["sharpe"], "psr": best["psr"],
+        "total_return": best["total_return"], "deflated_sharpe": _round(deflated.deflated_sharpe),
+        "n_trials": deflated.n_trials, "sharpe_variance": _round(deflated.sharpe_variance, 8),
+        "expected_max_sharpe": _round(deflated.expected_max_sharpe), "data_fingerprint": fingerprint,
+        "first_session": best["first_session"], "last_session": best["last_session"], "baseline": baseline,
+    }
+    lucky = deflated.deflated_sharpe is None or deflated.deflated_sharpe < settings.dsr_threshold \
+        or (pbo is not None and pbo.pbo >= 0.5)
+    return {
+        "best": best_out,
+        "pbo": _round(pbo.pbo) if pbo else None,
+        "pbo_detail": {"blocks": pbo.blocks, "combinations": pbo.combinations, "sessions": pbo.sessions,
+                       "trials": pbo.trials} if pbo else None,
+        "distinguishable_from_luck": not lucky,
+        "verdict": _verdict(best_out, pbo.pbo if pbo else None, settings.dsr_threshold, lucky),
+    }
+
+
+def _verdict(best: dict[str, Any], pbo: float | None, threshold: float, lucky: bool) -> str:
+    dsr, n = best["deflated_sharpe"], best["n_trials"]
+    pbo_text = f"PBO {pbo:.2f}" if pbo is not None else "PBO not computable (too few trials or sessions)"
+    if dsr is None:
+        head = "The best trial's Sharpe ratio cannot be deflated (too few sessions): treat it as luck"
+    elif lucky:
+        head = (f"Not distinguishable from luck: the best trial's deflated Sharpe ratio is {dsr:.2f} "
+                f"(needs ≥ {threshold:.2f}) after {n} trial{'s' if n != 1 else ''} on this data and period")
+    else:
+        head = f"The best trial survives deflation: deflated Sharpe ratio {dsr:.2f} ≥ {threshold:.2f} after {n} trials"
+    tail = ""
+    bench = best.get("baseline", {}).get("sharpe")
+    if bench is not None and best["sharpe"] is not None and best["sharpe"] <= bench:
+        tail = f"; its Sharpe {best['sharpe']:.2f} does not beat equal-weight buy-and-hold ({bench:.2f})"
+    return f"{head}; {pbo_text}{tail}."
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+def new_sweep_id() -> str:
+    return "sweep-" + uuid.uuid4().hex[:10]

@@ -1,0 +1,129 @@
+"""Where trials run: a local process pool, or tasks on a Ray cluster.
+
+Both runners are context managers whose `results(specs)` yields each
+`TrialResult` as it finishes (in completion order). Leaving the block with an
+exception (Ctrl-C) cancels what has not finished: the pool is terminated, Ray
+tasks are cancelled. Workers never see the main database; a Ray task receives
+its spec (a few KB) and a reference to the data file's bytes, put in the object
+store once per sweep, and returns its metrics and an Arrow table of daily equity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from engine.errors import UsageError
+from engine.sweep.trial import TrialResult, TrialSpec, run_trial
+
+# Numeric libraries in every worker use one thread: trials run side by side, and a
+# fixed thread count keeps a trial's numbers identical wherever it runs.
+THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the driver, which terminates them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalRunner:
+    """Trials in a pool of spawned processes on this machine."""
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+
+    def __enter__(self) -> LocalRunner:
+        import multiprocessing
+
+        for key, value in THREAD_ENV.items():  # inherited by the spawned workers
+            os.environ.setdefault(key, value)
+        self._pool = multiprocessing.get_context("spawn").Pool(self.workers, initializer=_ignore_sigint)
+        return self
+
+    def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
+        yield from self._pool.imap_unordered(run_trial, specs, chunksize=1)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self._pool.close()
+        else:
+            self._pool.terminate()
+        self._pool.join()
+
+
+class RayRunner:
+    """Trials as Ray tasks: on the cluster at `address`, or on a local cluster of `workers` CPUs."""
+
+    name = "ray"
+
+    def __init__(self, workers: int, address: str | None, gpus_per_trial: float = 0.0) -> None:
+        self.workers = workers
+        self.address = address or None
+        self.gpus_per_trial = gpus_per_trial
+        self._pending: dict[Any, TrialSpec] = {}
+        self._started = False
+
+    @staticmethod
+    def check_installed() -> None:
+        """UsageError (exit 2) when Ray is not installed."""
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError("--engine ray needs Ray, which is not installed",
+                             "pip install 'pmax[cluster]' (or use --engine local)") from None
+
+    def __enter__(self) -> RayRunner:
+        self.check_installed()
+        import ray
+
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                       "logging_level": logging.ERROR}
+            if self.address:
+                options["address"] = self.address
+            else:
+                options.update(num_cpus=self.workers, object_store_memory=256 * 1024**2)
+            try:
+                ray.init(**options)
+            except ConnectionError as exc:
+                raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}",
+                                 "start it with `ray start --head` and pass its address") from None
+            self._started = True
+        return self
+
+    def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
+        import ray
+
+        task = ray.remote(run_trial).options(
+            num_cpus=1, num_gpus=self.gpus_per_trial, max_retries=0, runtime_env={"env_vars": THREAD_ENV})
+        data_refs = {path: ray.put(Path(path).read_bytes()) for path in {s.data_path for s in specs}}
+        self._pending = {task.remote(spec, data_refs[spec.data_path]): spec for spec in specs}
+        while self._pending:
+            done, _ = ray.wait(list(self._pending), num_returns=1)
+            for ref in done:
+                spec = self._pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - a lost worker fails its trial, not the sweep
+                    yield TrialResult(spec.trial_id, "failed", 0.0, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        import ray
+
+        if exc_type is not None:
+            for ref in self._pending:
+                ray.cancel(ref, force=True)
+        self._pending = {}
+        if self._started:
+            ray.shutdown()
