@@ -76,7 +76,8 @@ def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialS
         if key not in checked:
             build_feed(config, None)
             checked.add(key)
-        specs.append(TrialSpec(f"{sweep_id}-{trial.index:03d}", trial.params, config.to_dict(), until, key[0]))
+        specs.append(TrialSpec(f"{sweep_id}-{trial.index:03d}", trial.params, config.to_dict(), until, key[0],
+                               data_fingerprint(config)))
     return specs
 
 
@@ -116,7 +117,7 @@ def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepS
 def _record(store: Store, spec: TrialSpec, config: Config, result: TrialResult, engine: str, sweep_id: str) -> None:
     record = TrialRecord(
         trial_id=spec.trial_id, source="sweep", engine=engine, config_hash=config_hash(config),
-        params=spec.params, config=changed_settings(config), data_fingerprint=data_fingerprint(config),
+        params=spec.params, config=changed_settings(config), data_fingerprint=spec.data_fingerprint,
         status=result.status, wall_s=result.wall_s, metrics=result.metrics, sweep_id=sweep_id, error=result.error)
     record_trial(store.con, record, result.equity)
 

@@ -44,6 +44,7 @@ class TrialSpec:
     config_values: dict[str, Any]
     until: dt.date | None
     data_path: str                   # the replay file on the driver (shipped as bytes to Ray tasks)
+    data_fingerprint: str            # taken when the sweep was planned
 
 
 @dataclass
