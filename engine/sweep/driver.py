@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.config import Config
-from engine.errors import ConfigError
+from engine.errors import ConfigError, UsageError
 from engine.sweep.grid import Grid
 from engine.sweep.ledger import TrialRecord, end_sweep, group_trials, record_trial, returns_matrix, start_sweep
 from engine.sweep.stats import deflated_best, pbo_cscv
@@ -53,6 +53,8 @@ def sweep_settings(config: Config, engine: str | None, workers: int | None, addr
     chosen = engine or section.engine
     if chosen not in ENGINES:
         raise ConfigError(f"sweep engine must be one of {', '.join(ENGINES)}, got {chosen!r}")
+    if address and chosen != "ray":
+        raise UsageError("--address works with --engine ray", "add --engine ray, or drop --address")
     count = workers if workers is not None else section.workers
     if count < 0:
         raise ConfigError(f"sweep workers must be 0 (one per CPU) or more, got {count}")

@@ -43,13 +43,15 @@ def block_count(sessions: int, wanted: int) -> int:
     return s if s >= 2 else 0
 
 
-def _sharpe_columns(block: np.ndarray) -> np.ndarray:
-    """Per-column mean / sample std; a constant column scores 0 (flat) or ±inf (sure gain/loss)."""
-    mean = block.mean(axis=0)
-    std = block.std(axis=0, ddof=1)
+def _sharpe_from_sums(total: np.ndarray, total_sq: np.ndarray, n: int) -> np.ndarray:
+    """Per-column mean / sample std from sums over n rows; a constant column scores 0 or ±inf."""
+    mean = total / n
+    var = np.maximum(total_sq - n * mean * mean, 0.0) / (n - 1)
+    std = np.sqrt(var)
+    flat = std <= 1e-12 * np.maximum(np.abs(mean), 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(std > 0, mean / np.where(std > 0, std, 1.0), np.sign(mean) * np.inf)
-    return np.nan_to_num(out, nan=0.0)
+        out = np.where(flat, np.sign(mean) * np.inf, mean / np.where(flat, 1.0, std))
+    return np.nan_to_num(out, nan=0.0, posinf=np.inf, neginf=-np.inf)
 
 
 def pbo_cscv(returns: np.ndarray, blocks: int = 16) -> PBOResult | None:
@@ -69,13 +71,17 @@ def pbo_cscv(returns: np.ndarray, blocks: int = 16) -> PBOResult | None:
         return None
     size = matrix.shape[0] // s
     matrix = matrix[matrix.shape[0] - size * s:]
-    parts = [matrix[i * size:(i + 1) * size] for i in range(s)]
-    n = matrix.shape[1]
+    # Each block's column sums and sums of squares: a half's Sharpe comes from S/2 of them.
+    blocks_3d = matrix.reshape(s, size, matrix.shape[1])
+    sums, sums_sq = blocks_3d.sum(axis=1), (blocks_3d * blocks_3d).sum(axis=1)
+    all_sum, all_sq = sums.sum(axis=0), sums_sq.sum(axis=0)
+    n, half = matrix.shape[1], size * (s // 2)
     logits = []
     for chosen in itertools.combinations(range(s), s // 2):
-        rest = [i for i in range(s) if i not in chosen]
-        in_sample = _sharpe_columns(np.vstack([parts[i] for i in chosen]))
-        out_sample = _sharpe_columns(np.vstack([parts[i] for i in rest]))
+        pick = list(chosen)
+        is_sum, is_sq = sums[pick].sum(axis=0), sums_sq[pick].sum(axis=0)
+        in_sample = _sharpe_from_sums(is_sum, is_sq, half)
+        out_sample = _sharpe_from_sums(all_sum - is_sum, all_sq - is_sq, half)
         best = int(np.argmax(in_sample))
         below = float(np.sum(out_sample < out_sample[best]))
         ties = float(np.sum(out_sample == out_sample[best]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -70,6 +71,7 @@ class _Progress:
 
     def __init__(self, total: int) -> None:
         self.total = total
+        self._started = time.monotonic()
         self._bar: Any = None
         self._task: Any = None
 
@@ -89,7 +91,9 @@ class _Progress:
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=text)
         else:
-            print(f"trial {done}/{total} {text} ({result.wall_s:.1f}s)", file=sys.stderr, flush=True)
+            elapsed = time.monotonic() - self._started
+            eta = elapsed / done * (total - done)
+            print(f"trial {done}/{total} {text} ({result.wall_s:.1f}s; ETA {eta:.0f}s)", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
