@@ -94,3 +94,14 @@ def test_cli_ray_without_ray_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "pmax: --engine ray needs Ray, which is not installed"
     assert "pmax[cluster]" in result.stderr and not db.exists()
+
+
+def test_cli_until_before_the_start_exits_2(tmp_path: Path) -> None:
+    path = _grid(tmp_path, '[grid]\n"risk.mc_paths" = [0, 10]\n')
+    db = tmp_path / "ledger.duckdb"
+    result = _pmax("sweep", str(path), "--until", "2015-06-30", "--db", str(db))
+    assert result.returncode == 2
+    assert result.stderr.startswith("pmax: --until 2015-06-30 is before the replay start 2016-01-04")
+    address = _pmax("sweep", str(path), "--address", "auto", "--db", str(db))
+    assert address.returncode == 2 and "--address works with --engine ray" in address.stderr
+    assert not db.exists()

@@ -74,6 +74,9 @@ def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialS
     specs = []
     for trial in grid.trials:
         config = trial.config
+        if until is not None and until < config.replay.start:
+            raise UsageError(f"--until {until} is before the replay start {config.replay.start}",
+                             "pass a later --until, or set [replay] start earlier")
         key = (str(replay_path(config)), tuple(config.data.watchlist), str(config.replay.start))
         if key not in checked:
             build_feed(config, None)

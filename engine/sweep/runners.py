@@ -31,6 +31,11 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _gpus(spec: TrialSpec) -> float:
+    """One GPU for a trial whose config asks for CUDA; none for "auto" or "cpu"."""
+    return 1.0 if str(spec.config_values["device"]["device"]).startswith("cuda") else 0.0
+
+
 class LocalRunner:
     """Trials in a pool of spawned processes on this machine."""
 
@@ -61,14 +66,16 @@ class LocalRunner:
 
 
 class RayRunner:
-    """Trials as Ray tasks: on the cluster at `address`, or on a local cluster of `workers` CPUs."""
+    """Trials as Ray tasks: on the cluster at `address`, or on a local cluster of `workers` CPUs.
+
+    Each task asks for one CPU, and one GPU when its `[device] device` is CUDA.
+    """
 
     name = "ray"
 
-    def __init__(self, workers: int, address: str | None, gpus_per_trial: float = 0.0) -> None:
+    def __init__(self, workers: int, address: str | None) -> None:
         self.workers = workers
         self.address = address or None
-        self.gpus_per_trial = gpus_per_trial
         self._pending: dict[Any, TrialSpec] = {}
         self._started = False
 
@@ -104,12 +111,13 @@ class RayRunner:
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
         import ray
 
-        task = ray.remote(run_trial).options(
-            num_cpus=1, num_gpus=self.gpus_per_trial, max_retries=0, runtime_env={"env_vars": THREAD_ENV})
+        task = ray.remote(run_trial).options(num_cpus=1, max_retries=0, runtime_env={"env_vars": THREAD_ENV})
         data_refs = {path: ray.put(Path(path).read_bytes()) for path in {s.data_path for s in specs}}
-        self._pending = {task.remote(spec, data_refs[spec.data_path]): spec for spec in specs}
+        self._pending = {
+            task.options(num_gpus=_gpus(spec)).remote(spec, data_refs[spec.data_path]): spec for spec in specs}
         while self._pending:
-            done, _ = ray.wait(list(self._pending), num_returns=1)
+            # A short timeout lets Python run its Ctrl-C handler between waits.
+            done, _ = ray.wait(list(self._pending), num_returns=1, timeout=0.5)
             for ref in done:
                 spec = self._pending.pop(ref)
                 try:

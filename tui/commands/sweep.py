@@ -45,11 +45,7 @@ def sweep(grid_path: str, engine: str | None, address: str | None, workers: int 
     sweep_id = new_sweep_id()
     specs = plan_trials(grid, sweep_id, settings.until)  # bad data fails here, before the database
     workers_used = min(settings.workers, len(specs))
-    if settings.engine == "ray":
-        gpus = 1.0 if any(str(t.config.device.device).startswith("cuda") for t in grid.trials) else 0.0
-        runner: Any = RayRunner(workers_used, settings.address, gpus)
-    else:
-        runner = LocalRunner(workers_used)
+    runner = RayRunner(workers_used, settings.address) if settings.engine == "ray" else LocalRunner(workers_used)
     store = open_store(db, base)
     try:
         with _Progress(len(specs)) as progress:
@@ -114,21 +110,26 @@ def _fmt(value: Any, spec: str) -> str:
 
 def _print_report(report: dict[str, Any]) -> None:
     keys = list(report["trials"][0]["params"]) if report["trials"] else []
-    header = "  ".join([*keys, "status", "sharpe", "return", "psr", "turnover", "costs"])
-    print(f"sweep {report['sweep_id']} on {report['engine']} ({report['workers']} workers, {report['wall_s']:.0f}s)")
-    print(header)
+    workers = report["workers"]
+    print(f"sweep {report['sweep_id']} on {report['engine']} ({workers} worker{'s' if workers != 1 else ''}, "
+          f"{report['wall_s']:.0f}s)")
+    rows = [[*keys, "status", "sharpe", "return", "psr", "max dd", "turnover", "costs"]]
+    errors = [""]
     for t in report["trials"]:
         cells = [str(t["params"][k]) for k in keys] + [t["status"]]
         if t["status"] == "finished":
             cells += [_fmt(t["sharpe"], ".2f"), _fmt(t["total_return"], ".2%"), _fmt(t["psr"], ".2f"),
-                      _fmt(t["turnover"], ".2f"), _fmt(t["costs"], ",.0f")]
-        elif t.get("error"):
-            cells.append(t["error"])
-        print("  ".join(cells))
+                      _fmt(t["max_drawdown"], ".2%"), _fmt(t["turnover"], ".2f"), _fmt(t["costs"], ",.0f")]
+        rows.append(cells + [""] * (len(rows[0]) - len(cells)))
+        errors.append(t.get("error") or "")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for cells, error in zip(rows, errors, strict=True):
+        line = "  ".join(c.ljust(w) if i <= len(keys) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        print(f"{line}  {error}".rstrip())
     best = report["best"]
     if best:
         point = ", ".join(f"{k}={v}" for k, v in best["params"].items())
         print(f"best: {point}: Sharpe {_fmt(best['sharpe'], '.2f')} (buy-and-hold "
               f"{_fmt(best['baseline'].get('sharpe'), '.2f')}), deflated Sharpe {_fmt(best['deflated_sharpe'], '.2f')} "
-              f"over {best['n_trials']} trials in the ledger, PBO {_fmt(report['pbo'], '.2f')}")
+              f"over {best['n_trials']} trial{'s' if best['n_trials'] != 1 else ''} in the ledger, PBO {_fmt(report['pbo'], '.2f')}")
     print(report["verdict"])
