@@ -114,6 +114,9 @@ def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepS
                     on_result(result, spec.params, len(outcome.results), len(specs))
     except KeyboardInterrupt:
         outcome.interrupted = True
+    except BaseException:
+        end_sweep(store.con, sweep_id, "failed")
+        raise
     outcome.wall_s = time.perf_counter() - started
     end_sweep(store.con, sweep_id, "interrupted" if outcome.interrupted else "finished")
     return outcome

@@ -111,7 +111,7 @@ class RayRunner:
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
         import ray
 
-        task = ray.remote(run_trial).options(num_cpus=1, max_retries=0, runtime_env={"env_vars": THREAD_ENV})
+        task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": THREAD_ENV})(run_trial)
         data_refs = {path: ray.put(Path(path).read_bytes()) for path in {s.data_path for s in specs}}
         self._pending = {
             task.options(num_gpus=_gpus(spec)).remote(spec, data_refs[spec.data_path]): spec for spec in specs}

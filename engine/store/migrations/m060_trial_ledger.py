@@ -16,7 +16,7 @@ CREATE TABLE sweeps (
     engine VARCHAR,             -- local | ray
     workers INTEGER,
     n_trials INTEGER,           -- trials in the grid
-    status VARCHAR              -- running | finished | interrupted
+    status VARCHAR              -- running | finished | interrupted | failed
 );
 
 CREATE TABLE trials (
