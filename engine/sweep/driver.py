@@ -29,6 +29,7 @@ from engine.sweep.trial import (TrialResult, TrialSpec, changed_settings, config
 
 if TYPE_CHECKING:
     from engine.store import Store
+    from engine.sweep.runners import Runner
 
 ENGINES = ("local", "ray")
 OnResult = Callable[[TrialResult, dict[str, Any], int, int], None]
@@ -82,7 +83,7 @@ def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialS
             build_feed(config, None)
             checked.add(key)
         specs.append(TrialSpec(f"{sweep_id}-{trial.index:03d}", trial.params, config.to_dict(), until, key[0],
-                               data_fingerprint(config)))
+                               data_fingerprint(config), config_hash(config)))
     return specs
 
 
@@ -96,19 +97,18 @@ class SweepOutcome:
     wall_s: float = 0.0
 
 
-def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepSettings, runner: Any,
+def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepSettings, runner: Runner,
               sweep_id: str, on_result: OnResult | None = None) -> SweepOutcome:
-    """Run `specs` on `runner`, writing each result to the ledger as it arrives."""
+    """Run `specs` (planned from `grid`) on `runner`, writing each result to the ledger as it arrives."""
     outcome = SweepOutcome(sweep_id)
     by_id = {spec.trial_id: spec for spec in specs}
-    configs = {f"{sweep_id}-{t.index:03d}": t.config for t in grid.trials}
     start_sweep(store.con, sweep_id, str(grid.path), settings.engine, settings.workers, len(specs))
     started = time.perf_counter()
     try:
         with runner:
             for result in runner.results(specs):
                 spec = by_id[result.trial_id]
-                _record(store, spec, configs[spec.trial_id], result, settings.engine, sweep_id)
+                _record(store, spec, result, settings.engine, sweep_id)
                 outcome.results[result.trial_id] = result
                 if on_result:
                     on_result(result, spec.params, len(outcome.results), len(specs))
@@ -122,10 +122,11 @@ def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepS
     return outcome
 
 
-def _record(store: Store, spec: TrialSpec, config: Config, result: TrialResult, engine: str, sweep_id: str) -> None:
+def _record(store: Store, spec: TrialSpec, result: TrialResult, engine: str, sweep_id: str) -> None:
     record = TrialRecord(
-        trial_id=spec.trial_id, source="sweep", engine=engine, config_hash=config_hash(config),
-        params=spec.params, config=changed_settings(config), data_fingerprint=spec.data_fingerprint,
+        trial_id=spec.trial_id, source="sweep", engine=engine, config_hash=spec.config_hash,
+        params=spec.params, config=changed_settings(Config(spec.config_values, None)),
+        data_fingerprint=spec.data_fingerprint,
         status=result.status, wall_s=result.wall_s, metrics=result.metrics, sweep_id=sweep_id, error=result.error)
     record_trial(store.con, record, result.equity)
 
@@ -155,12 +156,11 @@ def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, se
         report.update(distinguishable_from_luck=False, verdict="No trial finished with a Sharpe ratio: nothing to judge.")
         return report
     best = max(finished, key=lambda t: t["sharpe"])
-    report.update(_judge_best(store, best, outcome.results[best["trial_id"]], specs, settings))
+    report.update(_judge_best(store, best, outcome.results[best["trial_id"]], settings))
     return report
 
 
-def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, specs: list[TrialSpec],
-                settings: SweepSettings) -> dict[str, Any]:
+def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, settings: SweepSettings) -> dict[str, Any]:
     fingerprint = store.con.execute("SELECT data_fingerprint FROM trials WHERE trial_id = ?",
                                     [best["trial_id"]]).fetchall()[0][0]
     group = group_trials(store.con, fingerprint, best["first_session"], best["last_session"])

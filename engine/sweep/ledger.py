@@ -75,12 +75,14 @@ def record_trial(con: duckdb.DuckDBPyConnection, record: TrialRecord, equity: pa
 
 def start_sweep(con: duckdb.DuckDBPyConnection, sweep_id: str, grid: str, engine: str, workers: int,
                 n_trials: int) -> None:
+    """The `sweeps` row of a sweep that starts now."""
     append(con, "sweeps", pd.DataFrame([{
         "sweep_id": sweep_id, "started_at": pd.Timestamp.now(), "grid": grid, "engine": engine,
         "workers": workers, "n_trials": n_trials, "status": "running"}]))
 
 
 def end_sweep(con: duckdb.DuckDBPyConnection, sweep_id: str, status: str) -> None:
+    """Close the sweep's row: finished, interrupted (Ctrl-C) or failed."""
     con.execute("UPDATE sweeps SET finished_at = now(), status = ? WHERE sweep_id = ?", [status, sweep_id])
 
 

@@ -16,7 +16,7 @@ import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import UsageError
 from engine.sweep.trial import TrialResult, TrialSpec, run_trial
@@ -24,6 +24,21 @@ from engine.sweep.trial import TrialResult, TrialSpec, run_trial
 # Numeric libraries in every worker use one thread: trials run side by side, and a
 # fixed thread count keeps a trial's numbers identical wherever it runs.
 THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+class Runner(Protocol):
+    """Runs trials inside a `with` block; leaving it on an exception cancels the rest."""
+
+    name: str
+
+    def __enter__(self) -> Runner: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
+        """Each trial's result as it finishes."""
+        ...
 
 
 def _ignore_sigint() -> None:

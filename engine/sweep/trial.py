@@ -45,6 +45,7 @@ class TrialSpec:
     until: dt.date | None
     data_path: str                   # the replay file on the driver (shipped as bytes to Ray tasks)
     data_fingerprint: str            # taken when the sweep was planned
+    config_hash: str
 
 
 @dataclass
