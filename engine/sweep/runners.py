@@ -51,6 +51,20 @@ def _gpus(spec: TrialSpec) -> float:
     return 1.0 if str(spec.config_values["device"]["device"]).startswith("cuda") else 0.0
 
 
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """UsageError unless host:port (optionally ray://host:port) accepts a TCP connection."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError):
+        raise UsageError(f"cannot reach the Ray cluster at {address}",
+                         "start it with `ray start --head` and pass HOST:PORT (or ray://HOST:10001)") from None
+
+
 class LocalRunner:
     """Trials in a pool of spawned processes on this machine."""
 
@@ -103,24 +117,33 @@ class RayRunner:
             raise UsageError("--engine ray needs Ray, which is not installed",
                              "pip install 'pmax[cluster]' (or use --engine local)") from None
 
-    def __enter__(self) -> RayRunner:
+    def start(self) -> None:
+        """Connect to (or start) the cluster; UsageError when the address cannot be reached.
+
+        Called before the database is opened, so a bad address writes nothing.
+        """
         self.check_installed()
         import ray
 
+        if ray.is_initialized():
+            return
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                       "logging_level": logging.ERROR}
-            if self.address:
-                options["address"] = self.address
-            else:
-                options.update(num_cpus=self.workers, object_store_memory=256 * 1024**2)
-            try:
-                ray.init(**options)
-            except ConnectionError as exc:
-                raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}",
-                                 "start it with `ray start --head` and pass its address") from None
-            self._started = True
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+        if self.address:
+            _check_reachable(self.address)  # ray.init retries an unreachable address for minutes
+            options["address"] = self.address
+        else:
+            options.update(num_cpus=self.workers, object_store_memory=256 * 1024**2)
+        try:
+            ray.init(**options)
+        except ConnectionError as exc:
+            raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}",
+                             "start it with `ray start --head` and pass its address; a cluster with token "
+                             "authentication also needs RAY_AUTH_MODE=token here") from None
+        self._started = True
+
+    def __enter__(self) -> RayRunner:
+        self.start()
         return self
 
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:

@@ -34,7 +34,7 @@ def sweep(grid_path: str, engine: str | None, address: str | None, workers: int 
     the best one deflated by every trial tried on the same data and period."""
     from engine.sweep.driver import build_report, new_sweep_id, plan_trials, run_sweep, sweep_settings
     from engine.sweep.grid import load_grid
-    from engine.sweep.runners import LocalRunner, RayRunner
+    from engine.sweep.runners import LocalRunner, RayRunner, Runner
     from tui.commands.common import load_cli_config, open_store
 
     base = load_cli_config(config_path)
@@ -45,7 +45,11 @@ def sweep(grid_path: str, engine: str | None, address: str | None, workers: int 
     sweep_id = new_sweep_id()
     specs = plan_trials(grid, sweep_id, settings.until)  # bad data fails here, before the database
     workers_used = min(settings.workers, len(specs))
-    runner = RayRunner(workers_used, settings.address) if settings.engine == "ray" else LocalRunner(workers_used)
+    if settings.engine == "ray":
+        runner: Runner = RayRunner(workers_used, settings.address)
+        runner.start()  # an unreachable cluster fails here, before the database is opened
+    else:
+        runner = LocalRunner(workers_used)
     store = open_store(db, base)
     try:
         with _Progress(len(specs)) as progress:
