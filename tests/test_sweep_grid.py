@@ -105,3 +105,12 @@ def test_cli_until_before_the_start_exits_2(tmp_path: Path) -> None:
     address = _pmax("sweep", str(path), "--address", "auto", "--db", str(db))
     assert address.returncode == 2 and "--address works with --engine ray" in address.stderr
     assert not db.exists()
+
+
+def test_cli_unreachable_ray_address_exits_2_before_the_database(tmp_path: Path) -> None:
+    path = _grid(tmp_path, '[grid]\n"risk.mc_paths" = [0, 10]\n')
+    db = tmp_path / "ledger.duckdb"
+    result = _pmax("sweep", str(path), "--engine", "ray", "--address", "127.0.0.1:1", "--db", str(db))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "pmax: cannot reach the Ray cluster at 127.0.0.1:1"
+    assert not db.exists()
