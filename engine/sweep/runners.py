@@ -128,12 +128,12 @@ class RayRunner:
         if ray.is_initialized():
             return
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
         if self.address:
             _check_reachable(self.address)  # ray.init retries an unreachable address for minutes
             options["address"] = self.address
         else:
-            options.update(num_cpus=self.workers, object_store_memory=256 * 1024**2)
+            options.update(num_cpus=self.workers, object_store_memory=256 * 1024**2, include_dashboard=False)
         try:
             ray.init(**options)
         except ConnectionError as exc:
