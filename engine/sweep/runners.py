@@ -14,12 +14,13 @@ import logging
 import os
 import signal
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from engine.errors import UsageError
-from engine.sweep.trial import TrialResult, TrialSpec, run_trial
+from engine.sweep.trial import TrialResult, TrialSpec, one_line_error, run_trial
 
 # Numeric libraries in every worker use one thread: trials run side by side, and a
 # fixed thread count keeps a trial's numbers identical wherever it runs.
@@ -66,32 +67,48 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 
 class LocalRunner:
-    """Trials in a pool of spawned processes on this machine."""
+    """Trials in a pool of spawned processes on this machine.
+
+    Workers are not daemons (concurrent.futures), so a trial's own forecast pool
+    (large universes) can start inside them.
+    """
 
     name = "local"
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: Any = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> LocalRunner:
         import multiprocessing
 
         for key, value in THREAD_ENV.items():  # inherited by the spawned workers
             os.environ.setdefault(key, value)
-        self._pool = multiprocessing.get_context("spawn").Pool(self.workers, initializer=_ignore_sigint)
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_ignore_sigint)
         return self
 
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
-        yield from self._pool.imap_unordered(run_trial, specs, chunksize=1)
+        assert self._pool is not None, "use LocalRunner inside a with block"
+        futures = {self._pool.submit(run_trial, spec): spec for spec in specs}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker (e.g. out of memory) fails its trial
+                yield TrialResult(futures[future].trial_id, "failed", 0.0, error=one_line_error(exc))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        assert self._pool is not None
         if exc_type is None:
-            self._pool.close()
-        else:
-            self._pool.terminate()
-        self._pool.join()
+            self._pool.shutdown()
+            return
+        running = list((getattr(self._pool, "_processes", None) or {}).values())  # no public API before 3.14
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in running:
+            process.terminate()
+        for process in running:
+            process.join(timeout=10)
 
 
 class RayRunner:
@@ -133,7 +150,9 @@ class RayRunner:
             _check_reachable(self.address)  # ray.init retries an unreachable address for minutes
             options["address"] = self.address
         else:
-            options.update(num_cpus=self.workers, object_store_memory=256 * 1024**2, include_dashboard=False)
+            # "local": a new cluster for this sweep, even when another one runs on this machine.
+            options.update(address="local", num_cpus=self.workers, object_store_memory=256 * 1024**2,
+                           include_dashboard=False)
         try:
             ray.init(**options)
         except ConnectionError as exc:
@@ -161,7 +180,7 @@ class RayRunner:
                 try:
                     yield ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - a lost worker fails its trial, not the sweep
-                    yield TrialResult(spec.trial_id, "failed", 0.0, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+                    yield TrialResult(spec.trial_id, "failed", 0.0, error=one_line_error(exc))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

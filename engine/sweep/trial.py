@@ -72,7 +72,7 @@ def run_trial(spec: TrialSpec, data_bytes: bytes | None = None) -> TrialResult:
                 values["replay"]["data"] = str(local)
             metrics, equity = _replay(Config(values, None), Path(tmp) / "trial.duckdb", spec.until)
     except Exception as exc:  # noqa: BLE001 - a failed trial is recorded with its error, not raised
-        return TrialResult(spec.trial_id, "failed", time.perf_counter() - started, error=_one_line(exc))
+        return TrialResult(spec.trial_id, "failed", time.perf_counter() - started, error=one_line_error(exc))
     return TrialResult(spec.trial_id, "finished", time.perf_counter() - started, metrics, equity)
 
 
@@ -176,6 +176,7 @@ def _json_safe(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line_error(exc: BaseException) -> str:
+    """The error as "Type: first line of its message", for a ledger row or a report."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
