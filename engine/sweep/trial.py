@@ -97,10 +97,10 @@ def _replay(config: Config, db: Path, until: dt.date | None) -> tuple[dict[str, 
 def trial_metrics(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
     """The run summary (`engine.portfolio.summary.run_summary`) plus what a sweep compares.
 
-    Adds `sharpe_period` (per-session Sharpe, what the deflated Sharpe needs),
-    `turnover` (traded notional / mean equity over the stored sessions, one-way,
-    not annualised) and `costs` (commission + slippage paid, account currency), each
-    from the fills and equity tables unless the summary already reports them.
+    Adds `sharpe_period` (per-session Sharpe, what the deflated Sharpe needs) and,
+    unless the summary already reports them, `turnover` (traded notional / mean
+    equity over the stored sessions, one-way, not annualised) and `costs`
+    (commission + slippage paid, account currency) from the fills and equity tables.
     """
     from engine.metrics import sharpe_ratio
     from engine.portfolio.summary import run_summary

@@ -64,6 +64,9 @@ def sweep(grid_path: str, engine: str | None, address: str | None, workers: int 
     if outcome.interrupted:
         print("pmax: sweep interrupted; finished trials are kept in the ledger", file=sys.stderr)
         raise SystemExit(130)
+    if report["trials"] and all(t["status"] == "failed" for t in report["trials"]):
+        print("pmax: every trial failed; their errors are in the report and the ledger", file=sys.stderr)
+        raise SystemExit(1)
 
 
 class _Progress:
