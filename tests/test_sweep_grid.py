@@ -75,6 +75,9 @@ def test_cli_bad_grid_exits_2_with_one_line_and_no_database(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr and not db.exists()
     missing = _pmax("sweep", str(tmp_path / "nope.toml"), "--db", str(db))
     assert missing.returncode == 2 and "does not exist" in missing.stderr and not db.exists()
+    models = _grid(tmp_path, '[grid]\n"forecast.models" = [["naive"], ["bogus"]]\n')
+    bogus = _pmax("sweep", str(models), "--db", str(db))
+    assert bogus.returncode == 2 and "unknown forecast model 'bogus'" in bogus.stderr and not db.exists()
 
 
 def test_cli_bad_data_file_exits_2_before_the_database(tmp_path: Path) -> None:

@@ -69,12 +69,18 @@ def sweep_settings(config: Config, engine: str | None, workers: int | None, addr
 
 def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialSpec]:
     """One spec per grid point; every distinct data/universe/start is opened once (InputError here)."""
+    from engine.forecast.registry import available
     from engine.runtime import build_feed
 
     checked: set[tuple[str, tuple[str, ...], str]] = set()
+    known_models = set(available())
     specs = []
     for trial in grid.trials:
         config = trial.config
+        unknown = [m for m in config.forecast.models if m not in known_models]
+        if unknown:  # otherwise every worker would fail on its first session
+            raise ConfigError(f"{grid.path}: unknown forecast model {unknown[0]!r} in trial {trial.params}",
+                              f"forecast.models may contain: {', '.join(sorted(known_models))}")
         if until is not None and until < config.replay.start:
             raise UsageError(f"--until {until} is before the replay start {config.replay.start}",
                              "pass a later --until, or set [replay] start earlier")
