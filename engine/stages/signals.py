@@ -1,4 +1,4 @@
-"""signals stage: regime, HRP base, validated signals and target weights.
+"""signals stage: regime, benchmark base (HRP only as an overlay), validated signals, targets.
 
 Reads this session's ensemble forecasts (and GARCH vols) written by the forecast
 stage, the ensemble's scored out-of-sample record per ticker, and the marked book;
@@ -17,6 +17,7 @@ import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
+from engine.portfolio.benchmark import benchmark_weights, overlays_on
 from engine.portfolio.book import assess
 from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
 from engine.portfolio.db import first_row, insert_row
@@ -145,12 +146,17 @@ class SignalsStage(Stage):
         complete = (np.isfinite(rets).sum(axis=0) >= need) if rets.shape[0] else np.zeros(len(view.tickers), bool)
         halted = np.array([t in a.ks.ticker_halts for t in view.tickers])
         tradable = has & complete & ~halted
+        # The benchmark's universe ignores a missing bar or a halt: its weights drift on.
+        universe = [t for i, t in enumerate(view.tickers) if complete[i] and t in a.prices]
+        bench = dict(zip(universe, benchmark_weights(ctx, view, universe, a.prices)))
         idx = np.flatnonzero(tradable)
         tickers = [view.tickers[i] for i in idx]
         if not tickers:
             return
         r = np.nan_to_num(rets[:, idx])  # a missing day counts as flat
-        base = HRPAllocator(min_obs=int(p.min_history)).fit(r).weights_
+        overlays = overlays_on(ctx.config)
+        base = (HRPAllocator(min_obs=int(p.min_history)).fit(r).weights_ if "hrp" in overlays
+                else np.array([bench.get(t, 0.0) for t in tickers]))
         corr = np.corrcoef(r, rowvar=False) if r.shape[0] > 2 and len(idx) > 1 else np.eye(len(idx))
         corr = np.nan_to_num(np.atleast_2d(corr))
         prices = np.array([a.prices[t] for t in tickers])
@@ -160,14 +166,15 @@ class SignalsStage(Stage):
         signals, target = construct(
             tickers, base, ensemble_forecasts(ctx, params.horizon),
             ticker_scores(ctx, params.horizon, int(s.score_window)), regime,
-            regime.exposure_scale * a.ks.exposure_scale, current_w, corr, prices, vol_ann,
+            (regime.exposure_scale if "regime" in overlays else 1.0) * a.ks.exposure_scale,
+            current_w, corr, prices, vol_ann,
             a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
         append(ctx.con, "signals", pd.DataFrame([{
             "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
             "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,
             "prob_up": g.prob_up, "validated": g.validated, "layers": g.layers_json(),
             "drivers": g.drivers, "target_weight": g.target_weight, "base_weight": g.base_weight,
-            "tilt": g.tilt, "reason": g.reason} for g in signals]))
+            "tilt": g.tilt, "reason": g.reason, "core_weight": float(c)} for g, c in zip(signals, base)]))
         edges = {g.ticker: (g.expected_return if g.validated and g.tilt != 0 else 0.0) for g in signals}
         ctx.state[TARGETS_KEY] = (ctx.session, dict(zip(tickers, map(float, target))), edges)
         ctx.publish(SignalsUpdated(ctx.session, len(signals), sum(g.validated for g in signals),
