@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 PMAX = [sys.executable, "-m", "tui.cli"]
-UNTIL = "2016-01-20"
-FIXED = '[fixed]\n"forecast.models" = ["naive", "drift"]\n"risk.mc_paths" = 500\n'
+UNTIL = "2016-02-03"  # 22 sessions: the run summary gives a Sharpe from 20 daily returns
+FIXED = '[fixed]\n"forecast.models" = ["naive", "drift"]\n"risk.mc_paths" = 0\n"risk.stress" = false\n'
 GRID4 = '[grid]\n"portfolio.cash_buffer" = [0.02, 0.2]\n"broker.commission_bps" = [5.0, 30.0]\n' + FIXED
 TRIAL_KEYS = ("sharpe", "total_return", "psr", "turnover", "costs", "max_drawdown", "sessions",
               "first_session", "last_session", "trade_count")
@@ -38,7 +38,7 @@ def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID4)
     run_cfg = tmp_path / "run.toml"  # a configuration outside the grid: one more trial in the ledger
-    run_cfg.write_text('[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 500\n[broker]\nslippage_bps = 20.0\n')
+    run_cfg.write_text('[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 0\nstress = false\n[broker]\nslippage_bps = 20.0\n')
     db = tmp_path / "ledger.duckdb"
     run = _last_json(_pmax("--run", "--until", UNTIL, "--config", str(run_cfg), "--db", str(db), "--json"))
     assert run["trial_id"] == f"run-{run['run_id']}"
@@ -54,7 +54,7 @@ def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None
         assert a["params"] == b["params"]
         assert {k: a[k] for k in TRIAL_KEYS} == {k: b[k] for k in TRIAL_KEYS}
     assert local["trials"][0]["params"] == {"portfolio.cash_buffer": 0.02, "broker.commission_bps": 5.0}
-    assert local["trials"][0]["last_session"] == UNTIL and local["trials"][0]["sessions"] == 12
+    assert local["trials"][0]["last_session"] == UNTIL and local["trials"][0]["sessions"] == 22
     sharpes = {t["sharpe"] for t in local["trials"]}
     assert len(sharpes) == 4  # the grid really changes the results
     best = max(local["trials"], key=lambda t: t["sharpe"])
@@ -75,7 +75,7 @@ def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None
     con.close()
     assert rows == [("local", 4, 4), ("ray", 4, 4), ("replay", 1, 1)]
     assert sweeps == [("local", "finished", 4), ("ray", "finished", 4)]
-    assert returns == 9 * 12
+    assert returns == 9 * 22
 
 
 def test_a_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
@@ -91,7 +91,7 @@ def test_a_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     grid_path.write_text('[grid]\n"replay.data" = ["%s", ""]\n' % data + FIXED)
     base = load_cli_config(None)
     grid = load_grid(grid_path, base)
-    settings = sweep_settings(base, "local", 1, None, dt.date(2016, 1, 8))
+    settings = sweep_settings(base, "local", 1, None, dt.date.fromisoformat(UNTIL))
     specs = plan_trials(grid, "sweep-t", settings.until)
     data.unlink()  # the first trial's data disappears after the plan: its worker fails
     store = Store.open(tmp_path / "ledger.duckdb")
@@ -111,7 +111,7 @@ def test_ctrl_c_cancels_the_rest_and_keeps_finished_trials(tmp_path: Path) -> No
     grid = tmp_path / "grid.toml"
     grid.write_text('[grid]\n"broker.commission_bps" = [1.0, 2.0, 3.0, 4.0]\n' + FIXED)
     db = tmp_path / "ledger.duckdb"
-    proc = subprocess.Popen([*PMAX, "sweep", str(grid), "--workers", "1", "--until", UNTIL, "--db", str(db)],
+    proc = subprocess.Popen([*PMAX, "sweep", str(grid), "--workers", "1", "--until", "2016-01-12", "--db", str(db)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     assert proc.stderr is not None
     deadline = time.monotonic() + 300

@@ -138,7 +138,7 @@ def _record(store: Store, spec: TrialSpec, result: TrialResult, engine: str, swe
 
 
 _TRIAL_FIELDS = ("sharpe", "total_return", "psr", "turnover", "costs", "max_drawdown", "sessions",
-                 "first_session", "last_session", "trade_count")
+                 "first_session", "last_session", "trade_count", "metrics_withheld")
 
 
 def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, settings: SweepSettings) -> dict[str, Any]:
@@ -159,7 +159,10 @@ def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, se
         "failed": sum(t["status"] == "failed" for t in trials), "best": None, "pbo": None,
     }
     if not finished:
-        report.update(distinguishable_from_luck=False, verdict="No trial finished with a Sharpe ratio: nothing to judge.")
+        why = next((t["metrics_withheld"] for t in trials if t.get("metrics_withheld")), None)
+        report.update(distinguishable_from_luck=False,
+                      verdict=f"No finished trial has a Sharpe ratio{f' ({why}: use a later --until)' if why else ''}: "
+                              "nothing to judge.")
         return report
     best = max(finished, key=lambda t: t["sharpe"])
     report.update(_judge_best(store, best, outcome.results[best["trial_id"]], settings))

@@ -95,29 +95,26 @@ def _replay(config: Config, db: Path, until: dt.date | None) -> tuple[dict[str, 
 
 
 def trial_metrics(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
-    """The run summary (`engine.portfolio.summary.run_summary`) plus what a sweep compares.
+    """The run summary over every stored session, plus the figures a sweep compares.
 
-    Adds `sharpe_period` (per-session Sharpe, what the deflated Sharpe needs) and,
-    unless the summary already reports them, `turnover` (traded notional / mean
-    equity over the stored sessions, one-way, not annualised) and `costs`
-    (commission + slippage paid, account currency) from the fills and equity tables.
+    Everything comes from `engine.portfolio.summary.run_summary` (Sharpe and PSR are
+    null, with `metrics_withheld`, under its minimum number of returns): `turnover`
+    (one-way, annualised) and `costs` (commission + slippage paid) are its benchmark
+    report's `turnover` and `costs_paid`. Added here: `sharpe_period`, the same
+    Sharpe ratio per session, which the deflated Sharpe ratio needs.
     """
     from engine.metrics import sharpe_ratio
     from engine.portfolio.summary import run_summary
 
     summary = dict(run_summary(con, account))
-    rows = con.execute("SELECT daily_return FROM equity WHERE account = ? ORDER BY as_of", [account]).fetchall()
-    returns = [float(r[0] or 0.0) for r in rows][1:]
-    per_period = float(sharpe_ratio(returns, annualization=1)) if len(returns) > 1 else math.nan
-    summary["sharpe_period"] = per_period if math.isfinite(per_period) else None
-    traded, costs = con.execute(
-        "SELECT coalesce(sum(abs(qty * price)), 0), coalesce(sum(commission + slippage), 0) "
-        "FROM fills WHERE account = ?", [account]).fetchall()[0]
-    mean_equity = con.execute("SELECT avg(equity) FROM equity WHERE account = ?", [account]).fetchall()[0][0]
-    if "turnover" not in summary:
-        summary["turnover"] = round(float(traded) / float(mean_equity), 6) if mean_equity else None
-    if "costs" not in summary:
-        summary["costs"] = round(float(costs), 2)
+    report = summary.get("benchmark") or {}
+    summary["turnover"] = report.get("turnover")
+    summary["costs"] = report.get("costs_paid")
+    summary["sharpe_period"] = None
+    if summary.get("sharpe") is not None:
+        rows = con.execute("SELECT daily_return FROM equity WHERE account = ? ORDER BY as_of", [account]).fetchall()
+        per_period = float(sharpe_ratio([float(r[0] or 0.0) for r in rows][1:], annualization=1))
+        summary["sharpe_period"] = per_period if math.isfinite(per_period) else None
     return summary
 
 

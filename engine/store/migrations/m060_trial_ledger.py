@@ -40,8 +40,8 @@ CREATE TABLE trials (
     total_return DOUBLE,
     psr DOUBLE,
     max_drawdown DOUBLE,
-    turnover DOUBLE,            -- traded notional / mean equity over the trial
-    costs DOUBLE,               -- commission + slippage, in account currency
+    turnover DOUBLE,            -- one-way, annualised (the run summary's benchmark report)
+    costs DOUBLE,               -- commission + slippage paid, in account currency
     metrics VARCHAR             -- JSON: the full run summary
 );
 
