@@ -13,15 +13,10 @@ from engine.store import Store
 
 
 def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None) -> Config:
-    """The merged config for this invocation (raises ConfigError on bad settings).
+    """The merged config for this invocation (ConfigError, exit 2, on any bad setting).
 
-    The modules imported first register their `_validate_*` checks (enumerations and
-    ranges), so a bad value stops the command at start-up with the key named.
+    `load_config` runs every rule itself (engine.config_rules), whatever was imported.
     """
-    import copilot.settings  # noqa: F401 - registers [copilot] checks
-    import engine.device  # noqa: F401 - registers [device] checks
-    import engine.portfolio.settings  # noqa: F401 - registers [signals]/[portfolio]/[broker]/[risk] checks
-
     return load_config(Path(config_path) if config_path else None, overrides=overrides)
 
 
