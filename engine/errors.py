@@ -45,3 +45,20 @@ class DataUnavailableError(PmaxError):
 
 class InvariantError(PmaxError):
     """An invariant of the books broke: trading must halt."""
+
+
+class RunInterrupted(PmaxError):
+    """A signal stopped the run after its last committed session; exit 128 + signal."""
+
+    def __init__(self, signum: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class SetupChangedError(UsageError):
+    """Resuming a database with a setup it cannot continue (mode switch, names left the universe)."""
+
+
+class SchemaTooNewError(UsageError):
+    """The database was written by a newer pmax than this one."""

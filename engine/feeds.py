@@ -49,6 +49,10 @@ class Feed(ABC):
         """The sessions still to come after `after`, when known in advance (None: live)."""
         return None
 
+    def universe(self) -> list[str] | None:
+        """The tickers this feed delivers (recorded with each run), when known."""
+        return None
+
 
 def read_bars_file(path: str | Path) -> pd.DataFrame:
     """Read and check a Parquet or CSV bars file; InputError names what is wrong."""
@@ -132,6 +136,9 @@ class ReplayFeed(Feed):
     @property
     def tickers(self) -> list[str]:
         return sorted(self.bars["ticker"].unique())
+
+    def universe(self) -> list[str]:
+        return self.tickers
 
     def upcoming(self, after: dt.date | None) -> list[dt.date]:
         if after is None:

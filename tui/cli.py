@@ -85,7 +85,7 @@ def cli(
         overrides["replay.data"] = data
     from tui.commands.common import load_cli_config
 
-    config = load_cli_config(config_path, overrides)
+    config = load_cli_config(config_path, overrides, log_to_stderr=headless)
     until_date = until.date() if until else None
     if headless:
         from tui.headless import run_headless
@@ -109,15 +109,12 @@ def main(argv: list[str] | None = None) -> None:
         from tui.commands.common import fail
 
         fail(error)
-    except click.exceptions.Abort:
-        print("pmax: aborted", file=sys.stderr)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        print("pmax: interrupted; the last committed session is kept — run again to resume", file=sys.stderr)
         raise SystemExit(130) from None
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(UsageError.exit_code if exc.exit_code == 2 else exc.exit_code) from None
-    except KeyboardInterrupt:
-        print("pmax: interrupted; the last committed session is kept — run again to resume", file=sys.stderr)
-        raise SystemExit(130) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
         if os.environ.get("PMAX_DEBUG"):
             raise

@@ -86,6 +86,9 @@ class LiveFeed(Feed):
         names = " → ".join(p.name for p in self.providers) or "no sources"
         return f"live NYSE feed ({names}), {len(self.tickers)} tickers"
 
+    def universe(self) -> list[str]:
+        return list(self.tickers)
+
     def close(self) -> None:
         """Wake and stop a wait for the next close (shutdown)."""
         self._stop.set()

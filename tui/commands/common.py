@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,12 +13,30 @@ from engine.errors import PmaxError
 from engine.store import Store
 
 
-def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None) -> Config:
+def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None,
+                    log_to_stderr: bool = True) -> Config:
     """The merged config for this invocation (ConfigError, exit 2, on any bad setting).
 
     `load_config` runs every rule itself (engine.config_rules), whatever was imported.
+    With `log_to_stderr` (not in the TUI, which owns the terminal), log records at
+    `[app] log_level` and above go to stderr as `pmax: …` lines.
     """
-    return load_config(Path(config_path) if config_path else None, overrides=overrides)
+    config = load_config(Path(config_path) if config_path else None, overrides=overrides)
+    if log_to_stderr:
+        configure_logging(config.app.log_level)
+    return config
+
+
+def configure_logging(level: str) -> None:
+    """Send log records at `level` ("debug" … "error") and above to stderr, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("pmax: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    wanted = getattr(logging, level.upper())
+    root.setLevel(max(wanted, logging.WARNING))  # libraries: warnings and errors only
+    for name in ("pmax", "engine", "copilot", "tui"):
+        logging.getLogger(name).setLevel(wanted)
 
 
 def resolve_db_path(db: str | None, config: Config) -> Path:
