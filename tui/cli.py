@@ -118,6 +118,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
         if os.environ.get("PMAX_DEBUG"):
             raise
+        from engine.errors import from_os_error
+
+        if (known := from_os_error(exc)) is not None:  # a path or a full disk, not a bug
+            from tui.commands.common import fail
+
+            fail(known)
         print(f"pmax: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("  hint: run again with PMAX_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         raise SystemExit(1) from None

@@ -162,8 +162,9 @@ class QualityGate:
         o0, h0, l0 = o, h, low
         o, h, low, fixed, far = qr.repair_ohlc(o, h, low, c, s.ohlc_repair_max)
         m = is_new & far & ~quarantine
-        found.append((m, "ohlc", "quarantine",
-                      [f"close {cc:.4g} outside low {ll:.4g}..high {hh:.4g}" for cc, ll, hh in zip(c[m], l0[m], h0[m])]))
+        found.append((m, "ohlc", "quarantine", [
+            f"high {hh:.4g} below low {ll:.4g}" if hh < ll else f"close {cc:.4g} outside low {ll:.4g}..high {hh:.4g}"
+            for cc, ll, hh in zip(c[m], l0[m], h0[m])]))
         quarantine |= m
         m = is_new & fixed & ~quarantine
         found.append((m, "ohlc", "repair", [
