@@ -10,14 +10,16 @@ after its current session or tickers outside its universe.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from engine.data.deadline import Deadline, NoAnswer, call_with_deadline
 from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, empty_bars
 from engine.data.quality import GateResult, QualityGate, summarise
 from engine.errors import DataUnavailableError, InputError
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
     from engine.data.providers.local import LocalFileProvider
     from engine.store import Store
+
+log = logging.getLogger("pmax.data")
 
 STORE_COLUMNS = [*BAR_COLUMNS, "source", "quarantined", "stale"]
 
@@ -49,27 +53,55 @@ def provider_source(provider: MarketDataProvider) -> str:
 
 
 def fetch_with_failover(
-    providers: Sequence[MarketDataProvider], tickers: Sequence[str], start: dt.date, end: dt.date
+    providers: Sequence[MarketDataProvider], tickers: Sequence[str], start: dt.date, end: dt.date,
+    deadline: Deadline | None = None, notice: Callable[[str], None] | None = None,
 ) -> FetchResult:
-    """Ask each provider for the tickers still missing; a failure or empty answer falls through."""
+    """Ask each provider for the tickers still missing; a failure or empty answer falls through.
+
+    Each call has a hard deadline (`deadline.attempt_s`); a provider that does not answer
+    in time is tried again in the next round (up to `deadline.retries` more), while the
+    whole fetch never takes longer than `deadline.total_s`. `notice` hears every wait.
+    """
+    deadline = deadline or Deadline()
+    tell = notice or (lambda line: log.warning(line))
     remaining = [t.upper() for t in tickers]
     frames: list[pd.DataFrame] = []
     errors: list[str] = []
-    for provider in providers:
-        if not remaining:
+    waiting = list(providers)  # providers still worth asking (not yet answered or failed)
+    for attempt in range(deadline.retries + 1):
+        silent: list[MarketDataProvider] = []
+        for provider in waiting:
+            if not remaining:
+                break
+            limit = min(deadline.attempt_s, deadline.left())
+            if limit <= 0:
+                silent.append(provider)
+                continue
+            try:
+                got = call_with_deadline(provider.bars, limit, remaining, start, end)
+            except NoAnswer:
+                again = (f", retrying {attempt + 1}/{deadline.retries}" if attempt < deadline.retries
+                         and deadline.left() > 0 else ", giving up")
+                tell(f"{provider.name}: no answer after {limit:.0f} s (bars for {len(remaining)} "
+                     f"ticker(s) up to {end}){again}")
+                silent.append(provider)
+                continue
+            except DataUnavailableError as exc:
+                errors.append(exc.message)
+                continue
+            if got.empty:
+                errors.append(f"{provider.name}: no bars for {', '.join(remaining[:5])}")
+                continue
+            got = got.assign(source=provider_source(provider))
+            frames.append(got)
+            served = set(got["ticker"].unique())
+            remaining = [t for t in remaining if t not in served]
+        waiting = silent
+        if not waiting or not remaining or deadline.left() <= 0:
             break
-        try:
-            got = provider.bars(remaining, start, end)
-        except DataUnavailableError as exc:
-            errors.append(exc.message)
-            continue
-        if got.empty:
-            errors.append(f"{provider.name}: no bars for {', '.join(remaining[:5])}")
-            continue
-        got = got.assign(source=provider_source(provider))
-        frames.append(got)
-        served = set(got["ticker"].unique())
-        remaining = [t for t in remaining if t not in served]
+    for provider in waiting:
+        errors.append(f"{provider.name}: no answer within {deadline.total_s:.0f} s "
+                      f"({deadline.retries + 1} tries of {deadline.attempt_s:.0f} s)")
     bars = pd.concat(frames, ignore_index=True) if frames else empty_bars().assign(source=pd.Series(dtype="object"))
     return FetchResult(bars, errors, remaining)
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from engine.data import calendar as xcal
 from engine.data.cache import cached_bars, fetch_with_failover
+from engine.data.deadline import Deadline
 from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, build_providers
 from engine.errors import DataUnavailableError
 from engine.feeds import Feed, FeedBatch
@@ -104,7 +105,8 @@ class LiveFeed(Feed):
             if session > ready and not self._wait_until_ready(session):
                 return None
         first = self._warmup_start(session) if warmup else session
-        fetched = fetch_with_failover(self.providers, self.tickers, first, session)
+        fetched = fetch_with_failover(self.providers, self.tickers, first, session,
+                                      Deadline.from_config(self.config), self.on_notice)
         bars = fetched.bars
         if len(bars) and (bars["date"] == session).any():
             if fetched.errors:

@@ -73,6 +73,7 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
               db: str | None, config_path: str | None) -> None:
     """Fetch daily bars for TICKERS (space- or comma-separated) into the store, through the gate."""
     from engine.data.cache import cached_bars, check_replay_import, fetch_with_failover, gate_history, write_gated
+    from engine.data.deadline import Deadline
     from engine.data.providers.base import build_providers
     from engine.data.quality import QualityGate
     from tui.commands.common import load_cli_config, open_store
@@ -86,7 +87,7 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
     providers = build_providers(config, [source] if source else None)
     store = open_store(db, config)
     try:
-        fetched = fetch_with_failover(providers, names, first, last)
+        fetched = fetch_with_failover(providers, names, first, last, Deadline.from_config(config))
         if fetched.bars.empty:
             cached = cached_bars(store.con, names)
             failed = "; ".join(fetched.errors) or "no source answered"
