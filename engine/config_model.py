@@ -97,7 +97,11 @@ def _class_name(dotted: str) -> str:
 
 @cache
 def model_class(dotted: str) -> type:
-    """The frozen dataclass for one table (e.g. "forecast" or "forecast.garch")."""
+    """The frozen dataclass for one table (e.g. "forecast" or "forecast.garch").
+
+    Every field defaults to default.toml's value, so `model_class("quality")()` is the
+    shipped [quality] table: no code re-declares a default.
+    """
     node: Any = _defaults_cached()
     for part in dotted.split("."):
         node = node[part]
@@ -105,12 +109,16 @@ def model_class(dotted: str) -> type:
     specs: list[tuple[str, Any, Any]] = []
     for key, default in node.items():
         path = f"{dotted}.{key}"
+        meta = {"doc": docs.get(path, "")}
         if isinstance(default, dict) and default:
-            specs.append((key, model_class(path), dataclasses.field()))
+            specs.append((key, model_class(path), dataclasses.field(default_factory=model_class(path))))
         elif isinstance(default, dict):  # an open table such as [keymap]
             specs.append((key, dict[str, str], dataclasses.field(default_factory=dict)))
+        elif isinstance(default, list):
+            specs.append((key, _annotation(default), dataclasses.field(
+                default_factory=lambda d=default: list(d), metadata=meta)))
         else:
-            specs.append((key, _annotation(default), dataclasses.field(metadata={"doc": docs.get(path, "")})))
+            specs.append((key, _annotation(default), dataclasses.field(default=default, metadata=meta)))
     return dataclasses.make_dataclass(_class_name(dotted), specs, frozen=True,
                                       namespace={"__doc__": f"Typed [{dotted}] settings (config/default.toml)."})
 

@@ -39,7 +39,7 @@ class Deadline:
     def from_config(cls, config: Config | None) -> Deadline:
         if config is None:
             return cls()
-        return cls(float(config.data.timeout_s), int(config.data.retries))
+        return cls(config.data.timeout_s, config.data.retries)
 
     @property
     def total_s(self) -> float:

@@ -66,11 +66,12 @@ class LiveFeed(Feed):
         self.providers = list(providers) if providers is not None else build_providers(config)
         self.clock = clock
         self.on_notice = on_notice or (lambda line: log.warning(line))
-        self.delay = dt.timedelta(minutes=int(config.get("live.close_delay_minutes", 30)))
-        self.warmup_sessions = int(config.get("live.warmup_sessions", 300))
-        self.wait_for_close = bool(config.get("live.wait_for_close", True))
-        self.poll_s = float(config.get("live.poll_s", 30.0))
-        self.tickers = [t.upper() for t in (tickers or config.get("data.watchlist", []) or self._default_tickers())]
+        live = config.live
+        self.delay = dt.timedelta(minutes=live.close_delay_minutes)
+        self.warmup_sessions = live.warmup_sessions
+        self.wait_for_close = live.wait_for_close
+        self.poll_s = live.poll_s
+        self.tickers = [t.upper() for t in (tickers or config.data.watchlist or self._default_tickers())]
         self.stale_reason = ""
         self._stop = threading.Event()
 

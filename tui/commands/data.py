@@ -81,7 +81,7 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
     names = _split(",".join(tickers))
     config = load_cli_config(config_path)
     last = end.date() if end else dt.date.today()
-    first = start.date() if start else last - dt.timedelta(days=int(config.get("data.fetch_days", 30)))
+    first = start.date() if start else last - dt.timedelta(days=config.data.fetch_days)
     if first > last:
         raise UsageError(f"--start {first} is after --end {last}")
     providers = build_providers(config, [source] if source else None)
