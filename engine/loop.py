@@ -82,7 +82,7 @@ class Engine:
         self.as_of: dt.date | None = self._last_committed()
         if not store.read_only:  # we hold the write lock: a `running` row of another process is dead
             mark_crashed(store.con, os.getpid())
-        live = mode == "live" or feed.upcoming(None) is None
+        live = mode == "live" or (mode != "replay" and feed.upcoming(None) is None)  # the TUI runs either
         self.setup = setup_for(config, feed, live)
         self.setup_notes = check_resume(store.con, store.path, self.account, self.setup)
         for note in self.setup_notes:
