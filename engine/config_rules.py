@@ -10,6 +10,7 @@ section lists these rules for users.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
@@ -90,10 +91,23 @@ def _ticker(v: Any) -> str | None:
         f"has an invalid ticker {v!r} (letters, digits, '.', '-', up to 10 characters)")
 
 
+def _url(v: Any) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+", str(v)) else f"must be an http(s):// URL, got {v!r}"
+
+
+def _not_future(v: Any) -> str | None:
+    return None if v <= dt.date.today() else f"must not be in the future, got {v}"
+
+
+#: Settings any value of their type may take (paths, names, secrets); every other
+#: non-boolean key needs a rule in RULES (tests/test_config_rules.py holds this).
+UNCHECKED = ("app.db_path", "replay.data", "data.local_path", "data.finnhub_api_key", "copilot.model",
+             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir")
+
 RULES: dict[str, Check] = {
     "app.account": not_blank, "app.seed": non_negative,
     "app.log_level": one_of("debug", "info", "warning", "error"),
-    "replay.interval_s": non_negative,
+    "replay.interval_s": non_negative, "replay.start": _not_future,
     "data.watchlist": each(_ticker), "data.sources": each(one_of(*SOURCES), non_empty=True),
     "data.finnhub_calls_per_minute": positive, "data.timeout_s": positive,
     "data.retries": between(0, 10), "data.backoff_s": non_negative, "data.fetch_days": positive,
@@ -162,7 +176,7 @@ RULES: dict[str, Check] = {
     "copilot.device": _device, "copilot.quantization": one_of("auto", "nf4", "bf16", "fp32"),
     "copilot.context_tokens": at_least(1), "copilot.max_new_tokens": at_least(1),
     "copilot.temperature": between(0.0, 5.0), "copilot.tool_calling": one_of("auto", "on", "off"),
-    "copilot.timeout_s": positive, "copilot.cache_size": non_negative,
+    "copilot.timeout_s": positive, "copilot.openai_base_url": _url, "copilot.cache_size": non_negative,
     "copilot.history_turns": non_negative, "copilot.max_rows": at_least(1),
     "tui.theme": one_of(*THEMES), "tui.batch_ms": at_least(10),
     "tui.sparkline_sessions": at_least(2), "tui.chart_sessions": at_least(2),

@@ -13,7 +13,7 @@ import pytest
 
 from engine.config import load_config
 from engine.config_model import leaf_keys, model_class
-from engine.config_rules import RULES, THEMES
+from engine.config_rules import RULES, THEMES, UNCHECKED
 from engine.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,6 +120,16 @@ def test_every_rule_names_a_real_setting() -> None:
     """A renamed key must not leave its rule silently unchecked."""
     keys = set(leaf_keys())
     assert not set(RULES) - keys
+    assert not set(UNCHECKED) - keys
+
+
+def test_every_setting_has_a_rule() -> None:
+    """A key added to default.toml needs a rule in engine/config_rules.RULES (or a place in
+    UNCHECKED when any value of its type is fine); booleans need none."""
+    cfg = load_config(env={})
+    missing = [k for k in leaf_keys() if k not in RULES and k not in UNCHECKED
+               and not isinstance(cfg.get(k), (bool, dict))]
+    assert not missing, f"add a rule to engine/config_rules.RULES for: {', '.join(missing)}"
 
 
 def test_theme_list_matches_textual() -> None:
