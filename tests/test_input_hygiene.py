@@ -188,3 +188,13 @@ def test_fetch_refuses_a_bad_ticker(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("pmax: 'AAPL;DROP' is not a ticker")
     assert not (tmp_path / "f.duckdb").exists()
+
+
+def test_newer_schema_is_refused_by_readers_too(tmp_path: Path, files: dict[str, Path]) -> None:
+    db = tmp_path / "n.duckdb"
+    assert run_pmax(tmp_path, "data", "import", str(files["ok"]), "--db", str(db)).returncode == 0
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now())")
+    con.close()
+    result = run_pmax(tmp_path, "data", "check", "--db", str(db), timeout=60)
+    assert result.returncode == 2 and "was written by a newer pmax (schema version 999;" in result.stderr

@@ -105,3 +105,27 @@ def test_names_joining_are_reported_and_recorded(tmp_path: Path) -> None:
     assert universes == [2, 3, 20]
     hashes = rows(db, "SELECT DISTINCT config_hash FROM runs")
     assert len(hashes) == 3 and all(len(h[0]) == 16 for h in hashes)
+
+
+def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) -> None:
+    db = tmp_path / "d.duckdb"
+    proc = spawn_pmax(tmp_path, "--run", "--cycles", "30", "--db", str(db), **FAST)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("session "):
+            proc.send_signal(signal.SIGTERM)
+        if "finishing the session in flight" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    _, rest = proc.communicate(timeout=60)
+    err = "".join(seen) + rest
+    assert proc.returncode == 143, err
+    assert "pmax: stopped by SIGTERM; the session in flight was rolled back" in err
+    committed = rows(db, "SELECT count(*) FROM cycles")[0][0]
+    (status, sessions), = rows(db, "SELECT status, sessions FROM runs")
+    assert status == "interrupted" and sessions == committed >= 1
+    # Every table agrees with the committed cycles: nothing of the rolled-back session remains.
+    last = rows(db, "SELECT max(session) FROM cycles")[0][0]
+    assert rows(db, "SELECT max(as_of) FROM equity") == [(last,)]

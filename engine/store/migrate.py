@@ -49,7 +49,10 @@ def latest_version() -> int:
 def check_not_newer(con: duckdb.DuckDBPyConnection, done: set[int] | None = None) -> None:
     """Refuse a database that a newer pmax migrated: this code would misread its tables."""
     if done is None:
-        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        try:
+            done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        except duckdb.CatalogException:  # not (yet) a pmax database: nothing newer in it
+            return
     unknown = sorted(done - {m.version for m in discover()})
     if unknown:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()

@@ -49,8 +49,20 @@ def resolve_db_path(db: str | None, config: Config) -> Path:
 
 
 def open_store(db: str | None, config: Config, read_only: bool = False) -> Store:
-    """Open the store this invocation works on; DatabaseLockedError if another process holds it."""
-    return Store.open(resolve_db_path(db, config), read_only=read_only)
+    """Open the store this invocation works on; DatabaseLockedError if another process holds it.
+
+    A database a newer pmax wrote is refused read-only too (writers check on migrate).
+    """
+    store = Store.open(resolve_db_path(db, config), read_only=read_only)
+    if read_only:
+        from engine.store.migrate import check_not_newer
+
+        try:
+            check_not_newer(store.con)
+        except BaseException:
+            store.close()
+            raise
+    return store
 
 
 def fail(error: PmaxError) -> NoReturn:
