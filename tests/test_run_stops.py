@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from pmax_cli import FAST, rows, run_pmax, spawn_pmax
+from pmax_cli import FAST, REPO, rows, run_pmax, spawn_pmax
+
+SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
 
 def _stop_after_first_session(home: Path, db: Path, sig: int) -> tuple[int, str]:
@@ -129,3 +132,13 @@ def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) 
     # Every table agrees with the committed cycles: nothing of the rolled-back session remains.
     last = rows(db, "SELECT max(session) FROM cycles")[0][0]
     assert rows(db, "SELECT max(as_of) FROM equity") == [(last,)]
+
+
+def test_sigterm_outside_the_run_loop_is_reported(tmp_path: Path) -> None:
+    """A SIGTERM during start-up or an import ends with a line and 143, not silently."""
+    proc = spawn_pmax(tmp_path, "data", "import", str(SAMPLE), "--db", str(tmp_path / "t.duckdb"))
+    time.sleep(1.0)  # inside the import (reading, gating or writing)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "pmax: stopped by SIGTERM" in err and "Traceback" not in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -103,8 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     # thread count keeps results bit-identical between runs and resumed runs.
     for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    # SIGTERM outside the run loop (which handles it itself) still ends with a word.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = cli.main(args=argv, prog_name="pmax", standalone_mode=False)
+    except _Terminated:
+        print("pmax: stopped by SIGTERM; what was committed before it is kept — run again to finish", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM) from None
     except PmaxError as error:
         from tui.commands.common import fail
 
@@ -127,8 +133,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"pmax: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("  hint: run again with PMAX_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         raise SystemExit(1) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if isinstance(code, int) and code:
         raise SystemExit(code)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived outside the run loop; unwinds (rolling back any open transaction)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
 
 
 if __name__ == "__main__":
