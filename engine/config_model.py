@@ -119,8 +119,27 @@ def model_class(dotted: str) -> type:
                 default_factory=lambda d=default: list(d), metadata=meta)))
         else:
             specs.append((key, _annotation(default), dataclasses.field(default=default, metadata=meta)))
-    return dataclasses.make_dataclass(_class_name(dotted), specs, frozen=True,
-                                      namespace={"__doc__": f"Typed [{dotted}] settings (config/default.toml)."})
+    cls = dataclasses.make_dataclass(_class_name(dotted), specs, frozen=True,
+                                     namespace={"__doc__": f"Typed [{dotted}] settings (config/default.toml)."})
+    cls.__module__ = __name__  # found again by name through the module __getattr__ (pickle)
+    return cls
+
+
+def _tables(tree: dict[str, Any] | None = None, prefix: str = "") -> list[str]:
+    tree = _defaults_cached() if tree is None else tree
+    out: list[str] = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out += [f"{prefix}{key}", *_tables(value, f"{prefix}{key}.")]
+    return out
+
+
+def __getattr__(name: str) -> type:
+    """Resolve a model class by name (`QualitySettings`), so instances pickle across processes."""
+    for dotted in _tables():
+        if _class_name(dotted) == name:
+            return model_class(dotted)
+    raise AttributeError(name)
 
 
 def build_model(dotted: str, values: dict[str, Any]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -114,6 +115,8 @@ def test_typed_model_follows_default_toml() -> None:
     assert cfg.forecast.garch.dist == "t" and dict(cfg.forecast.garch)["window"] == 504
     fields = {f.name: f for f in dataclasses.fields(forecast)}
     assert "Two-sided interval level" in fields["level"].metadata["doc"]
+    assert model_class("quality")() == cfg.quality.model  # defaults come from the TOML
+    assert pickle.loads(pickle.dumps(cfg.forecast.model)) == cfg.forecast.model  # crosses processes
 
 
 def test_every_rule_names_a_real_setting() -> None:
