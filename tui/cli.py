@@ -13,6 +13,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     # SIGTERM outside the run loop (which handles it itself) still ends with a word.
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         code = cli.main(args=argv, prog_name="pmax", standalone_mode=False)
     except _Terminated:
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
         print("  hint: run again with PMAX_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if isinstance(code, int) and code:
         raise SystemExit(code)
 
