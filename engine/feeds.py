@@ -53,6 +53,9 @@ class Feed(ABC):
         """The tickers this feed delivers (recorded with each run), when known."""
         return None
 
+    def close(self) -> None:
+        """Stop any wait in progress (a live feed sleeping until the next close)."""
+
 
 def read_bars_file(path: str | Path) -> pd.DataFrame:
     """Read and check a Parquet or CSV bars file; InputError names what is wrong."""

@@ -224,9 +224,7 @@ class Engine:
         """Cancel the run while it only waits for the feed (nothing to commit); True if cancelled."""
         if not self._waiting_for_feed or task is None:
             return False
-        close = getattr(self.feed, "close", None)
-        if close is not None:  # wake a live feed sleeping until the next close
-            close()
+        self.feed.close()  # wake a live feed sleeping until the next close
         task.cancel()
         return True
 

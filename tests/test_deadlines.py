@@ -3,6 +3,7 @@ its deadline (timeout_s x (retries + 1), plus start-up) and says what it waits f
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -74,3 +75,22 @@ def test_one_live_cycle_keeps_its_deadline(tmp_path: Path, black_hole: dict[str,
     assert "pmax: live data unavailable:" in result.stderr and "Traceback" not in result.stderr
     assert rows(db, "SELECT count(*) FROM cycles") == [(0,)]
     assert rows(db, "SELECT status FROM runs") in ([], [("failed",)])
+
+
+def test_sigterm_while_waiting_for_the_network_stops_at_once(tmp_path: Path, black_hole: dict[str, str]) -> None:
+    from pmax_cli import spawn_pmax
+
+    db = tmp_path / "s.duckdb"
+    env = {**black_hole, "PMAX_DATA__TIMEOUT_S": "20", "PMAX_DATA__RETRIES": "2"}  # a 60 s budget
+    proc = spawn_pmax(tmp_path, "--run", "--live", "--cycles", "1", "--db", str(db), **env)
+    deadline = time.monotonic() + 60
+    while not db.exists() and time.monotonic() < deadline:  # the store opens just before the loop
+        time.sleep(0.2)
+    time.sleep(3)  # inside the first fetch
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert time.monotonic() - sent < 8  # not the rest of the 60 s budget
+    assert "pmax: interrupted by SIGTERM after 0 session(s) this run" in err or "pmax: stopped by SIGTERM" in err
+    assert rows(db, "SELECT count(*) FROM cycles") == [(0,)]

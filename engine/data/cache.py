@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,12 +56,14 @@ def provider_source(provider: MarketDataProvider) -> str:
 def fetch_with_failover(
     providers: Sequence[MarketDataProvider], tickers: Sequence[str], start: dt.date, end: dt.date,
     deadline: Deadline | None = None, notice: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> FetchResult:
     """Ask each provider for the tickers still missing; a failure or empty answer falls through.
 
     Each call has a hard deadline (`deadline.attempt_s`); a provider that does not answer
     in time is tried again in the next round (up to `deadline.retries` more), while the
-    whole fetch never takes longer than `deadline.total_s`. `notice` hears every wait.
+    whole fetch never takes longer than `deadline.total_s`. `notice` hears every wait;
+    setting `stop` (shutdown) ends the fetch at once with what it has.
     """
     deadline = deadline or Deadline()
     tell = notice or (lambda line: log.warning(line))
@@ -74,12 +77,15 @@ def fetch_with_failover(
             if not remaining:
                 break
             limit = min(deadline.attempt_s, deadline.left())
-            if limit <= 0:
+            if limit <= 0 or (stop is not None and stop.is_set()):
                 silent.append(provider)
                 continue
             try:
-                got = call_with_deadline(provider.bars, limit, remaining, start, end)
+                got = call_with_deadline(provider.bars, limit, remaining, start, end, stop=stop)
             except NoAnswer:
+                if stop is not None and stop.is_set():
+                    silent.append(provider)
+                    continue
                 again = (f", retrying {attempt + 1}/{deadline.retries}" if attempt < deadline.retries
                          and deadline.left() > 0 else ", giving up")
                 tell(f"{provider.name}: no answer after {limit:.0f} s (bars for {len(remaining)} "
@@ -97,7 +103,7 @@ def fetch_with_failover(
             served = set(got["ticker"].unique())
             remaining = [t for t in remaining if t not in served]
         waiting = silent
-        if not waiting or not remaining or deadline.left() <= 0:
+        if not waiting or not remaining or deadline.left() <= 0 or (stop is not None and stop.is_set()):
             break
     for provider in waiting:
         errors.append(f"{provider.name}: no answer within {deadline.total_s:.0f} s "

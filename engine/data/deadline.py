@@ -49,8 +49,10 @@ class Deadline:
         return self.total_s - (time.monotonic() - self.started)
 
 
-def call_with_deadline(fn: Callable[..., T], seconds: float, *args: Any) -> T:
-    """`fn(*args)`, or NoAnswer after `seconds` (the call keeps running, unobserved)."""
+def call_with_deadline(fn: Callable[..., T], seconds: float, *args: Any,
+                       stop: threading.Event | None = None) -> T:
+    """`fn(*args)`, or NoAnswer after `seconds` or once `stop` is set (the call keeps
+    running, unobserved)."""
     box: dict[str, Any] = {}
     streams = (sys.stdout, sys.stderr)
 
@@ -62,10 +64,14 @@ def call_with_deadline(fn: Callable[..., T], seconds: float, *args: Any) -> T:
 
     worker = threading.Thread(target=target, name="pmax-provider-call", daemon=True)
     worker.start()
-    worker.join(max(seconds, 0.0))
+    until = time.monotonic() + max(seconds, 0.0)
+    while worker.is_alive() and (left := until - time.monotonic()) > 0:
+        worker.join(min(left, 0.2))
+        if stop is not None and stop.is_set():
+            break
     if worker.is_alive():
-        # A library that redirected stdout/stderr inside the call (yfinance is silenced
-        # that way) must not keep our streams after we stop waiting for it.
+        # A library that redirected stdout/stderr inside the call must not keep our
+        # streams after we stop waiting for it.
         sys.stdout, sys.stderr = streams
         raise NoAnswer
     if "error" in box:

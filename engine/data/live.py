@@ -107,7 +107,7 @@ class LiveFeed(Feed):
                 return None
         first = self._warmup_start(session) if warmup else session
         fetched = fetch_with_failover(self.providers, self.tickers, first, session,
-                                      Deadline.from_config(self.config), self.on_notice)
+                                      Deadline.from_config(self.config), self.on_notice, self._stop)
         bars = fetched.bars
         if len(bars) and (bars["date"] == session).any():
             if fetched.errors:
