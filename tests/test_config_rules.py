@@ -14,7 +14,7 @@ import pytest
 
 from engine.config import load_config
 from engine.config_model import leaf_keys, model_class
-from engine.config_rules import RULES, THEMES, UNCHECKED
+from engine.config_rules import MODELS, RULES, THEMES, UNCHECKED
 from engine.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,6 +133,20 @@ def test_every_setting_has_a_rule() -> None:
     missing = [k for k in leaf_keys() if k not in RULES and k not in UNCHECKED
                and not isinstance(cfg.get(k), (bool, dict))]
     assert not missing, f"add a rule to engine/config_rules.RULES for: {', '.join(missing)}"
+
+
+def test_model_list_matches_the_registry() -> None:
+    from engine.forecast.registry import available
+
+    assert list(MODELS) == available()
+
+
+def test_loading_the_config_imports_no_heavy_library() -> None:
+    code = ("import sys\nfrom engine.config import load_config\nload_config(env={})\n"
+            "print(sorted(m for m in ('pandas', 'numpy', 'duckdb', 'textual', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                         text=True, capture_output=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_theme_list_matches_textual() -> None:
