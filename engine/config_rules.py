@@ -102,7 +102,7 @@ def _not_future(v: Any) -> str | None:
 #: Settings any value of their type may take (paths, names, secrets); every other
 #: non-boolean key needs a rule in RULES (tests/test_config_rules.py holds this).
 UNCHECKED = ("app.db_path", "replay.data", "data.local_path", "data.finnhub_api_key", "copilot.model",
-             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir")
+             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir", "sweep.address")
 
 RULES: dict[str, Check] = {
     "app.account": not_blank, "app.seed": non_negative,
@@ -165,6 +165,9 @@ RULES: dict[str, Check] = {
     "risk.fat_finger_price_pct": positive, "risk.fat_finger_notional_pct": positive,
     "risk.max_participation": open_fraction, "risk.cash_cushion_bps": non_negative,
     "risk.mc_paths": non_negative, "risk.mc_method": one_of("t", "bootstrap"), "risk.mc_every": at_least(1),
+    "sweep.engine": one_of("local", "ray"), "sweep.workers": non_negative,
+    "sweep.pbo_blocks": lambda v: None if v >= 2 and v % 2 == 0 else f"must be an even number ≥ 2, got {v!r}",
+    "sweep.dsr_threshold": between(0.0, 1.0, lo_open=True, hi_open=True),
     "device.device": _device,
     "neural.arch": one_of("auto", "transformer", "tcn"), "neural.window": at_least(2),
     "neural.width": at_least(1), "neural.layers": at_least(1), "neural.kernel": at_least(2),

@@ -77,7 +77,7 @@ def test_cli_bad_grid_exits_2_with_one_line_and_no_database(tmp_path: Path) -> N
     assert missing.returncode == 2 and "does not exist" in missing.stderr and not db.exists()
     models = _grid(tmp_path, '[grid]\n"forecast.models" = [["naive"], ["bogus"]]\n')
     bogus = _pmax("sweep", str(models), "--db", str(db))
-    assert bogus.returncode == 2 and "unknown forecast model 'bogus'" in bogus.stderr and not db.exists()
+    assert bogus.returncode == 2 and "unknown model 'bogus'" in bogus.stderr and not db.exists()
 
 
 def test_cli_bad_data_file_exits_2_before_the_database(tmp_path: Path) -> None:
@@ -117,3 +117,16 @@ def test_cli_unreachable_ray_address_exits_2_before_the_database(tmp_path: Path)
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "pmax: cannot reach the Ray cluster at 127.0.0.1:1"
     assert not db.exists()
+
+
+@pytest.mark.parametrize(("name", "value", "needle"), [
+    ("PMAX_SWEEP__ENGINE", "spark", "sweep.engine must be one of local, ray"),
+    ("PMAX_SWEEP__PBO_BLOCKS", "3", "sweep.pbo_blocks must be an even number"),
+    ("PMAX_SWEEP__DSR_THRESHOLD", "1.0", "sweep.dsr_threshold must lie in (0, 1)"),
+])
+def test_sweep_settings_are_checked_at_load(name: str, value: str, needle: str) -> None:
+    from engine.config import load_config
+
+    with pytest.raises(ConfigError) as info:
+        load_config(env={name: value})
+    assert needle in info.value.message

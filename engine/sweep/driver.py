@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.config import Config
-from engine.errors import ConfigError, UsageError
+from engine.errors import UsageError
 from engine.sweep.grid import Grid
 from engine.sweep.ledger import TrialRecord, end_sweep, group_trials, record_trial, returns_matrix, start_sweep
 from engine.sweep.stats import deflated_best, pbo_cscv
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from engine.store import Store
     from engine.sweep.runners import Runner
 
-ENGINES = ("local", "ray")
 OnResult = Callable[[TrialResult, dict[str, Any], int, int], None]
 
 
@@ -49,38 +48,24 @@ class SweepSettings:
 
 def sweep_settings(config: Config, engine: str | None, workers: int | None, address: str | None,
                    until: dt.date | None) -> SweepSettings:
-    """The [sweep] section overridden by flags, checked (ConfigError, exit 2)."""
+    """The [sweep] section (checked at load by `engine.config_rules`) overridden by flags."""
     section = config.sweep
     chosen = engine or section.engine
-    if chosen not in ENGINES:
-        raise ConfigError(f"sweep engine must be one of {', '.join(ENGINES)}, got {chosen!r}")
     if address and chosen != "ray":
         raise UsageError("--address works with --engine ray", "add --engine ray, or drop --address")
     count = workers if workers is not None else section.workers
-    if count < 0:
-        raise ConfigError(f"sweep workers must be 0 (one per CPU) or more, got {count}")
-    if section.pbo_blocks < 2 or section.pbo_blocks % 2:
-        raise ConfigError(f"sweep.pbo_blocks must be an even number ≥ 2, got {section.pbo_blocks}")
-    if not 0.0 < section.dsr_threshold < 1.0:
-        raise ConfigError(f"sweep.dsr_threshold must be inside (0, 1), got {section.dsr_threshold}")
     return SweepSettings(chosen, count or (os.cpu_count() or 1), address or section.address or None,
                          until, section.pbo_blocks, section.dsr_threshold)
 
 
 def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialSpec]:
     """One spec per grid point; every distinct data/universe/start is opened once (InputError here)."""
-    from engine.forecast.registry import available
     from engine.runtime import build_feed
 
     checked: set[tuple[str, tuple[str, ...], str]] = set()
-    known_models = set(available())
     specs = []
     for trial in grid.trials:
         config = trial.config
-        unknown = [m for m in config.forecast.models if m not in known_models]
-        if unknown:  # otherwise every worker would fail on its first session
-            raise ConfigError(f"{grid.path}: unknown forecast model {unknown[0]!r} in trial {trial.params}",
-                              f"forecast.models may contain: {', '.join(sorted(known_models))}")
         if until is not None and until < config.replay.start:
             raise UsageError(f"--until {until} is before the replay start {config.replay.start}",
                              "pass a later --until, or set [replay] start earlier")
