@@ -119,13 +119,18 @@ def trial_metrics(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any
 
 
 def result_relevant(config: Config) -> dict[str, Any]:
-    """Every setting that can change a trial's numbers, as {dotted key: value}."""
-    return {k: v for k, v in _dotted(config.to_dict()).items()
+    """Every setting that can change a trial's numbers, as {dotted key: value} (secrets blanked)."""
+    return {k: v for k, v in _dotted(config.public_dict()).items()
             if not any(k == p or k.startswith(p + ".") for p in _NOT_RESULTS)}
 
 
 def config_hash(config: Config) -> str:
-    """sha256 of the result-relevant settings: equal hashes mean the same strategy."""
+    """sha256 (16 hex) of the result-relevant settings: equal hashes mean the same strategy.
+
+    Unlike `engine.runs.config_hash`, which flags any settings change on resume, this
+    ignores what cannot change results (paths, display, copilot), so a `pmax --run` and
+    a sweep trial of the same strategy count once in the ledger.
+    """
     text = json.dumps(result_relevant(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -144,7 +149,7 @@ def replay_path(config: Config) -> Path:
 
 
 def data_fingerprint(config: Config) -> str:
-    """sha256 of the replay file's bytes."""
+    """The text "file:" + the sha256 (16 hex) of the replay file (`engine.runs.file_fingerprint`)."""
     path = replay_path(config)
     stat = path.stat()
     return _file_digest(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
@@ -152,11 +157,9 @@ def data_fingerprint(config: Config) -> str:
 
 @lru_cache(maxsize=16)
 def _file_digest(path: str, _mtime_ns: int, _size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return "file:" + digest.hexdigest()[:16]
+    from engine.runs import file_fingerprint
+
+    return "file:" + file_fingerprint(Path(path))
 
 
 def _dotted(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
