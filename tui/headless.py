@@ -47,7 +47,7 @@ def run_headless(
             "mode": engine.mode,
         }
         payload.update(_portfolio_summary(store, engine.account, summary))
-        from engine.sweep.runs import record_run  # every run is a trial in the ledger
+        from engine.sweep.run_ledger import record_run  # every run is a trial in the ledger
 
         payload["trial_id"] = record_run(engine, config, summary.sessions_run)
     finally:
