@@ -1,13 +1,14 @@
 """Records a `pmax --run` into the trial ledger, so plain runs count as trials too.
 
-The trial is the account's whole stored history (what the run summary reports):
-its metrics, daily equity, the settings that differ from the defaults, and the
-data fingerprint (the replayed file's; in live mode, the stored bars' over the period).
+The trial is the account's whole stored history from its first session, so that it
+compares with sweep trials, which replay from the start (a resumed run's `--json`
+summary covers only its own sessions): its metrics, daily equity, the settings that
+differ from the defaults, and the data fingerprint (the replayed file's; in live
+mode, the stored bars' over the period).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 from engine.config import Config
@@ -46,8 +47,9 @@ def record_run(engine: Engine, config: Config, sessions_run: int) -> str | None:
 
 
 def _bars_fingerprint(con: duckdb.DuckDBPyConnection, first: str, last: str) -> str:
-    rows = con.execute("SELECT ticker, date, open, high, low, close, volume FROM bars "
-                       "WHERE date BETWEEN ? AND ? AND NOT quarantined ORDER BY ticker, date",
-                       [first, last]).fetchall()
-    digest = hashlib.sha256(repr(rows).encode())
-    return "bars:" + digest.hexdigest()[:16]
+    """md5 of the stored, unquarantined bars over the period (what a live run traded on)."""
+    digest = con.execute(
+        "SELECT md5(coalesce(string_agg(concat_ws(',', ticker, date, open, high, low, close, volume), ';' "
+        "ORDER BY ticker, date), '')) FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
+        [first, last]).fetchall()[0][0]
+    return "bars:" + digest[:16]
