@@ -165,3 +165,18 @@ def test_a_single_trial_is_deflated_against_zero() -> None:
     kurt = sum((x - mean) ** 4 for x in returns) / t / m2**2
     expected = statistics.NormalDist().cdf(sr * math.sqrt(t - 1) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2))
     assert result.deflated_sharpe == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_verdict_says_plainly_when_the_winner_is_luck() -> None:
+    from engine.sweep.driver import _verdict
+
+    best = {"deflated_sharpe": 0.97, "n_trials": 8, "sharpe": 1.2, "baseline": {"sharpe": 0.9}}
+    assert _verdict(best, 0.2, 0.95, lucky=False).startswith(
+        "The best trial survives deflation: deflated Sharpe ratio 0.97 ≥ 0.95 after 8 trials")
+    overfit = _verdict(best, 0.62, 0.95, lucky=True)
+    assert overfit.startswith("Not distinguishable from luck: its deflated Sharpe ratio 0.97 passes, but PBO 0.62")
+    weak = {"deflated_sharpe": 0.31, "n_trials": 5, "sharpe": -1.77, "baseline": {"sharpe": -1.53}}
+    text = _verdict(weak, 0.0, 0.95, lucky=True)
+    assert text.startswith("Not distinguishable from luck: the best trial's deflated Sharpe ratio is 0.31 "
+                           "(needs ≥ 0.95) after 5 trials")
+    assert "PBO 0.00" in text and "does not beat equal-weight buy-and-hold (-1.53)" in text

@@ -150,11 +150,13 @@ def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, se
                               "nothing to judge.")
         return report
     best = max(finished, key=lambda t: t["sharpe"])
-    report.update(_judge_best(store, best, outcome.results[best["trial_id"]], settings))
+    identical = len(finished) > 1 and len({t["sharpe"] for t in finished}) == 1
+    report.update(_judge_best(store, best, outcome.results[best["trial_id"]], settings, identical))
     return report
 
 
-def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, settings: SweepSettings) -> dict[str, Any]:
+def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, settings: SweepSettings,
+                identical: bool) -> dict[str, Any]:
     fingerprint = store.con.execute("SELECT data_fingerprint FROM trials WHERE trial_id = ?",
                                     [best["trial_id"]]).fetchall()[0][0]
     group = group_trials(store.con, fingerprint, best["first_session"], best["last_session"])
@@ -169,6 +171,7 @@ def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, setting
         "n_trials": deflated.n_trials, "sharpe_variance": _round(deflated.sharpe_variance, 8),
         "expected_max_sharpe": _round(deflated.expected_max_sharpe), "data_fingerprint": fingerprint,
         "first_session": best["first_session"], "last_session": best["last_session"], "baseline": baseline,
+        "identical_results": identical,
     }
     lucky = deflated.deflated_sharpe is None or deflated.deflated_sharpe < settings.dsr_threshold \
         or (pbo is not None and pbo.pbo >= 0.5)
@@ -184,19 +187,31 @@ def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, setting
 
 def _verdict(best: dict[str, Any], pbo: float | None, threshold: float, lucky: bool) -> str:
     dsr, n = best["deflated_sharpe"], best["n_trials"]
-    pbo_text = f"PBO {pbo:.2f}" if pbo is not None else "PBO not computable (too few trials or sessions)"
+    trials = f"{n} trial{'s' if n != 1 else ''} on this data and period"
+    reasons = []
     if dsr is None:
-        head = "The best trial's Sharpe ratio cannot be deflated (too few sessions): treat it as luck"
-    elif lucky:
-        head = (f"Not distinguishable from luck: the best trial's deflated Sharpe ratio is {dsr:.2f} "
-                f"(needs ≥ {threshold:.2f}) after {n} trial{'s' if n != 1 else ''} on this data and period")
+        reasons.append("its Sharpe ratio cannot be deflated (too few sessions)")
+    elif dsr < threshold:
+        reasons.append(f"the best trial's deflated Sharpe ratio is {dsr:.2f} (needs ≥ {threshold:.2f}) after {trials}")
+    if pbo is not None and pbo >= 0.5:
+        passed = f"its deflated Sharpe ratio {dsr:.2f} passes, but " if dsr is not None and dsr >= threshold else ""
+        reasons.append(f"{passed}PBO {pbo:.2f}: the in-sample best ranks at or below the median out of sample "
+                       "in most splits")
+    if lucky:
+        head = "Not distinguishable from luck: " + "; ".join(reasons)
     else:
-        head = f"The best trial survives deflation: deflated Sharpe ratio {dsr:.2f} ≥ {threshold:.2f} after {n} trials"
-    tail = ""
+        head = f"The best trial survives deflation: deflated Sharpe ratio {dsr:.2f} ≥ {threshold:.2f} after {trials}"
+    parts = [head]
+    if pbo is None:
+        parts.append("PBO not computable (too few trials or sessions)")
+    elif pbo < 0.5:
+        parts.append(f"PBO {pbo:.2f}")
     bench = best.get("baseline", {}).get("sharpe")
     if bench is not None and best["sharpe"] is not None and best["sharpe"] <= bench:
-        tail = f"; its Sharpe {best['sharpe']:.2f} does not beat equal-weight buy-and-hold ({bench:.2f})"
-    return f"{head}; {pbo_text}{tail}."
+        parts.append(f"its Sharpe {best['sharpe']:.2f} does not beat equal-weight buy-and-hold ({bench:.2f})")
+    if best.get("identical_results"):
+        parts.append("every trial of this sweep gave the same Sharpe: the grid's keys did not change this replay")
+    return "; ".join(parts) + "."
 
 
 def _finite(value: Any) -> bool:
