@@ -20,7 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Container
 from textual.events import DescendantFocus, Resize
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
 from tui.keymap import bindings, unknown_ids
 from tui.messages import EngineEvent, ForecastLoaded, PaneTabs, SnapshotLoaded
@@ -31,6 +31,7 @@ from tui.panes.queries import Snapshot, load_forecast, load_snapshot
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
+from tui.widgets.footer import CalmFooter
 from tui.widgets.palette import PmaxCommands
 from tui.widgets.status import StatusBar
 
@@ -46,7 +47,7 @@ class PmaxApp(App[None]):
     TITLE = "pmax"
     BINDINGS = bindings("app")
     COMMANDS = App.COMMANDS | {PmaxCommands}
-    ALLOW_IN_MAXIMIZED_VIEW = "Footer, StatusBar"
+    ALLOW_IN_MAXIMIZED_VIEW = "CalmFooter, StatusBar"
 
     def __init__(
         self,
@@ -101,7 +102,7 @@ class PmaxApp(App[None]):
                     yield CopilotPane(self.copilot_factory, cursor_blink=bool(self.tui.cursor_blink))
                 else:
                     yield pane()
-        yield Footer()
+        yield CalmFooter()
 
     def on_mount(self) -> None:
         bad = unknown_ids(self.keymap)
@@ -130,24 +131,35 @@ class PmaxApp(App[None]):
         self._set_active(self.active_pane)
 
     def _set_active(self, pane_id: str) -> None:
+        """Mark `pane_id` active and show its tab. Focus is the one source of truth: this
+        never posts `TabActivated` (a programmatic tab change is not a user's choice), so
+        tab activation and focus cannot answer each other in a loop."""
         self.active_pane = pane_id
         for pane in self.query(Pane):
             pane.set_class(pane.id == pane_id, "-active")
         tabs = self.query_one(PaneTabs)
         if tabs.active != f"tab-{pane_id}":
-            tabs.active = f"tab-{pane_id}"
+            with tabs.prevent(Tabs.TabActivated):
+                tabs.active = f"tab-{pane_id}"
 
     def pane(self, pane_id: str | None = None) -> Pane:
         return self.query_one(f"#{pane_id or self.active_pane}", Pane)
 
     @on(Tabs.TabActivated, "#tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        pane_id = event.tab.id.removeprefix("tab-") if event.tab and event.tab.id else self.active_pane
+        """A tab the user clicked; stale activations (the bar has moved on) are ignored."""
+        tab_id = event.tab.id if event.tab else None
+        if not tab_id or tab_id != self.query_one(PaneTabs).active:
+            return
+        pane_id = tab_id.removeprefix("tab-")
         if pane_id != self.active_pane:
             self._set_active(pane_id)
             self.pane(pane_id).focus_primary()
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
+        """Follow focus into a pane; a focus event that is no longer current is ignored."""
+        if event.widget is not self.focused:
+            return
         node = event.widget
         while node is not None and not isinstance(node, Pane):
             node = node.parent  # type: ignore[assignment]
@@ -265,7 +277,10 @@ class PmaxApp(App[None]):
     def _show_status(self) -> None:
         device = getattr(self.engine, "device", None)
         device = getattr(device, "name", device)
-        self.query_one(StatusBar).show(self.as_of, self.sessions, self._loop_state(),
+        bars = self.query(StatusBar)  # absent while the app shuts down under a finishing cycle
+        if not bars:
+            return
+        bars.first().show(self.as_of, self.sessions, self._loop_state(),
                                        None if device is None else str(device), self.ticker, self.account)
 
     # ----- reading the store (worker threads only) ---------------------------------
