@@ -22,7 +22,7 @@ from tui.panes.base import Pane
 from tui.panes.queries import ForecastView
 from tui.widgets.charts import chart_to_text, draw_forecast
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_num, fmt_pct
+from tui.widgets.text import fmt_num, fmt_pct, glyphs, sign_style
 
 MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Wt", "Skill", "DM p")
 EMPTY = "No forecasts yet for {ticker}: the forecast stage writes them (table: forecasts)."
@@ -35,10 +35,10 @@ class ForecastsPane(Pane):
     TITLE: ClassVar[str] = "Forecasts"
     BINDINGS = bindings("forecasts")
 
-    def __init__(self) -> None:
+    def __init__(self, horizon: int | None = None) -> None:
         super().__init__()
         self.view: ForecastView | None = None
-        self.horizon: int | None = None
+        self.horizon: int | None = horizon  # opens at the signals' horizon ([signals] horizon)
 
     def compose(self) -> ComposeResult:
         yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False)
@@ -57,7 +57,7 @@ class ForecastsPane(Pane):
         self.view = view
         horizons = view.horizons
         if self.horizon not in horizons:
-            self.horizon = horizons[0] if horizons else None
+            self.horizon = horizons[0] if horizons else self.horizon
         self._render_view()
 
     def action_next_horizon(self) -> None:
@@ -103,13 +103,13 @@ class ForecastsPane(Pane):
             skill = None if wr is None else _f(wr["skill"])
             p = None if wr is None else _f(wr["dm_pvalue"])
             demoted = bool(wr["demoted"]) if wr is not None and not pd.isna(wr["demoted"]) else False
-            name = Text(str(r.model) + (" ↓" if demoted else ""), style="dim" if demoted else "bold")
+            name = Text(str(r.model) + (" ↓" if demoted else ""), style=("" if glyphs().mono else "dim") if demoted else "bold")
             table.add_row(
                 name,
                 Text(fmt_pct(_f(r.mean)), justify="right"),
                 Text(fmt_pct(_f(r.prob_up), 0, signed=False), justify="right"),
                 Text(fmt_pct(weight, 0, signed=False), justify="right"),
-                Text(fmt_pct(skill, 1), style="" if skill is None else ("green" if skill > 0 else "red"),
+                Text(fmt_pct(skill, 1), style=sign_style(skill),
                      justify="right"),
                 Text(fmt_num(p, 3), justify="right"),
                 key=str(r.model),

@@ -26,7 +26,7 @@ from tui.panes.queries import parse_json_list
 from tui.panes.reading import layers_summary, reading
 from tui.widgets.charts import chart_to_text, draw_drivers
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_pct
+from tui.widgets.text import fmt_pct, mark, sign_style
 
 COLUMNS = ("Ticker", "Action", "Conf", "E(r)", "Layers")
 EMPTY = ("No signals yet. The signals stage writes one row per ticker each cycle once "
@@ -67,12 +67,12 @@ class SignalsPane(Pane):
             self.border_subtitle = ""
             return
         for r in signals.itertuples():
-            style = {"BUY": "green", "SELL": "red"}.get(str(r.action), "")
-            mark = "" if r.validated is None or (isinstance(r.validated, float) and math.isnan(r.validated)) else (
-                "✓" if bool(r.validated) else "✗")
+            style = sign_style({"BUY": 1.0, "SELL": -1.0}.get(str(r.action)))
+            check = "" if r.validated is None or (isinstance(r.validated, float) and math.isnan(r.validated)) else (
+                mark(bool(r.validated)))
             table.add_row(
                 Text(str(r.ticker), style="bold"),
-                Text(f"{r.action} {mark}".strip(), style=style),
+                Text(f"{r.action} {check}".strip(), style=style),
                 Text(fmt_pct(_f(r.confidence), 0, signed=False), justify="right"),
                 Text(fmt_pct(_f(r.expected_return)), justify="right"),
                 layers_summary(r.layers),
