@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -62,7 +63,8 @@ class ConfirmRemoveHeld(ModalScreen[bool]):
                 "pane still lists it. Liquidating from the TUI is not available; a SELL comes from "
                 "its signal or a kill switch.", markup=True)
             with Horizontal(id="confirm-buttons"):
-                yield Button(f"Remove {self.ticker} from view (keep managing)", id="confirm-yes", variant="warning")
+                yield Button(Text(f"Remove {self.ticker} from view (keep managing)"), id="confirm-yes",
+                             variant="warning")
                 yield Button("Cancel", id="confirm-no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -78,7 +78,7 @@ class ForecastsPane(Pane):
         else:
             others = ", ".join(str(h) for h in view.horizons)
             note.update(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
-        self.border_subtitle = view.ticker
+        self.border_subtitle = Text(view.ticker)
         plot = self.query_one("#fc-chart", PlotextPlot)
         plot.display = draw_forecast(plot.plt, view, self.horizon)
         plot.refresh()

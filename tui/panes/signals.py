@@ -80,7 +80,7 @@ class SignalsPane(Pane):
             )
             self._keys.append(str(r.ticker))
         counts = signals["action"].value_counts()
-        self.border_subtitle = (f"as of {signals['as_of'].iloc[0]!s:.10} · "
+        self.border_subtitle = Text(f"as of {signals['as_of'].iloc[0]!s:.10} · "
                                 + " ".join(f"{k} {int(v)}" for k, v in counts.items()))
         if selected:
             self.follow(selected)

@@ -129,7 +129,7 @@ class WatchlistPane(Pane):
         )
         sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
         filt = f" · filter “{self.needle}”" if self.needle else ""
-        self.border_subtitle = f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"
+        self.border_subtitle = Text(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}")
         if self.selected in names:
             index = names.index(self.selected)
             if table.cursor_row != index:
