@@ -17,14 +17,15 @@ from typing import Any
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container
-from textual.events import DescendantFocus, Resize
+from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Tab, Tabs
+from textual.widgets import Tab
 
 from tui.edits import EditsMixin
 from tui.eventlog import LogMixin
 from tui.export import ExportMixin
 from tui.keymap import bindings, conflicts, unknown_ids
+from tui.layout import LayoutMixin
 from tui.messages import EngineEvent, ForecastLoaded, PaneTabs, SnapshotLoaded
 from tui.panes.base import Pane, TickerSelected
 from tui.panes.copilot import CopilotPane
@@ -34,22 +35,21 @@ from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
 from tui.widgets.footer import CalmFooter
-from tui.widgets.palette import PmaxCommands
-from tui.widgets.palette import system_commands
+from tui.widgets.palette import PmaxCommands, system_commands
 from tui.widgets.status import HeaderState, StatusBar
 from tui.widgets.text import glyphs
 
 PANES: tuple[type[Pane], ...] = (WatchlistPane, ForecastsPane, SignalsPane, RiskPane, CopilotPane)
-GRID_MIN = (120, 40)
 
 
-class PmaxApp(LogMixin, EditsMixin, ExportMixin, App[None]):
+class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
     """pmax's terminal UI."""
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "pmax"
     BINDINGS = bindings("app")
     COMMANDS = App.COMMANDS | {PmaxCommands}
+    PANE_IDS = tuple(p.PANE_ID for p in PANES)
     ALLOW_IN_MAXIMIZED_VIEW = "CalmFooter, StatusBar"
 
     def __init__(
@@ -133,66 +133,6 @@ class PmaxApp(LogMixin, EditsMixin, ExportMixin, App[None]):
 
     def on_resize(self, event: Resize) -> None:
         self._apply_layout(event.size.width, event.size.height)
-
-    def _apply_layout(self, width: int, height: int) -> None:
-        self.tab_mode = width < GRID_MIN[0] or height < GRID_MIN[1]
-        self.query_one("#panes").set_class(self.tab_mode, "-tabs")
-        self.query_one("#tabs").display = self.tab_mode
-        self._set_active(self.active_pane)
-
-    def _set_active(self, pane_id: str) -> None:
-        """Mark `pane_id` active and show its tab. Focus is the one source of truth: this
-        never posts `TabActivated` (a programmatic tab change is not a user's choice), so
-        tab activation and focus cannot answer each other in a loop."""
-        self.active_pane = pane_id
-        for pane in self.query(Pane):
-            pane.set_class(pane.id == pane_id, "-active")
-        tabs = self.query_one(PaneTabs)
-        if tabs.active != f"tab-{pane_id}":
-            with tabs.prevent(Tabs.TabActivated):
-                tabs.active = f"tab-{pane_id}"
-
-    def pane(self, pane_id: str | None = None) -> Pane:
-        return self.query_one(f"#{pane_id or self.active_pane}", Pane)
-
-    @on(Tabs.TabActivated, "#tabs")
-    def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        """A tab the user clicked; stale activations (the bar has moved on) are ignored."""
-        tab_id = event.tab.id if event.tab else None
-        if not tab_id or tab_id != self.query_one(PaneTabs).active:
-            return
-        pane_id = tab_id.removeprefix("tab-")
-        if pane_id != self.active_pane:
-            self._set_active(pane_id)
-            self.pane(pane_id).focus_primary()
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        """Follow focus into a pane; a focus event that is no longer current is ignored."""
-        if event.widget is not self.focused:
-            return
-        node = event.widget
-        while node is not None and not isinstance(node, Pane):
-            node = node.parent  # type: ignore[assignment]
-        if isinstance(node, Pane) and node.id and node.id != self.active_pane:
-            self._set_active(node.id)
-
-    def _move_pane(self, step: int) -> None:
-        ids = [p.PANE_ID for p in PANES]
-        target = ids[(ids.index(self.active_pane) + step) % len(ids)]
-        self._set_active(target)
-        self.pane(target).focus_primary()
-
-    def action_next_pane(self) -> None:
-        self._move_pane(1)
-
-    def action_prev_pane(self) -> None:
-        self._move_pane(-1)
-
-    def action_zoom(self) -> None:
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-        else:
-            self.screen.maximize(self.pane(), container=False)
 
     def action_help(self) -> None:
         from tui.help import HelpScreen
