@@ -20,7 +20,7 @@ from textual_plotext import PlotextPlot
 from tui.keymap import bindings
 from tui.panes.base import Pane
 from tui.panes.queries import ForecastView
-from tui.widgets.charts import chart_to_text, draw_forecast
+from tui.widgets.charts import chart_to_text, draw_forecast, forecast_legend
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_num, fmt_pct, glyphs, sign_style
 
@@ -45,6 +45,7 @@ class ForecastsPane(Pane):
         chart = PlotextPlot(id="fc-chart")
         chart.display = False
         yield chart
+        yield Static("", id="fc-legend", markup=False)
         table = PmaxTable(id="fc-table")
         for name in MODEL_COLUMNS:
             table.add_column(name, key=name)
@@ -82,6 +83,9 @@ class ForecastsPane(Pane):
         plot = self.query_one("#fc-chart", PlotextPlot)
         plot.display = draw_forecast(plot.plt, view, self.horizon)
         plot.refresh()
+        legend = self.query_one("#fc-legend", Static)
+        legend.display = plot.display
+        legend.update(legend_text(forecast_legend(view)))
         self._fill_table(view)
 
     def _fill_table(self, view: ForecastView) -> None:
@@ -125,7 +129,22 @@ class ForecastsPane(Pane):
     def chart_text(self, width: int = 100, height: int = 25) -> str | None:
         if self.view is None:
             return None
-        return chart_to_text(draw_forecast, self.view, self.horizon, width=width, height=height)
+        return chart_to_text(draw_forecast, self.view, self.horizon, width=width, height=height,
+                             legend=forecast_legend(self.view))
+
+
+RICH_COLOURS = {"orange+": "dark_orange", "orange": "dark_orange", "white": ""}
+
+
+def legend_text(entries: list[tuple[str, str, str]]) -> Text:
+    """The chart's legend as one wrapped line below the plot (colour only repeats the marker)."""
+    out = Text()
+    for i, (marker, colour, label) in enumerate(entries):
+        if i:
+            out.append("   ")
+        out.append(marker, style="" if glyphs().mono else RICH_COLOURS.get(colour, colour))
+        out.append(f" {label}")
+    return out
 
 
 def _f(value: object) -> float | None:

@@ -44,19 +44,19 @@ def status_text(s: HeaderState) -> Text:
     ascii_only = glyphs().ascii
     icon = (ASCII_ICONS if ascii_only else ICONS).get(s.state, "·")
     sep = " | " if ascii_only else " │ "
-    progress = f"{s.done}" + (f"/{s.done + s.left}" if s.left is not None else "") + " sessions"
-    parts: list[Text | str] = [
-        f"pmax {s.mode}",
+    progress = f"{s.done}" + (f"/{s.done + s.left}" if s.left is not None else "")
+    parts: list[Text | str] = [  # most important first: the line is cut at the right edge
+        s.mode,
         f"{icon} {s.state}",
-        f"as of {s.as_of.isoformat() if s.as_of else '—'} ({progress})",
+        f"{s.as_of.isoformat() if s.as_of else 'no data'} ({progress})",
     ]
     if s.equity_ret is not None:
         bench = f" vs B&H {signed_pct(s.bench_ret)}" if s.bench_ret is not None else ""
-        parts.append(f"equity {signed_pct(s.equity_ret)}{bench}")
+        parts.append(f"eq {signed_pct(s.equity_ret)}{bench}")
     if s.halted:
-        parts.append(Text(f"KILL SWITCH: HALTED ({s.halt_reason or 'no reason recorded'})", style="bold reverse"))
+        parts.append(Text(f"KILL SWITCH HALTED: {s.halt_reason or 'no reason recorded'}", style="bold reverse"))
     else:
-        parts.append("kill switch: armed")
+        parts.append("kill switch armed")
     parts.append(f"acct {s.account}")
     if s.ticker:
         parts.append(s.ticker)
