@@ -47,6 +47,8 @@ class ForecastsPane(Pane):
         yield chart
         yield Static("", id="fc-legend", markup=False)
         table = PmaxTable(id="fc-table")
+        table.tooltip = ("Wt ensemble weight · Skill 1 − error/naive error (> 0 beats naive) · DM p "
+                         "Diebold–Mariano p vs naive (< 0.05 significant) · ↓ demoted. ? has the glossary.")
         for name in MODEL_COLUMNS:
             table.add_column(name, key=name)
         yield table

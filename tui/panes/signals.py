@@ -49,6 +49,8 @@ class SignalsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="sig-empty", classes="empty")
         table = PmaxTable(id="sig-table")
+        table.tooltip = ("BUY ✓ all validation layers passed, ✗ one failed · Layers 4/5 ✗ cost: passed/checked, "
+                         "then the failing layers · enter: detail. ? has the glossary.")
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table

@@ -85,6 +85,8 @@ class WatchlistPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first read of the store…", id="watch-empty", classes="empty")
         table = PmaxTable(id="watch-table")
+        table.tooltip = ("Signal BUY 60%: latest signal and confidence · Flags S stale, Q quarantined, ? no bars · "
+                         "d/a change this session only (u undoes, ctrl+s saves). ? has the glossary.")
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table
