@@ -62,6 +62,7 @@ class RiskView:
     fills: pd.DataFrame
     rejections: pd.DataFrame
     regime: str | None = None
+    report: dict[str, Any] | None = None  # engine.portfolio.report.benchmark_report over every session
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,11 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
     if not regime:
         reg = _df(cur, "SELECT regime FROM regimes ORDER BY as_of DESC LIMIT 1")
         regime = None if reg.empty else str(reg["regime"].iloc[0])
-    return RiskView(equity=equity, risk=risk, positions=positions, fills=fills, rejections=rejections, regime=regime)
+    from engine.portfolio.report import benchmark_report
+
+    report = benchmark_report(cur, account) if not equity.empty else None
+    return RiskView(equity=equity, risk=risk, positions=positions, fills=fills, rejections=rejections, regime=regime,
+                    report=report)
 
 
 def load_snapshot(
