@@ -94,3 +94,17 @@ async def test_header_matches_the_risk_pane_when_halted(filled, tmp_path: Path) 
         assert "KILL SWITCH HALTED: daily loss 3.1% > 3%" in header
         assert str(app.query_one("#risk").border_subtitle) == "HALTED"
         assert header.startswith("view") and "vs B&H" in header
+
+
+async def test_app_in_a_c_locale_draws_ascii(filled, tmp_path: Path, monkeypatch, fresh_glyphs) -> None:  # noqa: F811
+    for name in ("LC_ALL", "LC_CTYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C")
+    store, _ = filled
+    app, _ = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.has_class("-ascii")
+        assert str(app.query_one("#status").render()).isascii()
+        assert str(app.query_one("#watchlist").border_subtitle).isascii()
+        assert app.query_one("#forecasts").chart_text(80, 16).isascii()

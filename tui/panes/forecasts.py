@@ -22,7 +22,7 @@ from tui.panes.base import Pane
 from tui.panes.queries import ForecastView
 from tui.widgets.charts import chart_to_text, draw_forecast, forecast_legend
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_num, fmt_pct, glyphs, sign_style
+from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, glyphs, sign_style
 
 MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Wt", "Skill", "DM p")
 EMPTY = "No forecasts yet for {ticker}: the forecast stage writes them (table: forecasts)."
@@ -80,7 +80,7 @@ class ForecastsPane(Pane):
             note.update(EMPTY.format(ticker=view.ticker))
         else:
             others = ", ".join(str(h) for h in view.horizons)
-            note.update(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
+            note.update(ascii_safe(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)"))
         self.border_subtitle = Text(view.ticker)
         plot = self.query_one("#fc-chart", PlotextPlot)
         plot.display = draw_forecast(plot.plt, view, self.horizon)
@@ -109,7 +109,7 @@ class ForecastsPane(Pane):
             skill = None if wr is None else _f(wr["skill"])
             p = None if wr is None else _f(wr["dm_pvalue"])
             demoted = bool(wr["demoted"]) if wr is not None and not pd.isna(wr["demoted"]) else False
-            name = Text(str(r.model) + (" ↓" if demoted else ""), style=("" if glyphs().mono else "dim") if demoted else "bold")
+            name = Text(str(r.model) + ascii_safe(" ↓" if demoted else ""), style=("" if glyphs().mono else "dim") if demoted else "bold")
             table.add_row(
                 name,
                 Text(fmt_pct(_f(r.mean)), justify="right"),

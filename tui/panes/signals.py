@@ -26,7 +26,7 @@ from tui.panes.queries import parse_json_list
 from tui.panes.reading import layers_summary, reading
 from tui.widgets.charts import chart_to_text, draw_drivers
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_pct, mark, sign_style
+from tui.widgets.text import ascii_safe, fmt_pct, mark, sign_style
 
 COLUMNS = ("Ticker", "Action", "Conf", "E(r)", "Layers")
 EMPTY = ("No signals yet. The signals stage writes one row per ticker each cycle once "
@@ -82,8 +82,8 @@ class SignalsPane(Pane):
             )
             self._keys.append(str(r.ticker))
         counts = signals["action"].value_counts()
-        self.border_subtitle = Text(f"as of {signals['as_of'].iloc[0]!s:.10} · "
-                                + " ".join(f"{k} {int(v)}" for k, v in counts.items()))
+        self.border_subtitle = Text(ascii_safe(f"as of {signals['as_of'].iloc[0]!s:.10} · "
+                                           + " ".join(f"{k} {int(v)}" for k, v in counts.items())))
         if selected:
             self.follow(selected)
 

@@ -20,7 +20,7 @@ from tui.keymap import bindings
 from tui.panes.base import Pane, TickerSelected, WatchlistEdited
 from tui.panes.queries import WatchRow
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_num, fmt_pct, sign_style, sparkline
+from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, sign_style, sparkline
 
 COLUMNS = ("Ticker", "Last", "Chg", "Trend (20)", "Signal", "Flags")
 SPARK_WIDTH = 20
@@ -131,7 +131,7 @@ class WatchlistPane(Pane):
         )
         sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
         filt = f" · filter “{self.needle}”" if self.needle else ""
-        self.border_subtitle = Text(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}")
+        self.border_subtitle = Text(ascii_safe(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"))
         if self.selected in names:
             index = names.index(self.selected)
             if table.cursor_row != index:

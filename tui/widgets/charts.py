@@ -24,6 +24,21 @@ def _span(dates: list[Any]) -> str:
     return f"{str(dates[0])[:10]} … {str(dates[-1])[:10]}" if dates else ""
 
 
+def _line() -> str:
+    """Braille lines, or dots when the locale is not UTF-8."""
+    from tui.widgets.text import glyphs
+
+    return "." if glyphs().ascii else "braille"
+
+
+def _ascii_frame(plt: Any) -> None:
+    """No box-drawing frame when the locale is not UTF-8."""
+    from tui.widgets.text import glyphs
+
+    if glyphs().ascii:
+        plt.frame(False)
+
+
 def _no_xticks(plt: Any) -> None:
     plt.xticks([], [])
 
@@ -85,7 +100,7 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
     dates = [str(d)[:10] for d in closes["date"]]
     x = list(range(len(y)))
     last_x, last = x[-1], y[-1]
-    plt.plot(x, y, marker="." if ascii_only else "braille", color="white")
+    plt.plot(x, y, marker=_line(), color="white")
     if not view.fills.empty:
         at = {d: i for i, d in enumerate(dates)}
         for side, mark in (("BUY", "^" if ascii_only else "▲"), ("SELL", "v" if ascii_only else "▼")):
@@ -110,7 +125,7 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
                     band = rows[col].astype(float)
                     if band.notna().all():
                         plt.plot([last_x, *hx], [last, *(last * math.exp(v) for v in band)],
-                                 marker="." if ascii_only else "braille", color="orange")
+                                 marker=_line(), color="orange")
                 plt.plot([last_x, *hx], [last, *means], marker=marker, color=color)
             else:
                 plt.scatter(hx, means, marker=marker, color=color)
@@ -122,6 +137,7 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
                           f"+{int(far['horizon'])} sessions")
     plt.title(f"{view.ticker}: closes and forecasts" + (f" (table: h={horizon})" if horizon else ""))
     plt.xticks(ticks, labels)
+    _ascii_frame(plt)
     return True
 
 
@@ -135,11 +151,12 @@ def draw_equity(plt: Any, equity: pd.DataFrame) -> bool:
     if base is not None and base.notna().any():
         # the naive baseline beside the strategy: equal-weight buy-and-hold from the first session
         plt.title(f"equity $k vs buy&hold (dim) {_span(list(equity['as_of']))}")
-        plt.plot(x, (base / 1000.0).ffill().bfill().tolist(), marker="braille", color="gray")
+        plt.plot(x, (base / 1000.0).ffill().bfill().tolist(), marker=_line(), color="gray")
     else:
         plt.title(f"equity $k {_span(list(equity['as_of']))}")
-    plt.plot(x, y, marker="braille")
+    plt.plot(x, y, marker=_line())
     _no_xticks(plt)
+    _ascii_frame(plt)
     return True
 
 
@@ -149,8 +166,9 @@ def draw_drawdown(plt: Any, equity: pd.DataFrame) -> bool:
         return False
     y = (equity["drawdown"].astype(float).fillna(0.0) * 100).tolist()
     plt.title("drawdown %")
-    plt.plot(list(range(len(y))), y, marker="braille", fillx=True)
+    plt.plot(list(range(len(y))), y, marker=_line(), fillx=True)
     _no_xticks(plt)
+    _ascii_frame(plt)
     return True
 
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.widgets.text import glyphs, signed_pct
+from tui.widgets.text import ascii_safe, glyphs, signed_pct
 
 ICONS = {"running": "▶", "paused": "⏸", "stepping": "…", "finished": "■", "view only": "◼"}
 ASCII_ICONS = {"running": ">", "paused": "||", "stepping": "..", "finished": "[]", "view only": "[]"}
@@ -66,7 +66,7 @@ def status_text(s: HeaderState) -> Text:
     for i, part in enumerate(parts):
         if i:
             out.append(sep)
-        out.append(part)
+        out.append(ascii_safe(part) if isinstance(part, str) else part)
     return out
 
 

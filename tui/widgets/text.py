@@ -131,3 +131,13 @@ def mark(ok: bool) -> str:
     if glyphs().ascii:
         return "ok" if ok else "no"
     return "✓" if ok else "✗"
+
+
+_ASCII_MAP = str.maketrans({"·": "-", "↑": "^", "↓": "v", "…": "...", "—": "--", "–": "-", "“": '"', "”": '"',
+                            "\u2212": "-", "✓": "ok", "✗": "x", "━": "-", "▲": "^", "▼": "v", "●": "@", "│": "|",
+                            "×": "x", "≤": "<=", "≥": ">="})
+
+
+def ascii_safe(text: str) -> str:
+    """`text` with the app's own symbols spelled in ASCII when the locale is not UTF-8."""
+    return text.translate(_ASCII_MAP) if glyphs().ascii else text
