@@ -91,14 +91,11 @@ class EditsMixin:
         """Settings whose session value differs from what was loaded or last saved."""
         return [k for k in SAVED_KEYS if self._current(k) != self._saved.get(k)]
 
-    def valid_tickers(self) -> set[str] | None:
-        """Tickers the data holds (the replay file and the store); None in live mode (any symbol)."""
+    def valid_tickers(self) -> set[str]:
+        """Tickers the engine's feed and the database hold; the engine's universe is fixed
+        at start, so a ticker outside it would never get bars or forecasts."""
         engine = getattr(self, "engine", None)
-        if engine is not None and getattr(engine, "live", False):
-            return None
-        names: set[str] = set()
-        feed = getattr(engine, "feed", None)
-        names.update(getattr(feed, "tickers", None) or [])
+        names: set[str] = set(getattr(getattr(engine, "feed", None), "tickers", None) or [])
         snap = getattr(self, "snapshot", None)
         names.update(getattr(snap, "all_tickers", ()) or ())
         return names
@@ -126,10 +123,10 @@ class EditsMixin:
             app.notify(f"{ticker} is already in the watchlist.")
             app.jump_to(ticker)
             return
-        known = self.valid_tickers()
-        if known is not None and ticker not in known:
-            app.notify(f"{ticker} is not in the data (replay file or database); nothing added. "
-                       "Pass a file that holds it with --data, or use --live.", severity="error", timeout=8)
+        if ticker not in self.valid_tickers():
+            app.notify(f"{ticker} is not in the data (the feed's tickers or the database); nothing added. "
+                       "Put it in [data] watchlist (and in the --data file for a replay), then restart.",
+                       severity="error", timeout=8)
             return
         self._record("data.watchlist", f"Added {ticker} to the watchlist")
         self.watchlist = [*current, ticker]
