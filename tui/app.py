@@ -3,8 +3,8 @@
 `PmaxApp(engine=…, store=…, config=…, copilot_factory=…)` runs the engine's cycles on
 its own event loop (an async worker: step, wait `replay.interval_s`, step…) unless
 paused, turns engine events into Textual messages, and re-reads the store on worker
-threads with their own cursors, at most once per batch interval. No handler touches
-the database on the UI thread.
+threads with their own cursors, at most once per batch interval, applying the result
+pane by pane (`tui.refresh`). No handler touches the database on the UI thread.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from tui.eventlog import LogMixin
 from tui.export import ExportMixin
 from tui.keymap import bindings, conflicts, unknown_ids
 from tui.layout import LayoutMixin
-from tui.messages import EngineEvent, ForecastLoaded, PaneTabs, SnapshotLoaded
+from tui.messages import EngineEvent, PaneTabs
 from tui.panes.base import Pane, TickerSelected
 from tui.panes.copilot import CopilotPane
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.queries import Snapshot, load_forecast, load_snapshot
+from tui.panes.queries import Snapshot
+from tui.refresh import RefreshMixin
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
@@ -42,7 +43,7 @@ from tui.widgets.text import glyphs
 PANES: tuple[type[Pane], ...] = (WatchlistPane, ForecastsPane, SignalsPane, RiskPane, CopilotPane)
 
 
-class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
+class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[None]):
     """pmax's terminal UI."""
 
     CSS_PATH = "styles/app.tcss"
@@ -83,6 +84,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         self.theme = tui.theme if tui.theme in self.available_themes else "textual-dark"
         self._init_edits()
         self._init_log()
+        self._init_refresh()
         self.as_of: dt.date | None = getattr(engine, "as_of", None)
         self.sessions = 0
         self.ticker: str | None = None
@@ -124,6 +126,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         self._apply_layout(self.size.width, self.size.height)
         self.query_one(WatchlistPane).focus_primary()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.watch(self.screen, "maximized", self._zoom_changed, init=False)
         if self.engine is not None:
             self.engine.subscribe(self._engine_callback)
             self._cycle_loop()
@@ -236,53 +239,6 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         bars.first().state = HeaderState(mode, self._loop_state(), self.as_of, self.sessions, left, eq_ret,
                                          bench_ret, halted, reason, self.ticker, self.account, bool(self.unsaved()))
 
-    # ----- reading the store (worker threads only) ---------------------------------
-    def _batch_tick(self) -> None:
-        """Batch timer: one refresh per interval at most, only when something changed."""
-        if self._dirty and not self._refreshing and self.cursor_factory is not None:
-            self._dirty = False
-            self._refreshing = True
-            self._read_store(self.ticker, list(self.watchlist))
-        elif self.cursor_factory is None and self._dirty:
-            self._dirty = False
-            self.query_one(WatchlistPane).set_rows([], "No database is open: start pmax with --db PATH.")
-
-    @work(thread=True, group="refresh", exit_on_error=False)
-    def _read_store(self, ticker: str | None, watchlist: list[str]) -> None:
-        try:
-            cur = self.cursor_factory()  # type: ignore[misc]
-            try:
-                snap = load_snapshot(cur, self.account, watchlist, int(self.tui.sparkline_sessions))
-                pick = ticker or (snap.watch[0].ticker if snap.watch else None)
-                view = load_forecast(cur, self.account, pick, int(self.tui.chart_sessions)) if pick else None
-            finally:
-                cur.close()
-            self.post_message(SnapshotLoaded(snap, view))
-        finally:
-            self._refreshing = False
-
-    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
-        snap = message.snapshot
-        self.snapshot = snap
-        self.sessions = snap.sessions
-        self.as_of = getattr(self.engine, "as_of", None) or snap.as_of
-        watch = self.query_one(WatchlistPane)
-        if not snap.watch:
-            hint = ("press n to step one session or space to run the replay" if self.engine is not None
-                    else "run `pmax --run` to fill the database")
-            empty = f"No bars stored yet: {hint}."
-        else:
-            empty = ""
-        if self.ticker is None and snap.watch:
-            self.ticker = snap.watch[0].ticker
-        watch.selected = self.ticker
-        watch.set_rows(snap.watch, empty)
-        self.query_one(SignalsPane).set_signals(snap.signals, self.ticker)
-        self.query_one(RiskPane).set_view(snap.risk)
-        if message.forecast is not None and message.forecast.ticker == self.ticker:
-            self.query_one(ForecastsPane).set_view(message.forecast)
-        self._show_status()
-
     @on(TickerSelected)
     def _ticker_selected(self, event: TickerSelected) -> None:
         self.select_ticker(event.ticker)
@@ -297,21 +253,6 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         if self._forecast_timer is not None:
             self._forecast_timer.stop()
         self._forecast_timer = self.set_timer(0.08, lambda: self._load_forecast(ticker))
-
-    @work(thread=True, group="forecast", exclusive=True, exit_on_error=False)
-    def _load_forecast(self, ticker: str) -> None:
-        if self.cursor_factory is None:
-            return
-        cur = self.cursor_factory()
-        try:
-            view = load_forecast(cur, self.account, ticker, int(self.tui.chart_sessions))
-        finally:
-            cur.close()
-        self.post_message(ForecastLoaded(view))
-
-    def on_forecast_loaded(self, message: ForecastLoaded) -> None:
-        if message.view.ticker == self.ticker:
-            self.query_one(ForecastsPane).set_view(message.view)
 
     def known_tickers(self) -> list[str]:
         names = list(self.watchlist)

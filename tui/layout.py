@@ -30,6 +30,7 @@ class LayoutMixin:  # methods use App's query/screen/focused
     query_one: Any
     screen: Any
     focused: Any
+    _apply_stale: Any
 
     def _apply_layout(self, width: int, height: int) -> None:
         self.tab_mode = width < GRID_MIN[0] or height < GRID_MIN[1]
@@ -48,6 +49,7 @@ class LayoutMixin:  # methods use App's query/screen/focused
         if tabs.active != f"tab-{pane_id}":
             with tabs.prevent(Tabs.TabActivated):
                 tabs.active = f"tab-{pane_id}"
+        self._apply_stale()  # a pane shown now gets the data it missed while hidden
 
     def pane(self, pane_id: str | None = None) -> Pane:
         return self.query_one(f"#{pane_id or self.active_pane}", Pane)
@@ -89,4 +91,8 @@ class LayoutMixin:  # methods use App's query/screen/focused
             self.screen.minimize()
         else:
             self.screen.maximize(self.pane(), container=False)
+        self._apply_stale()
+
+    def _zoom_changed(self, _maximized: Any) -> None:
+        self._apply_stale()  # esc un-zooms through Textual's own binding
 

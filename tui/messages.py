@@ -27,10 +27,15 @@ class EngineEvent(Message):
 
 
 class SnapshotLoaded(Message):
-    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None) -> None:
+    """A worker's read of the store; `changed` names the panes whose data differs from the
+    previous read (every pane when None)."""
+
+    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None,
+                 changed: set[str] | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.forecast = forecast
+        self.changed = changed if changed is not None else {"watchlist", "signals", "risk", "forecasts"}
 
 
 class ForecastLoaded(Message):

@@ -1,0 +1,248 @@
+"""Re-reading the store while the loop runs, without holding keys up (issue 12).
+
+`RefreshMixin` (mixed into `PmaxApp`) reads the store on a worker thread at most once
+per batch interval and applies the result to the panes so that a key press never
+waits for a whole refresh:
+
+- the worker compares the new read with the previous one and names the panes whose
+  data changed; unchanged panes are not touched (no re-render);
+- changed panes are applied one per slice, the active pane first, with a screen
+  refresh between slices (`call_after_refresh`), so keys are handled between them;
+- a slice waits while the user is typing (a key in the last `INPUT_QUIET_S`), for at
+  most `INPUT_DEFER_MAX_S`, and so does the start of a read (its worker competes
+  for the GIL);
+- a pane the user cannot see (tabs layout: not the active tab; zoomed: not the
+  zoomed pane) is not drawn: its latest data is kept and applied when it is shown;
+- reads coalesce: a new read starts only once the previous one is applied, so when
+  cycles come faster than they can be painted the latest state wins.
+
+No handler touches the database on the UI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from textual import events, work
+
+from tui.messages import ForecastLoaded, SnapshotLoaded
+from tui.panes.forecasts import ForecastsPane
+from tui.panes.queries import ForecastView, RiskView, Snapshot, load_forecast, load_snapshot
+from tui.panes.risk import RiskPane
+from tui.panes.signals import SignalsPane
+from tui.panes.watchlist import WatchlistPane
+
+INPUT_QUIET_S = 0.15      # a slice waits until no key came for this long…
+INPUT_DEFER_MAX_S = 1.0   # …but never longer than this after its data arrived
+
+
+def _same_frame(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    try:
+        return a.shape == b.shape and list(a.columns) == list(b.columns) and bool(a.equals(b))
+    except (TypeError, ValueError):
+        return False
+
+
+def _same_risk(a: RiskView, b: RiskView) -> bool:
+    frames = ("equity", "positions", "fills", "rejections")
+    return (all(_same_frame(getattr(a, f), getattr(b, f)) for f in frames)
+            and a.regime == b.regime and a.risk == b.risk and a.report == b.report)
+
+
+def _same_forecast(a: ForecastView | None, b: ForecastView | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.ticker == b.ticker and a.as_of == b.as_of
+            and all(_same_frame(getattr(a, f), getattr(b, f)) for f in ("closes", "forecasts", "weights", "fills")))
+
+
+def changed_panes(old: tuple[Snapshot, ForecastView | None] | None, snap: Snapshot,
+                  view: ForecastView | None) -> set[str]:
+    """The panes whose data differs between two reads (all of them on the first)."""
+    if old is None:
+        return {"watchlist", "signals", "risk", "forecasts"}
+    prev, prev_view = old
+    out: set[str] = set()
+    if prev.watch != snap.watch:
+        out.add("watchlist")
+    if not _same_frame(prev.signals, snap.signals):
+        out.add("signals")
+    if not _same_risk(prev.risk, snap.risk):
+        out.add("risk")
+    if not _same_forecast(prev_view, view):
+        out.add("forecasts")
+    return out
+
+
+class RefreshMixin:
+    """Store reads on workers, applied pane by pane (mixed into PmaxApp)."""
+
+    app_attrs: Any  # the mixin relies on PmaxApp's attributes (engine, ticker, snapshot, …)
+
+    def _init_refresh(self) -> None:
+        self._last_input = 0.0
+        self._last_read: tuple[Snapshot, ForecastView | None] | None = None  # worker-side
+        self._slices: list[tuple[str, Callable[[], None]]] = []
+        self._slices_since = 0.0
+        self._slice_gen = 0
+        self._stale: dict[str, Callable[[], None]] = {}
+        self._dirty_since: float | None = None
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)  # type: ignore[misc]
+
+    def _input_recent(self, since: float) -> bool:
+        now = time.monotonic()
+        return now - self._last_input < INPUT_QUIET_S and now - since < INPUT_DEFER_MAX_S
+
+    # ----- reading ----------------------------------------------------------------
+    def _batch_tick(self) -> None:
+        """Batch timer: one read per interval at most, only when something changed and the
+        previous read is applied; held back while the user is typing (up to a second)."""
+        app: Any = self
+        if not app._dirty:
+            self._dirty_since = None
+            return
+        if app.cursor_factory is None:
+            app._dirty = False
+            app.query_one(WatchlistPane).set_rows([], "No database is open: start pmax with --db PATH.")
+            return
+        if app._refreshing:
+            return
+        self._dirty_since = self._dirty_since or time.monotonic()
+        if self._input_recent(self._dirty_since):
+            return
+        app._dirty = False
+        self._dirty_since = None
+        app._refreshing = True
+        self._read_store(app.ticker, list(app.watchlist))
+
+    @work(thread=True, group="refresh", exit_on_error=False)
+    def _read_store(self, ticker: str | None, watchlist: list[str]) -> None:
+        app: Any = self
+        posted = False
+        try:
+            cur = app.cursor_factory()
+            try:
+                snap = load_snapshot(cur, app.account, watchlist, int(app.tui.sparkline_sessions))
+                pick = ticker or (snap.watch[0].ticker if snap.watch else None)
+                view = load_forecast(cur, app.account, pick, int(app.tui.chart_sessions)) if pick else None
+            finally:
+                cur.close()
+            changed = changed_panes(self._last_read, snap, view)
+            self._last_read = (snap, view)
+            app.post_message(SnapshotLoaded(snap, view, changed))
+            posted = True
+        finally:
+            if not posted:
+                app._refreshing = False
+
+    # ----- applying -----------------------------------------------------------------
+    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
+        app: Any = self
+        snap = message.snapshot
+        app.snapshot = snap
+        app.sessions = snap.sessions
+        app.as_of = getattr(app.engine, "as_of", None) or snap.as_of
+        if app.ticker is None and snap.watch:
+            app.ticker = snap.watch[0].ticker
+        app._show_status()
+        steps = {"watchlist": lambda: self._apply_watchlist(snap), "signals": lambda: self._apply_signals(snap),
+                 "risk": lambda: app.query_one(RiskPane).set_view(snap.risk)}
+        view = message.forecast
+        if view is not None:
+            steps["forecasts"] = lambda: self._apply_forecast(view)
+        if app.ticker is not None and "signals" not in message.changed:
+            app.query_one(SignalsPane).follow(app.ticker)
+        order = [app.active_pane] + [p for p in app.PANE_IDS if p != app.active_pane]
+        self._slices = [(p, steps[p]) for p in order if p in steps and p in message.changed]
+        self._slices_since = time.monotonic()
+        self._slice_gen += 1
+        self._apply_next(self._slice_gen)
+
+    def _apply_next(self, gen: int) -> None:
+        """Apply one pane (or keep it for when it is shown), then yield to a screen refresh."""
+        app: Any = self
+        if gen != self._slice_gen:
+            return  # a newer read replaced this one
+        if self._slices and self._input_recent(self._slices_since):
+            app.set_timer(INPUT_QUIET_S / 2, lambda: self._apply_next(gen))
+            return
+        while self._slices:
+            pane_id, step = self._slices.pop(0)
+            if not self.pane_visible(pane_id):
+                self._stale[pane_id] = step
+                continue
+            self._stale.pop(pane_id, None)
+            step()
+            if self._slices:
+                app.call_after_refresh(lambda: self._apply_next(gen))
+                return
+        app._refreshing = False
+
+    def _apply_watchlist(self, snap: Snapshot) -> None:
+        app: Any = self
+        watch = app.query_one(WatchlistPane)
+        if not snap.watch:
+            hint = ("press n to step one session or space to run the replay" if app.engine is not None
+                    else "run `pmax --run` to fill the database")
+            empty = f"No bars stored yet: {hint}."
+        else:
+            empty = ""
+        watch.selected = app.ticker
+        watch.set_rows(snap.watch, empty)
+
+    def _apply_signals(self, snap: Snapshot) -> None:
+        app: Any = self
+        app.query_one(SignalsPane).set_signals(snap.signals, app.ticker)
+
+    def _apply_forecast(self, view: ForecastView) -> None:
+        app: Any = self
+        if view.ticker == app.ticker:
+            app.query_one(ForecastsPane).set_view(view)
+
+    def pane_visible(self, pane_id: str) -> bool:
+        """Whether the user can see `pane_id` now (tabs: the active tab; zoomed: that pane)."""
+        app: Any = self
+        if app.tab_mode and pane_id != app.active_pane:
+            return False
+        try:
+            zoomed = app.screen.maximized
+        except Exception:  # noqa: BLE001 - no screen yet / shutting down: treat as shown
+            zoomed = None
+        return zoomed is None or getattr(zoomed, "id", None) == pane_id
+
+    def _apply_stale(self) -> None:
+        """Draw the data a pane missed while it was hidden (called when panes are shown)."""
+        for pane_id in [p for p in self._stale if self.pane_visible(p)]:
+            self._stale.pop(pane_id)()
+
+    # ----- the selected ticker's forecasts ------------------------------------------
+    @work(thread=True, group="forecast", exclusive=True, exit_on_error=False)
+    def _load_forecast(self, ticker: str) -> None:
+        app: Any = self
+        if app.cursor_factory is None:
+            return
+        cur = app.cursor_factory()
+        try:
+            view = load_forecast(cur, app.account, ticker, int(app.tui.chart_sessions))
+        finally:
+            cur.close()
+        app.post_message(ForecastLoaded(view))
+
+    def on_forecast_loaded(self, message: ForecastLoaded) -> None:
+        app: Any = self
+        if message.view.ticker != app.ticker:
+            return
+        if self.pane_visible(ForecastsPane.PANE_ID):
+            self._stale.pop(ForecastsPane.PANE_ID, None)
+            app.query_one(ForecastsPane).set_view(message.view)
+        else:
+            self._stale[ForecastsPane.PANE_ID] = lambda: self._apply_forecast(message.view)
