@@ -162,11 +162,13 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
 
             app._display = display  # type: ignore[method-assign]
             first: list[float] = []
+            busy: list[bool] = []  # a cycle's worker thread was running when the key was sent
             missed = 0
             before = engine.as_of
             for key in ["j", "k"] * (presses // 2):  # alternate, so that every key moves the cursor
                 frames.clear()
                 sent = time.perf_counter()
+                in_cycle = engine.busy
                 event = events.Key(key, key)
                 event.set_sender(app)
                 app._driver.send_message(event)
@@ -174,11 +176,13 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
                     await asyncio.sleep(0.002)
                 if frames:
                     first.append(frames[0] - sent)
+                    busy.append(in_cycle)
                 else:
                     missed += 1
                 await asyncio.sleep(max(0.0, 0.4 - (time.perf_counter() - sent)))
             app._display = original  # type: ignore[method-assign]
             out["first"] = first
+            out["busy"] = busy
             out["missed"] = missed
             out["cycles_during"] = (0 if before is None or engine.as_of is None
                                     else len([d for d in engine.feed.calendar if before < d <= engine.as_of]))
@@ -188,7 +192,10 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
         busy = engine.busy
         engine.close("interrupted" if busy else "finished")
         if not busy:  # a cycle still in flight keeps the connection; the process exit closes it
-            store.close()
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - a feed read or refresh still on it: the exit closes it
+                pass
     return out
 
 
@@ -207,6 +214,7 @@ def main() -> None:
     parser.add_argument("--warm-cycles", type=int, default=2)
     args = parser.parse_args()
     if args.loop:
+        load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
             os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
@@ -218,6 +226,12 @@ def main() -> None:
             print(f"j/k key → first frame  median {statistics.median(first) * 1000:6.1f} ms  p95 "
                   f"{pct(first, .95) * 1000:6.1f} ms  max {max(first) * 1000:6.1f} ms  "
                   f"(no frame within 3 s: {res['missed']})")
+        for label, flag in (("during a cycle", True), ("between cycles", False)):
+            part = [v for v, b in zip(first, res["busy"], strict=True) if b is flag]  # type: ignore[call-overload]
+            if part:
+                print(f"  {label:<15} n={len(part):2d}  median {statistics.median(part) * 1000:6.1f} ms  "
+                      f"p95 {pct(part, .95) * 1000:6.1f} ms")
+        print(f"load average (1 min) {load_before:.1f} → {os.getloadavg()[0]:.1f}")
         return
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")  # never touch the real user config
