@@ -114,7 +114,9 @@ class ForecastStage(Stage):
             bank.models[name].update(predict_panel)
             return bank.models[name].predict(predict_panel, horizons, float(fc.level)).assign(model=name)
 
-        frames = list(st.setdefault("threads", _model_threads(ctx)).map(refit_update_predict, bank.names))
+        if "threads" not in st:  # one pool for the life of the stage (setdefault would build one per cycle)
+            st["threads"] = _model_threads(ctx)
+        frames = list(st["threads"].map(refit_update_predict, bank.names))
         for name in to_fit:  # store writes stay on the cycle's thread, in a fixed order
             bank.fit_day[name] = refit_day
             if fc.persist_state:
