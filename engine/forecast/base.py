@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -25,6 +26,10 @@ import pandas as pd
 FORECAST_COLUMNS: tuple[str, ...] = (
     "ticker", "horizon", "mean", "lower", "upper", "level", "prob_up", "vol", "drivers",
 )
+
+#: Serialises the first `Panel.features` computation (threads share a panel; the
+#: computation is CPU-bound numpy, so waiting costs nothing on a busy machine).
+_FEATURES_LOCK = threading.Lock()
 
 #: Horizons (sessions ahead) forecast by default.
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 5, 21)
@@ -116,12 +121,20 @@ class Panel:
         return np.isfinite(self.close[-1])
 
     def features(self) -> Any:
-        """The causal feature set of this panel (`engine.features.FeatureSet`), cached."""
-        if "features" not in self._cache:
-            from engine.features import compute_features
+        """The causal feature set of this panel (`engine.features.FeatureSet`), computed once.
 
-            self._cache["features"] = compute_features(self)
-        return self._cache["features"]
+        Models running side by side on threads (LightGBM, neural) ask for the same
+        panel's features at once: the first computes them, the others wait for it.
+        """
+        got = self._cache.get("features")
+        if got is None:
+            with _FEATURES_LOCK:
+                got = self._cache.get("features")
+                if got is None:
+                    from engine.features import compute_features
+
+                    got = self._cache["features"] = compute_features(self)
+        return got
 
 
 def columns_of(panel_tickers: Sequence[str], fitted: Sequence[str]) -> np.ndarray:
