@@ -84,7 +84,11 @@ class ForecastStage(Stage):
                                   workers=int(fc.workers), parallel_min_tickers=int(fc.parallel_min_tickers)),
             }
         bank: ModelBank = st["bank"]
-        sessions = ctx.sessions()
+        # Every index below reaches at most this far back, so the bounded list gives the
+        # same dates as the whole history (it is the whole history while that is shorter).
+        need = (max(int(fc.fit_window), int(fc.predict_window), int(fc.weight_window))
+                + int(fc.refit_every) + 2)
+        sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
         tickers = list(ctx.config.get("data.watchlist") or []) or None
