@@ -27,7 +27,7 @@ from engine.forecast.base import Panel
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
-from engine.store import upsert
+from engine.store import append, upsert
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,8 @@ class ForecastStage(Stage):
         daily = ctx.con.execute(DAILY_SQL, [ctx.account, ctx.session, since]).df()
         w = compute_weights(daily, names, horizons, min_scored=int(fc.min_scored),
                             require_significance=bool(fc.require_significance))
-        upsert(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
+        # Keyed on this session (as_of): always new rows, so a plain INSERT (no REPLACE probe).
+        append(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
         return w
 
     @staticmethod
@@ -186,4 +187,4 @@ class ForecastStage(Stage):
         targets = {h: pd.Timestamp(np.busday_offset(base, h, roll="forward")).date() for h in horizons}
         df = df.assign(account=ctx.account, as_of=ctx.session,
                        target_date=df["horizon"].map(targets))
-        return upsert(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])
+        return append(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])  # keyed on as_of: always new
