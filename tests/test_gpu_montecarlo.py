@@ -49,6 +49,21 @@ def test_tail_stats_follow_empyrical() -> None:
         assert cvar[level] <= var[level] < 0
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 100, 101, 5001, 100_000])
+def test_tail_stats_partial_sort_equals_the_full_sort(n: int) -> None:
+    # tail_stats sorts only the lowest returns; VaR and CVaR must be the full sort's exactly.
+    port = np.round(np.random.default_rng(n).standard_t(4, n) * 0.01, 4)  # ties included
+    full = np.sort(port)
+    for levels in ((0.95, 0.99), (0.5,), (0.999,), (0.01, 0.9)):
+        var, cvar = tail_stats(port, levels)
+        for c in levels:
+            pos = (1 - c) * (n - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, n - 1)
+            assert var[c] == float(full[lo] + (pos - lo) * (full[hi] - full[lo]))
+            assert cvar[c] == float(full[: int((n - 1) * (1 - c)) + 1].mean())
+
+
 def test_tail_stats_torch_equals_numpy() -> None:
     import torch
 
