@@ -9,7 +9,9 @@ reports its own peak RSS) on a fresh temporary DuckDB file, everything persisted
 
 Reported per configuration: the warm-up cycle (which fits every model on the
 history) apart, then sessions per second over N sessions *including* the scheduled
-refits, seconds per stage, peak RSS, and a check that the vectorised research
+refits, the process's CPU seconds over the replay (user + system, all threads:
+much less sensitive to other jobs on a shared machine than wall time), seconds per
+stage, peak RSS, and a check that the vectorised research
 backtest of the same decisions reproduces the paper broker's equity curve.
 BLAS/OpenMP threads are limited to 1 before numpy loads (the forecast stage runs
 its models under a 1-thread limit anyway; the loop is measured on 2 shared cores).
@@ -45,6 +47,12 @@ CONFIGS: dict[str, dict[str, object]] = {
     "default": {},
     "floor": {"forecast.models": ["naive"], "risk.mc_paths": 0},
 }
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process, all threads (less sensitive to load than wall time)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def run_one(args: argparse.Namespace) -> dict[str, object]:
@@ -88,9 +96,11 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
         asyncio.run(engine.run(cycles=1))
         warm = time.perf_counter() - t0
         timings = dict.fromkeys(timings, 0.0)
+        cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         done = asyncio.run(engine.run(cycles=args.sessions))
         elapsed = time.perf_counter() - t0
+        cpu = _cpu_seconds() - cpu0
         n = done.sessions_run
         refits = store.con.execute(  # scheduled refit sessions among the timed ones (not the warm-up)
             "SELECT count(*) FROM cycles WHERE account = ? AND session_index % ? = 0 "
@@ -118,7 +128,7 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
         "config": args.one, "tickers": n_tickers, "models": list(cfg.forecast.models), "mc_paths": int(cfg.risk.mc_paths),
         "stages": {k: v / max(n, 1) for k, v in timings.items()}, "warmup_s": warm, "sessions": n,
         "first": str(sessions[1]) if len(sessions) > 1 else "-", "last": str(sessions[-1]) if sessions else "-",
-        "replay_s": elapsed, "per_s": n / elapsed, "refits": int(refits or 0),
+        "replay_s": elapsed, "per_s": n / elapsed, "cpu_s": cpu, "refits": int(refits or 0),
         "total_s": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "final_equity": summary["final_equity"], "sharpe": summary["sharpe"], "fills": summary["trade_count"],
@@ -134,6 +144,8 @@ def report(r: dict[str, object]) -> None:
     print(f"sessions           {r['sessions']} ({r['first']} .. {r['last']}), {r['refits']} scheduled refits among them")
     print(f"replay             {r['replay_s']:.2f} s -> {r['per_s']:.2f} sessions/s, "
           f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)")  # type: ignore[call-overload]
+    print(f"cpu                {r['cpu_s']:.2f} CPU-s over the replay -> {r['cpu_s'] / max(int(r['sessions']), 1) * 1e3:.0f} "
+          f"CPU-ms/session, {r['cpu_s'] / max(r['replay_s'], 1e-9):.2f} cores busy")  # type: ignore[operator]
     for name, secs in r["stages"].items():  # type: ignore[attr-defined]
         print(f"  {name:<16} {secs * 1e3:8.1f} ms/session")
     print(f"process            {r['total_s']:.1f} s from the imports on; peak RSS {r['peak_rss_mb']:.0f} MB")
