@@ -60,9 +60,10 @@ class Panel:
             empty = np.empty((0, len(names)))
             return cls(np.array([], dtype="datetime64[D]"), names, empty, empty, empty, empty, empty)
         df = bars[["date", "ticker", "open", "high", "low", "close", "volume"]]
-        dates = np.unique(pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]"))
+        day = pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]")
+        dates = np.unique(day)
         names = tuple(sorted(df["ticker"].unique())) if tickers is None else tuple(tickers)
-        row = np.searchsorted(dates, pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]"))
+        row = np.searchsorted(dates, day)
         col_of = {t: i for i, t in enumerate(names)}
         col = df["ticker"].map(col_of).to_numpy(dtype=float)
         keep = ~np.isnan(col)
