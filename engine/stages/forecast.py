@@ -59,14 +59,17 @@ def _model_threads(ctx: CycleContext) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmax-model")
 
 
-#: Models by typical cost of a refit, slowest first (measured on the 20-ticker sample);
-#: any model not listed follows in its configured order.
-_COST_ORDER = ("neural", "lightgbm", "garch", "arima", "ssa")
+#: The pooled models read the panel's features (computed once, the first asker computes,
+#: the other waits): one goes first, the other last, the per-ticker models in between,
+#: so that the second thread works while the features are computed. On a refit the
+#: neural fit is the longest job and goes first; otherwise LightGBM (SHAP) does.
+_CHEAP_ORDER = ("garch", "arima", "ssa")
 
 
-def _slowest_first(names: list[str]) -> list[str]:
-    rank = {n: i for i, n in enumerate(_COST_ORDER)}
-    return sorted(names, key=lambda n: (rank.get(n, len(rank)), names.index(n)))
+def _model_order(names: list[str], refit: bool) -> list[str]:
+    first, last = ("neural", "lightgbm") if refit else ("lightgbm", "neural")
+    rank = {first: 0, **{n: 1 + i for i, n in enumerate(_CHEAP_ORDER)}, last: 10}
+    return sorted(names, key=lambda n: (rank.get(n, len(_CHEAP_ORDER) + 1), names.index(n)))
 
 
 class ForecastStage(Stage):
@@ -131,7 +134,8 @@ class ForecastStage(Stage):
             st["threads"] = _model_threads(ctx)
         # Longest first (a refit's critical path is the neural fit), so the pool is not left
         # with one long job at the end; the frames are still gathered in the models' order.
-        pending = {n: st["threads"].submit(refit_update_predict, n) for n in _slowest_first(bank.names)}
+        order = _model_order(bank.names, bool(to_fit))
+        pending = {n: st["threads"].submit(refit_update_predict, n) for n in order}
         try:
             # Scoring and weighting touch only the store (DuckDB runs without the GIL), not
             # the models: they run on this thread while the models work on theirs.
