@@ -47,6 +47,9 @@ def run_headless(
             "mode": engine.mode,
         }
         payload.update(_portfolio_summary(store, engine.account, summary))
+        from engine.sweep.run_ledger import record_run  # every run is a trial in the ledger
+
+        payload["trial_id"] = record_run(engine, config, summary.sessions_run)
     finally:
         close_feed = getattr(engine.feed if engine else feed, "close", None)
         if close_feed:  # the live feed may be sleeping until the next close

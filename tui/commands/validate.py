@@ -105,8 +105,12 @@ def _print_coverage(p: dict) -> None:
                          f"{'':>5}{_fmt(c['rate'], True):>6} ({_fmt(c['pvalue'], digits=3)}){'!' if c['flag'] else ' ':<3}")
         click.echo(f"{model:<10}{h:>3}  " + "  ".join(parts))
     click.echo("90% is each model's stored interval; 80%/95% are mean ± z·vol. '!' = far from nominal.")
-    if p["coverage_flags"]:
-        click.echo("far from nominal: " + "; ".join(p["coverage_flags"]))
+    flagged: dict[str, list[str]] = {}
+    for c in p["coverage"]:
+        if c["flag"]:
+            flagged.setdefault(c["model"], []).append(f"h{c['horizon']} {c['level']:.0%}→{c['rate']:.0%}")
+    for model, cells in sorted(flagged.items()):
+        click.echo(f"far from nominal: {model}: {', '.join(cells)}")
 
 
 def _print_var(p: dict) -> None:
