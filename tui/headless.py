@@ -98,7 +98,7 @@ def benchmark_lines(rep: dict[str, Any]) -> list[str]:
             f" · PSR vs the benchmark's Sharpe {rep.get('psr_vs_benchmark'):.2f}",
             "active return by source: " + " · ".join(f"{k} {_pct(v, True)}" for k, v in att.items()),
             f"turnover {rep.get('turnover'):.2f}x/yr one-way ({rep.get('turnover_ex_funding'):.2f}x after "
-            f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {_pct(rep.get('cost_drag'), True)})",
+            f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {rep.get('cost_drag'):.2%}/yr)",
             rep.get("verdict", ""),
         ]
     if rep.get("data_note"):
