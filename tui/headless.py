@@ -47,6 +47,9 @@ def run_headless(
             "mode": engine.mode,
         }
         payload.update(_portfolio_summary(store, engine.account, summary))
+        from engine.sweep.run_ledger import record_run  # every run is a trial in the ledger
+
+        payload["trial_id"] = record_run(engine, config, summary.sessions_run)
     finally:
         close_feed = getattr(engine.feed if engine else feed, "close", None)
         if close_feed:  # the live feed may be sleeping until the next close
@@ -95,7 +98,7 @@ def benchmark_lines(rep: dict[str, Any]) -> list[str]:
             f" · PSR vs the benchmark's Sharpe {rep.get('psr_vs_benchmark'):.2f}",
             "active return by source: " + " · ".join(f"{k} {_pct(v, True)}" for k, v in att.items()),
             f"turnover {rep.get('turnover'):.2f}x/yr one-way ({rep.get('turnover_ex_funding'):.2f}x after "
-            f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {_pct(rep.get('cost_drag'), True)})",
+            f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {rep.get('cost_drag'):.2%}/yr)",
             rep.get("verdict", ""),
         ]
     if rep.get("data_note"):

@@ -17,8 +17,11 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
     store = open_store(db, config)
     try:
         engine = build_engine(store, config, live=live, mode="tui", feed=feed)
-        PmaxApp(engine=engine, store=store, config=config).run()
+        app = PmaxApp(engine=engine, store=store, config=config)
+        app.run()
         engine.close("interrupted" if engine.busy else "finished")
+        if app.return_code:  # the app failed (Textual printed why): say so in the exit status
+            raise SystemExit(app.return_code)
         if engine.busy:
             # A cycle is still running in a worker thread. It is one transaction, so
             # leaving now loses only that session (resumed next time) instead of

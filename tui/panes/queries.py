@@ -43,6 +43,7 @@ class ForecastView:
     as_of: dt.date | None
     forecasts: pd.DataFrame              # model, horizon, mean, lower, upper, level, prob_up, vol, target_date
     weights: pd.DataFrame                # model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason
+    fills: pd.DataFrame = field(default_factory=pd.DataFrame)  # date, side, qty, price (within the closes)
 
     @property
     def horizons(self) -> tuple[int, ...]:
@@ -195,7 +196,11 @@ def load_forecast(
             """,
             [account, as_of],
         )
-    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=fc, weights=weights)
+    fills = pd.DataFrame()
+    if not closes.empty:
+        fills = _df(cur, "SELECT date, side, qty, price FROM fills WHERE account = ? AND ticker = ? AND date >= ? "
+                    "ORDER BY date", [account, ticker, closes["date"].iloc[0]])
+    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=fc, weights=weights, fills=fills)
 
 
 def load_signals(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:

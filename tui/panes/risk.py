@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
@@ -154,7 +155,7 @@ class RiskPane(Pane):
         self.query_one("#risk-charts").display = not view.equity.empty
         halted = bool(view.risk and view.risk.get("halted"))
         self.set_class(halted, "-halted")
-        self.border_subtitle = "HALTED" if halted else (view.regime or "")
+        self.border_subtitle = Text("HALTED" if halted else (view.regime or ""))
         for plot_id, draw in (("#risk-equity", draw_equity), ("#risk-dd", draw_drawdown)):
             plot = self.query_one(plot_id, PlotextPlot)
             draw(plot.plt, view.equity)
