@@ -18,6 +18,7 @@ its models under a 1-thread limit anyway; the loop is measured on 2 shared cores
 
     .venv/bin/python bench/bench_loop.py                          # both, 60 sessions, 20 tickers
     .venv/bin/python bench/bench_loop.py --configs default --sessions 120
+    .venv/bin/python bench/bench_loop.py --big /work/shared/data/us_equities_daily.parquet   # + 505 tickers
     .venv/bin/python bench/bench_loop.py --data /work/shared/data/us_equities_daily.parquet --sessions 5
 """
 
@@ -166,6 +167,8 @@ def main() -> None:
     ap.add_argument("--no-forecast", action="store_true", help="trading stages only (no forecast stage)")
     ap.add_argument("--models", default="", help="comma list overriding forecast.models (every config)")
     ap.add_argument("--mc-paths", type=int, default=None, help="override risk.mc_paths (every config)")
+    ap.add_argument("--big", default="", help="also run the default config on this (e.g. 505-ticker) bars file")
+    ap.add_argument("--big-sessions", type=int, default=4, help="steady sessions replayed on --big")
     ap.add_argument("--json", default="", help="also write the results to this JSON file")
     ap.add_argument("--one", default="", help=argparse.SUPPRESS)  # internal: run one config in-process
     args = ap.parse_args()
@@ -178,11 +181,14 @@ def main() -> None:
         print(f"bench_loop: unknown config {', '.join(bad)}; use {', '.join(CONFIGS)}", file=sys.stderr)
         raise SystemExit(2)
     passthrough = [a for a in sys.argv[1:] if not a.startswith("--configs") and a not in names]
+    runs = [(name, [*passthrough, "--one", name]) for name in names]
+    if args.big:  # the same default config on the big file (later options override earlier ones)
+        runs.append(("default", [*passthrough, "--data", args.big, "--sessions", str(args.big_sessions),
+                                 "--one", "default"]))
     results = []
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for name in names:
-        out = subprocess.run([sys.executable, __file__, *passthrough, "--one", name],
-                             capture_output=True, text=True, check=False)
+    for name, argv in runs:
+        out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=False)
         line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
         if out.returncode or line is None:
             print(out.stdout[-2000:] + out.stderr[-4000:], file=sys.stderr)
