@@ -45,3 +45,7 @@ class DataUnavailableError(PmaxError):
 
 class InvariantError(PmaxError):
     """An invariant of the books broke: trading must halt."""
+
+
+class OwnerGoneError(PmaxError):
+    """The pmax process serving a database stopped answering (killed, or hung)."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.config import Config, load_config, user_data_dir
 from engine.errors import PmaxError
 from engine.store import Store
+
+if TYPE_CHECKING:
+    from engine.serve.reader import ReaderStore
 
 
 def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None) -> Config:
@@ -34,9 +37,29 @@ def resolve_db_path(db: str | None, config: Config) -> Path:
     return user_data_dir() / "pmax.duckdb"
 
 
-def open_store(db: str | None, config: Config, read_only: bool = False) -> Store:
-    """Open the store this invocation works on; DatabaseLockedError if another process holds it."""
-    return Store.open(resolve_db_path(db, config), read_only=read_only)
+def open_store(db: str | None, config: Config, read_only: bool = False, kind: str = "import") -> Store:
+    """Open the store this invocation writes to; DatabaseLockedError naming the owner if another
+    pmax holds it (a `kind="run"` writer asks an idle app to hand over first)."""
+    if read_only:
+        return Store.open(resolve_db_path(db, config), read_only=True)
+    from engine.serve.owner import open_owned
+
+    return open_owned(resolve_db_path(db, config), kind, config, announce=note)
+
+
+def open_reader(db: str | None, config: Config) -> ReaderStore:
+    """The store a reading command uses: the file when free, else the owner's endpoint.
+
+    Says `attached to pmax --run (pid N)` on stderr when it attaches.
+    """
+    from engine.serve.reader import open_reader as _open_reader
+
+    return _open_reader(resolve_db_path(db, config), config, announce=note)
+
+
+def note(message: str) -> None:
+    """One `pmax: …` line on stderr that is not an error (attached, handed over)."""
+    print(f"pmax: {message}", file=sys.stderr, flush=True)
 
 
 def fail(error: PmaxError) -> NoReturn:

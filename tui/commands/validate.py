@@ -30,12 +30,12 @@ def _fmt(x: object, pct: bool = False) -> str:
 def validate(db: str | None, config_path: str | None, tickers: str | None, as_json: bool, force_wf: bool) -> None:
     """Walk-forward report: per model and horizon, metrics beside naive, DM p-values, coverage, trust."""
     from engine.errors import PmaxError, UsageError
-    from tui.commands.common import fail, load_cli_config, open_store
+    from tui.commands.common import fail, load_cli_config, open_reader
 
     try:
         config = load_cli_config(config_path)
         wanted = [t.strip().upper() for t in tickers.split(",") if t.strip()] if tickers else None
-        store = open_store(db, config, read_only=True)
+        store = open_reader(db, config)
         try:
             payload = _build(store, config, wanted, force_wf)
         finally:
