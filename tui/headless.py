@@ -30,6 +30,7 @@ def run_headless(
     # A bad --data file must fail before the database is touched.
     feed = None if live else build_feed(config, None)
     store = open_store(db, config, kind="run")
+    _stop_on_sigterm()
     engine = None
     endpoint = None
     try:
@@ -68,6 +69,20 @@ def run_headless(
         else:
             equity = f"{summary.equity:,.2f}" if summary.equity is not None else "n/a"
             print(f"ran {summary.sessions_run} sessions {summary.first_session} … {summary.last_session}; equity {equity}")
+
+
+def _stop_on_sigterm() -> None:
+    """`kill PID` ends the run like Ctrl-C: the session in flight is dropped, the owner
+    file is removed and readers see the endpoint close (kill -9 leaves a stale file that
+    readers clean up)."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _portfolio_summary(store: Any, account: str) -> dict[str, Any]:

@@ -137,6 +137,7 @@ class StoreEndpoint:
         self._on_handover = on_handover
         self._on_control = on_control
         self._server: _FlightStore | None = None
+        self._withdrawn = False
 
     @classmethod
     def start(cls, store: Any, kind: str, config: Any, *, on_handover: Handover | None = None,
@@ -188,9 +189,18 @@ class StoreEndpoint:
                                            "([serve] allow_control = false)"}
         return {"ok": True, "state": self._on_control(command)}
 
+    def withdraw(self) -> None:
+        """Remove the owner file and socket now (a handover: the next owner is waiting)."""
+        if not self._withdrawn:
+            self._withdrawn = True
+            withdraw_owner(self.info, self._runtime)
+
     def close(self) -> None:
-        """Stop answering and remove the owner file (before the store is closed)."""
-        withdraw_owner(self.info, self._runtime)
+        """Stop answering and remove the owner file (before the store is closed).
+
+        Blocks until requests in flight finish; never call it from a request handler.
+        """
+        self.withdraw()
         self.hub.close()
         if self._server is not None:
             server, self._server = self._server, None
