@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -24,7 +23,6 @@ import pyarrow.flight as fl
 import pytest
 
 from engine.config import load_config
-from engine.errors import OwnerGoneError
 from engine.serve.client import follow_events
 from engine.serve.reader import open_reader
 from engine.serve.rendezvous import find_owner, owner_paths
@@ -38,8 +36,11 @@ class Owner:
 
     def __init__(self, db: Path, runtime: str, until: str = "2018-12-31") -> None:
         self.db, self.runtime = db, runtime
-        self.env = {**os.environ, "PMAX_DATA__WATCHLIST": FEW, "PMAX_SERVE__RUNTIME_DIR": runtime,
-                    "PMAX_SERVE__LOCK_WAIT_S": "2"}
+        home = db.parent / "home"  # no user config: the module-wide owner starts before conftest's isolation
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
+        self.env = {**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+                    "XDG_DATA_HOME": str(home / "share"), "PMAX_DATA__WATCHLIST": FEW,
+                    "PMAX_SERVE__RUNTIME_DIR": runtime, "PMAX_SERVE__LOCK_WAIT_S": "2"}
         self.proc = subprocess.Popen([*PMAX, "--run", "--db", str(db), "--until", until],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
         self.sessions: list[str] = []
@@ -70,8 +71,7 @@ class Owner:
         self.proc.wait()
 
 
-@pytest.fixture
-def runtime() -> Iterator[str]:
+def _runtime() -> Iterator[str]:
     # A short path: a Unix socket path must stay under 108 bytes.
     path = tempfile.mkdtemp(prefix="pmx")
     yield path
@@ -80,9 +80,14 @@ def runtime() -> Iterator[str]:
     os.rmdir(path)
 
 
-@pytest.fixture
-def owner(tmp_path: Path, runtime: str) -> Iterator[Owner]:
-    run = Owner(tmp_path / "served.duckdb", runtime)
+runtime = pytest.fixture(_runtime)
+module_runtime = pytest.fixture(_runtime, scope="module", name="module_runtime")
+
+
+@pytest.fixture(scope="module")
+def owner(tmp_path_factory: pytest.TempPathFactory, module_runtime: str) -> Iterator[Owner]:
+    """One owner for the tests that only read (it replays to the end of the data)."""
+    run = Owner(tmp_path_factory.mktemp("owner") / "served.duckdb", module_runtime)
     try:
         run.wait_sessions(3)
         yield run
@@ -174,59 +179,3 @@ def test_events_stream_new_sessions_as_they_commit(owner: Owner) -> None:
             break
     assert sessions == sorted(sessions) and len(set(sessions)) == 3
     assert str(sessions[-1]) <= owner.wait_sessions(len(owner.sessions))
-
-
-def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:
-    run = Owner(tmp_path / "killed.duckdb", runtime)
-    try:
-        run.wait_sessions(2)
-        info = find_owner(run.db, runtime)
-        assert info is not None
-        reader = open_reader(run.db, _config(runtime))
-        notes: list[str] = []
-        reader._route.announce = notes.append
-        assert reader.attached == info
-        errors: list[BaseException] = []
-        got_one = threading.Event()
-
-        def follow() -> None:
-            try:
-                for _event in follow_events(info):
-                    got_one.set()
-            except OwnerGoneError as exc:
-                errors.append(exc)
-
-        follower = threading.Thread(target=follow, daemon=True)
-        follower.start()
-        assert got_one.wait(60)
-        os.kill(run.proc.pid, signal.SIGKILL)
-        run.proc.wait()
-        follower.join(30)
-        assert errors and f"pmax --run (pid {info.pid}) went away" in errors[0].message
-
-        # The same reader carries on from the file, and says why.
-        rows = reader.con.execute("SELECT count(*) FROM cycles").fetchall()[0][0]
-        assert rows >= 2 and reader.attached is None
-        assert notes == [f"pmax --run (pid {info.pid}) has stopped; reading {run.db} directly"]
-        reader.close()
-        assert find_owner(run.db, runtime) is None
-        assert not owner_paths(run.db, runtime)[0].exists()  # the stale owner file is gone
-
-        check = run.pmax("data", "check", "--db", str(run.db), "--json")
-        assert check.returncode == 0 and "attached" not in check.stderr
-    finally:
-        run.stop()
-
-
-def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runtime: str) -> None:
-    run = Owner(tmp_path / "short.duckdb", runtime, until="2016-01-06")
-    try:
-        assert run.proc.wait(300) == 0, "".join(run.stderr)
-    finally:
-        run.stop()
-    assert find_owner(run.db, runtime) is None and not any(Path(runtime).iterdir())
-    check = run.pmax("data", "check", "--db", str(run.db), "--json")
-    assert check.returncode == 0 and "attached" not in check.stderr
-    # A second run is not kept out by a reader that read the file a moment ago.
-    again = run.pmax("--run", "--cycles", "1", "--db", str(run.db))
-    assert again.returncode == 0, again.stderr
