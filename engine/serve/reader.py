@@ -21,6 +21,7 @@ history) already treat as "read-only store".
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -79,7 +80,7 @@ class _Route:
                 if owner is not None:
                     try:
                         return self._remote(owner, sql, params)
-                    except (fl.FlightUnavailableError, fl.FlightCancelledError, fl.FlightTimedOutError) as exc:
+                    except fl.FlightError as exc:  # unavailable, cancelled, shut down mid-query
                         if time.monotonic() > deadline:
                             raise OwnerGoneError(
                                 f"{owner.label} stopped answering: {server_message(exc)}",
@@ -168,8 +169,6 @@ class _Route:
 class _Locked(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
-        import re
-
         pid = re.search(r"PID (\d+)", text)
         self.holder = f" by process {pid.group(1)}" if pid else ""
 

@@ -1,8 +1,8 @@
 """Where readers find the process that owns a database file.
 
 The owner writes a small JSON *owner file* beside its socket, in a per-user runtime
-folder (`[serve] runtime_dir`, else `$XDG_RUNTIME_DIR/pmax`, else `/tmp/pmax-<uid>`,
-always mode 0700). Both are named after a hash of the database's absolute path:
+folder (`[serve] runtime_dir`, else `$XDG_RUNTIME_DIR/pmax`, else `/run/user/<uid>/pmax`,
+else `/tmp/pmax-<uid>`, always mode 0700; readers look in all of them). Both are named after a hash of the database's absolute path:
 
     <runtime>/<key>.json   {"pid", "kind": "run"|"tui", "db", "socket", "token",
                             "started_at", "yield_to_run", "allow_control"}
@@ -51,24 +51,40 @@ class OwnerInfo:
         return f"{KIND_LABEL.get(self.kind, 'pmax')} (pid {self.pid})"
 
 
+def candidate_dirs(configured: str = "") -> list[Path]:
+    """Where owner files may be, most preferred first.
+
+    A cron job often has no `$XDG_RUNTIME_DIR` while an SSH login has one, so readers
+    look in every candidate and the owner publishes in the first usable one.
+    """
+    if configured:
+        return [Path(configured).expanduser()]
+    out = []
+    if os.environ.get("XDG_RUNTIME_DIR") and Path(os.environ["XDG_RUNTIME_DIR"]).is_dir():
+        out.append(Path(os.environ["XDG_RUNTIME_DIR"]) / "pmax")
+    if Path(f"/run/user/{os.getuid()}").is_dir():
+        out.append(Path(f"/run/user/{os.getuid()}") / "pmax")
+    out.append(Path(tempfile.gettempdir()) / f"pmax-{os.getuid()}")
+    return list(dict.fromkeys(out))
+
+
 def runtime_dir(configured: str = "") -> Path:
-    """The per-user folder for sockets and owner files, created 0700 if missing.
+    """The per-user folder this owner publishes in, created 0700 if missing.
 
     Refuses a folder that another user owns or that others can enter: a socket there
     would not be private.
     """
-    if configured:
-        base = Path(configured).expanduser()
-    elif os.environ.get("XDG_RUNTIME_DIR") and Path(os.environ["XDG_RUNTIME_DIR"]).is_dir():
-        base = Path(os.environ["XDG_RUNTIME_DIR"]) / "pmax"
-    else:
-        base = Path(tempfile.gettempdir()) / f"pmax-{os.getuid()}"
+    base = candidate_dirs(configured)[0]
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = base.lstat()
-    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+    if not _private(base):
         raise UsageError(f"runtime folder {base} is not private to this user",
-                         f"remove it, or set [serve] runtime_dir to a folder only you can open (chmod 700)")
+                         "remove it, or set [serve] runtime_dir to a folder only you can open (chmod 700)")
     return base
+
+
+def _private(folder: Path) -> bool:
+    info = folder.lstat()
+    return not stat.S_ISLNK(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 def db_key(db: str | Path) -> str:
@@ -115,14 +131,18 @@ def withdraw_owner(info: OwnerInfo, configured_dir: str = "") -> None:
 
 def find_owner(db: str | Path, configured_dir: str = "") -> OwnerInfo | None:
     """The live owner of `db`, or None (a stale owner file is removed)."""
-    path, sock = owner_paths(db, configured_dir)
-    info = _read(path)
-    if info is None:
-        return None
-    if info.pid == os.getpid() or _alive(info.pid):
-        return info
-    for p in (path, sock):
-        p.unlink(missing_ok=True)
+    key = db_key(db)
+    for folder in candidate_dirs(configured_dir):
+        if not folder.is_dir() or not _private(folder):
+            continue
+        path, sock = folder / f"{key}.json", folder / f"{key}.sock"
+        info = _read(path)
+        if info is None:
+            continue
+        if info.pid == os.getpid() or _alive(info.pid):
+            return info
+        for p in (path, sock):
+            p.unlink(missing_ok=True)
     return None
 
 
