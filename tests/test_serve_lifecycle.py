@@ -6,6 +6,7 @@ library's reader and event stream, `pmax data check`, and the app (Pilot).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -152,3 +153,38 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     app.stop_following()
     app.store.close()
     assert find_owner(db, runtime) is None
+
+
+async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+    from test_tui_support import test_config
+
+    from engine.runtime import build_engine, build_feed
+    from engine.serve.client import send_control
+    from tui.commands.common import open_store
+    from tui.served import ServedApp
+
+    for allowed in (False, True):
+        db = tmp_path / f"ctl{int(allowed)}.duckdb"
+        config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": allowed,
+                                          "data.watchlist": ["AAPL", "MSFT", "XOM"]})
+        store = open_store(str(db), config, kind="tui")
+        engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
+        app = ServedApp(engine=engine, store=store, config=config, db_path=db)
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert await _wait(pilot, lambda: app.endpoint is not None, 10)
+            owner = find_owner(db, runtime)
+            assert owner is not None and owner.allow_control is allowed
+            reply = await asyncio.to_thread(send_control, owner, "step")
+            if not allowed:
+                assert reply == {"ok": False, "reason": f"{owner.label} does not take commands "
+                                                        "([serve] allow_control = false)"}
+                await pilot.pause(0.3)
+                assert engine.as_of is None
+            else:
+                assert reply["ok"] is True
+                assert await _wait(pilot, lambda: engine.as_of is not None, 120)
+                assert app.paused
+            await _wait(pilot, lambda: not engine.busy and not app._refreshing, 60)
+            await app.workers.wait_for_complete()
+        app.endpoint.close()
+        store.close()
