@@ -6,7 +6,8 @@ reader process attached that every `--poll-s` seconds reads what the app's panes
 read (`tui.panes.queries.load_snapshot` plus the forecast view, through
 `engine.serve.open_reader`) and follows the event stream. The figure is the sum of
 the run's per-session times (its "session … done in X s" lines), so start-up is
-left out; the median over `--repeats` pairs is compared.
+left out, and the run process's own CPU seconds (steadier than wall time on a shared
+machine); medians over `--repeats` pairs are compared.
 
     .venv/bin/python bench/bench_serve.py                    # 20 tickers, 25 sessions, 3 pairs
     .venv/bin/python bench/bench_serve.py --sessions 40 --poll-s 0.2
@@ -80,14 +81,19 @@ def run(db: Path, sessions: int, env: dict[str, str], poll_s: float | None) -> d
         poller = subprocess.Popen([sys.executable, "-c", POLLER, str(db), str(poll_s)], cwd=REPO, env=env,
                                   stdout=subprocess.PIPE, text=True)
     t0 = time.perf_counter()
-    done = subprocess.run([*PMAX, "--run", "--cycles", str(sessions), "--db", str(db)], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.Popen([*PMAX, "--run", "--cycles", str(sessions), "--db", str(db)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # the run's own CPU time: steadier than wall time on a shared box
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
+    if proc.returncode != 0:
+        raise SystemExit(stderr)
     cycle_s = sum(float(line.split(" done in ")[1].split("s")[0])
-                  for line in done.stderr.splitlines() if " done in " in line)
-    out = {"cycle_s": cycle_s, "wall_s": wall, "polls": 0.0, "events": 0.0}
+                  for line in stderr.splitlines() if " done in " in line)
+    out = {"cycle_s": round(cycle_s, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+           "wall_s": round(wall, 2), "polls": 0.0, "events": 0.0}
     if poller is not None:
         try:
             text = poller.communicate(timeout=30)[0].split()
@@ -122,11 +128,14 @@ def main() -> None:
             got = run(db, args.sessions, env, args.poll_s if attached else None)
             rows.append({"repeat": i, "attached": attached, **got})
             print(json.dumps(rows[-1]), flush=True)
-    alone = statistics.median(float(r["cycle_s"]) for r in rows if not r["attached"])
-    with_reader = statistics.median(float(r["cycle_s"]) for r in rows if r["attached"])
-    print(json.dumps({"sessions": args.sessions, "poll_s": args.poll_s, "median_alone_s": round(alone, 2),
-                      "median_attached_s": round(with_reader, 2),
-                      "slowdown_pct": round(100 * (with_reader / alone - 1), 1)}))
+    summary: dict[str, object] = {"sessions": args.sessions, "poll_s": args.poll_s, "repeats": args.repeats}
+    for key in ("cycle_s", "cpu_s"):
+        alone = statistics.median(float(r[key]) for r in rows if not r["attached"])  # type: ignore[arg-type]
+        with_reader = statistics.median(float(r[key]) for r in rows if r["attached"])  # type: ignore[arg-type]
+        summary[f"{key}_alone"] = round(alone, 2)
+        summary[f"{key}_attached"] = round(with_reader, 2)
+        summary[f"{key}_slowdown_pct"] = round(100 * (with_reader / alone - 1), 1)
+    print(json.dumps(summary))
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -37,11 +37,10 @@ def resolve_db_path(db: str | None, config: Config) -> Path:
     return user_data_dir() / "pmax.duckdb"
 
 
-def open_store(db: str | None, config: Config, read_only: bool = False, kind: str = "import") -> Store:
+def open_store(db: str | None, config: Config, kind: str = "import") -> Store:
     """Open the store this invocation writes to; DatabaseLockedError naming the owner if another
-    pmax holds it (a `kind="run"` writer asks an idle app to hand over first)."""
-    if read_only:
-        return Store.open(resolve_db_path(db, config), read_only=True)
+    pmax holds it (a `kind="run"` writer asks an idle app to hand over first). Readers use
+    `open_reader`."""
     from engine.serve.owner import open_owned
 
     return open_owned(resolve_db_path(db, config), kind, config, announce=note)
