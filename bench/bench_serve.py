@@ -64,10 +64,12 @@ try:
             snap = load_snapshot(cur, "paper", [], 20)
             if snap.watch:
                 load_forecast(cur, "paper", snap.watch[0].ticker, 60)
-        except Exception as exc:  # the owner finished: stop
+        except Exception:
             break
         finally:
             cur.close()
+        if reader.attached is None:  # the run has finished: the reader went to the file
+            break
         polls += 1
         time.sleep(poll_s)
 finally:

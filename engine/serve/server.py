@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ __all__ = ["StoreEndpoint"]
 
 EVENT_SCHEMA = pa.schema([("event", pa.string())])
 HEARTBEAT_S = 1.0
+# A repeated query between two commits is answered from memory, so readers that poll
+# cost the run almost nothing. Every published event clears the cache; the age limit
+# bounds staleness for writes that publish none (the owning app's chat history).
+CACHE_S = 1.0
+CACHE_ENTRIES = 256
 Handover = Callable[[str], str | None]   # requester label -> None (done) or a refusal reason
 Control = Callable[[str], str]           # command -> what happened
 
@@ -138,6 +144,9 @@ class StoreEndpoint:
         self._on_control = on_control
         self._server: _FlightStore | None = None
         self._withdrawn = False
+        self._cache: dict[str, tuple[float, pa.Table]] = {}
+        self._generation = 0
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def start(cls, store: Any, kind: str, config: Any, *, on_handover: Handover | None = None,
@@ -164,16 +173,30 @@ class StoreEndpoint:
     def query(self, sql: str, params: list[Any]) -> pa.Table:
         import duckdb
 
+        key = json.dumps([sql, params], default=str)
+        with self._cache_lock:
+            generation, hit = self._generation, self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < CACHE_S:
+            return hit[1]
         cur = self.store.cursor()
         try:
-            return cur.sql(sql, params=params or None).to_arrow_table()
+            table = cur.sql(sql, params=params or None).to_arrow_table()
         except duckdb.Error as exc:
             raise fl.FlightServerError(str(exc).strip().splitlines()[0]) from None
         finally:
             cur.close()
+        with self._cache_lock:
+            if generation == self._generation:  # no commit happened while it ran
+                if len(self._cache) >= CACHE_ENTRIES:
+                    self._cache.clear()
+                self._cache[key] = (time.monotonic(), table)
+        return table
 
     def publish(self, event: Any) -> None:
-        """Engine subscriber: forward `event` to every attached reader."""
+        """Engine subscriber: forward `event` to every attached reader (after its commit)."""
+        with self._cache_lock:
+            self._generation += 1
+            self._cache.clear()
         self.hub.publish(event_json(event))
 
     def hand_over(self, requester: str) -> dict[str, Any]:
