@@ -130,7 +130,8 @@ class ServedApp(PmaxApp):
                 for event in follow_events(owner):
                     if self._stop_following.is_set():
                         return
-                    self.post_message(EngineEvent(event))
+                    if type(event).__name__ != "CycleStarted":  # nothing new to read before a commit
+                        self.post_message(EngineEvent(event))
                 gone = f"{owner.label} has stopped; showing the database as it left it."
             except OwnerGoneError:
                 gone = f"{owner.label} went away (killed?); showing the database as it left it."
