@@ -60,3 +60,29 @@ def test_a_runtime_folder_others_can_enter_is_refused(tmp_path: Path) -> None:
 ])
 def test_select_only_guard(sql: str, ok: bool) -> None:
     assert is_read_only(sql) is ok
+
+
+def test_endpoint_cache_never_outlives_a_commit(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from engine.config import load_config
+    from engine.events import CycleCompleted, CycleStarted
+    from engine.serve.server import StoreEndpoint
+    from engine.store import Store
+
+    config = load_config(overrides={"serve.runtime_dir": str(tmp_path / "rt")})
+    store = Store.open(tmp_path / "c.duckdb")
+    endpoint = StoreEndpoint.start(store, "run", config)
+    assert endpoint is not None
+    try:
+        count = "SELECT count(*) AS n FROM cycles WHERE account = ?"
+        assert endpoint.query(count, ["paper"]).to_pylist() == [{"n": 0}]
+        store.con.execute("INSERT INTO cycles (account, session, session_index, run_id, committed_at) "
+                          "VALUES ('paper', DATE '2016-01-04', 0, 'r', now())")
+        endpoint.publish(CycleStarted(dt.date(2016, 1, 4), 0))  # before a commit: the cache stays
+        assert endpoint.query(count, ["paper"]).to_pylist() == [{"n": 0}]
+        endpoint.publish(CycleCompleted(dt.date(2016, 1, 4), 0, 3, None, 0.1))
+        assert endpoint.query(count, ["paper"]).to_pylist() == [{"n": 1}]
+    finally:
+        endpoint.close()
+        store.close()
