@@ -69,13 +69,22 @@ def _result_lines(res: ToolResult, max_rows: int, depth: int) -> str:
     if res.empty:
         out.append(f"{pad}(no rows) {fence_text(res.note)}")
     for rec in res.records()[:max_rows]:
-        clean = {k: fence_text(v) if k in res.data_text else v for k, v in jsonable(rec).items()}
+        clean = {k: fence_text(v) if k in res.data_text else compact(v)
+                 for k, v in jsonable(rec).items()}
         out.append(pad + json.dumps(clean, ensure_ascii=False, separators=(",", ":")))
     if len(res.rows) > max_rows:
         out.append(f"{pad}(… {len(res.rows) - max_rows} more rows not shown)")
     for child in res.children:
         out.append(_result_lines(child, max_rows, depth + 1))
     return "\n".join(out)
+
+
+def compact(value: Any) -> Any:
+    """Floats to 6 significant digits (0.0043680985244242965 → 0.0043681): a prompt
+    carries what an answer may quote, not float noise."""
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return float(f"{value:.6g}")
+    return value
 
 
 def user_message(question: str, block: str) -> str:
@@ -85,9 +94,10 @@ def user_message(question: str, block: str) -> str:
 
 def build_prompt(question: str, results: list[ToolResult], history: list[tuple[str, str]],
                  *, count_tokens: Callable[[str], int], context_tokens: int,
-                 max_new_tokens: int, max_rows: int) -> Prompt:
-    """Chat messages that fit ``context_tokens - max_new_tokens`` (with a small margin)."""
-    budget = context_tokens - max_new_tokens - 16
+                 max_new_tokens: int, max_rows: int, reserve_tokens: int = 0) -> Prompt:
+    """Chat messages that fit ``context_tokens - max_new_tokens - reserve_tokens`` (with
+    a small margin); ``reserve_tokens`` is what the offered tool schemas take."""
+    budget = context_tokens - max_new_tokens - reserve_tokens - 16
     trimmed = False
 
     def render(hist: list[tuple[str, str]], rows: int, block: str | None = None) -> list[dict[str, Any]]:
@@ -132,5 +142,8 @@ def build_prompt(question: str, results: list[ToolResult], history: list[tuple[s
 
 
 def approx_tokens(text: str) -> int:
-    """A tokenizer-free estimate (about 3.5 characters per token, rounded up)."""
-    return (len(text) * 2 + 6) // 7
+    """A conservative tokenizer-free estimate: 2 characters per token, rounded up.
+
+    Numeric JSON runs about 1.7 characters per token on Llama-family tokenizers and
+    prose about 4, so 2 keeps prompts with rows inside the window."""
+    return (len(text) + 1) // 2

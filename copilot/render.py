@@ -59,27 +59,45 @@ def _cell(col: str, value: Any, data_cols: tuple[str, ...], table: bool = True) 
     return text.replace("|", "\\|") if table else text
 
 
-def render_table(res: ToolResult, level: int = 3, max_rows: int = 20) -> str:
-    """A tool result as a heading plus a Markdown table (or its note when empty)."""
+# Tools whose one-row summary the offline lead sentence states in full.
+_LEAD_SAYS_IT = {"pnl_period", "risk_breakdown", "history", "latest_signal"}
+
+
+def render_table(res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bool = True,
+                 skip_single: bool = False) -> str:
+    """A tool result as a heading plus a Markdown table (or its note when empty).
+
+    ``narrow`` keeps the tool's key columns (``sentences.NARROW``) so tables fit a
+    pane; ``skip_single`` leaves out a one-row summary a lead sentence already says.
+    """
+    from copilot.sentences import NARROW
+
     head = "#" * level + " " + res.title
     if res.empty:
         return f"{head}\n\n{res.note or 'No rows.'}"
     cols = list(res.columns)
-    if len(res.rows) == 1 and len(cols) > 6:  # a single wide row reads better as a list
-        lines = [f"- **{c}**: {_cell(c, v, res.data_text, table=False)}" for c, v in zip(cols, res.rows[0])
-                 if v is not None and v != ""]
-        body = "\n".join(lines)
+    keep = [c for c in cols if c in NARROW.get(res.tool, ())] if narrow else cols
+    if len(keep) >= 2:
+        idx = [cols.index(c) for c in keep]
+        cols, rows = keep, [tuple(r[i] for i in idx) for r in res.rows]
     else:
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for row in res.rows[:max_rows]:
-            lines.append("| " + " | ".join(_cell(c, v, res.data_text) for c, v in zip(cols, row)) + " |")
-        if len(res.rows) > max_rows:
-            lines.append(f"\n_… and {len(res.rows) - max_rows} more rows (ask about one ticker "
-                         "to narrow it down)._")
-        body = "\n".join(lines)
-    parts = [head, body]
+        rows = list(res.rows)
+    parts = []
+    if not (skip_single and len(res.rows) == 1 and res.tool in _LEAD_SAYS_IT):
+        if len(rows) == 1 and len(cols) > 6:  # a single wide row reads better as a list
+            body = "\n".join(f"- **{c}**: {_cell(c, v, res.data_text, table=False)}"
+                             for c, v in zip(cols, rows[0]) if v is not None and v != "")
+        else:
+            lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            for row in rows[:max_rows]:
+                lines.append("| " + " | ".join(_cell(c, v, res.data_text) for c, v in zip(cols, row)) + " |")
+            if len(rows) > max_rows:
+                lines.append(f"\n_… and {len(rows) - max_rows} more rows (ask about one ticker "
+                             "to narrow it down)._")
+            body = "\n".join(lines)
+        parts = [head, body]
     for child in res.children:
-        parts.append(render_table(child, level + 1, max_rows))
+        parts.append(render_table(child, level + (1 if parts else 0), max_rows, narrow))
     return "\n\n".join(parts)
 
 
@@ -93,44 +111,28 @@ def has_data_text(results: Iterable[ToolResult]) -> bool:
     return False
 
 
-def summary_line(res: ToolResult) -> str | None:
-    """A one-sentence lead for the results that have a natural headline."""
-    if res.empty or not res.rows:
-        return None
-    rec = res.records()[0]
-    if res.tool == "latest_signal" and "ticker" in res.args:
-        ok = "passed every validation layer" if rec.get("validated") else "did not pass every validation layer"
-        return (f"The latest signal for **{rec['ticker']}** (as of {fmt_value(rec['as_of'])}) is "
-                f"**{rec['action']}** with confidence {fmt_value(rec['confidence'])}, expected "
-                f"return {fmt_value(rec['expected_return'])} over {fmt_value(rec['horizon'])} "
-                f"sessions and P(up) {fmt_value(rec['prob_up'])}; it {ok}.")
-    if res.tool == "risk_snapshot":
-        halted = rec.get("halted")
-        state = "**halted** (kill switch on)" if halted else "not halted"
-        return (f"As of {fmt_value(rec['as_of'])} trading is {state}; 1-day historical VaR(95%) is "
-                f"{fmt_value(rec['var_hist_95'])} and drawdown {fmt_value(rec['drawdown'])}.")
-    if res.tool == "performance":
-        text = (f"From {fmt_value(rec['first_as_of'])} to {fmt_value(rec['last_as_of'])} the "
-                f"portfolio returned {fmt_value(rec['total_return'])} in total (Sharpe "
-                f"{fmt_value(rec['sharpe_ratio'])}, max drawdown {fmt_value(rec['max_drawdown'])}).")
-        base = res.records()[1] if len(res.rows) > 1 else None
-        if base is not None:
-            text += (f" The naive baseline, {base['portfolio']}, returned {fmt_value(base['total_return'])} "
-                     f"(Sharpe {fmt_value(base['sharpe_ratio'])}, max drawdown {fmt_value(base['max_drawdown'])}).")
-        return text
-    return None
-
-
 def render_results(results: list[ToolResult], max_rows: int = 20) -> str:
-    """The offline backend's answer body: lead sentences, then one table per tool."""
-    leads = [s for s in (summary_line(r) for r in results) if s]
+    """The offline backend's answer: sentences from the rows, then narrow tables."""
+    from copilot.sentences import lead
+
+    leads = [s for s in (lead(r) for r in results) if s]
     parts = []
     if leads:
         parts.append("\n\n".join(leads))
-    parts.extend(render_table(r, max_rows=max_rows) for r in results)
+    parts.extend(render_table(r, max_rows=max_rows, skip_single=True) for r in results)
     if has_data_text(results):
         parts.append(DATA_NOTE)
-    return "\n\n".join(parts)
+    return "\n\n".join(p for p in parts if p)
+
+
+def uncovered(note: str) -> str:
+    """The answer when no tool covers the question: say so, and what can be asked."""
+    return (f"The store does not cover that. {note}\n\nYou can ask, for example:\n\n"
+            "- *Why did the portfolio lose money in February 2016?* · *What happened on 2016-02-11?*\n"
+            "- *Which model has been most accurate for MSFT?* · *Compare the forecasts for AAPL, "
+            "MSFT and NVDA*\n"
+            "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
+            "- *What is the latest signal for AAPL, and why?* · *Recent fills* · *Data-quality issues*")
 
 
 def dedupe(citations: Iterable[Citation]) -> list[Citation]:
@@ -166,18 +168,20 @@ def trade_refusal(tickers: tuple[str, ...]) -> str:
 def help_text() -> str:
     return ("I answer questions about this portfolio from the pmax store, and cite the rows I "
             "used. Try:\n\n"
-            "- *What is the latest signal for AAPL, and why?*\n"
-            "- *Forecasts for MSFT* · *Walk-forward report* · *Which models were demoted?*\n"
-            "- *What is our risk?* (VaR, drawdown, kill switch) · *Show positions* · "
-            "*Recent fills* · *Rejected orders*\n"
-            "- *Any data-quality issues?* · *How is the portfolio performing?*\n\n"
-            "I never place or cancel orders.")
+            "- *What is the latest signal for AAPL, and why?* · *Compare the forecasts for AAPL, "
+            "MSFT and NVDA*\n"
+            "- *Why did the portfolio lose money in February 2016?* · *What happened on "
+            "2016-02-11?* · *How did we do last week?*\n"
+            "- *Which model has been most accurate for MSFT?* · *Walk-forward report*\n"
+            "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
+            "- *Show positions* · *Recent fills* · *Rejected orders* · *Any data-quality issues?*\n\n"
+            "Every number a model writes is checked against those rows. I never place or "
+            "cancel orders.")
 
 
 def enable_model_hint(reason: str = "") -> str:
     why = f" ({reason})" if reason else ""
-    return ("_Offline answer: no language model is configured or available" + why + ". To "
-            "enable one, set `[copilot] backend = \"transformers\"` and `model` to a local "
-            "directory or a Hugging Face id already in your cache (set `allow_download = true` "
-            "to fetch it), or `backend = \"openai\"` with `openai_base_url` pointing at a "
-            "llama.cpp / Ollama / vLLM server on localhost. `pmax copilot status` checks it._")
+    return ("_Answered from the store without a language model" + why + ". To use one, set "
+            "`[copilot] backend = \"transformers\"` with `model` (a directory, a .gguf file or a "
+            "cached Hugging Face id), or `backend = \"openai\"` with a local server; "
+            "`pmax copilot status` checks it._")

@@ -1,4 +1,10 @@
-"""Deterministic intent router: question text → trade refusal, help, or tool calls.
+"""Deterministic intent router: question text → trade refusal, help, tool calls, or
+"uncovered" (a date outside the store, or nothing a tool answers).
+
+Dated questions ("in February 2016", "on 2016-02-11", "last week") resolve against
+the store's sessions (``copilot.dates``) and go to P&L and history; "which model…
+most accurate", "biggest risk", "what if I sold…" and multi-ticker comparisons have
+their own tools.
 
 Used by every backend (the offline one has nothing else; model backends get the
 routed rows as context and may ask for more through function calling). Pure
@@ -8,8 +14,12 @@ question always reaches the same tools.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Sequence
+
+from copilot.dates import Period, mentions_date, resolve_period
 
 _TRADE = re.compile(
     r"^\s*(?:(?:please|pls|now|ok|okay|hey|copilot)[,\s]+)*"
@@ -44,8 +54,23 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("quality_issues", ("quality", "data issue", "quarantin", "missing", "stale", "gap",
                         "outlier", "bad data", "anomal")),
     ("performance", ("perform", "return", "sharpe", "sortino", "calmar", "p&l", "pnl", "profit",
-                     "doing", "made", "lost", "gain")),
+                     "doing", "made", "lost", "lose", "losing", "loss", "gain", "earn")),
 )
+_WHAT_IF = re.compile(r"\bwhat\s+if\b|\bhypothetic|\bif\s+(?:i|we)\s+(?:had\s+)?(?:sold|sell|close|closed|"
+                      r"cut|trim|trimmed|halve|halved|reduce|reduced|dropped|exit|exited|double|doubled)\b",
+                      re.IGNORECASE)
+_HALF = re.compile(r"\bhal(?:f|ve|ved)\b", re.IGNORECASE)
+_DOUBLE = re.compile(r"\bdoubl", re.IGNORECASE)
+_RANKING = re.compile(r"\b(?:which|what|best|top|most)\b.*\bmodels?\b.*\b(?:accura|best|skill|good|"
+                      r"well|beat|perform|reliable|trust)|\bmost\s+accurate\b|\bbest\s+model\b|"
+                      r"\bmodel\s+ranking\b|\brank(?:ed|ing)?\s+(?:the\s+)?models\b", re.IGNORECASE)
+_BIG_RISK = re.compile(r"\b(?:biggest|largest|main|top|greatest|major|worst)\s+(?:\w+\s+)?risks?\b|"
+                       r"\bstress|\bscenario|\brisk\s+(?:breakdown|contribut)|\bcontribut\w*\s+to\s+"
+                       r"(?:var|risk)|\blimit\s+(?:use|usage|utili)", re.IGNORECASE)
+_COMPARE = re.compile(r"\bcompar|\bside\s+by\s+side|\bversus\b|\bvs\.?\b", re.IGNORECASE)
+_HISTORY = re.compile(r"\bhappen|\bhistory\b|\bequity\s+curve|\bdrawdown|\bfills?\b|\btrades?\b|"
+                      r"\bsignals?\b|\bwhat\s+did\b", re.IGNORECASE)
+
 TICKER_TOOLS = {"latest_signal", "forecasts", "walk_forward", "positions", "recent_fills",
                 "rejections", "quality_issues"}
 _NOT_TICKERS = {"A", "I", "AN", "AND", "OR", "THE", "VAR", "CVAR", "SHAP", "RMSE", "OOS", "PNL",
@@ -66,6 +91,8 @@ class Route:
     kind: str
     tickers: tuple[str, ...] = ()
     calls: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+    period: Period | None = None
+    note: str = ""
 
     def call_list(self) -> list[tuple[str, dict[str, object]]]:
         return [(name, dict(args)) for name, args in self.calls]
@@ -108,15 +135,69 @@ def topics_of(question: str) -> list[str]:
     return found
 
 
-def route(question: str, known_tickers: set[str] | frozenset[str] = frozenset()) -> Route:
-    """Decide what to do with a question; never touches the store."""
+Call = tuple[str, tuple[tuple[str, object], ...]]
+
+
+def _special_calls(question: str, tickers: tuple[str, ...], topics: list[str],
+                   period: Period | None) -> list[Call]:
+    """Questions with a dedicated tool: periods, model ranking, biggest risk, comparisons."""
+    calls: list[Call] = []
+    if period is not None:
+        span = (("start", period.first.isoformat()), ("end", period.last.isoformat()))
+        if not tickers or "performance" in topics or period.single_day:
+            calls.append(("pnl_period", span))
+        if period.single_day or _HISTORY.search(question) or tickers:
+            for tk in tickers[:3] or (None,):
+                calls.append(("history", span + ((("ticker", tk),) if tk else ())))
+        return calls
+    if _RANKING.search(question) or ("walk_forward" in topics and re.search(
+            r"\bwhich\b|\bbest\b|\bmost\b", question, re.IGNORECASE)):
+        for tk in tickers[:3] or (None,):
+            calls.append(("model_ranking", (("ticker", tk),) if tk else ()))
+        return calls
+    if _BIG_RISK.search(question):
+        return [("risk_breakdown", ())]
+    if len(tickers) >= 2 and (_COMPARE.search(question) or set(topics) <= {"forecasts"}):
+        return [("forecast_compare", (("tickers", tickers[:12]),))]
+    return calls
+
+
+def route(question: str, known_tickers: set[str] | frozenset[str] = frozenset(),
+          sessions: Sequence[dt.date] = ()) -> Route:
+    """Decide what to do with a question; never touches the store.
+
+    ``sessions`` (the store's calendar) resolves dates in the question; a date the
+    store does not cover, or a question no tool covers, gives ``kind="uncovered"``.
+    """
     tickers = find_tickers(question, known_tickers)
+    if tickers and _WHAT_IF.search(question):  # read-only, so before the trade refusal
+        args: list[tuple[str, object]] = [("ticker", tickers[0])]
+        if _HALF.search(question):
+            args += [("action", "resize"), ("fraction", 0.5)]
+        elif _DOUBLE.search(question):
+            args += [("action", "resize"), ("fraction", 2.0)]
+        else:
+            args.append(("action", "close"))
+        return Route("tools", tickers, (("what_if", tuple(args)),))
     if is_trade_request(question):
         calls = tuple(("latest_signal", (("ticker", t),)) for t in tickers[:3])
         return Route("trade", tickers, calls)
     if _HELP.search(question):
         return Route("help", tickers, ())
     topics = topics_of(question)
+    period = resolve_period(question, sessions) if sessions else None
+    if period is None and sessions and mentions_date(question):
+        first, last = sessions[0], sessions[-1]
+        return Route("uncovered", tickers, (), None,
+                     f"The store covers {first} to {last}; the date in the question is outside "
+                     "it (or is not a trading session).")
+    special = _special_calls(question, tickers, topics, period)
+    if special:
+        return Route("tools", tickers, tuple(special[:MAX_CALLS]), period)
+    if not tickers and not topics:
+        return Route("uncovered", tickers, (), period,
+                     "No pmax tool covers that question: the store holds this portfolio's "
+                     "signals, forecasts, model scores, positions, fills, risk and P&L.")
     # "why" and bare "should" only mean the signal when a ticker is named.
     if not tickers and topics and set(topics) <= {"latest_signal"} and not re.search(
             r"signal|recommend|shap|driver|layer", question, re.IGNORECASE):

@@ -21,14 +21,13 @@ from copilot.backends import BackendUnavailableError, LLMBackend, OfflineBackend
 from copilot.cache import AnswerCache
 from copilot.history import load_history, save_turn
 from copilot.prompt import Prompt, build_prompt, data_block
-from copilot.render import (dedupe, enable_model_hint, help_text, render_results, render_sources,
-                            trade_refusal)
+from copilot.dates import store_sessions
+from copilot.render import enable_model_hint, help_text, render_results, trade_refusal, uncovered
 from copilot.router import route
 from copilot.settings import CopilotSettings
 from copilot.tools import TOOLS, known_tickers, run_tool, store_as_of
+from copilot.turn import STOPPED, Turn
 from copilot.types import Answer, Citation, ToolResult
-
-STOPPED = "\n\n_(stopped)_"
 
 
 class CopilotSession:
@@ -52,8 +51,9 @@ class CopilotSession:
         self._resume = conversation_id is not None
         self.cache = AnswerCache(self.settings.cache_size)
         self.last_answer: Answer | None = None
+        self.last_results: list[ToolResult] = []  # the rows the last answer was given
         self._turns: list[tuple[str, str]] = []
-        self._tickers: tuple[str, set[str]] = ("", set())
+        self._tickers: tuple[str, set[str], list[Any]] = ("", set(), [])
         self._lock = threading.Lock()
 
     # ---- public API ------------------------------------------------------------------
@@ -110,73 +110,84 @@ class CopilotSession:
             cached = self.cache.get(key)
             if cached is not None:
                 yield cached.text
-                timings = {"tools_s": 0.0, "first_token_s": time.perf_counter() - t0,
-                           "total_s": time.perf_counter() - t0, "cached": 1.0}
-                self._finish(con, question, cached.text, cached.text, cached.sources,
-                             cached.backend, timings, cache_key=None)
+                turn = Turn(question, t0, backend, [], [], None)
+                turn.used = cached.backend
+                turn.parts = [cached.text.split("\n\n**Sources**")[0]]
+                turn.guard.report.action = cached.checks.get("action", "verified")
+                turn.looped = bool(cached.checks.get("looped"))
+                self._finish(con, turn, cached.text, cached.sources, {
+                    "tools_s": 0.0, "first_token_s": time.perf_counter() - t0,
+                    "total_s": time.perf_counter() - t0, "cached": 1.0},
+                    cached.checks, cached.source_rows, cache_key=None)
                 return
-            r = route(question, self._known(con, as_of))
+            known, sessions = self._calendar(con, as_of)
+            r = route(question, known, sessions)
             results = self._run_routed(con, r.call_list(), question)
-            tools_s = time.perf_counter() - t0
-            parts: list[str] = []
-            first: list[float] = []
-            extra: list[ToolResult] = []
-            used = backend.name
-
-            def emit(chunk: str) -> str:
-                if not first:
-                    first.append(time.perf_counter() - t0)
-                parts.append(chunk)
-                return chunk
-
-            def sources_now() -> list[Citation]:
-                return dedupe(c for res in results + extra for c in res.all_citations())
-
-            def timings_now(cancelled: bool) -> dict[str, float]:
-                out = {"tools_s": tools_s, "first_token_s": first[0] if first else 0.0,
-                       "total_s": time.perf_counter() - t0, "cached": 0.0,
-                       "cancelled": 1.0 if cancelled else 0.0}
-                if used == backend.name:
-                    out.update({k: float(v) for k, v in backend.stats.items()
-                                if k in ("tokens", "tokens_per_s", "prompt_tokens")})
-                return out
-
+            turn = Turn(question, t0, backend, results, [], r)
+            turn.tools_s = time.perf_counter() - t0
             try:
-                if r.kind == "trade":
-                    used = "refusal"
-                    yield emit(trade_refusal(r.tickers))
-                    if results:
-                        yield emit("\n\n" + render_results(results, self.settings.max_rows))
-                elif r.kind == "help":
-                    used = "help"
-                    yield emit(help_text())
-                else:
-                    try:
-                        for chunk in self._generate(backend, con, question, results, extra, cancel):
-                            yield emit(chunk)
-                    except BackendUnavailableError as exc:
-                        if self.settings.backend != "auto":
-                            raise
-                        used = "offline"
-                        yield emit(f"\n\n_The model backend failed ({exc.message}); answering "
-                                   "from the store instead._\n\n")
-                        yield emit(render_results(results, self.settings.max_rows))
+                yield from turn.write(self._body(turn, con, cancel))
                 cancelled = cancel is not None and cancel.is_set()
                 if cancelled:
-                    yield emit(STOPPED)
-                body = "".join(parts)
-                sources = sources_now()
-                tail = render_sources(sources, required=r.kind == "tools")
-                yield emit(tail)
+                    yield turn.emit(STOPPED)
+                text, sources, rows = turn.close(required=r.kind == "tools")
+                yield turn.emit(text)
             except GeneratorExit:  # the caller stopped reading (e.g. the pane on escape)
-                body = "".join(parts) + STOPPED
-                sources = sources_now()
-                tail = render_sources(sources, required=r.kind == "tools")
-                self._finish(con, question, body + tail, body, sources, used,
-                             timings_now(True), cache_key=None)
+                turn.emit(STOPPED)
+                text, sources, rows = turn.close(required=r.kind == "tools")
+                turn.emit(text)
+                self._finish(con, turn, "".join(turn.parts), sources, turn.timings(True),
+                             turn.checks(), rows, cache_key=None)
                 raise
-            self._finish(con, question, body + tail, body, sources, used,
-                         timings_now(cancelled), cache_key=None if cancelled else key)
+            self._finish(con, turn, "".join(turn.parts), sources, turn.timings(cancelled),
+                         turn.checks(), rows, cache_key=None if cancelled else key)
+
+    def _body(self, turn: "Turn", con: Any, cancel: threading.Event | None) -> Iterator[str]:
+        """The answer's text before its sources: refusal, help, uncovered, or generated."""
+        r, results, backend = turn.route, turn.results, turn.backend
+        assert r is not None
+        if r.kind == "trade":
+            turn.used = "refusal"
+            yield trade_refusal(r.tickers)
+            if results:
+                yield "\n\n" + render_results(results, self.settings.max_rows)
+            return
+        if r.kind in ("help", "uncovered"):
+            turn.used = r.kind
+            turn.guarded = False
+            yield help_text() if r.kind == "help" else uncovered(r.note)
+            if r.kind == "uncovered" and not backend.generative:
+                yield from backend.hint()
+            return
+        try:
+            for chunk in self._generate(backend, con, turn.question, results, turn.extra, cancel):
+                yield chunk
+        except BackendUnavailableError as exc:
+            if self.settings.backend != "auto":
+                raise
+            turn.used = "offline"
+            yield (f"\n\n_The model backend failed ({exc.message}); answering from the store "
+                   "instead._\n\n")
+            yield render_results(results, self.settings.max_rows)
+            return
+        if not backend.generative:
+            turn.guard_finish()  # the note below is ours, not checked
+            yield from backend.hint()
+            return
+        if cancel is not None and cancel.is_set():
+            return
+        turn.looped = bool(backend.stats.get("looped"))
+        report = turn.guard_finish()
+        if report.needs_fallback or turn.looped or not turn.model_text.strip():
+            report.action = "fallback"
+            why = ("the model repeated itself and was stopped" if turn.looped else
+                   "the model wrote no answer" if not turn.model_text.strip() else
+                   f"{len(report.unverified)} of its {report.numbers} numbers are not in the store")
+            yield (f"\n\n**From the store** (the model's answer is not shown as fact: {why}):"
+                   "\n\n" + render_results(results + turn.extra, self.settings.max_rows))
+        footer = report.footer()
+        if footer:
+            turn.trailer = "\n\n" + footer
 
     def _run_routed(self, con: Any, calls: list[tuple[str, dict[str, Any]]],
                     question: str) -> list[ToolResult]:
@@ -207,7 +218,9 @@ class CopilotSession:
                               count_tokens=backend.count_tokens,
                               context_tokens=backend.context_tokens,
                               max_new_tokens=self.settings.max_new_tokens,
-                              max_rows=self.settings.max_rows)
+                              max_rows=self.settings.max_rows,
+                              reserve_tokens=backend.tool_schema_tokens())
+        prompt.max_new_tokens = self.settings.max_new_tokens  # this session's budget decides
 
         def call_tool(name: str, args: dict[str, Any]) -> str:
             res = run_tool(con, self.settings.account, name, args)
@@ -217,31 +230,39 @@ class CopilotSession:
         yield from backend.generate(prompt, cancel,
                                     call_tool if backend.supports_tools else None)
 
-    def _finish(self, con: Any, question: str, text: str, body: str, sources: list[Citation],
-                backend: str, timings: dict[str, float], cache_key: Any) -> None:
-        answer = Answer(text=text, sources=list(sources), backend=backend, timings=timings,
-                        question=question)
+    def _finish(self, con: Any, turn: "Turn", text: str, sources: list[Citation],
+                timings: dict[str, float], checks: dict[str, Any],
+                source_rows: list[dict[str, Any]], cache_key: Any) -> None:
+        answer = Answer(text=text, sources=list(sources), backend=turn.used, timings=timings,
+                        question=turn.question, checks=checks, source_rows=source_rows)
         if cache_key is not None:
             self.cache.put(cache_key, answer)
-        self._turns.append((question, body))
+        self.last_results = turn.results + turn.extra
+        fed_back = turn.fed_back(timings.get("cancelled", 0.0) > 0)
+        if fed_back:
+            self._turns.append((turn.question, turn.body()))
         if self.settings.persist:
-            save_turn(con, self.conversation_id, question, text, list(sources), backend)
+            save_turn(con, self.conversation_id, turn.question, text, list(sources), turn.used,
+                      checks if turn.guarded else None, fed_back)
         self.last_answer = answer
 
-    def _known(self, con: Any, as_of: str) -> set[str]:
+    def _calendar(self, con: Any, as_of: str) -> tuple[set[str], list[Any]]:
+        """Known tickers and stored sessions, re-read when the store changes."""
         if self._tickers[0] != as_of:
-            self._tickers = (as_of, known_tickers(con))
-        return self._tickers[1]
+            self._tickers = (as_of, known_tickers(con), store_sessions(con, self.settings.account))
+        return self._tickers[1], self._tickers[2]
 
 
 def _pairs(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs fit to send back to a model (loops and fallbacks left out)."""
     out: list[tuple[str, str]] = []
     pending: str | None = None
     for m in messages:
         if m["role"] == "user":
             pending = m["content"]
         elif m["role"] == "assistant" and pending is not None:
-            out.append((pending, m["content"]))
+            if m.get("fed_back", True):
+                out.append((pending, m["content"].split("\n\n**Sources")[0]))
             pending = None
     return out
 

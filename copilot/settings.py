@@ -30,6 +30,7 @@ class CopilotSettings:
     context_tokens: int = 8192
     max_new_tokens: int = 512
     temperature: float = 0.0
+    repetition_penalty: float = 1.15
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = ""
     openai_api_key: str = ""
@@ -116,7 +117,7 @@ _CHECKS = {"backend": _one_of(BACKENDS), "quantization": _one_of(QUANTIZATIONS),
            "tool_calling": _one_of(TOOL_CALLING), "device": _device,
            "context_tokens": _positive, "max_new_tokens": _positive, "timeout_s": _positive,
            "cache_size": lambda v: None if v >= 0 else f"must be zero or more, got {v!r}",
-           "max_rows": _positive}
+           "max_rows": _positive, "repetition_penalty": _positive}
 
 
 def _register() -> None:

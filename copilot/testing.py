@@ -4,7 +4,9 @@
 spot (``tokenizers`` BPE) and a ChatML chat template, so the real transformers
 path runs with no download. ``seed_store`` fills a store with known rows the
 offline answers are checked against. ``FakeOpenAIServer`` is a threaded
-http.server on 127.0.0.1 speaking the streaming chat-completions protocol.
+http.server on 127.0.0.1 speaking the chat-completions protocol, streamed (SSE)
+or not (``stream: false`` gets the same reply assembled into one object, tool
+calls included).
 """
 
 from __future__ import annotations
@@ -129,7 +131,37 @@ def seed_store(con: Any, as_of: dt.date = dt.date(2018, 2, 7), *,
     return nums
 
 
-Reply = Callable[[dict[str, Any]], list[dict[str, Any]] | tuple[int, str]]
+Reply = Callable[[dict[str, Any]], Any]  # list or iterator of chunks, or (status, body)
+
+
+class ModelReply:
+    """A ``FakeOpenAIServer`` reply that generates with a real loaded
+    ``TransformersBackend``: chunks stream as tokens are produced, the last one
+    carries ``usage`` (real token counts). Requests offering tools get a plain
+    answer when the model's chat template cannot render tools, as llama.cpp's
+    server does."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def __call__(self, req: dict[str, Any]) -> Any:
+        from copilot.prompt import Prompt
+
+        messages = [{"role": m["role"], "content": m.get("content") or ""}
+                    for m in req["messages"] if m["role"] in ("system", "user", "assistant")]
+        max_new = int(req.get("max_tokens") or 64)
+
+        def chunks() -> Any:
+            b = self.backend
+            with b._gen_lock:
+                for text in b._stream(messages, None, max_new, Prompt("", []), None):
+                    yield {"choices": [{"index": 0, "delta": {"content": text},
+                                        "finish_reason": None}]}
+            stats = b.stats
+            yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": int(stats.get("prompt_tokens", 0)),
+                             "completion_tokens": int(stats.get("tokens", 0))}}
+        return chunks()
 
 
 class FakeOpenAIServer:
@@ -163,9 +195,19 @@ class FakeOpenAIServer:
                 req = json.loads(self.rfile.read(length) or b"{}")
                 outer.requests.append(req)
                 out = outer.reply(req)
+                if not isinstance(out, (tuple, list)):
+                    out = out if req.get("stream") else list(out)  # a generator streams live
                 if isinstance(out, tuple):
                     body = out[1].encode()
                     self.send_response(out[0])
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if not req.get("stream"):  # the same reply as one chat.completion object
+                    body = json.dumps(assemble(out)).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
@@ -193,6 +235,35 @@ class FakeOpenAIServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A non-streamed ``chat.completion`` from streamed chunks (content, tool calls, usage)."""
+    content = ""
+    calls: dict[int, dict[str, Any]] = {}
+    usage = None
+    finish = "stop"
+    for ch in chunks:
+        usage = ch.get("usage") or usage
+        for choice in ch.get("choices") or []:
+            delta = choice.get("delta") or {}
+            content += delta.get("content") or ""
+            finish = choice.get("finish_reason") or finish
+            for tc in delta.get("tool_calls") or []:
+                slot = calls.setdefault(int(tc.get("index", 0)), {
+                    "id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+                slot["id"] = tc.get("id") or slot["id"]
+                fn = tc.get("function") or {}
+                slot["function"]["name"] += fn.get("name") or ""
+                slot["function"]["arguments"] += fn.get("arguments") or ""
+    message: dict[str, Any] = {"role": "assistant", "content": content or None}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    out: dict[str, Any] = {"object": "chat.completion", "choices": [
+        {"index": 0, "message": message, "finish_reason": finish}]}
+    if usage:
+        out["usage"] = usage
+    return out
 
 
 def content_chunks(text: str, size: int = 8) -> list[dict[str, Any]]:

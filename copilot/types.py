@@ -98,9 +98,11 @@ class ToolResult:
 class Answer:
     """One finished copilot answer: Markdown text, its sources, who wrote it, timings.
 
-    ``timings`` holds seconds: ``tools_s``, ``first_token_s``, ``total_s``, and
-    ``tokens`` / ``tokens_per_s`` where a model generated text; ``cached`` is 1.0 when
-    the answer came from the cache; ``cancelled`` is 1.0 when the caller stopped it.
+    ``timings`` holds seconds: ``tools_s``, ``first_token_s`` (text reached the
+    caller), ``total_s``, and where a model generated text ``prompt_tokens``,
+    ``tokens``, ``model_first_token_s`` and ``decode_tokens_per_s`` (= ``tokens_per_s``:
+    tokens after the first over the decode time); ``cached`` / ``cancelled`` are 1.0
+    when true. ``checks`` is the number check (numbers, verified, unverified, action).
     """
 
     text: str
@@ -108,7 +110,11 @@ class Answer:
     backend: str
     timings: dict[str, float] = field(default_factory=dict)
     question: str = ""
+    checks: dict[str, Any] = field(default_factory=dict)
+    source_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.text, "sources": [c.to_dict() for c in self.sources],
+        """``sources`` carry the row values the answer used where the check found them."""
+        sources = self.source_rows or [{**c.to_dict(), "rows": []} for c in self.sources]
+        return {"answer": self.text, "sources": sources, "checks": dict(self.checks),
                 "backend": self.backend, "timings": dict(self.timings)}

@@ -1,34 +1,47 @@
-"""Settings: load, merge and validate pmax's configuration.
+"""Settings: load, merge and validate pmax's configuration, once, at load.
 
-`config/default.toml` is the schema: every key that exists there is a setting, and
-its default value fixes the setting's type. Layers merge in this order, later
-winning: the defaults, the user file (`~/.config/pmax/config.toml` or `--config`),
-the environment (`PMAX_<SECTION>__<KEY>`) and command-line overrides. An unknown
-key or a value of the wrong type raises `ConfigError` naming the source and the key
-path. Tables whose default is empty (`[keymap]`) accept any key with a string value.
+`config/default.toml` is the schema: every key that exists there is a setting, its
+default fixes the setting's type, and `engine.config_model` derives one frozen,
+typed dataclass per table from it. Layers merge in this order, later winning: the
+defaults, the user file (`~/.config/pmax/config.toml` or `--config`), the
+environment (`PMAX_<SECTION>__<KEY>`, nested tables `PMAX_FORECAST__GARCH__DIST`)
+and command-line overrides. Then every rule in `engine.config_rules` runs. An
+unknown key, an unknown `PMAX_…` variable, a value of the wrong type or one that
+breaks a rule raises `ConfigError` naming the file or variable and the key path;
+secrets are never echoed. Tables whose default is empty (`[keymap]`) accept any key
+with a string value.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
 import os
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.config_model import (DEFAULT_CONFIG_PATH, REPO_ROOT, build_model, deep_copy, is_open_table,
+                                 is_secret, leaf_keys, load_defaults)
+from engine.config_rules import check_values
 from engine.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "default.toml"
+__all__ = ["Config", "Section", "load_config", "load_defaults", "user_config_path", "user_data_dir",
+           "REPO_ROOT", "DEFAULT_CONFIG_PATH", "ENV_PREFIX", "EXTRA_ENV_VARS", "validator"]
+
 ENV_PREFIX = "PMAX_"
+#: `PMAX_…` variables that are not settings (anything else must name a setting).
+EXTRA_ENV_VARS = {"PMAX_DEBUG": "print a traceback on an internal error"}
+DEFAULTS_ORIGIN = "config/default.toml"
 
 Validator = Callable[[Any], "str | None"]
 _VALIDATORS: dict[str, Validator] = {}
 
 
 def validator(key: str) -> Callable[[Validator], Validator]:
-    """Register a check for one dotted key; it returns an error text or None."""
+    """Add an extra check for one dotted key (kept for callers; `config_rules.RULES` holds the rules)."""
 
     def register(fn: Validator) -> Validator:
         _VALIDATORS[key] = fn
@@ -50,44 +63,69 @@ def user_data_dir() -> Path:
 
 
 class Section(Mapping[str, Any]):
-    """A read-only view of one config table with attribute access."""
+    """A read-only view of one table's typed model, with attribute and key access."""
 
-    def __init__(self, name: str, values: dict[str, Any]) -> None:
+    def __init__(self, name: str, model: Any) -> None:
         self._name = name
-        self._values = values
+        self._model = model
+
+    def _value(self, key: str) -> Any:
+        if isinstance(self._model, dict):
+            return self._model[key]
+        if key not in self._keys():
+            raise KeyError(key)
+        value = getattr(self._model, key)
+        if dataclasses.is_dataclass(value) or isinstance(value, dict):
+            return Section(f"{self._name}.{key}", value)
+        return list(value) if isinstance(value, list) else value
+
+    def _keys(self) -> list[str]:
+        if isinstance(self._model, dict):
+            return list(self._model)
+        return [f.name for f in dataclasses.fields(self._model)]
 
     def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
         try:
-            value = self._values[key]
+            return self._value(key)
         except KeyError:
             raise AttributeError(f"config section [{self._name}] has no key {key!r}") from None
-        return Section(f"{self._name}.{key}", value) if isinstance(value, dict) else value
 
     def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+        return self._value(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(self._keys())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._keys())
+
+    @property
+    def model(self) -> Any:
+        """The frozen dataclass behind this section."""
+        return self._model
 
     def __repr__(self) -> str:
-        return f"Section({self._name!r}, {self._values!r})"
+        return f"Section({self._name!r}, {self._model!r})"
 
 
 class Config:
-    """The merged, validated settings; read-only."""
+    """The merged, validated settings; read-only. `cfg.forecast.level`, `cfg.get("a.b")`."""
 
-    def __init__(self, values: dict[str, Any], user_path: Path | None) -> None:
+    def __init__(self, values: dict[str, Any], user_path: Path | None,
+                 origins: Mapping[str, str] | None = None) -> None:
         self._values = values
         self.user_path = user_path
+        self.origins: dict[str, str] = dict(origins or {})
+        self._models = {name: (dict(v) if is_open_table(name) else build_model(name, v))
+                        for name, v in values.items()}
 
     def __getattr__(self, name: str) -> Section:
         if name.startswith("_"):
             raise AttributeError(name)
         try:
-            return Section(name, self._values[name])
+            return Section(name, self._models[name])
         except KeyError:
             raise AttributeError(f"config has no section [{name}]") from None
 
@@ -100,24 +138,33 @@ class Config:
             if not isinstance(node, dict) or part not in node:
                 return default
             node = node[part]
-        return node
+        return deep_copy(node) if isinstance(node, dict) else (list(node) if isinstance(node, list) else node)
 
     def to_dict(self) -> dict[str, Any]:
-        return _deep_copy(self._values)
+        return deep_copy(self._values)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings with every secret blanked: safe to hash, store or log."""
+        values = deep_copy(self._values)
+        for dotted in leaf_keys():
+            if is_secret(dotted):
+                node = values
+                *parents, key = dotted.split(".")
+                for part in parents:
+                    node = node[part]
+                node[key] = "<set>" if node[key] else ""
+        return values
 
     def with_overrides(self, overrides: Mapping[str, Any], source: str = "override") -> Config:
         """A new Config with dotted-key overrides applied and validated."""
-        values = _deep_copy(self._values)
+        values = deep_copy(self._values)
+        origins = dict(self.origins)
         defaults = load_defaults()
         for dotted, raw in overrides.items():
             _set_dotted(values, defaults, dotted, raw, source, parse_strings=False)
-        _run_validators(values, source)
-        return Config(values, self.user_path)
-
-
-def load_defaults() -> dict[str, Any]:
-    with DEFAULT_CONFIG_PATH.open("rb") as fh:
-        return tomllib.load(fh)
+            origins[dotted] = source
+        _validate(values, origins)
+        return Config(values, self.user_path, origins)
 
 
 def load_config(
@@ -125,7 +172,7 @@ def load_config(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Config:
-    """Load defaults < user file < environment < overrides, strictly.
+    """Load defaults < user file < environment < overrides, strictly, and check every rule.
 
     Args:
         path: an explicit config file (must exist); None means the user file if any.
@@ -133,24 +180,66 @@ def load_config(
         overrides: dotted keys set from command-line flags.
     """
     defaults = load_defaults()
-    values = _deep_copy(defaults)
+    values = deep_copy(defaults)
+    origins: dict[str, str] = {}
     user_path = Path(path).expanduser() if path else user_config_path()
     if path and not user_path.is_file():
         raise ConfigError(f"config file {user_path} does not exist", "check the --config path")
     if user_path.is_file():
         user = _read_toml(user_path)
-        _merge(values, defaults, user, str(user_path), prefix="")
+        _merge(values, defaults, user, str(user_path), "", origins)
     environ = os.environ if env is None else env
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if not name.startswith(ENV_PREFIX) or name in EXTRA_ENV_VARS:
             continue
-        section, _, key = name[len(ENV_PREFIX):].partition("__")
-        dotted = f"{section.lower()}.{key.lower()}"
-        _set_dotted(values, defaults, dotted, raw, f"environment variable {name}", parse_strings=True)
+        dotted = _env_key(name)
+        source = f"environment variable {name}"
+        _set_dotted(values, defaults, dotted, raw, source, parse_strings=True)
+        origins[dotted] = source
     for dotted, raw in (overrides or {}).items():
         _set_dotted(values, defaults, dotted, raw, "command line", parse_strings=False)
-    _run_validators(values, str(user_path) if user_path.is_file() else "configuration")
-    return Config(values, user_path)
+        origins[dotted] = "command line"
+    _validate(values, origins)
+    return Config(values, user_path, origins)
+
+
+def env_name(dotted: str) -> str:
+    """The environment variable that sets a dotted key (forecast.garch.dist -> PMAX_FORECAST__GARCH__DIST)."""
+    return ENV_PREFIX + "__".join(part.upper() for part in dotted.split("."))
+
+
+def _env_key(name: str) -> str:
+    """The dotted key a `PMAX_…` variable sets; ConfigError with a suggestion if none."""
+    dotted = name[len(ENV_PREFIX):].lower().replace("__", ".")
+    parent = dotted.rpartition(".")[0]
+    if dotted in leaf_keys() or (parent and is_open_table(parent)):
+        return dotted
+    known = [env_name(k) for k in leaf_keys() if not is_open_table(k)] + list(EXTRA_ENV_VARS)
+    close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "settings are PMAX_<SECTION>__<KEY>, e.g. PMAX_REPLAY__START"
+    raise ConfigError(f"environment variable {name} is not a pmax setting (unknown key {dotted})",
+                      f"{hint} (or unset it)")
+
+
+def _validate(values: dict[str, Any], origins: Mapping[str, str]) -> None:
+    flat = {k: _lookup(values, k) for k in leaf_keys() if not is_open_table(k)}
+
+    def origin(key: str) -> str:
+        return origins.get(key, DEFAULTS_ORIGIN)
+
+    check_values(flat, origin)
+    for dotted, check in _VALIDATORS.items():
+        if dotted in flat and (problem := check(flat[dotted])):
+            if is_secret(dotted):
+                problem = problem.split(", got ")[0]
+            raise ConfigError(f"{origin(dotted)}: {dotted} {problem}")
+
+
+def _lookup(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node[part]
+    return node
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -163,7 +252,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _merge(values: dict, defaults: dict, user: dict, source: str, prefix: str) -> None:
+def _merge(values: dict, defaults: dict, user: dict, source: str, prefix: str, origins: dict[str, str]) -> None:
     open_table = not defaults and prefix != ""
     for key, value in user.items():
         path = f"{prefix}{key}"
@@ -171,20 +260,22 @@ def _merge(values: dict, defaults: dict, user: dict, source: str, prefix: str) -
             if not isinstance(value, (str, int, float, bool)):
                 raise ConfigError(f"{source}: key {path} must be a string, number or boolean")
             values[key] = value
+            origins[path] = source
             continue
         if key not in defaults:
+            close = difflib.get_close_matches(key, list(defaults), n=1)
             known = ", ".join(sorted(defaults)) or "none"
-            raise ConfigError(
-                f"{source}: unknown key {path}",
-                f"known keys here: {known}" if prefix else f"known sections: {known}",
-            )
+            hint = f"did you mean {prefix}{close[0]}?" if close else (
+                f"known keys here: {known}" if prefix else f"known sections: {known}")
+            raise ConfigError(f"{source}: unknown key {path}", hint)
         default = defaults[key]
         if isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {path} must be a table [{path}]")
-            _merge(values[key], default, value, source, prefix=f"{path}.")
+            _merge(values[key], default, value, source, f"{path}.", origins)
         else:
             values[key] = _check_type(value, default, source, path)
+            origins[path] = source
 
 
 def _check_type(value: Any, default: Any, source: str, path: str) -> Any:
@@ -204,15 +295,14 @@ def _check_type(value: Any, default: Any, source: str, path: str) -> Any:
     elif isinstance(default, list):
         ok = isinstance(value, list)
         if ok and default:
-            value = [_check_type(v, default[0], source, f"{path}[{i}]") for i, v in enumerate(value)]
+            value = [_check_type(v, default[0], source, path) for v in value]
         elif ok:
-            ok = all(isinstance(v, (str, int, float)) for v in value)
+            ok = all(isinstance(v, str) for v in value)
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ConfigError(
-            f"{source}: {path} must be {expected}, got {_type_name(value)} {value!r}"
-        )
+        shown = "" if is_secret(path) else f" {value!r}"
+        raise ConfigError(f"{source}: {path} must be {expected}, got {_type_name(value)}{shown}")
     return value
 
 
@@ -269,37 +359,6 @@ def _parse_string(raw: str, default: Any, source: str, path: str) -> Any:
             items = [t.strip() for t in text.split(",") if t.strip()]
             return [_parse_string(t, default[0], source, path) for t in items] if default else items
     except ValueError:
-        raise ConfigError(f"{source}: {path} must be {_type_name(default)}, got {raw!r}") from None
+        shown = "" if is_secret(path) else f", got {raw!r}"
+        raise ConfigError(f"{source}: {path} must be {_type_name(default)}{shown}") from None
     return raw
-
-
-def _run_validators(values: dict, source: str) -> None:
-    for dotted, check in _VALIDATORS.items():
-        node: Any = values
-        for part in dotted.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            continue
-        problem = check(node)
-        if problem:
-            raise ConfigError(f"{source}: {dotted} {problem}")
-
-
-def _deep_copy(values: dict) -> dict:
-    return {k: _deep_copy(v) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v) for k, v in values.items()}
-
-
-@validator("app.log_level")
-def _validate_log_level(value: str) -> str | None:
-    allowed = ("debug", "info", "warning", "error")
-    return None if value in allowed else f"must be one of {', '.join(allowed)}, got {value!r}"
-
-
-@validator("replay.interval_s")
-def _validate_interval(value: float) -> str | None:
-    return None if value >= 0 else "must be zero or more seconds"
-
-
-@validator("app.account")
-def _validate_account(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import validator
 from engine.errors import UsageError
 
 if TYPE_CHECKING:
@@ -60,15 +59,6 @@ def parse_device(pref: str) -> tuple[str, int | None]:
     if text in ("auto", "cpu"):
         return text, None
     return "cuda", int(match.group(2)) if match.group(2) is not None else None
-
-
-@validator("device.device")
-def _validate_device(value: str) -> str | None:
-    try:
-        parse_device(value)
-    except UsageError:
-        return f"must be auto, cpu, cuda or cuda:N, got {value!r}"
-    return None
 
 
 def _cpu_info() -> DeviceInfo:

@@ -49,6 +49,13 @@ class Feed(ABC):
         """The sessions still to come after `after`, when known in advance (None: live)."""
         return None
 
+    def universe(self) -> list[str] | None:
+        """The tickers this feed delivers (recorded with each run), when known."""
+        return None
+
+    def close(self) -> None:
+        """Stop any wait in progress (a live feed sleeping until the next close)."""
+
 
 def read_bars_file(path: str | Path) -> pd.DataFrame:
     """Read and check a Parquet or CSV bars file; InputError names what is wrong."""
@@ -80,11 +87,14 @@ def normalise_bars(df: pd.DataFrame, origin: str) -> pd.DataFrame:
             "it needs date, ticker, open, high, low, close, volume",
         )
     out = df[BAR_COLUMNS].copy()
+    _check_blank_keys(out, origin)
     try:
         out["date"] = pd.to_datetime(out["date"]).dt.date
     except (ValueError, TypeError):
         raise InputError(f"data file {origin}: column date holds values that are not dates") from None
     out["ticker"] = out["ticker"].astype(str).str.strip().str.upper()
+    _check_tickers(out["ticker"], origin)
+    _check_not_future(out["date"], origin)
     for col in ("open", "high", "low", "close"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     volume = pd.to_numeric(out["volume"], errors="coerce")
@@ -94,6 +104,53 @@ def normalise_bars(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     if out["close"].isna().all():
         raise InputError(f"data file {origin}: column close holds no numbers")
     return out.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | values.astype(str).str.strip().eq("")
+
+
+def _check_blank_keys(df: pd.DataFrame, origin: str) -> None:
+    """A row without a date or a ticker cannot be placed: refuse the file, naming the row."""
+    for col in ("date", "ticker"):
+        blank = _blank(df[col]).to_numpy()
+        if blank.any():
+            rows = (blank.nonzero()[0] + 1).tolist()
+            shown = ", ".join(map(str, rows[:5])) + (" …" if len(rows) > 5 else "")
+            raise InputError(f"data file {origin}: {len(rows)} row(s) with a blank {col} (data row {shown})",
+                             f"fill in or delete those rows; every row needs a date and a ticker")
+
+
+def _check_tickers(tickers: pd.Series, origin: str) -> None:
+    from engine.config_rules import TICKER_PATTERN
+
+    names = pd.Series(tickers.unique())
+    bad = names[~names.str.match(TICKER_PATTERN.pattern)].tolist()
+    if bad:
+        shown = repr(bad[0][:24] + ("…" if len(bad[0]) > 24 else ""))
+        raise InputError(f"data file {origin}: ticker {shown} is not a ticker"
+                         + (f" ({len(bad)} such names)" if len(bad) > 1 else ""),
+                         "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)")
+
+
+def _check_not_future(dates: pd.Series, origin: str) -> None:
+    today = dt.date.today()
+    future = dates[dates > today]
+    if len(future):
+        raise InputError(f"data file {origin}: {len(future)} row(s) dated after today (first {min(future)})",
+                         "remove rows with future dates; a bar exists only once its session has closed")
+
+
+def non_sessions(dates: Sequence[dt.date]) -> list[dt.date]:
+    """The dates the NYSE calendar knows that were not trading sessions (weekends, holidays)."""
+    from engine.data.calendar import calendar_bounds, session_positions
+
+    lo, hi = calendar_bounds()
+    known = [d for d in dates if lo <= d <= hi]
+    if not known:
+        return []
+    _, on_session = session_positions(np.array(known, dtype="datetime64[D]"))
+    return [d for d, ok in zip(known, on_session) if not ok]
 
 
 class ReplayFeed(Feed):
@@ -118,6 +175,11 @@ class ReplayFeed(Feed):
                 )
         self.bars = bars.sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
         self.calendar: list[dt.date] = sorted(self.bars["date"].unique())
+        off = non_sessions(self.calendar)
+        if off:  # a weekend or holiday row would become a session and shift every schedule
+            raise InputError(
+                f"data file {self.path}: {len(off)} date(s) are not NYSE sessions (first {off[0]}, a {off[0]:%A})",
+                "remove those rows (`pmax data import` quarantines them instead of replaying them)")
         self.start = start
         self._dates = np.array(self.bars["date"].values)
         if not any(d >= start for d in self.calendar):
@@ -132,6 +194,9 @@ class ReplayFeed(Feed):
     @property
     def tickers(self) -> list[str]:
         return sorted(self.bars["ticker"].unique())
+
+    def universe(self) -> list[str]:
+        return self.tickers
 
     def upcoming(self, after: dt.date | None) -> list[dt.date]:
         if after is None:

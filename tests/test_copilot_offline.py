@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from copilot.render import fmt_value
 from copilot.session import CopilotSession
 from copilot.settings import CopilotSettings
 from copilot.testing import seed_store
@@ -43,8 +42,8 @@ def test_latest_signal_answer_states_stored_numbers_and_sources(store: Store) ->
     row = store.con.execute("SELECT action, confidence, expected_return, as_of FROM signals "
                             "WHERE ticker = 'AAPL' ORDER BY as_of DESC LIMIT 1").fetchone()
     lead = answer.text.split("\n\n")[0]
-    assert f"**{row[0]}**" in lead and fmt_value(row[1]) in lead and row[3].isoformat() in lead
-    assert fmt_value(row[2]) in lead
+    assert f"**{row[0]}**" in lead and f"{row[1]:.2f}" in lead and row[3].isoformat() in lead
+    assert f"{row[2] * 100:+.2f}%" in lead  # expected return, as a percentage
     assert "SELL" not in lead  # the older signal is not the latest
     assert "mom_20" in answer.text and "ensemble beats naive" in answer.text
     assert answer.backend == "offline"
@@ -87,7 +86,7 @@ def test_answers_are_cached_until_the_store_changes(store: Store) -> None:
                       "('paper', DATE '2018-02-08', 0.0299, TRUE)")
     fresh = sess.ask("what is our risk?")
     assert fresh.timings["cached"] == 0.0
-    assert "0.0299" in fresh.text and "**halted**" in fresh.text and "2018-02-08" in fresh.text
+    assert "+2.99%" in fresh.text and "**halted**" in fresh.text and "2018-02-08" in fresh.text
 
 
 def test_turns_persist_in_copilot_messages_and_resume(store: Store) -> None:

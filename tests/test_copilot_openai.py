@@ -37,16 +37,27 @@ def session(store: Store, url: str, **kw) -> CopilotSession:
 def test_streams_content_and_appends_sources(store: Store) -> None:
     text = "AAPL's latest signal is **BUY** (confidence 0.7312, 2018-02-07)."
     with FakeOpenAIServer(lambda req: content_chunks(text, size=5)) as srv:
-        sess = session(store, srv.url)
+        sess = session(store, srv.url, tool_calling="off")
         chunks = list(sess.stream("What is the latest signal for AAPL?"))
-    assert "".join(chunks[:-1]) == text and len(chunks) > 5
+    body = "".join(chunks).split("\n\n_Number check")[0]
+    assert body == text and len(chunks) > 5
     answer = sess.last_answer
     assert answer.backend == "openai" and answer.text.startswith(text)
+    assert answer.checks["numbers"] == 2 and answer.checks["unverified"] == 0
     assert answer.sources[0].table == "signals" and "**Sources**" in chunks[-1]
     req = srv.requests[0]
-    assert req["stream"] is True and req["model"] == "fake-4b"
+    assert req["stream"] is True and req["model"] == "fake-4b" and "tools" not in req
     assert req["messages"][0]["role"] == "system"
-    assert {t["function"]["name"] for t in req["tools"]} >= {"latest_signal", "risk_snapshot"}
+
+
+def test_tool_phase_is_not_streamed_and_its_answer_is_used(store: Store) -> None:
+    text = "AAPL's latest signal is **BUY** (confidence 0.7312)."
+    with FakeOpenAIServer(lambda req: content_chunks(text, size=5)) as srv:
+        answer = session(store, srv.url).ask("What is the latest signal for AAPL?")
+    req = srv.requests[0]
+    assert req["stream"] is False and len(srv.requests) == 1
+    assert {t["function"]["name"] for t in req["tools"]} >= {"latest_signal", "pnl_period", "calculate"}
+    assert answer.text.startswith(text) and answer.timings["tokens"] > 0
 
 
 def test_data_text_is_fenced_and_the_rules_say_it_is_data(store: Store) -> None:
@@ -138,5 +149,5 @@ def test_auto_falls_back_to_offline_when_the_server_fails(store: Store) -> None:
             tool_calling="off"))
         answer = sess.ask("what is our risk?")
     assert sess.backend.name == "openai"
-    assert answer.backend == "offline" and "0.0183" in answer.text
+    assert answer.backend == "offline" and "+1.83%" in answer.text
     assert "model backend failed" in answer.text

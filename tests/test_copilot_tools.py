@@ -191,4 +191,9 @@ def test_performance_sits_beside_buy_and_hold(seeded, tmp_path) -> None:
     expected = (closes.iloc[-1] / closes.iloc[0]).mean() - 1.0
     assert base["total_return"] == pytest.approx(expected)
     assert any(c.table == "bars" for c in res.citations)
+    # The benchmark-relative block (engine.portfolio.report) rides along as a child table.
+    bench = res.children[0].records()[0]
+    assert bench["benchmark_total_return"] == pytest.approx(expected, abs=1e-6)
+    assert bench["strategy_total_return"] == pytest.approx(records[0]["total_return"], abs=1e-6)
+    assert "Survivorship" in res.children[0].title or "survivors" in res.children[0].title
     store.close()

@@ -59,6 +59,8 @@ def test_score_rows_measure_error_coverage_and_direction() -> None:
     assert s.loc["A", "error"] == pytest.approx(0.005) and s.loc["B", "naive_error"] == pytest.approx(-0.05)
     assert s.loc["A", "covered"] and not s.loc["B", "covered"]
     assert s.loc["A", "hit"] and not s.loc["B", "hit"]
+    zero = score_rows(fc.assign(mean=0.0), pd.Series({"A": 0.015, "B": 0.0}), "paper", dt.date(2017, 1, 4))
+    assert zero["hit"].isna().all()  # a forecast of 0 (or an actual of 0) is a tie, not a miss
 
 
 def test_only_a_significant_dm_test_is_called_skill() -> None:

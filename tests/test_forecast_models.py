@@ -105,9 +105,43 @@ def test_garch_update_is_the_variance_recursion() -> None:
 def test_ssa_continues_a_sinusoid() -> None:
     t = np.arange(300, dtype=float)
     y = np.sin(2 * np.pi * t / 25)  # zero mean: the sine pair holds all the energy
-    U, R = ssa_basis(y[:280], 50, 0.9)
+    U, R = ssa_basis(y[:280], 50, 2)
     path = recurrent_forecast(y[230:280][None, :], (U @ U.T)[None], R[None], 10)
     np.testing.assert_allclose(path[0, 1:], y[280:290], atol=0.05)
+
+
+def test_ssa_finds_a_cycle_in_returns_and_nothing_in_noise() -> None:
+    """Returns = a 20-session cycle + noise: the Gavish–Donoho rank keeps the sine pair and
+    the recurrence forecasts the next 5 returns' sum; pure noise gets rank 0 and a 0 forecast."""
+    n = 400
+    t = np.arange(n)
+    rng = np.random.default_rng(3)
+    cycle = 0.004 * np.sin(2 * np.pi * t / 20)
+    r = np.c_[cycle + 0.002 * rng.standard_normal(n), 0.0003 + 0.012 * rng.standard_normal(n)]
+    close = 50 * np.exp(np.cumsum(r, axis=0))
+    dates = np.busday_offset(np.datetime64("2015-01-02"), t, roll="forward")
+    panel = Panel(dates, ("CYC", "RW"), close, close, close, close, np.ones_like(close))
+    m = create("ssa").fit(panel.rows(300), [5])
+    assert m.rank_[0] >= 2 and m.rank_[1] == 0
+    got, want = [], []
+    for c in range(300, 380):
+        f = m.predict(panel.rows(c + 1), [5], 0.9).set_index("ticker")["mean"]
+        got.append(f["CYC"])
+        want.append(cycle[c + 1:c + 6].sum())
+        assert f["RW"] == 0.0
+    assert np.corrcoef(got, want)[0, 1] > 0.9
+
+
+def test_ssa_is_not_a_copy_of_drift_on_the_sample(request: pytest.FixtureRequest) -> None:
+    from engine.forecast.validation import walk_forward
+
+    panel = Panel.from_long(pd.read_parquet(request.config.rootpath / "data" / "watchlist_sample.parquet"))
+    key = ["cutoff", "ticker"]
+    ssa = walk_forward(panel, "ssa", h=5, n_windows=40, step_size=5, refit=4)
+    drift = walk_forward(panel, "drift", h=5, n_windows=40, step_size=5, refit=4)
+    both = ssa[key + ["mean"]].merge(drift[key + ["mean"]], on=key, suffixes=("_ssa", "_drift"))
+    assert len(both) == 40 * 20
+    assert abs(np.corrcoef(both["mean_ssa"], both["mean_drift"])[0, 1]) < 0.9
 
 
 def test_lightgbm_is_deterministic_and_shap_adds_up() -> None:

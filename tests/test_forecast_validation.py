@@ -43,9 +43,30 @@ def test_rolling_window_refits_on_the_last_sessions_only(panel: Panel) -> None:
 def test_purged_kfold_drops_overlapping_targets_and_embargo() -> None:
     for train, test in purged_kfold(60, 3, h=4, embargo=3):
         for t in train:
-            assert not (t <= test.max() and t + 4 >= test.min())  # no label overlap with the test block
-            assert not (test.max() < t <= test.max() + 3)  # embargo after it
+            # label spans [t, t+4] and [test.min(), test.max()+4] are disjoint: purged on both sides
+            assert t + 4 < test.min() or t > test.max() + 4
+            assert not (test.max() + 4 < t <= test.max() + 4 + 3)  # embargo after the purged zone
             assert t + 4 <= 59
+
+
+@pytest.mark.parametrize(("h", "embargo"), [(21, 5), (5, 0), (10, 2)])
+def test_cpcv_with_h_above_embargo_leaves_zero_overlapping_training_rows(h: int, embargo: int) -> None:
+    """Every (train, test) pair of every split: the h-session label spans never overlap.
+
+    The old purge (before each test block only, then `embargo` rows) left training
+    rows right after a block whose labels reach back into it whenever h > embargo."""
+    n = 500
+    overlapping = 0
+    for train, test, _ in combinatorial_purged_cv(n, 6, 2, h=h, embargo=embargo):
+        assert len(train) and len(test)
+        # [t, t+h] ∩ [s, s+h] ≠ ∅  ⇔  |t - s| ≤ h
+        gaps = np.abs(train[:, None] - test[None, :])
+        overlapping += int(np.any(gaps <= h, axis=1).sum())
+        for a in np.split(test, np.flatnonzero(np.diff(test) > 1) + 1):
+            after = train[train > a[-1]]
+            if len(after):
+                assert after.min() >= a[-1] + 1 + h + embargo  # purge, then the embargo
+    assert overlapping == 0
 
 
 def test_cpcv_enumerates_every_pair_of_test_groups() -> None:
@@ -75,6 +96,22 @@ def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> 
     got = {(r["model"], r["horizon"]) for r in out["rows"]}
     assert got == {(m, h) for m in ("naive", "drift", "arima") for h in (1, 5)}
     arima = next(r for r in out["rows"] if r["model"] == "arima" and r["horizon"] == 5)
-    assert 0 <= arima["dm_pvalue"] <= 1 and arima["n"] == 16 and 0 <= arima["coverage"] <= 1
+    assert 0 <= arima["dm_pvalue"] <= 1 and arima["n"] == 8 and arima["n_rows"] == 16
+    assert 0 <= arima["coverage"] <= 1
+    for r in out["rows"]:  # the status is the row's own verdict
+        if r["model"] != "naive" and r["skill"] is not None:
+            want = "worse than naive" if r["skill"] <= 0 else (
+                "skilled" if r["dm_pvalue"] is not None and r["dm_pvalue"] < out["alpha"] else "not significant")
+            assert r["status"] == want
+        assert {"ljung_box_median_p", "ljung_box_reject_share", "ljung_box_tickers"} <= set(r)
+    levels = {(c["model"], c["horizon"], round(c["level"], 2)) for c in out["coverage"]}
+    assert ("arima", 5, 0.8) in levels and ("arima", 5, 0.9) in levels and ("arima", 5, 0.95) in levels
+    assert all(0 <= c["pvalue"] <= 1 for c in out["coverage"])
+    assert out["var_backtest"] == [] and "walk-forward run" in out["weights_rule"]
+    res = CliRunner().invoke(validate, ["--db", str(db), "--config", str(cfg), "--json", "--cv", "cpcv"])
+    assert res.exit_code == 0, res.output
+    cp = json.loads(res.output)
+    assert [c["horizon"] for c in cp["cpcv"]] == [1, 5] and all(c["splits"] == 15 for c in cp["cpcv"])
+    assert {"skill_vs_drift", "n_train", "n_test"} <= set(cp["cpcv_splits"][0])
     res = CliRunner().invoke(validate, ["--db", str(tmp_path / "none.duckdb")])
     assert res.exit_code == 2

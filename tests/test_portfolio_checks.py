@@ -80,9 +80,9 @@ def test_bad_trading_settings_are_config_errors() -> None:
         load_config(env={}, overrides={"portfolio.order_type": "stop"})
     with pytest.raises(ConfigError, match="risk.drawdown_flatten"):
         load_config(env={"PMAX_RISK__DRAWDOWN_FLATTEN": "1.5"})
-    cfg = load_config(env={}, overrides={"risk.drawdown_halve": 0.2, "risk.drawdown_flatten": 0.15})
-    with pytest.raises(ConfigError, match="must not exceed"):
-        check_portfolio_config(cfg)
+    # Cross-field rules now stop load_config itself (issue 15), before any cycle runs.
+    with pytest.raises(ConfigError, match="drawdown_halve .* must be below risk.drawdown_flatten"):
+        load_config(env={}, overrides={"risk.drawdown_halve": 0.2, "risk.drawdown_flatten": 0.15})
     check_portfolio_config(load_config(env={}))  # the defaults are valid
 
 

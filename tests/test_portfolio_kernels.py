@@ -13,7 +13,6 @@ from engine.portfolio.regime import classify_regime, detect_regime
 from engine.portfolio.signals import (
     calibrate_confidence,
     decide_action,
-    dm_test,
     layer_correlation,
     layer_cost,
     layer_regime,
@@ -184,16 +183,6 @@ def test_confidence_tends_to_the_hit_rate() -> None:
     # 1000 scored forecasts right half the time: confidence ~ 0.5 whatever P(up) says.
     assert calibrate_confidence(0.7, "BUY", hits=500, n_scored=1000, prior_strength=20) == pytest.approx(0.5039, abs=1e-3)
     assert calibrate_confidence(0.3, "SELL", hits=0, n_scored=0) == pytest.approx(0.7)
-
-
-def test_dm_test_detects_a_better_model() -> None:
-    rng = np.random.default_rng(3)
-    naive = rng.normal(0, 1.0, 200)
-    good = naive * 0.5
-    stat, p = dm_test(good, naive, h=1)
-    assert stat < 0 and p < 0.01
-    stat2, p2 = dm_test(naive, naive * 0.5, h=5)
-    assert stat2 > 0 and p2 > 0.99
 
 
 def test_layers_verdicts_and_reasons() -> None:

@@ -65,7 +65,18 @@ class FakeForecasts(Stage):
             append(ctx.con, "model_scores", pd.DataFrame(scores))
 
 
-def _replay(tmp_path: Path, name: str, forecasts: bool = True, cycles: int | None = None,
+class FlippingForecasts(FakeForecasts):
+    """T0's validated BUY call switches on and off every session: a strategy that would
+    churn without a turnover budget."""
+
+    def run(self, ctx: CycleContext) -> None:
+        super().run(ctx)
+        if ctx.session.toordinal() % 2:
+            ctx.con.execute("UPDATE forecasts SET mean = 0.0, prob_up = 0.5 WHERE as_of = ? AND ticker = 'T0'",
+                            [ctx.session])
+
+
+def _replay(tmp_path: Path, name: str, forecasts: bool | Stage = True, cycles: int | None = None,
             **over: object) -> Store:
     bars = synthetic_bars(TICKERS, N, seed=3)
     path = tmp_path / "bars.parquet"
@@ -74,7 +85,8 @@ def _replay(tmp_path: Path, name: str, forecasts: bool = True, cycles: int | Non
     cfg = load_config(env={}, overrides={**OVERRIDES, **over})
     start = sorted(bars["date"].unique())[START]
     store = Store.open(tmp_path / f"{name}.duckdb")
-    stages = [IngestStage(), BrokerFillStage(), *([FakeForecasts()] if forecasts else []),
+    fc = forecasts if isinstance(forecasts, Stage) else (FakeForecasts() if forecasts else None)
+    stages = [IngestStage(), BrokerFillStage(), *([fc] if fc else []),
               SignalsStage(), PortfolioStage(), RiskStage()]
     asyncio.run(Engine(store, cfg, ReplayFeed(path, start=start), stages=stages).run(cycles=cycles))
     return store
@@ -107,7 +119,9 @@ def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
     store = _replay(tmp_path, "run", forecasts=False)
     fills = store.query_df("SELECT o.as_of, f.date, f.ticker, f.side, f.price, b.open FROM fills f "
                            "JOIN orders o USING (order_id) JOIN bars b ON b.ticker = f.ticker AND b.date = f.date")
-    assert len(fills) > 10
+    # No forecasts, so no validated signal: the book funds the benchmark once and then
+    # holds it (its weights drift with prices; nothing else trades).
+    assert len(fills) == len(TICKERS) and fills["as_of"].nunique() == 1
     sessions = sorted(store.query_df("SELECT session FROM cycles")["session"].dt.date)
     nxt = {a: b for a, b in zip(sessions, sessions[1:])}
     assert all(nxt[a.date()] == d.date() for a, d in zip(fills["as_of"], fills["date"]))
@@ -126,7 +140,10 @@ def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
     assert s["sessions"] == N - START and s["trade_count"] == store.query_df("SELECT count(*) n FROM fills")["n"][0]
     assert s["final_equity"] == pytest.approx(store.query_df("SELECT equity FROM equity ORDER BY as_of")
                                               ["equity"].iloc[-1], abs=0.01)
-    assert s["max_drawdown"] <= 0 and s["sharpe"] is not None
+    # 15 sessions: too few for a Sharpe, so it is withheld with the reason (never a wild number).
+    assert s["max_drawdown"] <= 0 and s["sharpe"] is None and "need at least 20" in s["metrics_withheld"]
+    assert s["benchmark"]["withheld"] and s["benchmark"]["strategy_total_return"] == pytest.approx(
+        s["total_return"], abs=1e-6)
     json.dumps(s)
     store.close()
 
@@ -160,3 +177,48 @@ def test_limit_orders_fill_only_inside_the_next_range(tmp_path: Path) -> None:
     assert (o.loc[missed & buy, "low"] > o.loc[missed & buy, "limit_price"]).all()
     assert o.loc[missed, "reason"].str.contains("not reached").all()
     store.close()
+
+
+def test_with_no_signal_the_book_holds_the_drifting_benchmark(tmp_path: Path) -> None:
+    store = _replay(tmp_path, "bench", forecasts=False)
+    last = store.query_df("SELECT max(as_of) AS d FROM equity")["d"][0]
+    held = store.query_df("SELECT p.ticker, p.market_value / e.equity AS w FROM positions p JOIN equity e "
+                          "USING (account, as_of) WHERE as_of = ?", [last]).set_index("ticker")["w"]
+    bench = store.query_df("SELECT ticker, weight FROM benchmark_weights WHERE as_of = ?", [last]
+                           ).set_index("ticker")["weight"]
+    # Held weights are the benchmark's drifted weights less the 2% cash buffer (whole shares aside).
+    np.testing.assert_allclose(held.reindex(bench.index), 0.98 * bench, atol=0.003)
+    assert not np.allclose(bench, bench.mean(), atol=1e-4)  # it drifted: not rebalanced back to equal
+    orders = store.query_df("SELECT DISTINCT intent FROM orders")["intent"].tolist()
+    assert orders == ["fund"]  # nothing traded beyond funding the book once
+    setup = store.query_df("SELECT DISTINCT benchmark, overlays FROM portfolio_setup")
+    assert setup.values.tolist() == [["equal_weight", ""]]
+    store.close()
+
+
+def test_turnover_budget_caps_a_churning_signal(tmp_path: Path) -> None:
+    budget = 0.5
+    free = _replay(tmp_path, "free", FlippingForecasts(), **{"portfolio.turnover_budget": 100.0})
+    capped = _replay(tmp_path, "capped", FlippingForecasts(), **{"portfolio.turnover_budget": budget})
+    sql = ("SELECT coalesce(sum(f.qty * f.price), 0) / 2 AS one_way FROM fills f JOIN orders o USING (order_id) "
+           "WHERE o.intent = 'rebalance'")
+    churn, kept = free.query_df(sql)["one_way"][0], capped.query_df(sql)["one_way"][0]
+    sessions = capped.query_df("SELECT count(*) AS n FROM equity")["n"][0]
+    equity = capped.query_df("SELECT max(equity) AS e FROM equity")["e"][0]
+    assert churn > 3 * budget * equity * sessions / 252  # without the budget it churns
+    assert kept <= budget * equity * sessions / 252 + 1.0  # with it, within the pro-rata allowance
+    free.close()
+    capped.close()
+
+
+def test_cash_benchmark_with_no_signal_never_trades_and_hrp_is_an_opt_in_overlay(tmp_path: Path) -> None:
+    cash = _replay(tmp_path, "cash", forecasts=False, cycles=4, **{"portfolio.benchmark": "cash"})
+    assert cash.query_df("SELECT count(*) AS n FROM orders")["n"][0] == 0
+    assert (cash.query_df("SELECT weight FROM benchmark_weights")["weight"] == 0).all()
+    cash.close()
+    hrp = _replay(tmp_path, "hrp", forecasts=False, cycles=2, **{"portfolio.overlays": ["hrp"]})
+    sig = hrp.query_df("SELECT s.core_weight, b.weight FROM signals s JOIN benchmark_weights b "
+                       "USING (account, as_of, ticker)")
+    assert not np.allclose(sig["core_weight"], sig["weight"])  # the core is HRP's, not the benchmark's
+    assert hrp.query_df("SELECT DISTINCT overlays FROM portfolio_setup")["overlays"].tolist() == ["hrp"]
+    hrp.close()

@@ -117,4 +117,5 @@ def test_sigkill_mid_replay_then_resume_matches_uninterrupted(tmp_path: Path) ->
     _assert_same(ta, tb)
     # The killed run really was interrupted: two runs recorded, the first not finished.
     runs = b.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
-    assert len(runs) == 2 and runs[0][0] == "running" and runs[1][0] == "finished"
+    # The dead run is marked crashed when the next run starts (issue 15).
+    assert len(runs) == 2 and runs[0][0] == "crashed" and runs[1][0] == "finished"

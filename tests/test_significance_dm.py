@@ -1,4 +1,5 @@
-"""Diebold–Mariano test: a hand-worked example, a slow loop reference, size and power."""
+"""Diebold–Mariano test: hand-worked examples, slow loop references (EWC and truncated/HLN),
+size in the tail Benjamini–Hochberg uses, and power."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import pytest
 from scipy import stats
 
 from engine.errors import UsageError
-from engine.significance import DMResult, diebold_mariano, long_run_variance
+from engine.significance import (
+    DMResult,
+    benjamini_hochberg,
+    diebold_mariano,
+    ewc_bandwidth,
+    ewc_long_run_variance,
+    long_run_variance,
+)
 
 
 def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool,
@@ -30,7 +38,7 @@ def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool
         gammas.append(total / n)
     lrv = gammas[0] + 2 * sum(gammas[1:])
     if lrv <= 0:
-        lrv = gammas[0]
+        return math.nan, math.nan, n
     stat = mean / math.sqrt(lrv / n)
     if hln:
         stat *= math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
@@ -42,13 +50,15 @@ def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool
 def test_hand_worked_example() -> None:
     """|e_model| = 0, |e_baseline| = 1..5, absolute loss: d = -1..-5, mean -3, γ0 = 2,
     DM = -3 / sqrt(2/5); HLN scales by sqrt((5+1-2)/5) → -3/sqrt(0.5) = -3·sqrt(2)."""
-    res = diebold_mariano([0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], h=1, loss="ae", alternative="less")
+    res = diebold_mariano([0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], h=1, loss="ae", alternative="less",
+                          variance="truncated")
     assert isinstance(res, DMResult)
     assert res.n == 5
     assert res.stat == pytest.approx(-3 * math.sqrt(2), rel=1e-12)
     assert res.pvalue == pytest.approx(stats.t(4).cdf(-3 * math.sqrt(2)), rel=1e-12)
     assert res.pvalue == pytest.approx(0.00662, abs=5e-5)  # t(4) table value
-    plain = diebold_mariano([0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], loss="ae", harvey_correction=False)
+    plain = diebold_mariano([0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], loss="ae", harvey_correction=False,
+                            variance="truncated")
     assert plain.stat == pytest.approx(-3 / math.sqrt(0.4), rel=1e-12)
     assert plain.pvalue == pytest.approx(2 * stats.norm.sf(3 / math.sqrt(0.4)), rel=1e-12)
 
@@ -66,11 +76,46 @@ def test_matches_slow_loop(h: int, loss: str, alternative: str, hln: bool) -> No
     e2 = np.array([shocks[t:t + h, 1].sum() for t in range(n)])
     e1[[4, 40]] = np.nan
     e2[77] = np.nan
-    got = diebold_mariano(e1, e2, h=h, loss=loss, harvey_correction=hln, alternative=alternative)
+    got = diebold_mariano(e1, e2, h=h, loss=loss, harvey_correction=hln, alternative=alternative,
+                          variance="truncated")
     stat, p, count = _dm_reference(list(e1), list(e2), h, loss, hln, alternative)
     assert got.n == count == n - 3
+    assert math.isfinite(stat)
     assert got.stat == pytest.approx(stat, rel=1e-10)
     assert got.pvalue == pytest.approx(p, rel=1e-9, abs=1e-15)
+
+
+def test_ewc_matches_a_slow_loop_and_t_with_b_degrees_of_freedom() -> None:
+    rng = np.random.default_rng(11)
+    e1, e2 = rng.normal(0, 0.9, 64), rng.normal(0, 1.0, 64)
+    d = [a * a - b * b for a, b in zip(e1, e2)]
+    n, B = 64, 6  # floor(0.4 * 64^(2/3)) = 6
+    lam = [math.sqrt(2 / n) * sum(math.cos(math.pi * j * (t + 0.5) / n) * d[t] for t in range(n))
+           for j in range(1, B + 1)]
+    stat = (sum(d) / n) / math.sqrt(sum(x * x for x in lam) / B / n)
+    got = diebold_mariano(e1, e2, h=5, alternative="less")
+    assert ewc_bandwidth(64) == 6 and ewc_bandwidth(10) == 2 and ewc_bandwidth(125) == 10
+    assert got.stat == pytest.approx(stat, rel=1e-10)
+    assert got.pvalue == pytest.approx(stats.t(B).cdf(stat), rel=1e-10)
+    assert ewc_long_run_variance(np.full(10, 3.0), 2) == pytest.approx(0.0, abs=1e-20)  # the mean drops out
+
+
+def test_ewc_size_holds_in_the_tail_benjamini_hochberg_uses() -> None:
+    """Null draws of overlapping 5-step squared-error differentials, n = 30 (the gate's
+    minimum): at 0.5% (= 10% / 20 tickers) the default test rejects about 0.5%, where the
+    HLN test rejects about 2% — the reason EWC is the default."""
+    rng = np.random.default_rng(2024)
+    reps, n, h = 4000, 30, 5
+    ewc = hln = 0
+    for _ in range(reps):
+        e1 = np.convolve(rng.normal(0, 1, n + h - 1), np.ones(h), "valid")
+        e2 = np.convolve(rng.normal(0, 1, n + h - 1), np.ones(h), "valid")
+        ewc += diebold_mariano(e1, e2, h=h, alternative="less").pvalue < 0.005
+        p = diebold_mariano(e1, e2, h=h, alternative="less", variance="truncated").pvalue
+        hln += bool(np.isfinite(p) and p < 0.005)
+    se = math.sqrt(0.005 * 0.995 / reps)
+    assert ewc / reps <= 0.005 + 2.5 * se
+    assert hln / reps > ewc / reps
 
 
 def test_symmetry_and_one_sided_complement() -> None:
@@ -103,10 +148,24 @@ def test_bad_arguments_are_usage_errors(kwargs: dict) -> None:
         diebold_mariano(np.ones(10), np.ones(9))
 
 
-def test_long_run_variance_falls_back_to_gamma0_when_negative() -> None:
+def test_a_negative_long_run_variance_is_not_enough_data_not_gamma0() -> None:
     d = np.array([1.0, -1.0] * 10)  # lag-1 autocovariance ≈ -γ0: the truncated sum goes negative
-    assert long_run_variance(d, 1) == pytest.approx(float(np.mean(d**2)))
+    assert np.isnan(long_run_variance(d, 1))
     assert long_run_variance(d, 0) == pytest.approx(float(np.mean(d**2)))
+    res = diebold_mariano(np.abs(d) + (d > 0), np.abs(d), h=2, loss="ae", alternative="less",
+                          variance="truncated")
+    assert np.isnan(res.stat) and np.isnan(res.pvalue) and "not enough data" in res.undefined
+
+
+def test_benjamini_hochberg_matches_statsmodels_and_skips_nan() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.2, 0.9, 0.041])
+    want = multipletests(p, method="fdr_bh")[1]
+    np.testing.assert_allclose(benjamini_hochberg(p), want, rtol=1e-12)
+    q = benjamini_hochberg([0.01, np.nan, 0.02])
+    assert np.isnan(q[1]) and q[0] == pytest.approx(0.02) and q[2] == pytest.approx(0.02)
+    assert np.isnan(benjamini_hochberg([np.nan])).all()
 
 
 @pytest.mark.parametrize("h", [1, 5])

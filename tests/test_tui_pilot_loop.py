@@ -68,7 +68,7 @@ async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:  # noqa: F
         assert engine.steps == 1
 
 
-async def test_keymap_remaps_and_theme_persists(filled, tmp_path: Path, isolated_home: Path) -> None:  # noqa: F811
+async def test_keymap_remaps_and_theme_saved_only_on_request(filled, tmp_path: Path, isolated_home: Path) -> None:  # noqa: F811
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine, overrides={"keymap.step": "x"})
@@ -84,5 +84,13 @@ async def test_keymap_remaps_and_theme_persists(filled, tmp_path: Path, isolated
         await pilot.press("t")
         await settle(pilot, app)
         assert app.theme != before
-        saved = tomllib.loads((isolated_home / ".config" / "pmax" / "config.toml").read_text())
-        assert saved["tui"]["theme"] == app.theme
+        user_file = isolated_home / ".config" / "pmax" / "config.toml"
+        assert not user_file.exists()  # a letter never writes the config
+        await pilot.press("u")
+        await settle(pilot, app)
+        assert app.theme == before
+        await pilot.press("t")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        saved = tomllib.loads(user_file.read_text())
+        assert saved["tui"]["theme"] == app.theme != before

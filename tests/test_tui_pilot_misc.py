@@ -25,7 +25,7 @@ async def test_export_table_and_chart(filled, tmp_path: Path) -> None:  # noqa: 
         await settle(pilot, app)
         assert (tmp_path / "exports" / f"forecasts-{last.isoformat()}.parquet").is_file()
         chart = (tmp_path / "exports" / f"forecasts-chart-{last.isoformat()}.txt").read_text()
-        assert "AAA close" in chart
+        assert "AAA: closes and forecasts" in chart and "legend: " in chart
 
 
 class FakeSession:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
 
+from tui.edits import ConfirmRemoveHeld
 from tui.panes.forecasts import ForecastsPane
 from tui.panes.signals import SignalDetail, SignalsPane
+
 from tui.panes.watchlist import WatchlistPane
 
 
@@ -48,29 +50,76 @@ async def test_filter_and_sort(filled, tmp_path: Path) -> None:  # noqa: F811
         assert watch._shown == [r.ticker for r in sorted(watch.rows, key=lambda r: -r.last)]
 
 
-async def test_add_and_remove_ticker_persist(filled, tmp_path: Path, isolated_home: Path) -> None:  # noqa: F811
+async def test_watchlist_edits_are_undoable_and_saved_only_on_request(  # noqa: F811
+        filled, tmp_path: Path, isolated_home: Path) -> None:
+    """Issue 12: d/a change the session only, say exactly what they did, u undoes,
+    an unknown ticker is refused, and only ctrl+s writes the user's config."""
     store, _ = filled
     app, log = make_app(store, tmp_path)
     user_file = isolated_home / ".config" / "pmax" / "config.toml"
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
+        watch = app.query_one(WatchlistPane)
         await pilot.press("a")
         assert app.focused.id == "watch-add"
-        await pilot.press("z", "z", "z", "enter")
+        await pilot.press("z", "z", "z", "z", "enter")
         await settle(pilot, app)
-        assert app.watchlist == [*TICKERS, "ZZZ"]
-        assert tomllib.loads(user_file.read_text())["data"]["watchlist"] == [*TICKERS, "ZZZ"]
-        watch = app.query_one(WatchlistPane)
-        assert "ZZZ" in watch._shown and app.ticker == "ZZZ"
+        assert "ZZZZ" not in app.watchlist
+        assert "ZZZZ is not in the data" in app.event_log[-1].message
+        watch.select("EEE")  # not held: removed at once
+        await pilot.pause()
         await pilot.press("d")
         await settle(pilot, app)
-        assert "ZZZ" not in app.watchlist
-        assert tomllib.loads(user_file.read_text())["data"]["watchlist"] == list(TICKERS)
-        await pilot.press("d")  # remove the ticker now under the cursor
+        assert "EEE" not in app.watchlist and "EEE" not in watch._shown
+        assert app.event_log[-1].message.startswith("Removed EEE from the watchlist")
+        assert not user_file.exists()
+        await pilot.press("u")
         await settle(pilot, app)
-        assert len(app.watchlist) == len(TICKERS) - 1
-        assert len(watch._shown) == len(TICKERS) - 1
+        assert "EEE" in watch._shown and not app.unsaved()
+        assert app.event_log[-1].message == "Undone: Removed EEE from the watchlist."
+        watch.select("FFF")
+        await pilot.pause()
+        await pilot.press("d")
+        await settle(pilot, app)
+        assert not user_file.exists()
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert tomllib.loads(user_file.read_text())["data"]["watchlist"] == [t for t in TICKERS if t != "FFF"]
+        assert app.event_log[-1].message.startswith("Saved watchlist (5 tickers) to ")
     assert log.main_calls == 0
+
+
+async def test_removing_a_held_ticker_asks_first(filled, tmp_path: Path) -> None:  # noqa: F811
+    store, _ = filled
+    app, _ = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.query_one(WatchlistPane).select("AAA")  # held: 100 shares
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRemoveHeld)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "AAA" in app.query_one(WatchlistPane)._shown and not app.unsaved()
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.click("#confirm-yes")
+        await settle(pilot, app)
+        assert "AAA" not in app.watchlist
+
+
+async def test_ask_key_focuses_the_copilot_from_anywhere(filled, tmp_path: Path) -> None:  # noqa: F811
+    store, _ = filled
+    app, _ = make_app(store, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert app.focused.id == "watch-table"
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.focused.id == "cp-input" and app.active_pane == "copilot"
+        await pilot.press(*"dtes")  # letters now go into the question, not to commands
+        assert app.focused.value == "dtes" and not app.unsaved() and app.theme == "textual-dark"
 
 
 async def test_tabs_at_80x24_and_pane_keys(filled, tmp_path: Path) -> None:  # noqa: F811
@@ -87,9 +136,9 @@ async def test_tabs_at_80x24_and_pane_keys(filled, tmp_path: Path) -> None:  # n
         assert app.active_pane == "forecasts"
         assert [p.id for p in app.query(".pane") if p.region.area > 0] == ["forecasts"]
         fc = app.query_one(ForecastsPane)
-        assert fc.horizon == 1
+        assert fc.horizon == 5  # opens at the signals' horizon ([signals] horizon)
         await pilot.press("h")
-        assert fc.horizon == 5
+        assert fc.horizon == 1
         await pilot.press("tab")
         await pilot.press("enter")
         await pilot.pause()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,11 @@ from engine.config import Config, load_config
 from engine.events import CycleCompleted, FeedExhausted
 from engine.store import Store, append
 from textual.worker import WorkerCancelled, WorkerFailed
+
+# The app picks glyphs from the locale and NO_COLOR: draw the TUI tests and snapshots in
+# UTF-8 with colour whatever the runner's environment (the fallback tests set their own).
+os.environ["LC_ALL"] = "C.UTF-8"
+os.environ.pop("NO_COLOR", None)
 
 TICKERS = ("AAA", "BBB", "CCC", "DDD", "EEE", "FFF")
 ACCOUNT = "paper"

@@ -11,42 +11,46 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container
-from textual.events import DescendantFocus, Resize
-from textual.widgets import Footer, Tab, Tabs
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Tab
 
-from tui.keymap import bindings, unknown_ids
+from tui.edits import EditsMixin
+from tui.eventlog import LogMixin
+from tui.export import ExportMixin
+from tui.keymap import bindings, conflicts, unknown_ids
+from tui.layout import LayoutMixin
 from tui.messages import EngineEvent, ForecastLoaded, PaneTabs, SnapshotLoaded
-from tui.panes.base import Pane, TickerSelected, WatchlistEdited
+from tui.panes.base import Pane, TickerSelected
 from tui.panes.copilot import CopilotPane
 from tui.panes.forecasts import ForecastsPane
 from tui.panes.queries import Snapshot, load_forecast, load_snapshot
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
-from tui.widgets.palette import PmaxCommands
-from tui.widgets.status import StatusBar
+from tui.widgets.footer import CalmFooter
+from tui.widgets.palette import PmaxCommands, system_commands
+from tui.widgets.status import HeaderState, StatusBar
+from tui.widgets.text import glyphs
 
 PANES: tuple[type[Pane], ...] = (WatchlistPane, ForecastsPane, SignalsPane, RiskPane, CopilotPane)
-GRID_MIN = (120, 40)
-_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,9}$")
 
 
-class PmaxApp(App[None]):
+class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
     """pmax's terminal UI."""
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "pmax"
     BINDINGS = bindings("app")
     COMMANDS = App.COMMANDS | {PmaxCommands}
-    ALLOW_IN_MAXIMIZED_VIEW = "Footer, StatusBar"
+    PANE_IDS = tuple(p.PANE_ID for p in PANES)
+    ALLOW_IN_MAXIMIZED_VIEW = "CalmFooter, StatusBar"
 
     def __init__(
         self,
@@ -77,7 +81,8 @@ class PmaxApp(App[None]):
         self.keymap = {str(k): str(v) for k, v in config.section("keymap").items()}
         self.set_keymap(self.keymap)
         self.theme = tui.theme if tui.theme in self.available_themes else "textual-dark"
-        self._saved_theme = self.theme
+        self._init_edits()
+        self._init_log()
         self.as_of: dt.date | None = getattr(engine, "as_of", None)
         self.sessions = 0
         self.ticker: str | None = None
@@ -99,15 +104,21 @@ class PmaxApp(App[None]):
             for pane in PANES:
                 if pane is CopilotPane:
                     yield CopilotPane(self.copilot_factory, cursor_blink=bool(self.tui.cursor_blink))
+                elif pane is ForecastsPane:
+                    yield ForecastsPane(int(self.config.get("signals.horizon", 5)))
                 else:
                     yield pane()
-        yield Footer()
+        yield CalmFooter()
 
     def on_mount(self) -> None:
         bad = unknown_ids(self.keymap)
         if bad:
             self.notify(f"[keymap] names unknown binding ids: {', '.join(bad)} (see ? for ids)",
                         severity="warning", timeout=8)
+        for first, second, key in conflicts(self.keymap):
+            self.notify(f"[keymap] {first} and {second} are both bound to {key!r}; {first} wins. "
+                        "Remap one of them.", severity="warning", timeout=10)
+        self.set_class(glyphs().ascii, "-ascii")
         for table in self.query("DataTable"):
             table.cursor_blink = False  # type: ignore[attr-defined]
         self._apply_layout(self.size.width, self.size.height)
@@ -122,55 +133,6 @@ class PmaxApp(App[None]):
 
     def on_resize(self, event: Resize) -> None:
         self._apply_layout(event.size.width, event.size.height)
-
-    def _apply_layout(self, width: int, height: int) -> None:
-        self.tab_mode = width < GRID_MIN[0] or height < GRID_MIN[1]
-        self.query_one("#panes").set_class(self.tab_mode, "-tabs")
-        self.query_one("#tabs").display = self.tab_mode
-        self._set_active(self.active_pane)
-
-    def _set_active(self, pane_id: str) -> None:
-        self.active_pane = pane_id
-        for pane in self.query(Pane):
-            pane.set_class(pane.id == pane_id, "-active")
-        tabs = self.query_one(PaneTabs)
-        if tabs.active != f"tab-{pane_id}":
-            tabs.active = f"tab-{pane_id}"
-
-    def pane(self, pane_id: str | None = None) -> Pane:
-        return self.query_one(f"#{pane_id or self.active_pane}", Pane)
-
-    @on(Tabs.TabActivated, "#tabs")
-    def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        pane_id = event.tab.id.removeprefix("tab-") if event.tab and event.tab.id else self.active_pane
-        if pane_id != self.active_pane:
-            self._set_active(pane_id)
-            self.pane(pane_id).focus_primary()
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        node = event.widget
-        while node is not None and not isinstance(node, Pane):
-            node = node.parent  # type: ignore[assignment]
-        if isinstance(node, Pane) and node.id and node.id != self.active_pane:
-            self._set_active(node.id)
-
-    def _move_pane(self, step: int) -> None:
-        ids = [p.PANE_ID for p in PANES]
-        target = ids[(ids.index(self.active_pane) + step) % len(ids)]
-        self._set_active(target)
-        self.pane(target).focus_primary()
-
-    def action_next_pane(self) -> None:
-        self._move_pane(1)
-
-    def action_prev_pane(self) -> None:
-        self._move_pane(-1)
-
-    def action_zoom(self) -> None:
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-        else:
-            self.screen.maximize(self.pane(), container=False)
 
     def action_help(self) -> None:
         from tui.help import HelpScreen
@@ -212,19 +174,6 @@ class PmaxApp(App[None]):
             self.notify(f"Replay finished at {self.as_of}.", timeout=5)
         self._show_status()
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        name = type(event).__name__
-        if name == "CycleCompleted":
-            self.as_of = event.session
-        elif name == "CycleFailed":
-            self.notify(f"{event.session}: {event.message}", severity="error")
-        elif name in ("RiskLimitBreached", "KillSwitchTripped", "DataStale"):
-            self.notify(str(getattr(event, "reason", None) or getattr(event, "message", None) or name),
-                        title=name, severity="warning")
-        self._dirty = True
-        self._show_status()
-
     def action_toggle_pause(self) -> None:
         if self.paused:
             self.action_resume()
@@ -263,10 +212,29 @@ class PmaxApp(App[None]):
         return "paused" if self.paused else "running"
 
     def _show_status(self) -> None:
-        device = getattr(self.engine, "device", None)
-        device = getattr(device, "name", device)
-        self.query_one(StatusBar).show(self.as_of, self.sessions, self._loop_state(),
-                                       None if device is None else str(device), self.ticker, self.account)
+        """Assign the header's reactive state (it redraws only when something changed)."""
+        bars = self.query(StatusBar)  # absent while the app shuts down under a finishing cycle
+        if not bars:
+            return
+        feed = getattr(self.engine, "feed", None)
+        left = None
+        if self.engine is not None and hasattr(feed, "calendar") and hasattr(feed, "upcoming"):
+            left = len(feed.upcoming(self.as_of))
+        eq_ret = bench_ret = None
+        halted, reason = False, ""
+        risk = self.snapshot.risk if self.snapshot is not None else None
+        if risk is not None and not risk.equity.empty:
+            eq = risk.equity
+            start = float(eq["equity"].iloc[0]) or None
+            if start:
+                eq_ret = float(eq["equity"].iloc[-1]) / start - 1.0
+                if "baseline" in eq and eq["baseline"].iloc[-1] == eq["baseline"].iloc[-1]:
+                    bench_ret = float(eq["baseline"].iloc[-1]) / start - 1.0
+        if risk is not None and risk.risk:
+            halted, reason = bool(risk.risk.get("halted")), str(risk.risk.get("halt_reason") or "")
+        mode = "view" if self.engine is None else ("replay" if left is not None else "live")
+        bars.first().state = HeaderState(mode, self._loop_state(), self.as_of, self.sessions, left, eq_ret,
+                                         bench_ret, halted, reason, self.ticker, self.account, bool(self.unsaved()))
 
     # ----- reading the store (worker threads only) ---------------------------------
     def _batch_tick(self) -> None:
@@ -358,78 +326,15 @@ class PmaxApp(App[None]):
     def action_refresh(self) -> None:
         self._dirty = True
 
-    # ----- watchlist and theme persistence -----------------------------------------
-    def on_watchlist_edited(self, event: WatchlistEdited) -> None:
-        current = list(self.watchlist) or [r.ticker for r in (self.snapshot.watch if self.snapshot else ())]
-        if event.add:
-            if not _TICKER.match(event.add):
-                self.notify(f"{event.add!r} is not a ticker symbol (letters, digits, . or -).", severity="error")
-                return
-            if event.add in current:
-                self.notify(f"{event.add} is already in the watchlist.")
-                self.jump_to(event.add)
-                return
-            current.append(event.add)
-            self.ticker = event.add
-        if event.remove and event.remove in current:
-            current.remove(event.remove)
-            if self.ticker == event.remove:
-                self.ticker = None
-        self.watchlist = current
-        self._save_setting("data.watchlist", list(current))
-        self._dirty = True
+    # ----- copilot, validation, palette --------------------------------------------
+    def action_ask(self) -> None:
+        """Focus the copilot's question box from anywhere."""
+        self._set_active(CopilotPane.PANE_ID)
+        self.query_one(CopilotPane).focus_primary()
 
-    def _theme_changed(self, theme: Any) -> None:
-        if theme.name != self._saved_theme:
-            self._saved_theme = theme.name
-            self._save_setting("tui.theme", theme.name)
-
-    def action_next_theme(self) -> None:
-        names = sorted(self.available_themes)
-        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
-        self.notify(f"Theme: {self.theme}", timeout=2)
-
-    @work(thread=True, group="persist", exit_on_error=False)
-    def _save_setting(self, dotted: str, value: Any) -> None:
-        from tui.panes.userconfig import set_user_value
-
-        try:
-            path = set_user_value(dotted, value, getattr(self.config, "user_path", None))
-        except Exception as exc:  # noqa: BLE001 - report, keep the session going
-            self.call_from_thread(self.notify, f"Could not save {dotted}: {exc}", severity="error")
-            return
-        self.call_from_thread(self.notify, f"Saved {dotted} to {path}", timeout=3)
-
-    # ----- export, validation, copilot --------------------------------------------
-    def action_export(self, fmt: str) -> None:
-        pane = self.pane()
-        df = pane.export_frame()
-        if df is None or df.empty:
-            self.notify(f"{pane.TITLE} has no table to export.", severity="warning")
-            return
-        self._write_export(pane.PANE_ID, df.copy(), fmt, None)
-
-    def action_export_chart(self) -> None:
-        pane = self.pane()
-        text = pane.chart_text()
-        if text is None:
-            self.notify(f"{pane.TITLE} has no chart to export.", severity="warning")
-            return
-        self._write_export(pane.PANE_ID, None, "txt", text)
-
-    @work(thread=True, group="export", exit_on_error=False)
-    def _write_export(self, pane_id: str, df: Any, fmt: str, text: str | None) -> None:
-        from tui.export import export_dir, write_table, write_text
-
-        folder = export_dir(str(self.tui.export_dir))
-        try:
-            path: Path = (write_text(text, folder, pane_id, self.as_of) if text is not None
-                          else write_table(df, folder, pane_id, self.as_of, fmt))
-        except Exception as exc:  # noqa: BLE001 - report, keep the session going
-            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
-            return
-        self.last_export = path
-        self.call_from_thread(self.notify, f"Exported to {path}", timeout=5)
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from system_commands(self)
+        yield from super().get_system_commands(screen)
 
     def action_run_validation(self) -> None:
         from tui.panes.validation import run_validation_report

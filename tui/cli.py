@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -23,6 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("tui.commands.validate:validate", "Walk-forward report: every model against naive."),
     "ask": ("tui.commands.copilot:ask", "Ask the copilot one question."),
     "copilot": ("tui.commands.copilot:copilot", "Copilot status and set-up."),
+    "sweep": ("tui.commands.sweep:sweep", "Replay a grid of configurations; deflate the winner."),
 }
 
 
@@ -78,14 +81,19 @@ def cli(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if as_json and not headless:
-        raise click.UsageError("--json works with --run")
+    run_only = [flag for flag, given in (("--until", until), ("--cycles", cycles), ("--json", as_json)) if given]
+    if run_only and not headless:
+        raise UsageError(f"{', '.join(run_only)} only work with --run (the terminal app has no end date)",
+                         "add --run for a headless run, e.g. `pmax --run --until 2016-06-03`")
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the terminal app needs a terminal on stdin and stdout (one is a pipe or file)",
+                         "use `pmax --run` for a headless run (add --json for a summary line)")
     overrides: dict[str, Any] = {}
     if data:
         overrides["replay.data"] = data
     from tui.commands.common import load_cli_config
 
-    config = load_cli_config(config_path, overrides)
+    config = load_cli_config(config_path, overrides, log_to_stderr=headless)
     until_date = until.date() if until else None
     if headless:
         from tui.headless import run_headless
@@ -103,29 +111,49 @@ def main(argv: list[str] | None = None) -> None:
     # thread count keeps results bit-identical between runs and resumed runs.
     for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    # SIGTERM outside the run loop (which handles it itself) still ends with a word.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         code = cli.main(args=argv, prog_name="pmax", standalone_mode=False)
+    except _Terminated:
+        print("pmax: stopped by SIGTERM; what was committed before it is kept — run again to finish", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM) from None
     except PmaxError as error:
         from tui.commands.common import fail
 
         fail(error)
-    except click.exceptions.Abort:
-        print("pmax: aborted", file=sys.stderr)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        print("pmax: interrupted; the last committed session is kept — run again to resume", file=sys.stderr)
         raise SystemExit(130) from None
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(UsageError.exit_code if exc.exit_code == 2 else exc.exit_code) from None
-    except KeyboardInterrupt:
-        print("pmax: interrupted; the last committed session is kept — run again to resume", file=sys.stderr)
-        raise SystemExit(130) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
         if os.environ.get("PMAX_DEBUG"):
             raise
+        from engine.errors import from_os_error
+
+        if (known := from_os_error(exc)) is not None:  # a path or a full disk, not a bug
+            from tui.commands.common import fail
+
+            fail(known)
         print(f"pmax: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("  hint: run again with PMAX_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         raise SystemExit(1) from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if isinstance(code, int) and code:
         raise SystemExit(code)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived outside the run loop; unwinds (rolling back any open transaction)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ def run_headless(
     # A bad --data file must fail before the database is touched.
     feed = None if live else build_feed(config, None)
     store = open_store(db, config, kind="run")
-    _stop_on_sigterm()
     engine = None
     endpoint = None
     try:
@@ -53,7 +52,10 @@ def run_headless(
             "device": engine.device,
             "mode": engine.mode,
         }
-        payload.update(_portfolio_summary(store, engine.account))
+        payload.update(_portfolio_summary(store, engine.account, summary))
+        from engine.sweep.run_ledger import record_run  # every run is a trial in the ledger
+
+        payload["trial_id"] = record_run(engine, config, summary.sessions_run)
     finally:
         close_feed = getattr(engine.feed if engine else feed, "close", None)
         if close_feed:  # the live feed may be sleeping until the next close
@@ -69,26 +71,47 @@ def run_headless(
         else:
             equity = f"{summary.equity:,.2f}" if summary.equity is not None else "n/a"
             print(f"ran {summary.sessions_run} sessions {summary.first_session} … {summary.last_session}; equity {equity}")
+            for line in benchmark_lines(payload.get("benchmark") or {}):
+                print(line)
 
 
-def _stop_on_sigterm() -> None:
-    """`kill PID` ends the run like Ctrl-C: the session in flight is dropped, the owner
-    file is removed and readers see the endpoint close (kill -9 leaves a stale file that
-    readers clean up)."""
-    import signal
-    import threading
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
-
-
-def _portfolio_summary(store: Any, account: str) -> dict[str, Any]:
+def _portfolio_summary(store: Any, account: str, summary: Any) -> dict[str, Any]:
+    """This run's sessions only (a resumed account's earlier sessions are not this run's)."""
     from engine.portfolio.summary import run_summary
 
-    return run_summary(store.con, account)
+    if not summary.sessions_run:
+        return {"sessions": 0, "metrics_withheld": "no session ran"}
+    return run_summary(store.con, account, first=summary.first_session, last=summary.last_session)
+
+
+def _pct(x: float | None, yearly: bool = False) -> str:
+    return "n/a" if x is None else f"{x:+.2%}{'/yr' if yearly else ''}"
+
+
+def benchmark_lines(rep: dict[str, Any]) -> list[str]:
+    """The human run summary's benchmark-relative block (`benchmark_report`'s figures)."""
+    if not rep:
+        return []
+    lines = [f"strategy {_pct(rep.get('strategy_total_return'))} vs {rep.get('benchmark')} "
+             f"{_pct(rep.get('benchmark_total_return'))} over the same {rep.get('sessions')} sessions"]
+    on = rep.get("overlays_on") or []
+    lines.append(f"overlays on: {', '.join(on) if on else 'none (HRP and regime scaling are off)'}")
+    if rep.get("withheld"):
+        lines.append(f"ratios withheld: {rep['withheld']}")
+    else:
+        att = rep.get("attribution") or {}
+        lines += [
+            f"active {_pct(rep.get('active_return'), True)} · tracking error {rep.get('tracking_error'):.2%}/yr"
+            f" · IR {rep.get('information_ratio'):+.2f} (t = {rep.get('ir_tstat'):+.2f})"
+            f" · PSR vs the benchmark's Sharpe {rep.get('psr_vs_benchmark'):.2f}",
+            "active return by source: " + " · ".join(f"{k} {_pct(v, True)}" for k, v in att.items()),
+            f"turnover {rep.get('turnover'):.2f}x/yr one-way ({rep.get('turnover_ex_funding'):.2f}x after "
+            f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {rep.get('cost_drag'):.2%}/yr)",
+            rep.get("verdict", ""),
+        ]
+    if rep.get("data_note"):
+        lines.append(rep["data_note"])
+    return [line for line in lines if line]
 
 
 def _expected_cycles(engine: Any, cycles: int | None, until: dt.date | None) -> int | None:

@@ -43,6 +43,10 @@ SPECS: tuple[BindingSpec, ...] = (
     BindingSpec("export_parquet", "E", "export('parquet')", "Export Parquet", "app", show=False),
     BindingSpec("export_chart", "g", "export_chart", "Chart to text", "app", show=False),
     BindingSpec("refresh", "ctrl+r", "refresh", "Reload from store", "app", show=False),
+    BindingSpec("ask", "i", "ask", "Ask", "app"),
+    BindingSpec("undo", "u", "undo", "Undo edit", "app", show=False),
+    BindingSpec("save_settings", "ctrl+s", "save_settings", "Save settings", "app", show=False),
+    BindingSpec("event_log", "L", "event_log", "Event log", "app"),
     BindingSpec("down", "j", "cursor_down", "Down", "table", show=False),
     BindingSpec("up", "k", "cursor_up", "Up", "table", show=False),
     BindingSpec("filter", "slash", "filter", "Filter", "watchlist"),
@@ -53,7 +57,6 @@ SPECS: tuple[BindingSpec, ...] = (
     BindingSpec("horizon", "h", "next_horizon", "Horizon", "forecasts"),
     BindingSpec("detail", "enter", "detail", "Detail", "signals"),
     BindingSpec("cancel", "escape", "cancel", "Cancel / leave box", "copilot"),
-    BindingSpec("ask", "i", "focus_input", "Ask", "copilot", show=False),
 )
 
 BY_ID: dict[str, BindingSpec] = {spec.id: spec for spec in SPECS}
@@ -71,6 +74,29 @@ def bindings(scope: str) -> list[Binding]:
 def unknown_ids(keymap: Mapping[str, str]) -> list[str]:
     """Ids in a `[keymap]` table that name no binding."""
     return sorted(k for k in keymap if k not in BY_ID)
+
+
+# Scopes that are active at the same time: a key bound twice within one of these groups clashes.
+_OVERLAPS = {
+    "app": set(SCOPES), "table": {"app", "table", "watchlist", "forecasts", "signals", "risk"},
+}
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a == b or b in _OVERLAPS.get(a, set()) or a in _OVERLAPS.get(b, set())
+
+
+def conflicts(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(id, other id, key) for every key bound to two ids that can be active together."""
+    keys = effective_keys(keymap)
+    found: list[tuple[str, str, str]] = []
+    specs = list(SPECS)
+    for i, a in enumerate(specs):
+        for b in specs[i + 1:]:
+            shared = {k.strip() for k in keys[a.id].split(",")} & {k.strip() for k in keys[b.id].split(",")}
+            if shared and _overlap(a.scope, b.scope) and (a.id in keymap or b.id in keymap):
+                found.append((a.id, b.id, sorted(shared)[0]))
+    return found
 
 
 def effective_keys(keymap: Mapping[str, str]) -> dict[str, str]:

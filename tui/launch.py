@@ -39,6 +39,8 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
     finally:
         app.stop_following()
         reader.close()
+    if app.return_code:  # the app failed (Textual printed why): say so in the exit status
+        raise SystemExit(app.return_code)
 
 
 def _run_owner(app_cls: type, store: object, config: Config, path: object, live: bool, feed: object) -> None:
@@ -54,6 +56,8 @@ def _run_owner(app_cls: type, store: object, config: Config, path: object, live:
         if app.endpoint is not None:
             app.endpoint.close()
         engine.close("interrupted" if engine.busy else "finished")
+        if app.return_code:  # the app failed (Textual printed why): say so in the exit status
+            raise SystemExit(app.return_code)
         if engine.busy:
             # A cycle is still running in a worker thread. It is one transaction, so
             # leaving now loses only that session (resumed next time) instead of

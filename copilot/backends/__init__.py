@@ -31,20 +31,20 @@ def make_backend(settings: CopilotSettings, config: Any = None,
                  tools: list[dict[str, Any]] | None = None) -> LLMBackend:
     """The backend ``settings.backend`` names (``auto`` resolved as described above)."""
     from copilot.backends.openai_backend import OpenAIBackend
-    from copilot.backends.transformers_backend import (TransformersBackend, model_available,
-                                                       resolve_model)
+    from copilot.backends.hf_loading import model_available, resolve_model
+    from copilot.backends.transformers_backend import TransformersBackend
 
     choice = settings.backend
     if choice == "offline":
         return OfflineBackend(settings, reason='[copilot] backend = "offline"')
     if choice == "transformers":
         resolve_model(settings.model, settings.allow_download)  # fail fast, before torch
-        return TransformersBackend(settings, device=_device_pref(settings, config))
+        return TransformersBackend(settings, device=_device_pref(settings, config), tools=tools)
     if choice == "openai":
         return OpenAIBackend(settings, tools=tools)
     have_torch = all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
     if have_torch and model_available(settings.model):
-        return TransformersBackend(settings, device=_device_pref(settings, config))
+        return TransformersBackend(settings, device=_device_pref(settings, config), tools=tools)
     if settings.openai_model:
         server = OpenAIBackend(settings, tools=tools)
         if server.ping():

@@ -57,10 +57,18 @@ class LLMBackend(ABC):
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
+    def tool_schema_tokens(self) -> int:
+        """Prompt tokens the offered tool schemas take (0 when none are offered)."""
+        return 0
+
     @abstractmethod
     def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
                  call_tool: ToolCaller | None = None) -> Iterator[str]:
         """Yield Markdown chunks; stop early (without raising) when ``cancel`` is set."""
+
+    def hint(self) -> Iterator[str]:
+        """A note after an answer written without a model (offline only)."""
+        return iter(())
 
     def status(self) -> dict[str, Any]:
         """What ``pmax copilot status`` shows: backend, model, device, memory."""

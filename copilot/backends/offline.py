@@ -33,7 +33,10 @@ class OfflineBackend(LLMBackend):
             if cancel is not None and cancel.is_set():
                 return
             yield ("\n\n" if i else "") + part
-        if not self._hinted:  # once per session: the pane should not repeat it
+
+    def hint(self) -> Iterator[str]:
+        """The "no model" note, once per backend (one per session): never repeated."""
+        if not self._hinted:
             self._hinted = True
             yield "\n\n" + enable_model_hint(self.reason)
 

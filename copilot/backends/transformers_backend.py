@@ -1,76 +1,32 @@
-"""The local transformers backend: a causal LM from a directory or the HF cache.
+"""The local transformers backend: a causal LM from a directory, the HF cache or a
+``.gguf`` file (``hf_loading``).
 
-On CUDA the weights load in 4-bit NF4 (bitsandbytes, bf16 compute); on CPU in bf16.
-The chat template formats the prompt, ``TextIteratorStreamer`` streams tokens from
-``generate`` running in a thread, and a stopping criterion honours ``cancel``.
-Unless ``allow_download`` is set, ``HF_HUB_OFFLINE`` is on and every lookup is
-local-only, so a missing model fails in milliseconds with a ``ModelNotFoundError``
-that says where to put the weights. torch and transformers load only in ``_load``.
+On CUDA safetensors weights load in 4-bit NF4 (bitsandbytes, bf16 compute); on CPU
+in bf16. The chat template formats the prompt, ``TextIteratorStreamer`` streams
+tokens from ``generate`` running in a thread, and stopping criteria honour
+``cancel`` and cut a generation that repeats itself (``looped`` in ``stats``).
+Decoding applies ``[copilot] repetition_penalty``. When the chat template renders
+``tools``, the copilot's tools are offered: a first, buffered generation may answer
+with ``<tool_call>`` blocks, which are run and fed back before the streamed
+answer. torch and transformers load only in ``_load``.
 """
 
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
-from copilot.backends.base import (BackendUnavailableError, LLMBackend, ModelNotFoundError,
-                                   ToolCaller, process_memory)
+from copilot.backends.base import (BackendUnavailableError, LLMBackend, ToolCaller,
+                                   process_memory)
+from copilot.backends.hf_loading import (load_pretrained, model_available, offline_env,
+                                         resolve_model)
+from copilot.backends.toolcalls import (parse_tool_calls, repeats, run_call, schema_tokens,
+                                        template_supports_tools)
 from copilot.prompt import Prompt
 
-
-def _offline_env(allow_download: bool) -> None:
-    if not allow_download:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-
-def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
-
-
-def resolve_model(model: str, allow_download: bool) -> str:
-    """A local directory holding the model, or the hub id when downloads are allowed.
-
-    Raises ModelNotFoundError (fast, no network) when the weights are not here.
-    """
-    if not model:
-        raise ModelNotFoundError("no copilot model is configured",
-                                 hint='set [copilot] model to a local directory or a Hugging Face id')
-    if _looks_like_path(model):
-        path = Path(model).expanduser()
-        if (path / "config.json").is_file():
-            return str(path)
-        raise ModelNotFoundError(
-            f"no model found at {path} (it needs config.json, tokenizer files and weights)",
-            hint="put a Hugging Face model directory there (save_pretrained or "
-                 "`hf download <id> --local-dir <dir>`), or set [copilot] model")
-    _offline_env(allow_download)
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.constants import HF_HUB_CACHE
-
-    try:
-        return snapshot_download(model, local_files_only=True)
-    except Exception:  # LocalEntryNotFoundError and friends: not cached
-        if allow_download:
-            return model
-    raise ModelNotFoundError(
-        f"model {model!r} is not in the Hugging Face cache ({HF_HUB_CACHE}) and downloads are off",
-        hint=f"run `hf download {model}` on a machine with internet (or copy the cache "
-             f"there), set [copilot] model to a local directory, or set [copilot] "
-             "allow_download = true")
-
-
-def model_available(model: str, allow_download: bool = False) -> bool:
-    """True when ``resolve_model`` would succeed without downloading."""
-    try:
-        resolve_model(model, allow_download=False)
-    except ModelNotFoundError:
-        return False
-    return True
+MAX_TOOL_ROUNDS = 2
 
 
 class TransformersBackend(LLMBackend):
@@ -78,8 +34,13 @@ class TransformersBackend(LLMBackend):
 
     name = "transformers"
 
-    def __init__(self, settings: Any, device: str | None = None) -> None:
+    def __init__(self, settings: Any, device: str | None = None,
+                 tools: list[dict[str, Any]] | None = None) -> None:
         super().__init__(settings)
+        self.tools = tools or []
+        self.supports_tools = False  # set on load from the chat template
+        self.load_format = ""
+        self._tools_note = ""
         self._device_pref = device or settings.device
         self.model: Any = None
         self.tokenizer: Any = None
@@ -93,9 +54,8 @@ class TransformersBackend(LLMBackend):
     # ---- loading -------------------------------------------------------------------
     def _load(self) -> None:
         path = resolve_model(self.settings.model, self.settings.allow_download)
-        _offline_env(self.settings.allow_download)
+        offline_env(self.settings.allow_download)
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         from engine.device import select_device
@@ -106,8 +66,9 @@ class TransformersBackend(LLMBackend):
         info = select_device(self._device_pref)
         self.device = info.name
         quant = self.settings.quantization
-        kwargs: dict[str, Any] = {"local_files_only": local_only}
-        if info.is_cuda and quant in ("auto", "nf4"):
+        kwargs: dict[str, Any] = {}
+        gguf = path.endswith(".gguf")
+        if info.is_cuda and quant in ("auto", "nf4") and not gguf:
             from transformers import BitsAndBytesConfig
 
             kwargs["quantization_config"] = BitsAndBytesConfig(
@@ -116,28 +77,34 @@ class TransformersBackend(LLMBackend):
             kwargs["device_map"] = {"": info.name}
             self.dtype = "nf4 (bf16 compute)"
         else:
-            dtype = torch.float32 if quant == "fp32" else torch.bfloat16
+            fp32 = quant == "fp32" or (gguf and quant != "bf16")  # GGUF kernels compute in fp32
+            dtype = torch.float32 if fp32 else torch.bfloat16
             kwargs["dtype"] = dtype
             self.dtype = str(dtype).replace("torch.", "")
             if info.is_cuda:
                 kwargs["device_map"] = {"": info.name}
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
-            self.model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-        except (OSError, ValueError) as exc:
-            raise ModelNotFoundError(f"cannot load the copilot model from {path}: {exc}".split("\n")[0],
-                                     hint="check [copilot] model points at a complete model "
-                                          "directory (config, tokenizer, safetensors)") from None
+        self.tokenizer, self.model, self.load_format = load_pretrained(path, kwargs, local_only)
         if not info.is_cuda:
             self.model.to(info.name)
         self.model.eval()
-        if not getattr(self.tokenizer, "chat_template", None):
+        template = getattr(self.tokenizer, "chat_template", None)
+        self.supports_tools = bool(self.tools) and self.settings.tool_calling != "off" \
+            and template_supports_tools(template)
+        if not template:
+            from copilot.backends.base import ModelNotFoundError
+
             raise ModelNotFoundError(f"the model at {path} has no chat template",
                                      hint="use an instruct/chat model, whose tokenizer_config.json "
                                           "has a chat_template")
         window = getattr(self.model.config, "max_position_embeddings", None)
         if isinstance(window, int) and window > 0:
             self._context = min(self.settings.context_tokens, window)
+        self._tools_note = ("chat template" if self.supports_tools else
+                            "off (the chat template does not render tools)")
+        if self.supports_tools and self.tool_schema_tokens() > self._context // 2:
+            self._tools_note = (f"off (the tool schemas need {self.tool_schema_tokens()} tokens, "
+                                f"more than half the {self._context}-token context)")
+            self.supports_tools = False
         self.model_path = path
 
     @property
@@ -149,10 +116,15 @@ class TransformersBackend(LLMBackend):
             return super().count_tokens(text)
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def tool_schema_tokens(self) -> int:
+        return schema_tokens(self.tools, self.count_tokens) if self.supports_tools else 0
+
     # ---- generation ----------------------------------------------------------------
-    def _inputs(self, messages: list[dict[str, Any]]) -> Any:
+    def _inputs(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Any:
         kwargs: dict[str, Any] = {"add_generation_prompt": True, "return_tensors": "pt",
                                   "return_dict": True}
+        if tools:
+            kwargs["tools"] = tools
         params = inspect.signature(self.tokenizer.apply_chat_template).parameters
         if "sanitize_control_tokens" in params:
             kwargs["sanitize_control_tokens"] = True
@@ -173,87 +145,121 @@ class TransformersBackend(LLMBackend):
 
     def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
                  call_tool: ToolCaller | None = None) -> Iterator[str]:
+        """Stream the answer; with tools, a buffered first pass may call them first."""
         self.load()
+        messages = [dict(m) for m in prompt.messages]
+        max_new = prompt.max_new_tokens or self.settings.max_new_tokens
+        rounds = 0
+        with self._gen_lock:  # one generation at a time per model
+            if call_tool is not None and self.supports_tools:
+                for _ in range(MAX_TOOL_ROUNDS):
+                    text = "".join(self._stream(messages, cancel, max_new, prompt, self.tools))
+                    calls = parse_tool_calls(text)
+                    if not calls:  # it answered: that text is the answer
+                        self._stats["tool_rounds"] = float(rounds)
+                        yield text
+                        return
+                    rounds += 1
+                    messages.append({"role": "assistant", "content": "", "tool_calls": [
+                        {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                        for c in calls]})
+                    for c in calls:
+                        messages.append({"role": "tool", "name": c["name"],
+                                         "content": run_call(call_tool, c["name"], c["arguments"])})
+            yield from self._stream(messages, cancel, max_new, prompt, None)
+            self._stats["tool_rounds"] = float(rounds)
+
+    def _stream(self, messages: list[dict[str, Any]], cancel: threading.Event | None,
+                max_new: int, prompt: Prompt, tools: list[dict[str, Any]] | None) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         halt = threading.Event()  # set when the consumer stops reading
+        looped: list[bool] = []
 
         def stopped() -> bool:
             return halt.is_set() or (cancel is not None and cancel.is_set())
+
+        inputs = self._inputs(messages, tools)
+        n_prompt = int(inputs["input_ids"].shape[-1])
 
         class _Cancel(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
                 return stopped()
 
-        with self._gen_lock:  # one generation at a time per model
-            inputs = self._inputs(prompt.messages)
-            n_prompt = int(inputs["input_ids"].shape[-1])
-            marks: list[float] = []  # perf_counter at each put(): prompt, then one per token
+        class _Loop(StoppingCriteria):  # cut a generation that repeats a block of tokens
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                new = input_ids.shape[-1] - n_prompt
+                if new >= 8 and new % 4 == 0 and repeats(input_ids[0, n_prompt:].tolist()):
+                    looped.append(True)
+                return bool(looped)
 
-            class _TimedStreamer(TextIteratorStreamer):
-                def put(self, value: Any) -> None:
-                    marks.append(time.perf_counter())
-                    super().put(value)
+        marks: list[float] = []  # perf_counter at each put(): prompt, then one per token
 
-            streamer = _TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
-                                      timeout=self.settings.timeout_s)
-            max_new = prompt.max_new_tokens or self.settings.max_new_tokens
-            gen: dict[str, Any] = dict(inputs, streamer=streamer, max_new_tokens=max_new,
-                                       stopping_criteria=StoppingCriteriaList([_Cancel()]),
-                                       pad_token_id=self.tokenizer.pad_token_id
-                                       if self.tokenizer.pad_token_id is not None
-                                       else self.tokenizer.eos_token_id)
-            if prompt.min_new_tokens:
-                gen["min_new_tokens"] = prompt.min_new_tokens
-            if self.settings.temperature > 0:
-                gen.update(do_sample=True, temperature=self.settings.temperature)
-            else:
-                gen.update(do_sample=False)
-            failure: list[BaseException] = []
-            out_len: list[int] = []
+        class _TimedStreamer(TextIteratorStreamer):
+            def put(self, value: Any) -> None:
+                marks.append(time.perf_counter())
+                super().put(value)
 
-            def work() -> None:
-                import torch
+        streamer = _TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                  timeout=self.settings.timeout_s)
+        gen: dict[str, Any] = dict(inputs, streamer=streamer, max_new_tokens=max_new,
+                                   stopping_criteria=StoppingCriteriaList([_Cancel(), _Loop()]),
+                                   pad_token_id=self.tokenizer.pad_token_id
+                                   if self.tokenizer.pad_token_id is not None
+                                   else self.tokenizer.eos_token_id)
+        if prompt.min_new_tokens:
+            gen["min_new_tokens"] = prompt.min_new_tokens
+        if self.settings.repetition_penalty != 1.0:
+            gen["repetition_penalty"] = self.settings.repetition_penalty
+        if self.settings.temperature > 0:
+            gen.update(do_sample=True, temperature=self.settings.temperature)
+        else:
+            gen.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+        out_len: list[int] = []
 
-                try:
-                    with torch.inference_mode():
-                        out = self.model.generate(**gen)
-                    out_len.append(int(out.shape[-1]) - n_prompt)
-                except BaseException as exc:  # surfaced in the caller's thread below
-                    failure.append(exc)
-                    streamer.end()
+        def work() -> None:
+            import torch
 
-            t0 = time.perf_counter()
-            first: float | None = None
-            thread = threading.Thread(target=work, name="pmax-copilot-generate", daemon=True)
-            thread.start()
             try:
-                for text in streamer:
-                    if stopped():
-                        break
-                    if text:
-                        if first is None:
-                            first = time.perf_counter() - t0
-                        yield text
-            finally:
-                cancelled = stopped()
-                halt.set()  # consumer gone or finished: let generate() return
-                thread.join()
-            total = time.perf_counter() - t0
-            if failure and not cancelled:
-                raise BackendUnavailableError(f"local generation failed: {failure[0]}",
-                                              hint="see `pmax copilot status`; try backend = "
-                                                   "\"offline\"") from failure[0]
-            n_new = out_len[0] if out_len else max(len(marks) - 1, 0)
-            # First token = the first put() after the prompt's; text may flush later
-            # (the streamer waits for a word boundary), so time tokens, not text.
-            ttft = marks[1] - t0 if len(marks) > 1 else (first or total)
-            decode_s = marks[-1] - marks[1] if len(marks) > 2 else 0.0
-            self._stats = {"prompt_tokens": float(n_prompt), "tokens": float(n_new),
-                           "first_token_s": ttft, "first_text_s": first or total,
-                           "generate_s": total,
-                           "tokens_per_s": n_new / total if total > 0 else 0.0,
-                           "decode_tokens_per_s": (len(marks) - 2) / decode_s if decode_s > 0 else 0.0}
+                with torch.inference_mode():
+                    out = self.model.generate(**gen)
+                out_len.append(int(out.shape[-1]) - n_prompt)
+            except BaseException as exc:  # surfaced in the caller's thread below
+                failure.append(exc)
+                streamer.end()
+
+        t0 = time.perf_counter()
+        first: float | None = None
+        thread = threading.Thread(target=work, name="pmax-copilot-generate", daemon=True)
+        thread.start()
+        try:
+            for text in streamer:
+                if stopped():
+                    break
+                if text:
+                    if first is None:
+                        first = time.perf_counter() - t0
+                    yield text
+        finally:
+            cancelled = stopped()
+            halt.set()  # consumer gone or finished: let generate() return
+            thread.join()
+        total = time.perf_counter() - t0
+        if failure and not cancelled:
+            raise BackendUnavailableError(f"local generation failed: {failure[0]}",
+                                          hint="see `pmax copilot status`; try backend = "
+                                               "\"offline\"") from failure[0]
+        n_new = out_len[0] if out_len else max(len(marks) - 1, 0)
+        # First token = the first put() after the prompt's; text may flush later
+        # (the streamer waits for a word boundary), so time tokens, not text.
+        ttft = marks[1] - t0 if len(marks) > 1 else (first or total)
+        decode_s = marks[-1] - marks[1] if len(marks) > 2 else 0.0
+        decode = (len(marks) - 2) / decode_s if decode_s > 0 else 0.0
+        self._stats = {"prompt_tokens": float(n_prompt), "tokens": float(n_new),
+                       "first_token_s": ttft, "first_text_s": first or total,
+                       "generate_s": total, "tokens_per_s": decode,
+                       "decode_tokens_per_s": decode, "looped": 1.0 if looped else 0.0}
 
     def status(self) -> dict[str, Any]:
         memory = process_memory()
@@ -261,7 +267,8 @@ class TransformersBackend(LLMBackend):
                                "loaded": self._loaded, "device": None, "memory": memory}
         if self.model is not None:
             out.update(device=self.device, dtype=self.dtype, model_path=self.model_path,
-                       context_tokens=self._context)
+                       context_tokens=self._context, load_format=self.load_format,
+                       tool_calling=self._tools_note)
             memory["model_mib"] = round(self.model.get_memory_footprint() / 2**20, 1)
         else:
             out["available"] = model_available(self.settings.model)

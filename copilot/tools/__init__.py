@@ -12,14 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from copilot.tools.base import TICKER_PARAM, ToolSpec, params, select
+from copilot.tools.calc import calculate
 from copilot.tools.models import forecasts, latest_signal, model_weights, walk_forward
 from copilot.tools.portfolio import (performance, positions, quality_issues, recent_fills,
                                      rejections, risk_snapshot)
+from copilot.tools.period import history, pnl_period
+from copilot.tools.ranking import forecast_compare, model_ranking
+from copilot.tools.risk_tools import risk_breakdown, what_if
 from copilot.types import ToolResult
 
 _MODEL = {"type": "string", "description": "forecaster name: naive, drift, arima, garch, ssa, "
                                            "lightgbm, neural or ensemble"}
 _LIMIT = {"type": "integer", "description": "maximum rows (default 10)"}
+_START = {"type": "string", "description": "first date, YYYY-MM-DD"}
+_END = {"type": "string", "description": "last date, YYYY-MM-DD"}
 
 TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (
     ToolSpec("latest_signal", "Latest trading signal for a ticker (action, confidence, expected "
@@ -46,6 +52,29 @@ TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (
              params(ticker=TICKER_PARAM, limit=_LIMIT), quality_issues),
     ToolSpec("performance", "Portfolio performance: total and annual return, volatility, Sharpe, "
              "Sortino, max drawdown, Calmar (empyrical conventions).", params(), performance),
+    ToolSpec("pnl_period", "Profit and loss between two dates with attribution by position "
+             "(largest detractors first) and the buy-and-hold benchmark.",
+             params(start=_START, end=_END), pnl_period),
+    ToolSpec("risk_breakdown", "The biggest risks now: stress scenarios in $, each position's "
+             "contribution to VaR, and how close each limit is.", params(), risk_breakdown),
+    ToolSpec("model_ranking", "Models ranked by out-of-sample skill against naive for a ticker, "
+             "per horizon, with a significance test; names the most accurate.",
+             params(ticker=TICKER_PARAM, horizon={"type": "integer"}), model_ranking),
+    ToolSpec("forecast_compare", "Latest ensemble forecasts for several tickers side by side.",
+             params(("tickers",), tickers={"type": "array", "items": {"type": "string"}}),
+             forecast_compare),
+    ToolSpec("what_if", "HYPOTHETICAL close or resize of one position: exposure, VaR, beta, "
+             "stress and cash before and after. Never trades.",
+             params(("ticker",), ticker=TICKER_PARAM,
+                    action={"type": "string", "enum": ["close", "resize"]},
+                    target_weight={"type": "number"},
+                    fraction={"type": "number", "description": "new size as a fraction of now"}),
+             what_if),
+    ToolSpec("history", "Equity and drawdown between two dates, fills and signal changes in it.",
+             params(start=_START, end=_END, ticker=TICKER_PARAM), history),
+    ToolSpec("calculate", "Arithmetic for derived figures (differences, ratios, percentages): "
+             "numbers, + - * / ** and parentheses.",
+             params(("expression",), expression={"type": "string"}), calculate),
 )}
 
 

@@ -174,7 +174,28 @@ def performance(con: Any, account: str) -> ToolResult:
         citations.append(cite("bars", last, sessions=f"{first}..{last}", rule="equal weight at first close"))
     return result("performance", f"Portfolio performance beside buy-and-hold ({first} to {last}; "
                                  "daily simple returns, annualised over 252 sessions)",
-                  list(_PERF_COLS), out, citations)
+                  list(_PERF_COLS), out, citations, children=(_against_benchmark(con, account, citations),))
+
+
+_BENCH_COLS = ("benchmark", "sessions", "strategy_total_return", "benchmark_total_return", "active_return",
+               "tracking_error", "information_ratio", "ir_tstat", "psr_vs_benchmark", "turnover",
+               "costs_paid", "cost_drag", "overlays_on")
+
+
+def _against_benchmark(con: Any, account: str, citations: list[Any]) -> ToolResult:
+    """engine.portfolio.report's figures: active return, TE, IR (t), PSR, attribution, turnover, costs."""
+    from engine.portfolio.report import benchmark_report
+
+    rep = benchmark_report(con, account)
+    row = tuple(", ".join(rep.get(c) or []) or "none" if c == "overlays_on" else rep.get(c) for c in _BENCH_COLS)
+    att = sorted((rep.get("attribution") or {}).items())
+    note = " ".join(x for x in (rep.get("withheld") and f"Ratios withheld: {rep['withheld']}.",
+                                rep.get("verdict"), rep.get("data_note")) if x)
+    kids = (result("performance", "Active return by source (annualised)", ["source", "active_return"], att,
+                   citations),) if att else ()
+    return result("performance", f"Against the benchmark (annualised; active = strategy - benchmark). {note}",
+                  list(_BENCH_COLS), [row], citations, note=note, data_text=("benchmark", "overlays_on"),
+                  children=kids)
 
 
 def _buy_and_hold(con: Any, first: Any, last: Any) -> tuple[Any, Any] | None:

@@ -3,28 +3,35 @@
 `fetch_with_failover` asks providers in priority order, passing the tickers one
 could not serve to the next. `write_gated` stores a `GateResult` (bars with their
 source, issues, late quarantines) in bulk through Arrow; `import_file` runs a whole
-Parquet/CSV file through the gate into `bars`.
+Parquet/CSV file through the gate into `bars`, but never gives a replay database bars
+after its current session or tickers outside its universe.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from engine.data.deadline import Deadline, NoAnswer, call_with_deadline
 from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, empty_bars
 from engine.data.quality import GateResult, QualityGate, summarise
-from engine.errors import DataUnavailableError
+from engine.errors import DataUnavailableError, InputError
 
 if TYPE_CHECKING:
     import duckdb
 
+    from engine.data.providers.local import LocalFileProvider
     from engine.store import Store
+
+log = logging.getLogger("pmax.data")
 
 STORE_COLUMNS = [*BAR_COLUMNS, "source", "quarantined", "stale"]
 
@@ -47,27 +54,60 @@ def provider_source(provider: MarketDataProvider) -> str:
 
 
 def fetch_with_failover(
-    providers: Sequence[MarketDataProvider], tickers: Sequence[str], start: dt.date, end: dt.date
+    providers: Sequence[MarketDataProvider], tickers: Sequence[str], start: dt.date, end: dt.date,
+    deadline: Deadline | None = None, notice: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> FetchResult:
-    """Ask each provider for the tickers still missing; a failure or empty answer falls through."""
+    """Ask each provider for the tickers still missing; a failure or empty answer falls through.
+
+    Each call has a hard deadline (`deadline.attempt_s`); a provider that does not answer
+    in time is tried again in the next round (up to `deadline.retries` more), while the
+    whole fetch never takes longer than `deadline.total_s`. `notice` hears every wait;
+    setting `stop` (shutdown) ends the fetch at once with what it has.
+    """
+    deadline = deadline or Deadline()
+    tell = notice or (lambda line: log.warning(line))
     remaining = [t.upper() for t in tickers]
     frames: list[pd.DataFrame] = []
     errors: list[str] = []
-    for provider in providers:
-        if not remaining:
+    waiting = list(providers)  # providers still worth asking (not yet answered or failed)
+    for attempt in range(deadline.retries + 1):
+        silent: list[MarketDataProvider] = []
+        for provider in waiting:
+            if not remaining:
+                break
+            limit = min(deadline.attempt_s, deadline.left())
+            if limit <= 0 or (stop is not None and stop.is_set()):
+                silent.append(provider)
+                continue
+            try:
+                got = call_with_deadline(provider.bars, limit, remaining, start, end, stop=stop)
+            except NoAnswer:
+                if stop is not None and stop.is_set():
+                    silent.append(provider)
+                    continue
+                again = (f", retrying {attempt + 1}/{deadline.retries}" if attempt < deadline.retries
+                         and deadline.left() > 0 else ", giving up")
+                tell(f"{provider.name}: no answer after {limit:.0f} s (bars for {len(remaining)} "
+                     f"ticker(s) up to {end}){again}")
+                silent.append(provider)
+                continue
+            except DataUnavailableError as exc:
+                errors.append(exc.message)
+                continue
+            if got.empty:
+                errors.append(f"{provider.name}: no bars for {', '.join(remaining[:5])}")
+                continue
+            got = got.assign(source=provider_source(provider))
+            frames.append(got)
+            served = set(got["ticker"].unique())
+            remaining = [t for t in remaining if t not in served]
+        waiting = silent
+        if not waiting or not remaining or deadline.left() <= 0 or (stop is not None and stop.is_set()):
             break
-        try:
-            got = provider.bars(remaining, start, end)
-        except DataUnavailableError as exc:
-            errors.append(exc.message)
-            continue
-        if got.empty:
-            errors.append(f"{provider.name}: no bars for {', '.join(remaining[:5])}")
-            continue
-        got = got.assign(source=provider_source(provider))
-        frames.append(got)
-        served = set(got["ticker"].unique())
-        remaining = [t for t in remaining if t not in served]
+    for provider in waiting:
+        errors.append(f"{provider.name}: no answer within {deadline.total_s:.0f} s "
+                      f"({deadline.retries + 1} tries of {deadline.attempt_s:.0f} s)")
     bars = pd.concat(frames, ignore_index=True) if frames else empty_bars().assign(source=pd.Series(dtype="object"))
     return FetchResult(bars, errors, remaining)
 
@@ -127,6 +167,10 @@ def write_gated(con: duckdb.DuckDBPyConnection, result: GateResult, source: str 
         issues = result.issues.assign(found_session=found_session)
         issues["date"] = pd.to_datetime(issues["date"])
         _pmax_issues = issues  # noqa: F841
+        # Idempotent: the same finding for the same bar replaces, never doubles, an earlier one.
+        con.execute("DELETE FROM quality_issues USING _pmax_issues i WHERE quality_issues.ticker = i.ticker "
+                    "AND quality_issues.date = CAST(i.date AS DATE) AND quality_issues.rule = i.rule "
+                    "AND quality_issues.action = i.action")
         con.execute("INSERT INTO quality_issues BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date, "
                     "CAST(found_session AS DATE) AS found_session) FROM _pmax_issues")
     if not result.requarantine.empty:
@@ -155,16 +199,59 @@ class ImportSummary:
         return self.read_s + self.gate_s + self.write_s
 
 
-def import_file(store: Store, path: str | Path, gate: QualityGate | None = None,
-                tickers: Sequence[str] | None = None) -> ImportSummary:
-    """Read a bars file, pass it through the gate (with stored history as context), store it."""
+def replay_state(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, set[str]] | None:
+    """(current session, universe) when the database holds a replay, else None."""
+    replay = ("(r.data_source LIKE 'replay%' OR (r.data_source IS NULL AND r.mode <> 'live'))")
+    rows = con.execute(f"SELECT max(c.session) FROM cycles c JOIN runs r USING (run_id) WHERE {replay}").fetchall()
+    if not rows or rows[0][0] is None:
+        return None
+    names = con.execute(f"SELECT DISTINCT universe FROM runs r WHERE {replay} AND universe IS NOT NULL").fetchall()
+    universe = {t for (text,) in names for t in text.split(",") if t}
+    if not universe:  # a database from before runs recorded their universe
+        universe = {t for (t,) in con.execute("SELECT DISTINCT ticker FROM bars").fetchall()}
+    return rows[0][0], universe
+
+
+def check_replay_import(con: duckdb.DuckDBPyConnection, db: str, bars: pd.DataFrame) -> None:
+    """A replay database never receives its future, nor names its replay does not trade."""
+    state = replay_state(con)
+    if state is None or bars.empty:
+        return
+    session, universe = state
+    future = bars[bars["date"] > session]
+    if len(future):
+        raise InputError(
+            f"database {db} is a replay at {session}; this file holds {len(future):,} bars after it "
+            f"(up to {max(future['date'])}), which the replay must not see yet",
+            f"import only the past with --until {session}, replay the file with `pmax --run --data FILE`, "
+            "or import into another --db")
+    extra = sorted(set(bars["ticker"].unique()) - universe)
+    if extra:
+        shown = ", ".join(extra[:6]) + (f" and {len(extra) - 6} more" if len(extra) > 6 else "")
+        raise InputError(
+            f"database {db} replays {len(universe)} tickers; this file adds {len(extra)} it does not trade ({shown})",
+            "restrict the import with --tickers, or change the universe on another --db "
+            "(`pmax --run --data FILE`); it changes only when you say so")
+
+
+def import_file(store: Store, path: str | Path | LocalFileProvider, gate: QualityGate | None = None,
+                tickers: Sequence[str] | None = None, until: dt.date | None = None) -> ImportSummary:
+    """Read a bars file, pass it through the gate (with stored history as context), store it.
+
+    Raises:
+        InputError: the file is unusable, or it would give a replay database bars after
+            its current session or tickers outside its universe (nothing is written).
+    """
     from engine.data.providers.local import LocalFileProvider
 
     t0 = time.perf_counter()
-    provider = LocalFileProvider(path)
+    provider = path if isinstance(path, LocalFileProvider) else LocalFileProvider(path)
     bars = provider.frame()
     if tickers:
         bars = bars[bars["ticker"].isin({t.upper() for t in tickers})].reset_index(drop=True)
+    if until is not None:
+        bars = bars[bars["date"] <= until].reset_index(drop=True)
+    check_replay_import(store.con, store.path, bars)
     t1 = time.perf_counter()
     gate = gate or QualityGate()
     first = min(bars["date"]) if len(bars) else None

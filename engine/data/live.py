@@ -25,6 +25,7 @@ import pandas as pd
 
 from engine.data import calendar as xcal
 from engine.data.cache import cached_bars, fetch_with_failover
+from engine.data.deadline import Deadline
 from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, build_providers
 from engine.errors import DataUnavailableError
 from engine.feeds import Feed, FeedBatch
@@ -65,11 +66,12 @@ class LiveFeed(Feed):
         self.providers = list(providers) if providers is not None else build_providers(config)
         self.clock = clock
         self.on_notice = on_notice or (lambda line: log.warning(line))
-        self.delay = dt.timedelta(minutes=int(config.get("live.close_delay_minutes", 30)))
-        self.warmup_sessions = int(config.get("live.warmup_sessions", 300))
-        self.wait_for_close = bool(config.get("live.wait_for_close", True))
-        self.poll_s = float(config.get("live.poll_s", 30.0))
-        self.tickers = [t.upper() for t in (tickers or config.get("data.watchlist", []) or self._default_tickers())]
+        live = config.live
+        self.delay = dt.timedelta(minutes=live.close_delay_minutes)
+        self.warmup_sessions = live.warmup_sessions
+        self.wait_for_close = live.wait_for_close
+        self.poll_s = live.poll_s
+        self.tickers = [t.upper() for t in (tickers or config.data.watchlist or self._default_tickers())]
         self.stale_reason = ""
         self._stop = threading.Event()
 
@@ -86,6 +88,9 @@ class LiveFeed(Feed):
         names = " → ".join(p.name for p in self.providers) or "no sources"
         return f"live NYSE feed ({names}), {len(self.tickers)} tickers"
 
+    def universe(self) -> list[str]:
+        return list(self.tickers)
+
     def close(self) -> None:
         """Wake and stop a wait for the next close (shutdown)."""
         self._stop.set()
@@ -101,7 +106,8 @@ class LiveFeed(Feed):
             if session > ready and not self._wait_until_ready(session):
                 return None
         first = self._warmup_start(session) if warmup else session
-        fetched = fetch_with_failover(self.providers, self.tickers, first, session)
+        fetched = fetch_with_failover(self.providers, self.tickers, first, session,
+                                      Deadline.from_config(self.config), self.on_notice, self._stop)
         bars = fetched.bars
         if len(bars) and (bars["date"] == session).any():
             if fetched.errors:

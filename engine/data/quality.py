@@ -22,7 +22,7 @@ import pandas as pd
 
 from engine.data import quality_rules as qr
 from engine.data.calendar import session_array, session_positions
-from engine.errors import ConfigError
+from engine.config_model import model_class
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -32,39 +32,9 @@ PRICE_COLUMNS = ["open", "high", "low", "close"]
 RULES = ("duplicate", "non_session", "missing", "non_positive", "ohlc", "zero_volume", "stale", "gap", "spike")
 
 
-@dataclass(frozen=True)
-class GateSettings:
-    """The [quality] section, checked."""
-
-    history_sessions: int = 30
-    spike_min_move: float = 0.15
-    spike_sigma: float = 8.0
-    spike_reversal: float = 0.6
-    ohlc_repair_max: float = 0.10
-    stale_sessions: int = 5
-
-    @classmethod
-    def from_config(cls, config: Config | None) -> GateSettings:
-        if config is None:
-            return cls()
-        section: Any = config.section("quality")
-        values = {k: section[k] for k in cls.__dataclass_fields__ if k in section}
-        settings = cls(**values)
-        settings.validate()
-        return settings
-
-    def validate(self) -> None:
-        checks = [
-            (self.history_sessions >= 2, "quality.history_sessions must be at least 2"),
-            (0 < self.spike_min_move < 5, "quality.spike_min_move must be a log-return in (0, 5)"),
-            (self.spike_sigma > 0, "quality.spike_sigma must be positive"),
-            (0 < self.spike_reversal <= 1, "quality.spike_reversal must be in (0, 1]"),
-            (0 <= self.ohlc_repair_max < 1, "quality.ohlc_repair_max must be in [0, 1)"),
-            (self.stale_sessions >= 2, "quality.stale_sessions must be at least 2"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message, "fix the [quality] section of your config")
+#: The typed [quality] table, derived from config/default.toml (defaults included);
+#: its values are checked once by `load_config` (engine.config_rules).
+GateSettings = model_class("quality")
 
 
 @dataclass(frozen=True)
@@ -87,8 +57,8 @@ def empty_issues() -> pd.DataFrame:
 class QualityGate:
     """Vectorised checks on OHLCV bars; see the module docstring for the rules."""
 
-    def __init__(self, config: Config | None = None, settings: GateSettings | None = None) -> None:
-        self.settings = settings or GateSettings.from_config(config)
+    def __init__(self, config: Config | None = None, settings: Any | None = None) -> None:
+        self.settings = settings or (config.quality.model if config is not None else GateSettings())
 
     @property
     def history_sessions(self) -> int:
@@ -162,8 +132,9 @@ class QualityGate:
         o0, h0, l0 = o, h, low
         o, h, low, fixed, far = qr.repair_ohlc(o, h, low, c, s.ohlc_repair_max)
         m = is_new & far & ~quarantine
-        found.append((m, "ohlc", "quarantine",
-                      [f"close {cc:.4g} outside low {ll:.4g}..high {hh:.4g}" for cc, ll, hh in zip(c[m], l0[m], h0[m])]))
+        found.append((m, "ohlc", "quarantine", [
+            f"high {hh:.4g} below low {ll:.4g}" if hh < ll else f"close {cc:.4g} outside low {ll:.4g}..high {hh:.4g}"
+            for cc, ll, hh in zip(c[m], l0[m], h0[m])]))
         quarantine |= m
         m = is_new & fixed & ~quarantine
         found.append((m, "ohlc", "repair", [

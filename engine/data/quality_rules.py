@@ -49,8 +49,8 @@ def repair_ohlc(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Repair small OHLC-ordering violations; mark large ones for quarantine.
 
-    A close outside [low, high] by more than `max_repair` (relative) is a bad print:
-    quarantine. An open outside a consistent [low, high] that holds the close is a
+    A close outside [low, high] by more than `max_repair` (relative), or a high below
+    the low, is a bad print: quarantine. An open outside a consistent [low, high] that holds the close is a
     bad open: clip it into the range. Anything else widens high/low to cover open
     and close. Returns (open, high, low, repaired_mask, quarantine_mask).
     """
@@ -58,7 +58,8 @@ def repair_ohlc(
     with np.errstate(invalid="ignore", divide="ignore"):
         over = np.where(c > h, (c - h) / np.abs(h), 0.0)
         under = np.where(c < low, (low - c) / np.abs(low), 0.0)
-    far = bad & (np.maximum(over, under) > max_repair) & (h >= low)
+    # An inverted bar (high below low) has no trustworthy range to repair into.
+    far = bad & ((np.maximum(over, under) > max_repair) | (h < low))
     close_inside = (c >= low) & (c <= h)
     open_only = bad & ~far & close_inside & (h >= low)
     widen = bad & ~far & ~open_only

@@ -2,7 +2,9 @@
 
 A forecast made at session o for horizon h matures at the h-th session after o;
 its `actual` is the realised log return over those sessions. Rows go to
-`model_scores`; `naive_error` is the random walk's error (its mean is 0).
+`model_scores`; `naive_error` is the random walk's error (its mean is 0). `hit`
+is NULL when the forecast or the actual is exactly 0: a tie makes no directional
+call and is neither a hit nor a miss.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session
         "error": a - m,
         "naive_error": a,
         "covered": (df["lower"].to_numpy() <= a) & (a <= df["upper"].to_numpy()),
-        "hit": np.sign(m) == np.sign(a),
+        "hit": pd.array(np.where((m == 0) | (a == 0), None, np.sign(m) == np.sign(a)), dtype="boolean"),
         "prob_up": df["prob_up"].to_numpy(),
     }, columns=SCORE_COLUMNS)
     return out

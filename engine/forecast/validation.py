@@ -3,8 +3,9 @@
 Vocabulary follows statsforecast: horizon `h`, `n_windows`, `step_size`,
 `refit` (every k windows; False: fit once), and a `cutoff` column on every
 out-of-sample row (the last session the model saw). Purged CV (López de Prado)
-drops training rows whose h-session target overlaps a test block, plus an
-`embargo` after each block.
+drops training rows whose h-session label span overlaps the label span of a test
+block — on BOTH sides of the block — and then an `embargo` of further rows after
+the purged zone (`purged_train_mask`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import UsageError
-from engine.features import training_mask
 from engine.forecast.base import Panel
 from engine.forecast.registry import create
 
@@ -96,32 +96,53 @@ def purged_kfold(n_samples: int, n_folds: int = 5, h: int = 1, embargo: int = 0
         yield train, test
 
 
+def purged_train_mask(n_samples: int, h: int, blocks: Sequence[tuple[int, int]], embargo: int = 0) -> np.ndarray:
+    """Rows usable for training around test blocks [a, b) of h-session targets.
+
+    Row t's label is the return from t to t + h, so it spans [t, t + h]; a test
+    block's labels span [a, b - 1 + h]. A training row is kept only if its target
+    is inside the sample (t + h ≤ n - 1), it is not a test row, its label span
+    misses every test block's label span (purge, before AND after the block:
+    t + h < a or t > b - 1 + h), and it is not among the `embargo` rows right
+    after the purged zone (t ≥ b + h + embargo).
+    """
+    t = np.arange(n_samples)
+    ok = t + h <= n_samples - 1
+    for a, b in blocks:
+        overlaps = (t + h >= a) & (t <= b - 1 + h)
+        embargoed = (t > b - 1 + h) & (t < b + h + embargo)
+        ok &= ~overlaps & ~embargoed
+    return ok
+
+
 def combinatorial_purged_cv(n_samples: int, n_folds: int = 6, n_test_folds: int = 2, h: int = 1,
                             embargo: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray, tuple[int, ...]]]:
     """CPCV: every choice of `n_test_folds` of `n_folds` contiguous groups as the test set.
 
-    Yields (train, test, test_groups). A row t is a training row only if its
-    target window [t, t+h] misses every test block, it is not within `embargo`
-    rows after one, and its target is inside the sample.
+    Yields (train, test, test_groups), training rows from `purged_train_mask`:
+    no training label overlaps a test label on either side of any test block, and
+    `embargo` rows after each purged zone are dropped as well.
     """
     if not 1 <= n_test_folds < n_folds <= n_samples:
         raise UsageError(f"need 1 ≤ n_test_folds < n_folds ≤ samples, got {n_test_folds}, {n_folds}, {n_samples}")
+    if h < 1 or embargo < 0:
+        raise UsageError(f"need h ≥ 1 and embargo ≥ 0, got h={h}, embargo={embargo}")
     bounds = np.linspace(0, n_samples, n_folds + 1).astype(int)
     for groups in itertools.combinations(range(n_folds), n_test_folds):
-        ok = training_mask(n_samples, h)
+        blocks = [(int(bounds[g]), int(bounds[g + 1])) for g in groups]
         test = np.zeros(n_samples, dtype=bool)
-        for g in groups:
-            a, b = int(bounds[g]), int(bounds[g + 1])
+        for a, b in blocks:
             test[a:b] = True
-            ok &= training_mask(n_samples, h, a, b, embargo)
-        ok &= ~test
+        ok = purged_train_mask(n_samples, h, blocks, embargo) & ~test
         yield np.nonzero(ok)[0], np.nonzero(test)[0], groups
 
 
 def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, np.ndarray, Any]] | None = None,
                        params: Mapping[str, Any] | None = None, seed: int = 0, n_folds: int = 6,
                        n_test_folds: int = 2, embargo: int = 5) -> pd.DataFrame:
-    """CPCV of the pooled LightGBM feature model: per split, OOS MSE against naive (zero) forecasts."""
+    """CPCV of the pooled LightGBM feature model: per split, OOS MSE against naive (zero) and
+    drift (the training rows' mean h-session return) forecasts, with the purge and embargo
+    of `combinatorial_purged_cv` (test rows are the sessions after the feature warm-up)."""
     import lightgbm as lgb
 
     from engine.features import FEATURE_WARMUP, forward_returns
@@ -143,7 +164,11 @@ def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, 
                             num_boost_round=int(est.params.get("n_estimators", 150)))
         pred = booster.predict(Xte, num_threads=est._lgb_params()["num_threads"])
         mse, mse0 = float(np.mean((Yte - pred) ** 2)), float(np.mean(Yte**2))
-        out.append({"test_groups": str(groups), "n_train": len(Ytr), "n_test": len(Yte), "mse": mse,
-                    "naive_mse": mse0, "skill": 1.0 - mse / mse0 if mse0 > 0 else np.nan,
-                    "hit_rate": float(np.mean(np.sign(pred) == np.sign(Yte)))})
+        mse_drift = float(np.mean((Yte - float(np.mean(Ytr))) ** 2))
+        calls = (pred != 0) & (Yte != 0)
+        out.append({"horizon": int(h), "test_groups": str(groups), "n_train": len(Ytr), "n_test": len(Yte),
+                    "mse": mse, "naive_mse": mse0, "drift_mse": mse_drift,
+                    "skill": 1.0 - mse / mse0 if mse0 > 0 else np.nan,
+                    "skill_vs_drift": 1.0 - mse / mse_drift if mse_drift > 0 else np.nan,
+                    "hit_rate": float(np.mean(np.sign(pred[calls]) == np.sign(Yte[calls]))) if calls.any() else np.nan})
     return pd.DataFrame(out)

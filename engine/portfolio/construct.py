@@ -1,7 +1,8 @@
-"""Portfolio construction: HRP base, signals with their layers, tilts, caps.
+"""Portfolio construction: the base, signals with their layers, tilts, caps.
 
-`construct` is the default strategy as one pure function: the HRP base across the
-watchlist, scaled by the regime's and the kill switches' exposure, tilted only by
+`construct` is the default strategy as one pure function: the base across the
+watchlist (the benchmark's drifted weights; HRP's with that overlay on), scaled by the
+kill switches' exposure (and the regime's, with that overlay on), tilted only by
 validated signals (fractional Kelly x vol target, reduced when tilts crowd into
 correlated names), then capped per position and on gross exposure.
 """
@@ -103,9 +104,10 @@ def construct(
     """Signals (one per ticker) and the capped target weights (N,).
 
     Args:
-        base: HRP weights summing to 1 over the tradable names (0 elsewhere).
+        base: the core weights over the tradable names: the benchmark's (summing to at
+            most 1; zeros for a cash benchmark) or HRP's (summing to 1).
         forecasts: ticker -> ensemble row (mean, lower, upper, prob_up, drivers).
-        exposure: regime scale x kill-switch scale.
+        exposure: kill-switch scale (x regime scale with that overlay on).
         vol_ann: annualised forecast vol per ticker (GARCH; NaN: unknown).
     """
     n = len(tickers)

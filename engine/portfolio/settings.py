@@ -39,6 +39,13 @@ def _one_of(*allowed: str) -> Callable[[Any], str | None]:
     return check
 
 
+def _subset_of(*allowed: str) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        bad = [x for x in (v or []) if str(x).lower() not in allowed]
+        return None if not bad else f"may only list {', '.join(allowed)}, got {bad[0]!r}"
+    return check
+
+
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "signals.horizon": _positive,
     "signals.prob_band": _fraction(0.0, 0.5),
@@ -58,6 +65,9 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "portfolio.drift_threshold": _fraction(0.0, 1.0),
     "portfolio.drift_relative": _fraction(0.0, 1.0),
     "portfolio.order_type": _one_of("market", "limit"),
+    "portfolio.benchmark": _one_of("equal_weight", "cash"),
+    "portfolio.overlays": _subset_of("hrp", "regime"),
+    "portfolio.turnover_budget": _non_negative,
     "broker.slippage_bps": _non_negative,
     "broker.commission_bps": _non_negative,
     "broker.max_bar_participation": _fraction(0.0, 1.0, open_lo=True),

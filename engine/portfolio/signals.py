@@ -3,7 +3,10 @@
 A signal turns one ticker's ensemble forecast into BUY / SELL / HOLD with a
 confidence, then passes five layers, each storing a verdict and a reason:
 
-1. statistical: the ensemble beats naive on this ticker out of sample (DM test);
+1. statistical: the ensemble beats the stronger of `naive` and `drift` on this
+   ticker out of sample (the one Diebold–Mariano test of `engine.significance`,
+   with Benjamini–Hochberg false-discovery-rate control across the tickers tested
+   that session — see `statistical_gate`);
 2. regime: the call agrees with the detected market regime;
 3. size: the tilted position fits the limits;
 4. correlation: it does not pile onto correlated holdings;
@@ -97,47 +100,84 @@ def calibrate_confidence(prob_up: float, action: str, hits: int, n_scored: int,
     return float(min(max(conf, 0.0), 1.0))
 
 
-def dm_test(model_err: np.ndarray, naive_err: np.ndarray, h: int = 1) -> tuple[float, float]:
-    """Diebold-Mariano test on squared loss, one-sided (model better than naive).
+@dataclass(frozen=True)
+class GateTest:
+    """One ticker's statistical-gate test at one session.
 
-    Uses a Newey-West long-run variance with h-1 lags (overlapping h-step errors).
-    Returns (stat, p_value); a negative stat means the model's loss is lower.
+    `stat`/`pvalue`: one-sided Diebold–Mariano (model's loss lower) against the
+    binding baseline — the stronger of naive and drift, i.e. the one whose test
+    gives the larger p-value (intersection–union: the ensemble must beat both).
+    `qvalue`: Benjamini–Hochberg adjusted p-value across the tickers tested that
+    session (NaN when not tested: too few scores, or the test undefined).
     """
-    e1 = np.asarray(model_err, dtype=float)
-    e2 = np.asarray(naive_err, dtype=float)
-    ok = np.isfinite(e1) & np.isfinite(e2)
-    d = e1[ok] ** 2 - e2[ok] ** 2
-    n = d.size
-    if n < 3:
-        return float("nan"), 1.0
-    dbar = d.mean()
-    dc = d - dbar
-    lrv = float(dc @ dc) / n
-    for lag in range(1, max(int(h), 1)):
-        if lag >= n:
-            break
-        w = 1.0 - lag / max(int(h), 1)
-        lrv += 2.0 * w * float(dc[lag:] @ dc[:-lag]) / n
-    if lrv <= 0:
-        return (float("-inf"), 0.0) if dbar < 0 else (float("inf"), 1.0)
-    stat = dbar / math.sqrt(lrv / n)
-    p = 0.5 * math.erfc(-stat / math.sqrt(2.0))  # P(Z <= stat)
-    return float(stat), float(p)
+
+    n_scored: int
+    hits: int
+    stat: float
+    pvalue: float
+    qvalue: float
+    baseline: str
+
+
+def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                     horizon: int, min_scored: int) -> dict[str, GateTest]:
+    """The statistical layer's test for every ticker of one session.
+
+    Args:
+        series: ticker -> (model errors, naive errors, drift errors, hits), aligned
+            on the same matured forecasts (oldest first; drift NaN where unscored).
+        horizon: forecast horizon h (sessions), the DM test's overlap.
+        min_scored: tickers with fewer scored forecasts are not tested and do not
+            count in the family.
+
+    Each ticker is tested against naive and, where drift has at least `min_scored`
+    scores on the same targets, against drift; its p-value is the larger of the two
+    (intersection–union test: valid at level α without adjustment). The family of
+    tickers tested this session is then controlled with Benjamini–Hochberg: a
+    ticker passes when its q-value is below the gate's α.
+    """
+    from engine.significance import benjamini_hochberg, diebold_mariano
+
+    raw: dict[str, tuple[int, int, float, float, str]] = {}
+    for ticker, (err, naive, drift, hit) in series.items():
+        n = int(np.isfinite(np.asarray(err, dtype=float)).sum())
+        hits = int(np.asarray(hit, dtype=bool).sum())
+        if n < min_scored:
+            raw[ticker] = (n, hits, float("nan"), float("nan"), "")
+            continue
+        tests = [("naive", diebold_mariano(err, naive, h=horizon, alternative="less"))]
+        if np.count_nonzero(np.isfinite(drift) & np.isfinite(err)) >= min_scored:
+            tests.append(("drift", diebold_mariano(err, drift, h=horizon, alternative="less")))
+        if any(not math.isfinite(t.pvalue) for _, t in tests):
+            raw[ticker] = (n, hits, float("nan"), float("nan"), "")
+            continue
+        name, worst = max(tests, key=lambda t: t[1].pvalue)
+        raw[ticker] = (n, hits, worst.stat, worst.pvalue, name)
+    names = list(raw)
+    q = benjamini_hochberg([raw[t][3] for t in names])
+    return {t: GateTest(raw[t][0], raw[t][1], raw[t][2], raw[t][3], float(qt), raw[t][4])
+            for t, qt in zip(names, q)}
 
 
 def layer_statistical(n_scored: int, stat: float, p_value: float, *, alpha: float,
                       min_scored: int, demoted: bool = False) -> LayerVerdict:
-    """Layer 1: the ensemble beats naive on this ticker, significantly (DM)."""
+    """Layer 1: the ensemble beats naive and drift on this ticker, significantly.
+
+    `stat` is the DM statistic against the stronger baseline and `p_value` the
+    Benjamini–Hochberg q-value from `statistical_gate`; the layer passes when
+    q < alpha (the BH procedure at false-discovery rate alpha).
+    """
     if demoted:
         return LayerVerdict("statistical", False, "ensemble demoted: not beating the baseline")
     if n_scored < min_scored:
         return LayerVerdict("statistical", False,
                             f"only {n_scored} scored forecasts (< {min_scored})")
-    if not (math.isfinite(stat) and stat < 0 and p_value < alpha):
+    if not math.isfinite(stat) or not math.isfinite(p_value):
+        return LayerVerdict("statistical", False, "DM test undefined: not enough data")
+    if not (stat < 0 and p_value < alpha):
         return LayerVerdict("statistical", False,
-                            f"does not beat naive (DM {stat:.2f}, p={p_value:.3f} >= {alpha})"
-                            if math.isfinite(stat) else "DM test undefined")
-    return LayerVerdict("statistical", True, f"beats naive (DM {stat:.2f}, p={p_value:.3f})")
+                            f"does not beat naive and drift (DM {stat:.2f}, BH q={p_value:.3f} >= {alpha})")
+    return LayerVerdict("statistical", True, f"beats naive and drift (DM {stat:.2f}, BH q={p_value:.3f})")
 
 
 _REGIME_AGREES = {

@@ -1,8 +1,8 @@
 """Sizing and construction: fractional Kelly, vol targeting, correlation-aware
-reduction, caps, whole shares and the drift/benefit rebalance rule.
+reduction, caps, whole shares, the band/cost rebalance rule and the turnover budget.
 
 All functions are pure (numpy in, numpy out). The default strategy is
-`target = clip(exposure x (HRP base + validated tilts))`; a tilt is
+`target = clip(exposure x (benchmark base + validated tilts))`; a tilt is
 `kelly_fraction x Kelly(confidence, payoff) x vol-target scale`, reduced when
 tilts pile onto correlated names.
 """
@@ -114,19 +114,22 @@ class RebalanceLeg:
 def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.ndarray,
                    equity: float, edges: np.ndarray, *, drift_threshold: float,
                    cost_bps: float, tracking_value_bps: float, drift_relative: float = 0.0,
-                   force: np.ndarray | None = None) -> list[RebalanceLeg]:
-    """Trades only where |drift| > threshold and expected benefit > cost.
+                   force: np.ndarray | None = None,
+                   base_weights: np.ndarray | None = None) -> list[RebalanceLeg]:
+    """Trades only where |drift| > threshold (the no-trade band) and expected benefit > cost.
 
     The threshold is `drift_threshold` in weight, or `drift_relative` x the larger of
     the current and target weights when that is smaller (so a 500-name book with
     0.2% positions still rebalances when a name is 25% off its target).
 
-    Expected benefit of moving |dw| of equity to target is
-    |dw| x equity x (edge + tracking value), where `edge` is a validated signal's
-    |expected return| when the trade goes its way (else 0) and the tracking value
-    (bps) prices being at the risk-budgeted base rather than off it. Cost is one-way
-    slippage + commission. `force` marks legs exempt from both tests (flatten, or a
-    target of zero for a halted or dropped name).
+    Expected benefit of moving |dw| of equity to target is |dw| x equity x (edge +
+    tracking value), where `edge` is a validated signal's |expected return| when the
+    trade goes its way (else 0) and the tracking value (bps) prices closing a
+    deviation from the base. Cost is one-way slippage + commission. With
+    `base_weights` the rule is cost-aware both ways: a leg that widens the name's
+    deviation from its base earns no tracking value and must cover the round trip
+    (2 x one-way: the deviation is unwound later). `force` marks legs exempt from
+    both tests (flatten, or a target of zero for a halted or dropped name).
     """
     cur = np.asarray(current_qty, dtype=np.int64)
     tgt = np.asarray(target_qty, dtype=np.int64)
@@ -143,6 +146,10 @@ def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.n
         cost = notional * cost_bps / 1e4
         edge = float(edges[i]) if np.sign(edges[i]) == np.sign(dq) else 0.0
         benefit = notional * (abs(edge) + tracking_value_bps / 1e4)
+        if base_weights is not None:
+            before = cur[i] * px[i] / equity - base_weights[i]
+            if abs(before + dw) > abs(before) + 1e-12:  # opens a deviation: pays the round trip
+                cost, benefit = 2.0 * cost, notional * abs(edge)
         if force is not None and force[i]:
             legs.append(RebalanceLeg(i, dq, dw, benefit, cost, "forced"))
             continue
@@ -157,3 +164,35 @@ def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.n
                                  f"drift {dw:+.2%} > {thr:.2%}, "
                                  f"benefit {benefit:.2f} > cost {cost:.2f}"))
     return legs
+
+
+def one_way_notional(legs: list[RebalanceLeg], prices: np.ndarray) -> float:
+    """Half the traded notional of `legs` (one-way turnover in currency)."""
+    return 0.5 * float(sum(abs(leg.qty) * prices[leg.index] for leg in legs))
+
+
+def fit_turnover_budget(legs: list[RebalanceLeg], prices: np.ndarray, budget_left: float,
+                        exempt: np.ndarray | None = None) -> list[RebalanceLeg]:
+    """Keeps the legs worth most per dollar traded within `budget_left` (one-way currency).
+
+    Exempt legs (forced exits, funding) always pass and do not count; the others are
+    taken in order of (benefit - cost) / notional; the first that does not fit is cut
+    to whole shares that do, and the rest wait for budget to accrue.
+    """
+    free = [leg for leg in legs if exempt is not None and exempt[leg.index]]
+    rest = [leg for leg in legs if not (exempt is not None and exempt[leg.index])]
+    rest.sort(key=lambda leg: -(leg.benefit - leg.cost) / max(abs(leg.qty) * prices[leg.index], 1e-9))
+    left = max(float(budget_left), 0.0)
+    kept = list(free)
+    for leg in rest:
+        one_way = 0.5 * abs(leg.qty) * prices[leg.index]
+        if one_way <= left:
+            kept.append(leg)
+            left -= one_way
+            continue
+        q = int(np.floor(2.0 * left / prices[leg.index])) if prices[leg.index] > 0 else 0
+        if q > 0:
+            kept.append(RebalanceLeg(leg.index, int(np.sign(leg.qty)) * q, leg.drift, leg.benefit, leg.cost,
+                                     f"{leg.reason}; cut to {q} of {abs(leg.qty)} shares by the turnover budget"))
+        break
+    return sorted(kept, key=lambda leg: leg.index)

@@ -1,4 +1,5 @@
-"""What a run did, for `pmax --run --json`: final equity, Sharpe, max drawdown, trades.
+"""What a run did, for `pmax --run --json`: final equity, Sharpe, max drawdown, trades,
+and the benchmark-relative report (`engine.portfolio.report`) for the same sessions.
 
 Metrics follow empyrical's conventions (daily simple returns, ddof=1, 252 sessions,
 max drawdown a negative fraction), computed by `engine.metrics`.
@@ -14,6 +15,7 @@ import pandas as pd
 
 from engine.metrics import max_drawdown, probabilistic_sharpe_ratio, sharpe_ratio
 from engine.portfolio.db import first_row
+from engine.portfolio.report import MIN_SESSIONS, benchmark_report
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,45 +33,56 @@ def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
-def run_summary(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any]:
-    """The account's results over every stored session (JSON-serialisable).
+def run_summary(con: duckdb.DuckDBPyConnection, account: str, *, first: Any = None, last: Any = None,
+                benchmark: str | None = None, overlays: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+    """What the sessions `first` … `last` did (default: every stored session), JSON-serialisable.
 
     Keys: sessions, first_session, last_session, initial_equity, final_equity,
-    total_return, sharpe, max_drawdown, trade_count (fills), orders, rejected,
-    cancelled, halted_sessions.
+    total_return, sharpe, psr, max_drawdown, metrics_withheld (why Sharpe and PSR are
+    null: fewer than `MIN_SESSIONS` daily returns), trade_count (fills), orders,
+    rejected, cancelled, halted_sessions, baseline (equal-weight buy-and-hold over the
+    same sessions) and benchmark (`engine.portfolio.report.benchmark_report`).
     """
-    eq = con.execute("SELECT as_of, equity, daily_return FROM equity WHERE account = ? ORDER BY as_of",
-                     [account]).fetchall()
+    eq = con.execute("SELECT as_of, equity, daily_return FROM equity WHERE account = ? "
+                     "AND as_of BETWEEN coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') "
+                     "ORDER BY as_of", [account, first, last]).fetchall()
+    lo, hi = (eq[0][0], eq[-1][0]) if eq else (first, last)
     counts = first_row(con,
         "SELECT count(*), count(*) FILTER (WHERE status = 'rejected'), "
-        "count(*) FILTER (WHERE status = 'cancelled') FROM orders WHERE account = ?", [account])
-    fills = con.execute("SELECT count(*) FROM fills WHERE account = ?", [account]).fetchall()[0][0]
-    halted = con.execute("SELECT count(*) FROM risk WHERE account = ? AND halted", [account]).fetchall()[0][0]
+        "count(*) FILTER (WHERE status = 'cancelled') FROM orders WHERE account = ? AND as_of BETWEEN ? AND ?",
+        [account, lo, hi])
+    fills = con.execute("SELECT count(*) FROM fills WHERE account = ? AND date BETWEEN ? AND ?",
+                        [account, lo, hi]).fetchall()[0][0]
+    halted = con.execute("SELECT count(*) FROM risk WHERE account = ? AND halted AND as_of BETWEEN ? AND ?",
+                         [account, lo, hi]).fetchall()[0][0]
+    tallies = {"trade_count": int(fills), "orders": int(counts[0]), "rejected": int(counts[1]),
+               "cancelled": int(counts[2]), "halted_sessions": int(halted)}
     if not eq:
         return {"sessions": 0, "first_session": None, "last_session": None, "initial_equity": None,
                 "final_equity": None, "total_return": None, "sharpe": None, "max_drawdown": None,
-                "trade_count": int(fills), "orders": int(counts[0]), "rejected": int(counts[1]),
-                "cancelled": int(counts[2]), "halted_sessions": int(halted)}
-    baseline = buy_and_hold_summary(con, eq[0][0], eq[-1][0])
+                "psr": None, "metrics_withheld": "no sessions", **tallies}
+    prior = first_row(con, "SELECT as_of, equity FROM equity WHERE account = ? AND as_of < ? "
+                           "ORDER BY as_of DESC LIMIT 1", [account, lo])
     values = np.array([float(e) for _d, e, _r in eq])
-    r = np.array([float(x or 0.0) for _d, _e, x in eq])[1:]
-    first = values[0] / (1.0 + float(eq[0][2] or 0.0))
+    start = float(prior[1]) if prior else values[0] / (1.0 + float(eq[0][2] or 0.0))
+    path = np.r_[start, values] if prior else values
+    r = path[1:] / path[:-1] - 1.0
+    withheld = None if r.size >= MIN_SESSIONS else (
+        f"{r.size} daily returns; Sharpe and PSR need at least {MIN_SESSIONS}")
     return {
         "sessions": len(eq),
         "first_session": eq[0][0].isoformat(),
         "last_session": eq[-1][0].isoformat(),
-        "initial_equity": round(float(first), 2),
+        "initial_equity": round(float(start), 2),
         "final_equity": round(float(values[-1]), 2),
-        "total_return": _num(values[-1] / first - 1.0),
-        "sharpe": _num(_sharpe(r)),
+        "total_return": _num(values[-1] / start - 1.0),
+        "sharpe": None if withheld else _num(_sharpe(r)),
+        "psr": None if withheld else _num(_psr(r)),
         "max_drawdown": _num(_max_drawdown(r)),
-        "trade_count": int(fills),
-        "orders": int(counts[0]),
-        "rejected": int(counts[1]),
-        "cancelled": int(counts[2]),
-        "halted_sessions": int(halted),
-        "psr": _num(_psr(r)),
-        "baseline": baseline,
+        "metrics_withheld": withheld,
+        **tallies,
+        "baseline": buy_and_hold_summary(con, prior[0] if prior else lo, hi, withhold=bool(withheld)),
+        "benchmark": benchmark_report(con, account, benchmark=benchmark, overlays=overlays, first=lo, last=hi),
     }
 
 
@@ -94,8 +107,10 @@ def buy_and_hold_value(bars: pd.DataFrame) -> pd.Series:
     return (closes / closes.iloc[0]).mean(axis=1)
 
 
-def buy_and_hold_summary(con: duckdb.DuckDBPyConnection, first: Any, last: Any) -> dict[str, Any]:
-    """The naive baseline beside the strategy: same metrics over the same sessions."""
+def buy_and_hold_summary(con: duckdb.DuckDBPyConnection, first: Any, last: Any,
+                         withhold: bool = False) -> dict[str, Any]:
+    """The naive baseline beside the strategy: same metrics over the same sessions
+    (`withhold`: Sharpe left null, as the strategy's is, when there are too few)."""
     value = buy_and_hold_value(con.execute(BUY_AND_HOLD_SQL, [first, last]).df()).to_numpy(dtype=float)
     if value.size == 0:
         return {"name": "equal-weight buy-and-hold", "total_return": None, "sharpe": None, "max_drawdown": None}
@@ -103,6 +118,6 @@ def buy_and_hold_summary(con: duckdb.DuckDBPyConnection, first: Any, last: Any) 
     return {
         "name": "equal-weight buy-and-hold",
         "total_return": _num(value[-1] - 1.0),
-        "sharpe": _num(_sharpe(r)),
+        "sharpe": None if withhold else _num(_sharpe(r)),
         "max_drawdown": _num(_max_drawdown(r)),
     }

@@ -1,4 +1,5 @@
-"""Synthetic daily bars for tests and benchmarks: a one-factor market with shocks.
+"""Synthetic daily bars for tests and benchmarks: a one-factor market with shocks, and
+a random-walk copy of a real market (`random_walk_market`) with nothing to predict.
 
 Dates are NYSE sessions, so the quality gate accepts them.
 
@@ -70,4 +71,39 @@ def synthetic_bars(
     for j, t in enumerate(tickers):
         frames.append(pd.DataFrame({"date": dates, "ticker": t, "open": open_[:, j], "high": high[:, j],
                                     "low": low[:, j], "close": close[:, j], "volume": vol[:, j].astype(np.int64)}))
+    return pd.concat(frames, ignore_index=True).sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
+
+
+def random_walk_market(template: pd.DataFrame, *, seed: int = 0, rho: float = 0.35,
+                       gap_share: float = 0.3) -> pd.DataFrame:
+    """A market with nothing to predict, shaped like `template` (long OHLCV bars).
+
+    Same tickers, dates, first closes and volumes as the template; log returns are
+    i.i.d. with zero mean, each ticker's daily vol equal to its realised vol in the
+    template, and a one-factor correlation `rho` between every pair. A share
+    `gap_share` of each day's variance happens overnight (close -> open); highs and
+    lows wrap open and close. No past price, volume or cross-section carries
+    information about the next return.
+    """
+    rng = np.random.default_rng(seed)
+    close0 = template.pivot(index="date", columns="ticker", values="close").sort_index()
+    vol = template.pivot(index="date", columns="ticker", values="volume").sort_index().reindex_like(close0)
+    dates, tickers = list(close0.index), list(close0.columns)
+    n_t, n = close0.shape
+    sigma = np.log(close0).diff().std(ddof=1).to_numpy()
+    z = np.sqrt(rho) * rng.standard_normal((n_t, 1)) + np.sqrt(1.0 - rho) * rng.standard_normal((n_t, n))
+    gap_z = rng.standard_normal((n_t, n))
+    r = z * sigma
+    gap = np.sqrt(gap_share) * sigma * gap_z        # overnight part, independent of the day's close
+    r[0] = gap[0] = 0.0
+    close = close0.iloc[0].to_numpy() * np.exp(np.cumsum(r, axis=0))
+    prev = np.vstack([close[:1], close[:-1]])
+    open_ = prev * np.exp(gap)
+    wick = np.abs(rng.normal(0.0, 0.5, size=(2, n_t, n))) * sigma
+    high = np.maximum(open_, close) * np.exp(wick[0])
+    low = np.minimum(open_, close) * np.exp(-wick[1])
+    volume = vol.ffill().bfill().to_numpy().astype(np.int64)
+    frames = [pd.DataFrame({"date": dates, "ticker": t, "open": open_[:, j], "high": high[:, j],
+                            "low": low[:, j], "close": close[:, j], "volume": volume[:, j]})
+              for j, t in enumerate(tickers)]
     return pd.concat(frames, ignore_index=True).sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)

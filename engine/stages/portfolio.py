@@ -1,7 +1,10 @@
 """portfolio stage: target weights -> whole-share orders -> pre-trade checks -> `orders`.
 
-Trades a name only when its drift from target exceeds the threshold and the expected
-benefit beats the cost; a drawdown stop turns every holding into a `flatten` order.
+Trades a name only when its drift from target exceeds the no-trade band and the
+expected benefit beats the cost (a leg that widens a deviation from the base pays the
+round trip), within the annual turnover budget; a drawdown stop turns every holding
+into a `flatten` order and funding an all-cash book is a `fund` order (both exempt
+from the budget).
 Every proposed order is stored: `new` (fills at the next session's bar) or
 `rejected` with the failing check's reason.
 """
@@ -21,7 +24,7 @@ from engine.events import Event
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.broker import Order, order_id
 from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
-from engine.portfolio.sizing import RebalanceLeg, rebalance_legs, target_shares
+from engine.portfolio.sizing import RebalanceLeg, fit_turnover_budget, rebalance_legs, target_shares
 from engine.stages.broker_fill import ORDER_COLUMNS
 from engine.stages.signals import TARGETS_KEY
 from engine.store import append
@@ -62,6 +65,35 @@ def load_targets(ctx: CycleContext) -> tuple[dict[str, float], dict[str, float]]
     return targets, edges
 
 
+def load_bases(ctx: CycleContext) -> dict[str, float]:
+    """Each signalled ticker's base weight this session (the benchmark after overlays)."""
+    rows = ctx.con.execute("SELECT ticker, base_weight FROM signals WHERE account = ? AND as_of = ?",
+                           [ctx.account, ctx.session]).fetchall()
+    return {t: float(w) for t, w in rows if w is not None}
+
+
+BUDGET_WINDOW = 252
+"""Sessions the turnover budget looks back over (one year)."""
+
+
+def turnover_budget_left(ctx: CycleContext, equity: float) -> float:
+    """One-way notional the turnover budget still allows this session.
+
+    The allowance accrues pro rata: `turnover_budget x equity x sessions / 252` over
+    the trailing 252 sessions (fewer at the start), less what non-exempt fills used
+    (half their notional); funding and flatten orders are exempt.
+    """
+    row = ctx.con.execute(
+        "WITH s AS (SELECT as_of FROM equity WHERE account = ? AND as_of < ? ORDER BY as_of DESC LIMIT ?) "
+        "SELECT (SELECT count(*) FROM s), (SELECT coalesce(sum(f.qty * f.price), 0) FROM fills f "
+        "JOIN orders o USING (order_id) WHERE f.account = ? AND o.intent NOT IN ('fund', 'flatten') "
+        "AND f.date > coalesce((SELECT min(as_of) FROM s), DATE '0001-01-01'))",
+        [ctx.account, ctx.session, BUDGET_WINDOW - 1, ctx.account]).fetchall()[0]
+    sessions, traded = int(row[0]) + 1, float(row[1])
+    allowed = float(ctx.config.portfolio.turnover_budget) * equity * sessions / BUDGET_WINDOW
+    return max(0.0, allowed - 0.5 * traded)
+
+
 def check_limits(ctx: CycleContext) -> CheckLimits:
     r, p, b = ctx.config.risk, ctx.config.portfolio, ctx.config.broker
     return CheckLimits(
@@ -92,12 +124,21 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
     tgt = target_shares(w, a.equity, px)
     force = np.array([flatten or (t not in targets and a.book.qty(t) != 0) for t in names])
     cost_bps = float(ctx.config.broker.slippage_bps) + float(ctx.config.broker.commission_bps)
+    # The reference a leg moves toward or away from: the base within the position cap (a
+    # drifting benchmark can outgrow the cap; trimming it back is risk control, not a bet).
+    cap = float(p.max_position)
+    bases = {t: min(max(b, -cap), cap) for t, b in load_bases(ctx).items()}
     legs = rebalance_legs(cur, tgt, px, a.equity, np.array([edges.get(t, 0.0) for t in names]),
                           drift_threshold=float(p.drift_threshold), cost_bps=cost_bps,
                           tracking_value_bps=float(p.tracking_value_bps),
-                          drift_relative=float(p.drift_relative), force=force)
+                          drift_relative=float(p.drift_relative), force=force,
+                          base_weights=np.array([bases.get(t, 0.0) for t in names]))
+    # Funding an all-cash book into its base is not discretionary turnover.
+    funding = not flatten and not a.book.positions
+    if not flatten and not funding and a.ks.exposure_scale >= 1.0:  # risk cuts never wait for budget
+        legs = fit_turnover_budget(legs, px, turnover_budget_left(ctx, a.equity), exempt=force)
     legs = fit_gross_budget(legs, cur, px, a.equity, float(p.max_gross))
-    intent = "flatten" if flatten else "rebalance"
+    intent = "flatten" if flatten else ("fund" if funding else "rebalance")
     off = float(p.limit_offset_bps) / 1e4
     orders = []
     for leg in legs:

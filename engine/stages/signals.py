@@ -1,4 +1,4 @@
-"""signals stage: regime, HRP base, validated signals and target weights.
+"""signals stage: regime, benchmark base (HRP only as an overlay), validated signals, targets.
 
 Reads this session's ensemble forecasts (and GARCH vols) written by the forecast
 stage, the ensemble's scored out-of-sample record per ticker, and the marked book;
@@ -17,13 +17,14 @@ import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
+from engine.portfolio.benchmark import benchmark_weights, overlays_on
 from engine.portfolio.book import assess
 from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
-from engine.portfolio.signals import dm_test
+from engine.portfolio.signals import statistical_gate
 from engine.store import append
 
 TARGETS_KEY = "portfolio.targets"
@@ -73,24 +74,28 @@ def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
 
 
 def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
-    """The ensemble's last `window` matured forecasts per ticker, with a DM test vs naive."""
+    """The ensemble's last `window` matured forecasts per ticker, tested against the
+    stronger of naive and drift with BH control across tickers (`statistical_gate`).
+    `dm_pvalue` carries the Benjamini–Hochberg q-value the layer compares to α."""
     got = ctx.con.execute(
-        "SELECT ticker, error, naive_error, coalesce(hit, false) AS hit FROM model_scores "
-        "WHERE account = ? AND model = 'ensemble' AND horizon = ? AND as_of <= ? "
-        "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY forecast_as_of DESC) <= ? "
-        "ORDER BY ticker, forecast_as_of", [ctx.account, horizon, ctx.session, window]).fetchnumpy()
+        "SELECT e.ticker, e.error, e.naive_error, d.error AS drift_error, coalesce(e.hit, false) AS hit "
+        "FROM model_scores e LEFT JOIN model_scores d ON d.account = e.account AND d.model = 'drift' "
+        "AND d.horizon = e.horizon AND d.ticker = e.ticker AND d.forecast_as_of = e.forecast_as_of "
+        "WHERE e.account = ? AND e.model = 'ensemble' AND e.horizon = ? AND e.as_of <= ? "
+        "QUALIFY row_number() OVER (PARTITION BY e.ticker ORDER BY e.forecast_as_of DESC) <= ? "
+        "ORDER BY e.ticker, e.forecast_as_of", [ctx.account, horizon, ctx.session, window]).fetchnumpy()
     tick = np.asarray(got["ticker"], dtype=object)
     if tick.size == 0:
         return {}
     err = np.asarray(got["error"], dtype=float)
     naive = np.asarray(got["naive_error"], dtype=float)
+    drift = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: drift not scored
     hit = np.asarray(got["hit"], dtype=bool)
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
-    out: dict[str, TickerScore] = {}
-    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size]):
-        stat, p = dm_test(err[lo:hi], naive[lo:hi], horizon)
-        out[str(tick[lo])] = TickerScore(int(hi - lo), int(hit[lo:hi].sum()), stat, p)
-    return out
+    series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
+              for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
+    gate = statistical_gate(series, horizon, int(ctx.config.signals.min_scored))
+    return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue) for t, g in gate.items()}
 
 
 def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:
@@ -141,12 +146,17 @@ class SignalsStage(Stage):
         complete = (np.isfinite(rets).sum(axis=0) >= need) if rets.shape[0] else np.zeros(len(view.tickers), bool)
         halted = np.array([t in a.ks.ticker_halts for t in view.tickers])
         tradable = has & complete & ~halted
+        # The benchmark's universe ignores a missing bar or a halt: its weights drift on.
+        universe = [t for i, t in enumerate(view.tickers) if complete[i] and t in a.prices]
+        bench = dict(zip(universe, benchmark_weights(ctx, view, universe, a.prices)))
         idx = np.flatnonzero(tradable)
         tickers = [view.tickers[i] for i in idx]
         if not tickers:
             return
         r = np.nan_to_num(rets[:, idx])  # a missing day counts as flat
-        base = HRPAllocator(min_obs=int(p.min_history)).fit(r).weights_
+        overlays = overlays_on(ctx.config)
+        base = (HRPAllocator(min_obs=int(p.min_history)).fit(r).weights_ if "hrp" in overlays
+                else np.array([bench.get(t, 0.0) for t in tickers]))
         corr = np.corrcoef(r, rowvar=False) if r.shape[0] > 2 and len(idx) > 1 else np.eye(len(idx))
         corr = np.nan_to_num(np.atleast_2d(corr))
         prices = np.array([a.prices[t] for t in tickers])
@@ -156,14 +166,15 @@ class SignalsStage(Stage):
         signals, target = construct(
             tickers, base, ensemble_forecasts(ctx, params.horizon),
             ticker_scores(ctx, params.horizon, int(s.score_window)), regime,
-            regime.exposure_scale * a.ks.exposure_scale, current_w, corr, prices, vol_ann,
+            (regime.exposure_scale if "regime" in overlays else 1.0) * a.ks.exposure_scale,
+            current_w, corr, prices, vol_ann,
             a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
         append(ctx.con, "signals", pd.DataFrame([{
             "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
             "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,
             "prob_up": g.prob_up, "validated": g.validated, "layers": g.layers_json(),
             "drivers": g.drivers, "target_weight": g.target_weight, "base_weight": g.base_weight,
-            "tilt": g.tilt, "reason": g.reason} for g in signals]))
+            "tilt": g.tilt, "reason": g.reason, "core_weight": float(c)} for g, c in zip(signals, base)]))
         edges = {g.ticker: (g.expected_return if g.validated and g.tilt != 0 else 0.0) for g in signals}
         ctx.state[TARGETS_KEY] = (ctx.session, dict(zip(tickers, map(float, target))), edges)
         ctx.publish(SignalsUpdated(ctx.session, len(signals), sum(g.validated for g in signals),

@@ -2,7 +2,8 @@
 
 Each module `m<NNN>_<name>.py` defines `VERSION: int` and `SQL: str`. They apply in
 order of VERSION, each once, inside one transaction per migration; the applied set
-is recorded in `schema_migrations`.
+is recorded in `schema_migrations`. A database holding a version this code does not
+know was written by a newer pmax and is refused (`SchemaTooNewError`, exit 2).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import cache
 
 import duckdb
 
-from engine.errors import InvariantError
+from engine.errors import InvariantError, SchemaTooNewError
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,29 @@ def latest_version() -> int:
     return migrations[-1].version if migrations else 0
 
 
+def check_not_newer(con: duckdb.DuckDBPyConnection, done: set[int] | None = None) -> None:
+    """Refuse a database that a newer pmax migrated: this code would misread its tables."""
+    if done is None:
+        try:
+            done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        except duckdb.CatalogException:  # not (yet) a pmax database: nothing newer in it
+            return
+    unknown = sorted(done - {m.version for m in discover()})
+    if unknown:
+        path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        where = path[0] if path and path[0] else "the database"
+        raise SchemaTooNewError(
+            f"{where} was written by a newer pmax (schema version {unknown[-1]}; this pmax knows up to "
+            f"{latest_version()})", "upgrade pmax (git pull && scripts/install.sh), or use another --db")
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply every migration not yet recorded; returns the versions applied."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
     )
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    check_not_newer(con, done)
     applied: list[int] = []
     for migration in discover():
         if migration.version in done:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,17 +16,30 @@ if TYPE_CHECKING:
     from engine.serve.reader import ReaderStore
 
 
-def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None) -> Config:
-    """The merged config for this invocation (raises ConfigError on bad settings).
+def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None,
+                    log_to_stderr: bool = True) -> Config:
+    """The merged config for this invocation (ConfigError, exit 2, on any bad setting).
 
-    The modules imported first register their `_validate_*` checks (enumerations and
-    ranges), so a bad value stops the command at start-up with the key named.
+    `load_config` runs every rule itself (engine.config_rules), whatever was imported.
+    With `log_to_stderr` (not in the TUI, which owns the terminal), log records at
+    `[app] log_level` and above go to stderr as `pmax: …` lines.
     """
-    import copilot.settings  # noqa: F401 - registers [copilot] checks
-    import engine.device  # noqa: F401 - registers [device] checks
-    import engine.portfolio.settings  # noqa: F401 - registers [signals]/[portfolio]/[broker]/[risk] checks
+    config = load_config(Path(config_path) if config_path else None, overrides=overrides)
+    if log_to_stderr:
+        configure_logging(config.app.log_level)
+    return config
 
-    return load_config(Path(config_path) if config_path else None, overrides=overrides)
+
+def configure_logging(level: str) -> None:
+    """Send log records at `level` ("debug" … "error") and above to stderr, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("pmax: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    wanted = getattr(logging, level.upper())
+    root.setLevel(max(wanted, logging.WARNING))  # libraries: warnings and errors only
+    for name in ("pmax", "engine", "copilot", "tui"):
+        logging.getLogger(name).setLevel(wanted)
 
 
 def resolve_db_path(db: str | None, config: Config) -> Path:
@@ -52,8 +66,15 @@ def open_reader(db: str | None, config: Config) -> ReaderStore:
     Says `attached to pmax --run (pid N)` on stderr when it attaches.
     """
     from engine.serve.reader import open_reader as _open_reader
+    from engine.store.migrate import check_not_newer
 
-    return _open_reader(resolve_db_path(db, config), config, announce=note)
+    reader = _open_reader(resolve_db_path(db, config), config, announce=note)
+    try:
+        check_not_newer(reader.con)  # a database a newer pmax wrote is refused to readers too
+    except BaseException:
+        reader.close()
+        raise
+    return reader
 
 
 def note(message: str) -> None:

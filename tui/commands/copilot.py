@@ -61,19 +61,37 @@ def ask(ctx: click.Context, question: tuple[str, ...], db: str | None, config_pa
         cancel = threading.Event()
         stream = session.stream(text, cancel=cancel)
         try:
-            for chunk in stream:
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
+            if sys.stdout.isatty():
+                _render_live(stream)
+            else:
+                for chunk in stream:
+                    sys.stdout.write(chunk)
+                    sys.stdout.flush()
+                sys.stdout.write("\n")
         except KeyboardInterrupt:
             cancel.set()
             stream.close()
             sys.stdout.write("\n_(stopped)_\n")
             raise SystemExit(130) from None
-        sys.stdout.write("\n")
         if config.get("copilot.persist", True):
             note("this answer is not saved in the chat history (`pmax ask` only reads the database)")
     finally:
         store.close()
+
+
+def _render_live(stream: Any) -> None:
+    """Markdown rendered by Rich as it streams (a terminal only; pipes get plain text)."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.markdown import Markdown
+
+    console = Console()
+    text = ""
+    with Live(Markdown(""), console=console, refresh_per_second=8,
+              vertical_overflow="visible") as live:
+        for chunk in stream:
+            text += chunk
+            live.update(Markdown(text))
 
 
 @click.group("copilot")
@@ -83,33 +101,50 @@ def copilot() -> None:
 
 @copilot.command("status")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Database file (for the number-check rate).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def status(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
-    """Show the copilot's backend, model, device and memory (loads no model)."""
-    from copilot.backends import make_backend
-    from copilot.backends.base import ModelNotFoundError
+def status(ctx: click.Context, config_path: str | None, db: str | None, as_json: bool) -> None:
+    """Show the copilot's backend, model, device, memory and number-check rate; exit 1
+    when the configured backend cannot answer (loads no model)."""
+    from copilot.diagnose import add_check_rate, status_report
     from copilot.settings import CopilotSettings
-    from tui.commands.common import load_cli_config
+    from tui.commands.common import load_cli_config, resolve_db_path
 
     root = ctx.find_root()
     config_path = config_path or root.params.get("config_path")
+    db = db or root.params.get("db")
     config = load_cli_config(config_path)
     settings = CopilotSettings.from_config(config)
-    try:
-        info = make_backend(settings, config).status()
-    except ModelNotFoundError as exc:
-        info = {"backend": settings.backend, "model": settings.model, "available": False,
-                "error": exc.message, "hint": exc.hint}
-    info["configured_backend"] = settings.backend
-    info["allow_download"] = settings.allow_download
+    info = status_report(settings, config)
+    path = resolve_db_path(db, config)
+    if path.exists():  # read like every reader: the file, or the pmax that owns it
+        from tui.commands.common import open_reader
+
+        store = open_reader(db, config)
+        try:
+            add_check_rate(info, store.con)
+        finally:
+            store.close()
     if as_json:
         print(json.dumps(info, default=str))
-        return
-    for key in ("configured_backend", "backend", "model", "available", "device", "dtype",
-                "model_path", "context_tokens", "reachable", "tool_calling", "note", "error",
-                "hint"):
-        if info.get(key) is not None:
-            print(f"{key:>18}: {info[key]}")
-    for key, value in (info.get("memory") or {}).items():
-        print(f"{key:>18}: {value}")
+    else:
+        for key in ("configured_backend", "backend", "model", "available", "device", "dtype",
+                    "load_format", "model_path", "context_tokens", "reachable", "tool_calling",
+                    "note", "error", "hint"):
+            if info.get(key) is not None:
+                print(f"{key:>18}: {info[key]}")
+        for line in info.get("auto_tried", []):
+            print(f"{'auto tried':>18}: {line}")
+        for key, value in (info.get("memory") or {}).items():
+            print(f"{key:>18}: {value}")
+        for backend, rate in (info.get("number_checks") or {}).items():
+            if isinstance(rate, dict):
+                print(f"{'checks ' + backend:>18}: {rate['answers']} answers, "
+                      f"{rate['answers_with_unverified']} with unverified numbers "
+                      f"({rate['numbers']} numbers, {rate['unverified']} unverified, "
+                      f"{rate['fallbacks']} fell back to the store)")
+            else:
+                print(f"{'number checks':>18}: {rate}")
+    if info.get("error"):
+        raise SystemExit(1)

@@ -24,18 +24,25 @@ def data() -> None:
 @_db
 @_config
 @click.option("--tickers", help="Only these tickers (comma-separated).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only bars up to this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
-def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str | None, as_json: bool) -> None:
+def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str | None,
+               until: dt.datetime | None, as_json: bool) -> None:
     """Load a Parquet/CSV file (date, ticker, open, high, low, close, volume) through the quality gate."""
     from engine.data.cache import import_file
     from engine.data.quality import QualityGate
     from tui.commands.common import load_cli_config, open_store
 
+    from engine.data.providers.local import LocalFileProvider
+
     config = load_cli_config(config_path)
     gate = QualityGate(config)
+    provider = LocalFileProvider(path)
+    provider.frame()  # a bad file fails before the database is touched
     store = open_store(db, config)
     try:
-        summary = import_file(store, path, gate, _split(tickers) if tickers else None)
+        summary = import_file(store, provider, gate, _split(tickers) if tickers else None,
+                              until.date() if until else None)
         db_path = store.path
     finally:
         store.close()
@@ -65,7 +72,8 @@ def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str 
 def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime | None, end: dt.datetime | None,
               db: str | None, config_path: str | None) -> None:
     """Fetch daily bars for TICKERS (space- or comma-separated) into the store, through the gate."""
-    from engine.data.cache import cached_bars, fetch_with_failover, gate_history, write_gated
+    from engine.data.cache import cached_bars, check_replay_import, fetch_with_failover, gate_history, write_gated
+    from engine.data.deadline import Deadline
     from engine.data.providers.base import build_providers
     from engine.data.quality import QualityGate
     from tui.commands.common import load_cli_config, open_store
@@ -73,13 +81,13 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
     names = _split(",".join(tickers))
     config = load_cli_config(config_path)
     last = end.date() if end else dt.date.today()
-    first = start.date() if start else last - dt.timedelta(days=int(config.get("data.fetch_days", 30)))
+    first = start.date() if start else last - dt.timedelta(days=config.data.fetch_days)
     if first > last:
         raise UsageError(f"--start {first} is after --end {last}")
     providers = build_providers(config, [source] if source else None)
     store = open_store(db, config)
     try:
-        fetched = fetch_with_failover(providers, names, first, last)
+        fetched = fetch_with_failover(providers, names, first, last, Deadline.from_config(config))
         if fetched.bars.empty:
             cached = cached_bars(store.con, names)
             failed = "; ".join(fetched.errors) or "no source answered"
@@ -91,6 +99,7 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
                 "check the network or your Finnhub key and fetch again")
         gate = QualityGate(config)
         bars = fetched.bars
+        check_replay_import(store.con, store.path, bars)
         history = gate_history(store.con, sorted(bars["ticker"].unique()), min(bars["date"]), gate.history_sessions)
         result = gate.check(bars.drop(columns=["source"]), history)
         source_col = bars.set_index(["ticker", "date"])["source"]
@@ -130,7 +139,12 @@ def check_cmd(db: str | None, config_path: str | None, as_json: bool, worst: int
 
 
 def _split(text: str) -> list[str]:
+    from engine.config_rules import TICKER_PATTERN
+
     out = [t.strip().upper() for t in text.replace(" ", ",").split(",") if t.strip()]
     if not out:
         raise UsageError("no tickers given", "e.g. pmax data fetch AAPL,MSFT")
+    bad = [t for t in out if not TICKER_PATTERN.match(t)]
+    if bad:
+        raise UsageError(f"{bad[0][:24]!r} is not a ticker", "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)")
     return list(dict.fromkeys(out))

@@ -1,7 +1,7 @@
-"""`pmax validate`: the walk-forward report — every model beside naive, with DM p-values.
+"""`pmax validate`: the out-of-sample report — every model beside naive, calibration, VaR backtest.
 
-Reads scored forecasts from the store (what `pmax --run` scored as forecasts
-matured) or, when there are none yet, runs a walk-forward on the stored bars.
+The report is built by `engine.validation_report.build_report`; this module only
+parses options, opens the store read-only and formats the result (text or JSON).
 Never imports Textual.
 """
 
@@ -13,11 +13,11 @@ import math
 import click
 
 
-def _fmt(x: object, pct: bool = False) -> str:
+def _fmt(x: object, pct: bool = False, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
     if isinstance(x, float):
-        return f"{x * 100:.2f}%" if pct else f"{x:.4f}"
+        return f"{x * 100:.1f}%" if pct else f"{x:.{digits}f}"
     return str(x)
 
 
@@ -27,9 +27,13 @@ def _fmt(x: object, pct: bool = False) -> str:
 @click.option("--tickers", help="Only these tickers (comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--walk-forward", "force_wf", is_flag=True, help="Recompute from stored bars even if scores exist.")
-def validate(db: str | None, config_path: str | None, tickers: str | None, as_json: bool, force_wf: bool) -> None:
-    """Walk-forward report: per model and horizon, metrics beside naive, DM p-values, coverage, trust."""
+@click.option("--cv", type=click.Choice(["walk-forward", "cpcv"]), default="walk-forward", show_default=True,
+              help="cpcv: also run combinatorial purged CV (purge both sides, embargo) of the LightGBM model.")
+def validate(db: str | None, config_path: str | None, tickers: str | None, as_json: bool, force_wf: bool,
+             cv: str) -> None:
+    """Out-of-sample report: metrics beside naive, DM p-values, calibration, VaR backtest, trust."""
     from engine.errors import PmaxError, UsageError
+    from engine.validation_report import build_report
     from tui.commands.common import fail, load_cli_config, open_reader
 
     try:
@@ -37,7 +41,7 @@ def validate(db: str | None, config_path: str | None, tickers: str | None, as_js
         wanted = [t.strip().upper() for t in tickers.split(",") if t.strip()] if tickers else None
         store = open_reader(db, config)
         try:
-            payload = _build(store, config, wanted, force_wf)
+            payload = build_report(store.con, config, wanted, force_walk_forward=force_wf, cv=cv)
         finally:
             store.close()
         if payload["rows"] == []:
@@ -51,61 +55,82 @@ def validate(db: str | None, config_path: str | None, tickers: str | None, as_js
     _print(payload)
 
 
-def _build(store, config, tickers, force_wf) -> dict:  # noqa: ANN001 - engine objects
-    import numpy as np
-
-    from engine.forecast.report import latest_weights, report_from_scores, stored_scores, walk_forward_scores
-
-    account = config.app.account
-    scores = stored_scores(store.con, account, tickers)
-    weights = latest_weights(store.con, account)
-    source = "model_scores"
-    if scores.empty or force_wf:
-        from engine.forecast.base import Panel
-        from engine.stages.forecast import model_params
-
-        sql = "SELECT date, ticker, open, high, low, close, volume FROM bars WHERE NOT quarantined"
-        bars = store.con.execute(sql).df()
-        if tickers:
-            bars = bars[bars["ticker"].isin(tickers)]
-        panel = Panel.from_long(bars)
-        v, fc = config.validation, config.forecast
-        if panel.n_sessions < 300:
-            return {"source": "none", "rows": [], "trusted": [], "demoted": []}
-        scores = walk_forward_scores(
-            panel, list(v.models), [int(h) for h in fc.horizons], n_windows=int(v.n_windows),
-            step_size=int(v.step_size), refit=max(1, int(v.refit_every) // max(1, int(v.step_size))),
-            window=str(v.window), params={m: model_params(config, m) for m in v.models},
-            seed=int(config.app.seed), level=float(fc.level))
-        weights, source = None, "walk_forward"
-    report = report_from_scores(scores, weights)
-    rows = report.replace({np.nan: None}).to_dict(orient="records")
-    trusted = sorted({r["model"] for r in rows if r.get("weight") and r["weight"] > 0 and r["model"] != "naive"})
-    demoted = sorted({f"{r['model']}@h{r['horizon']}" for r in rows if r.get("demoted") is True})
-    return {"source": source, "account": account, "rows": rows, "trusted": trusted, "demoted": demoted}
-
-
 def _json_default(x: object) -> object:
     if hasattr(x, "item"):
         return x.item()
     return str(x)
 
 
-def _weight_status(row: dict) -> str:
-    """'skilled' only where the ensemble's DM test was significant, else 'weighted'."""
-    return "skilled" if str(row.get("reason") or "").startswith("skilled") else "weighted"
-
-
 def _print(p: dict) -> None:
-    click.echo(f"validation from {p['source']} (account {p.get('account', '?')}); out-of-sample only")
-    head = f"{'model':<10}{'h':>3}{'n':>7}{'RMSE':>9}{'naive':>9}{'skill':>9}{'DM p':>7}{'dir.acc':>8}{'cover':>7}{'logloss':>8}  status"
+    click.echo(f"validation from {p['source']} (account {p.get('account', '?')}); out-of-sample only; "
+               f"n = sessions (forecast origins), DM one-sided vs naive (EWC long-run variance, t(B) reference)")
+    head = (f"{'model':<10}{'h':>3}{'n':>5}{'rows':>7}{'RMSE':>8}{'naive':>8}{'skill':>8}{'DM p':>6}"
+            f"{'dir.acc':>8}{'0-fc':>7}{'LB p~':>6}{'LB rej':>7}  {'status':<17}{'weight (window skill, p)'}")
     click.echo(head)
     for r in p["rows"]:
-        status = "demoted" if r.get("demoted") else (_weight_status(r) if (r.get("weight") or 0) > 0 else "")
-        click.echo(f"{r['model']:<10}{r['horizon']:>3}{r['n']:>7}{_fmt(r['rmse']):>9}{_fmt(r['naive_rmse']):>9}"
-                   f"{_fmt(r['skill'], True):>9}{_fmt(r['dm_pvalue']):>7}{_fmt(r['directional_accuracy']):>8}"
-                   f"{_fmt(r['coverage']):>7}{_fmt(r['log_loss']):>8}  {status}")
-    click.echo(f"ensemble weights: {', '.join(p['trusted']) or 'naive only'}"
-               " (skill counts only where the DM p-value is below 0.10)")
-    if p["demoted"]:
+        w = r.get("weight")
+        weight = "" if w is None else (f"{w:.0%} ({_fmt(r.get('weight_skill'), True)}, "
+                                       f"p {_fmt(r.get('weight_pvalue'), digits=2)})"
+                                       + (" demoted" if r.get("demoted") is True else ""))
+        click.echo(f"{r['model']:<10}{r['horizon']:>3}{r['n']:>5}{r['n_rows']:>7}{_fmt(r['rmse']):>8}"
+                   f"{_fmt(r['naive_rmse']):>8}{_fmt(r['skill'], True):>8}{_fmt(r['dm_pvalue'], digits=2):>6}"
+                   f"{_fmt(r['directional_accuracy'], digits=3):>8}{_fmt(r['zero_share'], True):>7}"
+                   f"{_fmt(r['ljung_box_median_p'], digits=2):>6}{_fmt(r['ljung_box_reject_share'], True):>7}"
+                   f"  {r['status']:<17}{weight}")
+    click.echo(f"status: skilled = skill > 0 and DM p < {p.get('alpha', 0.1):g} on this row's own scores. "
+               "LB: per-ticker Ljung–Box (median p, share rejecting at 5%). 0-fc: forecasts of exactly 0 "
+               "(ties, left out of dir.acc).")
+    click.echo(p["weights_rule"])
+    click.echo(f"ensemble weight now on: {', '.join(p['trusted']) or 'naive only'}")
+    if p.get("demoted"):
         click.echo(f"demoted: {', '.join(p['demoted'])}")
+    _print_coverage(p)
+    _print_var(p)
+    _print_cpcv(p)
+
+
+def _print_coverage(p: dict) -> None:
+    if not p.get("coverage"):
+        return
+    click.echo("\ninterval coverage (binomial test vs nominal; " + p["coverage_rule"] + ")")
+    by: dict[tuple, dict] = {}
+    for c in p["coverage"]:
+        by.setdefault((c["model"], c["horizon"]), {})[round(c["level"] * 100)] = c
+    click.echo(f"{'model':<10}{'h':>3}  " + "  ".join(f"{lv:>3}%: rate (p)      " for lv in (80, 90, 95)))
+    for (model, h), cells in sorted(by.items()):
+        parts = []
+        for lv in (80, 90, 95):
+            c = cells.get(lv)
+            parts.append(f"{'':>5}{'—':<16}" if c is None else
+                         f"{'':>5}{_fmt(c['rate'], True):>6} ({_fmt(c['pvalue'], digits=3)}){'!' if c['flag'] else ' ':<3}")
+        click.echo(f"{model:<10}{h:>3}  " + "  ".join(parts))
+    click.echo("90% is each model's stored interval; 80%/95% are mean ± z·vol. '!' = far from nominal.")
+    flagged: dict[str, list[str]] = {}
+    for c in p["coverage"]:
+        if c["flag"]:
+            flagged.setdefault(c["model"], []).append(f"h{c['horizon']} {c['level']:.0%}→{c['rate']:.0%}")
+    for model, cells in sorted(flagged.items()):
+        click.echo(f"far from nominal: {model}: {', '.join(cells)}")
+
+
+def _print_var(p: dict) -> None:
+    if not p.get("var_backtest"):
+        return
+    click.echo("\nVaR backtest (stored VaR at close t vs realised return on t+1)")
+    click.echo(f"{'measure':<14}{'n':>5}{'exc':>5}{'rate':>7}{'exp.':>7}{'Kupiec p':>10}{'indep. p':>10}  verdict")
+    for v in p["var_backtest"]:
+        click.echo(f"{v['measure']:<14}{v['n']:>5}{v['exceptions']:>5}{_fmt(v['rate'], True):>7}"
+                   f"{_fmt(v['expected'], True):>7}{_fmt(v['kupiec_p'], digits=3):>10}"
+                   f"{_fmt(v['independence_p'], digits=3):>10}  {v['verdict']}")
+
+
+def _print_cpcv(p: dict) -> None:
+    if p.get("cv") != "cpcv":
+        return
+    click.echo("\ncombinatorial purged CV of lightgbm (label overlap purged both sides, embargo after)")
+    if not p["cpcv"]:
+        click.echo("  not enough stored bars for CPCV")
+    for c in p["cpcv"]:
+        click.echo(f"  h={c['horizon']:<3} {c['splits']} splits: pooled skill vs naive {_fmt(c['pooled_skill'], True)},"
+                   f" vs drift {_fmt(c['pooled_skill_vs_drift'], True)}; splits beating naive "
+                   f"{_fmt(c['share_of_splits_beating_naive'], True)}, drift {_fmt(c['share_of_splits_beating_drift'], True)}")

@@ -3,7 +3,8 @@
 The session (`copilot.session.CopilotSession`) is created lazily on a worker thread
 by the app's copilot factory; its `stream(question, cancel)` runs on that thread and
 every fragment goes to a Textual `MarkdownStream` on the UI thread, which batches
-updates. `escape` sets the cancel event. Sources come from `session.last_answer`.
+updates. `escape` sets the cancel event (before un-zooming a zoomed pane); a cancelled
+answer still ends with its sources. Sources come from `session.last_answer`.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class CopilotPane(Pane):
         await chat.mount(answer)
         chat.anchor()
         self._cancel = threading.Event()
+        # While an answer is written, esc cancels it first, even in a zoomed pane
+        # (Textual would un-zoom before any binding sees the key).
+        self.screen.ESCAPE_TO_MINIMIZE = False
         self.query_one("#cp-sources", Static).update("")
         self._run_question(question, Markdown.get_stream(answer), self._cancel)
 
@@ -111,10 +115,10 @@ class CopilotPane(Pane):
             error = UNAVAILABLE.format(why=self._unavailable)
         else:
             try:
+                # Read to the end even when cancelled: the session stops at the next
+                # token and still writes "(stopped)" and the sources of the partial answer.
                 for fragment in session.stream(question, cancel):
                     self.app.call_from_thread(stream.write, fragment)
-                    if cancel.is_set():
-                        break
             except Exception as exc:  # noqa: BLE001 - shown in the chat instead of crashing the app
                 error = f"**The copilot failed:** {getattr(exc, 'message', None) or exc}"
         answer = getattr(session, "last_answer", None) if session is not None else None
@@ -123,10 +127,11 @@ class CopilotPane(Pane):
     async def _finish(self, stream: MarkdownStream, answer: Any, error: str | None, cancelled: bool) -> None:
         if error:
             await stream.write(f"\n\n{error}")
-        if cancelled:
+        if cancelled and "(stopped)" not in (getattr(answer, "text", "") or ""):
             await stream.write("\n\n*(cancelled)*")
         await stream.stop()
         self._cancel = None
+        self.screen.ESCAPE_TO_MINIMIZE = None  # back to the app's default
         # The answer itself ends with its sources list; this line only says who answered.
         meta = ""
         if answer is not None:

@@ -20,9 +20,9 @@ from textual_plotext import PlotextPlot
 from tui.keymap import bindings
 from tui.panes.base import Pane
 from tui.panes.queries import ForecastView
-from tui.widgets.charts import chart_to_text, draw_forecast
+from tui.widgets.charts import chart_to_text, draw_forecast, forecast_legend
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_num, fmt_pct
+from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, glyphs, sign_style
 
 MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Wt", "Skill", "DM p")
 EMPTY = "No forecasts yet for {ticker}: the forecast stage writes them (table: forecasts)."
@@ -35,17 +35,20 @@ class ForecastsPane(Pane):
     TITLE: ClassVar[str] = "Forecasts"
     BINDINGS = bindings("forecasts")
 
-    def __init__(self) -> None:
+    def __init__(self, horizon: int | None = None) -> None:
         super().__init__()
         self.view: ForecastView | None = None
-        self.horizon: int | None = None
+        self.horizon: int | None = horizon  # opens at the signals' horizon ([signals] horizon)
 
     def compose(self) -> ComposeResult:
         yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False)
         chart = PlotextPlot(id="fc-chart")
         chart.display = False
         yield chart
+        yield Static("", id="fc-legend", markup=False)
         table = PmaxTable(id="fc-table")
+        table.tooltip = ("Wt ensemble weight · Skill 1 − error/naive error (> 0 beats naive) · DM p "
+                         "Diebold–Mariano p vs naive (< 0.05 significant) · ↓ demoted. ? has the glossary.")
         for name in MODEL_COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -57,7 +60,7 @@ class ForecastsPane(Pane):
         self.view = view
         horizons = view.horizons
         if self.horizon not in horizons:
-            self.horizon = horizons[0] if horizons else None
+            self.horizon = horizons[0] if horizons else self.horizon
         self._render_view()
 
     def action_next_horizon(self) -> None:
@@ -77,11 +80,14 @@ class ForecastsPane(Pane):
             note.update(EMPTY.format(ticker=view.ticker))
         else:
             others = ", ".join(str(h) for h in view.horizons)
-            note.update(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
-        self.border_subtitle = view.ticker
+            note.update(ascii_safe(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)"))
+        self.border_subtitle = Text(view.ticker)
         plot = self.query_one("#fc-chart", PlotextPlot)
         plot.display = draw_forecast(plot.plt, view, self.horizon)
         plot.refresh()
+        legend = self.query_one("#fc-legend", Static)
+        legend.display = plot.display
+        legend.update(legend_text(forecast_legend(view)))
         self._fill_table(view)
 
     def _fill_table(self, view: ForecastView) -> None:
@@ -103,13 +109,13 @@ class ForecastsPane(Pane):
             skill = None if wr is None else _f(wr["skill"])
             p = None if wr is None else _f(wr["dm_pvalue"])
             demoted = bool(wr["demoted"]) if wr is not None and not pd.isna(wr["demoted"]) else False
-            name = Text(str(r.model) + (" ↓" if demoted else ""), style="dim" if demoted else "bold")
+            name = Text(str(r.model) + ascii_safe(" ↓" if demoted else ""), style=("" if glyphs().mono else "dim") if demoted else "bold")
             table.add_row(
                 name,
                 Text(fmt_pct(_f(r.mean)), justify="right"),
                 Text(fmt_pct(_f(r.prob_up), 0, signed=False), justify="right"),
                 Text(fmt_pct(weight, 0, signed=False), justify="right"),
-                Text(fmt_pct(skill, 1), style="" if skill is None else ("green" if skill > 0 else "red"),
+                Text(fmt_pct(skill, 1), style=sign_style(skill),
                      justify="right"),
                 Text(fmt_num(p, 3), justify="right"),
                 key=str(r.model),
@@ -125,7 +131,22 @@ class ForecastsPane(Pane):
     def chart_text(self, width: int = 100, height: int = 25) -> str | None:
         if self.view is None:
             return None
-        return chart_to_text(draw_forecast, self.view, self.horizon, width=width, height=height)
+        return chart_to_text(draw_forecast, self.view, self.horizon, width=width, height=height,
+                             legend=forecast_legend(self.view))
+
+
+RICH_COLOURS = {"orange+": "dark_orange", "orange": "dark_orange", "white": ""}
+
+
+def legend_text(entries: list[tuple[str, str, str]]) -> Text:
+    """The chart's legend as one wrapped line below the plot (colour only repeats the marker)."""
+    out = Text()
+    for i, (marker, colour, label) in enumerate(entries):
+        if i:
+            out.append("   ")
+        out.append(marker, style="" if glyphs().mono else RICH_COLOURS.get(colour, colour))
+        out.append(f" {label}")
+    return out
 
 
 def _f(value: object) -> float | None:

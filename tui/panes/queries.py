@@ -43,6 +43,7 @@ class ForecastView:
     as_of: dt.date | None
     forecasts: pd.DataFrame              # model, horizon, mean, lower, upper, level, prob_up, vol, target_date
     weights: pd.DataFrame                # model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason
+    fills: pd.DataFrame = field(default_factory=pd.DataFrame)  # date, side, qty, price (within the closes)
 
     @property
     def horizons(self) -> tuple[int, ...]:
@@ -61,6 +62,7 @@ class RiskView:
     fills: pd.DataFrame
     rejections: pd.DataFrame
     regime: str | None = None
+    report: dict[str, Any] | None = None  # engine.portfolio.report.benchmark_report over every session
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,11 @@ def load_forecast(
             """,
             [account, as_of],
         )
-    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=fc, weights=weights)
+    fills = pd.DataFrame()
+    if not closes.empty:
+        fills = _df(cur, "SELECT date, side, qty, price FROM fills WHERE account = ? AND ticker = ? AND date >= ? "
+                    "ORDER BY date", [account, ticker, closes["date"].iloc[0]])
+    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=fc, weights=weights, fills=fills)
 
 
 def load_signals(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
@@ -263,7 +269,11 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
     if not regime:
         reg = _df(cur, "SELECT regime FROM regimes ORDER BY as_of DESC LIMIT 1")
         regime = None if reg.empty else str(reg["regime"].iloc[0])
-    return RiskView(equity=equity, risk=risk, positions=positions, fills=fills, rejections=rejections, regime=regime)
+    from engine.portfolio.report import benchmark_report
+
+    report = benchmark_report(cur, account) if not equity.empty else None
+    return RiskView(equity=equity, risk=risk, positions=positions, fills=fills, rejections=rejections, regime=regime,
+                    report=report)
 
 
 def load_snapshot(

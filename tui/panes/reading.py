@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from tui.panes.queries import parse_json_list
+from tui.widgets.text import mark
 
 
 def _num(value: Any) -> float | None:
@@ -28,7 +29,7 @@ def layers_summary(layers_json: Any) -> str:
     passed = [layer for layer in layers if layer.get("passed")]
     failed = [str(layer.get("layer", "?")) for layer in layers if not layer.get("passed")]
     text = f"{len(passed)}/{len(layers)}"
-    return text + (" ✗ " + ",".join(failed) if failed else " ✓")
+    return text + (f" {mark(False)} " + ",".join(failed) if failed else f" {mark(True)}")
 
 
 def reading(row: dict[str, Any]) -> str:

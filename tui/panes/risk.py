@@ -1,4 +1,5 @@
-"""Risk pane: equity and drawdown charts, VaR/CVaR, exposure, regime, kill switch,
+"""Risk pane: equity and drawdown charts, return beside the benchmark (active return,
+tracking error, IR, PSR, turnover, costs), VaR/CVaR, exposure, regime, kill switch,
 limit utilisation, positions, recent fills and rejections, all for the account.
 """
 
@@ -9,6 +10,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
@@ -23,6 +25,7 @@ from tui.widgets.text import fmt_money, fmt_num, fmt_pct, hbar
 EMPTY = ("No equity yet. The mark-to-market stage writes the account's equity each "
          "cycle; press n to step or space to run (table: equity).")
 TITLES = {"#risk-positions": "Positions", "#risk-fills": "Recent fills", "#risk-rejections": "Recent rejections"}
+_MIN = 20  # engine.portfolio.report.MIN_SESSIONS
 NO_RISK = "VaR/CVaR, regime and kill switches appear once the risk stage runs (table: risk)."
 
 
@@ -39,6 +42,7 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
         base = _f(last["baseline"]) if "baseline" in eq else None
         if start and now is not None and base is not None:  # every performance figure beside the naive baseline
             rows.append(("Return", fmt_pct(now / start - 1.0), "B&H", fmt_pct(base / start - 1.0)))
+        rows.extend(benchmark_rows(view.report))
     r = view.risk
     if r is None:
         return rows
@@ -55,6 +59,23 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
                  "Net", fmt_pct(_f(r.get("net")), 0)))
     rows.append(("Beta", fmt_num(_f(r.get("beta"))), "Regime", str(view.regime or "—")))
     return rows
+
+
+def benchmark_rows(rep: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """Active return, tracking error, IR (t), PSR vs the benchmark, turnover and costs
+    (`engine.portfolio.report.benchmark_report`); ratios withheld on a short history."""
+    if not rep or not rep.get("sessions"):
+        return []
+    costs = ("Costs", fmt_money(_f(rep.get("costs_paid")), True), "Overlay", ",".join(rep.get("overlays_on") or []) or "none")
+    if rep.get("withheld"):
+        return [costs, ("Active", "withheld", "Why", f"<{_MIN} sessions")]
+    ir, t = _f(rep.get("information_ratio")), _f(rep.get("ir_tstat"))
+    return [
+        ("Active", fmt_pct(_f(rep.get("active_return"))) + "/y", "TE", fmt_pct(_f(rep.get("tracking_error")), signed=False)),
+        ("IR", f"{fmt_num(ir)} t{fmt_num(t)}", "PSR>B", fmt_num(_f(rep.get("psr_vs_benchmark")))),
+        ("Turn", f"{fmt_num(_f(rep.get('turnover')))}x/y", "Drag", fmt_pct(_f(rep.get("cost_drag")), signed=False) + "/y"),
+        costs,
+    ]
 
 
 def kill_switch_line(view: RiskView) -> str:
@@ -128,12 +149,13 @@ class RiskPane(Pane):
         self.set_class(view.equity.empty, "-empty")
         self.query_one("#risk-summary", Static).update(summary_table(view) if not view.equity.empty else EMPTY)
         limits = limit_lines(view)
+        note = [view.report["data_note"]] if view.report and view.report.get("data_note") else []
         self.query_one("#risk-limits", Static).update(
-            "\n".join([kill_switch_line(view), *(["Limit utilisation", *limits] if limits else [])]))
+            "\n".join([kill_switch_line(view), *(["Limit utilisation", *limits] if limits else []), *note]))
         self.query_one("#risk-charts").display = not view.equity.empty
         halted = bool(view.risk and view.risk.get("halted"))
         self.set_class(halted, "-halted")
-        self.border_subtitle = "HALTED" if halted else (view.regime or "")
+        self.border_subtitle = Text("HALTED" if halted else (view.regime or ""))
         for plot_id, draw in (("#risk-equity", draw_equity), ("#risk-dd", draw_drawdown)):
             plot = self.query_one(plot_id, PlotextPlot)
             draw(plot.plt, view.equity)

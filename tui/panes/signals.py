@@ -26,7 +26,7 @@ from tui.panes.queries import parse_json_list
 from tui.panes.reading import layers_summary, reading
 from tui.widgets.charts import chart_to_text, draw_drivers
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_pct
+from tui.widgets.text import ascii_safe, fmt_pct, mark, sign_style
 
 COLUMNS = ("Ticker", "Action", "Conf", "E(r)", "Layers")
 EMPTY = ("No signals yet. The signals stage writes one row per ticker each cycle once "
@@ -49,6 +49,8 @@ class SignalsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="sig-empty", classes="empty")
         table = PmaxTable(id="sig-table")
+        table.tooltip = ("BUY ✓ all validation layers passed, ✗ one failed · Layers 4/5 ✗ cost: passed/checked, "
+                         "then the failing layers · enter: detail. ? has the glossary.")
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -67,12 +69,12 @@ class SignalsPane(Pane):
             self.border_subtitle = ""
             return
         for r in signals.itertuples():
-            style = {"BUY": "green", "SELL": "red"}.get(str(r.action), "")
-            mark = "" if r.validated is None or (isinstance(r.validated, float) and math.isnan(r.validated)) else (
-                "✓" if bool(r.validated) else "✗")
+            style = sign_style({"BUY": 1.0, "SELL": -1.0}.get(str(r.action)))
+            check = "" if r.validated is None or (isinstance(r.validated, float) and math.isnan(r.validated)) else (
+                mark(bool(r.validated)))
             table.add_row(
                 Text(str(r.ticker), style="bold"),
-                Text(f"{r.action} {mark}".strip(), style=style),
+                Text(f"{r.action} {check}".strip(), style=style),
                 Text(fmt_pct(_f(r.confidence), 0, signed=False), justify="right"),
                 Text(fmt_pct(_f(r.expected_return)), justify="right"),
                 layers_summary(r.layers),
@@ -80,8 +82,8 @@ class SignalsPane(Pane):
             )
             self._keys.append(str(r.ticker))
         counts = signals["action"].value_counts()
-        self.border_subtitle = (f"as of {signals['as_of'].iloc[0]!s:.10} · "
-                                + " ".join(f"{k} {int(v)}" for k, v in counts.items()))
+        self.border_subtitle = Text(ascii_safe(f"as of {signals['as_of'].iloc[0]!s:.10} · "
+                                           + " ".join(f"{k} {int(v)}" for k, v in counts.items())))
         if selected:
             self.follow(selected)
 

@@ -1,8 +1,11 @@
 """The palette's "Run validation": out-of-sample scores of matured forecasts, per model.
 
 Reads `model_scores` (forecasts scored when they matured) on a worker thread and
-shows, per model and horizon, the count, skill against the naive forecast
-(1 - MSE/MSE_naive), directional hit rate and interval coverage, in a modal.
+shows, per model and horizon, the sessions (forecast origins) and ticker-rows
+scored, skill against the naive forecast (1 - MSE/MSE_naive), the directional
+hit rate over the forecasts that make a call (a forecast of exactly 0 is a tie,
+left out) and interval coverage, in a modal. DM p-values, per-ticker Ljung–Box,
+calibration tests and the VaR backtest are in `pmax validate`.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ EMPTY = ("No matured forecasts to score yet. Forecasts are scored when their hor
 
 
 def validation_frame(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
-    """Per model and horizon: n, skill vs naive, hit rate, coverage, first/last cutoff."""
+    """Per model and horizon: sessions, rows (n), skill vs naive, hit rate (ties out), coverage, cutoffs."""
     try:
         return cur.execute(
             """
-            SELECT model, horizon, count(*) AS n,
+            SELECT model, horizon, count(DISTINCT forecast_as_of) AS sessions, count(*) AS n,
                    1 - avg(error * error) / nullif(avg(naive_error * naive_error), 0) AS skill,
-                   avg(CASE WHEN hit THEN 1.0 ELSE 0.0 END) AS hit_rate,
+                   avg(CASE WHEN mean = 0 OR actual = 0 THEN NULL
+                            WHEN sign(mean) = sign(actual) THEN 1.0 ELSE 0.0 END) AS hit_rate,
                    avg(CASE WHEN covered THEN 1.0 ELSE 0.0 END) AS coverage,
                    min(forecast_as_of) AS first_cutoff, max(forecast_as_of) AS last_cutoff
             FROM model_scores WHERE account = ?
@@ -75,16 +79,17 @@ class ValidationScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="validation"):
-            yield Static("[b]Out-of-sample validation[/b] (matured forecasts; esc closes)")
+            yield Static("[b]Out-of-sample validation[/b] (matured forecasts; hit rate leaves out forecasts of "
+                         "exactly 0; DM p, calibration and VaR backtest: `pmax validate`; esc closes)")
             yield Static(self._table() if not self.frame.empty else EMPTY)
 
     def _table(self) -> Table:
         t = Table(box=None, expand=True)
-        for name in ("Model", "h", "n", "Skill vs naive", "Hit rate", "Coverage", "Cutoffs"):
+        for name in ("Model", "h", "Sessions", "Rows", "Skill vs naive", "Hit rate", "Coverage", "Cutoffs"):
             t.add_column(name, justify="left" if name in ("Model", "Cutoffs") else "right")
         for r in self.frame.itertuples():
             skill: Any = r.skill
-            t.add_row(str(r.model), str(r.horizon), str(r.n), fmt_pct(None if pd.isna(skill) else float(skill), 1),
+            t.add_row(str(r.model), str(r.horizon), str(r.sessions), str(r.n), fmt_pct(None if pd.isna(skill) else float(skill), 1),
                       fmt_pct(r.hit_rate, 0, False), fmt_pct(r.coverage, 0, False),
                       f"{str(r.first_cutoff)[:10]} … {str(r.last_cutoff)[:10]}")
         return t

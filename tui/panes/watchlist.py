@@ -20,7 +20,7 @@ from tui.keymap import bindings
 from tui.panes.base import Pane, TickerSelected, WatchlistEdited
 from tui.panes.queries import WatchRow
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import fmt_num, fmt_pct, sparkline
+from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, sign_style, sparkline
 
 COLUMNS = ("Ticker", "Last", "Chg", "Trend (20)", "Signal", "Flags")
 SPARK_WIDTH = 20
@@ -47,12 +47,12 @@ def order_rows(rows: Sequence[WatchRow], sort: int, reverse: bool, needle: str) 
 
 def row_cells(row: WatchRow) -> tuple[Text | str, ...]:
     """The table cells of one watchlist row (signs and marks carry meaning, not colour)."""
-    change = Text(fmt_pct(row.change), style="" if row.change is None else ("green" if row.change >= 0 else "red"),
+    change = Text(fmt_pct(row.change), style=sign_style(row.change),
                   justify="right")
     signal = ""
     if row.signal:
         conf = "" if row.confidence is None else f" {row.confidence * 100:.0f}%"
-        style = {"BUY": "green", "SELL": "red"}.get(row.signal, "")
+        style = sign_style({"BUY": 1.0, "SELL": -1.0}.get(row.signal))
         signal = Text(f"{row.signal}{conf}", style=style)
     flags = ("S" if row.stale else "") + ("Q" if row.quarantined else "") + ("" if row.last is not None else "?")
     return (
@@ -85,6 +85,8 @@ class WatchlistPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first read of the store…", id="watch-empty", classes="empty")
         table = PmaxTable(id="watch-table")
+        table.tooltip = ("Signal BUY 60%: latest signal and confidence · Flags S stale, Q quarantined, ? no bars · "
+                         "d/a change this session only (u undoes, ctrl+s saves). ? has the glossary.")
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -129,7 +131,7 @@ class WatchlistPane(Pane):
         )
         sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
         filt = f" · filter “{self.needle}”" if self.needle else ""
-        self.border_subtitle = f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"
+        self.border_subtitle = Text(ascii_safe(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"))
         if self.selected in names:
             index = names.index(self.selected)
             if table.cursor_row != index:

@@ -24,37 +24,120 @@ def _span(dates: list[Any]) -> str:
     return f"{str(dates[0])[:10]} … {str(dates[-1])[:10]}" if dates else ""
 
 
+def _line() -> str:
+    """Braille lines, or dots when the locale is not UTF-8."""
+    from tui.widgets.text import glyphs
+
+    return "." if glyphs().ascii else "braille"
+
+
+def _ascii_frame(plt: Any) -> None:
+    """No box-drawing frame when the locale is not UTF-8."""
+    from tui.widgets.text import glyphs
+
+    if glyphs().ascii:
+        plt.frame(False)
+
+
 def _no_xticks(plt: Any) -> None:
     plt.xticks([], [])
 
 
-def draw_forecast(plt: Any, view: ForecastView, horizon: int | None) -> bool:
-    """Recent closes, then each model's forecast mean and interval `horizon` sessions ahead.
+# (colour, marker) per model; the ensemble is always the first, drawn last, on top.
+ENSEMBLE_STYLE = ("orange+", "●")
+MODEL_STYLES = (("cyan", "x"), ("magenta", "+"), ("green", "o"), ("blue", "*"), ("red", "#"), ("white", "%"),
+                ("yellow", "&"), ("cyan+", "$"), ("magenta+", "="))
+ASCII_ENSEMBLE = ("orange+", "@")
 
+
+def model_styles(models: list[str]) -> dict[str, tuple[str, str]]:
+    """A distinct colour and marker per model (markers alone tell them apart without colour)."""
+    from tui.widgets.text import glyphs
+
+    out = {"ensemble": ASCII_ENSEMBLE if glyphs().ascii else ENSEMBLE_STYLE}
+    others = sorted(m for m in models if m != "ensemble")
+    for i, m in enumerate(others):
+        out[m] = MODEL_STYLES[i % len(MODEL_STYLES)]
+    return out
+
+
+def forecast_legend(view: ForecastView) -> list[tuple[str, str, str]]:
+    """(marker, colour, text) legend entries, shown outside the plot."""
+    from tui.widgets.text import glyphs
+
+    line = "-" if glyphs().ascii else "━"
+    entries = [(line, "white", "close")]
+    if not view.fills.empty:
+        entries.append(("^ v" if glyphs().ascii else "▲ ▼", "white", "fills (buy, sell)"))
+    if view.forecasts.empty:
+        return entries
+    models = sorted(str(m) for m in view.forecasts["model"].unique())
+    styles = model_styles(models)
+    level = view.forecasts["level"].dropna()
+    pct = f"{float(level.iloc[0]) * 100:.0f}%" if not level.empty else "interval"
+    for m in (["ensemble"] if "ensemble" in models else []) + [m for m in models if m != "ensemble"]:
+        color, marker = styles[m]
+        entries.append((marker, color, f"{m} (fan = {pct} interval)" if m == "ensemble" else m))
+    return entries
+
+
+def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> bool:
+    """A fan chart: recent closes, then every horizon's forecast on a date axis.
+
+    Each model's mean price at each horizon is a marker (its own colour and shape);
+    the ensemble's interval across horizons is the fan, its mean the bold line. BUY and
+    SELL fills sit on the price line. The legend is drawn outside (`forecast_legend`).
     Returns False when there is nothing to draw.
     """
+    from tui.widgets.text import glyphs
+
     plt.clear_figure()
     closes = view.closes
     if closes.empty:
         return False
+    ascii_only = glyphs().ascii
     y = closes["close"].astype(float).tolist()
+    dates = [str(d)[:10] for d in closes["date"]]
     x = list(range(len(y)))
-    span = _span(list(closes["date"]))
-    plt.title(f"{view.ticker} close {span}" + (f" · h={horizon} ahead" if horizon else ""))
-    drawn = bool(horizon) and not view.forecasts.empty
-    plt.plot(x, y, label="close" if drawn else None, marker="braille")
     last_x, last = x[-1], y[-1]
-    if horizon and not view.forecasts.empty:
-        fc = view.forecasts[view.forecasts["horizon"] == horizon]
-        for row in fc.itertuples():
-            if row.mean is None or not math.isfinite(row.mean):
+    plt.plot(x, y, marker=_line(), color="white")
+    if not view.fills.empty:
+        at = {d: i for i, d in enumerate(dates)}
+        for side, mark in (("BUY", "^" if ascii_only else "▲"), ("SELL", "v" if ascii_only else "▼")):
+            pts = [(at[str(r.date)[:10]], y[at[str(r.date)[:10]]]) for r in view.fills.itertuples()
+                   if r.side == side and str(r.date)[:10] in at]
+            if pts:
+                plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker=mark, color="white")
+    ticks, labels = [0, last_x // 2, last_x], [dates[0], dates[last_x // 2], dates[-1]]
+    fc = view.forecasts
+    if not fc.empty:
+        fc = fc[fc["mean"].notna()]
+        styles = model_styles(sorted(str(m) for m in fc["model"].unique()))
+        for model in [m for m in styles if m != "ensemble"] + ["ensemble"]:
+            rows = fc[fc["model"] == model].sort_values("horizon")
+            if rows.empty:
                 continue
-            tx = last_x + int(horizon)
-            mean_px = last * math.exp(row.mean)
-            plt.plot([last_x, tx], [last, mean_px], label=str(row.model), marker="braille")
-            if row.lower is not None and row.upper is not None and math.isfinite(row.lower) and math.isfinite(row.upper):
-                plt.plot([tx, tx], [last * math.exp(row.lower), last * math.exp(row.upper)], marker="braille")
-    _no_xticks(plt)
+            color, marker = styles[model]
+            hx = [last_x + int(h) for h in rows["horizon"]]
+            means = [last * math.exp(float(m)) for m in rows["mean"]]
+            if model == "ensemble":
+                for col in ("lower", "upper"):
+                    band = rows[col].astype(float)
+                    if band.notna().all():
+                        plt.plot([last_x, *hx], [last, *(last * math.exp(v) for v in band)],
+                                 marker=_line(), color="orange")
+                plt.plot([last_x, *hx], [last, *means], marker=marker, color=color)
+            else:
+                plt.scatter(hx, means, marker=marker, color=color)
+        far = fc.sort_values("horizon").iloc[-1]
+        if int(far["horizon"]) >= max(8, last_x // 5):  # a label too close to the last close is dropped
+            target = far.get("target_date")
+            ticks.append(last_x + int(far["horizon"]))
+            labels.append(str(target)[:10] if target is not None and str(target) not in ("NaT", "None") else
+                          f"+{int(far['horizon'])} sessions")
+    plt.title(f"{view.ticker}: closes and forecasts" + (f" (table: h={horizon})" if horizon else ""))
+    plt.xticks(ticks, labels)
+    _ascii_frame(plt)
     return True
 
 
@@ -68,11 +151,12 @@ def draw_equity(plt: Any, equity: pd.DataFrame) -> bool:
     if base is not None and base.notna().any():
         # the naive baseline beside the strategy: equal-weight buy-and-hold from the first session
         plt.title(f"equity $k vs buy&hold (dim) {_span(list(equity['as_of']))}")
-        plt.plot(x, (base / 1000.0).ffill().bfill().tolist(), marker="braille", color="gray")
+        plt.plot(x, (base / 1000.0).ffill().bfill().tolist(), marker=_line(), color="gray")
     else:
         plt.title(f"equity $k {_span(list(equity['as_of']))}")
-    plt.plot(x, y, marker="braille")
+    plt.plot(x, y, marker=_line())
     _no_xticks(plt)
+    _ascii_frame(plt)
     return True
 
 
@@ -82,8 +166,9 @@ def draw_drawdown(plt: Any, equity: pd.DataFrame) -> bool:
         return False
     y = (equity["drawdown"].astype(float).fillna(0.0) * 100).tolist()
     plt.title("drawdown %")
-    plt.plot(list(range(len(y))), y, marker="braille", fillx=True)
+    plt.plot(list(range(len(y))), y, marker=_line(), fillx=True)
     _no_xticks(plt)
+    _ascii_frame(plt)
     return True
 
 
@@ -101,8 +186,10 @@ def draw_drivers(plt: Any, drivers: list[dict[str, Any]]) -> bool:
     return True
 
 
-def chart_to_text(draw: Any, *args: Any, width: int = 100, height: int = 25) -> str:
-    """Render one `draw_*` function on a private plotext figure, without colour."""
+def chart_to_text(draw: Any, *args: Any, width: int = 100, height: int = 25,
+                  legend: list[tuple[str, str, str]] | None = None) -> str:
+    """Render one `draw_*` function on a private plotext figure, without colour; the
+    legend, if any, follows the plot as one line (outside it, as on screen)."""
     from textual_plotext import Plot
 
     plot = Plot()
@@ -110,4 +197,7 @@ def chart_to_text(draw: Any, *args: Any, width: int = 100, height: int = 25) -> 
         return "(no data to chart)\n"
     plot.plotsize(width, height)
     plot.theme("clear")
-    return Plot.uncolorize(plot.build()) + "\n"
+    text = Plot.uncolorize(plot.build()) + "\n"
+    if legend:
+        text += "legend: " + "   ".join(f"{marker} {label}" for marker, _c, label in legend) + "\n"
+    return text

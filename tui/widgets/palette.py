@@ -1,48 +1,49 @@
-"""Command-palette provider: jump to a ticker, loop control, theme, export, validation."""
+"""Command palette: pmax's commands through Textual's `get_system_commands`, plus
+a provider that matches tickers as "Jump to <ticker>"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.app import SystemCommand
 
 if TYPE_CHECKING:
     from tui.app import PmaxApp
 
 
-def _commands(app: PmaxApp) -> list[tuple[str, Callable[[], object], str]]:
-    return [
-        ("Pause the loop", app.action_pause, "stop running cycles"),
-        ("Resume the loop", app.action_resume, "run cycles continuously"),
-        ("Step one session", app.action_step, "run exactly one cycle"),
-        ("Switch theme", app.action_change_theme, "pick a theme (saved to your config)"),
-        ("Next theme", app.action_next_theme, "cycle themes (saved to your config)"),
-        ("Export table to CSV", partial(app.action_export, "csv"), "the focused pane's table"),
-        ("Export table to Parquet", partial(app.action_export, "parquet"), "the focused pane's table"),
-        ("Export chart to text", app.action_export_chart, "the focused pane's chart"),
-        ("Run validation", app.action_run_validation, "walk-forward validation report"),
-        ("Reload from store", app.action_refresh, "re-read every pane"),
-        ("Help: key bindings", app.action_help, "list every binding"),
-    ]
+def system_commands(app: PmaxApp) -> Iterator[SystemCommand]:
+    """pmax's palette entries (Textual adds its own: theme, keys, screenshot, quit)."""
+    yield SystemCommand("Ask the copilot…", "focus the question box (key i)", app.action_ask)
+    yield SystemCommand("Pause the loop", "stop running cycles", app.action_pause)
+    yield SystemCommand("Resume the loop", "run cycles continuously", app.action_resume)
+    yield SystemCommand("Step one session", "run exactly one cycle", app.action_step)
+    yield SystemCommand("Next theme", "cycle themes (this session; save keeps it)", app.action_next_theme)
+    yield SystemCommand("Undo last edit", "watchlist or theme (key u)", app.action_undo)
+    yield SystemCommand("Save settings", "write watchlist and theme to your config (ctrl+s)",
+                        app.action_save_settings)
+    yield SystemCommand("Event log", "every toast and kill-switch trip (key L)", app.action_event_log)
+    yield SystemCommand("Export table to CSV", "the focused pane's table", partial(app.action_export, "csv"))
+    yield SystemCommand("Export table to Parquet", "the focused pane's table", partial(app.action_export, "parquet"))
+    yield SystemCommand("Export chart to text", "the focused pane's chart", app.action_export_chart)
+    yield SystemCommand("Run validation", "walk-forward validation report", app.action_run_validation)
+    yield SystemCommand("Reload from store", "re-read every pane", app.action_refresh)
+    yield SystemCommand("Help: keys and glossary", "every binding and what each column means", app.action_help)
 
 
 class PmaxCommands(Provider):
-    """pmax's own palette commands; tickers match as "jump to <ticker>"."""
+    """Tickers match as "Jump to <ticker>"."""
 
     async def discover(self) -> Hits:
         app: PmaxApp = self.app  # type: ignore[assignment]
-        for name, action, help_text in _commands(app):
-            yield DiscoveryHit(name, action, help=help_text)
+        for ticker in app.known_tickers()[:10]:
+            yield DiscoveryHit(f"Jump to {ticker}", partial(app.jump_to, ticker), help="select it in every pane")
 
     async def search(self, query: str) -> Hits:
         app: PmaxApp = self.app  # type: ignore[assignment]
         matcher = self.matcher(query)
-        for name, action, help_text in _commands(app):
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), action, help=help_text)
         for ticker in app.known_tickers():
             label = f"Jump to {ticker}"
             score = matcher.match(label)

@@ -125,17 +125,16 @@ def build_providers(config: Config | None, names: Sequence[str] | None = None) -
     """Providers in priority order ([data] sources, or `names`)."""
     from engine.data.providers.local import LocalFileProvider
 
-    get = (lambda k, d: config.get(k, d)) if config is not None else (lambda k, d: d)
-    wanted = list(names) if names else list(get("data.sources", ["yfinance", "finnhub"]))
-    timeout = float(get("data.timeout_s", 10.0))
-    retries = int(get("data.retries", 2))
-    backoff = float(get("data.backoff_s", 1.0))
+    from engine.config_model import model_class
+
+    data = config.data.model if config is not None else model_class("data")()  # typed, defaults from TOML
+    wanted = list(names) if names else list(data.sources)
+    timeout, retries, backoff = data.timeout_s, data.retries, data.backoff_s
     out: list[MarketDataProvider] = []
     for name in wanted:
         key = name.strip().lower()
         if key == "local":
-            path = str(get("data.local_path", "") or "")
-            out.append(LocalFileProvider(path or None))
+            out.append(LocalFileProvider(data.local_path or None))
         elif key == "yfinance":
             from engine.data.providers.yahoo import YFinanceProvider
 
@@ -145,7 +144,7 @@ def build_providers(config: Config | None, names: Sequence[str] | None = None) -
 
             out.append(FinnhubProvider(
                 api_key=finnhub_key(config), timeout=timeout, retries=retries, backoff_s=backoff,
-                calls_per_minute=int(get("data.finnhub_calls_per_minute", 60)),
+                calls_per_minute=data.finnhub_calls_per_minute,
             ))
         else:
             raise ConfigError(

@@ -12,6 +12,8 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -33,19 +35,56 @@ class _Capture(logging.Handler):
             self.messages.append(record.getMessage())
 
 
+class _ThreadQuiet(io.TextIOBase):
+    """sys.stdout/stderr stand-in that swallows what marked threads print, and passes
+    everything else through: yfinance runs in provider threads (engine.data.deadline),
+    so a process-wide redirect would also hide the main thread's messages."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.sinks: dict[int, io.StringIO] = {}
+
+    def write(self, text: str) -> int:
+        sink = self.sinks.get(threading.get_ident())
+        return (sink if sink is not None else self.real).write(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding, …
+        return getattr(self.real, name)
+
+
+_QUIET_LOCK = threading.Lock()
+
+
+def _quiet(stream_name: str) -> _ThreadQuiet:
+    with _QUIET_LOCK:
+        current = getattr(sys, stream_name)
+        if not isinstance(current, _ThreadQuiet):
+            current = _ThreadQuiet(current)
+            setattr(sys, stream_name, current)
+        return current
+
+
 @contextlib.contextmanager
 def quiet_yfinance() -> Iterator[_Capture]:
-    """Swallow yfinance's log lines and prints; hand back what it logged."""
+    """Swallow yfinance's log lines and this thread's prints; hand back what it logged."""
     logger = logging.getLogger("yfinance")
     handler = _Capture()
     saved = (logger.handlers[:], logger.propagate, logger.level)
     logger.handlers, logger.propagate = [handler], False
     logger.setLevel(logging.WARNING)
     sink = io.StringIO()
+    me = threading.get_ident()
+    streams = [_quiet("stdout"), _quiet("stderr")]
+    for stream in streams:
+        stream.sinks[me] = sink
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            yield handler
+        yield handler
     finally:
+        for stream in streams:
+            stream.sinks.pop(me, None)
         logger.handlers, logger.propagate = saved[0], saved[1]
         logger.setLevel(saved[2])
         if sink.getvalue().strip():

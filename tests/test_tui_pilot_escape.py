@@ -1,0 +1,51 @@
+"""Strings from data never reach Rich/Textual markup (issue 12): a ticker named `[/]`,
+a halt reason and a keymap warning with brackets are shown verbatim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from test_tui_support import ACCOUNT, filled, make_app, settle  # noqa: F401
+
+from engine.store import append
+
+ODD = ("[/]", "[b]X")
+
+
+async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Path) -> None:  # noqa: F811
+    store, last = filled
+    con = store.con
+    bars = con.execute("SELECT * FROM bars WHERE ticker = 'AAA'").df()
+    for odd in ODD:
+        append(con, "bars", bars.assign(ticker=odd))
+        sig = con.execute("SELECT * FROM signals WHERE ticker = 'AAA'").df().assign(ticker=odd)
+        append(con, "signals", sig)
+        fc = con.execute("SELECT * FROM forecasts WHERE ticker = 'AAA'").df().assign(ticker=odd)
+        append(con, "forecasts", fc)
+        pos = con.execute("SELECT * FROM positions WHERE ticker = 'AAA'").df().assign(ticker=odd)
+        append(con, "positions", pos)
+    con.execute("UPDATE risk SET halted = true, halt_reason = '[red]daily loss[/] 3.1% > 3%', "
+                "limit_utilisation = ? WHERE account = ?", [json.dumps({"gross[/]": 0.5}), ACCOUNT])
+    app, _ = make_app(store, tmp_path, overrides={"keymap.no_such_id": "x"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.is_running
+        assert "[keymap] names unknown binding ids: no_such_id" in app.event_log[0].message
+        watch = app.query_one("#watchlist")
+        assert "[/]" in watch._shown and "[B]X" in watch._shown or "[b]X" in watch._shown
+        app.jump_to("[/]")
+        await settle(pilot, app)
+        assert app.query_one("#forecasts").view.ticker == "[/]"
+        header = str(app.query_one("#status").render())
+        assert "[red]daily loss[/] 3.1% > 3%" in header
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.press("L")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "EventLogScreen"
+        await pilot.press("escape")
+        await pilot.press("q")
+    assert app.return_code == 0
