@@ -234,6 +234,9 @@ class Forecaster(ABC):
     pooled: ClassVar[bool] = False
     #: Sessions of history a ticker needs before it can be forecast.
     min_history: ClassVar[int] = 30
+    #: Layout of the fitted attributes. Bump it when they change: a stored snapshot of
+    #: another version (pickled by older code) is refitted, never restored half-fitting.
+    state_version: ClassVar[int] = 1
 
     def __init__(
         self, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu"
@@ -242,6 +245,7 @@ class Forecaster(ABC):
         self.seed = int(seed)
         self.device = device
         self.fitted_at_: date | None = None
+        self.state_version_ = type(self).state_version
 
     @property
     def fitted(self) -> bool:
