@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument("--until", default="2016-12-30", help="last replayed session (from [replay] start)")
     ap.add_argument("--seed", type=int, default=11, help="seed of the random-walk market")
     ap.add_argument("--out", default="", help="append the Markdown figures to this file")
+    ap.add_argument("--keep", default="", help="keep each run's database under this folder")
     args = ap.parse_args()
     markets = ("sample", "random") if args.market == "both" else (args.market,)
     report: list[str] = []
@@ -129,6 +130,9 @@ def main() -> None:
             data = random_market_file(args.seed, work) if market == "random" else None
             t0 = time.perf_counter()
             summary = replay(data, args.until, work, {})
+            if args.keep:
+                Path(args.keep).mkdir(parents=True, exist_ok=True)
+                (work / "run.duckdb").replace(Path(args.keep) / f"{market}.duckdb")
             label = "bundled sample" if market == "sample" else f"random walks (seed {args.seed})"
             lines = describe(market, label, summary, time.perf_counter() - t0)
             print("\n".join(lines), flush=True)

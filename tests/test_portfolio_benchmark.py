@@ -130,6 +130,7 @@ def test_report_figures_match_a_hand_computation(tmp_path: Path) -> None:
     assert att["base"] == pytest.approx((0.5 * ra + 0.5 * rb - r_b).sum() * ANNUAL / n, abs=1e-6)
     assert att["overlays"] == pytest.approx(((-0.01 * ra - 0.01 * rb).sum()) * ANNUAL / n, abs=1e-6)
     assert att["tilts"] == pytest.approx((0.05 * ra).sum() * ANNUAL / n, abs=1e-6)
+    assert att["caps"] == pytest.approx(0.0, abs=1e-9)  # target = base + tilt: no cap bound
     costs = np.zeros(n)
     costs[0], costs[9] = 10.0 / eq[0], 6.4 / eq[9]  # fills on DAYS[1] and DAYS[10], over the prior equity
     assert att["costs"] == pytest.approx(-costs.sum() * ANNUAL / n, abs=1e-6)

@@ -12,10 +12,10 @@ bars over a window of sessions and returns plain numbers (JSON-serialisable) tha
 * attribution of the annualised active return, summed from daily contributions of
   weights held from the previous close: base (the core's return - the benchmark's:
   nonzero when the HRP overlay is on or the book's universe differs), overlays
-  (base after overlays - core: regime, kill-switch and cash-buffer
-  scaling), tilts (target - base: validated signals, after caps), costs (commission +
-  slippage over the previous equity) and implementation (the rest: no-trade bands,
-  whole shares, next-open fills);
+  (base after overlays - core: regime, kill-switch and cash-buffer scaling), tilts
+  (validated signals' tilts), caps (target - base - tilt: position and gross caps),
+  costs (commission + slippage over the previous equity) and implementation (the
+  rest: no-trade bands, whole shares, next-open fills);
 * one-way turnover (half the traded notional over mean equity, annualised), costs
   paid and cost drag (costs over mean equity, annualised).
 
@@ -49,7 +49,7 @@ SURVIVORSHIP = ("Survivorship bias: the bundled sample holds 20 S&P 500 members 
 OWN_DATA = ("Your own data: if the universe is today's survivors, every return here (the "
             "benchmark's too) is flattered by survivorship bias.")
 
-ATTRIBUTION_PARTS = ("base", "overlays", "tilts", "costs", "implementation")
+ATTRIBUTION_PARTS = ("base", "overlays", "tilts", "caps", "costs", "implementation")
 
 
 def _num(x: Any, digits: int = 6) -> float | None:
@@ -108,15 +108,15 @@ def benchmark_returns(closes: pd.DataFrame, kind: str) -> np.ndarray:
 
 
 def _weights(con: duckdb.DuckDBPyConnection, account: str, days: list[Any]) -> dict[str, pd.DataFrame]:
-    """Per-session weights held from each close: core, base, target (session x ticker)."""
+    """Per-session weights held from each close: core, base, tilt, target (session x ticker)."""
     core = "coalesce(core_weight, base_weight)" if _has_column(con, "signals", "core_weight") else "base_weight"
-    sig = _df(con, f"SELECT as_of, ticker, {core} AS core, base_weight AS base, target_weight AS target "
+    sig = _df(con, f"SELECT as_of, ticker, {core} AS core, base_weight AS base, tilt, target_weight AS target "
                    "FROM signals WHERE account = ? AND as_of BETWEEN ? AND ?", [account, days[0], days[-1]])
     if sig.empty:
         return {}
     sig["as_of"] = pd.to_datetime(sig["as_of"]).dt.date
     return {col: sig.pivot(index="as_of", columns="ticker", values=col).astype(float)
-            for col in ("core", "base", "target")}
+            for col in ("core", "base", "tilt", "target")}
 
 
 def _contribution(w: pd.DataFrame | None, asset_r: pd.DataFrame, days: list[Any]) -> np.ndarray:
@@ -133,8 +133,9 @@ def attribution_daily(con: duckdb.DuckDBPyConnection, account: str, days: list[A
     asset_r = closes / closes.shift(1) - 1.0
     w = _weights(con, account, days)
     core, base = _contribution(w.get("core"), asset_r, days), _contribution(w.get("base"), asset_r, days)
-    target = _contribution(w.get("target"), asset_r, days)
-    parts = {"base": core - r_bench, "overlays": base - core, "tilts": target - base, "costs": -costs}
+    tilt, target = _contribution(w.get("tilt"), asset_r, days), _contribution(w.get("target"), asset_r, days)
+    parts = {"base": core - r_bench, "overlays": base - core, "tilts": tilt, "caps": target - base - tilt,
+             "costs": -costs}
     explained = sum(parts.values())
     parts["implementation"] = (r_strategy - r_bench) - explained
     return parts

@@ -124,7 +124,10 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
     tgt = target_shares(w, a.equity, px)
     force = np.array([flatten or (t not in targets and a.book.qty(t) != 0) for t in names])
     cost_bps = float(ctx.config.broker.slippage_bps) + float(ctx.config.broker.commission_bps)
-    bases = load_bases(ctx)
+    # The reference a leg moves toward or away from: the base within the position cap (a
+    # drifting benchmark can outgrow the cap; trimming it back is risk control, not a bet).
+    cap = float(p.max_position)
+    bases = {t: min(max(b, -cap), cap) for t, b in load_bases(ctx).items()}
     legs = rebalance_legs(cur, tgt, px, a.equity, np.array([edges.get(t, 0.0) for t in names]),
                           drift_threshold=float(p.drift_threshold), cost_bps=cost_bps,
                           tracking_value_bps=float(p.tracking_value_bps),
