@@ -48,10 +48,29 @@ def _same_frame(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
         return False
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality that treats missing as equal to missing (risk rows carry NaN and pd.NA)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    if a is b:
+        return True
+    try:
+        if pd.api.types.is_scalar(a) and pd.api.types.is_scalar(b) and pd.isna(a) and pd.isna(b):
+            return True  # NaN, NaT, None and pd.NA
+    except (TypeError, ValueError):
+        pass
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _same_risk(a: RiskView, b: RiskView) -> bool:
     frames = ("equity", "positions", "fills", "rejections")
     return (all(_same_frame(getattr(a, f), getattr(b, f)) for f in frames)
-            and a.regime == b.regime and a.risk == b.risk and a.report == b.report)
+            and a.regime == b.regime and _same_value(a.risk, b.risk) and _same_value(a.report, b.report))
 
 
 def _same_forecast(a: ForecastView | None, b: ForecastView | None) -> bool:
