@@ -59,6 +59,12 @@ class SignalsPane(Pane):
         return self.query_one("#sig-table", PmaxTable)
 
     def set_signals(self, signals: pd.DataFrame, selected: str | None) -> None:
+        """Show `signals`. The rebuild's own cursor moves are not the user's choice: no
+        `RowHighlighted` is posted (a tab shown just now has focus when they would arrive)."""
+        with self.primary().prevent(DataTable.RowHighlighted):
+            self._set_signals(signals, selected)
+
+    def _set_signals(self, signals: pd.DataFrame, selected: str | None) -> None:
         self.signals = signals
         self.set_class(signals.empty, "-empty")
         table = self.primary()
@@ -91,7 +97,8 @@ class SignalsPane(Pane):
         """Put the cursor on `ticker`'s signal (if it has one) without re-announcing it."""
         if ticker in self._keys:
             self._following = True
-            self.primary().move_cursor(row=self._keys.index(ticker), animate=False)
+            with self.primary().prevent(DataTable.RowHighlighted):
+                self.primary().move_cursor(row=self._keys.index(ticker), animate=False)
             self._following = False
 
     @on(DataTable.RowHighlighted, "#sig-table")
