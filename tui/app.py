@@ -75,7 +75,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         tui = config.section("tui")
         self.tui = tui
         self.watchlist: list[str] = [str(t).upper() for t in config.get("data.watchlist", [])]
-        self.interval = float(config.get("replay.interval_s", 0.5))
+        self.interval = config.replay.interval_s
         self.paused = bool(tui.start_paused if paused is None else paused) or engine is None
         self.copilot_factory = copilot_factory or self._default_copilot_factory()
         self.keymap = {str(k): str(v) for k, v in config.section("keymap").items()}
@@ -103,9 +103,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         with Container(id="panes"):
             for pane in PANES:
                 if pane is CopilotPane:
-                    yield CopilotPane(self.copilot_factory, cursor_blink=bool(self.tui.cursor_blink))
+                    yield CopilotPane(self.copilot_factory, cursor_blink=self.tui.cursor_blink)
                 elif pane is ForecastsPane:
-                    yield ForecastsPane(int(self.config.get("signals.horizon", 5)))
+                    yield ForecastsPane(self.config.signals.horizon)
                 else:
                     yield pane()
         yield CalmFooter()
@@ -127,7 +127,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         if self.engine is not None:
             self.engine.subscribe(self._engine_callback)
             self._cycle_loop()
-        self.set_interval(float(self.tui.batch_ms) / 1000.0, self._batch_tick)
+        self.set_interval(self.tui.batch_ms / 1000.0, self._batch_tick)
         self._batch_tick()
         self._show_status()
 
@@ -252,9 +252,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         try:
             cur = self.cursor_factory()  # type: ignore[misc]
             try:
-                snap = load_snapshot(cur, self.account, watchlist, int(self.tui.sparkline_sessions))
+                snap = load_snapshot(cur, self.account, watchlist, self.tui.sparkline_sessions)
                 pick = ticker or (snap.watch[0].ticker if snap.watch else None)
-                view = load_forecast(cur, self.account, pick, int(self.tui.chart_sessions)) if pick else None
+                view = load_forecast(cur, self.account, pick, self.tui.chart_sessions) if pick else None
             finally:
                 cur.close()
             self.post_message(SnapshotLoaded(snap, view))
@@ -304,7 +304,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
             return
         cur = self.cursor_factory()
         try:
-            view = load_forecast(cur, self.account, ticker, int(self.tui.chart_sessions))
+            view = load_forecast(cur, self.account, ticker, self.tui.chart_sessions)
         finally:
             cur.close()
         self.post_message(ForecastLoaded(view))

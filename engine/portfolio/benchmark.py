@@ -33,12 +33,12 @@ BENCHMARK_NAMES = {"equal_weight": "equal-weight buy-and-hold", "cash": "cash"}
 
 
 def benchmark_kind(cfg: Config) -> str:
-    return str(cfg.get("portfolio.benchmark") or "equal_weight")
+    return cfg.portfolio.benchmark
 
 
 def overlays_on(cfg: Config) -> tuple[str, ...]:
     """The overlays switched on in the config, in canonical order."""
-    chosen = {str(o).lower() for o in (cfg.get("portfolio.overlays") or [])}
+    chosen = set(cfg.portfolio.overlays)  # validated at load: a subset of OVERLAYS, lower case
     return tuple(o for o in OVERLAYS if o in chosen)
 
 
