@@ -74,7 +74,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, App[None]):
         self.account: str = getattr(engine, "account", None) or config.app.account
         tui = config.section("tui")
         self.tui = tui
-        self.watchlist: list[str] = [str(t).upper() for t in config.get("data.watchlist", [])]
+        self.watchlist: list[str] = [t.upper() for t in config.data.watchlist]
         self.interval = config.replay.interval_s
         self.paused = bool(tui.start_paused if paused is None else paused) or engine is None
         self.copilot_factory = copilot_factory or self._default_copilot_factory()

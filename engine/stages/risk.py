@@ -55,7 +55,7 @@ def _nan_none(x: float | None) -> float | None:
 def _mc(ctx: CycleContext, r: np.ndarray, w: np.ndarray) -> dict[str, object]:
     """Monte-Carlo VaR/CVaR via engine.gpu.montecarlo; empty when off or unavailable."""
     rc = ctx.config.risk
-    n_paths, every = int(rc.mc_paths), max(int(rc.mc_every), 1)
+    n_paths, every = rc.mc_paths, max(rc.mc_every, 1)
     if n_paths <= 0 or not np.any(w) or ctx.session_index % every or r.shape[0] < 30:
         return {}
     from engine.errors import PmaxError
@@ -63,7 +63,7 @@ def _mc(ctx: CycleContext, r: np.ndarray, w: np.ndarray) -> dict[str, object]:
     try:
         from engine.gpu.montecarlo import mc_var_cvar
 
-        res = mc_var_cvar(r, w, n_paths, levels=(0.95, 0.99), method=str(rc.mc_method),
+        res = mc_var_cvar(r, w, n_paths, levels=(0.95, 0.99), method=rc.mc_method,
                           device=ctx.device, seed=ctx.config.app.seed + int(ctx.session_index))
     except (ImportError, PmaxError, np.linalg.LinAlgError):
         return {}
@@ -142,10 +142,10 @@ def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, ne
     util = {
         "gross": gross / p.max_gross,
         "max_position": (float(np.max(np.abs(w))) if held else 0.0) / p.max_position,
-        "daily_loss": max(0.0, -daily_return) / float(rc.daily_loss_halt),
-        "drawdown_halve": max(0.0, -a.ks.drawdown) / float(rc.drawdown_halve),
-        "drawdown_flatten": max(0.0, -a.ks.drawdown) / float(rc.drawdown_flatten),
-        "trades": n_orders / float(rc.max_trades_per_session),
+        "daily_loss": max(0.0, -daily_return) / rc.daily_loss_halt,
+        "drawdown_halve": max(0.0, -a.ks.drawdown) / rc.drawdown_halve,
+        "drawdown_flatten": max(0.0, -a.ks.drawdown) / rc.drawdown_flatten,
+        "trades": n_orders / rc.max_trades_per_session,
     }
     row["limit_utilisation"] = json.dumps({k: round(v, 6) for k, v in util.items()})
     row["stress"] = _stress(ctx, held, w, r, market)
