@@ -184,6 +184,7 @@ RULES: dict[str, Check] = {
     "copilot.temperature": between(0.0, 5.0), "copilot.tool_calling": one_of("auto", "on", "off"),
     "copilot.timeout_s": positive, "copilot.openai_base_url": _url, "copilot.cache_size": non_negative,
     "copilot.history_turns": non_negative, "copilot.max_rows": at_least(1),
+    "copilot.repetition_penalty": between(1.0, 2.0),
     "tui.theme": one_of(*THEMES), "tui.batch_ms": at_least(10),
     "tui.sparkline_sessions": at_least(2), "tui.chart_sessions": at_least(2),
 }

@@ -50,6 +50,29 @@ class CycleContext:
             lookback: keep only each ticker's last `lookback` sessions.
             start: keep only bars on or after this date.
         """
+        if lookback is not None and start is None and tickers is not None:
+            return self._recent_history(tickers, int(lookback), columns)
+        return self._history(tickers, lookback, start, columns)
+
+    def _recent_history(self, tickers: Sequence[str], lookback: int,
+                        columns: Sequence[str]) -> pd.DataFrame:
+        """`history(tickers, lookback=…)` reading only recent dates when that gives the same rows.
+
+        A calendar window wide enough for `lookback` sessions usually holds each
+        ticker's last `lookback` bars; when a ticker has fewer bars in it (new, or with
+        gaps) the whole history is read instead, so the result is always the exact one.
+        """
+        bound = self.session - dt.timedelta(days=2 * lookback + 10)
+        df = self._history(tickers, lookback, bound, columns)
+        if "ticker" not in df.columns:
+            return self._history(tickers, lookback, None, columns)
+        counts = df["ticker"].value_counts()
+        if all(counts.get(t, 0) >= lookback for t in set(tickers)):
+            return df
+        return self._history(tickers, lookback, None, columns)
+
+    def _history(self, tickers: Sequence[str] | None, lookback: int | None, start: dt.date | None,
+                 columns: Sequence[str]) -> pd.DataFrame:
         cols = ", ".join(columns)
         where = ["date <= ?", "NOT quarantined"]
         params: list[Any] = [self.session]
@@ -71,9 +94,19 @@ class CycleContext:
         return df
 
     def sessions(self, lookback: int | None = None) -> list[dt.date]:
-        """Distinct stored session dates up to this one, oldest first."""
-        sql = "SELECT DISTINCT date FROM bars WHERE date <= ? ORDER BY date"
-        dates = [row[0] for row in self.con.execute(sql, [self.session]).fetchall()]
+        """Distinct stored session dates up to this one, oldest first (the last `lookback`).
+
+        With a lookback, a calendar window wide enough for it is read first; only when
+        it holds fewer sessions (gaps in the data) is the whole history scanned.
+        """
+        sql = "SELECT DISTINCT date FROM bars WHERE date <= ?"
+        if lookback:
+            bound = self.session - dt.timedelta(days=2 * int(lookback) + 10)
+            dates = [row[0] for row in self.con.execute(
+                sql + " AND date >= ? ORDER BY date", [self.session, bound]).fetchall()]
+            if len(dates) >= lookback:
+                return dates[-lookback:]
+        dates = [row[0] for row in self.con.execute(sql + " ORDER BY date", [self.session]).fetchall()]
         return dates[-lookback:] if lookback else dates
 
     def publish(self, event: Event) -> None:

@@ -47,6 +47,10 @@ class InvariantError(PmaxError):
     """An invariant of the books broke: trading must halt."""
 
 
+class OwnerGoneError(PmaxError):
+    """The pmax process serving a database stopped answering (killed, or hung)."""
+
+
 class RunInterrupted(PmaxError):
     """A signal stopped the run after its last committed session; exit 128 + signal."""
 

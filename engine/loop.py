@@ -166,10 +166,11 @@ class Engine:
                 "SELECT equity FROM equity WHERE account = ? AND as_of = ?", [self.account, batch.session]
             ).fetchall()
             equity = float(rows[0][0]) if rows and rows[0][0] is not None else None
-            append(con, "cycles", pd.DataFrame([{
-                "account": self.account, "session": batch.session, "session_index": batch.session_index,
-                "run_id": self.run_id, "n_bars": len(batch.bars), "committed_at": pd.Timestamp.now(),
-            }]))
+            # One row: a parameterised INSERT (a one-row DataFrame costs ~3x as much).
+            con.execute("INSERT INTO cycles (account, session, session_index, run_id, n_bars, committed_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [self.account, batch.session, int(batch.session_index), self.run_id, len(batch.bars),
+                         dt.datetime.now()])
         elapsed = time.perf_counter() - started
         return [*ctx.events, CycleCompleted(batch.session, batch.session_index, len(batch.bars), equity, elapsed)]
 

@@ -6,6 +6,7 @@ import signal
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pmax_cli import FAST, REPO, rows, run_pmax, spawn_pmax
@@ -110,20 +111,36 @@ def test_names_joining_are_reported_and_recorded(tmp_path: Path) -> None:
     assert len(hashes) == 3 and all(len(h[0]) == 16 for h in hashes)
 
 
-def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) -> None:
-    db = tmp_path / "d.duckdb"
+def _stop_twice(tmp_path: Path, attempt: int) -> tuple[Path, object, str] | None:
+    """SIGTERM inside a cycle, then again; None when the first signal landed in a feed wait."""
+    db = tmp_path / f"d{attempt}.duckdb"
     proc = spawn_pmax(tmp_path, "--run", "--cycles", "30", "--db", str(db), **FAST)
     assert proc.stderr is not None
     seen: list[str] = []
+    hit = signalled = False
     for line in proc.stderr:
         seen.append(line)
-        if line.startswith("session "):
+        if line.startswith("session ") and not signalled:
+            time.sleep(0.05)  # past the (millisecond) replay feed read, inside the next cycle
             proc.send_signal(signal.SIGTERM)
+            signalled = True
         if "finishing the session in flight" in line:
             proc.send_signal(signal.SIGTERM)
+            hit = True
+            break
+        if "— stopping" in line:  # it landed between cycles: a clean stop, not this test's case
             break
     _, rest = proc.communicate(timeout=60)
-    err = "".join(seen) + rest
+    return (db, proc, "".join(seen) + rest) if hit else None
+
+
+def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) -> None:
+    for attempt in range(5):  # the first signal must land inside a cycle; retry if it did not
+        if (found := _stop_twice(tmp_path, attempt)) is not None:
+            break
+    else:
+        pytest.fail("five runs in a row took the first SIGTERM between cycles")
+    db, proc, err = found
     assert proc.returncode == 143, err
     assert "pmax: stopped by SIGTERM; the session in flight was rolled back" in err
     committed = rows(db, "SELECT count(*) FROM cycles")[0][0]
@@ -136,8 +153,12 @@ def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) 
 
 def test_sigterm_outside_the_run_loop_is_reported(tmp_path: Path) -> None:
     """A SIGTERM during start-up or an import ends with a line and 143, not silently."""
-    proc = spawn_pmax(tmp_path, "data", "import", str(SAMPLE), "--db", str(tmp_path / "t.duckdb"))
-    time.sleep(1.0)  # inside the import (reading, gating or writing)
+    # A file large enough that the import takes seconds (the bundled sample takes < 1 s).
+    big = tmp_path / "big.parquet"
+    sample = pd.read_parquet(SAMPLE)
+    pd.concat([sample.assign(ticker=sample["ticker"] + f"{i:02d}") for i in range(50)]).to_parquet(big)
+    proc = spawn_pmax(tmp_path, "data", "import", str(big), "--db", str(tmp_path / "t.duckdb"))
+    time.sleep(1.5)  # inside the import (reading, gating or writing)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err

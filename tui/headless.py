@@ -15,6 +15,7 @@ from typing import Any
 from engine.config import Config
 from engine.events import CycleCompleted
 from engine.runtime import build_engine, build_feed
+from engine.serve.server import StoreEndpoint
 from tui.commands.common import open_store, resolve_db_path
 
 
@@ -28,10 +29,15 @@ def run_headless(
 ) -> None:
     # A bad --data file must fail before the database is touched.
     feed = None if live else build_feed(config, None)
-    store = open_store(db, config)
+    store = open_store(db, config, kind="run")
     engine = None
+    endpoint = None
     try:
+        # Other pmax processes (the app, ask, validate, data check) attach here while we write.
+        endpoint = StoreEndpoint.start(store, "run", config)
         engine = build_engine(store, config, live=live, feed=feed)
+        if endpoint is not None:
+            engine.subscribe(endpoint.publish)
         total = _expected_cycles(engine, cycles, until)
         summary = asyncio.run(_run_with_progress(engine, cycles, until, total))
         payload: dict[str, Any] = {
@@ -54,6 +60,8 @@ def run_headless(
         close_feed = getattr(engine.feed if engine else feed, "close", None)
         if close_feed:  # the live feed may be sleeping until the next close
             close_feed()
+        if endpoint is not None:
+            endpoint.close()
         store.close()
     if as_json:
         print(json.dumps(payload, default=str))

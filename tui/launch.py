@@ -1,4 +1,9 @@
-"""`pmax` with no command: build the engine and open the Textual app."""
+"""`pmax` with no command: build the engine and open the Textual app.
+
+If another pmax owns the database (`pmax --run`, or another app), the app attaches
+to it as a viewer instead of failing; otherwise it owns the file, runs the loop and
+serves the file to other pmax processes (see `tui.served`).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,50 @@ import os
 import sys
 
 from engine.config import Config
+from engine.errors import DatabaseLockedError
 from engine.runtime import build_engine, build_feed
-from tui.commands.common import open_store
+from engine.serve.rendezvous import find_owner
+from tui.commands.common import open_reader, open_store, resolve_db_path
 
 
 def launch_app(config: Config, db: str | None, live: bool) -> None:
-    from tui.app import PmaxApp
+    from tui.served import ServedApp
 
+    path = resolve_db_path(db, config)
+    runtime = str(config.get("serve.runtime_dir", ""))
     feed = None if live else build_feed(config, None)
-    store = open_store(db, config)
+    if find_owner(path, runtime) is None:
+        try:
+            store = open_store(db, config, kind="tui")
+        except DatabaseLockedError:
+            if find_owner(path, runtime) is None:  # held, but not by a pmax that serves it
+                raise
+        else:
+            _run_owner(ServedApp, store, config, path, live, feed)
+            return
+    reader = open_reader(db, config)
+    app = ServedApp(engine=None, store=reader, config=config, db_path=path)
     try:
-        engine = build_engine(store, config, live=live, mode="tui", feed=feed)
-        app = PmaxApp(engine=engine, store=store, config=config)
         app.run()
+    finally:
+        app.stop_following()
+        reader.close()
+    if app.return_code:  # the app failed (Textual printed why): say so in the exit status
+        raise SystemExit(app.return_code)
+
+
+def _run_owner(app_cls: type, store: object, config: Config, path: object, live: bool, feed: object) -> None:
+    app = None
+    try:
+        engine = build_engine(store, config, live=live, mode="tui", feed=feed)  # type: ignore[arg-type]
+        app = app_cls(engine=engine, store=store, config=config, db_path=path)
+        app.run()
+        app.stop_following()
+        if app.handed_over:  # the run that took the file over owns it now
+            app.store.close()
+            return
+        if app.endpoint is not None:
+            app.endpoint.close()
         engine.close("interrupted" if engine.busy else "finished")
         if app.return_code:  # the app failed (Textual printed why): say so in the exit status
             raise SystemExit(app.return_code)
@@ -29,4 +65,5 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
             sys.stdout.flush()
             os._exit(0)
     finally:
-        store.close()
+        if app is None or not app.handed_over:
+            store.close()  # type: ignore[attr-defined]

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from copilot.types import Citation, ToolResult
-
-_READ_ONLY = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
-_WRITE_WORDS = re.compile(
-    r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|ATTACH|DETACH|COPY|EXPORT|IMPORT|"
-    r"INSTALL|LOAD|PRAGMA|SET|CALL|CHECKPOINT|VACUUM|TRUNCATE|REPLACE\s+INTO)\b",
-    re.IGNORECASE)
+from engine.sqlguard import read_only_body
 
 
 def select(con: Any, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -31,8 +25,8 @@ def select(con: Any, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tupl
     """
     from engine.errors import InvariantError
 
-    body = sql.strip().rstrip(";")
-    if not _READ_ONLY.match(body) or ";" in body or _WRITE_WORDS.search(body):
+    body = read_only_body(sql)
+    if body is None:
         raise InvariantError("copilot tools may only run a single SELECT statement",
                              hint="this is a bug in copilot/tools; please report it")
     cur = con.execute(body, list(params))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -25,6 +26,10 @@ import pandas as pd
 FORECAST_COLUMNS: tuple[str, ...] = (
     "ticker", "horizon", "mean", "lower", "upper", "level", "prob_up", "vol", "drivers",
 )
+
+#: Serialises the first `Panel.features` computation (threads share a panel; the
+#: computation is CPU-bound numpy, so waiting costs nothing on a busy machine).
+_FEATURES_LOCK = threading.Lock()
 
 #: Horizons (sessions ahead) forecast by default.
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 5, 21)
@@ -55,9 +60,10 @@ class Panel:
             empty = np.empty((0, len(names)))
             return cls(np.array([], dtype="datetime64[D]"), names, empty, empty, empty, empty, empty)
         df = bars[["date", "ticker", "open", "high", "low", "close", "volume"]]
-        dates = np.unique(pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]"))
+        day = pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]")
+        dates = np.unique(day)
         names = tuple(sorted(df["ticker"].unique())) if tickers is None else tuple(tickers)
-        row = np.searchsorted(dates, pd.to_datetime(df["date"]).to_numpy().astype("datetime64[D]"))
+        row = np.searchsorted(dates, day)
         col_of = {t: i for i, t in enumerate(names)}
         col = df["ticker"].map(col_of).to_numpy(dtype=float)
         keep = ~np.isnan(col)
@@ -116,12 +122,20 @@ class Panel:
         return np.isfinite(self.close[-1])
 
     def features(self) -> Any:
-        """The causal feature set of this panel (`engine.features.FeatureSet`), cached."""
-        if "features" not in self._cache:
-            from engine.features import compute_features
+        """The causal feature set of this panel (`engine.features.FeatureSet`), computed once.
 
-            self._cache["features"] = compute_features(self)
-        return self._cache["features"]
+        Models running side by side on threads (LightGBM, neural) ask for the same
+        panel's features at once: the first computes them, the others wait for it.
+        """
+        got = self._cache.get("features")
+        if got is None:
+            with _FEATURES_LOCK:
+                got = self._cache.get("features")
+                if got is None:
+                    from engine.features import compute_features
+
+                    got = self._cache["features"] = compute_features(self)
+        return got
 
 
 def columns_of(panel_tickers: Sequence[str], fitted: Sequence[str]) -> np.ndarray:
@@ -220,6 +234,9 @@ class Forecaster(ABC):
     pooled: ClassVar[bool] = False
     #: Sessions of history a ticker needs before it can be forecast.
     min_history: ClassVar[int] = 30
+    #: Layout of the fitted attributes. Bump it when they change: a stored snapshot of
+    #: another version (pickled by older code) is refitted, never restored half-fitting.
+    state_version: ClassVar[int] = 1
 
     def __init__(
         self, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu"
@@ -228,6 +245,7 @@ class Forecaster(ABC):
         self.seed = int(seed)
         self.device = device
         self.fitted_at_: date | None = None
+        self.state_version_ = type(self).state_version
 
     @property
     def fitted(self) -> bool:

@@ -36,6 +36,27 @@ def _weighted_reason(skill: float, p: float, alpha: float) -> str:
     return f"weighted: MSE {skill:.2%} below naive, not significant yet (DM p={shown})"
 
 
+_EMPTY_GROUP = (np.empty(0), np.empty(0), np.empty(0, dtype=np.int64))
+
+
+def _groups(daily: pd.DataFrame) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(model, horizon) -> its sse, naive_sse and n in forecast_as_of order (numpy, one pass)."""
+    if not len(daily):
+        return {}
+    model = daily["model"].to_numpy(dtype=object)
+    horizon = daily["horizon"].to_numpy(dtype=np.int64)
+    asof = daily["forecast_as_of"].to_numpy()
+    sse = daily["sse"].to_numpy(dtype=float)
+    nsse = daily["naive_sse"].to_numpy(dtype=float)
+    n = daily["n"].to_numpy()
+    out = {}
+    for key in dict.fromkeys(zip(model, horizon)):
+        idx = np.flatnonzero((model == key[0]) & (horizon == key[1]))
+        idx = idx[np.argsort(asof[idx], kind="stable")]
+        out[(str(key[0]), int(key[1]))] = (sse[idx], nsse[idx], n[idx])
+    return out
+
+
 def compute_weights(
     daily: pd.DataFrame,
     models: Sequence[str],
@@ -55,32 +76,32 @@ def compute_weights(
     """
     rows = []
     members = [m for m in models if m not in ("naive", "ensemble")]
-    empty = daily.iloc[0:0]
-    groups = {(m, int(h)): g for (m, h), g in daily.groupby(["model", "horizon"], sort=False)} if len(daily) else {}
+    groups = _groups(daily)
     for h in horizons:
         part: list[dict] = []
         for m in members:
-            d = groups.get((m, int(h)), empty).sort_values("forecast_as_of")
-            n_sessions = len(d)
-            sse, nsse = float(d["sse"].sum()), float(d["naive_sse"].sum())
+            d_sse, d_nsse, d_n = groups.get((m, int(h)), _EMPTY_GROUP)
+            n_sessions = len(d_sse)
+            sse, nsse = float(np.nansum(d_sse)), float(np.nansum(d_nsse))
             skill = 1.0 - sse / nsse if nsse > 0 else float("nan")
-            stat, p = _dm((d["sse"] / d["n"]).to_numpy(), (d["naive_sse"] / d["n"]).to_numpy(), h)
+            stat, p = _dm(d_sse / d_n, d_nsse / d_n, h)
+            n_scored = int(d_n.sum())
             if n_sessions < min_scored:
-                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=int(d["n"].sum()),
+                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
                                  demoted=False, raw=None, reason=f"warming up: {n_sessions} of {min_scored} scored sessions"))
                 continue
             if not np.isfinite(skill) or skill <= 0:
                 reason = (f"demoted: MSE {-skill:.1%} worse than naive over {n_sessions} sessions"
                           if np.isfinite(skill) else "demoted: no usable scores")
-                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=int(d["n"].sum()),
+                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
                                  demoted=True, raw=0.0, reason=reason))
                 continue
             if require_significance and not (np.isfinite(p) and p < alpha):
-                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=int(d["n"].sum()),
+                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
                                  demoted=True, raw=0.0,
                                  reason=f"demoted: skill {skill:.2%} not significant (DM p={p:.2f})"))
                 continue
-            part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=int(d["n"].sum()),
+            part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
                              demoted=False, raw=skill, reason=_weighted_reason(skill, p, alpha)))
         warming = [r for r in part if r["raw"] is None]
         trusted = [r for r in part if r["raw"]]

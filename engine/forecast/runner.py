@@ -98,4 +98,7 @@ def load_state(con: Any, account: str, name: str) -> tuple[dt.date, Forecaster, 
     except Exception as exc:  # noqa: BLE001 - a stale/corrupt pickle just means "refit"
         log.warning("stored state of %s unreadable (%s); refitting", name, exc)
         return None
+    if getattr(model, "state_version_", None) != type(model).state_version:
+        log.warning("stored state of %s was written by another version of pmax; refitting", name)
+        return None
     return rows[0][0], model, payload

@@ -135,8 +135,16 @@ def tail_stats(port: np.ndarray, levels: Sequence[float]) -> tuple[dict[float, f
     VaR at level c is the (1 - c) percentile (linear interpolation, a negative
     number for a loss); CVaR is the mean of the lowest int((n - 1)(1 - c)) + 1 returns.
     """
-    sorted_ = np.sort(np.asarray(port, dtype=np.float64))
-    n = sorted_.shape[0]
+    port = np.asarray(port, dtype=np.float64)
+    n = port.shape[0]
+    # Only the lowest returns are read: partition them off, then sort just those (the
+    # same sorted prefix as a full sort, so the same VaR and the same CVaR sums).
+    need = max((min(int(np.floor((1.0 - float(c)) * (n - 1))) + 1, n - 1) for c in levels), default=0) + 1
+    need = max(need, max((int((n - 1) * (1.0 - float(c))) + 1 for c in levels), default=0))
+    if 0 < need < n:
+        sorted_ = np.sort(np.partition(port, need - 1)[:need])
+    else:
+        sorted_ = np.sort(port)
     var: dict[float, float] = {}
     cvar: dict[float, float] = {}
     for level in levels:

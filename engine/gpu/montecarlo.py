@@ -7,7 +7,11 @@ negative return fractions (empyrical's convention: the 5% quantile of returns is
 95% VaR).
 
 Both kernels compute the same thing from the same draws, so tests feed them one set
-of draws and compare to rounding. Seed semantics: the Student-t mixing variables
+of draws and compare to rounding. By default each path is reduced before it is
+formed: the portfolio return w.(mu + L z / sqrt(g)) equals w.mu + z.(L'w) / sqrt(g)
+(and w.(z[day] * sigma) equals (z @ (sigma * w))[day]), so the same draws give the
+same VaR/CVaR to rounding without the (paths x N x N) product. `joint=True` forms every
+joint asset return first (the GPU benchmark, and anything that needs the asset paths). Seed semantics: the Student-t mixing variables
 come from `numpy.random.default_rng(seed)` on every backend; the normal draws (or
 bootstrap day indices) come from that numpy generator on the numpy backend and from
 `torch.Generator(device).manual_seed(seed)` on the torch backend, so backends agree
@@ -74,19 +78,26 @@ def mixing(dof: float, n_paths: int, seed: int) -> np.ndarray:
 # --- numpy reference ---------------------------------------------------------------
 
 
-def t_paths_numpy(model: StudentT, weights: np.ndarray, z: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Portfolio returns from given draws: w . (mu + L z / sqrt(g))."""
-    x = model.mu + (z @ model.chol.T) / np.sqrt(g)[:, None]
-    return x @ weights
+def t_paths_numpy(model: StudentT, weights: np.ndarray, z: np.ndarray, g: np.ndarray,
+                  joint: bool = False) -> np.ndarray:
+    """Portfolio returns from given draws: w . (mu + L z / sqrt(g)) (reduced unless `joint`)."""
+    if joint:
+        x = model.mu + (z @ model.chol.T) / np.sqrt(g)[:, None]
+        return x @ weights
+    return float(model.mu @ weights) + (z @ (model.chol.T @ weights)) / np.sqrt(g)
 
 
-def bootstrap_paths_numpy(model: Filtered, weights: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Portfolio returns from given day indices: w . (z[day] * sigma_next)."""
-    x = model.z[idx] * model.sigma_next
-    return x @ weights
+def bootstrap_paths_numpy(model: Filtered, weights: np.ndarray, idx: np.ndarray,
+                          joint: bool = False) -> np.ndarray:
+    """Portfolio returns from given day indices: w . (z[day] * sigma_next) (reduced unless `joint`)."""
+    if joint:
+        x = model.z[idx] * model.sigma_next
+        return x @ weights
+    return (model.z @ (model.sigma_next * weights))[idx]
 
 
-def _simulate_numpy(model: StudentT | Filtered, weights: np.ndarray, n_paths: int, seed: int) -> np.ndarray:
+def _simulate_numpy(model: StudentT | Filtered, weights: np.ndarray, n_paths: int, seed: int,
+                    joint: bool = False) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = weights.shape[0]
     rows = chunk_rows(n, "cpu", 8)
@@ -96,10 +107,10 @@ def _simulate_numpy(model: StudentT | Filtered, weights: np.ndarray, n_paths: in
         for start in range(0, n_paths, rows):
             stop = min(start + rows, n_paths)
             z = rng.standard_normal((stop - start, n))
-            out[start:stop] = t_paths_numpy(model, weights, z, g[start:stop])
+            out[start:stop] = t_paths_numpy(model, weights, z, g[start:stop], joint)
     else:
         idx = rng.integers(0, model.z.shape[0], n_paths)
-        out[:] = bootstrap_paths_numpy(model, weights, idx)
+        out[:] = bootstrap_paths_numpy(model, weights, idx, joint)
     return out
 
 
@@ -113,6 +124,7 @@ def _simulate_torch(
     seed: int,
     info: DeviceInfo,
     draws: Draws | None = None,
+    joint: bool = False,
 ) -> torch.Tensor:
     import torch
 
@@ -128,9 +140,10 @@ def _simulate_torch(
         return torch.as_tensor(arr, device=dev).to(dtype)
 
     if isinstance(model, StudentT):
-        # w . (mu + L z / sqrt(g)) = w.mu + (z L') w / sqrt(g); the joint draw z L' is formed
-        # per chunk so the kernel stays a full joint simulation.
+        # w . (mu + L z / sqrt(g)) = w.mu + (z L') w / sqrt(g); with `joint` the joint draw
+        # z L' is formed per chunk (a full joint simulation), else z (L' w) from the same z.
         lt = put(model.chol.T)
+        ltw = lt @ w
         wmu = float(model.mu @ weights)
         g_all = draws[1] if draws is not None else mixing(model.dof, n_paths, seed)
         inv_sqrt_g = put(1.0 / np.sqrt(g_all))
@@ -140,17 +153,19 @@ def _simulate_torch(
                 z = put(draws[0][start:stop])
             else:
                 z = torch.randn((stop - start, n), generator=gen, device=dev, dtype=dtype)
-            out[start:stop] = wmu + ((z @ lt) @ w) * inv_sqrt_g[start:stop]
+            port = (z @ lt) @ w if joint else z @ ltw
+            out[start:stop] = wmu + port * inv_sqrt_g[start:stop]
     else:
         zhist = put(model.z)
         scaled_w = w * put(model.sigma_next)
+        zw = zhist @ scaled_w  # per-day portfolio return of the filtered history (reduced path)
         for start in range(0, n_paths, rows):
             stop = min(start + rows, n_paths)
             if draws is not None:
                 idx = torch.as_tensor(np.asarray(draws)[start:stop], device=dev, dtype=torch.long)
             else:
                 idx = torch.randint(0, model.z.shape[0], (stop - start,), generator=gen, device=dev)
-            out[start:stop] = zhist.index_select(0, idx) @ scaled_w
+            out[start:stop] = zhist.index_select(0, idx) @ scaled_w if joint else zw.index_select(0, idx)
     return out
 
 
@@ -194,21 +209,23 @@ def simulate(
     device: str | DeviceInfo = "cpu",
     seed: int = 0,
     draws: Draws | None = None,
+    joint: bool = False,
 ) -> np.ndarray:
     """Simulated portfolio returns (n_paths,) as float64 numpy; `draws` overrides the RNG.
 
     `draws` is (z (n_paths, N), g (n_paths,)) for the t model or day indices
-    (n_paths,) for the bootstrap; used by the equivalence tests.
+    (n_paths,) for the bootstrap; used by the equivalence tests. `joint` forms each
+    joint asset return before weighting it (same result to rounding, N times the work).
     """
     w = np.asarray(weights, dtype=np.float64)
     if backend == "numpy":
         if draws is None:
-            return _simulate_numpy(model, w, n_paths, seed)
+            return _simulate_numpy(model, w, n_paths, seed, joint)
         if isinstance(model, StudentT):
-            return t_paths_numpy(model, w, draws[0], draws[1])
-        return bootstrap_paths_numpy(model, w, np.asarray(draws))
+            return t_paths_numpy(model, w, draws[0], draws[1], joint)
+        return bootstrap_paths_numpy(model, w, np.asarray(draws), joint)
     info = device if isinstance(device, DeviceInfo) else select_device(device)
-    return _simulate_torch(model, w, n_paths, seed, info, draws).double().cpu().numpy()
+    return _simulate_torch(model, w, n_paths, seed, info, draws, joint).double().cpu().numpy()
 
 
 def _resolve_backend(backend: str, info: DeviceInfo) -> str:
@@ -233,6 +250,7 @@ def mc_var_cvar(
     *,
     backend: str = "auto",
     dof: float | None = None,
+    joint: bool = False,
 ) -> McResult:
     """One-session Monte-Carlo VaR and CVaR of a portfolio.
 
@@ -247,6 +265,9 @@ def mc_var_cvar(
         seed: seeds every random draw (see the module docstring).
         backend: "torch", "numpy" (CPU only) or "auto" (torch on CUDA, numpy on the CPU).
         dof: fix the Student-t degrees of freedom instead of fitting them.
+        joint: simulate every joint asset return before weighting (the GPU benchmark's
+            workload); the default reduces each draw to the portfolio first, which gives
+            the same VaR/CVaR from the same draws to rounding, about N times cheaper.
 
     Raises:
         InputError: bad shapes or too little history. UsageError: bad method/device.
@@ -269,9 +290,9 @@ def mc_var_cvar(
     model = fit_model(r, w, method, dof)
     model, w = _restrict(model, w, active)
     if chosen == "numpy":
-        var, cvar = tail_stats(_simulate_numpy(model, w, n_paths, seed), levels)
+        var, cvar = tail_stats(_simulate_numpy(model, w, n_paths, seed, joint), levels)
     else:
-        var, cvar = tail_stats_torch(_simulate_torch(model, w, n_paths, seed, info), levels)
+        var, cvar = tail_stats_torch(_simulate_torch(model, w, n_paths, seed, info, joint=joint), levels)
     dof_used = model.dof if isinstance(model, StudentT) else None
     return McResult(var, cvar, n_paths, info.name, method, dof_used, chosen)
 

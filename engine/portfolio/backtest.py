@@ -49,6 +49,14 @@ def vector_backtest(decided: np.ndarray, open_: np.ndarray, close: np.ndarray, i
     return BacktestResult(cash, equity, holdings)
 
 
+def _positions(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each value in the sorted unique keys, -1 where it is absent."""
+    if len(sorted_keys) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return np.where(sorted_keys[pos] == values, pos, -1).astype(np.int64)
+
+
 def orders_matrix(con: duckdb.DuckDBPyConnection, account: str) -> tuple[list, list[str], np.ndarray,
                                                                          np.ndarray, np.ndarray]:
     """(sessions, tickers, decided T x N, open T x N, close T x N) from the store's
@@ -60,17 +68,22 @@ def orders_matrix(con: duckdb.DuckDBPyConnection, account: str) -> tuple[list, l
     bars = con.execute("SELECT date, ticker, open, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
                        [sessions[0], sessions[-1]]).df()
     tickers = sorted(bars["ticker"].unique())
-    si = {d: i for i, d in enumerate(sessions)}
-    ti = {t: j for j, t in enumerate(tickers)}
+    days = np.array(sessions, dtype="datetime64[D]")
+    names = np.array(tickers, dtype=object)
     decided = np.zeros((len(sessions), len(tickers)), dtype=np.int64)
-    for day, t, q in orders:
-        decided[si[day], ti[t]] += int(q)
+    if orders:
+        o_day = np.array([o[0] for o in orders], dtype="datetime64[D]")
+        o_tick = np.array([o[1] for o in orders], dtype=object)
+        r, k = _positions(days, o_day), _positions(names, o_tick)
+        if (r < 0).any() or (k < 0).any():  # an order off the equity sessions or the bars
+            bad = int(np.flatnonzero((r < 0) | (k < 0))[0])
+            raise KeyError(orders[bad][0] if r[bad] < 0 else orders[bad][1])
+        np.add.at(decided, (r, k), np.array([int(o[2]) for o in orders], dtype=np.int64))
     op = np.full(decided.shape, np.nan)
     cl = np.full(decided.shape, np.nan)
-    dates = pd.to_datetime(bars["date"]).dt.date
-    rows = [si.get(d, -1) for d in dates]
-    cols = [ti[t] for t in bars["ticker"]]
-    for r, k, o, c in zip(rows, cols, bars["open"], bars["close"]):
-        if r >= 0:
-            op[r, k], cl[r, k] = o, c
+    r = _positions(days, pd.to_datetime(bars["date"]).to_numpy().astype("datetime64[D]"))
+    k = _positions(names, bars["ticker"].to_numpy(dtype=object))
+    on = r >= 0
+    op[r[on], k[on]] = bars["open"].to_numpy(dtype=float)[on]
+    cl[r[on], k[on]] = bars["close"].to_numpy(dtype=float)[on]
     return sessions, tickers, decided, op, cl

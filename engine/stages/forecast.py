@@ -1,7 +1,8 @@
 """The forecast stage: score matured forecasts, weight models, refit/update, forecast, store.
 
 Per session: (1) score forecasts maturing today into `model_scores`; (2) weights
-from recent out-of-sample skill into `model_weights`; (3) refit every model on
+from recent out-of-sample skill into `model_weights` ((1) and (2) run on the cycle's
+thread while the models do (3) on theirs); (3) refit every model on
 sessions where `session_index % refit_every == 0` (data ≤ today), otherwise fold
 today's bar into the fitted state; (4) forecast h = 1, 5, 21 sessions and the
 ensemble into `forecasts`, SHAP drivers included; (5) publish `ForecastsUpdated`.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from engine.forecast.base import Panel
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
-from engine.store import upsert
+from engine.store import append, upsert
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,19 @@ def _model_threads(ctx: CycleContext) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmax-model")
 
 
+#: The pooled models read the panel's features (computed once, the first asker computes,
+#: the other waits): one goes first, the other last, the per-ticker models in between,
+#: so that the second thread works while the features are computed. On a refit the
+#: neural fit is the longest job and goes first; otherwise LightGBM (SHAP) does.
+_CHEAP_ORDER = ("garch", "arima", "ssa")
+
+
+def _model_order(names: list[str], refit: bool) -> list[str]:
+    first, last = ("neural", "lightgbm") if refit else ("lightgbm", "neural")
+    rank = {first: 0, **{n: 1 + i for i, n in enumerate(_CHEAP_ORDER)}, last: 10}
+    return sorted(names, key=lambda n: (rank.get(n, len(_CHEAP_ORDER) + 1), names.index(n)))
+
+
 class ForecastStage(Stage):
     name = "forecast"
 
@@ -84,15 +98,17 @@ class ForecastStage(Stage):
                                   workers=int(fc.workers), parallel_min_tickers=int(fc.parallel_min_tickers)),
             }
         bank: ModelBank = st["bank"]
-        sessions = ctx.sessions()
+        # Every index below reaches at most this far back, so the bounded list gives the
+        # same dates as the whole history (it is the whole history while that is shorter).
+        need = (max(int(fc.fit_window), int(fc.predict_window), int(fc.weight_window))
+                + int(fc.refit_every) + 2)
+        sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
         tickers = list(ctx.config.get("data.watchlist") or []) or None
         predict_panel = self._panel(ctx, sessions, sessions[-1], int(fc.predict_window), tickers)
         if predict_panel.n_sessions < 2:
             return
-        self._score(ctx, predict_panel, horizons)
-        weights = self._weights(ctx, sessions, bank.names, horizons)
         k = ctx.session_index % int(fc.refit_every)
         refit_day = sessions[max(0, len(sessions) - 1 - k)]
         for name in bank.names:
@@ -114,7 +130,20 @@ class ForecastStage(Stage):
             bank.models[name].update(predict_panel)
             return bank.models[name].predict(predict_panel, horizons, float(fc.level)).assign(model=name)
 
-        frames = list(st.setdefault("threads", _model_threads(ctx)).map(refit_update_predict, bank.names))
+        if "threads" not in st:  # one pool for the life of the stage (setdefault would build one per cycle)
+            st["threads"] = _model_threads(ctx)
+        # Longest first (a refit's critical path is the neural fit), so the pool is not left
+        # with one long job at the end; the frames are still gathered in the models' order.
+        order = _model_order(bank.names, bool(to_fit))
+        pending = {n: st["threads"].submit(refit_update_predict, n) for n in order}
+        try:
+            # Scoring and weighting touch only the store (DuckDB runs without the GIL), not
+            # the models: they run on this thread while the models work on theirs.
+            self._score(ctx, predict_panel, horizons)
+            weights = self._weights(ctx, sessions, bank.names, horizons)
+        finally:
+            wait(pending.values())  # never leave a model running past the stage
+        frames = [pending[n].result() for n in bank.names]
         for name in to_fit:  # store writes stay on the cycle's thread, in a fixed order
             bank.fit_day[name] = refit_day
             if fc.persist_state:
@@ -162,7 +191,8 @@ class ForecastStage(Stage):
         daily = ctx.con.execute(DAILY_SQL, [ctx.account, ctx.session, since]).df()
         w = compute_weights(daily, names, horizons, min_scored=int(fc.min_scored),
                             require_significance=bool(fc.require_significance))
-        upsert(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
+        # Keyed on this session (as_of): always new rows, so a plain INSERT (no REPLACE probe).
+        append(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
         return w
 
     @staticmethod
@@ -180,4 +210,4 @@ class ForecastStage(Stage):
         targets = {h: pd.Timestamp(np.busday_offset(base, h, roll="forward")).date() for h in horizons}
         df = df.assign(account=ctx.account, as_of=ctx.session,
                        target_date=df["horizon"].map(targets))
-        return upsert(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])
+        return append(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])  # keyed on as_of: always new

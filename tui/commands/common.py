@@ -6,11 +6,14 @@ import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.config import Config, load_config, user_data_dir
 from engine.errors import PmaxError
 from engine.store import Store
+
+if TYPE_CHECKING:
+    from engine.serve.reader import ReaderStore
 
 
 def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None,
@@ -48,21 +51,35 @@ def resolve_db_path(db: str | None, config: Config) -> Path:
     return user_data_dir() / "pmax.duckdb"
 
 
-def open_store(db: str | None, config: Config, read_only: bool = False) -> Store:
-    """Open the store this invocation works on; DatabaseLockedError if another process holds it.
+def open_store(db: str | None, config: Config, kind: str = "import") -> Store:
+    """Open the store this invocation writes to; DatabaseLockedError naming the owner if another
+    pmax holds it (a `kind="run"` writer asks an idle app to hand over first). Readers use
+    `open_reader`."""
+    from engine.serve.owner import open_owned
 
-    A database a newer pmax wrote is refused read-only too (writers check on migrate).
+    return open_owned(resolve_db_path(db, config), kind, config, announce=note)
+
+
+def open_reader(db: str | None, config: Config) -> ReaderStore:
+    """The store a reading command uses: the file when free, else the owner's endpoint.
+
+    Says `attached to pmax --run (pid N)` on stderr when it attaches.
     """
-    store = Store.open(resolve_db_path(db, config), read_only=read_only)
-    if read_only:
-        from engine.store.migrate import check_not_newer
+    from engine.serve.reader import open_reader as _open_reader
+    from engine.store.migrate import check_not_newer
 
-        try:
-            check_not_newer(store.con)
-        except BaseException:
-            store.close()
-            raise
-    return store
+    reader = _open_reader(resolve_db_path(db, config), config, announce=note)
+    try:
+        check_not_newer(reader.con)  # a database a newer pmax wrote is refused to readers too
+    except BaseException:
+        reader.close()
+        raise
+    return reader
+
+
+def note(message: str) -> None:
+    """One `pmax: …` line on stderr that is not an error (attached, handed over)."""
+    print(f"pmax: {message}", file=sys.stderr, flush=True)
 
 
 def fail(error: PmaxError) -> NoReturn:

@@ -1,9 +1,10 @@
 """`pmax ask "…"` (one question to the copilot) and `pmax copilot status`.
 
-`ask` opens the store read-write when it is free (so the turn is saved in
-copilot_messages) and read-only when the store cannot be opened for writing; a
-store held read-write by a running pmax refuses both, and the DatabaseLockedError
-(exit 2) says so. Imports no Textual.
+`ask` never takes the write lock, so it can never keep a scheduled `pmax --run`
+out: it reads the file directly while it is free (letting go between statements)
+or attaches to the pmax that owns it (`attached to pmax --run (pid N)` on stderr).
+The turn is therefore not saved in copilot_messages; a note says so (the app's
+Copilot pane saves its conversations). Imports no Textual.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import click
 
-from engine.errors import DatabaseLockedError, UsageError
+from engine.errors import UsageError
 
 _BACKENDS = click.Choice(["auto", "offline", "transformers", "openai"])
 
@@ -25,27 +26,6 @@ def _inherit(ctx: click.Context, name: str, value: Any) -> Any:
     if value is not None or ctx.parent is None:
         return value
     return ctx.parent.params.get(name)
-
-
-def open_for_ask(db: str | None, config: Any) -> Any:
-    """The store for one question: read-write if free, else read-only, else a clear error."""
-    from tui.commands.common import open_store, resolve_db_path
-
-    path = resolve_db_path(db, config)
-    if not path.exists():
-        raise UsageError(f"database {path} does not exist",
-                         "run `pmax --run` first to fill it, or pass --db PATH")
-    try:
-        return open_store(db, config, read_only=False)
-    except DatabaseLockedError:
-        pass
-    try:
-        return open_store(db, config, read_only=True)
-    except DatabaseLockedError as exc:
-        raise DatabaseLockedError(
-            exc.message,
-            "DuckDB lets one process hold a database file; ask in the running app's Copilot "
-            "pane, or stop that pmax (or pass another file with --db)") from None
 
 
 @click.command("ask")
@@ -59,7 +39,7 @@ def ask(ctx: click.Context, question: tuple[str, ...], db: str | None, config_pa
         as_json: bool, backend: str | None) -> None:
     """Ask the copilot one QUESTION about the portfolio; it answers from the store."""
     from copilot.session import CopilotSession
-    from tui.commands.common import load_cli_config
+    from tui.commands.common import load_cli_config, note, open_reader
 
     db = _inherit(ctx, "db", db)
     config_path = _inherit(ctx, "config_path", config_path)
@@ -67,13 +47,15 @@ def ask(ctx: click.Context, question: tuple[str, ...], db: str | None, config_pa
     if not text:
         raise UsageError("the question is empty", 'e.g. pmax ask "What is our risk?"')
     config = load_cli_config(config_path, {"copilot.backend": backend} if backend else None)
-    store = open_for_ask(db, config)
+    store = open_reader(db, config)
     try:
         session = CopilotSession(store.cursor, config)
         if as_json:
             answer = session.ask(text)
+            owner = store.attached
             payload = answer.to_dict()
-            payload.update(question=text, read_only=bool(store.read_only))
+            payload.update(question=text, read_only=True, history_saved=False,
+                           attached_to=owner.label if owner else None)
             print(json.dumps(payload, default=str))
             return
         cancel = threading.Event()
@@ -91,6 +73,8 @@ def ask(ctx: click.Context, question: tuple[str, ...], db: str | None, config_pa
             stream.close()
             sys.stdout.write("\n_(stopped)_\n")
             raise SystemExit(130) from None
+        if config.get("copilot.persist", True):
+            note("this answer is not saved in the chat history (`pmax ask` only reads the database)")
     finally:
         store.close()
 
@@ -134,18 +118,14 @@ def status(ctx: click.Context, config_path: str | None, db: str | None, as_json:
     settings = CopilotSettings.from_config(config)
     info = status_report(settings, config)
     path = resolve_db_path(db, config)
-    if path.exists():
-        from engine.store import Store
+    if path.exists():  # read like every reader: the file, or the pmax that owns it
+        from tui.commands.common import open_reader
 
+        store = open_reader(db, config)
         try:
-            store = Store.open(path, read_only=True)
-        except DatabaseLockedError:
-            info["number_checks"] = {"note": f"{path} is held by a running pmax"}
-        else:
-            try:
-                add_check_rate(info, store.con)
-            finally:
-                store.close()
+            add_check_rate(info, store.con)
+        finally:
+            store.close()
     if as_json:
         print(json.dumps(info, default=str))
     else:

@@ -127,10 +127,10 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
 def check_cmd(db: str | None, config_path: str | None, as_json: bool, worst: int) -> None:
     """The data-quality report: counts by rule and action, worst tickers, quarantined bars."""
     from engine.data.report import format_report, quality_report
-    from tui.commands.common import load_cli_config, open_store
+    from tui.commands.common import load_cli_config, open_reader
 
     config = load_cli_config(config_path)
-    store = open_store(db, config, read_only=True)
+    store = open_reader(db, config)
     try:
         report = quality_report(store.con, worst=worst)
     finally:

@@ -34,12 +34,12 @@ def validate(db: str | None, config_path: str | None, tickers: str | None, as_js
     """Out-of-sample report: metrics beside naive, DM p-values, calibration, VaR backtest, trust."""
     from engine.errors import PmaxError, UsageError
     from engine.validation_report import build_report
-    from tui.commands.common import fail, load_cli_config, open_store
+    from tui.commands.common import fail, load_cli_config, open_reader
 
     try:
         config = load_cli_config(config_path)
         wanted = [t.strip().upper() for t in tickers.split(",") if t.strip()] if tickers else None
-        store = open_store(db, config, read_only=True)
+        store = open_reader(db, config)
         try:
             payload = build_report(store.con, config, wanted, force_walk_forward=force_wf, cv=cv)
         finally:

@@ -73,6 +73,7 @@ class SsaForecaster(Forecaster):
 
     name = "ssa"
     min_history = 253
+    state_version = 2  # 2: centred returns, Gavish-Donoho rank (1 was log prices)
 
     def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> SsaForecaster:
         window = int(self.params.get("window", 252))

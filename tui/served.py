@@ -1,0 +1,200 @@
+"""The app as the owner of its database, or as a viewer attached to the owner.
+
+Owner: the app runs the engine and serves the file (`engine.serve.StoreEndpoint`)
+so `pmax ask`, `validate` and `data check` attach to it. When a `pmax --run` asks for
+the file (a scheduled run), the app hands it over if `[serve] yield_to_run`: it lets
+the cycle in flight finish, stops its loop, closes its store and from then on
+follows the run like an attached viewer. With `allow_control`, attached apps may
+pause, resume and step this app's loop.
+
+Attached: another pmax owns the file. The app reads through the owner's endpoint,
+follows its event stream (a new session shows up as soon as it commits), and says
+`attached to pmax --run (pid N)` in the status bar. When the owner stops or dies,
+the app keeps showing the file (read directly) and attaches again to the next owner.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.errors import OwnerGoneError
+from engine.serve.client import follow_events, send_control
+from engine.serve.reader import open_reader
+from engine.serve.rendezvous import OwnerInfo, find_owner
+from engine.serve.server import StoreEndpoint
+from tui.app import PmaxApp
+from tui.messages import EngineEvent
+
+__all__ = ["ServedApp"]
+
+HANDOVER_WAIT_S = 120.0
+FOLLOW_RETRY_S = 1.0
+
+
+class _Source:
+    """The store the app reads now; swapped when the app hands the file over."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def cursor(self) -> Any:
+        return self.store.cursor()
+
+
+class ServedApp(PmaxApp):
+    """`PmaxApp` that serves its store as owner, or follows the owner when attached."""
+
+    def __init__(self, *, engine: Any, store: Any, config: Any, db_path: Path, **kwargs: Any) -> None:
+        self.source = _Source(store)
+        super().__init__(engine=engine, store=store, config=config, cursor_factory=self.source.cursor, **kwargs)
+        self.db_path = db_path
+        self.runtime = str(config.get("serve.runtime_dir", ""))
+        self.endpoint: StoreEndpoint | None = None
+        self.owner: OwnerInfo | None = None
+        self.handed_over = False
+        self._stop_following = threading.Event()
+
+    # ----- owner ----------------------------------------------------------------------
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.engine is not None:
+            self.endpoint = StoreEndpoint.start(self.store, "tui", self.config,
+                                                on_handover=self._hand_over, on_control=self._control)
+            if self.endpoint is not None:
+                self.engine.subscribe(self.endpoint.publish)
+        else:
+            self._start_following()
+
+    def _hand_over(self, requester: str) -> str | None:
+        """Endpoint thread: let go of the file for `requester`; None when done."""
+        self.call_from_thread(self._stop_loop, requester)
+        deadline = time.monotonic() + HANDOVER_WAIT_S
+        while self.engine is not None and (self.engine.busy or self._stepping):
+            if time.monotonic() > deadline:
+                return "the app is still busy with a session; try again in a minute"
+            time.sleep(0.1)
+        engine, store = self.engine, self.store
+        reader = open_reader(self.db_path, self.config)
+        self.call_from_thread(self._become_viewer, reader)
+        while self._refreshing and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if engine is not None:
+            engine.close("handed over")
+        if self.endpoint is not None:
+            self.endpoint.withdraw()
+            threading.Thread(target=self.endpoint.close, daemon=True).start()
+        store.close()
+        self.call_from_thread(self._start_following)
+        return None
+
+    def _stop_loop(self, requester: str) -> None:
+        self.paused = True
+        self._finished = True
+        self.notify(f"{requester} asked for the database: handing it over, then following it.",
+                    title="Handing over", timeout=10)
+        self._show_status()
+
+    def _become_viewer(self, reader: Any) -> None:
+        self.source.store = reader
+        self.store = reader
+        self.engine = None
+        self.handed_over = True
+        self._show_status()
+
+    def _control(self, command: str) -> str:
+        """Endpoint thread: an attached app asks this app's loop to pause, resume or step."""
+        actions = {"pause": self.action_pause, "resume": self.action_resume, "step": self.action_step}
+        if command in actions:
+            self.call_from_thread(actions[command])
+        return self.call_from_thread(self._loop_state)
+
+    # ----- attached -------------------------------------------------------------------
+    def _start_following(self) -> None:
+        self._stop_following.clear()
+        threading.Thread(target=self._follow, name="pmax-follow", daemon=True).start()
+
+    def _follow(self) -> None:
+        """Follow whoever owns the file: events become EngineEvent messages."""
+        while not self._stop_following.is_set():
+            owner = find_owner(self.db_path, self.runtime)
+            if owner is None or owner.pid == os.getpid():
+                time.sleep(FOLLOW_RETRY_S)
+                continue
+            self.call_from_thread(self._attached, owner)
+            gone = ""
+            try:
+                for event in follow_events(owner):
+                    if self._stop_following.is_set():
+                        return
+                    if type(event).__name__ != "CycleStarted":  # nothing new to read before a commit
+                        self.post_message(EngineEvent(event))
+                gone = f"{owner.label} has stopped; showing the database as it left it."
+            except OwnerGoneError:
+                gone = f"{owner.label} went away (killed?); showing the database as it left it."
+            if self._stop_following.is_set():
+                return
+            self.call_from_thread(self._detached, gone)
+            time.sleep(FOLLOW_RETRY_S)
+
+    def _attached(self, owner: OwnerInfo) -> None:
+        self.owner = owner
+        self.paused = True
+        self.notify(f"Attached to {owner.label}: following its sessions as they commit.", timeout=6)
+        self._dirty = True
+        self._show_status()
+
+    def _detached(self, message: str) -> None:
+        self.owner = None
+        self.notify(message, severity="warning", timeout=10)
+        self._dirty = True
+        self._show_status()
+
+    def _loop_state(self) -> str:
+        if self.engine is None and self.owner is not None:
+            return f"attached to {self.owner.label}"
+        return super()._loop_state()
+
+    def action_pause(self) -> None:
+        if self._remote_control("pause"):
+            return
+        super().action_pause()
+
+    def action_resume(self) -> None:
+        if self._remote_control("resume"):
+            return
+        super().action_resume()
+
+    def action_step(self) -> None:
+        if self._remote_control("step"):
+            return
+        super().action_step()
+
+    def _remote_control(self, command: str) -> bool:
+        """Attached: send `command` to the owner (if it allows that). False when not attached."""
+        owner = self.owner
+        if self.engine is not None or owner is None:
+            return False
+        if not owner.allow_control:
+            self.notify(f"{owner.label} does not take commands from attached apps "
+                        "(set [serve] allow_control = true where it runs).", severity="warning")
+            return True
+        self.run_worker(lambda: self._send(owner, command), thread=True, group="control", exit_on_error=False)
+        return True
+
+    def _send(self, owner: OwnerInfo, command: str) -> None:
+        try:
+            reply = send_control(owner, command)
+        except OwnerGoneError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        text = f"{owner.label}: {reply.get('state') or reply.get('reason')}"
+        if reply.get("ok"):
+            self.paused = reply.get("state") != "running"
+        self.call_from_thread(self.notify, text, timeout=4)
+
+    def stop_following(self) -> None:
+        self._stop_following.set()
