@@ -102,7 +102,8 @@ def _not_future(v: Any) -> str | None:
 #: Settings any value of their type may take (paths, names, secrets); every other
 #: non-boolean key needs a rule in RULES (tests/test_config_rules.py holds this).
 UNCHECKED = ("app.db_path", "replay.data", "data.local_path", "data.finnhub_api_key", "copilot.model",
-             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir", "sweep.address")
+             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir", "sweep.address",
+             "serve.runtime_dir")
 
 RULES: dict[str, Check] = {
     "app.account": not_blank, "app.seed": non_negative,
@@ -185,6 +186,7 @@ RULES: dict[str, Check] = {
     "copilot.timeout_s": positive, "copilot.openai_base_url": _url, "copilot.cache_size": non_negative,
     "copilot.history_turns": non_negative, "copilot.max_rows": at_least(1),
     "copilot.repetition_penalty": between(1.0, 2.0),
+    "serve.lock_wait_s": non_negative,
     "tui.theme": one_of(*THEMES), "tui.batch_ms": at_least(10),
     "tui.sparkline_sessions": at_least(2), "tui.chart_sessions": at_least(2),
 }
