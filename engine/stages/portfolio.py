@@ -135,7 +135,7 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
                           base_weights=np.array([bases.get(t, 0.0) for t in names]))
     # Funding an all-cash book into its base is not discretionary turnover.
     funding = not flatten and not a.book.positions
-    if not flatten and not funding and a.ks.exposure_scale >= 1.0:  # risk cuts never wait for budget
+    if not flatten and not funding and min(a.ks.exposure_scale, a.ks.active_scale) >= 1.0:  # risk cuts never wait for budget
         legs = fit_turnover_budget(legs, px, turnover_budget_left(ctx, a.equity), exempt=force)
     legs = fit_gross_budget(legs, cur, px, a.equity, p.max_gross)
     intent = "flatten" if flatten else ("fund" if funding else "rebalance")

@@ -22,6 +22,7 @@ from engine.portfolio.book import assess
 from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
+from engine.portfolio.killswitch import toward_benchmark
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
 from engine.portfolio.signals import statistical_gate
@@ -169,6 +170,12 @@ class SignalsStage(Stage):
             (regime.exposure_scale if "regime" in overlays else 1.0) * a.ks.exposure_scale,
             current_w, corr, prices, vol_ann,
             a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
+        if a.ks.active_scale < 1.0:  # active drawdown stop: back toward the benchmark's weights
+            cap = float(p.max_position)
+            neutral = [min(bench.get(t, 0.0) * (1.0 - params.cash_buffer), cap) for t in tickers]
+            target = np.array(toward_benchmark(list(target), neutral, a.ks.active_scale))
+            for g, w in zip(signals, target):
+                g.target_weight = float(w)
         append(ctx.con, "signals", pd.DataFrame([{
             "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
             "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,
