@@ -171,7 +171,7 @@ class SignalsStage(Stage):
             current_w, corr, prices, vol_ann,
             a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
         if a.ks.active_scale < 1.0:  # active drawdown stop: back toward the benchmark's weights
-            cap = float(p.max_position)
+            cap = p.max_position
             neutral = [min(bench.get(t, 0.0) * (1.0 - params.cash_buffer), cap) for t in tickers]
             target = np.array(toward_benchmark(list(target), neutral, a.ks.active_scale))
             for g, w in zip(signals, target):
