@@ -9,7 +9,6 @@ import pytest
 
 from engine.config import load_config
 from engine.errors import ConfigError
-from engine.portfolio.book import killswitch_limits
 from engine.portfolio.killswitch import (
     KillSwitchLimits,
     KillSwitchState,
@@ -54,7 +53,8 @@ def test_stored_peak_gives_relative_wealths_drawdown_exactly() -> None:
     equity = list(1e5 * np.cumprod(1.0 + strat_r))
     rel_wealth = np.cumprod(1.0 + strat_r) / np.cumprod(1.0 + bench_r)
     expected = rel_wealth / np.maximum.accumulate(rel_wealth) - 1.0
-    lim = KillSwitchLimits(dd_halve=0.9, dd_flatten=0.95, daily_loss=0.9, basis="benchmark")
+    lim = KillSwitchLimits(dd_halve=0.9, dd_flatten=0.95, daily_loss=0.9, market_shock=0.07,
+                           flatten_cooldown=20, basis="benchmark")
     got = [d.drawdown for d in _replay(equity, list(bench_r), lim)]
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
@@ -92,9 +92,9 @@ def test_absolute_basis_ignores_the_benchmark_and_says_so() -> None:
 
 
 def test_basis_comes_from_the_config_and_is_checked() -> None:
-    assert killswitch_limits(load_config(env={})).basis == "benchmark"
+    assert KillSwitchLimits.from_config(load_config(env={})).basis == "benchmark"
     cfg = load_config(env={}, overrides={"risk.drawdown_basis": "absolute"})
-    assert killswitch_limits(cfg).basis == "absolute"
+    assert KillSwitchLimits.from_config(cfg).basis == "absolute"
     with pytest.raises(ConfigError, match="risk.drawdown_basis"):
         load_config(env={}, overrides={"risk.drawdown_basis": "relative"})
 

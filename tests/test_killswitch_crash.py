@@ -20,7 +20,8 @@ from engine.stages.risk import RiskStage
 from engine.stages.signals import SignalsStage
 from engine.store import Store
 
-LIM = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07, flatten_cooldown=3)
+LIM = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07, flatten_cooldown=3,
+                       basis="absolute")
 
 # (name, equity, prev equity, prev state, universe median, flags,
 #  halt_buys, flatten, exposure, new state, breached limits)

@@ -29,7 +29,6 @@ from engine.portfolio.market import MarketView, market_view
 if TYPE_CHECKING:
     import duckdb
 
-    from engine.config import Config
     from engine.cycle import CycleContext
 
 _BOOK = "portfolio.book"
@@ -105,7 +104,7 @@ def current_book(ctx: CycleContext) -> Book:
     cached = ctx.state.get(_BOOK)
     if cached is not None and cached[0] == ctx.session:
         return cached[1]
-    cash0 = float(ctx.config.portfolio.initial_cash)
+    cash0 = ctx.config.portfolio.initial_cash
     book = load_book(ctx.con, ctx.account, ctx.session, cash0, last_row(ctx) or None)
     for f in fills_on(ctx.con, ctx.account, ctx.session):
         book.apply(f)
@@ -115,14 +114,6 @@ def current_book(ctx: CycleContext) -> Book:
 
 def set_book(ctx: CycleContext, book: Book) -> None:
     ctx.state[_BOOK] = (ctx.session, book)
-
-
-def killswitch_limits(config: Config) -> KillSwitchLimits:
-    r = config.risk
-    return KillSwitchLimits(daily_loss=float(r.daily_loss_halt), dd_halve=float(r.drawdown_halve),
-                            dd_flatten=float(r.drawdown_flatten), market_shock=float(r.market_shock),
-                            flatten_cooldown=int(r.flatten_cooldown),
-                            basis=str(config.get("risk.drawdown_basis") or "benchmark"))
 
 
 def benchmark_return(ctx: CycleContext, view: MarketView, prices: dict[str, float]) -> float:
@@ -201,10 +192,10 @@ def assess(ctx: CycleContext) -> Assessment:
             prices[t] = float(row[0]) if row else book.positions[t][1]
     mv = {t: q * prices[t] for t, (q, _a) in sorted(book.positions.items())}
     equity = book.cash + sum(mv.values())
-    cash0 = float(ctx.config.portfolio.initial_cash)
+    cash0 = ctx.config.portfolio.initial_cash
     prior = prior_session(ctx.con, ctx.account, ctx.session, cash0, last_row(ctx) or None)
     flags = ticker_flags(ctx, view, list(book.positions))
-    lim = killswitch_limits(ctx.config)
+    lim = KillSwitchLimits.from_config(ctx.config)
     r_bench = benchmark_return(ctx, view, prices) if lim.basis == "benchmark" else 0.0
     ks = evaluate_killswitches(equity, prior.equity, prior.ks, view.universe_median_return(),
                                flags, lim, benchmark_return=r_bench)

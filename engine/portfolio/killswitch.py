@@ -23,16 +23,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.config import Config
 
 
 @dataclass(frozen=True)
 class KillSwitchLimits:
-    daily_loss: float = 0.02
-    dd_halve: float = 0.10
-    dd_flatten: float = 0.15
-    market_shock: float = 0.07
-    flatten_cooldown: int = 20
-    basis: str = "absolute"     # drawdown measured on: "absolute" equity | "benchmark" relative wealth
+    """The `[risk]` kill-switch settings (no defaults here: config/default.toml holds them)."""
+
+    daily_loss: float
+    dd_halve: float
+    dd_flatten: float
+    market_shock: float
+    flatten_cooldown: int
+    basis: str                  # drawdown measured on: "absolute" equity | "benchmark" relative wealth
+
+    @classmethod
+    def from_config(cls, config: Config) -> KillSwitchLimits:
+        r = config.risk
+        return cls(daily_loss=r.daily_loss_halt, dd_halve=r.drawdown_halve, dd_flatten=r.drawdown_flatten,
+                   market_shock=r.market_shock, flatten_cooldown=r.flatten_cooldown, basis=r.drawdown_basis)
 
 
 @dataclass(frozen=True)
