@@ -143,7 +143,7 @@ def stage_per_session(path: Path, n: int | None, sessions: int, out: list[str]) 
     engine = Engine(store, cfg, feed, stages=[load_stage("engine.stages.ingest:IngestStage"), stage])
     asyncio.run(engine.run(cycles=sessions))
     tmp.unlink(missing_ok=True)
-    every = int(cfg.forecast.refit_every)
+    every = cfg.forecast.refit_every
     first = times[0][1]
     rest = times[1:]
     refits = [t for i, t in rest if i % every == 0]

@@ -106,13 +106,13 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
         refits = store.con.execute(  # scheduled refit sessions among the timed ones (not the warm-up)
             "SELECT count(*) FROM cycles WHERE account = ? AND session_index % ? = 0 "
             "AND session > (SELECT min(session) FROM cycles WHERE account = ?)",
-            [engine.account, int(cfg.forecast.refit_every), engine.account]).fetchall()[0][0]
+            [engine.account, cfg.forecast.refit_every, engine.account]).fetchall()[0][0]
         summary = run_summary(store.con, engine.account)
         sessions, _tickers, decided, op, cl = orders_matrix(store.con, engine.account)
         broker_eq = np.array([r[0] for r in store.con.execute(
             "SELECT equity FROM equity WHERE account = ? ORDER BY as_of", [engine.account]).fetchall()])
-        res = vector_backtest(decided, op, cl, float(cfg.portfolio.initial_cash),
-                              float(cfg.broker.slippage_bps), float(cfg.broker.commission_bps))
+        res = vector_backtest(decided, op, cl, cfg.portfolio.initial_cash,
+                              cfg.broker.slippage_bps, cfg.broker.commission_bps)
         # Sessions from the first fill that differs from its decision (partial, cancelled,
         # rejected at the fill) on cannot match a backtest that assumes every order fills.
         first_off = store.con.execute(
@@ -126,7 +126,7 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
     upto = sessions.index(first_off[0]) if first_off[0] in sessions else len(sessions)
     diff_clean = float(np.max(np.abs(res.equity[:upto] - broker_eq[:upto]))) if upto else float("nan")
     return {
-        "config": args.one, "tickers": n_tickers, "models": list(cfg.forecast.models), "mc_paths": int(cfg.risk.mc_paths),
+        "config": args.one, "tickers": n_tickers, "models": list(cfg.forecast.models), "mc_paths": cfg.risk.mc_paths,
         "stages": {k: v / max(n, 1) for k, v in timings.items()}, "warmup_s": warm, "sessions": n,
         "first": str(sessions[1]) if len(sessions) > 1 else "-", "last": str(sessions[-1]) if sessions else "-",
         "replay_s": elapsed, "per_s": n / elapsed, "cpu_s": cpu, "refits": int(refits or 0),

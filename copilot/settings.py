@@ -2,7 +2,10 @@
 
 ``CopilotSettings.from_config`` accepts the engine's ``Config`` (anything with
 ``section(name)``/``get(dotted)``) or a plain mapping, so the copilot stays usable in
-tests and tools that build settings by hand. Defaults mirror config/default.toml.
+tests and tools that build settings by hand. The fields and their defaults are not
+declared here: ``CopilotSettings`` extends the ``[copilot]`` model that
+``engine.config_model`` derives from config/default.toml (the single source of
+defaults), adding only the account the copilot reads.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
+from engine.config_model import model_class
 from engine.device import parse_device  # light: never imports torch at module level
 from engine.errors import UsageError
 
@@ -19,28 +23,10 @@ TOOL_CALLING = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
-class CopilotSettings:
-    """Typed view of ``[copilot]``; see config/default.toml for each key's meaning."""
+class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
+    """Typed ``[copilot]`` settings (fields and defaults from config/default.toml) plus the account."""
 
-    backend: str = "auto"
-    model: str = "Qwen/Qwen3-4B-Instruct-2507"
-    allow_download: bool = False
-    device: str = "auto"
-    quantization: str = "auto"
-    context_tokens: int = 8192
-    max_new_tokens: int = 512
-    temperature: float = 0.0
-    repetition_penalty: float = 1.15
-    openai_base_url: str = "http://127.0.0.1:8080/v1"
-    openai_model: str = ""
-    openai_api_key: str = ""
-    tool_calling: str = "auto"
-    timeout_s: float = 120.0
-    cache_size: int = 128
-    history_turns: int = 3
-    persist: bool = True
-    max_rows: int = 20
-    account: str = "paper"
+    account: str = model_class("app")().account  # default.toml's app.account
 
     @classmethod
     def from_config(cls, config: Any) -> "CopilotSettings":

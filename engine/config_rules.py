@@ -102,7 +102,8 @@ def _not_future(v: Any) -> str | None:
 #: Settings any value of their type may take (paths, names, secrets); every other
 #: non-boolean key needs a rule in RULES (tests/test_config_rules.py holds this).
 UNCHECKED = ("app.db_path", "replay.data", "data.local_path", "data.finnhub_api_key", "copilot.model",
-             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir", "sweep.address")
+             "copilot.openai_model", "copilot.openai_api_key", "tui.export_dir", "sweep.address",
+             "serve.runtime_dir")
 
 RULES: dict[str, Check] = {
     "app.account": not_blank, "app.seed": non_negative,
@@ -160,7 +161,8 @@ RULES: dict[str, Check] = {
     "broker.slippage_bps": between(0.0, 1000.0), "broker.commission_bps": between(0.0, 1000.0),
     "broker.max_bar_participation": open_fraction,
     "risk.daily_loss_halt": open_fraction, "risk.drawdown_halve": open_fraction,
-    "risk.drawdown_flatten": open_fraction, "risk.flatten_cooldown": non_negative,
+    "risk.drawdown_flatten": open_fraction, "risk.drawdown_basis": one_of("benchmark", "absolute"),
+    "risk.flatten_cooldown": non_negative,
     "risk.market_shock": open_fraction, "risk.max_trades_per_session": at_least(1),
     "risk.fat_finger_price_pct": positive, "risk.fat_finger_notional_pct": positive,
     "risk.max_participation": open_fraction, "risk.cash_cushion_bps": non_negative,
@@ -184,6 +186,7 @@ RULES: dict[str, Check] = {
     "copilot.timeout_s": positive, "copilot.openai_base_url": _url, "copilot.cache_size": non_negative,
     "copilot.history_turns": non_negative, "copilot.max_rows": at_least(1),
     "copilot.repetition_penalty": between(1.0, 2.0),
+    "serve.lock_wait_s": non_negative,
     "tui.theme": one_of(*THEMES), "tui.batch_ms": at_least(10),
     "tui.sparkline_sessions": at_least(2), "tui.chart_sessions": at_least(2),
 }

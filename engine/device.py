@@ -128,9 +128,9 @@ def device_from_config(config: Any) -> DeviceInfo:
     The engine passes `info.name` to `Engine(device=...)`; headers and `--json` show
     `info.name` and `info.detail`. CPU paths seed themselves, so torch stays unimported.
     """
-    info = select_device(str(config.get("device.device", "auto")))
-    if info.is_cuda and bool(config.get("device.deterministic", True)):
-        set_deterministic(int(config.get("app.seed", 0)), info)
+    info = select_device(config.device.device)
+    if info.is_cuda and config.device.deterministic:
+        set_deterministic(config.app.seed, info)
     return info
 
 

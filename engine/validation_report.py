@@ -36,12 +36,12 @@ def weights_rule(config: Any, source: str) -> str:
                 "during `pmax --run` and stored in model_weights).")
     fc = config.forecast
     sig = ("only models whose DM p-value vs naive is below 0.10 get weight"
-           if bool(fc.require_significance) else
+           if fc.require_significance else
            "significance is NOT required (forecast.require_significance = false): a model with "
            "positive skill carries weight whatever its DM p-value")
     return (f"ensemble weights (latest model_weights row): per horizon, each model's skill "
-            f"1 - MSE/MSE(naive) over the forecasts scored in the last {int(fc.weight_window)} sessions; "
-            f"a model with fewer than {int(fc.min_scored)} scored sessions is warming up (while no model "
+            f"1 - MSE/MSE(naive) over the forecasts scored in the last {fc.weight_window} sessions; "
+            f"a model with fewer than {fc.min_scored} scored sessions is warming up (while no model "
             f"is trusted, warming models share the weight equally with naive); skill <= 0 means weight 0 "
             f"(demoted); the others share the weight in proportion to their skill; {sig}. "
             f"The weight's own skill and p-value (that window) are shown beside the row's full-history ones.")
@@ -57,10 +57,10 @@ def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.Da
         return None
     v, fc = config.validation, config.forecast
     return walk_forward_scores(
-        panel, list(v.models), [int(h) for h in fc.horizons], n_windows=int(v.n_windows),
-        step_size=int(v.step_size), refit=max(1, int(v.refit_every) // max(1, int(v.step_size))),
-        window=str(v.window), params={m: model_params(config, m) for m in v.models},
-        seed=int(config.app.seed), level=float(fc.level))
+        panel, list(v.models), fc.horizons, n_windows=v.n_windows,
+        step_size=v.step_size, refit=max(1, v.refit_every // max(1, v.step_size)),
+        window=v.window, params={m: model_params(config, m) for m in v.models},
+        seed=config.app.seed, level=fc.level)
 
 
 def _panel(con: Any, tickers: Sequence[str] | None) -> Any:
@@ -82,8 +82,8 @@ def _cpcv(con: Any, config: Any, tickers: Sequence[str] | None) -> list[dict]:
         return []
     v = config.validation
     frames = [purged_cv_lightgbm(panel, int(h), params=model_params(config, "lightgbm"),
-                                 seed=int(config.app.seed), n_folds=int(v.n_folds),
-                                 n_test_folds=int(v.n_test_folds), embargo=int(v.embargo))
+                                 seed=config.app.seed, n_folds=v.n_folds,
+                                 n_test_folds=v.n_test_folds, embargo=v.embargo)
               for h in config.forecast.horizons]
     df = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) \
         else pd.DataFrame()
@@ -116,7 +116,7 @@ def build_report(con: Any, config: Any, tickers: Sequence[str] | None = None, *,
     from engine.var_backtest import backtest, var_pairs
 
     account = config.app.account
-    alpha = float(config.signals.dm_alpha)
+    alpha = config.signals.dm_alpha
     scores = stored_scores(con, account, tickers)
     weights: pd.DataFrame | None = latest_weights(con, account)
     source = "model_scores"
@@ -125,10 +125,10 @@ def build_report(con: Any, config: Any, tickers: Sequence[str] | None = None, *,
         weights, source = None, "walk_forward"
         if scores is None:
             return {"source": "none", "account": account, "rows": []}
-    step = 1 if source == "model_scores" else int(config.validation.step_size)
+    step = 1 if source == "model_scores" else config.validation.step_size
     report = report_from_scores(scores, weights, alpha=alpha, step=step)
     rows = _records(report)
-    cover = coverage_table(scores, default_level=float(config.forecast.level))
+    cover = coverage_table(scores, default_level=config.forecast.level)
     var = backtest(var_pairs(con, account)) if source == "model_scores" and not tickers else pd.DataFrame()
     splits = _cpcv(con, config, tickers) if cv == "cpcv" else []
     as_of = None if weights is None or weights.empty else str(weights["as_of"].iloc[0])

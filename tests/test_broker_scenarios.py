@@ -12,7 +12,7 @@ import pytest
 from engine.portfolio.broker import Bar, Book, BrokerCosts, Order, PaperBroker, cents, fill_id, order_id
 
 D0, D1 = dt.date(2016, 1, 4), dt.date(2016, 1, 5)
-COSTS = BrokerCosts(slippage_bps=10.0, commission_bps=10.0, max_bar_participation=0.1)
+COSTS = BrokerCosts(slippage_bps=10.0, commission_bps=10.0, max_bar_participation=0.1, allow_short=False)
 
 
 def _order(side: str, qty: int, typ: str = "market", limit: float | None = None, ticker: str = "AAA") -> Order:
@@ -99,7 +99,7 @@ def test_order_ids_are_deterministic_and_distinct_per_intent() -> None:
 def test_book_average_cost() -> None:
     book = Book(cash=10_000.0)
     o = _order("BUY", 10)
-    broker = PaperBroker(BrokerCosts(0.0, 0.0, 1.0))
+    broker = PaperBroker(BrokerCosts(0.0, 0.0, 1.0, allow_short=False))
     broker.fill_one(o, Bar(10.0, 10.0, 10.0, 10.0, 1e6), book, D1)
     broker.fill_one(o, Bar(20.0, 20.0, 20.0, 20.0, 1e6), book, D1)
     assert book.positions["AAA"] == (20, pytest.approx(15.0))

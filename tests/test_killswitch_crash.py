@@ -20,7 +20,8 @@ from engine.stages.risk import RiskStage
 from engine.stages.signals import SignalsStage
 from engine.store import Store
 
-LIM = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07, flatten_cooldown=3)
+LIM = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07, flatten_cooldown=3,
+                       basis="absolute")
 
 # (name, equity, prev equity, prev state, universe median, flags,
 #  halt_buys, flatten, exposure, new state, breached limits)
@@ -81,7 +82,7 @@ def _run(tmp_path: Path, bars: pd.DataFrame, overrides: dict | None = None) -> t
 def test_crash_days_halt_buys_then_halve_then_flatten(tmp_path: Path) -> None:
     bars = synthetic_bars(TICKERS, N, seed=11, shocks={110: -0.08, 111: -0.05, 112: -0.12})
     dates = sorted(bars["date"].unique())
-    store, events = _run(tmp_path, bars)
+    store, events = _run(tmp_path, bars, {"risk.drawdown_basis": "absolute"})  # the market itself crashes
     risk = store.query_df("SELECT as_of, halted, halt_reason FROM risk ORDER BY as_of").set_index("as_of")
     risk.index = [d.date() for d in risk.index]
     day = {k: dates[k] for k in range(N)}

@@ -31,10 +31,10 @@ from tui.panes.base import Pane, TickerSelected
 from tui.panes.copilot import CopilotPane
 from tui.panes.forecasts import ForecastsPane
 from tui.panes.queries import Snapshot
-from tui.refresh import RefreshMixin
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
+from tui.refresh import RefreshMixin
 from tui.widgets.footer import CalmFooter
 from tui.widgets.palette import PmaxCommands, system_commands
 from tui.widgets.status import HeaderState, StatusBar
@@ -75,8 +75,8 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         self.account: str = getattr(engine, "account", None) or config.app.account
         tui = config.section("tui")
         self.tui = tui
-        self.watchlist: list[str] = [str(t).upper() for t in config.get("data.watchlist", [])]
-        self.interval = float(config.get("replay.interval_s", 0.5))
+        self.watchlist: list[str] = [t.upper() for t in config.data.watchlist]
+        self.interval = config.replay.interval_s
         self.paused = bool(tui.start_paused if paused is None else paused) or engine is None
         self.copilot_factory = copilot_factory or self._default_copilot_factory()
         self.keymap = {str(k): str(v) for k, v in config.section("keymap").items()}
@@ -105,9 +105,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         with Container(id="panes"):
             for pane in PANES:
                 if pane is CopilotPane:
-                    yield CopilotPane(self.copilot_factory, cursor_blink=bool(self.tui.cursor_blink))
+                    yield CopilotPane(self.copilot_factory, cursor_blink=self.tui.cursor_blink)
                 elif pane is ForecastsPane:
-                    yield ForecastsPane(int(self.config.get("signals.horizon", 5)))
+                    yield ForecastsPane(self.config.signals.horizon)
                 else:
                     yield pane()
         yield CalmFooter()
@@ -130,7 +130,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         if self.engine is not None:
             self.engine.subscribe(self._engine_callback)
             self._cycle_loop()
-        self.set_interval(float(self.tui.batch_ms) / 1000.0, self._batch_tick)
+        self.set_interval(self.tui.batch_ms / 1000.0, self._batch_tick)
         self._batch_tick()
         self._show_status()
 

@@ -83,7 +83,8 @@ def cli(
         return
     run_only = [flag for flag, given in (("--until", until), ("--cycles", cycles), ("--json", as_json)) if given]
     if run_only and not headless:
-        raise UsageError(f"{', '.join(run_only)} only work with --run (the terminal app has no end date)",
+        raise UsageError(f"{', '.join(run_only)} only {'work' if len(run_only) > 1 else 'works'} with --run"
+                         " (the terminal app has no end date)",
                          "add --run for a headless run, e.g. `pmax --run --until 2016-06-03`")
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the terminal app needs a terminal on stdin and stdout (one is a pipe or file)",

@@ -63,7 +63,7 @@ class ExportMixin:
     """The app's export and screenshot actions (mixed into PmaxApp); files go to `[tui] export_dir`."""
 
     def _export_folder(self) -> Path:
-        return export_dir(str(self.tui.export_dir))  # type: ignore[attr-defined]
+        return export_dir(self.tui.export_dir)  # type: ignore[attr-defined]
 
     def action_export(self, fmt: str) -> None:
         app: Any = self

@@ -67,7 +67,8 @@ GLOSSARY: tuple[tuple[str, str, str], ...] = (
     ("Risk", "DD", "drawdown from the equity peak"),
     ("Risk", "VaR95 / CVaR95", "one-day historical loss exceeded on 5% of days / average loss on those days"),
     ("Risk", "Return / B&H", "account return beside equal-weight buy-and-hold over the same sessions"),
-    ("Risk", "limit bars", "how much of each risk limit is used (100% trips the kill switch)"),
+    ("Risk", "limit bars", "how much of each risk limit is used (100% trips the kill switch); the drawdown "
+     "limits measure drawdown against the benchmark unless risk.drawdown_basis is absolute"),
     ("Colours", "green / red", "only repeat the sign: + and − and the words BUY / SELL carry the meaning "
      "(NO_COLOR=1 turns colour off)"),
 )

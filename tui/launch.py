@@ -21,7 +21,7 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
     from tui.served import ServedApp
 
     path = resolve_db_path(db, config)
-    runtime = str(config.get("serve.runtime_dir", ""))
+    runtime = config.serve.runtime_dir
     feed = None if live else build_feed(config, None)
     if find_owner(path, runtime) is None:
         try:

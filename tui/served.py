@@ -52,7 +52,7 @@ class ServedApp(PmaxApp):
         self.source = _Source(store)
         super().__init__(engine=engine, store=store, config=config, cursor_factory=self.source.cursor, **kwargs)
         self.db_path = db_path
-        self.runtime = str(config.get("serve.runtime_dir", ""))
+        self.runtime = config.serve.runtime_dir
         self.endpoint: StoreEndpoint | None = None
         self.owner: OwnerInfo | None = None
         self.handed_over = False

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.config_model import model_class
 from engine.device import DeviceInfo, select_device
 from engine.errors import InputError, UsageError
 
@@ -34,27 +35,34 @@ CLIP = 5.0
 PREDICT_BATCH = 16384
 
 
+_NEURAL = model_class("neural")()  # the shipped [neural] table: every default below comes from it
+
+
 @dataclass(frozen=True)
 class NeuralConfig:
-    """Hyper-parameters of the network and its training (the [neural] config section)."""
+    """Hyper-parameters of the network and its training (the [neural] config section).
 
-    arch: str = "auto"  # "transformer" | "tcn" | "auto" (transformer on CUDA, tcn on the CPU)
-    window: int = 32  # sessions per input window
-    width: int = 32  # channels / model width
-    layers: int = 4  # TCN blocks (dilations 1, 2, 4, ...)
-    kernel: int = 3  # TCN kernel size
-    encoder_layers: int = 2  # transformer encoder layers
-    heads: int = 4  # transformer attention heads
-    dropout: float = 0.1
-    epochs: int = 4
-    batch_size: int = 512
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)
-    direction_weight: float = 0.5
-    max_windows: int = 0  # subsample training windows to at most this many (0: all)
-    amp: bool = True  # mixed precision on CUDA
-    threads: int = 1  # torch CPU threads while training/predicting (0: torch's default)
+    Defaults are config/default.toml's [neural] values (see there for each key's
+    meaning), never re-declared here; `seed` and `device` are set by the caller.
+    """
+
+    arch: str = _NEURAL.arch  # "transformer" | "tcn" | "auto" (transformer on CUDA, tcn on the CPU)
+    window: int = _NEURAL.window
+    width: int = _NEURAL.width
+    layers: int = _NEURAL.layers
+    kernel: int = _NEURAL.kernel
+    encoder_layers: int = _NEURAL.encoder_layers
+    heads: int = _NEURAL.heads
+    dropout: float = _NEURAL.dropout
+    epochs: int = _NEURAL.epochs
+    batch_size: int = _NEURAL.batch_size
+    lr: float = _NEURAL.lr
+    weight_decay: float = _NEURAL.weight_decay
+    quantiles: tuple[float, ...] = tuple(_NEURAL.quantiles)
+    direction_weight: float = _NEURAL.direction_weight
+    max_windows: int = _NEURAL.max_windows
+    amp: bool = _NEURAL.amp
+    threads: int = _NEURAL.threads
     seed: int = 0
     device: str = "cpu"
 

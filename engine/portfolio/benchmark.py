@@ -33,12 +33,12 @@ BENCHMARK_NAMES = {"equal_weight": "equal-weight buy-and-hold", "cash": "cash"}
 
 
 def benchmark_kind(cfg: Config) -> str:
-    return str(cfg.get("portfolio.benchmark") or "equal_weight")
+    return cfg.portfolio.benchmark
 
 
 def overlays_on(cfg: Config) -> tuple[str, ...]:
     """The overlays switched on in the config, in canonical order."""
-    chosen = {str(o).lower() for o in (cfg.get("portfolio.overlays") or [])}
+    chosen = set(cfg.portfolio.overlays)  # validated at load: a subset of OVERLAYS, lower case
     return tuple(o for o in OVERLAYS if o in chosen)
 
 
@@ -76,7 +76,7 @@ def benchmark_weights(ctx: CycleContext, view: MarketView, universe: Sequence[st
         "(SELECT max(as_of) FROM benchmark_weights WHERE account = ? AND as_of < ?)",
         [ctx.account, ctx.account, ctx.session]).fetchall()
     previous = {t: float(w) for _d, t, w in prev}
-    previous_prices = _closes_on(view, prev[0][0]) if prev else None
+    previous_prices = closes_on(view, prev[0][0]) if prev else None
     w = drift_weights(list(universe), prices, kind, previous, previous_prices)
     ctx.con.execute("INSERT OR REPLACE INTO portfolio_setup VALUES (?, ?, ?, ?)",
                     [ctx.account, ctx.session, kind, ",".join(overlays_on(ctx.config))])
@@ -86,7 +86,7 @@ def benchmark_weights(ctx: CycleContext, view: MarketView, universe: Sequence[st
     return w
 
 
-def _closes_on(view: MarketView, day: object) -> dict[str, float] | None:
+def closes_on(view: MarketView, day: object) -> dict[str, float] | None:
     """Each ticker's last close on or before `day` in the view (None if `day` precedes it)."""
     day = pd.Timestamp(day).date()
     rows = [i for i, d in enumerate(view.dates) if pd.Timestamp(d).date() <= day]

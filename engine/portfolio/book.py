@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.portfolio.benchmark import closes_on
 from engine.portfolio.broker import Book, Fill
 from engine.portfolio.db import first_row
 from engine.portfolio.killswitch import (
@@ -28,7 +29,6 @@ from engine.portfolio.market import MarketView, market_view
 if TYPE_CHECKING:
     import duckdb
 
-    from engine.config import Config
     from engine.cycle import CycleContext
 
 _BOOK = "portfolio.book"
@@ -104,7 +104,7 @@ def current_book(ctx: CycleContext) -> Book:
     cached = ctx.state.get(_BOOK)
     if cached is not None and cached[0] == ctx.session:
         return cached[1]
-    cash0 = float(ctx.config.portfolio.initial_cash)
+    cash0 = ctx.config.portfolio.initial_cash
     book = load_book(ctx.con, ctx.account, ctx.session, cash0, last_row(ctx) or None)
     for f in fills_on(ctx.con, ctx.account, ctx.session):
         book.apply(f)
@@ -116,11 +116,24 @@ def set_book(ctx: CycleContext, book: Book) -> None:
     ctx.state[_BOOK] = (ctx.session, book)
 
 
-def killswitch_limits(config: Config) -> KillSwitchLimits:
-    r = config.risk
-    return KillSwitchLimits(daily_loss=float(r.daily_loss_halt), dd_halve=float(r.drawdown_halve),
-                            dd_flatten=float(r.drawdown_flatten), market_shock=float(r.market_shock),
-                            flatten_cooldown=int(r.flatten_cooldown))
+def benchmark_return(ctx: CycleContext, view: MarketView, prices: dict[str, float]) -> float:
+    """The declared benchmark's return this session: the weights stored with the previous
+    session, grown by each name's close-to-close change (0 with none stored or cash)."""
+    prev = ctx.con.execute(
+        "SELECT as_of, ticker, weight FROM benchmark_weights WHERE account = ? AND as_of = "
+        "(SELECT max(as_of) FROM benchmark_weights WHERE account = ? AND as_of < ?)",
+        [ctx.account, ctx.account, ctx.session]).fetchall()
+    if not prev:
+        return 0.0
+    before = closes_on(view, prev[0][0]) or {}
+    w = np.array([float(x) for _d, _t, x in prev])
+    p0 = np.array([before.get(t, np.nan) for _d, t, _x in prev])
+    p1 = np.array([prices.get(t, np.nan) for _d, t, _x in prev])
+    ok = np.isfinite(p0) & np.isfinite(p1) & (p0 > 0)
+    held = float(w[ok].sum())
+    if held <= 0:
+        return 0.0
+    return float((w[ok] * p1[ok] / p0[ok]).sum() / held - 1.0)
 
 
 @dataclass(eq=False)
@@ -179,11 +192,13 @@ def assess(ctx: CycleContext) -> Assessment:
             prices[t] = float(row[0]) if row else book.positions[t][1]
     mv = {t: q * prices[t] for t, (q, _a) in sorted(book.positions.items())}
     equity = book.cash + sum(mv.values())
-    cash0 = float(ctx.config.portfolio.initial_cash)
+    cash0 = ctx.config.portfolio.initial_cash
     prior = prior_session(ctx.con, ctx.account, ctx.session, cash0, last_row(ctx) or None)
     flags = ticker_flags(ctx, view, list(book.positions))
+    lim = KillSwitchLimits.from_config(ctx.config)
+    r_bench = benchmark_return(ctx, view, prices) if lim.basis == "benchmark" else 0.0
     ks = evaluate_killswitches(equity, prior.equity, prior.ks, view.universe_median_return(),
-                               flags, killswitch_limits(ctx.config))
+                               flags, lim, benchmark_return=r_bench)
     a = Assessment(ctx.session, book, view, prices, mv, equity, prior, ks)
     ctx.state[_ASSESS] = a
     return a

@@ -14,6 +14,10 @@ import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.config import Config
 
 ORDER_STATUSES = ("new", "filled", "partially_filled", "rejected", "cancelled")
 
@@ -128,12 +132,21 @@ class Book:
 
 @dataclass(frozen=True)
 class BrokerCosts:
-    """Cost and liquidity settings of the paper broker ([broker] config)."""
+    """Cost and liquidity settings of the paper broker ([broker] and signals.allow_short).
 
-    slippage_bps: float = 10.0
-    commission_bps: float = 10.0
-    max_bar_participation: float = 0.1   # at most this share of the fill bar's volume
-    allow_short: bool = False
+    No defaults here: `from_config` reads them from the loaded config (config/default.toml).
+    """
+
+    slippage_bps: float
+    commission_bps: float
+    max_bar_participation: float   # at most this share of the fill bar's volume
+    allow_short: bool
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> BrokerCosts:
+        b = cfg.broker
+        return cls(slippage_bps=b.slippage_bps, commission_bps=b.commission_bps,
+                   max_bar_participation=b.max_bar_participation, allow_short=cfg.signals.allow_short)
 
 
 class PaperBroker:

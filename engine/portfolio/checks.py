@@ -18,16 +18,20 @@ from engine.portfolio.broker import Order
 
 @dataclass(frozen=True)
 class CheckLimits:
-    """Limits of the pre-trade checks ([risk] and [broker] config)."""
+    """Limits of the pre-trade checks ([risk], [portfolio] and [broker] config).
 
-    max_position: float = 0.15          # |position value| / equity after the trade
-    max_gross: float = 1.0              # sum |position value| / equity after the trade
-    max_trades_per_session: int = 40
-    fat_finger_price_pct: float = 0.10  # |reference price / last close - 1|
-    fat_finger_notional_pct: float = 0.25  # order notional / equity
-    max_participation: float = 0.05     # of 20-session average daily volume
-    cost_bps: float = 20.0              # slippage + commission, for the cash estimate
-    cash_cushion_bps: float = 50.0      # room for the next open gapping above the close
+    No config defaults here: the stage builds one from the loaded config
+    (config/default.toml); only `tolerance`, a code constant, has a default.
+    """
+
+    max_position: float                 # |position value| / equity after the trade
+    max_gross: float                    # sum |position value| / equity after the trade
+    max_trades_per_session: int
+    fat_finger_price_pct: float         # |reference price / last close - 1|
+    fat_finger_notional_pct: float      # order notional / equity
+    max_participation: float            # of 20-session average daily volume
+    cost_bps: float                     # slippage + commission, for the cash estimate
+    cash_cushion_bps: float             # room for the next open gapping above the close
     tolerance: float = 0.005            # slack on the position and gross caps
 
 

@@ -41,38 +41,41 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StrategyParams:
-    """The [signals], [portfolio] and [broker] settings construction needs."""
+    """The [signals], [portfolio] and [broker] settings construction needs.
 
-    horizon: int = 5
-    prob_band: float = 0.02
-    allow_short: bool = False
-    confidence_prior: float = 20.0
-    min_scored: int = 30
-    dm_alpha: float = 0.10
-    max_corr_to_book: float = 0.75
-    cost_multiple: float = 1.5
-    round_trip_bps: float = 40.0
-    cash_buffer: float = 0.02
-    kelly_fraction: float = 0.25
-    max_tilt: float = 0.05
-    target_vol: float = 0.15
-    max_vol_scale: float = 2.0
-    max_position: float = 0.15
-    max_gross: float = 1.0
+    No defaults here: values come from the loaded config (`from_config`), whose
+    defaults live in config/default.toml.
+    """
+
+    horizon: int
+    prob_band: float
+    allow_short: bool
+    confidence_prior: float
+    min_scored: int
+    dm_alpha: float
+    max_corr_to_book: float
+    cost_multiple: float
+    round_trip_bps: float
+    cash_buffer: float
+    kelly_fraction: float
+    max_tilt: float
+    target_vol: float
+    max_vol_scale: float
+    max_position: float
+    max_gross: float
 
     @classmethod
     def from_config(cls, cfg: Config) -> StrategyParams:
         s, p, b = cfg.signals, cfg.portfolio, cfg.broker
         return cls(
-            horizon=int(s.horizon), prob_band=float(s.prob_band), allow_short=bool(s.allow_short),
-            confidence_prior=float(s.confidence_prior), min_scored=int(s.min_scored),
-            dm_alpha=float(s.dm_alpha), max_corr_to_book=float(s.max_corr_to_book),
-            cost_multiple=float(s.cost_multiple),
-            round_trip_bps=2.0 * (float(b.slippage_bps) + float(b.commission_bps)),
-            cash_buffer=float(p.cash_buffer), kelly_fraction=float(p.kelly_fraction),
-            max_tilt=float(p.max_tilt), target_vol=float(p.target_vol),
-            max_vol_scale=float(p.max_vol_scale), max_position=float(p.max_position),
-            max_gross=float(p.max_gross),
+            horizon=s.horizon, prob_band=s.prob_band, allow_short=s.allow_short,
+            confidence_prior=s.confidence_prior, min_scored=s.min_scored,
+            dm_alpha=s.dm_alpha, max_corr_to_book=s.max_corr_to_book, cost_multiple=s.cost_multiple,
+            round_trip_bps=2.0 * (b.slippage_bps + b.commission_bps),
+            cash_buffer=p.cash_buffer, kelly_fraction=p.kelly_fraction,
+            max_tilt=p.max_tilt, target_vol=p.target_vol,
+            max_vol_scale=p.max_vol_scale, max_position=p.max_position,
+            max_gross=p.max_gross,
         )
 
 

@@ -108,7 +108,7 @@ def market_view(ctx: CycleContext) -> MarketView:
     cached = ctx.state.get(_KEY)
     if cached is not None and cached.session == ctx.session:
         return cached
-    lookback = int(ctx.config.portfolio.lookback)
+    lookback = ctx.config.portfolio.lookback
     # Calendar-day bound first (cheap), then keep the last lookback+1 sessions.
     start = ctx.session - dt.timedelta(days=int(lookback * 1.6) + 14)
     watch = [t.upper() for t in (ctx.config.get("data.watchlist") or [])]

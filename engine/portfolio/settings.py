@@ -74,6 +74,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "risk.daily_loss_halt": _fraction(0.0, 1.0, open_lo=True),
     "risk.drawdown_halve": _fraction(0.0, 1.0, open_lo=True),
     "risk.drawdown_flatten": _fraction(0.0, 1.0, open_lo=True),
+    "risk.drawdown_basis": _one_of("benchmark", "absolute"),
     "risk.flatten_cooldown": _non_negative,
     "risk.market_shock": _fraction(0.0, 1.0, open_lo=True),
     "risk.max_trades_per_session": _positive,

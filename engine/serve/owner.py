@@ -48,9 +48,9 @@ def open_owned(path: str | Path, kind: str, config: Any,
         return Store.open(path)
     say = announce or (lambda _msg: None)
     serve = config.section("serve")
-    runtime = str(serve.runtime_dir)
+    runtime = serve.runtime_dir
     file = Path(path).expanduser()
-    deadline = time.monotonic() + float(serve.lock_wait_s)
+    deadline = time.monotonic() + serve.lock_wait_s
     asked: int | None = None
     while True:
         owner = find_owner(file, runtime)
@@ -61,7 +61,7 @@ def open_owned(path: str | Path, kind: str, config: Any,
                     raise held_error(file, owner, reply.get("reason"))
                 say(f"{owner.label} handed the database over; it now follows this run")
                 asked = owner.pid
-                deadline = time.monotonic() + float(serve.lock_wait_s)
+                deadline = time.monotonic() + serve.lock_wait_s
             elif owner.pid != asked:
                 raise held_error(file, owner)
         try:

@@ -233,6 +233,6 @@ def open_reader(path: str | Path, config: Any, announce: Announce | None = None)
     if not file.exists():
         raise UsageError(f"database {file} does not exist", "run `pmax --run` first to fill it, or pass --db PATH")
     serve = config.section("serve")
-    route = _Route(file, str(serve.runtime_dir), float(serve.lock_wait_s), announce)
+    route = _Route(file, serve.runtime_dir, serve.lock_wait_s, announce)
     route.resolve()
     return ReaderStore(route)

@@ -156,11 +156,11 @@ class StoreEndpoint:
               on_control: Control | None = None) -> StoreEndpoint | None:
         """Listen and publish the owner file; None when `[serve] enabled = false` or in-memory."""
         serve = config.section("serve")
-        if not bool(serve.enabled) or str(store.path) == ":memory:":
+        if not serve.enabled or str(store.path) == ":memory:":
             return None
-        runtime = str(serve.runtime_dir)
-        info = new_owner(store.path, kind, runtime, yield_to_run=bool(serve.yield_to_run) and kind == "tui",
-                         allow_control=bool(serve.allow_control))
+        runtime = serve.runtime_dir
+        info = new_owner(store.path, kind, runtime, yield_to_run=serve.yield_to_run and kind == "tui",
+                         allow_control=serve.allow_control)
         endpoint = cls(store, info, runtime, on_handover, on_control)
         _, sock = owner_paths(store.path, runtime)
         sock.unlink(missing_ok=True)  # we hold the DuckDB lock, so any earlier owner is gone

@@ -44,10 +44,7 @@ ORDER_COLUMNS = ["order_id", "account", "as_of", "ticker", "side", "qty", "type"
 
 
 def broker_costs(ctx: CycleContext) -> BrokerCosts:
-    b = ctx.config.broker
-    return BrokerCosts(slippage_bps=float(b.slippage_bps), commission_bps=float(b.commission_bps),
-                       max_bar_participation=float(b.max_bar_participation),
-                       allow_short=bool(ctx.config.signals.allow_short))
+    return BrokerCosts.from_config(ctx.config)
 
 
 def open_orders(ctx: CycleContext) -> list[Order]:

@@ -55,7 +55,7 @@ def model_params(cfg: Any, name: str) -> dict[str, Any]:
 
 
 def _model_threads(ctx: CycleContext) -> ThreadPoolExecutor:
-    workers = max(1, int(ctx.config.get("forecast.threads", 2)))
+    workers = max(1, ctx.config.forecast.threads)
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmax-model")
 
 
@@ -88,28 +88,28 @@ class ForecastStage(Stage):
 
     def _run(self, ctx: CycleContext) -> None:
         fc = ctx.config.forecast
-        horizons = [int(h) for h in fc.horizons]
+        horizons = fc.horizons
         st = ctx.state.get(self.name)
         if st is None:
             names = list(fc.models)
             st = ctx.state[self.name] = {
                 "bank": ModelBank(names, {n: model_params(ctx.config, n) for n in names},
-                                  seed=int(ctx.config.app.seed), device=ctx.device,
-                                  workers=int(fc.workers), parallel_min_tickers=int(fc.parallel_min_tickers)),
+                                  seed=ctx.config.app.seed, device=ctx.device,
+                                  workers=fc.workers, parallel_min_tickers=fc.parallel_min_tickers),
             }
         bank: ModelBank = st["bank"]
         # Every index below reaches at most this far back, so the bounded list gives the
         # same dates as the whole history (it is the whole history while that is shorter).
-        need = (max(int(fc.fit_window), int(fc.predict_window), int(fc.weight_window))
-                + int(fc.refit_every) + 2)
+        need = (max(fc.fit_window, fc.predict_window, fc.weight_window)
+                + fc.refit_every + 2)
         sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
         tickers = list(ctx.config.get("data.watchlist") or []) or None
-        predict_panel = self._panel(ctx, sessions, sessions[-1], int(fc.predict_window), tickers)
+        predict_panel = self._panel(ctx, sessions, sessions[-1], fc.predict_window, tickers)
         if predict_panel.n_sessions < 2:
             return
-        k = ctx.session_index % int(fc.refit_every)
+        k = ctx.session_index % fc.refit_every
         refit_day = sessions[max(0, len(sessions) - 1 - k)]
         for name in bank.names:
             if name not in bank.models:  # cold start: the state the last fit left behind
@@ -117,7 +117,7 @@ class ForecastStage(Stage):
                 if restored is not None:
                     bank.fit_day[name], bank.models[name], bank.snapshots[name] = restored
         to_fit = [n for n in bank.names if k == 0 or bank.fit_day.get(n) != refit_day]
-        fit_panel = self._panel(ctx, sessions, refit_day, int(fc.fit_window), tickers) if to_fit else None
+        fit_panel = self._panel(ctx, sessions, refit_day, fc.fit_window, tickers) if to_fit else None
         if fit_panel is not None:
             bank.executor(fit_panel.n_tickers)  # create any process pool before the threads start
 
@@ -128,7 +128,7 @@ class ForecastStage(Stage):
                 assert fit_panel is not None
                 bank.fit(name, fit_panel, horizons)
             bank.models[name].update(predict_panel)
-            return bank.models[name].predict(predict_panel, horizons, float(fc.level)).assign(model=name)
+            return bank.models[name].predict(predict_panel, horizons, fc.level).assign(model=name)
 
         if "threads" not in st:  # one pool for the life of the stage (setdefault would build one per cycle)
             st["threads"] = _model_threads(ctx)
@@ -186,11 +186,11 @@ class ForecastStage(Stage):
     def _weights(self, ctx: CycleContext, sessions: list[dt.date], names: list[str],
                  horizons: list[int]) -> pd.DataFrame:
         fc = ctx.config.forecast
-        window = int(fc.weight_window)
+        window = fc.weight_window
         since = sessions[max(0, len(sessions) - window)]
         daily = ctx.con.execute(DAILY_SQL, [ctx.account, ctx.session, since]).df()
-        w = compute_weights(daily, names, horizons, min_scored=int(fc.min_scored),
-                            require_significance=bool(fc.require_significance))
+        w = compute_weights(daily, names, horizons, min_scored=fc.min_scored,
+                            require_significance=fc.require_significance)
         # Keyed on this session (as_of): always new rows, so a plain INSERT (no REPLACE probe).
         append(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
         return w

@@ -16,7 +16,7 @@ class MarkToMarketStage(Stage):
     name = "mark"
 
     def run(self, ctx: CycleContext) -> None:
-        cash = float(ctx.config.portfolio.initial_cash)
+        cash = ctx.config.portfolio.initial_cash
         upsert(ctx.con, "equity", pd.DataFrame([{
             "account": ctx.account, "as_of": ctx.session, "cash": cash, "equity": cash,
             "gross": 0.0, "net": 0.0, "drawdown": 0.0, "daily_return": 0.0,

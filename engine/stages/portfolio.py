@@ -90,27 +90,27 @@ def turnover_budget_left(ctx: CycleContext, equity: float) -> float:
         "AND f.date > coalesce((SELECT min(as_of) FROM s), DATE '0001-01-01'))",
         [ctx.account, ctx.session, BUDGET_WINDOW - 1, ctx.account]).fetchall()[0]
     sessions, traded = int(row[0]) + 1, float(row[1])
-    allowed = float(ctx.config.portfolio.turnover_budget) * equity * sessions / BUDGET_WINDOW
+    allowed = ctx.config.portfolio.turnover_budget * equity * sessions / BUDGET_WINDOW
     return max(0.0, allowed - 0.5 * traded)
 
 
 def check_limits(ctx: CycleContext) -> CheckLimits:
     r, p, b = ctx.config.risk, ctx.config.portfolio, ctx.config.broker
     return CheckLimits(
-        max_position=float(p.max_position), max_gross=float(p.max_gross),
-        max_trades_per_session=int(r.max_trades_per_session),
-        fat_finger_price_pct=float(r.fat_finger_price_pct),
-        fat_finger_notional_pct=float(r.fat_finger_notional_pct),
-        max_participation=float(r.max_participation),
-        cost_bps=float(b.slippage_bps) + float(b.commission_bps),
-        cash_cushion_bps=float(r.cash_cushion_bps))
+        max_position=p.max_position, max_gross=p.max_gross,
+        max_trades_per_session=r.max_trades_per_session,
+        fat_finger_price_pct=r.fat_finger_price_pct,
+        fat_finger_notional_pct=r.fat_finger_notional_pct,
+        max_participation=r.max_participation,
+        cost_bps=b.slippage_bps + b.commission_bps,
+        cash_cushion_bps=r.cash_cushion_bps)
 
 
 def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
                    edges: dict[str, float]) -> list[Order]:
     """Whole-share rebalance legs that pass the drift and benefit rules, as orders."""
     p = ctx.config.portfolio
-    order_type = str(p.order_type)
+    order_type = p.order_type
     if order_type not in ORDER_TYPES:
         raise ConfigError(f"portfolio.order_type must be one of {', '.join(ORDER_TYPES)}, got {order_type!r}")
     flatten = a.ks.flatten
@@ -123,23 +123,23 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
     w = np.array([0.0 if flatten else targets.get(t, 0.0) for t in names])
     tgt = target_shares(w, a.equity, px)
     force = np.array([flatten or (t not in targets and a.book.qty(t) != 0) for t in names])
-    cost_bps = float(ctx.config.broker.slippage_bps) + float(ctx.config.broker.commission_bps)
+    cost_bps = ctx.config.broker.slippage_bps + ctx.config.broker.commission_bps
     # The reference a leg moves toward or away from: the base within the position cap (a
     # drifting benchmark can outgrow the cap; trimming it back is risk control, not a bet).
-    cap = float(p.max_position)
+    cap = p.max_position
     bases = {t: min(max(b, -cap), cap) for t, b in load_bases(ctx).items()}
     legs = rebalance_legs(cur, tgt, px, a.equity, np.array([edges.get(t, 0.0) for t in names]),
-                          drift_threshold=float(p.drift_threshold), cost_bps=cost_bps,
-                          tracking_value_bps=float(p.tracking_value_bps),
-                          drift_relative=float(p.drift_relative), force=force,
+                          drift_threshold=p.drift_threshold, cost_bps=cost_bps,
+                          tracking_value_bps=p.tracking_value_bps,
+                          drift_relative=p.drift_relative, force=force,
                           base_weights=np.array([bases.get(t, 0.0) for t in names]))
     # Funding an all-cash book into its base is not discretionary turnover.
     funding = not flatten and not a.book.positions
-    if not flatten and not funding and a.ks.exposure_scale >= 1.0:  # risk cuts never wait for budget
+    if not flatten and not funding and min(a.ks.exposure_scale, a.ks.active_scale) >= 1.0:  # risk cuts never wait for budget
         legs = fit_turnover_budget(legs, px, turnover_budget_left(ctx, a.equity), exempt=force)
-    legs = fit_gross_budget(legs, cur, px, a.equity, float(p.max_gross))
+    legs = fit_gross_budget(legs, cur, px, a.equity, p.max_gross)
     intent = "flatten" if flatten else ("fund" if funding else "rebalance")
-    off = float(p.limit_offset_bps) / 1e4
+    off = p.limit_offset_bps / 1e4
     orders = []
     for leg in legs:
         t = names[leg.index]

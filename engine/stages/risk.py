@@ -55,7 +55,7 @@ def _nan_none(x: float | None) -> float | None:
 def _mc(ctx: CycleContext, r: np.ndarray, w: np.ndarray) -> dict[str, object]:
     """Monte-Carlo VaR/CVaR via engine.gpu.montecarlo; empty when off or unavailable."""
     rc = ctx.config.risk
-    n_paths, every = int(rc.mc_paths), max(int(rc.mc_every), 1)
+    n_paths, every = rc.mc_paths, max(rc.mc_every, 1)
     if n_paths <= 0 or not np.any(w) or ctx.session_index % every or r.shape[0] < 30:
         return {}
     from engine.errors import PmaxError
@@ -63,8 +63,8 @@ def _mc(ctx: CycleContext, r: np.ndarray, w: np.ndarray) -> dict[str, object]:
     try:
         from engine.gpu.montecarlo import mc_var_cvar
 
-        res = mc_var_cvar(r, w, n_paths, levels=(0.95, 0.99), method=str(rc.mc_method),
-                          device=ctx.device, seed=int(ctx.config.app.seed) + int(ctx.session_index))
+        res = mc_var_cvar(r, w, n_paths, levels=(0.95, 0.99), method=rc.mc_method,
+                          device=ctx.device, seed=ctx.config.app.seed + int(ctx.session_index))
     except (ImportError, PmaxError, np.linalg.LinAlgError):
         return {}
     return {"var_mc_95": res.var[0.95], "var_mc_99": res.var[0.99], "cvar_mc_95": res.cvar[0.95],
@@ -73,7 +73,7 @@ def _mc(ctx: CycleContext, r: np.ndarray, w: np.ndarray) -> dict[str, object]:
 
 def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
             market: np.ndarray) -> str | None:
-    if not bool(ctx.config.risk.stress) or not held:
+    if not ctx.config.risk.stress or not held:
         return None
     from engine.gpu.stress import stress_test
 
@@ -140,12 +140,12 @@ def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, ne
         n_orders = ctx.con.execute("SELECT count(*) FROM orders WHERE account = ? AND as_of = ? "
                                    "AND status <> 'rejected'", [ctx.account, ctx.session]).fetchall()[0][0]
     util = {
-        "gross": gross / float(p.max_gross),
-        "max_position": (float(np.max(np.abs(w))) if held else 0.0) / float(p.max_position),
-        "daily_loss": max(0.0, -daily_return) / float(rc.daily_loss_halt),
-        "drawdown_halve": max(0.0, -a.ks.drawdown) / float(rc.drawdown_halve),
-        "drawdown_flatten": max(0.0, -a.ks.drawdown) / float(rc.drawdown_flatten),
-        "trades": n_orders / float(rc.max_trades_per_session),
+        "gross": gross / p.max_gross,
+        "max_position": (float(np.max(np.abs(w))) if held else 0.0) / p.max_position,
+        "daily_loss": max(0.0, -daily_return) / rc.daily_loss_halt,
+        "drawdown_halve": max(0.0, -a.ks.drawdown) / rc.drawdown_halve,
+        "drawdown_flatten": max(0.0, -a.ks.drawdown) / rc.drawdown_flatten,
+        "trades": n_orders / rc.max_trades_per_session,
     }
     row["limit_utilisation"] = json.dumps({k: round(v, 6) for k, v in util.items()})
     row["stress"] = _stress(ctx, held, w, r, market)
@@ -159,7 +159,7 @@ class RiskStage(Stage):
     def run(self, ctx: CycleContext) -> None:
         a = assess(ctx)
         eq = a.equity
-        cash0 = float(ctx.config.portfolio.initial_cash)
+        cash0 = ctx.config.portfolio.initial_cash
         reconcile(ctx.con, ctx.account, ctx.session, cash0, a.book, a.prices, eq)
         pos = [{"account": ctx.account, "as_of": ctx.session, "ticker": t, "qty": q, "avg_cost": c,
                 "close": a.prices[t], "market_value": a.market_values[t],

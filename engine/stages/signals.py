@@ -22,6 +22,7 @@ from engine.portfolio.book import assess
 from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
+from engine.portfolio.killswitch import toward_benchmark
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
 from engine.portfolio.signals import statistical_gate
@@ -94,7 +95,7 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
     series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
               for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
-    gate = statistical_gate(series, horizon, int(ctx.config.signals.min_scored))
+    gate = statistical_gate(series, horizon, ctx.config.signals.min_scored)
     return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue) for t, g in gate.items()}
 
 
@@ -107,8 +108,8 @@ def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:
 
 def regime_exposure(ctx: CycleContext) -> dict[str, float]:
     p = ctx.config.portfolio
-    return {"bull": float(p.regime_exposure_bull), "sideways": float(p.regime_exposure_sideways),
-            "bear": float(p.regime_exposure_bear), "crisis": float(p.regime_exposure_crisis)}
+    return {"bull": p.regime_exposure_bull, "sideways": p.regime_exposure_sideways,
+            "bear": p.regime_exposure_bear, "crisis": p.regime_exposure_crisis}
 
 
 class SignalsStage(Stage):
@@ -126,9 +127,9 @@ class SignalsStage(Stage):
         params = StrategyParams.from_config(ctx.config)
         rets = view.returns
         regime = detect_regime(
-            rets, trend_window=int(s.regime_trend_window), vol_window=int(s.regime_vol_window),
-            corr_window=int(s.regime_corr_window), trend_threshold=float(s.regime_trend_threshold),
-            crisis_vol=float(s.regime_crisis_vol), crisis_corr=float(s.regime_crisis_corr),
+            rets, trend_window=s.regime_trend_window, vol_window=s.regime_vol_window,
+            corr_window=s.regime_corr_window, trend_threshold=s.regime_trend_threshold,
+            crisis_vol=s.regime_crisis_vol, crisis_corr=s.regime_crisis_corr,
             exposure=regime_exposure(ctx))
         prev = first_row(ctx.con, "SELECT regime FROM regimes WHERE as_of < ? ORDER BY as_of DESC LIMIT 1",
                                [ctx.session])
@@ -142,7 +143,7 @@ class SignalsStage(Stage):
                                       regime.exposure_scale))
         # Tradable: a usable close today, enough return history, not halted.
         has = view.has_today()
-        need = min(int(p.min_history), rets.shape[0])
+        need = min(p.min_history, rets.shape[0])
         complete = (np.isfinite(rets).sum(axis=0) >= need) if rets.shape[0] else np.zeros(len(view.tickers), bool)
         halted = np.array([t in a.ks.ticker_halts for t in view.tickers])
         tradable = has & complete & ~halted
@@ -155,7 +156,7 @@ class SignalsStage(Stage):
             return
         r = np.nan_to_num(rets[:, idx])  # a missing day counts as flat
         overlays = overlays_on(ctx.config)
-        base = (HRPAllocator(min_obs=int(p.min_history)).fit(r).weights_ if "hrp" in overlays
+        base = (HRPAllocator(min_obs=p.min_history).fit(r).weights_ if "hrp" in overlays
                 else np.array([bench.get(t, 0.0) for t in tickers]))
         corr = np.corrcoef(r, rowvar=False) if r.shape[0] > 2 and len(idx) > 1 else np.eye(len(idx))
         corr = np.nan_to_num(np.atleast_2d(corr))
@@ -165,10 +166,16 @@ class SignalsStage(Stage):
         vol_ann = forecast_vols(garch_vols(ctx, params.horizon), realised, tickers, params.horizon)
         signals, target = construct(
             tickers, base, ensemble_forecasts(ctx, params.horizon),
-            ticker_scores(ctx, params.horizon, int(s.score_window)), regime,
+            ticker_scores(ctx, params.horizon, s.score_window), regime,
             (regime.exposure_scale if "regime" in overlays else 1.0) * a.ks.exposure_scale,
             current_w, corr, prices, vol_ann,
             a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
+        if a.ks.active_scale < 1.0:  # active drawdown stop: back toward the benchmark's weights
+            cap = p.max_position
+            neutral = [min(bench.get(t, 0.0) * (1.0 - params.cash_buffer), cap) for t in tickers]
+            target = np.array(toward_benchmark(list(target), neutral, a.ks.active_scale))
+            for g, w in zip(signals, target):
+                g.target_weight = float(w)
         append(ctx.con, "signals", pd.DataFrame([{
             "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
             "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,

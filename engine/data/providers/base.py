@@ -118,7 +118,7 @@ def finnhub_key(config: Config | None) -> str:
         return env
     if config is None:
         return ""
-    return str(config.get("data.finnhub_api_key", "") or "").strip()
+    return config.data.finnhub_api_key.strip()
 
 
 def build_providers(config: Config | None, names: Sequence[str] | None = None) -> list[MarketDataProvider]:
