@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -192,10 +193,8 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
         busy = engine.busy
         engine.close("interrupted" if busy else "finished")
         if not busy:  # a cycle still in flight keeps the connection; the process exit closes it
-            try:
+            with contextlib.suppress(Exception):  # a feed read or refresh still on it: the exit closes it
                 store.close()
-            except Exception:  # noqa: BLE001 - a feed read or refresh still on it: the exit closes it
-                pass
     return out
 
 

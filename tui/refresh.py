@@ -30,7 +30,13 @@ from textual import events, work
 
 from tui.messages import ForecastLoaded, SnapshotLoaded
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.queries import ForecastView, RiskView, Snapshot, load_forecast, load_snapshot
+from tui.panes.queries import (
+    ForecastView,
+    RiskView,
+    Snapshot,
+    load_forecast,
+    load_snapshot,
+)
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
