@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 from textual import events, work
+from textual.css.query import NoMatches
 
 from tui.messages import ForecastLoaded, SnapshotLoaded
 from tui.panes.forecasts import ForecastsPane
@@ -172,6 +173,8 @@ class RefreshMixin:
     # ----- applying -----------------------------------------------------------------
     def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
         app: Any = self
+        if not app.query(WatchlistPane):  # a read that lands while the app closes
+            return
         snap = message.snapshot
         app.snapshot = snap
         app.sessions = snap.sessions
@@ -185,7 +188,10 @@ class RefreshMixin:
         if view is not None:
             steps["forecasts"] = lambda: self._apply_forecast(view)
         if app.ticker is not None and "signals" not in message.changed:
-            app.query_one(SignalsPane).follow(app.ticker)
+            try:
+                app.query_one(SignalsPane).follow(app.ticker)
+            except NoMatches:  # a read that lands while the app closes
+                return
         order = [app.active_pane] + [p for p in app.PANE_IDS if p != app.active_pane]
         self._slices = [(p, steps[p]) for p in order if p in steps and p in message.changed]
         self._slices_since = time.monotonic()
@@ -206,7 +212,11 @@ class RefreshMixin:
                 self._stale[pane_id] = step
                 continue
             self._stale.pop(pane_id, None)
-            step()
+            try:
+                step()
+            except NoMatches:  # the panes are gone (the app is closing): nothing to draw
+                self._slices.clear()
+                break
             if self._slices:
                 app.call_after_refresh(lambda: self._apply_next(gen))
                 return
