@@ -14,13 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
 from engine.config_model import model_class
-from engine.device import parse_device  # light: never imports torch at module level
-from engine.errors import UsageError
-
-BACKENDS = ("auto", "offline", "transformers", "openai")
-QUANTIZATIONS = ("auto", "nf4", "bf16", "fp32")
-TOOL_CALLING = ("auto", "on", "off")
-
+from engine.config_rules import RULES
 
 @dataclass(frozen=True)
 class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
@@ -57,10 +51,12 @@ class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
         return replace(self, **changes)
 
     def validate(self) -> None:
+        """Hand-built settings meet the same rules as the config file's (engine.config_rules)."""
         from engine.errors import ConfigError
 
-        for key in _CHECKS:
-            problem = _CHECKS[key](getattr(self, key))
+        for key in (f.name for f in fields(self)):  # the rules load_config applies
+            check = RULES.get(f"copilot.{key}")
+            problem = check(getattr(self, key)) if check is not None else None
             if problem:
                 raise ConfigError(f"copilot.{key} {problem}",
                                   hint=f"fix copilot.{key} in your config (see config/default.toml)")
@@ -79,39 +75,3 @@ def _account_of(config: Any) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
-
-
-def _one_of(allowed: tuple[str, ...]) -> Any:
-    def check(value: Any) -> str | None:
-        return None if value in allowed else f"must be one of {', '.join(allowed)}, got {value!r}"
-    return check
-
-
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else f"must be positive, got {value!r}"
-
-
-def _device(value: Any) -> str | None:
-    try:
-        parse_device(value)
-    except UsageError:
-        return f"must be auto, cpu, cuda or cuda:N, got {value!r}"
-    return None
-
-
-_CHECKS = {"backend": _one_of(BACKENDS), "quantization": _one_of(QUANTIZATIONS),
-           "tool_calling": _one_of(TOOL_CALLING), "device": _device,
-           "context_tokens": _positive, "max_new_tokens": _positive, "timeout_s": _positive,
-           "cache_size": lambda v: None if v >= 0 else f"must be zero or more, got {v!r}",
-           "max_rows": _positive, "repetition_penalty": _positive}
-
-
-def _register() -> None:
-    """Let ``load_config`` reject a bad [copilot] value with the file and key named."""
-    from engine.config import validator
-
-    for key, check in _CHECKS.items():
-        validator(f"copilot.{key}")(check)
-
-
-_register()
