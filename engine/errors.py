@@ -94,3 +94,8 @@ def from_os_error(exc: BaseException) -> PmaxError | None:
                           "choose a path whose parent folders are folders (--db, --data, --config)")
     return UsageError(f"cannot use {path}: {exc.strerror or text}",
                       "check the path and its permissions (--db, --data, --config)")
+
+
+def name_some(items: list[str], limit: int) -> str:
+    """`a, b, c and 4 more`: the first `limit` items of a list an error message names."""
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from engine.errors import SetupChangedError
+from engine.errors import SetupChangedError, name_some
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -114,7 +114,7 @@ def check_resume(con: duckdb.DuckDBPyConnection, db: str, account: str, setup: R
         left, joined = sorted(before - now), sorted(now - before)
         held = _held(con, account, left)
         if held:
-            shown = ", ".join(held[:8]) + (f" and {len(held) - 8} more" if len(held) > 8 else "")
+            shown = name_some(held, 8)
             raise SetupChangedError(
                 f"{len(held)} held name(s) left the universe since the last session ({last}): {shown}",
                 "resume with the previous watchlist/data file, or start this universe on another --db "

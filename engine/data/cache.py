@@ -23,7 +23,7 @@ import pandas as pd
 from engine.data.deadline import Deadline, NoAnswer, call_with_deadline
 from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, empty_bars
 from engine.data.quality import GateResult, QualityGate, summarise
-from engine.errors import DataUnavailableError, InputError
+from engine.errors import DataUnavailableError, InputError, name_some
 
 if TYPE_CHECKING:
     import duckdb
@@ -227,7 +227,7 @@ def check_replay_import(con: duckdb.DuckDBPyConnection, db: str, bars: pd.DataFr
             "or import into another --db")
     extra = sorted(set(bars["ticker"].unique()) - universe)
     if extra:
-        shown = ", ".join(extra[:6]) + (f" and {len(extra) - 6} more" if len(extra) > 6 else "")
+        shown = name_some(extra, 6)
         raise InputError(
             f"database {db} replays {len(universe)} tickers; this file adds {len(extra)} it does not trade ({shown})",
             "restrict the import with --tickers, or change the universe on another --db "
