@@ -128,10 +128,11 @@ def pnl_period(con: Any, account: str, start: str | None = None, end: str | None
 
 def _by_signal(con: Any, account: str, day: dt.date, attr: list[tuple[Any, ...]]) -> ToolResult | None:
     """P&L grouped by each ticker's signal at the close before the period (BUY/SELL/HOLD)."""
-    _, rows = select(con, "SELECT ticker, action FROM signals WHERE account = ? AND as_of = "
+    _, rows = select(con, "SELECT ticker, action, validated FROM signals WHERE account = ? AND as_of = "
                           "(SELECT max(as_of) FROM signals WHERE account = ? AND as_of <= ?)",
                      [account, account, day])
-    action = dict(rows)
+    # Only validated signals move the book off its benchmark: say which ones did.
+    action = {t: a if ok else f"{a} (not validated)" for t, a, ok in rows}
     if not action:
         return None
     groups: dict[str, list[tuple[Any, ...]]] = {}
@@ -139,7 +140,7 @@ def _by_signal(con: Any, account: str, day: dt.date, attr: list[tuple[Any, ...]]
         groups.setdefault(action.get(a[0], "no signal"), []).append(a)
     out = sorted(((k, len(v), _money(sum(a[1] for a in v))) for k, v in groups.items()),
                  key=lambda r: r[2])
-    return result("pnl_period", f"Attribution by signal on {day} (the book's tilt going in)",
+    return result("pnl_period", f"Attribution by stored signal on {day} (only validated signals tilt the book)",
                   ["signal", "tickers", "pnl"], out,
                   [cite("signals", day, account=account)])
 
