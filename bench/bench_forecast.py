@@ -53,13 +53,14 @@ def load(path: Path, n: int | None) -> pd.DataFrame:
 
 def model_times(panel: Panel, fit_rows: int, out: list[str]) -> None:
     """Refit on `fit_rows` sessions, then one daily update+predict, per model."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
     T = panel.n_sessions
     fit_panel = panel.rows(T - 1, T - 1 - fit_rows)
     day = panel.rows(T, T - 320)
-    out += ["", f"### Per-model time, {panel.n_tickers} tickers (refit on {fit_rows} sessions; daily = update + predict h=1,5,21)", "",
+    out += ["", f"### Per-model time, {panel.n_tickers} tickers (refit on {fit_rows} sessions; "
+                "daily = update + predict h=1,5,21)", "",
             "| model | refit (s) | daily update+predict (s) |", "|---|---:|---:|"]
     pool = ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"))
     list(pool.map(abs, [1, 2]))  # start the workers outside the timing
@@ -107,8 +108,10 @@ def arima_throughput(panel: Panel, sarimax_n: int, out: list[str]) -> None:
     loop = per * n
     out += ["", f"### ARIMA fit throughput, ARMA(1,1) on 504 daily returns, {n} tickers", "",
             "| method | time (s) | fits/s |", "|---|---:|---:|",
-            f"| plain statsmodels SARIMAX(1,0,1) loop (timed on {len(cols)} tickers, scaled to {n}) | {loop:.1f} | {n / loop:.1f} |",
-            f"| pmax batched CSS (Hannan–Rissanen + Gauss–Newton, all tickers at once) | {batched:.2f} | {n / batched:.0f} |",
+            f"| plain statsmodels SARIMAX(1,0,1) loop (timed on {len(cols)} tickers, scaled to {n}) "
+            f"| {loop:.1f} | {n / loop:.1f} |",
+            f"| pmax batched CSS (Hannan–Rissanen + Gauss–Newton, all tickers at once) "
+            f"| {batched:.2f} | {n / batched:.0f} |",
             f"| pmax batched CSS, full AIC grid of 9 orders | {grid:.2f} | {9 * n / grid:.0f} |",
             "", f"Speed-up at the same order: **{loop / batched:.0f}×** (both sides in this run; "
             f"thread pools: {', '.join(pools)})."]
@@ -133,7 +136,7 @@ def stage_per_session(path: Path, n: int | None, sessions: int, out: list[str]) 
     times: list[tuple[int, float]] = []
     orig = stage.run
 
-    def timed(ctx):  # noqa: ANN001
+    def timed(ctx):
         t0 = time.perf_counter()
         orig(ctx)
         times.append((ctx.session_index, time.perf_counter() - t0))
@@ -170,7 +173,8 @@ def accuracy(sample: Path, out: list[str], n_windows: int, step: int) -> None:
     el = time.perf_counter() - t0
     out += ["", f"### Out-of-sample accuracy, 20-ticker sample, walk-forward ({n_windows} cutoffs every {step} sessions, "
             f"refit every {max(1, 21 // step)} cutoffs, expanding window; {el:.0f} s)", "",
-            "| model | h | n | RMSE | naive RMSE | skill vs naive | DM p (model better) | dir. acc. | 90% coverage | log loss |",
+            "| model | h | n | RMSE | naive RMSE | skill vs naive | DM p (model better) | dir. acc. "
+            "| 90% coverage | log loss |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rep.itertuples():
         out.append(f"| {r.model} | {r.horizon} | {r.n} | {r.rmse:.4f} | {r.naive_rmse:.4f} | {r.skill:+.2%} | "

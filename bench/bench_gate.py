@@ -90,7 +90,7 @@ def replay_passes(db: Path) -> None:
         count["BH vs naive only"] += int(np.sum(benjamini_hochberg(p_naive) < ALPHA)) if p_naive else 0
     print(f"replay {db} ({len(sessions)} sessions): ticker-sessions tested {count['tested']}; "
           f"gate passes {count['passes']}")
-    print("  unadjusted p < 0.10 — vs naive {0}, vs drift {1}, vs both {2}; BH vs naive only {3}".format(
+    print("  unadjusted p < 0.10 — vs naive {}, vs drift {}, vs both {}; BH vs naive only {}".format(
         count["p<.10 vs naive"], count["p<.10 vs drift"], count["p<.10 vs both"], count["BH vs naive only"]))
 
 

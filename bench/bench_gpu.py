@@ -24,8 +24,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.device import select_device  # noqa: E402
-from engine.forecast.base import Panel  # noqa: E402
+from engine.device import select_device
+from engine.forecast.base import Panel
 
 BIG = "/work/shared/data/us_equities_daily.parquet"
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "watchlist_sample.parquet"
@@ -111,7 +111,7 @@ def bench_neural(args: argparse.Namespace) -> None:
     for _ in range(7):
         _sync(info.name)
         t1 = time.perf_counter()
-        q, p = net.predict_panel(feats, last, every)
+        net.predict_panel(feats, last, every)
         _sync(info.name)
         times.append(time.perf_counter() - t1)
     emit(bench="neural", device=info.detail, threads=args.threads, arch=net.arch_, windows=int(rows.size),

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.data.cache import import_file  # noqa: E402
-from engine.data.quality import QualityGate  # noqa: E402
-from engine.data.report import quality_report  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.data.cache import import_file
+from engine.data.quality import QualityGate
+from engine.data.report import quality_report
+from engine.store import Store
 
 DEFAULT = "/work/shared/data/us_equities_daily.parquet"
 REAL_MOVES = [("AMD", "2016-04-22"), ("EBAY", "2015-07-20"), ("BAX", "2015-07-01"), ("NI", "2015-07-02"),

@@ -61,10 +61,10 @@ def build_store(data: Path, n_tickers: int, sessions: int, folder: Path):
 
 
 async def measure(store, tickers: list[str], presses: int) -> dict[str, object]:
-    from engine.config import load_config
-    from tui.app import PmaxApp
     from textual import events
 
+    from engine.config import load_config
+    from tui.app import PmaxApp
     from tui.panes.watchlist import WatchlistPane
 
     config = load_config(overrides={"data.watchlist": tickers, "tui.start_paused": True,

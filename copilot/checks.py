@@ -21,8 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from copilot.types import Citation, ToolResult, jsonable
 
@@ -119,7 +120,7 @@ class Evidence:
     texts: list[str] = field(default_factory=list)
 
     @classmethod
-    def build(cls, results: Sequence[ToolResult], question: str = "") -> "Evidence":
+    def build(cls, results: Sequence[ToolResult], question: str = "") -> Evidence:
         flat: list[ToolResult] = []
 
         def walk(res: ToolResult) -> None:

@@ -55,5 +55,5 @@ def add_check_rate(info: dict[str, Any], con: Any) -> None:
 
     try:
         info["number_checks"] = check_rate(con)
-    except Exception as exc:  # an old store without copilot_checks
+    except Exception as exc:  # noqa: BLE001 - an old store without copilot_checks
         info["number_checks"] = {"note": f"not available: {exc}".split("\n")[0]}

@@ -9,8 +9,9 @@ backend (the real tokenizer for transformers, an estimate for HTTP servers).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from copilot.types import ToolResult, jsonable
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from copilot.dates import Period, mentions_date, resolve_period
 
@@ -114,7 +114,7 @@ def find_tickers(question: str, known: set[str] | frozenset[str]) -> tuple[str, 
             continue
         if m.group(0).startswith("$"):
             out.append(word)
-        elif word in _NOT_TICKERS or word in _LOWER_WORDS and not raw.isupper():
+        elif word in _NOT_TICKERS or (word in _LOWER_WORDS and not raw.isupper()):
             continue
         elif word in known and (raw.isupper() or len(word) >= 4):
             out.append(word)  # "AAPL", "aapl"; short ones ("HD", "KO") only in capitals

@@ -8,7 +8,8 @@ the number check verifies each one against the same rows.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from copilot.types import ToolResult
 

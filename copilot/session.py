@@ -15,13 +15,14 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from copilot.backends import BackendUnavailableError, LLMBackend, OfflineBackend, make_backend
 from copilot.cache import AnswerCache
+from copilot.dates import store_sessions
 from copilot.history import load_history, save_turn
 from copilot.prompt import Prompt, build_prompt, data_block
-from copilot.dates import store_sessions
 from copilot.render import enable_model_hint, help_text, render_results, trade_refusal, uncovered
 from copilot.router import route
 from copilot.settings import CopilotSettings
@@ -142,7 +143,7 @@ class CopilotSession:
             self._finish(con, turn, "".join(turn.parts), sources, turn.timings(cancelled),
                          turn.checks(), rows, cache_key=None if cancelled else key)
 
-    def _body(self, turn: "Turn", con: Any, cancel: threading.Event | None) -> Iterator[str]:
+    def _body(self, turn: Turn, con: Any, cancel: threading.Event | None) -> Iterator[str]:
         """The answer's text before its sources: refusal, help, uncovered, or generated."""
         r, results, backend = turn.route, turn.results, turn.backend
         assert r is not None
@@ -160,8 +161,7 @@ class CopilotSession:
                 yield from backend.hint()
             return
         try:
-            for chunk in self._generate(backend, con, turn.question, results, turn.extra, cancel):
-                yield chunk
+            yield from self._generate(backend, con, turn.question, results, turn.extra, cancel)
         except BackendUnavailableError as exc:
             if self.settings.backend != "auto":
                 raise
@@ -230,7 +230,7 @@ class CopilotSession:
         yield from backend.generate(prompt, cancel,
                                     call_tool if backend.supports_tools else None)
 
-    def _finish(self, con: Any, turn: "Turn", text: str, sources: list[Citation],
+    def _finish(self, con: Any, turn: Turn, text: str, sources: list[Citation],
                 timings: dict[str, float], checks: dict[str, Any],
                 source_rows: list[dict[str, Any]], cache_key: Any) -> None:
         answer = Answer(text=text, sources=list(sources), backend=turn.used, timings=timings,

@@ -10,11 +10,13 @@ defaults), adding only the account the copilot reads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from engine.config_model import model_class
 from engine.config_rules import RULES
+
 
 @dataclass(frozen=True)
 class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
@@ -23,7 +25,7 @@ class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
     account: str = model_class("app")().account  # default.toml's app.account
 
     @classmethod
-    def from_config(cls, config: Any) -> "CopilotSettings":
+    def from_config(cls, config: Any) -> CopilotSettings:
         """Build from a ``Config`` (``section("copilot")``), a mapping, or None."""
         section: Mapping[str, Any] = {}
         account = None
@@ -34,7 +36,7 @@ class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
         elif hasattr(config, "section"):
             try:
                 section = config.section("copilot")
-            except Exception:  # a Config without the section: use defaults
+            except Exception:  # noqa: BLE001 - a Config without the section: use defaults
                 section = {}
             account = _account_of(config)
         elif isinstance(config, Mapping):
@@ -47,7 +49,7 @@ class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
         out.validate()
         return out
 
-    def with_(self, **changes: Any) -> "CopilotSettings":
+    def with_(self, **changes: Any) -> CopilotSettings:
         return replace(self, **changes)
 
     def validate(self) -> None:
@@ -70,7 +72,7 @@ def _account_of(config: Any) -> str | None:
     for key in ("app.account", "broker.account"):
         try:
             value = config.get(key)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any config-like object: its own get() may raise anything
             continue
         if isinstance(value, str) and value:
             return value

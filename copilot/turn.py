@@ -9,7 +9,8 @@ it; the Turn decides nothing about routing or backends. Its ``checks()`` and
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from copilot.checks import CheckReport, NumberGuard, check_text, used_sources
 from copilot.render import dedupe, render_sources

@@ -72,7 +72,7 @@ class ToolResult:
     note: str = ""
     data_text: tuple[str, ...] = ()
     args: dict[str, Any] = field(default_factory=dict)
-    children: tuple["ToolResult", ...] = ()
+    children: tuple[ToolResult, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -23,8 +23,16 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.config_model import (DEFAULT_CONFIG_PATH, REPO_ROOT, build_model, deep_copy, is_open_table,
-                                 is_secret, leaf_keys, load_defaults)
+from engine.config_model import (
+    DEFAULT_CONFIG_PATH,
+    REPO_ROOT,
+    build_model,
+    deep_copy,
+    is_open_table,
+    is_secret,
+    leaf_keys,
+    load_defaults,
+)
 from engine.config_rules import check_values
 from engine.errors import ConfigError
 

@@ -71,7 +71,7 @@ def read_bars_file(path: str | Path) -> pd.DataFrame:
             raise InputError(f"data file {file} is neither Parquet nor CSV", "use a .parquet or .csv file")
     except InputError:
         raise
-    except Exception as exc:  # pyarrow/pandas raise many types for unreadable files
+    except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types for unreadable files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"data file {file} cannot be read: {reason[:160]}") from None
     return normalise_bars(df, str(file))
@@ -118,7 +118,7 @@ def _check_blank_keys(df: pd.DataFrame, origin: str) -> None:
             rows = (blank.nonzero()[0] + 1).tolist()
             shown = ", ".join(map(str, rows[:5])) + (" …" if len(rows) > 5 else "")
             raise InputError(f"data file {origin}: {len(rows)} row(s) with a blank {col} (data row {shown})",
-                             f"fill in or delete those rows; every row needs a date and a ticker")
+                             "fill in or delete those rows; every row needs a date and a ticker")
 
 
 def _check_tickers(tickers: pd.Series, origin: str) -> None:

@@ -14,8 +14,8 @@ import logging
 import os
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +23,8 @@ import pandas as pd
 
 from engine.config import Config
 from engine.cycle import CycleContext, Stage
-from engine.events import CycleCompleted, CycleStarted, Event, FeedExhausted
 from engine.errors import RunInterrupted
+from engine.events import CycleCompleted, CycleStarted, Event, FeedExhausted
 from engine.feeds import Feed, FeedBatch
 from engine.runs import check_resume, mark_crashed, setup_for
 from engine.stops import SignalStop, exit_now, signal_name

@@ -48,7 +48,6 @@ def weights_rule(config: Any, source: str) -> str:
 
 
 def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.DataFrame | None:
-    from engine.forecast.base import Panel
     from engine.forecast.report import walk_forward_scores
     from engine.stages.forecast import model_params
 
@@ -100,7 +99,7 @@ def _cpcv_summary(splits: list[dict]) -> list[dict]:
     df = pd.DataFrame(splits)
     out = []
     for h, g in df.groupby("horizon"):
-        out.append({"horizon": int(h), "splits": int(len(g)),
+        out.append({"horizon": int(h), "splits": len(g),
                     "pooled_skill": 1.0 - g["mse"].sum() / g["naive_mse"].sum(),
                     "pooled_skill_vs_drift": 1.0 - g["mse"].sum() / g["drift_mse"].sum(),
                     "share_of_splits_beating_naive": float(np.mean(g["skill"] > 0)),

@@ -63,7 +63,7 @@ def test_bad_user_file_names_file_and_key(tmp_path: Path, text: str, fragment: s
 def test_bad_environment_value_names_variable() -> None:
     with pytest.raises(ConfigError, match="PMAX_REPLAY__START"):
         load_config(env={"PMAX_REPLAY__START": "not-a-date"})
-    with pytest.raises(ConfigError, match="unknown key replay.nope"):
+    with pytest.raises(ConfigError, match=r"unknown key replay\.nope"):
         load_config(env={"PMAX_REPLAY__NOPE": "1"})
 
 

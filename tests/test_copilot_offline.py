@@ -150,7 +150,7 @@ def test_default_config_selects_offline_and_says_how_to_enable_a_model(store: St
 def test_bad_copilot_settings_are_config_errors(tmp_path: Path) -> None:
     user = tmp_path / "c.toml"
     user.write_text('[copilot]\nbackend = "gpt"\n')
-    with pytest.raises(ConfigError, match="copilot.backend"):
+    with pytest.raises(ConfigError, match=r"copilot\.backend"):
         load_config(user)
     with pytest.raises(ConfigError):
         CopilotSettings(context_tokens=256, max_new_tokens=512).validate()

@@ -90,15 +90,15 @@ def test_a_tool_rendering_template_gets_tools_and_its_schemas_are_budgeted(tmp_p
 def test_server_errors_are_errors_that_name_the_cause(store: Store) -> None:
     mid = [{"choices": [{"index": 0, "delta": {"content": "Hi"}}]},
            {"error": {"message": "Cannot use tools with stream"}}]
-    with FakeOpenAIServer(lambda req: mid) as srv:
-        with pytest.raises(BackendUnavailableError, match="mid-stream.*Cannot use tools"):
-            openai(store, srv.url, tool_calling="off").ask("what is our risk?")
-    with FakeOpenAIServer(lambda req: content_chunks("")) as srv:
-        with pytest.raises(BackendUnavailableError, match="empty answer"):
-            openai(store, srv.url).ask("what is our risk?")
-    with FakeOpenAIServer(lambda req: (200, "<html>not json</html>")) as srv:
-        with pytest.raises(BackendUnavailableError, match="unusable reply"):
-            openai(store, srv.url, tool_calling="on").ask("what is our risk?")
+    with (FakeOpenAIServer(lambda req: mid) as srv,
+          pytest.raises(BackendUnavailableError, match=r"mid-stream.*Cannot use tools")):
+        openai(store, srv.url, tool_calling="off").ask("what is our risk?")
+    with (FakeOpenAIServer(lambda req: content_chunks("")) as srv,
+          pytest.raises(BackendUnavailableError, match="empty answer")):
+        openai(store, srv.url).ask("what is our risk?")
+    with (FakeOpenAIServer(lambda req: (200, "<html>not json</html>")) as srv,
+          pytest.raises(BackendUnavailableError, match="unusable reply")):
+        openai(store, srv.url, tool_calling="on").ask("what is our risk?")
 
 
 def test_invented_numbers_are_replaced_fall_back_and_are_not_fed_back(store: Store) -> None:

@@ -38,7 +38,7 @@ class Replay:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:  # http.server's API name
                 replay.seen.append(self.path)
                 path = urlsplit(self.path).path.replace("//", "/")  # finnhub joins API_URL + '/quote'
                 match = max((p for p in replay.routes if path.startswith(p)), key=len, default=None)

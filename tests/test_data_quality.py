@@ -166,6 +166,6 @@ def test_sample_is_clean() -> None:
 def test_bad_settings_are_config_errors() -> None:
     from engine.config import load_config
 
-    with pytest.raises(ConfigError, match="quality.spike_reversal"):
+    with pytest.raises(ConfigError, match=r"quality\.spike_reversal"):
         load_config(env={"PMAX_QUALITY__SPIKE_REVERSAL": "1.5"})
     assert GateSettings() == load_config(env={}).quality.model  # defaults come from default.toml

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from pmax_cli import rows, run_pmax
 
 TIMEOUT_S, RETRIES = 2, 1

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from engine.features import (
-    compute_features, direction, ewm, forward_returns, rolling_mean, rolling_std, training_mask,
+    compute_features,
+    direction,
+    ewm,
+    forward_returns,
+    rolling_mean,
+    rolling_std,
+    training_mask,
 )
 from engine.forecast.base import Panel
 

@@ -57,7 +57,7 @@ def test_css_residual_recursion_matches_loop_oracle() -> None:
     for j in range(2):
         ref = np.zeros(50)
         for t in range(50):
-            lag = lambda a, k: a[t - k] if t - k >= 0 else 0.0  # noqa: E731
+            lag = lambda a, k, t=t: a[t - k] if t - k >= 0 else 0.0  # noqa: E731
             ref[t] = (x[t, j] - beta[j, 0] * lag(x[:, j], 1) - beta[j, 1] * lag(x[:, j], 2)
                       - beta[j, 2] * lag(ref, 1) - beta[j, 3] * lag(ref, 2))
         np.testing.assert_allclose(e[:, j], ref, rtol=1e-12, atol=1e-15)

@@ -89,7 +89,7 @@ def test_matured_forecasts_are_scored_and_weighted(straight: tuple[Path, list[ob
     assert set(scores["horizon"]) == {1, 5}  # 21-session forecasts have not matured yet
     w = table(db, "model_weights")
     last = w[w["as_of"] == w["as_of"].max()]
-    for h, g in last.groupby("horizon"):
+    for _h, g in last.groupby("horizon"):
         assert g["weight"].sum() == pytest.approx(1.0)
         assert (g.loc[g["demoted"], "weight"] == 0).all()
     assert not table(db, "feature_importance").empty

@@ -76,7 +76,7 @@ def test_cpcv_enumerates_every_pair_of_test_groups() -> None:
         assert len(np.intersect1d(train, test)) == 0 and len(test) == 40
 
 
-def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> None:  # noqa: ANN001
+def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> None:
     from engine.store import Store, append
     from tui.commands.validate import validate
 

@@ -67,7 +67,7 @@ def test_cuda_requested(pref: str) -> None:
 
 
 def test_config_rejects_a_bad_device_and_accepts_good_ones() -> None:
-    with pytest.raises(ConfigError, match="device.device"):
+    with pytest.raises(ConfigError, match=r"device\.device"):
         load_config(env={"PMAX_DEVICE__DEVICE": "gpu"})
     for good in ("auto", "cpu", "cuda", "cuda:1"):
         assert load_config(env={"PMAX_DEVICE__DEVICE": good}).device.device == good

@@ -12,7 +12,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
 from pmax_cli import FAST, REPO, pmax_argv, pmax_env, rows, run_pmax
 
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"

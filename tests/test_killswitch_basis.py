@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_killswitch_crash import TICKERS, _run
 
 from engine.config import load_config
 from engine.errors import ConfigError
@@ -16,7 +17,6 @@ from engine.portfolio.killswitch import (
     toward_benchmark,
 )
 from engine.portfolio.synthetic import synthetic_bars
-from tests.test_killswitch_crash import TICKERS, _run
 
 REL = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07,
                        flatten_cooldown=3, basis="benchmark")
@@ -95,7 +95,7 @@ def test_basis_comes_from_the_config_and_is_checked() -> None:
     assert KillSwitchLimits.from_config(load_config(env={})).basis == "benchmark"
     cfg = load_config(env={}, overrides={"risk.drawdown_basis": "absolute"})
     assert KillSwitchLimits.from_config(cfg).basis == "absolute"
-    with pytest.raises(ConfigError, match="risk.drawdown_basis"):
+    with pytest.raises(ConfigError, match=r"risk\.drawdown_basis"):
         load_config(env={}, overrides={"risk.drawdown_basis": "relative"})
 
 

@@ -17,7 +17,6 @@ from scipy import stats
 from engine import metrics
 from engine.sharpe_stats import expected_max_sharpe, psr_from_moments
 
-
 # --- profit factor and hit rate -----------------------------------------------------------
 
 def _profit_factor_loop(returns: list[float]) -> float:

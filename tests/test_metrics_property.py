@@ -199,8 +199,8 @@ def test_alpha_beta_misaligned_series() -> None:
 ])
 def test_no_warnings_on_edge_cases(name: str) -> None:
     """NaN, inf and empty inputs answer NaN/inf quietly (the engine logs warnings as problems)."""
-    for label, x in STREAMS:
-        for kind, data in _kinds(x, frame=name in ("cum_returns", "max_drawdown", "sharpe_ratio")):
+    for _label, x in STREAMS:
+        for _kind, data in _kinds(x, frame=name in ("cum_returns", "max_drawdown", "sharpe_ratio")):
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 getattr(metrics, name)(data)

@@ -22,7 +22,7 @@ def _o(ticker: str, side: str, qty: int, typ: str = "market", limit: float | Non
 
 def _ctx(**kw: object) -> CheckContext:
     base = dict(equity=100_000.0, cash=100_000.0, positions={}, closes={"AAA": 100.0, "BBB": 50.0, "CCC": 10.0,
-                "DDD": 20.0, "EEE": 30.0}, adv20={t: 1e6 for t in ("AAA", "BBB", "CCC", "DDD", "EEE")})
+                "DDD": 20.0, "EEE": 30.0}, adv20=dict.fromkeys(("AAA", "BBB", "CCC", "DDD", "EEE"), 1000000.0))
     base.update(kw)
     return CheckContext(**base)  # type: ignore[arg-type]
 
@@ -76,12 +76,12 @@ def test_bad_trading_settings_are_config_errors() -> None:
     from engine.errors import ConfigError
     from engine.portfolio.settings import check_portfolio_config
 
-    with pytest.raises(ConfigError, match="portfolio.order_type"):
+    with pytest.raises(ConfigError, match=r"portfolio\.order_type"):
         load_config(env={}, overrides={"portfolio.order_type": "stop"})
-    with pytest.raises(ConfigError, match="risk.drawdown_flatten"):
+    with pytest.raises(ConfigError, match=r"risk\.drawdown_flatten"):
         load_config(env={"PMAX_RISK__DRAWDOWN_FLATTEN": "1.5"})
     # Cross-field rules now stop load_config itself (issue 15), before any cycle runs.
-    with pytest.raises(ConfigError, match="drawdown_halve .* must be below risk.drawdown_flatten"):
+    with pytest.raises(ConfigError, match=r"drawdown_halve .* must be below risk\.drawdown_flatten"):
         load_config(env={}, overrides={"risk.drawdown_halve": 0.2, "risk.drawdown_flatten": 0.15})
     check_portfolio_config(load_config(env={}))  # the defaults are valid
 

@@ -29,7 +29,6 @@ from engine.portfolio.sizing import (
     vol_target_scale,
 )
 
-
 # --- HRP -----------------------------------------------------------------------------
 
 def test_hrp_uncorrelated_assets_get_inverse_variance_weights() -> None:

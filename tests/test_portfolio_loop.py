@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
     # holds it (its weights drift with prices; nothing else trades).
     assert len(fills) == len(TICKERS) and fills["as_of"].nunique() == 1
     sessions = sorted(store.query_df("SELECT session FROM cycles")["session"].dt.date)
-    nxt = {a: b for a, b in zip(sessions, sessions[1:])}
+    nxt = dict(itertools.pairwise(sessions))
     assert all(nxt[a.date()] == d.date() for a, d in zip(fills["as_of"], fills["date"]))
     slip = np.where(fills["side"] == "BUY", 1.001, 0.999)
     np.testing.assert_allclose(fills["price"], np.floor(fills["open"] * slip * 1e4 + 0.5) / 1e4, rtol=0, atol=1e-9)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from pmax_cli import FAST, REPO, rows, run_pmax, spawn_pmax
 
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"

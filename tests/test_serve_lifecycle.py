@@ -21,7 +21,7 @@ from engine.serve.reader import open_reader
 from engine.serve.rendezvous import find_owner, owner_paths
 
 
-def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:
+def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:  # noqa: F811
     run = Owner(tmp_path / "killed.duckdb", runtime)
     try:
         run.wait_sessions(2)
@@ -63,7 +63,7 @@ def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Pat
         run.stop()
 
 
-def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runtime: str) -> None:
+def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runtime: str) -> None:  # noqa: F811
     run = Owner(tmp_path / "short.duckdb", runtime, until="2016-01-06")
     try:
         assert run.proc.wait(300) == 0, "".join(run.stderr)
@@ -172,7 +172,7 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
         engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
         app = ServedApp(engine=engine, store=store, config=config, db_path=db)
         async with app.run_test(size=(120, 40)) as pilot:
-            assert await _wait(pilot, lambda: app.endpoint is not None, 10)
+            assert await _wait(pilot, lambda: app.endpoint is not None, 10)  # noqa: B023 - awaited here
             owner = find_owner(db, runtime)
             assert owner is not None and owner.allow_control is allowed
             reply = await asyncio.to_thread(send_control, owner, "step")
@@ -183,9 +183,9 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
                 assert engine.as_of is None
             else:
                 assert reply["ok"] is True
-                assert await _wait(pilot, lambda: engine.as_of is not None, 120)
+                assert await _wait(pilot, lambda: engine.as_of is not None, 120)  # noqa: B023 - awaited here
                 assert app.paused
-            await _wait(pilot, lambda: not engine.busy and not app._refreshing, 60)
+            await _wait(pilot, lambda: not engine.busy and not app._refreshing, 60)  # noqa: B023 - awaited here
         app.endpoint.close()
         for _ in range(50):  # a refresh worker may still be taking a cursor as the app exits
             try:

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import DatabaseLockedError
-from engine.store import Store, append, latest_version, upsert
-from engine.store import migrate
+from engine.store import Store, append, latest_version, migrate, upsert
 
 
 def bars_frame() -> pd.DataFrame:
@@ -62,10 +61,9 @@ def test_migrations_apply_forward_once(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "t.duckdb")
-    with pytest.raises(RuntimeError):
-        with store.transaction() as con:
-            append(con, "bars", bars_frame())
-            raise RuntimeError("crash mid-cycle")
+    with pytest.raises(RuntimeError), store.transaction() as con:
+        append(con, "bars", bars_frame())
+        raise RuntimeError("crash mid-cycle")
     assert store.query_df("SELECT count(*) AS n FROM bars")["n"][0] == 0
 
 

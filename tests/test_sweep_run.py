@@ -88,7 +88,7 @@ def test_a_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     data = tmp_path / "copy.parquet"
     data.write_bytes((Path(__file__).parent.parent / "data" / "watchlist_sample.parquet").read_bytes())
     grid_path = tmp_path / "grid.toml"
-    grid_path.write_text('[grid]\n"replay.data" = ["%s", ""]\n' % data + FIXED)
+    grid_path.write_text(f'[grid]\n"replay.data" = ["{data}", ""]\n' + FIXED)
     base = load_cli_config(None)
     grid = load_grid(grid_path, base)
     settings = sweep_settings(base, "local", 1, None, dt.date.fromisoformat(UNTIL))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 from test_tui_support import ACCOUNT, filled, make_app, settle  # noqa: F401
 
 from engine.store import append
@@ -15,7 +14,7 @@ ODD = ("[/]", "[b]X")
 
 
 async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Path) -> None:  # noqa: F811
-    store, last = filled
+    store, _last = filled
     con = store.con
     bars = con.execute("SELECT * FROM bars WHERE ticker = 'AAA'").df()
     for odd in ODD:
@@ -34,7 +33,7 @@ async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Pat
         assert app.is_running
         assert "[keymap] names unknown binding ids: no_such_id" in app.event_log[0].message
         watch = app.query_one("#watchlist")
-        assert "[/]" in watch._shown and "[B]X" in watch._shown or "[b]X" in watch._shown
+        assert ("[/]" in watch._shown and "[B]X" in watch._shown) or "[b]X" in watch._shown
         app.jump_to("[/]")
         await settle(pilot, app)
         assert app.query_one("#forecasts").view.ticker == "[/]"

@@ -10,7 +10,6 @@ from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # no
 from tui.edits import ConfirmRemoveHeld
 from tui.panes.forecasts import ForecastsPane
 from tui.panes.signals import SignalDetail, SignalsPane
-
 from tui.panes.watchlist import WatchlistPane
 
 
@@ -50,8 +49,11 @@ async def test_filter_and_sort(filled, tmp_path: Path) -> None:  # noqa: F811
         assert watch._shown == [r.ticker for r in sorted(watch.rows, key=lambda r: -r.last)]
 
 
-async def test_watchlist_edits_are_undoable_and_saved_only_on_request(  # noqa: F811
-        filled, tmp_path: Path, isolated_home: Path) -> None:
+async def test_watchlist_edits_are_undoable_and_saved_only_on_request(
+    filled,  # noqa: F811
+    tmp_path: Path,
+    isolated_home: Path,
+) -> None:
     """Issue 12: d/a change the session only, say exactly what they did, u undoes,
     an unknown ticker is refused, and only ctrl+s writes the user's config."""
     store, _ = filled

@@ -7,6 +7,7 @@ Collected by pytest as a module with one smoke test of its own fixtures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -18,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from engine.config import Config, load_config
 from engine.events import CycleCompleted, FeedExhausted
 from engine.store import Store, append
-from textual.worker import WorkerCancelled, WorkerFailed
 
 # The app picks glyphs from the locale and NO_COLOR: draw the TUI tests and snapshots in
 # UTF-8 with colour whatever the runner's environment (the fallback tests set their own).
@@ -221,10 +222,8 @@ async def settle(pilot: Any, app: Any, rounds: int = 6) -> None:
     for _ in range(200):
         await pilot.pause(0.03)
         for worker in [w for w in app.workers if w.group != "loop"]:
-            try:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
-            except (WorkerCancelled, WorkerFailed):
-                pass
         if done():
             break
     for _ in range(rounds):

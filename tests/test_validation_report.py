@@ -98,7 +98,7 @@ def test_kupiec_and_christoffersen_by_hand() -> None:
     assert christoffersen_independence(np.zeros(50)).pvalue != christoffersen_independence(np.zeros(50)).pvalue
 
 
-def test_var_backtest_reads_the_stored_var_and_the_next_sessions_return(tmp_path) -> None:  # noqa: ANN001
+def test_var_backtest_reads_the_stored_var_and_the_next_sessions_return(tmp_path) -> None:
     from engine.store import Store, append
 
     store = Store.open(tmp_path / "v.duckdb")

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(UsageError.exit_code if exc.exit_code == 2 else exc.exit_code) from None
-    except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
+    except Exception as exc:  # the last line of defence before a traceback
         if os.environ.get("PMAX_DEBUG"):
             raise
         from engine.errors import from_os_error

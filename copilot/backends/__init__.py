@@ -11,8 +11,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from copilot.backends.base import (BackendUnavailableError, LLMBackend, ModelNotFoundError,
-                                   ToolCaller)
+from copilot.backends.base import BackendUnavailableError, LLMBackend, ModelNotFoundError, ToolCaller
 from copilot.backends.offline import OfflineBackend
 from copilot.settings import CopilotSettings
 
@@ -22,7 +21,7 @@ def _device_pref(settings: CopilotSettings, config: Any) -> str:
         return settings.device
     try:
         value = config.get("device.device", "auto")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any config-like object: its own get() may raise anything
         return "auto"
     return value if isinstance(value, str) and value else "auto"
 
@@ -30,8 +29,8 @@ def _device_pref(settings: CopilotSettings, config: Any) -> str:
 def make_backend(settings: CopilotSettings, config: Any = None,
                  tools: list[dict[str, Any]] | None = None) -> LLMBackend:
     """The backend ``settings.backend`` names (``auto`` resolved as described above)."""
-    from copilot.backends.openai_backend import OpenAIBackend
     from copilot.backends.hf_loading import model_available, resolve_model
+    from copilot.backends.openai_backend import OpenAIBackend
     from copilot.backends.transformers_backend import TransformersBackend
 
     choice = settings.backend

@@ -5,9 +5,9 @@ GGUF files load through transformers' own GGUF reader (``gguf_file=``; the ``ggu
 package). Its quirks, handled here: the reader draws a tqdm bar on stderr and logs
 advice (silenced, they would garble the TUI); its kernels compute in float32, so a
 GGUF model loads in fp32 unless ``quantization = "bf16"`` (bf16 only adds casts);
-it cannot be 4-bit quantized again with bitsandbytes, so NF4 is skipped; a GGUF-loaded model "quantized with gguf" cannot be
-saved with ``save_pretrained`` (we never save it); the file carries no
-generation_config.json, so eos/pad come from the tokenizer. Unless
+it cannot be 4-bit quantized again with bitsandbytes, so NF4 is skipped; a GGUF-loaded
+model "quantized with gguf" cannot be saved with ``save_pretrained`` (we never save it);
+the file carries no generation_config.json, so eos/pad come from the tokenizer. Unless
 ``allow_download`` is set every lookup is local-only, so a missing model fails in
 milliseconds.
 """
@@ -15,9 +15,10 @@ milliseconds.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from copilot.backends.base import ModelNotFoundError
 
@@ -60,7 +61,7 @@ def resolve_model(model: str, allow_download: bool) -> str:
 
     try:
         return snapshot_download(model, local_files_only=True)
-    except Exception:  # LocalEntryNotFoundError and friends: not cached
+    except Exception:  # noqa: BLE001 - LocalEntryNotFoundError and friends: not cached
         if allow_download:
             return model
     raise ModelNotFoundError(

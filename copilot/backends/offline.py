@@ -7,7 +7,8 @@ every number it prints is a stored value, formatted by ``copilot.render``.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from copilot.backends.base import LLMBackend, ToolCaller, process_memory
 from copilot.prompt import Prompt

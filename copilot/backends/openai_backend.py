@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from copilot.backends.base import BackendUnavailableError, LLMBackend, ToolCaller, process_memory
 from copilot.backends.toolcalls import run_call, schema_tokens

@@ -16,14 +16,12 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from copilot.backends.base import (BackendUnavailableError, LLMBackend, ToolCaller,
-                                   process_memory)
-from copilot.backends.hf_loading import (load_pretrained, model_available, offline_env,
-                                         resolve_model)
-from copilot.backends.toolcalls import (parse_tool_calls, repeats, run_call, schema_tokens,
-                                        template_supports_tools)
+from copilot.backends.base import BackendUnavailableError, LLMBackend, ToolCaller, process_memory
+from copilot.backends.hf_loading import load_pretrained, model_available, offline_env, resolve_model
+from copilot.backends.toolcalls import parse_tool_calls, repeats, run_call, schema_tokens, template_supports_tools
 from copilot.prompt import Prompt
 
 MAX_TOOL_ROUNDS = 2
@@ -225,7 +223,7 @@ class TransformersBackend(LLMBackend):
                 with torch.inference_mode():
                     out = self.model.generate(**gen)
                 out_len.append(int(out.shape[-1]) - n_prompt)
-            except BaseException as exc:  # surfaced in the caller's thread below
+            except BaseException as exc:  # noqa: BLE001 - surfaced in the caller's thread below
                 failure.append(exc)
                 streamer.end()
 
@@ -276,7 +274,7 @@ class TransformersBackend(LLMBackend):
                 from engine.device import select_device
 
                 out["device"] = select_device(self._device_pref).name
-            except Exception as exc:  # status never fails on a device problem
+            except Exception as exc:  # noqa: BLE001 - status never fails on a device problem
                 out["device"] = f"unavailable ({exc})"
         if str(out.get("device", "")).startswith("cuda"):
             import torch

@@ -14,9 +14,8 @@ from typing import Any
 from copilot.tools.base import TICKER_PARAM, ToolSpec, params, select
 from copilot.tools.calc import calculate
 from copilot.tools.models import forecasts, latest_signal, model_weights, walk_forward
-from copilot.tools.portfolio import (performance, positions, quality_issues, recent_fills,
-                                     rejections, risk_snapshot)
 from copilot.tools.period import history, pnl_period
+from copilot.tools.portfolio import performance, positions, quality_issues, recent_fills, rejections, risk_snapshot
 from copilot.tools.ranking import forecast_compare, model_ranking
 from copilot.tools.risk_tools import risk_breakdown, what_if
 from copilot.types import ToolResult

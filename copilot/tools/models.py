@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copilot.tools.base import (cite, clamp_limit, norm_ticker, parse_json, result,
-                                select)
+from copilot.tools.base import cite, clamp_limit, norm_ticker, parse_json, result, select
 from copilot.types import ToolResult
 
 _SIGNAL_COLS = ("as_of", "ticker", "action", "confidence", "expected_return", "horizon",
@@ -20,7 +19,7 @@ def latest_signal(con: Any, account: str, ticker: str | None = None, limit: int 
     tk = norm_ticker(ticker)
     cols = ", ".join(_SIGNAL_COLS)
     if tk:
-        names, rows = select(con, f"SELECT {cols}, layers, drivers FROM signals "
+        _names, rows = select(con, f"SELECT {cols}, layers, drivers FROM signals "
                                   "WHERE account = ? AND ticker = ? ORDER BY as_of DESC LIMIT 1",
                              [account, tk])
         if not rows:
@@ -37,7 +36,7 @@ def latest_signal(con: Any, account: str, ticker: str | None = None, limit: int 
                       [row[:len(_SIGNAL_COLS)]], [citation], data_text=("reason",),
                       args={"ticker": tk}, children=tuple(c for c in children if c is not None))
     n = clamp_limit(limit, 10)
-    names, rows = select(con, f"SELECT {cols} FROM signals WHERE account = ? AND as_of = "
+    _names, rows = select(con, f"SELECT {cols} FROM signals WHERE account = ? AND as_of = "
                               "(SELECT max(as_of) FROM signals WHERE account = ?) "
                               "ORDER BY confidence DESC NULLS LAST, ticker LIMIT ?",
                          [account, account, n])

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copilot.tools.base import (cite, clamp_limit, norm_ticker, parse_json, result,
-                                select)
+from copilot.tools.base import cite, clamp_limit, norm_ticker, parse_json, result, select
 from copilot.types import ToolResult
 
 _RISK_COLS = ("as_of", "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",

@@ -160,13 +160,13 @@ def write_gated(con: duckdb.DuckDBPyConnection, result: GateResult, source: str 
     })
     # DataFrames are read by DuckDB's replacement scan of these locals (no register():
     # DuckDB 2 refuses it while an earlier result on `con` is unfinished).
-    _pmax_gated = out  # noqa: F841
+    _pmax_gated = out
     con.execute("DELETE FROM bars USING _pmax_gated g WHERE bars.ticker = g.ticker AND bars.date = CAST(g.date AS DATE)")
     con.execute("INSERT INTO bars BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date) FROM _pmax_gated")
     if not result.issues.empty:
         issues = result.issues.assign(found_session=found_session)
         issues["date"] = pd.to_datetime(issues["date"])
-        _pmax_issues = issues  # noqa: F841
+        _pmax_issues = issues
         # Idempotent: the same finding for the same bar replaces, never doubles, an earlier one.
         con.execute("DELETE FROM quality_issues USING _pmax_issues i WHERE quality_issues.ticker = i.ticker "
                     "AND quality_issues.date = CAST(i.date AS DATE) AND quality_issues.rule = i.rule "
@@ -175,7 +175,7 @@ def write_gated(con: duckdb.DuckDBPyConnection, result: GateResult, source: str 
                     "CAST(found_session AS DATE) AS found_session) FROM _pmax_issues")
     if not result.requarantine.empty:
         req = result.requarantine.assign(date=pd.to_datetime(result.requarantine["date"]))
-        _pmax_req = req  # noqa: F841
+        _pmax_req = req
         con.execute("UPDATE bars SET quarantined = TRUE FROM _pmax_req r "
                     "WHERE bars.ticker = r.ticker AND bars.date = CAST(r.date AS DATE)")
     return len(out)

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from engine.config_model import model_class
 from engine.data import quality_rules as qr
 from engine.data.calendar import session_array, session_positions
-from engine.config_model import model_class
 
 if TYPE_CHECKING:
     from engine.config import Config

@@ -152,7 +152,7 @@ def combine(forecasts: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     drivers = df["drivers"].to_numpy(dtype=object)
     best = np.full(len(uniq), -1.0)
     carried = np.full(len(uniq), None, dtype=object)
-    for i, (c, weight, d) in enumerate(zip(codes, wn, drivers)):
+    for c, weight, d in zip(codes, wn, drivers):
         if isinstance(d, str) and weight > best[c]:
             best[c], carried[c] = weight, d
     out["drivers"] = pd.Series(carried, dtype=object)

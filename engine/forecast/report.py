@@ -123,7 +123,7 @@ def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None
         acc, n_calls, zero = directional(g["actual"].to_numpy(float), g["mean"].to_numpy(float))
         lb_med, lb_share, lb_n, jb_med = per_ticker_tests(g, overlap)
         rows.append({
-            "model": model, "horizon": h, "n": int(len(daily)), "n_rows": int(m["n"]), "mae": m["mae"],
+            "model": model, "horizon": h, "n": len(daily), "n_rows": int(m["n"]), "mae": m["mae"],
             "rmse": m["rmse"], "mase": mase, "smape": m["smape"], "directional_accuracy": acc,
             "directional_n": n_calls, "zero_share": zero, "coverage": cov, "log_loss": m["log_loss"],
             "naive_rmse": float(np.sqrt(np.mean(e_n**2))) if len(e_n) else np.nan, "skill": skill,

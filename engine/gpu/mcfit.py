@@ -119,7 +119,7 @@ def fit_student_t(returns: np.ndarray, weights: np.ndarray, dof: float | None = 
 
 def fit_filtered(returns: np.ndarray, lam: float = 0.94) -> Filtered:
     """EWMA-standardise each asset's returns (volatility known at t-1 scales day t)."""
-    t, n = returns.shape
+    t = returns.shape[0]
     var = np.var(returns[: min(t, MIN_DAYS)], axis=0, ddof=1)
     floor = 1e-16
     z = np.empty_like(returns)
@@ -141,10 +141,7 @@ def tail_stats(port: np.ndarray, levels: Sequence[float]) -> tuple[dict[float, f
     # same sorted prefix as a full sort, so the same VaR and the same CVaR sums).
     need = max((min(int(np.floor((1.0 - float(c)) * (n - 1))) + 1, n - 1) for c in levels), default=0) + 1
     need = max(need, max((int((n - 1) * (1.0 - float(c))) + 1 for c in levels), default=0))
-    if 0 < need < n:
-        sorted_ = np.sort(np.partition(port, need - 1)[:need])
-    else:
-        sorted_ = np.sort(port)
+    sorted_ = np.sort(np.partition(port, need - 1)[:need]) if 0 < need < n else np.sort(port)
     var: dict[float, float] = {}
     cvar: dict[float, float] = {}
     for level in levels:

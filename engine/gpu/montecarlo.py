@@ -11,9 +11,10 @@ of draws and compare to rounding. By default each path is reduced before it is
 formed: the portfolio return w.(mu + L z / sqrt(g)) equals w.mu + z.(L'w) / sqrt(g)
 (and w.(z[day] * sigma) equals (z @ (sigma * w))[day]), so the same draws give the
 same VaR/CVaR to rounding without the (paths x N x N) product. `joint=True` forms every
-joint asset return first (the GPU benchmark, and anything that needs the asset paths). Seed semantics: the Student-t mixing variables
-come from `numpy.random.default_rng(seed)` on every backend; the normal draws (or
-bootstrap day indices) come from that numpy generator on the numpy backend and from
+joint asset return first (the GPU benchmark, and anything that needs the asset paths).
+Seed semantics: the Student-t mixing variables come from
+`numpy.random.default_rng(seed)` on every backend; the normal draws (or bootstrap day
+indices) come from that numpy generator on the numpy backend and from
 `torch.Generator(device).manual_seed(seed)` on the torch backend, so backends agree
 in distribution, and each backend repeats itself exactly for a seed.
 """

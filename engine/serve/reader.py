@@ -184,7 +184,7 @@ class ReadConnection:
         body = read_only_body(sql)
         if body is None:
             raise duckdb.PermissionException("read-only: this reader runs one SELECT statement at a time")
-        _pmax_result = self._route.fetch(body, params)  # noqa: F841 - read by DuckDB's replacement scan
+        _pmax_result = self._route.fetch(body, params)  # read by DuckDB's replacement scan
         return self._mem.execute("SELECT * FROM _pmax_result")
 
     def cursor(self) -> ReadConnection:

@@ -2,7 +2,8 @@
 
 The owner writes a small JSON *owner file* beside its socket, in a per-user runtime
 folder (`[serve] runtime_dir`, else `$XDG_RUNTIME_DIR/pmax`, else `/run/user/<uid>/pmax`,
-else `/tmp/pmax-<uid>`, always mode 0700; readers look in all of them). Both are named after a hash of the database's absolute path:
+else `/tmp/pmax-<uid>`, always mode 0700; readers look in all of them). Both are named
+after a hash of the database's absolute path:
 
     <runtime>/<key>.json   {"pid", "kind": "run"|"tui", "db", "socket", "token",
                             "started_at", "yield_to_run", "allow_control"}

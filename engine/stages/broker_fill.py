@@ -74,7 +74,7 @@ def write_order_updates(ctx: CycleContext, orders: list[Order]) -> None:
         "reason": [o.reason for o in orders], "filled_qty": [o.filled_qty for o in orders],
         "updated_session": [o.updated_session for o in orders],
     })
-    _pmax_order_upd = upd  # noqa: F841 - replacement scan (no register(): see docs/ARCHITECTURE.md)
+    _pmax_order_upd = upd  # replacement scan (no register(): see docs/ARCHITECTURE.md)
     ctx.con.execute(
         "UPDATE orders SET status = u.status, reason = u.reason, filled_qty = u.filled_qty, "
         "updated_session = u.updated_session FROM _pmax_order_upd u WHERE orders.order_id = u.order_id")

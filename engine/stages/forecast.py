@@ -76,7 +76,7 @@ class ForecastStage(Stage):
     name = "forecast"
 
     def run(self, ctx: CycleContext) -> None:
-        import scipy.linalg  # noqa: F401 - load SciPy's own BLAS before limiting threads
+        import scipy.linalg  # load SciPy's own BLAS before limiting threads
         import scipy.optimize  # noqa: F401
         from threadpoolctl import threadpool_limits
 

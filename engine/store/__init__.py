@@ -96,7 +96,7 @@ def append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
     """Bulk-insert a DataFrame by column name; returns rows written."""
     if df is None or df.empty:
         return 0
-    _pmax_rows = df  # noqa: F841 - read by DuckDB's replacement scan
+    _pmax_rows = df  # read by DuckDB's replacement scan
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _pmax_rows")
     return len(df)
 
@@ -105,7 +105,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
     """Bulk insert-or-replace on the table's primary key; returns rows written."""
     if df is None or df.empty:
         return 0
-    _pmax_rows = df  # noqa: F841 - read by DuckDB's replacement scan
+    _pmax_rows = df  # read by DuckDB's replacement scan
     con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM _pmax_rows")
     return len(df)
 

@@ -24,8 +24,7 @@ from engine.errors import UsageError
 from engine.sweep.grid import Grid
 from engine.sweep.ledger import TrialRecord, end_sweep, group_trials, record_trial, returns_matrix, start_sweep
 from engine.sweep.stats import deflated_best, pbo_cscv
-from engine.sweep.trial import (TrialResult, TrialSpec, changed_settings, config_hash, data_fingerprint,
-                                replay_path)
+from engine.sweep.trial import TrialResult, TrialSpec, changed_settings, config_hash, data_fingerprint, replay_path
 
 if TYPE_CHECKING:
     from engine.store import Store

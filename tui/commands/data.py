@@ -30,10 +30,9 @@ def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str 
                until: dt.datetime | None, as_json: bool) -> None:
     """Load a Parquet/CSV file (date, ticker, open, high, low, close, volume) through the quality gate."""
     from engine.data.cache import import_file
+    from engine.data.providers.local import LocalFileProvider
     from engine.data.quality import QualityGate
     from tui.commands.common import load_cli_config, open_store
-
-    from engine.data.providers.local import LocalFileProvider
 
     config = load_cli_config(config_path)
     gate = QualityGate(config)

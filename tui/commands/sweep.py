@@ -137,6 +137,8 @@ def _print_report(report: dict[str, Any]) -> None:
     if best:
         point = ", ".join(f"{k}={v}" for k, v in best["params"].items())
         print(f"best: {point}: Sharpe {_fmt(best['sharpe'], '.2f')} (buy-and-hold "
-              f"{_fmt(best['baseline'].get('sharpe'), '.2f')}), deflated Sharpe {_fmt(best['deflated_sharpe'], '.2f')} "
-              f"over {best['n_trials']} trial{'s' if best['n_trials'] != 1 else ''} in the ledger, PBO {_fmt(report['pbo'], '.2f')}")
+              f"{_fmt(best['baseline'].get('sharpe'), '.2f')}), "
+              f"deflated Sharpe {_fmt(best['deflated_sharpe'], '.2f')} "
+              f"over {best['n_trials']} trial{'s' if best['n_trials'] != 1 else ''} in the ledger, "
+              f"PBO {_fmt(report['pbo'], '.2f')}")
     print(report["verdict"])

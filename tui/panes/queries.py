@@ -9,6 +9,7 @@ small frozen dataclasses or DataFrames that the panes render. Columns follow
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ def load_watchlist(
         dates = bars["date"].to_numpy()
         stale = bars["stale"].to_numpy()
         bounds = np.flatnonzero(np.r_[True, tick[1:] != tick[:-1], True])
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        for start, stop in itertools.pairwise(bounds):
             name = str(tick[start])
             series = closes[start:stop]
             first_date = _to_date(dates[start])

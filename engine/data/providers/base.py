@@ -123,9 +123,8 @@ def finnhub_key(config: Config | None) -> str:
 
 def build_providers(config: Config | None, names: Sequence[str] | None = None) -> list[MarketDataProvider]:
     """Providers in priority order ([data] sources, or `names`)."""
-    from engine.data.providers.local import LocalFileProvider
-
     from engine.config_model import model_class
+    from engine.data.providers.local import LocalFileProvider
 
     data = config.data.model if config is not None else model_class("data")()  # typed, defaults from TOML
     wanted = list(names) if names else list(data.sources)

@@ -121,7 +121,7 @@ class YFinanceProvider(MarketDataProvider):
                 hist = yf.Ticker(yahoo_symbol(ticker), session=self._get_session()).history(
                     interval="1d", auto_adjust=True, actions=False, timeout=self.timeout, **kwargs
                 )
-            except Exception as exc:  # yfinance raises many types (curl, JSON, rate limit)
+            except Exception as exc:  # noqa: BLE001 - yfinance raises many types (curl, JSON, rate limit)
                 log.messages.append(f"{type(exc).__name__}: {exc}")
                 hist = None
         return (hist if hist is not None else pd.DataFrame()), log.messages
