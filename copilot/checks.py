@@ -244,7 +244,7 @@ class NumberGuard:
         self._seen = -1
         self._buf = ""
         self._in_code = False
-        self._ambiguous: list[list[_Cell | None]] = []
+        self._ambiguous: list[list[_Cell]] = []
         self.report = CheckReport()
         self.shown = ""
 

@@ -180,8 +180,8 @@ def route(question: str, known_tickers: set[str] | frozenset[str] = frozenset(),
             args.append(("action", "close"))
         return Route("tools", tickers, (("what_if", tuple(args)),))
     if is_trade_request(question):
-        calls = tuple(("latest_signal", (("ticker", t),)) for t in tickers[:3])
-        return Route("trade", tickers, calls)
+        trade_calls = tuple(("latest_signal", (("ticker", t),)) for t in tickers[:3])
+        return Route("trade", tickers, trade_calls)
     if _HELP.search(question):
         return Route("help", tickers, ())
     topics = topics_of(question)
@@ -210,8 +210,8 @@ def route(question: str, known_tickers: set[str] | frozenset[str] = frozenset(),
             use = use + ["forecasts"]
         for tk in tickers[:3]:
             for tool in use:
-                args = (("ticker", tk),) if tool in TICKER_TOOLS else ()
-                call = (tool, args)
+                tool_args: tuple[tuple[str, object], ...] = (("ticker", tk),) if tool in TICKER_TOOLS else ()
+                call = (tool, tool_args)
                 if call not in calls:
                     calls.append(call)
     else:

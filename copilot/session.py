@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from copilot.backends import BackendUnavailableError, LLMBackend, OfflineBackend, make_backend
@@ -66,7 +66,7 @@ class CopilotSession:
                                          tools=[spec.schema() for spec in TOOLS.values()])
         return self._backend
 
-    def stream(self, question: str, cancel: threading.Event | None = None) -> Iterator[str]:
+    def stream(self, question: str, cancel: threading.Event | None = None) -> Generator[str, None, None]:
         """Yield the answer as Markdown chunks; ``last_answer`` is set when it ends.
 
         Setting ``cancel`` stops generation at the next token; the partial answer is
@@ -93,7 +93,7 @@ class CopilotSession:
         return out
 
     # ---- the pipeline ----------------------------------------------------------------
-    def _stream(self, question: str, cancel: threading.Event | None) -> Iterator[str]:
+    def _stream(self, question: str, cancel: threading.Event | None) -> Generator[str, None, None]:
         from engine.errors import InputError
 
         question = question.strip()

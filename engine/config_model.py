@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import re
 import tomllib
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ def model_class(dotted: str) -> type:
             specs.append((key, dict[str, str], dataclasses.field(default_factory=dict)))
         elif isinstance(default, list):
             specs.append((key, _annotation(default), dataclasses.field(
-                default_factory=lambda d=default: list(d), metadata=meta)))
+                default_factory=partial(list, default), metadata=meta)))
         else:
             specs.append((key, _annotation(default), dataclasses.field(default=default, metadata=meta)))
     cls = dataclasses.make_dataclass(_class_name(dotted), specs, frozen=True,

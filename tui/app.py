@@ -122,7 +122,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
                         "Remap one of them.", severity="warning", timeout=10)
         self.set_class(glyphs().ascii, "-ascii")
         for table in self.query("DataTable"):
-            table.cursor_blink = False  # type: ignore[attr-defined]
+            table.cursor_blink = False
         self._apply_layout(self.size.width, self.size.height)
         self.query_one(WatchlistPane).focus_primary()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -221,7 +221,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
             return
         feed = getattr(self.engine, "feed", None)
         left = None
-        if self.engine is not None and hasattr(feed, "calendar") and hasattr(feed, "upcoming"):
+        if self.engine is not None and feed is not None and hasattr(feed, "calendar") and hasattr(feed, "upcoming"):
             left = len(feed.upcoming(self.as_of))
         eq_ret = bench_ret = None
         halted, reason = False, ""
@@ -285,6 +285,8 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
     def _default_copilot_factory(self) -> Callable[[], Any] | None:
         """A factory that builds `copilot.session.CopilotSession` on first use, if it exists."""
         factory = self.cursor_factory
+        if factory is None:
+            return None
         config = self.config
 
         def make() -> Any:
@@ -292,4 +294,4 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
 
             return CopilotSession(factory, config)
 
-        return make if factory is not None else None
+        return make

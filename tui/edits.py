@@ -106,12 +106,16 @@ class EditsMixin:
         if event.add:
             self._add_ticker(event.add, current)
         elif event.remove and event.remove in current:
-            qty = held_quantity(app.snapshot, event.remove)
+            ticker = event.remove
+            qty = held_quantity(app.snapshot, ticker)
             if qty:
-                app.push_screen(ConfirmRemoveHeld(event.remove, qty),
-                                lambda ok: ok and self._remove_ticker(event.remove, current))
+                def confirmed(ok: bool | None) -> None:
+                    if ok:
+                        self._remove_ticker(ticker, current)
+
+                app.push_screen(ConfirmRemoveHeld(ticker, qty), confirmed)
             else:
-                self._remove_ticker(event.remove, current)
+                self._remove_ticker(ticker, current)
 
     def _add_ticker(self, ticker: str, current: list[str]) -> None:
         app: Any = self

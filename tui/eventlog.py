@@ -72,19 +72,19 @@ class LogMixin:
     """Toast history and engine-event dispatch (mixed into PmaxApp)."""
 
     as_of: dt.date | None
-    _log: deque[LogEntry]
+    _log_entries: deque[LogEntry]  # not `_log`: that is Textual's own App._log method
 
     def _init_log(self) -> None:
-        self._log = deque(maxlen=HISTORY)
+        self._log_entries = deque(maxlen=HISTORY)
 
     @property
     def event_log(self) -> list[LogEntry]:
-        return list(self._log)
+        return list(self._log_entries)
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every toast is kept in the log and shown as plain text (no markup from data)."""
-        self._log.append(LogEntry(dt.datetime.now(), self.as_of, str(severity), title, message))
+        self._log_entries.append(LogEntry(dt.datetime.now(), self.as_of, str(severity), title, message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[misc]
 
     def action_event_log(self) -> None:

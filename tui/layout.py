@@ -70,7 +70,7 @@ class LayoutMixin:  # methods use App's query/screen/focused
             return
         node = event.widget
         while node is not None and not isinstance(node, Pane):
-            node = node.parent  # type: ignore[assignment]
+            node = node.parent
         if isinstance(node, Pane) and node.id and node.id != self.active_pane:
             self._set_active(node.id)
 

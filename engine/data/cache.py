@@ -115,7 +115,8 @@ def fetch_with_failover(
 def cached_bars(con: duckdb.DuckDBPyConnection, tickers: Sequence[str] | None,
                 start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Stored bars (quarantined ones included, with their flags), sorted by ticker, date."""
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     if tickers:
         where.append("list_contains(?, ticker)")
         params.append([t.upper() for t in tickers])
@@ -256,7 +257,7 @@ def import_file(store: Store, path: str | Path | LocalFileProvider, gate: Qualit
     gate = gate or QualityGate()
     first = min(bars["date"]) if len(bars) else None
     history = None
-    if first is not None and store.con.execute("SELECT count(*) FROM bars").fetchone()[0]:
+    if first is not None and store.con.execute("SELECT count(*) FROM bars").fetchall()[0][0]:
         history = gate_history(store.con, sorted(bars["ticker"].unique()), first, gate.history_sessions)
     result = gate.check(bars, history)
     t2 = time.perf_counter()

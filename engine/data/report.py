@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import duckdb
+    from engine.store.connection import Queryable
 
 
-def quality_report(con: duckdb.DuckDBPyConnection, worst: int = 10) -> dict[str, Any]:
+def quality_report(con: Queryable, worst: int = 10) -> dict[str, Any]:
     """A JSON-ready summary of `bars` and `quality_issues`."""
     n_bars, n_tickers, first, last, n_q, n_stale = con.execute(
         "SELECT count(*), count(DISTINCT ticker), CAST(min(date) AS VARCHAR), CAST(max(date) AS VARCHAR), "
         "count(*) FILTER (WHERE quarantined), count(*) FILTER (WHERE stale) FROM bars"
-    ).fetchone()
+    ).fetchall()[0]
     by_rule: dict[str, dict[str, int]] = {}
     for rule, action, n in con.execute(
         "SELECT rule, action, count(*) FROM quality_issues GROUP BY ALL ORDER BY rule, action"

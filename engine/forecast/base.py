@@ -73,7 +73,8 @@ class Panel:
             a = np.full((len(dates), len(names)), np.nan)
             a[row, col] = df[name].to_numpy(dtype=float)[keep]
             arrays.append(a)
-        return cls(dates, names, *arrays)
+        opens, highs, lows, closes, volumes = arrays
+        return cls(dates, names, opens, highs, lows, closes, volumes)
 
     @property
     def n_sessions(self) -> int:
@@ -105,7 +106,8 @@ class Panel:
 
     def upto(self, day: date | np.datetime64, lookback: int | None = None) -> Panel:
         """Rows with date ≤ `day`, the last `lookback` of them if given."""
-        stop = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))
+        # numpy's stubs take a date or a datetime64, not their union
+        stop = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))  # type: ignore[call-overload]
         start = 0 if lookback is None else max(0, stop - lookback)
         return self.rows(stop, start)
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.forecast.base import Panel
+
+if TYPE_CHECKING:
+    from engine.features import FeatureSet
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Leak:
 
 def find_lookahead(
     panel: Panel,
-    compute: Callable[[Panel], object] | None = None,
+    compute: Callable[[Panel], FeatureSet] | None = None,
     cuts: Sequence[int] | None = None,
 ) -> list[Leak]:
     """Features that depend on bars after the row they describe.
@@ -39,7 +43,9 @@ def find_lookahead(
         cuts: row counts to keep (default: five points spread over the panel).
     """
     if compute is None:
-        from engine.features import compute_features as compute
+        from engine.features import compute_features
+
+        compute = compute_features
     full = compute(panel)
     n = panel.n_sessions
     if cuts is None:

@@ -289,6 +289,7 @@ class NeuralNet:
                 for b in range(steps_per_epoch):
                     idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                     x, y = src.batch(idx)
+                    assert y is not None  # a training source always carries targets
                     mask = torch.isfinite(y).float()
                     yz = torch.nan_to_num(y) / y_scale
                     with self._autocast():

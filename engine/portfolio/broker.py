@@ -180,15 +180,15 @@ class PaperBroker:
     def fill_one(self, order: Order, bar: Bar | None, book: Book,
                  session: date) -> tuple[Order, Fill | None]:
         """Resolves one order against `bar`; updates `book` when it fills."""
-        done = dict(updated_session=session)
         if bar is None or not all(math.isfinite(v) and v > 0 for v in (bar.open, bar.high, bar.low)):
-            return replace(order, status="cancelled", reason=f"no tradable bar on {session}", **done), None
+            return replace(order, status="cancelled", reason=f"no tradable bar on {session}",
+                           updated_session=session), None
         px, ref = self._price(order, bar)
         if px is None:
             lim = "missing" if order.limit_price is None else f"{order.limit_price:.2f}"
             return replace(order, status="cancelled",
                            reason=f"limit {lim} not reached in range [{bar.low:.2f}, {bar.high:.2f}]",
-                           **done), None
+                           updated_session=session), None
         qty, why = order.qty, []
         cap = int(math.floor(self.costs.max_bar_participation * max(bar.volume, 0)))
         if qty > cap:
@@ -209,7 +209,8 @@ class PaperBroker:
                 why.append(f"cash {book.cash:.2f} buys only {affordable}")
         if qty <= 0:
             status = "rejected" if order.side == "BUY" and why and why[-1].startswith("cash") else "cancelled"
-            return replace(order, status=status, reason="; ".join(why) or "nothing to fill", **done), None
+            return replace(order, status=status, reason="; ".join(why) or "nothing to fill",
+                           updated_session=session), None
         notional = cents(qty * px)
         commission = cents(notional * self.costs.commission_bps / 1e4)
         fill = Fill(fill_id(order.order_id, session), order.order_id, order.account, session,
@@ -217,7 +218,7 @@ class PaperBroker:
         book.apply(fill)
         status = "filled" if qty == order.qty else "partially_filled"
         reason = f"filled {qty} @ {px:.4f}" + (f" ({'; '.join(why)})" if why else "")
-        return replace(order, status=status, reason=reason, filled_qty=qty, **done), fill
+        return replace(order, status=status, reason=reason, filled_qty=qty, updated_session=session), fill
 
     def fill_session(self, orders: list[Order], bars: dict[str, Bar], book: Book,
                      session: date) -> tuple[list[Order], list[Fill]]:

@@ -47,10 +47,10 @@ def run_summary(con: duckdb.DuckDBPyConnection, account: str, *, first: Any = No
                      "AND as_of BETWEEN coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') "
                      "ORDER BY as_of", [account, first, last]).fetchall()
     lo, hi = (eq[0][0], eq[-1][0]) if eq else (first, last)
-    counts = first_row(con,
+    counts = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'rejected'), "
         "count(*) FILTER (WHERE status = 'cancelled') FROM orders WHERE account = ? AND as_of BETWEEN ? AND ?",
-        [account, lo, hi])
+        [account, lo, hi]).fetchall()[0]
     fills = con.execute("SELECT count(*) FROM fills WHERE account = ? AND date BETWEEN ? AND ?",
                         [account, lo, hi]).fetchall()[0][0]
     halted = con.execute("SELECT count(*) FROM risk WHERE account = ? AND halted AND as_of BETWEEN ? AND ?",

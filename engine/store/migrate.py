@@ -16,6 +16,7 @@ from functools import cache
 import duckdb
 
 from engine.errors import InvariantError, SchemaTooNewError
+from engine.store.connection import Queryable
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def latest_version() -> int:
     return migrations[-1].version if migrations else 0
 
 
-def check_not_newer(con: duckdb.DuckDBPyConnection, done: set[int] | None = None) -> None:
+def check_not_newer(con: Queryable, done: set[int] | None = None) -> None:
     """Refuse a database that a newer pmax migrated: this code would misread its tables."""
     if done is None:
         try:

@@ -159,6 +159,7 @@ def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, setting
     fingerprint = store.con.execute("SELECT data_fingerprint FROM trials WHERE trial_id = ?",
                                     [best["trial_id"]]).fetchall()[0][0]
     group = group_trials(store.con, fingerprint, best["first_session"], best["last_session"])
+    assert result.equity is not None  # the best trial finished, so it carries its equity
     returns = [float(x or 0.0) for x in result.equity.column("daily_return").to_pylist()][1:]
     deflated = deflated_best(returns, [sr for _id, sr in group])
     ids, matrix = returns_matrix(store.con, [trial_id for trial_id, _sr in group])

@@ -170,8 +170,10 @@ class RayRunner:
 
         task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": THREAD_ENV})(run_trial)
         data_refs = {path: ray.put(Path(path).read_bytes()) for path in {s.data_path for s in specs}}
+        # ray's typing loses run_trial's arity through .options() (RemoteFunction0)
         self._pending = {
-            task.options(num_gpus=_gpus(spec)).remote(spec, data_refs[spec.data_path]): spec for spec in specs}
+            task.options(num_gpus=_gpus(spec)).remote(spec, data_refs[spec.data_path]): spec  # type: ignore[call-arg]
+            for spec in specs}
         while self._pending:
             # A short timeout lets Python run its Ctrl-C handler between waits.
             done, _ = ray.wait(list(self._pending), num_returns=1, timeout=0.5)

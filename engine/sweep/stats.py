@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,7 @@ class DeflatedBest:
     expected_max_sharpe: float
 
 
-def deflated_best(best_returns: Any, ledger_sharpes: list[float]) -> DeflatedBest:
+def deflated_best(best_returns: Any, ledger_sharpes: Sequence[float | None]) -> DeflatedBest:
     """DSR of `best_returns` against the best of the ledger's trials by luck.
 
     Args:

@@ -46,8 +46,9 @@ def sweep(grid_path: str, engine: str | None, address: str | None, workers: int 
     specs = plan_trials(grid, sweep_id, settings.until)  # bad data fails here, before the database
     workers_used = min(settings.workers, len(specs))
     if settings.engine == "ray":
-        runner: Runner = RayRunner(workers_used, settings.address)
-        runner.start()  # an unreachable cluster fails here, before the database is opened
+        ray_runner = RayRunner(workers_used, settings.address)
+        ray_runner.start()  # an unreachable cluster fails here, before the database is opened
+        runner: Runner = ray_runner
     else:
         runner = LocalRunner(workers_used)
     store = open_store(db, base)

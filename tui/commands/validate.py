@@ -109,8 +109,8 @@ def _print_coverage(p: dict) -> None:
     for c in p["coverage"]:
         if c["flag"]:
             flagged.setdefault(c["model"], []).append(f"h{c['horizon']} {c['level']:.0%}→{c['rate']:.0%}")
-    for model, cells in sorted(flagged.items()):
-        click.echo(f"far from nominal: {model}: {', '.join(cells)}")
+    for model, misses in sorted(flagged.items()):
+        click.echo(f"far from nominal: {model}: {', '.join(misses)}")
 
 
 def _print_var(p: dict) -> None:

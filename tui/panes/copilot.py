@@ -93,7 +93,7 @@ class CopilotPane(Pane):
         self._cancel = threading.Event()
         # While an answer is written, esc cancels it first, even in a zoomed pane
         # (Textual would un-zoom before any binding sees the key).
-        self.screen.ESCAPE_TO_MINIMIZE = False
+        self.screen.ESCAPE_TO_MINIMIZE = False  # type: ignore[misc]  # this screen only, not the class
         self.query_one("#cp-sources", Static).update("")
         self._run_question(question, Markdown.get_stream(answer), self._cancel)
 
@@ -118,11 +118,12 @@ class CopilotPane(Pane):
                 # Read to the end even when cancelled: the session stops at the next
                 # token and still writes "(stopped)" and the sources of the partial answer.
                 for fragment in session.stream(question, cancel):
-                    self.app.call_from_thread(stream.write, fragment)
+                    self.app.call_from_thread(stream.write, fragment)  # type: ignore[arg-type]  # as below
             except Exception as exc:  # noqa: BLE001 - shown in the chat instead of crashing the app
                 error = f"**The copilot failed:** {getattr(exc, 'message', None) or exc}"
         answer = getattr(session, "last_answer", None) if session is not None else None
-        self.app.call_from_thread(self._finish, stream, answer, error, cancel.is_set())
+        # Ignored: Textual's `Callable[..., T | Awaitable[T]]` makes mypy solve T = Never for a coroutine.
+        self.app.call_from_thread(self._finish, stream, answer, error, cancel.is_set())  # type: ignore[arg-type]
 
     async def _finish(self, stream: MarkdownStream, answer: Any, error: str | None, cancelled: bool) -> None:
         if error:
@@ -131,7 +132,7 @@ class CopilotPane(Pane):
             await stream.write("\n\n*(cancelled)*")
         await stream.stop()
         self._cancel = None
-        self.screen.ESCAPE_TO_MINIMIZE = None  # back to the app's default
+        self.screen.ESCAPE_TO_MINIMIZE = None  # type: ignore[misc]  # back to the app's default
         # The answer itself ends with its sources list; this line only says who answered.
         meta = ""
         if answer is not None:

@@ -49,7 +49,7 @@ def row_cells(row: WatchRow) -> tuple[Text | str, ...]:
     """The table cells of one watchlist row (signs and marks carry meaning, not colour)."""
     change = Text(fmt_pct(row.change), style=sign_style(row.change),
                   justify="right")
-    signal = ""
+    signal: str | Text = ""
     if row.signal:
         conf = "" if row.confidence is None else f" {row.confidence * 100:.0f}%"
         style = sign_style({"BUY": 1.0, "SELL": -1.0}.get(row.signal))

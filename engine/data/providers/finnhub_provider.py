@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from operator import methodcaller
 from typing import Any
 
 import pandas as pd
@@ -140,7 +141,7 @@ class FinnhubProvider(MarketDataProvider):
         t1 = int(dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC).timestamp())
         frames = []
         for ticker in tickers:
-            data = self._call(f"candles for {ticker}", lambda c, t=ticker: c.stock_candles(t.upper(), "D", t0, t1))
+            data = self._call(f"candles for {ticker}", methodcaller("stock_candles", ticker.upper(), "D", t0, t1))
             if not isinstance(data, dict) or data.get("s") != "ok" or not data.get("t"):
                 continue  # "no_data": nothing for this ticker
             stamps = pd.to_datetime(pd.Series(data["t"], dtype="int64"), unit="s", utc=True)

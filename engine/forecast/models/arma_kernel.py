@@ -127,6 +127,7 @@ def fit_css(x: np.ndarray, w: np.ndarray, p: int, q: int, start: np.ndarray | No
     k_free = np.nonzero(mask)[0]
     for _ in range(iters):
         e, d = residuals(x, beta, jac=True)
+        assert d is not None  # jac=True always returns the Jacobian
         J = d[:, :, k_free]
         Jw = J * w[:, :, None]
         jtj = np.einsum("tnk,tnl->nkl", Jw, J)
