@@ -69,7 +69,7 @@ def seed_store(con: Any, as_of: dt.date = dt.date(2018, 2, 7), *,
     from engine.store import append
 
     prev = as_of - dt.timedelta(days=1)
-    nums = {"as_of": as_of, "action": "BUY", "confidence": 0.7312, "expected_return": 0.0147,
+    nums: dict[str, Any] = {"as_of": as_of, "action": "BUY", "confidence": 0.7312, "expected_return": 0.0147,
             "prob_up": 0.6234, "var_hist_95": 0.0183, "drawdown": -0.0421, "qty": 125,
             "fill_price": 163.25, "equity": [1_000_000.0, 1_010_000.0, 1_005_000.0, 1_020_100.0],
             "arima_mean": 0.0112, "arima_skill": 0.0375, "reason": reason}

@@ -34,7 +34,7 @@ class LLMBackend(ABC):
 
     name: ClassVar[str]
     generative: ClassVar[bool] = True      # False: renders tool rows, writes no prose
-    supports_tools: ClassVar[bool] = False  # function calling
+    supports_tools: bool = False  # function calling (a backend may decide on load)
 
     def __init__(self, settings: CopilotSettings) -> None:
         self.settings = settings

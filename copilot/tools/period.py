@@ -110,7 +110,7 @@ def pnl_period(con: Any, account: str, start: str | None = None, end: str | None
     cites = [cite("equity", last, account=account, sessions=f"{before or first}..{last}")]
     pos_cite = cite("positions", last, account=account, sessions=f"{before or first}..{last}")
     fill_cite = cite("fills", last, account=account, dates=f"{first}..{last}")
-    children = (result("pnl_period", f"Attribution by position (largest detractors first; "
+    children: tuple[ToolResult, ...] = (result("pnl_period", f"Attribution by position (largest detractors first; "
                                      f"sums to {total:,.2f})", list(_ATTR_COLS), rows,
                        [pos_cite, fill_cite]),)
     by_signal = _by_signal(con, account, before or first, attr)

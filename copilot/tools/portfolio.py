@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from copilot.tools.base import cite, clamp_limit, norm_ticker, parse_json, result, select
-from copilot.types import ToolResult
+from copilot.types import Citation, ToolResult
 
 _RISK_COLS = ("as_of", "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",
               "var_mc_99", "realised_vol", "forecast_vol", "beta", "drawdown", "gross", "net",
@@ -52,7 +52,7 @@ def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
     _, eq = select(con, "SELECT as_of, cash, equity, gross, net, drawdown FROM equity "
                         "WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
     children: tuple[ToolResult, ...] = ()
-    cites = []
+    cites: list[Citation] = []
     if eq:
         eq_cite = cite("equity", eq[0][0], account=account)
         children = (result("positions", "Account", ["as_of", "cash", "equity", "gross", "net",

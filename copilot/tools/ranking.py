@@ -25,7 +25,8 @@ def model_ranking(con: Any, account: str, ticker: str | None = None,
     from engine.significance import diebold_mariano
 
     tk = norm_ticker(ticker)
-    where, args = ["account = ?", "model <> 'naive'"], [account]
+    where = ["account = ?", "model <> 'naive'"]
+    args: list[object] = [account]
     if tk:
         where.append("ticker = ?")
         args.append(tk)
@@ -43,7 +44,7 @@ def model_ranking(con: Any, account: str, ticker: str | None = None,
     groups: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
     for r in rows:
         groups.setdefault((r[0], int(r[1])), []).append(r)
-    ranked = []
+    ranked: list[list[Any]] = []
     for (model, h), g in groups.items():
         e = np.array([x[2] for x in g], dtype=float)
         nb = np.array([x[3] for x in g], dtype=float)

@@ -56,7 +56,7 @@ def _book(con: Any, account: str) -> _Book | None:
     rets = view.returns
     held = [p for p in pos if view.col(p[0]) is not None]
     tickers = [p[0] for p in held]
-    r = (np.nan_to_num(rets[:, [view.col(t) for t in tickers]]) if tickers
+    r = (np.nan_to_num(rets[:, view.cols(tickers)]) if tickers
          else np.zeros((rets.shape[0], 0)))
     market = (np.nan_to_num(np.nanmean(np.where(np.isfinite(rets), rets, np.nan), axis=1))
               if rets.size else np.zeros(0))
@@ -130,9 +130,10 @@ def risk_breakdown(con: Any, account: str) -> ToolResult:
     risk_cite = cite("risk", as_of, account=account)
     scen = parse_json(stress) or {}
     scen_rows = sorted(((k, _f(v), round(float(v) * b.equity, 2)) for k, v in scen.items()
-                        if v is not None), key=lambda s: s[1])
+                        if v is not None), key=lambda s: (s[1] is None, s[1] or 0.0))  # non-finite last
     lim = parse_json(limits) or {}
-    lim_rows = sorted(((k, _f(v)) for k, v in lim.items() if v is not None), key=lambda s: -s[1])
+    lim_rows = sorted(((k, _f(v)) for k, v in lim.items() if v is not None),
+                      key=lambda s: (s[1] is None, -(s[1] or 0.0)))
     contrib = var_contributions(b)
     pos_rows = sorted(((t, _f(w), round(float(q)), _f(c), _f(c / var) if var else None)
                        for t, w, q, c in zip(b.tickers, b.weights, b.qty, contrib)),

@@ -95,7 +95,8 @@ def fills_on(con: duckdb.DuckDBPyConnection, account: str, session: dt.date) -> 
         "SELECT fill_id, order_id, account, date, ticker, side, qty, price, commission, slippage "
         "FROM fills WHERE account = ? AND date = ?", [account, session],
     ).fetchall()
-    fills = [Fill(*r[:6], int(r[6]), float(r[7]), float(r[8]), float(r[9])) for r in rows]
+    fills = [Fill(fid, oid, acct, day, tk, side, int(qty), float(px), float(fee), float(slip))
+             for fid, oid, acct, day, tk, side, qty, px, fee, slip in rows]
     return sorted(fills, key=lambda f: (f.side != "SELL", f.ticker, f.order_id))
 
 

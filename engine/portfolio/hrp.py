@@ -90,7 +90,7 @@ class HRPAllocator:
 
     def __init__(self, min_obs: int = 60) -> None:
         self.min_obs = min_obs
-        self.weights_: np.ndarray | None = None
+        self.weights_: np.ndarray  # set by fit(), as a fitted attribute is
 
     def fit(self, returns: np.ndarray) -> HRPAllocator:
         """Fit on returns (T x N) without NaNs; fewer than `min_obs` rows gives 1/N."""

@@ -40,6 +40,10 @@ class MarketView:
     def col(self, ticker: str) -> int | None:
         return self._col.get(ticker)
 
+    def cols(self, tickers: list[str]) -> list[int]:
+        """Column positions of `tickers`, every one of which is in the view (KeyError if not)."""
+        return [self._col[t] for t in tickers]
+
     @property
     def returns(self) -> np.ndarray:
         """Simple close-to-close returns ((T-1) x N), NaN where either close is missing."""
@@ -99,7 +103,8 @@ def _pivot(cols: dict[str, np.ndarray], session: dt.date, lookback: int) -> Mark
         arrays[col] = a
     kept = udates[keep_from:]
     dates = kept.astype("datetime64[D]").tolist() if kept.dtype.kind == "M" else list(kept)
-    return MarketView(session, dates, [str(t) for t in tickers], **arrays)
+    return MarketView(session, dates, [str(t) for t in tickers], open=arrays["open"], high=arrays["high"],
+                      low=arrays["low"], close=arrays["close"], volume=arrays["volume"])
 
 
 def market_view(ctx: CycleContext) -> MarketView:

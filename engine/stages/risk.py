@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,13 +93,13 @@ def _garch_vols(ctx: CycleContext) -> dict[str, float]:
 
 
 def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, net: float,
-             daily_return: float) -> dict[str, object]:
+             daily_return: float) -> dict[str, Any]:
     """Every measure of the `risk` row for this session."""
     view = a.view
     held = [t for t in sorted(a.book.positions) if view.col(t) is not None]
     w = np.array([a.weight(t) for t in held])
     rets = view.returns
-    r = np.nan_to_num(rets[:, [view.col(t) for t in held]]) if held else np.zeros((rets.shape[0], 0))
+    r = np.nan_to_num(rets[:, view.cols(held)]) if held else np.zeros((rets.shape[0], 0))
     market = np.nan_to_num(np.nanmean(np.where(np.isfinite(rets), rets, np.nan), axis=1)) if rets.size else np.zeros(0)
     port = r @ w if held else np.zeros(rets.shape[0])
     row: dict[str, object] = {"account": ctx.account, "as_of": ctx.session}

@@ -90,7 +90,7 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
         return {}
     err = np.asarray(got["error"], dtype=float)
     naive = np.asarray(got["naive_error"], dtype=float)
-    drift = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: drift not scored
+    drift: np.ndarray = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: not scored
     hit = np.asarray(got["hit"], dtype=bool)
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
     series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])

@@ -73,6 +73,7 @@ class GarchForecaster(Forecaster):
             old = prev.get(panel.tickers[j])
             start = None if old is None else tuple(old[:4]) + ((old[4],) if dist == "t" else ())
             items.append((r[:, j].copy(), dist, start))
+        fitted: Sequence[tuple[float, ...] | None]
         if executor is not None and len(items) > 1:
             n_chunks = int(self.params.get("chunks", 8))
             chunks = [items[i::n_chunks] for i in range(n_chunks) if items[i::n_chunks]]
