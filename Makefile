@@ -1,11 +1,13 @@
 # Two commands do all the set-up: `make run` (the app on the bundled data) and
-# `make test` (the whole suite). Both create .venv on first use.
+# `make test` (the whole suite). Both create .venv on first use. `make check` runs
+# the linters, the format check, the type checker and the import contracts;
+# `make fmt` rewrites what ruff can fix.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run headless test bench clean
+.PHONY: run headless test check fmt bench clean
 
 $(STAMP): pyproject.toml scripts/install.sh
 	PY=$(PY) VENV=$(VENV) sh scripts/install.sh
@@ -20,5 +22,16 @@ headless: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
 
+# PYTHONPATH=. so the checkers read this checkout, whatever the venv's editable install points at.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PYTHONPATH=. $(BIN)/lint-imports
+	PYTHONPATH=. $(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
