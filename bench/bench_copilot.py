@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -75,7 +76,7 @@ def run_questions(store, settings, backend=None) -> dict:
     from copilot.session import CopilotSession
 
     sess = CopilotSession(store.cursor, settings, backend=backend)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for q in QUESTIONS:
         t0 = time.perf_counter()
         a = sess.ask(q)
@@ -134,6 +135,7 @@ def main() -> None:
             out["meta"]["load_s"] = round(time.perf_counter() - t0, 1)
             out["meta"]["dtype"] = model.dtype
         if "transformers" in chosen:
+            assert model is not None  # loaded above
             out["transformers"] = run_questions(store, model.settings, backend=model)
         if "openai" in chosen:
             with FakeOpenAIServer(ModelReply(model)) as srv:

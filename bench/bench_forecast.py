@@ -141,7 +141,7 @@ def stage_per_session(path: Path, n: int | None, sessions: int, out: list[str]) 
         orig(ctx)
         times.append((ctx.session_index, time.perf_counter() - t0))
 
-    stage.run = timed
+    stage.run = timed  # type: ignore[method-assign]  # timed in place
     feed = ReplayFeed(tmp, start=start)
     engine = Engine(store, cfg, feed, stages=[load_stage("engine.stages.ingest:IngestStage"), stage])
     asyncio.run(engine.run(cycles=sessions))

@@ -39,6 +39,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +57,7 @@ def _cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_one(args: argparse.Namespace) -> dict[str, object]:
+def run_one(args: argparse.Namespace) -> dict[str, Any]:
     """Replay one configuration in this process; the measurements as a dict."""
     import numpy as np
 
@@ -81,7 +82,7 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
     for s in stages:
         inner = s.run
 
-        def timed(ctx, inner=inner, name=s.name):  # type: ignore[no-untyped-def]
+        def timed(ctx, inner=inner, name=s.name):
             t0 = time.perf_counter()
             inner(ctx)
             timings[name] += time.perf_counter() - t0
@@ -91,7 +92,7 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "bench.duckdb")
         feed = build_feed(cfg, store)
-        n_tickers = len(feed.tickers)
+        n_tickers = len(feed.universe() or [])
         engine = Engine(store, cfg, feed, stages=stages)
         t0 = time.perf_counter()
         asyncio.run(engine.run(cycles=1))
@@ -139,20 +140,20 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def report(r: dict[str, object]) -> None:
-    print(f"== {r['config']}: {r['tickers']} tickers, models {','.join(r['models'])}, mc_paths {r['mc_paths']}")  # type: ignore[arg-type]
+def report(r: dict[str, Any]) -> None:
+    print(f"== {r['config']}: {r['tickers']} tickers, models {','.join(r['models'])}, mc_paths {r['mc_paths']}")
     print(f"warm-up cycle      {r['warmup_s']:.2f} s")
     print(f"sessions           {r['sessions']} ({r['first']} .. {r['last']}), {r['refits']} scheduled refits among them")
     print(f"replay             {r['replay_s']:.2f} s -> {r['per_s']:.2f} sessions/s, "
-          f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)")  # type: ignore[call-overload]
+          f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)")
     print(f"cpu                {r['cpu_s']:.2f} CPU-s over the replay -> {r['cpu_s'] / max(int(r['sessions']), 1) * 1e3:.0f} "
-          f"CPU-ms/session, {r['cpu_s'] / max(r['replay_s'], 1e-9):.2f} cores busy")  # type: ignore[operator]
-    for name, secs in r["stages"].items():  # type: ignore[attr-defined]
+          f"CPU-ms/session, {r['cpu_s'] / max(r['replay_s'], 1e-9):.2f} cores busy")
+    for name, secs in r["stages"].items():
         print(f"  {name:<16} {secs * 1e3:8.1f} ms/session")
     print(f"process            {r['total_s']:.1f} s from the imports on; peak RSS {r['peak_rss_mb']:.0f} MB")
     print(f"final equity       {r['final_equity']:,.2f}  sharpe {r['sharpe']}  fills {r['fills']}  "
           f"last var_mc_95 {r['last_var_mc_95']}")
-    clean = float(r["backtest_diff_clean"])  # type: ignore[arg-type]
+    clean = float(r["backtest_diff_clean"])
     print(f"vector backtest    max |equity diff| vs broker = {r['backtest_diff']:.4f} over {r['backtest_sessions']} "
           f"sessions; {r['not_as_decided']} orders not filled as decided; before that {r['backtest_upto']} sessions, "
           f"max |diff| = {clean:.6f} ({'match to the cent' if clean < 0.005 else 'MISMATCH'})")

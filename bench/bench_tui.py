@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 for _name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):  # before numpy loads
     os.environ.setdefault(_name, "1")
@@ -60,7 +61,7 @@ def build_store(data: Path, n_tickers: int, sessions: int, folder: Path):
     return store, tickers
 
 
-async def measure(store, tickers: list[str], presses: int) -> dict[str, object]:
+async def measure(store, tickers: list[str], presses: int) -> dict[str, Any]:
     from textual import events
 
     from engine.config import load_config
@@ -71,7 +72,7 @@ async def measure(store, tickers: list[str], presses: int) -> dict[str, object]:
                                     "tui.cursor_blink": False, "tui.batch_ms": 50})
     t0 = time.perf_counter()
     app = PmaxApp(store=store, config=config)
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     async with app.run_test(size=(120, 40)) as pilot:
         out["first_frame_s"] = time.perf_counter() - t0
         watch = app.query_one(WatchlistPane)
@@ -99,6 +100,7 @@ async def measure(store, tickers: list[str], presses: int) -> dict[str, object]:
                 start = time.perf_counter()
                 event = events.Key(key, key if len(key) == 1 else None)
                 event.set_sender(app)
+                assert app._driver is not None
                 app._driver.send_message(event)
                 quiet_since = time.perf_counter()
                 while time.perf_counter() - quiet_since < 0.3:
@@ -128,7 +130,7 @@ async def measure(store, tickers: list[str], presses: int) -> dict[str, object]:
     return out
 
 
-async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str, object]:
+async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str, Any]:
     """key → first frame for j/k while the real engine replays the sample."""
     from textual import events
 
@@ -141,7 +143,7 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
     store = open_store(str(folder / "loop.duckdb"), config)
     engine = build_engine(store, config, live=False, mode="tui", feed=build_feed(config, None))
     app = PmaxApp(engine=engine, store=store, config=config)
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     try:
         async with app.run_test(size=(120, 40)):
             start_sessions = engine.as_of
@@ -172,6 +174,7 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
                 in_cycle = engine.busy
                 event = events.Key(key, key)
                 event.set_sender(app)
+                assert app._driver is not None
                 app._driver.send_message(event)
                 while not frames and time.perf_counter() - sent < 3.0:
                     await asyncio.sleep(0.002)
@@ -185,14 +188,15 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
             out["first"] = first
             out["busy"] = busy
             out["missed"] = missed
+            calendar = getattr(engine.feed, "calendar", [])  # a replay feed's sessions
             out["cycles_during"] = (0 if before is None or engine.as_of is None
-                                    else len([d for d in engine.feed.calendar if before < d <= engine.as_of]))
+                                    else len([d for d in calendar if before < d <= engine.as_of]))
             out["start"], out["end"] = start_sessions, engine.as_of
             app.exit()
     finally:
-        busy = engine.busy
-        engine.close("interrupted" if busy else "finished")
-        if not busy:  # a cycle still in flight keeps the connection; the process exit closes it
+        in_flight = engine.busy
+        engine.close("interrupted" if in_flight else "finished")
+        if not in_flight:  # a cycle still in flight keeps the connection; the process exit closes it
             with contextlib.suppress(Exception):  # a feed read or refresh still on it: the exit closes it
                 store.close()
     return out
@@ -218,7 +222,7 @@ def main() -> None:
             os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
             os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
             res = asyncio.run(measure_loop(Path(tmp), args.presses, args.warm_cycles))
-        first = res["first"]  # type: ignore[assignment]
+        first = res["first"]
         print(f"loop running: sample replay {res['start']} → {res['end']}, {res['cycles_during']} cycles committed "
               f"while {args.presses} j/k keys were sent (warm-up {res['warm_s']:.1f} s)")
         if first:
@@ -226,7 +230,7 @@ def main() -> None:
                   f"{pct(first, .95) * 1000:6.1f} ms  max {max(first) * 1000:6.1f} ms  "
                   f"(no frame within 3 s: {res['missed']})")
         for label, flag in (("during a cycle", True), ("between cycles", False)):
-            part = [v for v, b in zip(first, res["busy"], strict=True) if b is flag]  # type: ignore[call-overload]
+            part = [v for v, b in zip(first, res["busy"], strict=True) if b is flag]
             if part:
                 print(f"  {label:<15} n={len(part):2d}  median {statistics.median(part) * 1000:6.1f} ms  "
                       f"p95 {pct(part, .95) * 1000:6.1f} ms")
@@ -244,7 +248,7 @@ def main() -> None:
     print(f"first frame        {res['first_frame_s'] * 1000:7.1f} ms")
     print(f"first data paint   {res['first_data_paint_s'] * 1000:7.1f} ms")
     for name in ("j/k", "sort (s, 500 rows in place)", "filter typing"):
-        idle, full = res[name]  # type: ignore[misc]
+        idle, full = res[name]
         print(f"{name:<28} key→first frame median {statistics.median(idle) * 1000:6.1f} ms p95 "
               f"{pct(idle, .95) * 1000:6.1f} ms max {max(idle) * 1000:6.1f} ms | key→last frame (all panes "
               f"followed) median {statistics.median(full) * 1000:6.1f} ms p95 {pct(full, .95) * 1000:6.1f} ms")

@@ -6,12 +6,21 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import duckdb
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+class _FastEnv(TypedDict):
+    PMAX_FORECAST__MODELS: str
+    PMAX_RISK__MC_PATHS: str
+    PMAX_RISK__STRESS: str
+
+
 #: Settings that keep a subprocess replay short: two cheap models, no Monte-Carlo or stress.
-FAST = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
+FAST: _FastEnv = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
 
 
 def pmax_env(home: Path, **extra: str) -> dict[str, str]:

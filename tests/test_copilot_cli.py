@@ -41,7 +41,7 @@ def test_ask_streams_the_answer_with_sources(db: Path, capsys: pytest.CaptureFix
     assert "not saved in the chat history" in err and "attached" not in err
     # `ask` never takes the write lock, so the turn is not saved (the app's pane saves its own).
     store = Store.open(db, read_only=True)
-    assert store.con.execute("SELECT count(*) FROM copilot_messages").fetchone()[0] == 0
+    assert store.con.execute("SELECT count(*) FROM copilot_messages").fetchall()[0][0] == 0
     store.close()
 
 
@@ -73,7 +73,7 @@ def test_ask_on_a_database_held_by_another_process_exits_2(db: Path, capsys: pyt
                                "print('ready', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "ready"
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         assert run(["ask", "--db", str(db), "what is our risk?"]) == 2
         err = capsys.readouterr().err
         assert f"process {holder.pid}" in err and "nobody serves it" in err

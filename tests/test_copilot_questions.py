@@ -5,6 +5,7 @@ every number in each answer is found in its sources."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ FOUR = ("What is the latest signal for AAPL, and why?",
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     s = Store.open(Path(replay_db(tmp_path_factory)), read_only=True)
     yield s
     s.close()
@@ -37,7 +38,7 @@ def test_february_pnl_and_detractors_match_the_books(store: Store) -> None:
     before, end = con.execute(
         "SELECT (SELECT equity FROM equity WHERE as_of < DATE '2016-02-01' ORDER BY as_of DESC "
         "LIMIT 1), (SELECT equity FROM equity WHERE as_of <= DATE '2016-02-29' ORDER BY as_of "
-        "DESC LIMIT 1)").fetchone()
+        "DESC LIMIT 1)").fetchall()[0]
     pnl = end - before
     answer = ask(store, FOUR[1])
     assert pnl < 0 and f"lost ${abs(pnl):,.0f} ({pnl / before * 100:+.2f}%)" in answer.text
@@ -78,7 +79,7 @@ def test_biggest_risk_names_the_worst_stress_scenario_and_var_parts_add_up(store
     from copilot.tools import run_tool
 
     stress, var = store.con.execute("SELECT stress, var_hist_95 FROM risk ORDER BY as_of DESC "
-                                    "LIMIT 1").fetchone()
+                                    "LIMIT 1").fetchall()[0]
     worst = min(json.loads(stress).items(), key=lambda kv: kv[1])
     answer = ask(store, FOUR[3])
     assert f"a repeat of **{worst[0]}**" in answer.text and f"{worst[1] * 100:+.2f}%" in answer.text
@@ -93,7 +94,7 @@ def test_the_four_questions_print_only_numbers_from_their_sources(store: Store) 
     for answer in texts:
         assert answer.checks["numbers"] > 0 and answer.checks["unverified"] == 0, answer.question
     signal = store.con.execute("SELECT action, as_of FROM signals WHERE ticker = 'AAPL' "
-                               "ORDER BY as_of DESC LIMIT 1").fetchone()
+                               "ORDER BY as_of DESC LIMIT 1").fetchall()[0]
     assert f"is **{signal[0]}**" in texts[0].text and signal[1].isoformat() in texts[0].text
     assert sum("Answered from the store without a language model" in a.text for a in texts) == 1
     for answer in texts:  # narrow tables: they fit the copilot pane
@@ -103,9 +104,9 @@ def test_the_four_questions_print_only_numbers_from_their_sources(store: Store) 
 
 def test_what_if_is_hypothetical_and_uses_the_engine_risk_code(store: Store) -> None:
     qty, close = store.con.execute("SELECT qty, close FROM positions WHERE ticker = 'NVDA' "
-                                   "ORDER BY as_of DESC LIMIT 1").fetchone()
+                                   "ORDER BY as_of DESC LIMIT 1").fetchall()[0]
     cash, var = store.con.execute("SELECT e.cash, r.var_hist_95 FROM equity e JOIN risk r USING "
-                                  "(account, as_of) ORDER BY as_of DESC LIMIT 1").fetchone()
+                                  "(account, as_of) ORDER BY as_of DESC LIMIT 1").fetchall()[0]
     answer = ask(store, "What if I sold all NVDA?")
     rows = {r["measure"]: r for r in answer.source_rows[0]["rows"]} if answer.source_rows else {}
     assert "**Hypothetical**" in answer.text and "nothing is traded" in answer.text
@@ -116,7 +117,7 @@ def test_what_if_is_hypothetical_and_uses_the_engine_risk_code(store: Store) -> 
 
 def test_dates_resolve_against_the_store_calendar(store: Store) -> None:
     day = ask(store, "What happened on 2016-02-11?")
-    eq = store.con.execute("SELECT equity FROM equity WHERE as_of = DATE '2016-02-11'").fetchone()[0]
+    eq = store.con.execute("SELECT equity FROM equity WHERE as_of = DATE '2016-02-11'").fetchall()[0][0]
     assert "on 2016-02-11" in day.text and f"${eq:,.0f}" in day.text
     weekend = ask(store, "How did we do on February 13, 2016?")
     assert "2016-02-12" in weekend.text  # a Saturday means the Friday session

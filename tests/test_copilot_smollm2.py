@@ -7,6 +7,7 @@ OpenAI-compatible server. Few answers, short ones: this model is slow here."""
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,14 @@ def gguf_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     s = Store.open(Path(replay_db(tmp_path_factory)), read_only=True)
     yield s
     s.close()
 
 
 @pytest.fixture(scope="module")
-def model() -> TransformersBackend:
+def model() -> Iterator[TransformersBackend]:
     import torch
 
     threads = torch.get_num_threads()

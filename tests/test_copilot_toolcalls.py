@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ TOOLS_TEMPLATE = ("{% if tools %}<|im_start|>system\nTools: {{ tools | tojson }}
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(tmp_path / "t.duckdb")
     with s.transaction() as con:
         seed_store(con, dt.date(2018, 2, 7))
@@ -113,5 +114,5 @@ def test_invented_numbers_are_replaced_fall_back_and_are_not_fed_back(store: Sto
     second = srv.requests[1]["messages"]
     assert not any("Accuracy is" in (m.get("content") or "") for m in second)
     row = store.con.execute("SELECT numbers, unverified, action, fed_back FROM copilot_checks "
-                            "ORDER BY seq LIMIT 1").fetchone()
+                            "ORDER BY seq LIMIT 1").fetchall()[0]
     assert row == (2, 2, "fallback", False)

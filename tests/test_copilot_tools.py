@@ -31,7 +31,7 @@ def seeded(tmp_path: Path) -> tuple[Path, dict]:
 def _counts(con) -> dict[str, int]:
     tables = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
 
 def test_every_tool_runs_on_a_read_only_store(seeded) -> None:
@@ -56,7 +56,7 @@ def test_select_refuses_anything_but_one_select(seeded) -> None:
                 "UPDATE signals SET action = 'SELL'", "ATTACH 'other.db'"):
         with pytest.raises(InvariantError):
             select(store.con, sql)
-    assert store.con.execute("SELECT count(*) FROM orders").fetchone()[0] == 2
+    assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 2
     store.close()
 
 

@@ -7,7 +7,9 @@ import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +30,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(tmp_path / "t.duckdb")
     with s.transaction() as con:
         seed_store(con, dt.date(2018, 2, 7))
@@ -37,8 +39,8 @@ def store(tmp_path: Path) -> Store:
 
 
 def settings(model: Path, **kw) -> CopilotSettings:
-    base = dict(backend="transformers", model=str(model), device="cpu", max_new_tokens=24,
-                context_tokens=4096)
+    base: dict[str, Any] = dict(backend="transformers", model=str(model), device="cpu", max_new_tokens=24,
+                                context_tokens=4096)
     base.update(kw)
     return CopilotSettings(**base)
 
@@ -49,6 +51,7 @@ def test_streams_tokens_equal_to_greedy_generate(model_dir: Path, store: Store) 
     sess = CopilotSession(store.cursor, settings(model_dir))
     chunks = list(sess.stream("What is the latest signal for AAPL, and why?"))
     answer = sess.last_answer
+    assert answer is not None
     backend = sess.backend
     assert isinstance(backend, TransformersBackend) and answer.backend == "transformers"
     assert backend.dtype == "bfloat16" and backend.device == "cpu"
@@ -92,7 +95,7 @@ def test_cancel_stops_generation_early(model_dir: Path, store: Store) -> None:
     cancel.set()
     rest = "".join(stream)
     assert "_(stopped)_" in rest
-    assert sess.last_answer.timings["cancelled"] == 1.0
+    assert sess.last_answer is not None and sess.last_answer.timings["cancelled"] == 1.0
     assert sess.backend.stats["tokens"] < 400
 
 
@@ -114,10 +117,10 @@ def test_missing_model_fails_fast_with_where_to_put_weights(tmp_path: Path, stor
     t0 = time.perf_counter()
     with pytest.raises(ModelNotFoundError) as exc:
         CopilotSession(store.cursor, settings(tmp_path / "absent")).ask("hi there")
-    assert "no model found" in exc.value.message and "save_pretrained" in exc.value.hint
+    assert "no model found" in exc.value.message and "save_pretrained" in (exc.value.hint or "")
     with pytest.raises(ModelNotFoundError) as exc:
         make_backend(settings(Path("nobody-org/no-such-model-4b")).with_(model="nobody-org/no-such-model-4b"))
     assert "not in the Hugging Face cache" in exc.value.message
-    assert "allow_download" in exc.value.hint and "hf download" in exc.value.hint
+    assert "allow_download" in (exc.value.hint or "") and "hf download" in (exc.value.hint or "")
     assert time.perf_counter() - t0 < 5.0
     assert exc.value.exit_code == 2

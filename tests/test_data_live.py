@@ -46,9 +46,11 @@ def test_warmup_then_one_session_per_cycle() -> None:
     assert feed.next_batch(first.session) is None               # 01-11 has not closed: not waiting
     now[0] = dt.datetime(2018, 1, 16, 23, 0, tzinfo=UTC)       # Tuesday after MLK day
     nxt = feed.next_batch(first.session)
+    assert nxt is not None
     assert nxt.session == dt.date(2018, 1, 11) and not nxt.warmup and len(nxt.bars) == 2
     assert nxt.session_index == first.session_index + 1
-    assert feed.next_batch(dt.date(2018, 1, 12)).session == dt.date(2018, 1, 16)   # skips the holiday
+    after_holiday = feed.next_batch(dt.date(2018, 1, 12))
+    assert after_holiday is not None and after_holiday.session == dt.date(2018, 1, 16)   # skips the holiday
 
 
 def test_waits_for_the_half_day_close() -> None:
@@ -57,6 +59,7 @@ def test_waits_for_the_half_day_close() -> None:
     notices: list[str] = []
     feed = LiveFeed(None, config(), [LocalFileProvider()], clock=lambda: next(ticks), on_notice=notices.append)
     batch = feed.next_batch(dt.date(2017, 11, 22))
+    assert batch is not None
     assert batch.session == dt.date(2017, 11, 24)               # ready at 13:00 ET + 30 min
     assert any("waiting for the 2017-11-24 close" in n for n in notices)
 
@@ -69,6 +72,7 @@ def test_offline_with_cache_runs_stale(tmp_path: Path) -> None:
         feed = LiveFeed(store, config(), [Offline()], clock=lambda: dt.datetime(2026, 11, 20, 23, 0, tzinfo=UTC),
                         on_notice=notices.append)
         batch = feed.next_batch(None)
+        assert batch is not None
         assert batch.stale and batch.warmup and batch.session == dt.date(2018, 2, 7)
         assert batch.source == "sample" and batch.bars["date"].nunique() == 20
         assert "network unreachable" in batch.reason and "2018-02-07" in batch.reason

@@ -42,7 +42,7 @@ class Replay:
                 replay.seen.append(self.path)
                 path = urlsplit(self.path).path.replace("//", "/")  # finnhub joins API_URL + '/quote'
                 match = max((p for p in replay.routes if path.startswith(p)), key=len, default=None)
-                status, body = replay.routes.get(match, (404, '{"error": "not recorded"}'))
+                status, body = replay.routes.get(match or "", (404, '{"error": "not recorded"}'))
                 data = (FIX / body).read_bytes() if body.endswith(".json") else body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if body.endswith(".json") else "text/plain")
@@ -70,7 +70,7 @@ def yahoo_session(base: str):
     from curl_cffi import requests as creq
 
     class ReplaySession(creq.Session):
-        def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        def request(self, method, url, *args, **kwargs):
             parts = urlsplit(url)
             local = f"{base}/{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
             return super().request(method, local, *args, **kwargs)

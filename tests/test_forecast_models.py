@@ -11,8 +11,10 @@ import pytest
 from engine.errors import ConfigError
 from engine.forecast import FORECAST_COLUMNS, Panel, available, create
 from engine.forecast.models import arma_kernel as K
-from engine.forecast.models.arima import prepare, sarimax_fit_one
-from engine.forecast.models.ssa import recurrent_forecast, ssa_basis
+from engine.forecast.models.arima import ArimaForecaster, prepare, sarimax_fit_one
+from engine.forecast.models.garch import GarchForecaster
+from engine.forecast.models.lgbm import LightGBMForecaster
+from engine.forecast.models.ssa import SsaForecaster, recurrent_forecast, ssa_basis
 
 
 def synthetic_panel(n: int = 900, tickers: int = 4, seed: int = 1) -> Panel:
@@ -66,6 +68,7 @@ def test_css_residual_recursion_matches_loop_oracle() -> None:
 def test_arima_daily_update_equals_refit_state_without_refitting() -> None:
     p = synthetic_panel()
     m = create("arima", {"orders": [(1, 0), (1, 1), (2, 2)]}).fit(p.rows(800), [1, 5])
+    assert isinstance(m, ArimaForecaster)
     beta = m.beta_.copy()
     m.update(p.rows(810))
     assert np.array_equal(m.beta_, beta)  # parameters fixed between refits
@@ -95,6 +98,7 @@ def test_every_model_forecasts_live_tickers_with_sane_intervals(name: str) -> No
 def test_garch_update_is_the_variance_recursion() -> None:
     p = synthetic_panel(tickers=2)
     m = create("garch", {"dist": "normal"}).fit(p.rows(800), [1])
+    assert isinstance(m, GarchForecaster)
     P0 = m.params_.copy()
     m.update(p.rows(801))
     r = p.log_returns()[800] * 100
@@ -122,6 +126,7 @@ def test_ssa_finds_a_cycle_in_returns_and_nothing_in_noise() -> None:
     dates = np.busday_offset(np.datetime64("2015-01-02"), t, roll="forward")
     panel = Panel(dates, ("CYC", "RW"), close, close, close, close, np.ones_like(close))
     m = create("ssa").fit(panel.rows(300), [5])
+    assert isinstance(m, SsaForecaster)
     assert m.rank_[0] >= 2 and m.rank_[1] == 0
     got, want = [], []
     for c in range(300, 380):
@@ -147,6 +152,7 @@ def test_ssa_is_not_a_copy_of_drift_on_the_sample(request: pytest.FixtureRequest
 def test_lightgbm_is_deterministic_and_shap_adds_up() -> None:
     p = synthetic_panel()
     a = create("lightgbm", {"n_estimators": 30}, seed=7).fit(p.rows(850), [5])
+    assert isinstance(a, LightGBMForecaster)
     b = create("lightgbm", {"n_estimators": 30, "shap_backend": "lightgbm"}, seed=7).fit(p.rows(850), [5])
     fa, fb = a.predict(p.rows(860), [5], 0.9), b.predict(p.rows(860), [5], 0.9)
     assert fa["mean"].tolist() == fb["mean"].tolist()
@@ -155,4 +161,5 @@ def test_lightgbm_is_deterministic_and_shap_adds_up() -> None:
     contrib = a.models_[5].predict(X, pred_contrib=True)
     np.testing.assert_allclose(contrib.sum(axis=1), fa["mean"].to_numpy(), rtol=1e-9, atol=1e-12)
     imp = a.feature_importance()
+    assert imp is not None
     assert set(imp["horizon"]) == {5} and (imp["importance"] >= 0).all() and imp["importance"].sum() > 0

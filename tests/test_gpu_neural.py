@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from engine.errors import UsageError
 from engine.gpu.neural_net import NeuralConfig, NeuralNet, _PanelSource
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "watchlist_sample.parquet"
-TINY = {"arch": "tcn", "width": 8, "layers": 2, "window": 8, "epochs": 6, "batch_size": 128, "lr": 0.01, "dropout": 0.0}
+TINY: dict[str, Any] = {"arch": "tcn", "width": 8, "layers": 2, "window": 8, "epochs": 6, "batch_size": 128, "lr": 0.01, "dropout": 0.0}
 
 
 def _planted(n: int = 2400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

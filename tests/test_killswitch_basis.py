@@ -65,7 +65,7 @@ def test_lagging_the_benchmark_by_11pct_halves_the_tilts_only() -> None:
     assert d.drawdown == pytest.approx(93.4 / 105.0 - 1.0)
     assert [b.limit for b in d.breaches] == ["drawdown_halve", "daily_loss"]
     assert (d.active_scale, d.exposure_scale, d.flatten) == (0.5, 1.0, False)
-    assert "active drawdown -11.0% vs the benchmark" in d.reason and "active tilts halved" in d.reason
+    assert "active drawdown -11.0% vs the benchmark" in (d.reason or "") and "active tilts halved" in (d.reason or "")
     assert d.state == KillSwitchState(105.0)
     # Targets move halfway back to the benchmark weights; untilted names keep their weight.
     assert toward_benchmark([0.30, 0.10, 0.25], [0.20, 0.20, 0.25], d.active_scale) == pytest.approx(
@@ -76,11 +76,11 @@ def test_lagging_by_16pct_holds_the_benchmark_for_the_cooldown() -> None:
     d = evaluate_killswitches(88.0, 89.0, KillSwitchState(100.0), 0.0, {}, REL, benchmark_return=0.05)
     assert [b.limit for b in d.breaches] == ["drawdown_flatten"]
     assert (d.active_scale, d.flatten, d.halt_buys, d.exposure_scale) == (0.0, False, False, 1.0)
-    assert d.halted and "back to the benchmark weights" in d.reason and "vs the benchmark" in d.reason
+    assert d.halted and "back to the benchmark weights" in (d.reason or "") and "vs the benchmark" in (d.reason or "")
     assert d.state == KillSwitchState(105.0, 3)
     nxt = evaluate_killswitches(87.0, 88.0, d.state, 0.0, {}, REL, benchmark_return=-0.01)
     assert nxt.active_scale == 0.0 and not nxt.flatten and nxt.state == KillSwitchState(87.0, 2)
-    assert "held at the benchmark" in nxt.reason
+    assert "held at the benchmark" in (nxt.reason or "")
     assert toward_benchmark([0.30, 0.10], [0.20, 0.20], 0.0) == [0.20, 0.20]
 
 
@@ -88,7 +88,7 @@ def test_absolute_basis_ignores_the_benchmark_and_says_so() -> None:
     d = evaluate_killswitches(89.5, 90.0, KillSwitchState(100.0), 0.0, {}, ABS, benchmark_return=0.5)
     assert (d.exposure_scale, d.active_scale) == (0.5, 1.0)
     assert d.state == KillSwitchState(100.0)
-    assert "absolute drawdown -10.5%" in d.reason and "exposure halved" in d.reason
+    assert "absolute drawdown -10.5%" in (d.reason or "") and "exposure halved" in (d.reason or "")
 
 
 def test_basis_comes_from_the_config_and_is_checked() -> None:

@@ -170,9 +170,9 @@ def test_value_at_risk(em: Proxy) -> None:  # noqa: F811
     close(var(returns, cutoff=0.1), 41)
     close(var(returns, cutoff=0.2), 81)
     close(var(returns, cutoff=0.3), 81.5)
-    returns = np.random.RandomState(1337).normal(0, 0.02, 21)
+    noisy = np.random.RandomState(1337).normal(0, 0.02, 21)
     for cutoff in (0, 0.0499, 0.05, 0.20, 0.999, 1):
-        close(var(returns, cutoff), np.percentile(returns, cutoff * 100))
+        close(var(noisy, cutoff), np.percentile(noisy, cutoff * 100))
 
 
 def test_conditional_value_at_risk(em: Proxy) -> None:  # noqa: F811

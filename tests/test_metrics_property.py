@@ -86,7 +86,7 @@ def compare(name: str, kwargs_list: list[dict[str, Any]], frame: bool = False,
     return count
 
 
-PERIODS = [{"period": "daily"}, {"period": "weekly"}, {"period": "monthly"}, {"annualization": 100}]
+PERIODS: list[dict[str, Any]] = [{"period": "daily"}, {"period": "weekly"}, {"period": "monthly"}, {"annualization": 100}]
 
 
 @pytest.mark.parametrize("starting_value", [0, 100])
@@ -112,7 +112,7 @@ def test_annual_volatility() -> None:
 
 
 def test_sharpe_ratio() -> None:
-    kw = [{}, {"risk_free": 0.0001}, {"risk_free": -0.0003, "period": "weekly"}, {"annualization": 365}]
+    kw: list[dict[str, Any]] = [{}, {"risk_free": 0.0001}, {"risk_free": -0.0003, "period": "weekly"}, {"annualization": 365}]
     assert compare("sharpe_ratio", kw, frame=True) > 100
 
 
@@ -141,7 +141,7 @@ def test_frame_with_series_rate_is_per_column(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["downside_risk", "sortino_ratio"])
 def test_downside_and_sortino(name: str) -> None:
-    kw = [{}, {"required_return": 0.001}, {"required_return": -0.002, "period": "monthly"},
+    kw: list[dict[str, Any]] = [{}, {"required_return": 0.001}, {"required_return": -0.002, "period": "monthly"},
           {"annualization": 12}]
     assert compare(name, kw, frame=True) > 100
 

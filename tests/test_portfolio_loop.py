@@ -199,8 +199,8 @@ def test_with_no_signal_the_book_holds_the_drifting_benchmark(tmp_path: Path) ->
 
 def test_turnover_budget_caps_a_churning_signal(tmp_path: Path) -> None:
     budget = 0.5
-    free = _replay(tmp_path, "free", FlippingForecasts(), **{"portfolio.turnover_budget": 100.0})
-    capped = _replay(tmp_path, "capped", FlippingForecasts(), **{"portfolio.turnover_budget": budget})
+    free = _replay(tmp_path, "free", FlippingForecasts(), None, **{"portfolio.turnover_budget": 100.0})
+    capped = _replay(tmp_path, "capped", FlippingForecasts(), None, **{"portfolio.turnover_budget": budget})
     sql = ("SELECT coalesce(sum(f.qty * f.price), 0) / 2 AS one_way FROM fills f JOIN orders o USING (order_id) "
            "WHERE o.intent = 'rebalance'")
     churn, kept = free.query_df(sql)["one_way"][0], capped.query_df(sql)["one_way"][0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_names_joining_are_reported_and_recorded(tmp_path: Path) -> None:
     assert len(hashes) == 3 and all(len(h[0]) == 16 for h in hashes)
 
 
-def _stop_twice(tmp_path: Path, attempt: int) -> tuple[Path, object, str] | None:
+def _stop_twice(tmp_path: Path, attempt: int) -> tuple[Path, subprocess.Popen[str], str] | None:
     """SIGTERM inside a cycle, then again; None when the first signal landed in a feed wait."""
     db = tmp_path / f"d{attempt}.duckdb"
     proc = spawn_pmax(tmp_path, "--run", "--cycles", "30", "--db", str(db), **FAST)

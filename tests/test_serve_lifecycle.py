@@ -31,7 +31,7 @@ def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Pat
         notes: list[str] = []
         reader._route.announce = notes.append
         assert reader.attached == info
-        errors: list[BaseException] = []
+        errors: list[OwnerGoneError] = []
         got_one = threading.Event()
 
         def follow() -> None:
@@ -102,6 +102,7 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
         async with app.run_test(size=(120, 40)) as pilot:
             assert await _wait(pilot, lambda: app.owner is not None and app.as_of is not None)
             first = app.as_of
+            assert first is not None
             status = str(app.query_one("#status").render())
             assert f"attached to pmax --run (pid {run.proc.pid})" in status
             # New sessions show up as the run commits them, without a key press.
@@ -138,7 +139,8 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     app = ServedApp(engine=engine, store=store, config=config, db_path=db)
     async with app.run_test(size=(120, 40)) as pilot:
         assert await _wait(pilot, lambda: app.endpoint is not None, 10)
-        assert app.paused and find_owner(db, runtime).kind == "tui"
+        owner = find_owner(db, runtime)
+        assert app.paused and owner is not None and owner.kind == "tui"
         env = os.environ.copy()
         env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime})
         proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
@@ -186,6 +188,7 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
                 assert await _wait(pilot, lambda: engine.as_of is not None, 120)  # noqa: B023 - awaited here
                 assert app.paused
             await _wait(pilot, lambda: not engine.busy and not app._refreshing, 60)  # noqa: B023 - awaited here
+        assert app.endpoint is not None
         app.endpoint.close()
         for _ in range(50):  # a refresh worker may still be taking a cursor as the app exits
             try:

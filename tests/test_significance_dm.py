@@ -11,6 +11,7 @@ from scipy import stats
 
 from engine.errors import UsageError
 from engine.significance import (
+    Alternative,
     DMResult,
     benjamini_hochberg,
     diebold_mariano,
@@ -67,7 +68,7 @@ def test_hand_worked_example() -> None:
 @pytest.mark.parametrize("loss", ["se", "ae"])
 @pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
 @pytest.mark.parametrize("hln", [True, False])
-def test_matches_slow_loop(h: int, loss: str, alternative: str, hln: bool) -> None:
+def test_matches_slow_loop(h: int, loss: str, alternative: Alternative, hln: bool) -> None:
     rng = np.random.default_rng(h * 7 + len(loss))
     n = 160
     shocks = rng.normal(0, 1, (n + h, 2))

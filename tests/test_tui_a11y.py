@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from test_tui_support import FakeEngine, filled, make_app, settle  # noqa: F401
 
 from engine.stages.risk import RiskLimitBreached
@@ -30,6 +31,7 @@ def test_no_color_marks_sign_without_colour(monkeypatch, fresh_glyphs) -> None:
     down = WatchRow("AAA", last=10.0, change=-0.0123, spark=(1.0, 2.0), signal="SELL", confidence=0.6)
     cells = row_cells(down)
     change, signal = cells[2], cells[4]
+    assert isinstance(change, Text) and isinstance(signal, Text)
     assert change.plain == "\u22121.23%" and change.style == ""   # a true minus, default (full-contrast) text
     assert signal.plain == "SELL 60%" and signal.style == ""      # the word carries it
     assert tx.signed_pct(0.034) == "+3.4%"

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +202,7 @@ def make_app(store: Any, tmp_path: Path, engine: Any = None, **kw: Any) -> tuple
 
 
 @pytest.fixture
-def filled(tmp_path: Path) -> tuple[Store, dt.date]:
+def filled(tmp_path: Path) -> Iterator[tuple[Store, dt.date]]:
     store = Store.open(tmp_path / "tui.duckdb")
     last = fill_store(store)
     yield store, last
@@ -233,6 +233,6 @@ async def settle(pilot: Any, app: Any, rounds: int = 6) -> None:
 def test_fill_store_writes_every_table(filled: tuple[Store, dt.date]) -> None:
     store, last = filled
     for table in ("bars", "forecasts", "signals", "model_weights", "equity", "risk", "positions", "fills", "orders"):
-        n = store.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        n = store.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         assert n > 0, table
-    assert store.con.execute("SELECT max(session) FROM cycles").fetchone()[0] == last
+    assert store.con.execute("SELECT max(session) FROM cycles").fetchall()[0][0] == last

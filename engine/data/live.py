@@ -97,7 +97,7 @@ class LiveFeed(Feed):
 
     # -- the Feed interface -------------------------------------------------------
 
-    def next_batch(self, after: dt.date | None) -> FeedBatch | None:
+    def next_batch(self, after: dt.date | None) -> LiveBatch | None:
         ready = xcal.last_completed_session(self.clock(), self.delay)
         if after is None:
             session, warmup = ready, True
@@ -142,7 +142,7 @@ class LiveFeed(Feed):
         return int(pos[0])
 
     def _from_cache(self, after: dt.date | None, session: dt.date, first: dt.date,
-                    warmup: bool, errors: list[str]) -> FeedBatch:
+                    warmup: bool, errors: list[str]) -> LiveBatch:
         failed = "; ".join(errors)
         cached = pd.DataFrame()
         if self.store is not None:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 REFUSED = "refused: "
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -64,6 +64,10 @@ class RemoteEvent:
 
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
+
+    if TYPE_CHECKING:  # fields are the original event's, set at run time
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
