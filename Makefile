@@ -30,7 +30,7 @@ check: $(STAMP)
 	PYTHONPATH=. $(BIN)/mypy
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix .
+	$(BIN)/ruff check --fix-only .
 	$(BIN)/ruff format .
 
 clean:

@@ -146,7 +146,8 @@ def report(r: dict[str, Any]) -> None:
     print(f"sessions           {r['sessions']} ({r['first']} .. {r['last']}), {r['refits']} scheduled refits among them")
     print(f"replay             {r['replay_s']:.2f} s -> {r['per_s']:.2f} sessions/s, "
           f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)")
-    print(f"cpu                {r['cpu_s']:.2f} CPU-s over the replay -> {r['cpu_s'] / max(int(r['sessions']), 1) * 1e3:.0f} "
+    cpu_ms = r["cpu_s"] / max(int(r["sessions"]), 1) * 1e3
+    print(f"cpu                {r['cpu_s']:.2f} CPU-s over the replay -> {cpu_ms:.0f} "
           f"CPU-ms/session, {r['cpu_s'] / max(r['replay_s'], 1e-9):.2f} cores busy")
     for name, secs in r["stages"].items():
         print(f"  {name:<16} {secs * 1e3:8.1f} ms/session")
