@@ -26,7 +26,8 @@ import pandas as pd
 from engine.data import calendar as xcal
 from engine.data.cache import cached_bars, fetch_with_failover
 from engine.data.deadline import Deadline
-from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, build_providers
+from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider
+from engine.data.providers.registry import build_providers
 from engine.errors import DataUnavailableError
 from engine.feeds import Feed, FeedBatch
 
