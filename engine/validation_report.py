@@ -48,7 +48,7 @@ def weights_rule(config: Any, source: str) -> str:
 
 
 def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.DataFrame | None:
-    from engine.forecast.base import Panel
+    from engine.panel import Panel
     from engine.forecast.report import walk_forward_scores
     from engine.stages.forecast import model_params
 
@@ -64,7 +64,7 @@ def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.Da
 
 
 def _panel(con: Any, tickers: Sequence[str] | None) -> Any:
-    from engine.forecast.base import Panel
+    from engine.panel import Panel
 
     bars = con.execute("SELECT date, ticker, open, high, low, close, volume FROM bars WHERE NOT quarantined").df()
     if tickers:

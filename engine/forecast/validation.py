@@ -145,10 +145,10 @@ def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, 
     of `combinatorial_purged_cv` (test rows are the sessions after the feature warm-up)."""
     import lightgbm as lgb
 
-    from engine.features import FEATURE_WARMUP, forward_returns
+    from engine.features import FEATURE_WARMUP, features_of, forward_returns
     from engine.forecast.models.lgbm import LightGBMForecaster, _rows
 
-    fs = panel.features()
+    fs = features_of(panel)
     y = forward_returns(panel, h)
     lo = FEATURE_WARMUP
     n = panel.n_sessions - lo

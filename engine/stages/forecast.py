@@ -24,7 +24,7 @@ import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
-from engine.forecast.base import Panel
+from engine.panel import Panel
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
