@@ -10,21 +10,19 @@ calibration tests and the VaR backtest are in `pmax validate`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import pandas as pd
 from rich.table import Table
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.widgets.text import fmt_pct
-
-if TYPE_CHECKING:
-    from tui.app import PmaxApp
 
 EMPTY = ("No matured forecasts to score yet. Forecasts are scored when their horizon "
          "passes (table: model_scores); run more sessions and try again.")
@@ -50,16 +48,20 @@ def validation_frame(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFra
         return pd.DataFrame()
 
 
-def run_validation_report(app: PmaxApp) -> None:
-    """Start the read on a worker thread; the modal opens when it is done."""
-    if app.cursor_factory is None:
+def run_validation_report(app: App[Any], cursor_factory: Callable[[], Any] | None, account: str) -> None:
+    """Start the read on a worker thread; the modal opens on `app` when it is done.
+
+    Takes the app's store cursor factory and account rather than the app class, so
+    this module does not import `tui.app` (which imports it).
+    """
+    if cursor_factory is None:
         app.notify("No database is open.", severity="warning")
         return
 
     def work() -> None:
-        cur = app.cursor_factory()  # type: ignore[misc]
+        cur = cursor_factory()
         try:
-            df = validation_frame(cur, app.account)
+            df = validation_frame(cur, account)
         finally:
             cur.close()
         app.call_from_thread(app.push_screen, ValidationScreen(df))
