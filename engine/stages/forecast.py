@@ -24,10 +24,10 @@ import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
-from engine.panel import Panel
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
+from engine.panel import Panel
 from engine.store import append, upsert
 
 log = logging.getLogger(__name__)

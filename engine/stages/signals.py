@@ -19,18 +19,20 @@ from engine.cycle import CycleContext, Stage
 from engine.events import Event
 from engine.portfolio.benchmark import benchmark_weights, overlays_on
 from engine.portfolio.book import assess
-from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
+from engine.portfolio.construct import (
+    StrategyParams,
+    TickerScore,
+    construct,
+    forecast_vols,
+)
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.killswitch import toward_benchmark
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
 from engine.portfolio.signals import statistical_gate
+from engine.stage_state import REGIME_KEY, TARGETS_KEY, ensemble_forecasts, garch_vols
 from engine.store import append
-
-TARGETS_KEY = "portfolio.targets"
-FORECASTS_KEY = "portfolio.forecasts"
-REGIME_KEY = "portfolio.regime"
 
 
 @dataclass(frozen=True)
@@ -47,31 +49,6 @@ class RegimeChanged(Event):
     previous: str | None
     regime: str
     exposure_scale: float
-
-
-def session_forecasts(ctx: CycleContext) -> list[dict]:
-    """This session's ensemble and GARCH forecast rows (one query, cached for the cycle)."""
-    cached = ctx.state.get(FORECASTS_KEY)
-    if cached is not None and cached[0] == ctx.session:
-        return cached[1]
-    cur = ctx.con.execute(
-        "SELECT model, horizon, ticker, mean, lower, upper, prob_up, vol, drivers FROM forecasts "
-        "WHERE account = ? AND as_of = ? AND model IN ('ensemble', 'garch')", [ctx.account, ctx.session])
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-    ctx.state[FORECASTS_KEY] = (ctx.session, rows)
-    return rows
-
-
-def ensemble_forecasts(ctx: CycleContext, horizon: int) -> dict[str, dict]:
-    return {r["ticker"]: r for r in session_forecasts(ctx)
-            if r["model"] == "ensemble" and r["horizon"] == horizon}
-
-
-def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
-    """Forecast h-session log-return vol per ticker from the GARCH model."""
-    return {r["ticker"]: float(r["vol"]) for r in session_forecasts(ctx)
-            if r["model"] == "garch" and r["horizon"] == horizon and r["vol"] is not None}
 
 
 def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
