@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from engine.portfolio import risk as rk
+from engine.portfolio import risk_measures as rk
 from engine.portfolio.hrp import HRPAllocator, hrp_weights
 from engine.portfolio.regime import classify_regime, detect_regime
-from engine.portfolio.signals import (
+from engine.portfolio.signal_layers import (
     calibrate_confidence,
     decide_action,
     layer_correlation,

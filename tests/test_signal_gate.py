@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.portfolio.signals import layer_statistical, statistical_gate
+from engine.portfolio.signal_layers import layer_statistical, statistical_gate
 
 ALPHA, H, TICKERS = 0.10, 5, 20
 

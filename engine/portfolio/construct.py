@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.portfolio.regime import RegimeState
-from engine.portfolio.signals import (
+from engine.portfolio.signal_layers import (
     Signal,
     calibrate_confidence,
     decide_action,

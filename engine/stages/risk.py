@@ -18,7 +18,7 @@ import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
-from engine.portfolio import risk as rk
+from engine.portfolio import risk_measures as rk
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.reconcile import reconcile
@@ -75,7 +75,7 @@ def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
             market: np.ndarray) -> str | None:
     if not ctx.config.risk.stress or not held:
         return None
-    from engine.gpu.stress import stress_test
+    from engine.portfolio.stress import stress_test
 
     m = market - market.mean()
     vm = float(m @ m)

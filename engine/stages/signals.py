@@ -30,7 +30,7 @@ from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.killswitch import toward_benchmark
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
-from engine.portfolio.signals import statistical_gate
+from engine.portfolio.signal_layers import statistical_gate
 from engine.stage_state import REGIME_KEY, TARGETS_KEY, ensemble_forecasts, garch_vols
 from engine.store import append
 
