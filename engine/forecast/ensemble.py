@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from engine.forecast_metrics import skill_score
+
 WEIGHT_COLUMNS = ["model", "horizon", "weight", "skill", "dm_stat", "dm_pvalue", "n_scored", "demoted", "reason"]
 
 
@@ -83,7 +85,7 @@ def compute_weights(
             d_sse, d_nsse, d_n = groups.get((m, int(h)), _EMPTY_GROUP)
             n_sessions = len(d_sse)
             sse, nsse = float(np.nansum(d_sse)), float(np.nansum(d_nsse))
-            skill = 1.0 - sse / nsse if nsse > 0 else float("nan")
+            skill = skill_score(sse, nsse)
             stat, p = _dm(d_sse / d_n, d_nsse / d_n, h)
             n_scored = int(d_n.sum())
             if n_sessions < min_scored:

@@ -18,6 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from engine.store.read_model import latest_forecasts, weights_as_of
+
 
 @dataclass(frozen=True)
 class WatchRow:
@@ -172,35 +174,14 @@ def load_forecast(
         """,
         [ticker, n_closes],
     )
-    fc = _df(
-        cur,
-        """
-        SELECT as_of, model, horizon, mean, lower, upper, level, prob_up, vol, target_date, drivers
-        FROM forecasts
-        WHERE account = ? AND ticker = ?
-          AND as_of = (SELECT max(as_of) FROM forecasts WHERE account = ? AND ticker = ?)
-        ORDER BY horizon, model
-        """,
-        [account, ticker, account, ticker],
-    )
-    as_of = _to_date(fc["as_of"].iloc[0]) if not fc.empty else None
-    weights = pd.DataFrame()
-    if as_of is not None:
-        weights = _df(
-            cur,
-            """
-            SELECT model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason FROM model_weights
-            WHERE account = ? AND as_of <= ?
-            QUALIFY row_number() OVER (PARTITION BY model, horizon ORDER BY as_of DESC) = 1
-            ORDER BY horizon, model
-            """,
-            [account, as_of],
-        )
+    forecasts = latest_forecasts(account, ticker).frame(cur)
+    as_of = _to_date(forecasts["as_of"].iloc[0]) if not forecasts.empty else None
+    weights = weights_as_of(account, as_of).frame(cur) if as_of is not None else pd.DataFrame()
     fills = pd.DataFrame()
     if not closes.empty:
         fills = _df(cur, "SELECT date, side, qty, price FROM fills WHERE account = ? AND ticker = ? AND date >= ? "
                     "ORDER BY date", [account, ticker, closes["date"].iloc[0]])
-    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=fc, weights=weights, fills=fills)
+    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=forecasts, weights=weights, fills=fills)
 
 
 def load_signals(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
