@@ -78,10 +78,3 @@ def render_drivers(drivers: str | Sequence[dict[str, Any]] | None, k: int = 3) -
         push = "n/a" if s is None else f"{s * 100:+.2f}%"
         parts.append(f"{label} {_value_text(d['feature'], d.get('value'))} ({push})")
     return ", ".join(parts)
-
-
-def explain_sentence(ticker: str, horizon: int, mean: float, drivers: str | None) -> str:
-    """One sentence for the copilot: what is expected and what drives it."""
-    direction = "up" if mean > 0 else "down" if mean < 0 else "flat"
-    return (f"{ticker}: {horizon}-session forecast {mean * 100:+.2f}% ({direction}); "
-            f"main drivers: {render_drivers(drivers)}.")

@@ -9,7 +9,7 @@ no model beating naive, the ensemble is naive.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -160,12 +160,3 @@ def combine(forecasts: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     out["drivers"] = pd.Series(carried, dtype=object)
     out["model"] = "ensemble"
     return out
-
-
-def weights_for(weights: pd.DataFrame, model: str, horizon: int) -> float:
-    row = weights[(weights["model"] == model) & (weights["horizon"] == horizon)]
-    return float(row["weight"].iloc[0]) if len(row) else 0.0
-
-
-def as_mapping(weights: pd.DataFrame) -> Mapping[tuple[str, int], float]:
-    return {(m, int(h)): float(w) for m, h, w in zip(weights["model"], weights["horizon"], weights["weight"])}

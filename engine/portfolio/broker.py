@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from engine.config import Config
 
-ORDER_STATUSES = ("new", "filled", "partially_filled", "rejected", "cancelled")
-
 
 def order_id(account: str, session: date, ticker: str, intent: str) -> str:
     """Deterministic order id for (account, session, ticker, intent)."""
