@@ -99,3 +99,33 @@ def scores_by_model(account: str, *, ticker: str | None = None, model: str | Non
         f"FROM model_scores WHERE {cond} "
         "GROUP BY model, horizon ORDER BY horizon, skill DESC NULLS LAST, model",
         params)
+
+
+def current_positions(account: str, *, ticker: str | None = None) -> Query:
+    """Open positions at the latest marked session, largest first."""
+    cond, params = _filters("", account, ticker=ticker)
+    return Query(
+        "SELECT as_of, ticker, qty, avg_cost, close, market_value, weight FROM positions "
+        f"WHERE {cond} AND qty <> 0 "
+        "AND as_of = (SELECT max(as_of) FROM positions WHERE account = ?) "
+        "ORDER BY abs(market_value) DESC, ticker",
+        [*params, account])
+
+
+def recent_fills(account: str, limit: int, *, ticker: str | None = None) -> Query:
+    """The latest paper fills, newest first."""
+    cond, params = _filters("", account, ticker=ticker)
+    return Query(
+        "SELECT date, ticker, side, qty, price, commission, slippage, order_id FROM fills "
+        f"WHERE {cond} ORDER BY date DESC, fill_id DESC LIMIT ?",
+        [*params, int(limit)])
+
+
+def orders_with_status(account: str, statuses: tuple[str, ...], limit: int, *,
+                       ticker: str | None = None) -> Query:
+    """The latest orders in the given statuses (rejected, cancelled, …), newest first."""
+    cond, params = _filters("", account, ticker=ticker)
+    return Query(
+        "SELECT as_of, ticker, side, qty, status, reason, order_id FROM orders "
+        f"WHERE {cond} AND status IN (SELECT unnest(?)) ORDER BY as_of DESC, order_id DESC LIMIT ?",
+        [*params, list(statuses), int(limit)])

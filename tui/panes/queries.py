@@ -18,7 +18,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from engine.store.read_model import latest_forecasts, weights_as_of
+from engine.store.read_model import (
+    current_positions,
+    latest_forecasts,
+    orders_with_status,
+    recent_fills,
+    weights_as_of,
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,11 @@ def _df(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) ->
         return cur.execute(sql, list(params)).df()
     except duckdb.CatalogException:
         return pd.DataFrame()
+
+
+def _columns(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The pane's columns of a read-model frame (an empty frame as it is)."""
+    return df[cols] if not df.empty else df
 
 
 def load_status(cur: duckdb.DuckDBPyConnection, account: str) -> tuple[dt.date | None, int]:
@@ -220,32 +231,12 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
         equity["baseline"] = _buy_and_hold(cur, equity)
     risk_df = _df(cur, "SELECT * FROM risk WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
     risk = None if risk_df.empty else {k: _plain(v) for k, v in risk_df.iloc[0].items()}
-    positions = _df(
-        cur,
-        """
-        SELECT ticker, qty, avg_cost, close, market_value, weight FROM positions
-        WHERE account = ? AND qty <> 0
-          AND as_of = (SELECT max(as_of) FROM positions WHERE account = ?)
-        ORDER BY abs(market_value) DESC, ticker
-        """,
-        [account, account],
-    )
-    fills = _df(
-        cur,
-        """
-        SELECT date, ticker, side, qty, price, commission FROM fills WHERE account = ?
-        ORDER BY date DESC, fill_id DESC LIMIT ?
-        """,
-        [account, n_recent],
-    )
-    rejections = _df(
-        cur,
-        """
-        SELECT as_of, ticker, side, qty, reason FROM orders WHERE account = ? AND status = 'rejected'
-        ORDER BY as_of DESC, order_id DESC LIMIT ?
-        """,
-        [account, n_recent],
-    )
+    positions = _columns(current_positions(account).frame(cur),
+                         ["ticker", "qty", "avg_cost", "close", "market_value", "weight"])
+    fills = _columns(recent_fills(account, n_recent).frame(cur),
+                     ["date", "ticker", "side", "qty", "price", "commission"])
+    rejections = _columns(orders_with_status(account, ("rejected",), n_recent).frame(cur),
+                          ["as_of", "ticker", "side", "qty", "reason"])
     regime = risk.get("regime") if risk else None
     if not regime:
         reg = _df(cur, "SELECT regime FROM regimes ORDER BY as_of DESC LIMIT 1")
