@@ -33,6 +33,7 @@ from engine.portfolio.settings import check_portfolio_config
 from engine.portfolio.signal_layers import statistical_gate
 from engine.stage_state import REGIME_KEY, TARGETS_KEY, ensemble_forecasts, garch_vols
 from engine.store import append
+from engine.store.read_model import hit_sql
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
     stronger of naive and drift with BH control across tickers (`statistical_gate`).
     `dm_pvalue` carries the Benjamini–Hochberg q-value the layer compares to α."""
     got = ctx.con.execute(
-        "SELECT e.ticker, e.error, e.naive_error, d.error AS drift_error, coalesce(e.hit, false) AS hit "
+        f"SELECT e.ticker, e.error, e.naive_error, d.error AS drift_error, {hit_sql('e')} AS hit "
         "FROM model_scores e LEFT JOIN model_scores d ON d.account = e.account AND d.model = 'drift' "
         "AND d.horizon = e.horizon AND d.ticker = e.ticker AND d.forecast_as_of = e.forecast_as_of "
         "WHERE e.account = ? AND e.model = 'ensemble' AND e.horizon = ? AND e.as_of <= ? "
@@ -68,12 +69,12 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
     err = np.asarray(got["error"], dtype=float)
     naive = np.asarray(got["naive_error"], dtype=float)
     drift = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: drift not scored
-    hit = np.asarray(got["hit"], dtype=bool)
+    hit = np.ma.filled(np.ma.asarray(got["hit"], dtype=float), np.nan)  # NULL: a tie, no call
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
     series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
               for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
     gate = statistical_gate(series, horizon, ctx.config.signals.min_scored)
-    return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue) for t, g in gate.items()}
+    return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue, n_calls=g.n_calls) for t, g in gate.items()}
 
 
 def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:

@@ -21,10 +21,19 @@ import pandas as pd
 
 #: Skill against the naive random walk over the grouped `model_scores` rows.
 SKILL_SQL = "1 - avg(error * error) / nullif(avg(naive_error * naive_error), 0)"
-#: One scored row's directional hit: NULL for a tie (forecast or actual exactly 0).
-HIT_SQL = "CASE WHEN mean = 0 OR actual = 0 THEN NULL ELSE sign(mean) = sign(actual) END"
+
+
+def hit_sql(alias: str = "") -> str:
+    """One scored row's directional hit as a DOUBLE (1/0): NULL for a tie (forecast or
+    actual exactly 0). `alias` qualifies the columns in a join."""
+    m, a = (f"{alias}.mean", f"{alias}.actual") if alias else ("mean", "actual")
+    return f"CAST(CASE WHEN {m} = 0 OR {a} = 0 THEN NULL ELSE sign({m}) = sign({a}) END AS DOUBLE)"
+
+
+#: One scored row's directional hit (1/0, NULL for a tie).
+HIT_SQL = hit_sql()
 #: Share of directional calls that were right, ties left out.
-HIT_RATE_SQL = f"avg(CAST({HIT_SQL} AS DOUBLE))"
+HIT_RATE_SQL = f"avg({HIT_SQL})"
 #: Share of actuals inside the forecast interval.
 COVERAGE_SQL = "avg(CAST(covered AS DOUBLE))"
 
