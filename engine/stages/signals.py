@@ -69,7 +69,7 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
     err = np.asarray(got["error"], dtype=float)
     naive = np.asarray(got["naive_error"], dtype=float)
     drift = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: drift not scored
-    hit = np.ma.filled(np.ma.asarray(got["hit"], dtype=float), np.nan)  # NULL: a tie, no call
+    hit: np.ndarray = np.ma.filled(np.ma.asarray(got["hit"], dtype=float), np.nan)  # NULL: a tie, no call
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
     series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
               for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
