@@ -168,11 +168,11 @@ _BENCH_COLS = ("benchmark", "sessions", "strategy_total_return", "benchmark_tota
 
 def _against_benchmark(con: Any, account: str, citations: list[Any]) -> ToolResult:
     """engine.portfolio.report's figures: active return, TE, IR (t), PSR, attribution, turnover, costs."""
-    from engine.portfolio.report import benchmark_report
+    from engine.portfolio.report import ATTRIBUTION_LABELS, benchmark_report
 
     rep = benchmark_report(con, account)
     row = tuple(", ".join(rep.get(c) or []) or "none" if c == "overlays_on" else rep.get(c) for c in _BENCH_COLS)
-    att = sorted((rep.get("attribution") or {}).items())
+    att = [(ATTRIBUTION_LABELS.get(k, k), v) for k, v in sorted((rep.get("attribution") or {}).items())]
     note = " ".join(x for x in (rep.get("withheld") and f"Ratios withheld: {rep['withheld']}.",
                                 rep.get("verdict"), rep.get("data_note")) if x)
     kids = (result("performance", "Active return by source (annualised)", ["source", "active_return"], att,
