@@ -15,7 +15,7 @@ from engine.features import (
     rolling_std,
     training_mask,
 )
-from engine.forecast.base import Panel
+from engine.panel import Panel
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from engine.features import FEATURE_BLOCKS, compute_features
-from engine.forecast.base import Panel
 from engine.forecast.leakage import find_lookahead
+from engine.panel import Panel
 
 
 @pytest.fixture(scope="module")
