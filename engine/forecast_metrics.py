@@ -4,9 +4,10 @@ Owns the forecast metrics of the validation report and of `model_scores`: MAE,
 RMSE, MASE, sMAPE, directional accuracy, interval coverage and the log loss of
 P(up), and the two every screen quotes, each defined once here: `skill_score`
 (1 - MSE/MSE_naive) and the directional hit (`hit_flags`, `hit_rate`: a forecast
-or an actual of exactly 0 is a tie, neither hit nor miss, and is left out). Every function takes aligned arrays (or Series) of actuals and forecasts,
-drops the positions where any input is NaN, and returns a float — NaN when
-nothing is left to score. `score_forecasts` computes them all at once.
+or an actual of exactly 0 is a tie, neither hit nor miss, and is left out). Every
+function takes aligned arrays (or Series) of actuals and forecasts, drops the
+positions where any input is NaN, and returns a float — NaN when nothing is left
+to score. `score_forecasts` computes them all at once.
 
 sMAPE follows utilsforecast: mean of |y - ŷ| / (|y| + |ŷ|), in [0, 1], with 0/0
 terms counted as 0.
