@@ -17,7 +17,10 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -51,7 +54,7 @@ class Period:
         return {"start": self.first.isoformat(), "end": self.last.isoformat()}
 
 
-def store_sessions(con: Any, account: str) -> list[dt.date]:
+def store_sessions(con: Queryable, account: str) -> list[dt.date]:
     """The account's marked sessions (the equity table), oldest first."""
     from copilot.tools.base import select
 

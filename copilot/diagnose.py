@@ -6,9 +6,12 @@ rate stored in ``copilot_checks``. Loads no model.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.settings import CopilotSettings
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 
 def status_report(settings: CopilotSettings, config: Any = None) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def status_report(settings: CopilotSettings, config: Any = None) -> dict[str, An
     return info
 
 
-def add_check_rate(info: dict[str, Any], con: Any) -> None:
+def add_check_rate(info: dict[str, Any], con: Queryable) -> None:
     """Attach the stored number-check rate per backend (skipped before migration 50)."""
     from copilot.history import check_rate
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.types import Citation
 
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
-def save_turn(con: Any, conversation_id: str, question: str, answer: str,
+
+def save_turn(con: Queryable, conversation_id: str, question: str, answer: str,
               sources: list[Citation], backend: str, check: dict[str, Any] | None = None,
               fed_back: bool = True) -> bool:
     """Append the user's question, the answer and its number check; False when the
@@ -46,7 +49,7 @@ def save_turn(con: Any, conversation_id: str, question: str, answer: str,
     return True
 
 
-def load_history(con: Any, conversation_id: str) -> list[dict[str, Any]]:
+def load_history(con: Queryable, conversation_id: str) -> list[dict[str, Any]]:
     """Messages of one conversation, oldest first, with sources decoded; ``fed_back``
     is False for answers that must not be sent back to a model (loops, fallbacks)."""
     rows = con.execute("SELECT m.seq, m.role, m.content, m.sources, m.backend, m.created_at, "
@@ -62,7 +65,7 @@ def load_history(con: Any, conversation_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def check_rate(con: Any) -> dict[str, Any]:
+def check_rate(con: Queryable) -> dict[str, Any]:
     """Answers checked, how many had unverified numbers (before the check acted), and
     the totals, per backend."""
     rows = con.execute("SELECT backend, count(*), count(*) FILTER (WHERE unverified > 0), "

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.backends import BackendUnavailableError, LLMBackend, OfflineBackend, make_backend
 from copilot.cache import AnswerCache
@@ -30,6 +30,9 @@ from copilot.settings import CopilotSettings
 from copilot.tools import TOOLS, known_tickers, run_tool, store_as_of
 from copilot.turn import STOPPED, Turn
 from copilot.types import Answer, Citation, ToolResult
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 
 class CopilotSession:
@@ -144,7 +147,7 @@ class CopilotSession:
             self._finish(con, turn, "".join(turn.parts), sources, turn.timings(cancelled),
                          turn.checks(), rows, cache_key=None if cancelled else key)
 
-    def _body(self, turn: Turn, con: Any, cancel: threading.Event | None) -> Iterator[str]:
+    def _body(self, turn: Turn, con: Queryable, cancel: threading.Event | None) -> Iterator[str]:
         """The answer's text before its sources: refusal, help, uncovered, or generated."""
         r, results, backend = turn.route, turn.results, turn.backend
         assert r is not None
@@ -190,7 +193,7 @@ class CopilotSession:
         if footer:
             turn.trailer = "\n\n" + footer
 
-    def _run_routed(self, con: Any, calls: list[tuple[str, dict[str, Any]]],
+    def _run_routed(self, con: Queryable, calls: list[tuple[str, dict[str, Any]]],
                     question: str) -> list[ToolResult]:
         """Run the routed tools; a ticker's forecasts follow its signal's horizon unless
         the question names one, so "why?" answers stay on the horizon that decided."""
@@ -208,7 +211,7 @@ class CopilotSession:
             results.append(res)
         return results
 
-    def _generate(self, backend: LLMBackend, con: Any, question: str, results: list[ToolResult],
+    def _generate(self, backend: LLMBackend, con: Queryable, question: str, results: list[ToolResult],
                   extra: list[ToolResult], cancel: threading.Event | None) -> Iterator[str]:
         if not backend.generative:
             yield from backend.generate(Prompt(question, results), cancel)
@@ -231,7 +234,7 @@ class CopilotSession:
         yield from backend.generate(prompt, cancel,
                                     call_tool if backend.supports_tools else None)
 
-    def _finish(self, con: Any, turn: Turn, text: str, sources: list[Citation],
+    def _finish(self, con: Queryable, turn: Turn, text: str, sources: list[Citation],
                 timings: dict[str, float], checks: dict[str, Any],
                 source_rows: list[dict[str, Any]], cache_key: Any) -> None:
         answer = Answer(text=text, sources=list(sources), backend=turn.used, timings=timings,
@@ -247,7 +250,7 @@ class CopilotSession:
                       checks if turn.guarded else None, fed_back)
         self.last_answer = answer
 
-    def _calendar(self, con: Any, as_of: str) -> tuple[set[str], list[Any]]:
+    def _calendar(self, con: Queryable, as_of: str) -> tuple[set[str], list[Any]]:
         """Known tickers and stored sessions, re-read when the store changes."""
         if self._tickers[0] != as_of:
             self._tickers = (as_of, known_tickers(con), store_sessions(con, self.settings.account))

@@ -17,7 +17,10 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
 
 CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
           "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
@@ -61,7 +64,7 @@ def build_chat_model(path: Path, *, hidden: int = 64, layers: int = 2, heads: in
     return path
 
 
-def seed_store(con: Any, as_of: dt.date = dt.date(2018, 2, 7), *,
+def seed_store(con: duckdb.DuckDBPyConnection, as_of: dt.date = dt.date(2018, 2, 7), *,
                reason: str = "momentum and skill agree", account: str = "paper") -> dict[str, Any]:
     """Insert a small, fully known portfolio state; returns the inserted numbers."""
     import pandas as pd

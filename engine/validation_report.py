@@ -20,12 +20,15 @@ Source: stored `model_scores` when there are any (else, or with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from engine.forecast_metrics import skill_score
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 CV_CHOICES = ("walk-forward", "cpcv")
 MIN_SESSIONS = 300
@@ -49,7 +52,7 @@ def weights_rule(config: Any, source: str) -> str:
             f"The weight's own skill and p-value (that window) are shown beside the row's full-history ones.")
 
 
-def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.DataFrame | None:
+def _walk_forward(con: Queryable, config: Any, tickers: Sequence[str] | None) -> pd.DataFrame | None:
     from engine.forecast.report import walk_forward_scores
     from engine.stages.forecast import model_params
 
@@ -64,7 +67,7 @@ def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.Da
         seed=config.app.seed, level=fc.level)
 
 
-def _panel(con: Any, tickers: Sequence[str] | None) -> Any:
+def _panel(con: Queryable, tickers: Sequence[str] | None) -> Any:
     from engine.panel import Panel
 
     bars = con.execute("SELECT date, ticker, open, high, low, close, volume FROM bars WHERE NOT quarantined").df()
@@ -73,7 +76,7 @@ def _panel(con: Any, tickers: Sequence[str] | None) -> Any:
     return Panel.from_long(bars)
 
 
-def _cpcv(con: Any, config: Any, tickers: Sequence[str] | None) -> list[dict]:
+def _cpcv(con: Queryable, config: Any, tickers: Sequence[str] | None) -> list[dict]:
     """Purged CPCV of LightGBM per horizon (the one model fitted on row sets, not on a sequence)."""
     from engine.forecast.validation import purged_cv_lightgbm
     from engine.stages.forecast import model_params
@@ -109,7 +112,7 @@ def _cpcv_summary(splits: list[dict]) -> list[dict]:
     return out
 
 
-def build_report(con: Any, config: Any, tickers: Sequence[str] | None = None, *,
+def build_report(con: Queryable, config: Any, tickers: Sequence[str] | None = None, *,
                  force_walk_forward: bool = False, cv: str = "walk-forward") -> dict[str, Any]:
     """The whole validation report as a JSON-ready dict (`rows` empty: nothing to validate)."""
     from engine.forecast.calibration import FLAG_GAP, FLAG_P, coverage_table

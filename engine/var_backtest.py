@@ -11,17 +11,20 @@ test and Christoffersen's independence test (exceptions should not cluster).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 MEASURES = ("var_hist_95", "var_hist_99", "var_param_95", "var_param_99", "var_mc_95", "var_mc_99")
 BACKTEST_COLUMNS = ["measure", "level", "n", "exceptions", "rate", "expected", "kupiec_lr", "kupiec_p",
                     "independence_lr", "independence_p", "verdict"]
 
 
-def var_pairs(con: Any, account: str) -> pd.DataFrame:
+def var_pairs(con: Queryable, account: str) -> pd.DataFrame:
     """as_of, every stored VaR at that close, and the next session's realised return."""
     cols = ", ".join(f"r.{m}" for m in MEASURES)
     return con.execute(

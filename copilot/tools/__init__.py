@@ -9,7 +9,7 @@ There is deliberately no tool that writes, and none that reaches the broker.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.tools.base import TICKER_PARAM, ToolSpec, params, select
 from copilot.tools.calc import calculate
@@ -19,6 +19,9 @@ from copilot.tools.portfolio import performance, positions, quality_issues, rece
 from copilot.tools.ranking import forecast_compare, model_ranking
 from copilot.tools.risk_tools import risk_breakdown, what_if
 from copilot.types import ToolResult
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 _MODEL = {"type": "string", "description": "forecaster name: naive, drift, arima, garch, ssa, "
                                            "lightgbm, neural or ensemble"}
@@ -77,7 +80,7 @@ TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (
 )}
 
 
-def run_tool(con: Any, account: str, name: str, args: dict[str, Any] | None = None) -> ToolResult:
+def run_tool(con: Queryable, account: str, name: str, args: dict[str, Any] | None = None) -> ToolResult:
     """Run a registered tool with only the arguments its schema declares."""
     from engine.errors import InputError
 
@@ -94,7 +97,7 @@ _AS_OF_TABLES = ("signals", "forecasts", "model_weights", "model_scores", "risk"
                  "equity", "orders", "quality_issues", "cycles")
 
 
-def store_as_of(con: Any) -> str:
+def store_as_of(con: Queryable) -> str:
     """A fingerprint of how fresh the store is: the latest date and row count per table.
 
     Row counts catch same-day writes (a second cycle, a new order) that leave the
@@ -107,7 +110,7 @@ def store_as_of(con: Any) -> str:
     return ";".join(f"{t}:{d}:{n}" for t, d, n in sorted(rows))
 
 
-def known_tickers(con: Any) -> set[str]:
+def known_tickers(con: Queryable) -> set[str]:
     """Tickers the store knows (bars, signals, forecasts, positions)."""
     _, rows = select(con, "SELECT DISTINCT ticker FROM bars UNION SELECT DISTINCT ticker FROM "
                           "signals UNION SELECT DISTINCT ticker FROM forecasts UNION "

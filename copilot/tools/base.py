@@ -12,13 +12,16 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.types import Citation, ToolResult
 from engine.sqlguard import read_only_body
 
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
-def select(con: Any, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+
+def select(con: Queryable, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one read-only SELECT and return (column names, rows).
 
     Raises InvariantError for anything else: tools never write, and a bug that

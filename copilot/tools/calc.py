@@ -10,10 +10,13 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.tools.base import result
 from copilot.types import Citation, ToolResult
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 _OPS: dict[type, Any] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
                          ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
@@ -52,7 +55,7 @@ def _eval(node: ast.AST) -> float:
     raise ValueError("only numbers and arithmetic operators are allowed")
 
 
-def calculate(con: Any, account: str, expression: str | None = None) -> ToolResult:
+def calculate(con: Queryable, account: str, expression: str | None = None) -> ToolResult:
     """Evaluate ``expression``; one row (expression, value)."""
     if not str(expression or "").strip():
         return result("calculate", "Calculator", ["expression", "value"], [], [],

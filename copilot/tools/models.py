@@ -5,17 +5,20 @@ from scored forecasts, and the ensemble's model weights and demotions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.tools.base import cite, clamp_limit, norm_ticker, parse_json, result, select
 from copilot.types import ToolResult
 from engine.store.read_model import latest_forecasts, scores_by_model
 
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
+
 _SIGNAL_COLS = ("as_of", "ticker", "action", "confidence", "expected_return", "horizon",
                 "prob_up", "validated", "target_weight", "reason")
 
 
-def latest_signal(con: Any, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
+def latest_signal(con: Queryable, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
     """Latest signal for one ticker (layers + drivers), or the latest session's top signals."""
     tk = norm_ticker(ticker)
     cols = ", ".join(_SIGNAL_COLS)
@@ -77,7 +80,7 @@ _FC_COLS = ("as_of", "ticker", "model", "horizon", "mean", "lower", "upper", "le
             "prob_up", "vol", "target_date", "skill", "weight")
 
 
-def forecasts(con: Any, account: str, ticker: str | None = None, model: str | None = None,
+def forecasts(con: Queryable, account: str, ticker: str | None = None, model: str | None = None,
               horizon: int | None = None) -> ToolResult:
     """The latest forecasts for a ticker, one row per model and horizon, with skill."""
     tk = norm_ticker(ticker)
@@ -106,7 +109,7 @@ _WF_COLS = ("model", "horizon", "n_scored", "rmse", "naive_rmse", "skill", "hit_
             "coverage", "first_as_of", "last_as_of")
 
 
-def walk_forward(con: Any, account: str, ticker: str | None = None, model: str | None = None) -> ToolResult:
+def walk_forward(con: Queryable, account: str, ticker: str | None = None, model: str | None = None) -> ToolResult:
     """Out-of-sample report from scored forecasts: RMSE vs naive, skill, hit rate, coverage."""
     tk = norm_ticker(ticker)
     names, got = select(con, *scores_by_model(account, ticker=tk, model=str(model).lower() if model else None))
@@ -128,7 +131,7 @@ _W_COLS = ("as_of", "model", "horizon", "weight", "skill", "dm_stat", "dm_pvalue
            "demoted", "reason")
 
 
-def model_weights(con: Any, account: str, model: str | None = None) -> ToolResult:
+def model_weights(con: Queryable, account: str, model: str | None = None) -> ToolResult:
     """The ensemble's latest weights per model, with skill, DM test and demotions."""
     where, args = ["account = ?"], [account]
     if model:

@@ -12,10 +12,13 @@ words into them); values are rounded (money to cents, fractions to 6 places).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.tools.base import cite, clamp_limit, norm_ticker, result, select
 from copilot.types import ToolResult
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 
 def parse_day(value: Any, name: str) -> dt.date | None:
@@ -33,7 +36,7 @@ def parse_day(value: Any, name: str) -> dt.date | None:
                          hint="pass ISO dates (YYYY-MM-DD)") from None
 
 
-def sessions_in(con: Any, account: str, start: Any, end: Any) -> tuple[list[dt.date], dt.date | None]:
+def sessions_in(con: Queryable, account: str, start: Any, end: Any) -> tuple[list[dt.date], dt.date | None]:
     """Stored sessions in [start, end] (defaults: the latest session) and the one before."""
     _, rows = select(con, "SELECT as_of FROM equity WHERE account = ? ORDER BY as_of", [account])
     days = [r[0] for r in rows]
@@ -61,7 +64,7 @@ _PNL_COLS = ("period", "first", "last", "sessions", "equity_before", "equity_end
 _ATTR_COLS = ("ticker", "pnl", "contribution", "value_before", "value_end", "net_traded")
 
 
-def pnl_period(con: Any, account: str, start: str | None = None, end: str | None = None,
+def pnl_period(con: Queryable, account: str, start: str | None = None, end: str | None = None,
                limit: int = 5) -> ToolResult:
     """P&L over [start, end] with attribution by position and the buy-and-hold benchmark."""
     days, before = sessions_in(con, account, start, end)
@@ -126,7 +129,7 @@ def pnl_period(con: Any, account: str, start: str | None = None, end: str | None
                   children=children)
 
 
-def _by_signal(con: Any, account: str, day: dt.date, attr: list[tuple[Any, ...]]) -> ToolResult | None:
+def _by_signal(con: Queryable, account: str, day: dt.date, attr: list[tuple[Any, ...]]) -> ToolResult | None:
     """P&L grouped by each ticker's signal at the close before the period (BUY/SELL/HOLD)."""
     _, rows = select(con, "SELECT ticker, action, validated FROM signals WHERE account = ? AND as_of = "
                           "(SELECT max(as_of) FROM signals WHERE account = ? AND as_of <= ?)",
@@ -145,7 +148,7 @@ def _by_signal(con: Any, account: str, day: dt.date, attr: list[tuple[Any, ...]]
                   [cite("signals", day, account=account)])
 
 
-def _benchmark(con: Any, first: dt.date, last: dt.date) -> float | None:
+def _benchmark(con: Queryable, first: dt.date, last: dt.date) -> float | None:
     import pandas as pd
 
     from engine.portfolio.summary import BUY_AND_HOLD_SQL, buy_and_hold_value
@@ -155,7 +158,7 @@ def _benchmark(con: Any, first: dt.date, last: dt.date) -> float | None:
     return float(value.iloc[-1] - 1.0) if len(value) > 1 else None
 
 
-def _attribution(con: Any, account: str, before: dt.date | None, first: dt.date, last: dt.date,
+def _attribution(con: Queryable, account: str, before: dt.date | None, first: dt.date, last: dt.date,
                  start_eq: float) -> list[tuple[Any, ...]]:
     """(ticker, pnl, contribution, value_before, value_end, net_traded), worst first."""
     mv0: dict[str, float] = {}
@@ -189,7 +192,7 @@ _FILL_COLS = ("date", "ticker", "side", "qty", "price", "commission")
 _SIG_COLS = ("as_of", "ticker", "action", "previous", "confidence", "expected_return", "horizon")
 
 
-def history(con: Any, account: str, start: str | None = None, end: str | None = None,
+def history(con: Queryable, account: str, start: str | None = None, end: str | None = None,
             ticker: str | None = None, limit: int = 10) -> ToolResult:
     """Equity and drawdown over [start, end], fills in it, and signal changes in it."""
     days, before = sessions_in(con, account, start, end)
@@ -234,7 +237,7 @@ def history(con: Any, account: str, start: str | None = None, end: str | None = 
                   children=tuple(children))
 
 
-def _signal_changes(con: Any, account: str, before: dt.date, first: dt.date, last: dt.date,
+def _signal_changes(con: Queryable, account: str, before: dt.date, first: dt.date, last: dt.date,
                     tk: str | None, n: int) -> ToolResult | None:
     """Signals whose action changed inside the period (for one ticker: every signal)."""
     where, args = ["account = ?", "as_of BETWEEN ? AND ?"], [account, before, last]

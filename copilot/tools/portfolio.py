@@ -5,18 +5,21 @@ metrics (empyrical conventions, through ``engine.metrics``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.tools.base import cite, clamp_limit, norm_ticker, parse_json, result, select
 from copilot.types import Citation, ToolResult
 from engine.store import read_model
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 _RISK_COLS = ("as_of", "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",
               "var_mc_99", "realised_vol", "forecast_vol", "beta", "drawdown", "gross", "net",
               "concentration", "regime", "halted", "halt_reason")
 
 
-def risk_snapshot(con: Any, account: str) -> ToolResult:
+def risk_snapshot(con: Queryable, account: str) -> ToolResult:
     """The latest risk row: VaR/CVaR, volatility, drawdown, exposure, kill-switch state."""
     _, rows = select(con, f"SELECT {', '.join(_RISK_COLS)}, limit_utilisation FROM risk "
                           "WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
@@ -39,7 +42,7 @@ def risk_snapshot(con: Any, account: str) -> ToolResult:
 _POS_COLS = ("as_of", "ticker", "qty", "avg_cost", "close", "market_value", "weight")
 
 
-def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
+def positions(con: Queryable, account: str, ticker: str | None = None) -> ToolResult:
     """Positions at the latest marked session, plus cash and equity from ``equity``."""
     tk = norm_ticker(ticker)
     _, rows = select(con, *read_model.current_positions(account, ticker=tk))
@@ -65,7 +68,7 @@ def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
 _FILL_COLS = ("date", "ticker", "side", "qty", "price", "commission", "slippage", "order_id")
 
 
-def recent_fills(con: Any, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
+def recent_fills(con: Queryable, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
     """The most recent paper fills (newest first)."""
     tk = norm_ticker(ticker)
     n = clamp_limit(limit, 10)
@@ -83,7 +86,7 @@ def recent_fills(con: Any, account: str, ticker: str | None = None, limit: int =
 _REJ_COLS = ("as_of", "ticker", "side", "qty", "status", "reason", "order_id")
 
 
-def rejections(con: Any, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
+def rejections(con: Queryable, account: str, ticker: str | None = None, limit: int = 10) -> ToolResult:
     """Recently rejected or cancelled orders and why (pre-trade checks, kill switches)."""
     tk = norm_ticker(ticker)
     n = clamp_limit(limit, 10)
@@ -101,7 +104,7 @@ def rejections(con: Any, account: str, ticker: str | None = None, limit: int = 1
 _QI_COLS = ("found_session", "ticker", "date", "rule", "action", "detail")
 
 
-def quality_issues(con: Any, account: str, ticker: str | None = None, limit: int = 15) -> ToolResult:
+def quality_issues(con: Queryable, account: str, ticker: str | None = None, limit: int = 15) -> ToolResult:
     """Recent data-quality issues the gate flagged, repaired or quarantined."""
     tk = norm_ticker(ticker)
     n = clamp_limit(limit, 15)
@@ -132,7 +135,7 @@ _PERF_COLS = ("portfolio", "first_as_of", "last_as_of", "sessions", "equity", "t
               "max_drawdown", "calmar_ratio")
 
 
-def performance(con: Any, account: str) -> ToolResult:
+def performance(con: Queryable, account: str) -> ToolResult:
     """Portfolio performance over the stored equity curve (empyrical conventions)."""
     import numpy as np
 
@@ -165,7 +168,7 @@ _BENCH_COLS = ("benchmark", "sessions", "strategy_total_return", "benchmark_tota
                "costs_paid", "cost_drag", "overlays_on")
 
 
-def _against_benchmark(con: Any, account: str, citations: list[Any]) -> ToolResult:
+def _against_benchmark(con: Queryable, account: str, citations: list[Any]) -> ToolResult:
     """engine.portfolio.report's figures: active return, TE, IR (t), PSR, attribution, turnover, costs."""
     from engine.portfolio.report import ATTRIBUTION_LABELS, benchmark_report
 
@@ -181,7 +184,7 @@ def _against_benchmark(con: Any, account: str, citations: list[Any]) -> ToolResu
                   children=kids)
 
 
-def _buy_and_hold(con: Any, first: Any, last: Any) -> tuple[Any, Any] | None:
+def _buy_and_hold(con: Queryable, first: Any, last: Any) -> tuple[Any, Any] | None:
     """Equal dollars in every ticker at the first close, held: (value path, daily returns)."""
     import pandas as pd
 

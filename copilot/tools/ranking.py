@@ -6,7 +6,7 @@ tickers (one row per ticker and horizon).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,13 +15,16 @@ from copilot.types import ToolResult
 from engine.forecast_metrics import skill_score
 from engine.store.read_model import HIT_SQL
 
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
+
 MIN_SCORED = 20  # scored forecasts a model needs before it can be named the winner
 
 _RANK_COLS = ("rank", "model", "horizon", "n_scored", "skill", "rmse", "naive_rmse", "hit_rate",
               "dm_pvalue", "beats_naive")
 
 
-def model_ranking(con: Any, account: str, ticker: str | None = None,
+def model_ranking(con: Queryable, account: str, ticker: str | None = None,
                   horizon: int | None = None) -> ToolResult:
     """Models ranked by out-of-sample skill (1 - MSE/MSE_naive) for one ticker (or all)."""
     from engine.significance import diebold_mariano
@@ -81,7 +84,7 @@ _CMP_COLS = ("ticker", "horizon", "model", "mean", "lower", "upper", "prob_up", 
              "signal_confidence")
 
 
-def forecast_compare(con: Any, account: str, tickers: Any = None, model: str = "ensemble",
+def forecast_compare(con: Queryable, account: str, tickers: Any = None, model: str = "ensemble",
                      horizon: int | None = None) -> ToolResult:
     """Latest forecasts of one model (default the ensemble) for several tickers, compactly."""
     names = tickers if isinstance(tickers, (list, tuple)) else str(tickers or "").replace(",", " ").split()

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from copilot.tools.base import cite, norm_ticker, parse_json, result, select
 from copilot.types import ToolResult
+
+if TYPE_CHECKING:
+    from engine.store.connection import Queryable
 
 LOOKBACK = 252  # sessions of returns, as [portfolio] lookback's default
 
@@ -36,7 +39,7 @@ class _Book:
     market: np.ndarray       # (T,) equal-weight mean return of the universe
 
 
-def _book(con: Any, account: str) -> _Book | None:
+def _book(con: Queryable, account: str) -> _Book | None:
     """The latest marked book and the lookback's returns, as the risk stage sees them."""
     import pandas as pd
 
@@ -117,7 +120,7 @@ _RB_COLS = ("as_of", "equity", "var_hist_95", "var_95_usd", "cvar_hist_95", "dra
             "top_var_contributor", "top_var_share", "closest_limit", "closest_limit_used", "halted")
 
 
-def risk_breakdown(con: Any, account: str) -> ToolResult:
+def risk_breakdown(con: Queryable, account: str) -> ToolResult:
     """The biggest risks now: stress scenarios, VaR by position, limit use."""
     _, rows = select(con, "SELECT as_of, var_hist_95, cvar_hist_95, drawdown, gross, net, beta, "
                           "halted, limit_utilisation, stress FROM risk WHERE account = ? "
@@ -169,7 +172,7 @@ def risk_breakdown(con: Any, account: str) -> ToolResult:
 _WI_COLS = ("measure", "now", "hypothetical", "change")
 
 
-def what_if(con: Any, account: str, ticker: str | None = None, action: str = "close",
+def what_if(con: Queryable, account: str, ticker: str | None = None, action: str = "close",
             target_weight: float | None = None, qty: int | None = None,
             fraction: float | None = None) -> ToolResult:
     """HYPOTHETICAL: close or resize one position at the latest close; nothing is traded."""

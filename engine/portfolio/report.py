@@ -36,7 +36,8 @@ from engine.portfolio.benchmark import BENCHMARK_NAMES, OVERLAYS
 from engine.sharpe_stats import probabilistic_sharpe_ratio
 
 if TYPE_CHECKING:
-    import duckdb
+
+    from engine.store.connection import Queryable
 
 MIN_SESSIONS = 20
 """Fewer daily returns than this: ratios and annualised figures are withheld."""
@@ -63,13 +64,13 @@ def _num(x: Any, digits: int = 6) -> float | None:
     return round(x, digits) if math.isfinite(x) else None
 
 
-def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pd.DataFrame:
+def _df(con: Queryable, sql: str, params: list[Any]) -> pd.DataFrame:
     cur = con.execute(sql, params)
     cols = [d[0] for d in cur.description]
     return pd.DataFrame(cur.fetchall(), columns=cols)
 
 
-def _window(con: duckdb.DuckDBPyConnection, account: str, first: Any, last: Any) -> pd.DataFrame:
+def _window(con: Queryable, account: str, first: Any, last: Any) -> pd.DataFrame:
     """Equity rows from the session before `first` (the anchor, if any) through `last`."""
     eq = _df(con, "SELECT as_of, equity FROM equity WHERE account = ? ORDER BY as_of", [account])
     if eq.empty:
@@ -85,7 +86,7 @@ def _window(con: duckdb.DuckDBPyConnection, account: str, first: Any, last: Any)
     return eq[keep].reset_index(drop=True)
 
 
-def _closes(con: duckdb.DuckDBPyConnection, days: list[Any]) -> pd.DataFrame:
+def _closes(con: Queryable, days: list[Any]) -> pd.DataFrame:
     bars = _df(con, "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
                [days[0], days[-1]])
     if bars.empty:
@@ -111,7 +112,7 @@ def benchmark_returns(closes: pd.DataFrame, kind: str) -> np.ndarray:
     return value[1:] / value[:-1] - 1.0
 
 
-def _weights(con: duckdb.DuckDBPyConnection, account: str, days: list[Any]) -> dict[str, pd.DataFrame]:
+def _weights(con: Queryable, account: str, days: list[Any]) -> dict[str, pd.DataFrame]:
     """Per-session weights held from each close: core, base, tilt, target (session x ticker)."""
     core = "coalesce(core_weight, base_weight)" if _has_column(con, "signals", "core_weight") else "base_weight"
     sig = _df(con, f"SELECT as_of, ticker, {core} AS core, base_weight AS base, tilt, target_weight AS target "
@@ -131,7 +132,7 @@ def _contribution(w: pd.DataFrame | None, asset_r: pd.DataFrame, days: list[Any]
     return np.nansum(held * asset_r.to_numpy()[1:], axis=1)
 
 
-def attribution_daily(con: duckdb.DuckDBPyConnection, account: str, days: list[Any], closes: pd.DataFrame,
+def attribution_daily(con: Queryable, account: str, days: list[Any], closes: pd.DataFrame,
                       r_strategy: np.ndarray, r_bench: np.ndarray, costs: np.ndarray) -> dict[str, np.ndarray]:
     """Daily contributions to active return; they sum to r_strategy - r_bench exactly."""
     asset_r = closes / closes.shift(1) - 1.0
@@ -145,30 +146,30 @@ def attribution_daily(con: duckdb.DuckDBPyConnection, account: str, days: list[A
     return parts
 
 
-def _trades(con: duckdb.DuckDBPyConnection, account: str, after: Any, last: Any) -> pd.DataFrame:
+def _trades(con: Queryable, account: str, after: Any, last: Any) -> pd.DataFrame:
     return _df(con, "SELECT f.date, f.qty * f.price AS notional, f.commission + f.slippage AS cost, o.intent "
                     "FROM fills f LEFT JOIN orders o USING (order_id) WHERE f.account = ? AND f.date > ? "
                     "AND f.date <= ?", [account, after, last])
 
 
-def data_note(con: duckdb.DuckDBPyConnection, first: Any, last: Any) -> str:
+def data_note(con: Queryable, first: Any, last: Any) -> str:
     """The survivorship statement for the data behind the window."""
     row = con.execute("SELECT count(*) FILTER (WHERE source = 'sample') FROM bars WHERE date BETWEEN ? AND ?",
                       [first, last]).fetchall()
     return SURVIVORSHIP if row and row[0][0] else OWN_DATA
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _has(con: Queryable, table: str) -> bool:
     """Whether `table` exists (a read-only database may predate migration 31)."""
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
 
 
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+def _has_column(con: Queryable, table: str, column: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
                             [table, column]).fetchall()[0][0])
 
 
-def stored_setup(con: duckdb.DuckDBPyConnection, account: str, first: Any, last: Any) -> tuple[str, list[str]]:
+def stored_setup(con: Queryable, account: str, first: Any, last: Any) -> tuple[str, list[str]]:
     """(benchmark, overlays) the sessions in the window ran with, from `portfolio_setup`:
     the latest benchmark, and every overlay on in any of them."""
     if not _has(con, "portfolio_setup"):
@@ -182,7 +183,7 @@ def stored_setup(con: duckdb.DuckDBPyConnection, account: str, first: Any, last:
     return str(rows[-1][0]), [o for o in OVERLAYS if o in seen]
 
 
-def benchmark_report(con: duckdb.DuckDBPyConnection, account: str, *, benchmark: str | None = None,
+def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = None,
                      overlays: tuple[str, ...] | list[str] | None = None, first: Any = None, last: Any = None,
                      min_sessions: int = MIN_SESSIONS) -> dict[str, Any]:
     """The strategy against its benchmark over sessions `first` … `last` (default: all).
