@@ -28,13 +28,14 @@ import pandas as pd
 from engine.forecast_metrics import skill_score
 
 if TYPE_CHECKING:
+    from engine.config import Config
     from engine.store.connection import Queryable
 
 CV_CHOICES = ("walk-forward", "cpcv")
 MIN_SESSIONS = 300
 
 
-def weights_rule(config: Any, source: str) -> str:
+def weights_rule(config: Config, source: str) -> str:
     """One sentence per rule compute_weights applies, with this config's numbers."""
     if source != "model_scores":
         return ("walk-forward run: no ensemble weights here (they are set session by session "
@@ -52,7 +53,7 @@ def weights_rule(config: Any, source: str) -> str:
             f"The weight's own skill and p-value (that window) are shown beside the row's full-history ones.")
 
 
-def _walk_forward(con: Queryable, config: Any, tickers: Sequence[str] | None) -> pd.DataFrame | None:
+def _walk_forward(con: Queryable, config: Config, tickers: Sequence[str] | None) -> pd.DataFrame | None:
     from engine.forecast.report import walk_forward_scores
     from engine.stages.forecast import model_params
 
@@ -76,7 +77,7 @@ def _panel(con: Queryable, tickers: Sequence[str] | None) -> Any:
     return Panel.from_long(bars)
 
 
-def _cpcv(con: Queryable, config: Any, tickers: Sequence[str] | None) -> list[dict]:
+def _cpcv(con: Queryable, config: Config, tickers: Sequence[str] | None) -> list[dict]:
     """Purged CPCV of LightGBM per horizon (the one model fitted on row sets, not on a sequence)."""
     from engine.forecast.validation import purged_cv_lightgbm
     from engine.stages.forecast import model_params
@@ -112,7 +113,7 @@ def _cpcv_summary(splits: list[dict]) -> list[dict]:
     return out
 
 
-def build_report(con: Queryable, config: Any, tickers: Sequence[str] | None = None, *,
+def build_report(con: Queryable, config: Config, tickers: Sequence[str] | None = None, *,
                  force_walk_forward: bool = False, cv: str = "walk-forward") -> dict[str, Any]:
     """The whole validation report as a JSON-ready dict (`rows` empty: nothing to validate)."""
     from engine.forecast.calibration import FLAG_GAP, FLAG_P, coverage_table

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow.flight as fl
 import pytest
 
-from engine.config import load_config
+from engine.config import Config, load_config
 from engine.serve.client import follow_events
 from engine.serve.reader import open_reader
 from engine.serve.rendezvous import find_owner, owner_paths
@@ -95,7 +95,7 @@ def owner(tmp_path_factory: pytest.TempPathFactory, module_runtime: str) -> Iter
         run.stop()
 
 
-def _config(runtime: str) -> object:
+def _config(runtime: str) -> Config:
     return load_config(overrides={"serve.runtime_dir": runtime, "serve.lock_wait_s": 2.0})
 
 
