@@ -19,15 +19,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from engine.errors import DatabaseLockedError
 from engine.serve.client import request_handover
 from engine.serve.rendezvous import KIND_LABEL, OwnerInfo, find_owner
 from engine.store import Store
-
-if TYPE_CHECKING:
-    from engine.config import Config
 
 __all__ = ["open_owned", "held_error"]
 
@@ -44,7 +41,7 @@ def held_error(path: Path | str, owner: OwnerInfo, reason: str | None = None) ->
     return DatabaseLockedError(f"database {path} is in use by {owner.label}", hint)
 
 
-def open_owned(path: str | Path, kind: str, config: Config,
+def open_owned(path: str | Path, kind: str, config: Any,
                announce: Callable[[str], None] | None = None) -> Store:
     """Open `path` read-write for a writer of `kind` ("run", "tui" or "import")."""
     if str(path) == ":memory:":

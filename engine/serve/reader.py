@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -37,9 +37,6 @@ from engine.errors import DatabaseLockedError, OwnerGoneError, UsageError
 from engine.serve.rendezvous import OwnerInfo, find_owner
 from engine.serve.wire import REFUSED, query_ticket, server_message
 from engine.sqlguard import read_only_body
-
-if TYPE_CHECKING:
-    from engine.config import Config
 
 __all__ = ["ReaderStore", "ReadConnection", "open_reader"]
 
@@ -227,7 +224,7 @@ class ReaderStore:
         self._route.close()
 
 
-def open_reader(path: str | Path, config: Config, announce: Announce | None = None) -> ReaderStore:
+def open_reader(path: str | Path, config: Any, announce: Announce | None = None) -> ReaderStore:
     """A reader of the database at `path`: attached to its owner, or on the file itself.
 
     Raises UsageError when the file does not exist.

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.flight as fl
@@ -32,9 +32,6 @@ import pyarrow.flight as fl
 from engine.serve.rendezvous import OwnerInfo, new_owner, owner_paths, publish_owner, withdraw_owner
 from engine.serve.wire import REFUSED, decode_value, event_json
 from engine.sqlguard import read_only_body
-
-if TYPE_CHECKING:
-    from engine.config import Config
 
 __all__ = ["StoreEndpoint"]
 
@@ -155,7 +152,7 @@ class StoreEndpoint:
         self._cursors = threading.local()
 
     @classmethod
-    def start(cls, store: Any, kind: str, config: Config, *, on_handover: Handover | None = None,
+    def start(cls, store: Any, kind: str, config: Any, *, on_handover: Handover | None = None,
               on_control: Control | None = None) -> StoreEndpoint | None:
         """Listen and publish the owner file; None when `[serve] enabled = false` or in-memory."""
         serve = config.section("serve")
