@@ -53,10 +53,11 @@ GLOSSARY: tuple[tuple[str, str, str], ...] = (
     ("Watchlist", "Signal BUY 60%", "latest signal and its confidence (probability the call is right)"),
     ("Watchlist", "Flags S Q ?", "S stale bar (cached, the source failed), Q quarantined bar (failed a data "
      "check), ? no bars stored yet"),
-    ("Signals", "Action BUY ✓ / ✗", "✓ every validation layer passed and the signal may trade; ✗ at least one failed"),
+    ("Signals", "Call BUY / HOLD / SELL", "the signal's direction (its target weight moves only if validated)"),
     ("Signals", "Conf, E(r)", "confidence; expected return over the signals' horizon"),
-    ("Signals", "Layers 4/5 ✗ cost", "layers passed / layers checked; after ✗ the layers that failed "
-     "(enter opens the detail with each layer's reason)"),
+    ("Signals", "Layers ✓", "every validation layer passed: the signal is validated and may trade"),
+    ("Signals", "Layers ✗ S$", "the layers that failed: S statistical (skill vs naive), R regime, Z size, "
+     "C correlation, $ cost (enter opens the detail with each layer's reason)"),
     ("Forecasts", "h = 5", "forecast horizon in sessions (h cycles); the pane opens at the signals' horizon"),
     ("Forecasts", "Wt", "the model's weight in the ensemble (0 when demoted)"),
     ("Forecasts", "Skill", "1 − model error / naive error on matured forecasts; > 0 beats the naive forecast"),
