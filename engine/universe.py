@@ -91,7 +91,7 @@ class UniversePlan:
 
     after: Universe
     actions: dict[str, str]              # ticker -> add | remove | keep | liquidate | left
-    requested_at: dt.datetime
+    requested_at: dict[str, dt.datetime]   # ticker -> when its last request came (now: housekeeping)
     n_requests: int
     backfill: pd.DataFrame | None = None
 
@@ -148,9 +148,10 @@ class UniverseDesk:
         if new:
             unknown = self.feed.check_new_tickers(new)  # may fetch (live): off the UI thread
             if unknown:
-                raise InputError(f"{name_some(unknown, 4)} not in the data ({self.feed.describe()}); "
-                                 "nothing added", "check the symbol, or add its bars to the data file "
-                                 "(`pmax data import FILE`) and restart")
+                verb = "is" if len(unknown) == 1 else "are"
+                raise InputError(f"{name_some(unknown, 4)} {verb} not in the data ({self.feed.describe()}); "
+                                 "nothing added", "check the symbol; a replay trades only the tickers in its "
+                                 "data file (another file: --data FILE)")
         req = ChangeRequest(adds, removes, sells)
         with self._lock:
             self._pending.append(req)
@@ -175,9 +176,11 @@ class UniverseDesk:
         if not queued and not cur.kept and not cur.liquidating:
             return None
         watch, sell_intent = set(cur.watch), {}
+        asked: dict[str, dt.datetime] = {}
         for req in queued:
             watch = (watch | set(req.add)) - set(req.remove)
             sell_intent.update({t: t in req.liquidate for t in req.remove})
+            asked.update({t: req.requested_at for t in req.add + req.remove})
             for t in req.add:
                 sell_intent.pop(t, None)
         was_out = set(cur.kept) | set(cur.liquidating)
@@ -208,8 +211,8 @@ class UniverseDesk:
         if after == cur and not actions:
             self._drop(len(queued))  # e.g. removed and added back before the cycle
             return None
-        when = queued[-1].requested_at if queued else dt.datetime.now()
-        return UniversePlan(after, actions, when, len(queued))
+        now = dt.datetime.now()
+        return UniversePlan(after, actions, {t: asked.get(t, now) for t in actions}, len(queued))
 
     def with_backfill(self, plan: UniversePlan, session: dt.date) -> UniversePlan:
         """`plan` plus the history of its added names before `session`."""
@@ -275,7 +278,8 @@ def record(con: duckdb.DuckDBPyConnection, account: str, session: dt.date, plan:
     if plan.actions:
         upsert(con, "universe_changes", pd.DataFrame({
             "account": account, "session": pd.Timestamp(session), "ticker": list(plan.actions),
-            "action": list(plan.actions.values()), "requested_at": pd.Timestamp(plan.requested_at)}))
+            "action": list(plan.actions.values()),
+            "requested_at": [pd.Timestamp(plan.requested_at[t]) for t in plan.actions]}))
     con.execute("UPDATE runs SET universe = ? WHERE run_id = ?", [",".join(plan.after.delivered), run_id])
 
 

@@ -53,6 +53,8 @@ async def test_removing_a_held_ticker_can_liquidate_it(tmp_path: Path) -> None:
         await pilot.press("n")  # the next cycle orders the sale…
         await _until(pilot, lambda: not engine.universe.pending() and not app._stepping, "a cycle")
         await settle(pilot, app)
+        applied = [e for e in app.event_log if e.title.startswith("Watchlist change applied")]
+        assert applied and "liquidating T3: sale ordered" in applied[-1].message
         await pilot.press("n")  # …which fills at the following open
         await _until(pilot, lambda: _qty(engine, "T3") == 0 and not app._stepping, "the sale")
         await settle(pilot, app)
@@ -66,7 +68,7 @@ async def test_keep_and_undo_and_unknown_tickers(tmp_path: Path) -> None:
         await settle(pilot, app)
         await pilot.press("a", *"zzzz", "enter")
         await _until(pilot, lambda: "Watchlist unchanged" in app.event_log[-1].title, "the refusal")
-        assert "ZZZZ not in the data" in app.event_log[-1].message and "ZZZZ" not in app.watchlist
+        assert "ZZZZ is not in the data" in app.event_log[-1].message and "ZZZZ" not in app.watchlist
         assert engine.universe.pending() == []
         new = TICKERS[-1]
         await pilot.press("a", *new.lower(), "enter")

@@ -37,7 +37,7 @@ def _feed(providers: list[MarketDataProvider]) -> LiveFeed:
 def test_live_add_fetches_history_and_refuses_unknown() -> None:
     feed = _feed([LocalFileProvider()])
     desk = UniverseDesk(feed, feed.universe())
-    with pytest.raises(InputError, match="ZZZZ not in the data"):
+    with pytest.raises(InputError, match="ZZZZ is not in the data"):
         desk.request(add=["ZZZZ"])
     desk.request(add=["NVDA"])
     feed.deliver(["AAPL", "MSFT", "NVDA"])
