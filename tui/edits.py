@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from tui.panes.base import WatchlistEdited
 
@@ -86,6 +86,16 @@ class EditsMixin:
     watchlist: list[str]
     _edits: list[Edit]
     _saved: dict[str, Any]
+
+    async def _on_key(self, event: events.Key) -> None:
+        """While a text box has focus, a printable key is text. Keys arrive in bursts (typing
+        `a` then a ticker, `i` then a question): those read before the focus moved were sent
+        to the old widget and bubble up here; they belong in the box, not to its commands."""
+        focused = self.focused  # type: ignore[attr-defined]
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            focused.insert_text_at_cursor(event.character)
+            event.prevent_default()  # App._on_key would run the old pane's binding for it
+            event.stop()
 
     def _init_edits(self) -> None:
         self._edits = []
