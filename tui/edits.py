@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
@@ -53,7 +53,8 @@ def held_quantity(snapshot: Any, ticker: str) -> float:
 class ConfirmRemoveHeld(ModalScreen[str | None]):
     """Removing a held ticker: keep managing the position, liquidate it, or cancel."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="confirm_cancel"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+                Binding("escape", "dismiss(None)", "Cancel", id="confirm_cancel"),
                 Binding("k", "dismiss('keep')", "Keep", id="confirm_keep", show=False),
                 Binding("l", "dismiss('liquidate')", "Liquidate", id="confirm_liquidate", show=False)]
 
@@ -128,8 +129,11 @@ class EditsMixin:
             ticker = event.remove
             qty = held_quantity(app.snapshot, ticker)
             if qty:
-                app.push_screen(ConfirmRemoveHeld(ticker, qty, app.engine is not None),
-                                lambda choice: choice and self._remove_ticker(ticker, choice, qty))
+                def chosen(choice: str | None) -> None:
+                    if choice:
+                        self._remove_ticker(ticker, choice, qty)
+
+                app.push_screen(ConfirmRemoveHeld(ticker, qty, app.engine is not None), chosen)
             else:
                 self._remove_ticker(ticker, "remove", 0.0)
 
