@@ -235,6 +235,9 @@ class UniverseDesk:
     # -- start-up --------------------------------------------------------------------
     def restore(self, con: duckdb.DuckDBPyConnection, account: str) -> list[str]:
         """Keep managing held names a past run added, kept or was liquidating; returns notes."""
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'universe_changes'"
+                           ).fetchall()[0][0]:
+            return []  # a read-only database from before migration 98
         rows = con.execute(
             "SELECT ticker, action FROM universe_changes WHERE account = ? "
             "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY session DESC) = 1",
