@@ -83,6 +83,7 @@ def test_liquidate_sells_at_the_next_open_through_the_order_path(tmp_path: Path)
     fill = engine.store.query_df("SELECT f.date, f.price, f.commission, b.open FROM fills f JOIN bars b "
                                  "ON b.ticker = f.ticker AND b.date = f.date "
                                  f"WHERE f.order_id = '{order['order_id'][0]}'")
+    assert engine.as_of is not None
     assert len(fill) == 1 and fill["date"][0].date() == engine.as_of > decided
     assert fill["price"][0] == pytest.approx(fill["open"][0] * 0.999, abs=1e-3)  # slippage on the open
     assert fill["commission"][0] > 0
