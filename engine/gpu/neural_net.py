@@ -17,6 +17,7 @@ gradient scaler). torch is imported inside functions only.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     import torch
 
 CLIP = 5.0
+_THREADS_LOCK = threading.Lock()
+_THREADS_DEPTH = [0, 0]  # scopes open, torch's thread count before the first
 PREDICT_BATCH = 16384
 
 
@@ -238,13 +241,21 @@ class NeuralNet:
 
         @contextlib.contextmanager
         def scope() -> Any:
-            before = torch.get_num_threads()
-            if self.config.threads > 0:
-                torch.set_num_threads(self.config.threads)
+            # A fit on the forecast stage's background thread can overlap a prediction: the
+            # first scope in sets the count, the last one out restores it (never mid-fit).
+            with _THREADS_LOCK:
+                if _THREADS_DEPTH[0] == 0:
+                    _THREADS_DEPTH[1] = torch.get_num_threads()
+                    if self.config.threads > 0:
+                        torch.set_num_threads(self.config.threads)
+                _THREADS_DEPTH[0] += 1
             try:
                 yield
             finally:
-                torch.set_num_threads(before)
+                with _THREADS_LOCK:
+                    _THREADS_DEPTH[0] -= 1
+                    if _THREADS_DEPTH[0] == 0:
+                        torch.set_num_threads(_THREADS_DEPTH[1])
 
         return scope()
 
