@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 CLIP = 5.0
 _THREADS_LOCK = threading.Lock()
+_TRAIN_LOCK = threading.Lock()
 _THREADS_DEPTH = [0, 0]  # scopes open, torch's thread count before the first
 PREDICT_BATCH = 16384
 
@@ -241,14 +242,15 @@ class NeuralNet:
 
         @contextlib.contextmanager
         def scope() -> Any:
-            # A fit on the forecast stage's background thread can overlap a prediction: the
-            # first scope in sets the count, the last one out restores it (never mid-fit).
+            # A fit on the forecast stage's background thread can overlap a prediction. The
+            # count is set in every thread that enters (OpenMP keeps it per thread); the last
+            # scope out restores the count from before the first one in (never mid-fit).
             with _THREADS_LOCK:
                 if _THREADS_DEPTH[0] == 0:
                     _THREADS_DEPTH[1] = torch.get_num_threads()
-                    if self.config.threads > 0:
-                        torch.set_num_threads(self.config.threads)
                 _THREADS_DEPTH[0] += 1
+                if self.config.threads > 0:
+                    torch.set_num_threads(self.config.threads)
             try:
                 yield
             finally:
@@ -260,7 +262,9 @@ class NeuralNet:
         return scope()
 
     def _train(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:
-        with self._threads():
+        # Training seeds and draws torch's global RNG (fork_rng): two at once in one process
+        # (a background refit beside another engine's) would interleave their draws.
+        with _TRAIN_LOCK, self._threads():
             return self._train_inner(src, n_features, n_horizons, info)
 
     def _train_inner(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:
