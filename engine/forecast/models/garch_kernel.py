@@ -47,10 +47,11 @@ def _to_theta(u: np.ndarray, t_dist: bool) -> np.ndarray:
 
 
 def _to_u(theta: np.ndarray, t_dist: bool) -> np.ndarray:
+    # Kept off the flat ends of the sigmoids, where a start would find no gradient.
     alpha = np.clip(theta[:, 2], 1e-6, None)
     beta = np.clip(theta[:, 3], 1e-6, None)
-    pers = np.clip(alpha + beta, 1e-6, 1.0 - 1e-6)
-    share = np.clip(alpha / (alpha + beta), 1e-6, 1.0 - 1e-6)
+    pers = np.clip(alpha + beta, 1e-3, 0.999)
+    share = np.clip(alpha / (alpha + beta), 1e-3, 1.0 - 1e-3)
     cols = [theta[:, 0], np.log(np.clip(theta[:, 1], 1e-12, None)),
             np.log(pers / (1.0 - pers)), np.log(share / (1.0 - share))]
     if t_dist:
@@ -169,6 +170,9 @@ def fit(y: np.ndarray, t_dist: bool, start: np.ndarray | None = None, max_iter: 
     (N,), the last residual and the next-session variance omega + alpha e_T² + beta s_T.
     `start` rows with a non-finite value fall back to `default_start`.
     """
+    if y.shape[1] == 0:
+        k = 5 if t_dist else 4
+        return np.empty((0, k)), np.empty(0), np.empty(0), np.empty(0)
     with np.errstate(all="ignore"):  # trial steps far out give inf/NaN: the line search rejects them
         return _fit(_Batch(y, t_dist), y, start, max_iter, gtol)
 
