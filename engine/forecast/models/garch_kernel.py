@@ -21,8 +21,6 @@ are fitted, as arch fits `y[isfinite(y)]`.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
-from scipy.special import digamma, gammaln
 
 NU_MIN = 2.05
 _MAX_ITER = 200
@@ -77,6 +75,8 @@ def _chain(u: np.ndarray, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _column(y: np.ndarray, bc: float, th: np.ndarray, t_dist: bool,
             grad: bool) -> tuple[float, np.ndarray | None, float, float]:
     """Mean log-likelihood of one series, its gradient in theta, the last residual and s_T."""
+    from scipy.signal import lfilter  # lazily: scipy.signal costs ~0.3 s to import
+    from scipy.special import digamma, gammaln
     mu, omega, alpha, beta = th[0], th[1], th[2], th[3]
     e = y - mu
     prev_e2 = np.empty_like(e)
