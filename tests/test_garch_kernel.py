@@ -62,7 +62,7 @@ def test_kernel_matches_arch(returns: np.ndarray, dist: str) -> None:
 def test_warm_start_and_ragged_columns(returns: np.ndarray) -> None:
     """A warm start reaches the same optimum; a column with a late listing fits its finite part."""
     cold, llf, _, _ = garch_kernel.fit(returns, True)
-    warm, llf_w, _, _ = garch_kernel.fit(returns, True, start=cold * [1.0, 1.2, 0.8, 1.02, 1.2])
+    _, llf_w, _, _ = garch_kernel.fit(returns, True, start=cold * [1.0, 1.2, 0.8, 1.02, 1.2])
     np.testing.assert_allclose(llf_w, llf, atol=1e-9)
     ragged = returns.copy()
     ragged[:200, 0] = np.nan
