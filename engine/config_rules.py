@@ -230,9 +230,6 @@ def _validate_windows(get: Callable[[str], Any]) -> tuple[str, str, str | None] 
         return "forecast.ssa.lag", "must be below forecast.ssa.window", None
     if get("forecast.lightgbm.calib_sessions") >= get("forecast.lightgbm.window"):
         return "forecast.lightgbm.calib_sessions", "must be below forecast.lightgbm.window", None
-    if get("forecast.swap_after") >= get("forecast.refit_every"):
-        return ("forecast.swap_after", f"({get('forecast.swap_after')}) must be below forecast.refit_every "
-                f"({get('forecast.refit_every')})", "a background refit is swapped in before the next one starts")
     if get("validation.n_test_folds") >= get("validation.n_folds"):
         return "validation.n_test_folds", "must be below validation.n_folds", None
     if get("portfolio.min_history") > get("portfolio.lookback"):

@@ -116,6 +116,10 @@ def test_the_new_fit_forecasts_from_the_swap_session_on(tmp_path: Path,
     pd.testing.assert_frame_equal(got.loc[others], want.loc[others], check_exact=True)
 
 
-def test_swap_after_must_be_below_refit_every() -> None:
+def test_swap_comes_before_the_next_refit() -> None:
+    from engine.stages.forecast import _swap_after
+
+    assert _swap_after(load_config(overrides={"forecast.refit_every": 3, "forecast.swap_after": 5}).forecast) == 2
+    assert _swap_after(load_config(overrides={"forecast.refit_every": 1}).forecast) == 0
     with pytest.raises(ConfigError, match="swap_after"):
-        load_config(overrides={"forecast.refit_every": 3, "forecast.swap_after": 3})
+        load_config(overrides={"forecast.swap_after": -1})

@@ -72,6 +72,11 @@ def _model_threads(ctx: CycleContext) -> ThreadPoolExecutor:
 _CHEAP_ORDER = ("garch", "arima", "ssa")
 
 
+def _swap_after(fc: Any) -> int:
+    """Sessions from a background refit to its swap (a swap always comes before the next refit)."""
+    return max(0, min(fc.swap_after, fc.refit_every - 1))
+
+
 def _model_order(names: list[str], refit: bool) -> list[str]:
     first, last = ("neural", "lightgbm") if refit else ("lightgbm", "neural")
     rank = {first: 0, **{n: 1 + i for i, n in enumerate(_CHEAP_ORDER)}, last: 10}
@@ -113,7 +118,7 @@ class ForecastStage(Stage):
         # Every index below reaches at most this far back, so the bounded list gives the
         # same dates as the whole history (it is the whole history while that is shorter).
         need = (max(fc.fit_window, fc.predict_window, fc.weight_window)
-                + fc.refit_every + fc.swap_after + 2)
+                + fc.refit_every + _swap_after(fc) + 2)
         sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
@@ -186,14 +191,14 @@ class ForecastStage(Stage):
     @staticmethod
     def _background(ctx: CycleContext) -> set[str]:
         fc = ctx.config.forecast
-        return set(fc.background_refit) & set(fc.models) if fc.swap_after > 0 else set()
+        return set(fc.background_refit) & set(fc.models) if _swap_after(fc) > 0 else set()
 
     @staticmethod
     def _live_back(ctx: CycleContext, background: bool) -> int:
         """Sessions back to the refit session whose fit forecasts today."""
         fc = ctx.config.forecast
         k = ctx.session_index % fc.refit_every
-        if background and k < fc.swap_after and ctx.session_index - k >= fc.refit_every:
+        if background and k < _swap_after(fc) and ctx.session_index - k >= fc.refit_every:
             return k + fc.refit_every  # the new fit is not swapped in yet
         return k
 
