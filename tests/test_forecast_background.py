@@ -104,14 +104,12 @@ def test_the_new_fit_forecasts_from_the_swap_session_on(tmp_path: Path,
     pending = garch & (k >= EVERY).to_numpy() & (k % EVERY < SWAP).to_numpy()
     cols = ["mean", "lower", "upper"]
     assert pending.any() and (~pending & garch).any()
-    # Before the swap the old fit forecasts; from the swap on, a fit on the same data as the
-    # in-cycle refit's. It warm-starts from another chain of fits (the first cycle fits the
-    # previous refit session's data, then today's), so the two GARCH optima agree only to
-    # the optimiser's tolerance (~1e-4 relative).
+    # Before the swap the old fit forecasts; from the swap on, the very fit an in-cycle
+    # refit makes (same data, warm-started from the same snapshot).
     gap = (got.loc[pending, cols] - want.loc[pending, cols]).abs().to_numpy().max()
     assert gap > 1e-4
     settled = garch & ~pending
-    pd.testing.assert_frame_equal(got.loc[settled], want.loc[settled], check_exact=False, atol=1e-5, rtol=1e-3)
+    pd.testing.assert_frame_equal(got.loc[settled], want.loc[settled], check_exact=True)
     others = ~garch & (got["model"] != "ensemble").to_numpy()
     pd.testing.assert_frame_equal(got.loc[others], want.loc[others], check_exact=True)
 

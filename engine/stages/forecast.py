@@ -13,8 +13,9 @@ Background refits (`forecast.background_refit`, the neural model by default): th
 refit session starts the fit on a background thread on data up to that session and
 the old fit keeps forecasting; exactly `forecast.swap_after` sessions later the
 stage waits for the new fit and swaps it in (and persists it), so the forecasts
-never depend on how long the fit took, and a cold start in between fits as of the
-refit that is live at its session.
+never depend on how long the fit took; a cold start in between fits as of the
+refit that is live at its session (a fresh start, with no fit at all, as of the last
+refit session: it has nothing to swap).
 """
 
 from __future__ import annotations
@@ -128,20 +129,17 @@ class ForecastStage(Stage):
             return
         k = ctx.session_index % fc.refit_every
         background = self._background(ctx)
-        # The session whose data each model's live fit saw: the last refit session, except
-        # for a background model before its swap (the refit before that one).
-        live_day = {n: sessions[max(0, len(sessions) - 1 - self._live_back(ctx, n in background))]
-                    for n in bank.names}
         for name in bank.names:
             if name not in bank.models:  # cold start: the state the last fit left behind
                 restored = load_state(ctx.con, ctx.account, name) if fc.persist_state else None
                 if restored is not None:
                     bank.fit_day[name], bank.models[name], bank.snapshots[name] = restored
+        live_day = {n: self._live_day(ctx, sessions, bank, n, n in background) for n in bank.names}
         swapped = self._swap_in(st, bank, live_day)
         to_fit = [n for n in bank.names
                   if (k == 0 and n not in background) or bank.fit_day.get(n) != live_day[n]]
         fit_days = sorted({live_day[n] for n in to_fit})
-        start_bg = [n for n in bank.names if n in background and k == 0 and ctx.session_index >= fc.refit_every]
+        start_bg = [n for n in bank.names if n in background and k == 0 and live_day[n] != sessions[-1]]
         panels = {day: self._panel(ctx, sessions, day, fc.fit_window, tickers)
                   for day in sorted({*fit_days, *([sessions[-1]] if start_bg else [])})}
         if panels:
@@ -194,13 +192,21 @@ class ForecastStage(Stage):
         return set(fc.background_refit) & set(fc.models) if _swap_after(fc) > 0 else set()
 
     @staticmethod
-    def _live_back(ctx: CycleContext, background: bool) -> int:
-        """Sessions back to the refit session whose fit forecasts today."""
+    def _live_day(ctx: CycleContext, sessions: list[dt.date], bank: ModelBank, name: str,
+                  background: bool) -> dt.date:
+        """The session whose data the fit that forecasts today saw.
+
+        The last refit session; for a background model before its swap, the refit before
+        that one, unless the model has no fit at all (a fresh start fits as of the last
+        refit session and has nothing to swap) or already has that session's fit.
+        """
         fc = ctx.config.forecast
         k = ctx.session_index % fc.refit_every
-        if background and k < _swap_after(fc) and ctx.session_index - k >= fc.refit_every:
-            return k + fc.refit_every  # the new fit is not swapped in yet
-        return k
+        last = sessions[max(0, len(sessions) - 1 - k)]
+        if (background and k < _swap_after(fc) and ctx.session_index - k >= fc.refit_every
+                and name in bank.models and bank.fit_day.get(name) != last):
+            return sessions[max(0, len(sessions) - 1 - k - fc.refit_every)]  # not swapped in yet
+        return last
 
     @staticmethod
     def _start_background(st: dict[str, Any], bank: ModelBank, names: list[str], day: dt.date,
