@@ -51,7 +51,7 @@ class CrashAt(Stage):
 def engine_for(db: Path, extra: list[Stage] | None = None, **overrides: Any) -> Engine:
     config = load_config(overrides={**OVERRIDES, **overrides})
     feed = ReplayFeed(start=dt.date(2016, 1, 4), tickers=TICKERS)
-    return Engine(Store.open(db), config, feed, stages=[*default_stages(config), *(extra or [])])
+    return Engine(Store.open(db), config, feed, stages=[*default_stages(), *(extra or [])])
 
 
 def forecasts(engine: Engine) -> pd.DataFrame:
