@@ -9,7 +9,7 @@ ensemble into `forecasts`, SHAP drivers included; (5) publish `ForecastsUpdated`
 Cold start (fresh process): restore the fit made at the last scheduled refit
 from `forecast_state` (or refit as of that session on data up to it), then
 update to today, so resumed and uninterrupted runs write identical forecasts.
-Background refits (`forecast.background_refit`, the neural model by default): the
+Background refits (`forecast.background_refit`: neural and LightGBM by default): the
 refit session starts the fit on a background thread on data up to that session and
 the old fit keeps forecasting; exactly `forecast.swap_after` sessions later the
 stage waits for the new fit and swaps it in (and persists it), so the forecasts
