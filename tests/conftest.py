@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from engine.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"
@@ -30,3 +38,52 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 @pytest.fixture
 def sample_path() -> Path:
     return SAMPLE
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Iterator[tuple[Store, dt.date]]:
+    """A store holding one fixed set of rows in every table (tests/test_tui_support.fill_store)."""
+    from test_tui_support import fill_store
+
+    from engine.store import Store
+
+    store = Store.open(tmp_path / "tui.duckdb")
+    last = fill_store(store)
+    yield store, last
+    store.close()
+
+
+def _short_runtime_dir() -> Iterator[str]:
+    # A short path: a Unix socket path must stay under 108 bytes.
+    path = tempfile.mkdtemp(prefix="pmx")
+    yield path
+    for child in Path(path).iterdir():
+        child.unlink()
+    os.rmdir(path)
+
+
+@pytest.fixture
+def runtime() -> Iterator[str]:
+    """A private [serve] runtime directory for one test."""
+    yield from _short_runtime_dir()
+
+
+@pytest.fixture(scope="module")
+def module_runtime() -> Iterator[str]:
+    """A private [serve] runtime directory shared by one module's tests."""
+    yield from _short_runtime_dir()
+
+
+@pytest.fixture(params=["series", "array", "intindex", "empyrical"],
+                ids=["pmax-series", "pmax-array", "pmax-intindex", "empyrical"])
+def em(request: pytest.FixtureRequest) -> Any:
+    """The metrics under test, called like empyrical (tests/test_metrics_empyrical.Proxy):
+    pmax's on a Series, an array and an integer index, and empyrical itself."""
+    import empyrical
+    from test_metrics_empyrical import Proxy
+
+    from engine import metrics
+
+    if request.param == "empyrical":
+        return Proxy(empyrical, "series")
+    return Proxy(metrics, request.param)

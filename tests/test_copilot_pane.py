@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import filled, make_app, settle  # noqa: F401
+from test_tui_support import make_app, settle
 from textual.widgets import Markdown
 
 from tui.panes.copilot import CopilotPane
@@ -28,7 +28,7 @@ class BlockingSession:
         self.last_answer = Answer(text, [Citation("risk", "account=paper")], "fake", {"total_s": 0.1})
 
 
-async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path, copilot_factory=BlockingSession)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import duckdb
-from test_serve_readers import Owner, _config, runtime  # noqa: F401 - fixture
+from test_serve_readers import Owner, _config
 
 from engine.errors import OwnerGoneError
 from engine.serve.client import follow_events
@@ -88,7 +88,7 @@ async def _wait(pilot: object, cond: object, timeout: float = 240.0) -> bool:
     return True
 
 
-async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str) -> None:
     from test_tui_support import test_config
 
     from tui.served import ServedApp
@@ -121,7 +121,7 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
         run.stop()
 
 
-async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:
     import subprocess
     import sys
 
@@ -156,7 +156,7 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     assert find_owner(db, runtime) is None
 
 
-async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:
     from test_tui_support import test_config
 
     from engine.runtime import build_engine, build_feed

@@ -12,7 +12,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -69,19 +68,6 @@ class Owner:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-
-
-def _runtime() -> Iterator[str]:
-    # A short path: a Unix socket path must stay under 108 bytes.
-    path = tempfile.mkdtemp(prefix="pmx")
-    yield path
-    for child in Path(path).iterdir():
-        child.unlink()
-    os.rmdir(path)
-
-
-runtime = pytest.fixture(_runtime)
-module_runtime = pytest.fixture(_runtime, scope="module", name="module_runtime")
 
 
 @pytest.fixture(scope="module")

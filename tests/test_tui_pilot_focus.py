@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_tui_support import FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle
 
 from tui.help import HelpScreen
 
@@ -42,7 +42,7 @@ async def _answers(pilot, app) -> None:
 
 @pytest.mark.parametrize("layout", sorted(SIZES))
 @pytest.mark.parametrize("running", [False, True])
-async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, running: bool) -> None:  # noqa: F811
+async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, running: bool) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=10_000)
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)
@@ -62,7 +62,7 @@ async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, run
 
 
 @pytest.mark.parametrize("running", [False, True])
-async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool) -> None:  # noqa: F811
+async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=10_000)
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle
 
 from tui.panes.forecasts import ForecastsPane
 
 
-async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=1000)
     app, log = make_app(store, tmp_path, engine=engine)
@@ -35,7 +35,7 @@ async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F
     assert log.main_calls == 0
 
 
-async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=1)
     app, _ = make_app(store, tmp_path, engine=engine)
@@ -48,7 +48,7 @@ async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:  # noqa: 
         assert "finished" in str(app.query_one("#status").render())
 
 
-async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine)
@@ -68,7 +68,7 @@ async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:  # noqa: F
         assert engine.steps == 1
 
 
-async def test_keymap_remaps_and_theme_saved_only_on_request(filled, tmp_path: Path, isolated_home: Path) -> None:  # noqa: F811
+async def test_keymap_remaps_and_theme_saved_only_on_request(filled, tmp_path: Path, isolated_home: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine, overrides={"keymap.step": "x"})

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from engine.config import Config, load_config
 from engine.events import CycleCompleted, FeedExhausted
@@ -198,14 +197,6 @@ def make_app(store: Any, tmp_path: Path, engine: Any = None, **kw: Any) -> tuple
     overrides = kw.pop("overrides", {})
     app = PmaxApp(engine=engine, store=store, config=test_config(tmp_path, **overrides), cursor_factory=log, **kw)
     return app, log
-
-
-@pytest.fixture
-def filled(tmp_path: Path) -> tuple[Store, dt.date]:
-    store = Store.open(tmp_path / "tui.duckdb")
-    last = fill_store(store)
-    yield store, last
-    store.close()
 
 
 async def settle(pilot: Any, app: Any, rounds: int = 6) -> None:
