@@ -100,7 +100,7 @@ async def test_no_database_on_ui_thread_across_key_paths(filled, tmp_path: Path)
         for keys in (("n",), ("j", "k"), ("tab", "h"), ("tab", "enter", "escape"), ("tab",), ("ctrl+r",),
                      ("space",), ("space",), ("e",)):
             await pilot.press(*keys)
-            await settle(pilot, app, 2)
+            await settle(pilot, app)
         app.action_run_validation()
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ValidationScreen"

@@ -33,7 +33,7 @@ def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Pa
                 await pilot.pause(0.05)
                 if engine.as_of != before and not app._stepping:
                     break
-        await settle(pilot, app, 4)
+        await settle(pilot, app)
         assert str(engine.as_of) == "2016-01-06" and app.sessions == 3
 
     try:
