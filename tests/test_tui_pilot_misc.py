@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import TICKERS, FakeEngine, make_app, settle
+from test_tui_support import TICKERS, FakeEngine, make_app, settle, wait_until
 from textual.widgets import Input, Markdown
 
 from tui.panes.copilot import CopilotPane
@@ -67,8 +67,7 @@ async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:
         pane = app.query_one(CopilotPane)
         pane.focus_primary()
         await pilot.press("h", "i", "enter")
-        await pilot.pause(0.2)
-        assert pane.busy
+        await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
         await pilot.press("escape")
         await settle(pilot, app)
         assert not pane.busy
