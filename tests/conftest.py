@@ -86,3 +86,15 @@ def em(request: pytest.FixtureRequest) -> Any:
     if request.param == "empyrical":
         return Proxy(empyrical, "series")
     return Proxy(metrics, request.param)
+
+
+@pytest.fixture(scope="session")
+def copilot_replay_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short real replay (tests/copilot_replay.py) made once per test run, shared by
+    every xdist worker of the run; open it read-only."""
+    from copilot_replay import replay_db
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temporary root, the same for all its workers
+    return replay_db(root / "copilot-replay")

@@ -10,7 +10,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from copilot_replay import replay_db
 
 from copilot.backends.transformers_backend import TransformersBackend
 from copilot.checks import check_text, extract
@@ -34,8 +33,8 @@ def gguf_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    s = Store.open(Path(replay_db(tmp_path_factory)), read_only=True)
+def store(copilot_replay_db: Path) -> Store:
+    s = Store.open(copilot_replay_db, read_only=True)
     yield s
     s.close()
 
