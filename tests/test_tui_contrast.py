@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from rich.color import Color
-from test_tui_support import FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle
 
 from tui.edits import ConfirmRemoveHeld
 from tui.panes.signals import SignalDetail, SignalsPane
@@ -85,7 +85,7 @@ def test_wcag_ratio_formula() -> None:
 
 @pytest.mark.parametrize("size,theme", [((120, 40), "textual-dark"), ((80, 24), "textual-dark"),
                                         ((120, 40), "textual-light")])
-async def test_no_color_text_contrast(filled, tmp_path: Path, no_color, size, theme) -> None:  # noqa: F811
+async def test_no_color_text_contrast(filled, tmp_path: Path, no_color, size, theme) -> None:
     store, last = filled
     app, _ = make_app(store, tmp_path, engine=FakeEngine(store, last), overrides={"tui.theme": theme})
     found: dict[str, list] = {}
