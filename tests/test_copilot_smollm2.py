@@ -17,7 +17,7 @@ from copilot.settings import CopilotSettings
 from copilot.testing import FakeOpenAIServer, ModelReply
 from engine.store import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 FOUR = ("What is the latest signal for AAPL, and why?",
         "Why did the portfolio lose money in February 2016?",
         "Which model has been most accurate for MSFT?",
