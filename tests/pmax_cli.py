@@ -5,22 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypedDict
 
 import duckdb
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-class _FastEnv(TypedDict):
-    PMAX_FORECAST__MODELS: str
-    PMAX_RISK__MC_PATHS: str
-    PMAX_RISK__STRESS: str
-
-
 #: Settings that keep a subprocess replay short: two cheap models, no Monte-Carlo or stress.
-FAST: _FastEnv = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
+FAST = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
+#: The same settings as `load_config` overrides, for an engine built in the test process.
+FAST_CONFIG = {"forecast.models": ["naive", "drift"], "risk.mc_paths": 0, "risk.stress": False}
 
 
 def pmax_env(home: Path, **extra: str) -> dict[str, str]:
@@ -34,8 +30,10 @@ def pmax_argv(*args: str) -> list[str]:
     return [sys.executable, "-c", "from tui.cli import main; main()", *args]
 
 
-def run_pmax(home: Path, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(pmax_argv(*args), cwd=REPO, env=pmax_env(home, **env), text=True,
+def run_pmax(home: Path, *args: str, timeout: float = 300, env: Mapping[str, str] | None = None,
+             **more: str) -> subprocess.CompletedProcess[str]:
+    """`pmax *args` with the settings in `env` (e.g. FAST) and `more` (PMAX_… variables)."""
+    return subprocess.run(pmax_argv(*args), cwd=REPO, env=pmax_env(home, **{**(env or {}), **more}), text=True,
                           capture_output=True, timeout=timeout)
 
 

@@ -52,7 +52,7 @@ def test_data_fetch_keeps_its_deadline(tmp_path: Path, black_hole: dict[str, str
     db = tmp_path / "f.duckdb"
     began = time.monotonic()
     result = run_pmax(tmp_path, "data", "fetch", "AAPL", "--source", "yfinance", "--db", str(db),
-                      timeout=120, **black_hole)
+                      timeout=120, env=black_hole)
     elapsed = time.monotonic() - began
     assert result.returncode == 1, result.stderr
     assert elapsed < BUDGET_S + START_UP_S, elapsed
@@ -66,7 +66,7 @@ def test_data_fetch_keeps_its_deadline(tmp_path: Path, black_hole: dict[str, str
 def test_one_live_cycle_keeps_its_deadline(tmp_path: Path, black_hole: dict[str, str]) -> None:
     db = tmp_path / "l.duckdb"
     began = time.monotonic()
-    result = run_pmax(tmp_path, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=180, **black_hole)
+    result = run_pmax(tmp_path, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=180, env=black_hole)
     elapsed = time.monotonic() - began
     assert result.returncode == 1, result.stderr
     assert elapsed < BUDGET_S + START_UP_S, elapsed

@@ -108,7 +108,7 @@ def test_inverted_bar_is_quarantined_and_reimport_is_idempotent(tmp_path: Path, 
 def replay_db(tmp_path_factory: pytest.TempPathFactory, files: dict[str, Path]) -> tuple[Path, Path]:
     home = tmp_path_factory.mktemp("replay")
     db = home / "r.duckdb"
-    result = run_pmax(home, "--run", "--cycles", "2", "--data", str(files["ok"]), "--db", str(db), **FAST)
+    result = run_pmax(home, "--run", "--cycles", "2", "--data", str(files["ok"]), "--db", str(db), env=FAST)
     assert result.returncode == 0, result.stderr
     return home, db
 
@@ -145,7 +145,7 @@ def test_newer_schema_is_refused(tmp_path: Path, files: dict[str, Path]) -> None
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now())")
     con.close()
-    result = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    result = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert result.returncode == 2
     assert result.stderr.startswith(f"pmax: {db} was written by a newer pmax (schema version 999;")
     assert "upgrade pmax" in result.stderr

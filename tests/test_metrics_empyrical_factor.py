@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from test_metrics_empyrical import DATA, DECIMAL_PLACES, EXPECTED_DF, Proxy, close, em, val  # noqa: F401
+from test_metrics_empyrical import DECIMAL_PLACES, EXPECTED_DF, Proxy, close, val
 
 from engine import metrics
 
@@ -40,7 +40,7 @@ def test_alpha_beta(mod: Any, returns: str, benchmark: str, expected: tuple[floa
     ("empty_returns", "simple_benchmark", np.nan), ("one_return", "one_return", np.nan),
     ("mixed_returns", "mixed_returns", 0.0), ("mixed_returns", "-mixed_returns", 0.0),
 ])
-def test_alpha(em: Proxy, returns: str, benchmark: str, expected: float) -> None:  # noqa: F811
+def test_alpha(em: Proxy, returns: str, benchmark: str, expected: float) -> None:
     r, f = val(returns), val(benchmark)
     observed = em.alpha(r, f)
     close(observed, expected)
@@ -51,7 +51,7 @@ def test_alpha(em: Proxy, returns: str, benchmark: str, expected: float) -> None
 
 
 @pytest.mark.parametrize("mean_returns, translation", [(0, 0.001), (0.01, 0.001)])
-def test_alpha_beta_translation(em: Proxy, mean_returns: float, translation: float) -> None:  # noqa: F811
+def test_alpha_beta_translation(em: Proxy, mean_returns: float, translation: float) -> None:
     rand = np.random.RandomState(1337)
     std_r, corr, std_b = 0.01, 0.8, 0.001
     covs = [[std_r**2, std_r * std_b * corr], [std_r * std_b * corr, std_b**2]]
@@ -67,7 +67,7 @@ def test_alpha_beta_translation(em: Proxy, mean_returns: float, translation: flo
     close(b_std, b_rai)
 
 
-def test_alpha_beta_correlation(em: Proxy) -> None:  # noqa: F811
+def test_alpha_beta_correlation(em: Proxy) -> None:
     rand = np.random.RandomState(1337)
     index = pd.date_range("2000-1-30", periods=1000, freq="D")
     out = []
@@ -80,7 +80,7 @@ def test_alpha_beta_correlation(em: Proxy) -> None:  # noqa: F811
     assert beta_less < beta_more
 
 
-def test_alpha_beta_with_nan_inputs(em: Proxy) -> None:  # noqa: F811
+def test_alpha_beta_with_nan_inputs(em: Proxy) -> None:
     a, b = em.alpha_beta(val("sparse_noise"), val("sparse_noise"))
     assert not np.isnan(a)
     assert not np.isnan(b)
@@ -93,7 +93,7 @@ def test_alpha_beta_with_nan_inputs(em: Proxy) -> None:  # noqa: F811
     ("noise", "inv_noise", -1.0, DECIMAL_PLACES), ("2 * noise", "inv_noise", -2.0, DECIMAL_PLACES),
     ("simple_benchmark_w_noise", "simple_benchmark_df", 1.0, 2),
 ])
-def test_beta(em: Proxy, returns: str, benchmark: str, expected: float, decimal: int) -> None:  # noqa: F811
+def test_beta(em: Proxy, returns: str, benchmark: str, expected: float, decimal: int) -> None:
     r, f = val(returns), val(benchmark)
     observed = em.beta(r, f)
     close(observed, expected, decimal)
@@ -120,7 +120,7 @@ def test_alpha_beta_equality(mod: Any, returns: str, benchmark: str) -> None:
     ("empty_returns", np.nan), ("one_return", np.nan), ("mixed_returns", 0.1529973665111273),
     ("flat_line_1_tz", 1.0),
 ])
-def test_stability_of_timeseries(em: Proxy, returns: str, expected: float) -> None:  # noqa: F811
+def test_stability_of_timeseries(em: Proxy, returns: str, expected: float) -> None:
     close(em.stability_of_timeseries(val(returns)), expected)
 
 
@@ -128,7 +128,7 @@ def test_stability_of_timeseries(em: Proxy, returns: str, expected: float) -> No
     ("empty_returns", np.nan), ("one_return", 1.0), ("mixed_returns", 0.9473684210526313),
     ("random_100k", 1.0),
 ])
-def test_tail_ratio(em: Proxy, returns: str, expected: float) -> None:  # noqa: F811
+def test_tail_ratio(em: Proxy, returns: str, expected: float) -> None:
     close(em.tail_ratio(val(returns)), expected, 1)
 
 
@@ -137,31 +137,31 @@ def test_tail_ratio(em: Proxy, returns: str, expected: float) -> None:  # noqa: 
     ("mixed_returns", DAILY, 1.9135925373194231), ("flat_line_1_tz", DAILY, 11.274002099240256),
     ("flat_line_yearly", YEARLY, 0.03),
 ])
-def test_cagr(em: Proxy, returns: str, period: str, expected: float) -> None:  # noqa: F811
+def test_cagr(em: Proxy, returns: str, period: str, expected: float) -> None:
     close(em.cagr(val(returns), period=period), expected)
 
 
 @pytest.mark.parametrize("returns", ["noise", "noise_uniform"])
-def test_cagr_translation(em: Proxy, returns: str) -> None:  # noqa: F811
+def test_cagr_translation(em: Proxy, returns: str) -> None:
     r = val(returns)
     assert em.cagr(r - 0.01) < em.cagr(r) < em.cagr(r + 0.01)
 
 
-def test_cagr_with_nan_inputs(em: Proxy) -> None:  # noqa: F811
+def test_cagr_with_nan_inputs(em: Proxy) -> None:
     assert not np.isnan(em.cagr(val("sparse_noise")))
 
 
 @pytest.mark.parametrize("returns, noise", [
     ("pos_line", "noise"), ("pos_line", "noise_uniform"), ("flat_line_1_tz", "noise"),
 ])
-def test_cagr_noisy(em: Proxy, returns: str, noise: str) -> None:  # noqa: F811
+def test_cagr_noisy(em: Proxy, returns: str, noise: str) -> None:
     r, n = val(returns), val(noise)
     cagr = em.cagr(r)
     np.testing.assert_approx_equal(cagr, em.cagr(r + n), 1)
     np.testing.assert_approx_equal(cagr, em.cagr(r - n), 1)
 
 
-def test_value_at_risk(em: Proxy) -> None:  # noqa: F811
+def test_value_at_risk(em: Proxy) -> None:
     var = em.value_at_risk
     close(var([1.0, 2.0], cutoff=0.0), 1.0)
     close(var([1.0, 2.0], cutoff=0.3), 1.3)
@@ -175,7 +175,7 @@ def test_value_at_risk(em: Proxy) -> None:  # noqa: F811
         close(var(noisy, cutoff), np.percentile(noisy, cutoff * 100))
 
 
-def test_conditional_value_at_risk(em: Proxy) -> None:  # noqa: F811
+def test_conditional_value_at_risk(em: Proxy) -> None:
     rand = np.random.RandomState(1337)
     returns = rand.normal(0, 0.02, 1)
     close(em.conditional_value_at_risk(returns, cutoff=0), returns[0])
@@ -189,7 +189,7 @@ def test_conditional_value_at_risk(em: Proxy) -> None:  # noqa: F811
 @pytest.mark.parametrize("returns, starting_value, expected", [
     ("df_input", 0, "df_0_expected"), ("df_input", 100, "df_100_expected"), ("df_empty", 0, "df_empty"),
 ])
-def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:  # noqa: F811
+def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:
     out = em.cum_returns(val(returns), starting_value=starting_value)
     close(np.asarray(out), np.asarray(EXPECTED_DF[expected]), 4)
     if em.kind == "series":
@@ -201,7 +201,7 @@ def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected
 @pytest.mark.parametrize("returns, starting_value, expected", [
     ("df_input", 0, "df_0_expected"), ("df_input", 100, "df_100_expected"),
 ])
-def test_cum_returns_final_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:  # noqa: F811
+def test_cum_returns_final_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:
     out = em.cum_returns_final(val(returns), starting_value=starting_value)
     close(np.array(out), EXPECTED_DF[expected].iloc[-1], 5)
     if em.kind == "series":

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_metrics_empyrical import Proxy, close, em, val  # noqa: F401
+from test_metrics_empyrical import Proxy, close, val
 
 DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
 
@@ -25,12 +25,12 @@ DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
     ("df_week", "0.0", WEEKLY, [1.3918264112070571, 17.303077589064618]),
     ("df_month", "0.0", MONTHLY, [0.6686117809312383, 8.3121296084492844]),
 ])
-def test_sortino(em: Proxy, returns: str, required_return: str, period: str, expected: Any) -> None:  # noqa: F811
+def test_sortino(em: Proxy, returns: str, required_return: str, period: str, expected: Any) -> None:
     close(em.sortino_ratio(val(returns), required_return=val(required_return), period=period), expected)
 
 
 @pytest.mark.parametrize("returns", ["noise_uniform", "noise"])
-def test_sortino_add_noise(em: Proxy, returns: str) -> None:  # noqa: F811
+def test_sortino_add_noise(em: Proxy, returns: str) -> None:
     r = val(returns)
     rand = np.random.RandomState(1337)
     sr_1 = em.sortino_ratio(r, 0.0)
@@ -43,7 +43,7 @@ def test_sortino_add_noise(em: Proxy, returns: str) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize("returns", ["noise_uniform", "noise"])
-def test_sortino_sub_noise(em: Proxy, returns: str) -> None:  # noqa: F811
+def test_sortino_sub_noise(em: Proxy, returns: str) -> None:
     r = val(returns)
     rand = np.random.RandomState(1337)
     sr_1 = em.sortino_ratio(r, 0.0)
@@ -56,7 +56,7 @@ def test_sortino_sub_noise(em: Proxy, returns: str) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize("required_return, translation", [(0, 0.005), (0.005, 0.005)])
-def test_sortino_translation_same(em: Proxy, required_return: float, translation: float) -> None:  # noqa: F811
+def test_sortino_translation_same(em: Proxy, required_return: float, translation: float) -> None:
     r = val("noise_uniform")
     sr = em.sortino_ratio(r, required_return)
     close(sr, em.sortino_ratio(r - translation, required_return - translation))
@@ -64,7 +64,7 @@ def test_sortino_translation_same(em: Proxy, required_return: float, translation
 
 
 @pytest.mark.parametrize("required_return, t_returns, t_required", [(0, 0, 0.001), (0.005, 0.001, 0)])
-def test_sortino_translation_diff(em: Proxy, required_return: float, t_returns: float, t_required: float) -> None:  # noqa: F811
+def test_sortino_translation_diff(em: Proxy, required_return: float, t_returns: float, t_required: float) -> None:
     r = val("noise_uniform")
     sr = em.sortino_ratio(r, required_return)
     assert sr != em.sortino_ratio(r - t_returns, required_return - t_required)

@@ -38,7 +38,7 @@ def test_signal_ends_on_a_committed_session_and_marks_the_run(tmp_path: Path, si
     committed, = rows(db, "SELECT count(*) FROM cycles")[0]
     assert status == "interrupted" and sessions == committed >= 1
     # Resuming continues after the last committed session.
-    again = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    again = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert again.returncode == 0, again.stderr
     assert rows(db, "SELECT count(*) FROM cycles")[0][0] == committed + 1
 
@@ -53,7 +53,7 @@ def test_killed_run_is_marked_crashed_at_next_start(tmp_path: Path) -> None:
             break
     proc.wait(timeout=60)
     assert rows(db, "SELECT status FROM runs") == [("running",)]
-    nxt = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    nxt = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert nxt.returncode == 0, nxt.stderr
     assert "marked crashed" in nxt.stderr
     assert [r[0] for r in rows(db, "SELECT status FROM runs ORDER BY started_at")] == ["crashed", "finished"]
@@ -64,7 +64,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A replay database two sessions in (the book holds most of the 20 names)."""
     home = tmp_path_factory.mktemp("replayed")
     db = home / "r.duckdb"
-    result = run_pmax(home, "--run", "--cycles", "2", "--db", str(db), **FAST)
+    result = run_pmax(home, "--run", "--cycles", "2", "--db", str(db), env=FAST)
     assert result.returncode == 0, result.stderr
     return home, db
 
@@ -76,7 +76,7 @@ def _snapshot(db: Path) -> tuple:
 def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -> None:
     home, db = replayed
     before = _snapshot(db)
-    result = run_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=60, **FAST)
+    result = run_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=60, env=FAST)
     assert result.returncode == 2
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"pmax: database {db} holds a replay account 'paper'") and "live run cannot" in first
@@ -88,7 +88,7 @@ def test_held_names_leaving_the_universe_stop_the_run(replayed: tuple[Path, Path
     home, db = replayed
     before = _snapshot(db)
     result = run_pmax(home, "--run", "--cycles", "1", "--db", str(db), timeout=60,
-                      PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", **FAST)
+                      PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST)
     assert result.returncode == 2
     assert "held name(s) left the universe since the last session" in result.stderr.splitlines()[0]
     assert "previous watchlist" in result.stderr
@@ -97,12 +97,12 @@ def test_held_names_leaving_the_universe_stop_the_run(replayed: tuple[Path, Path
 
 def test_names_joining_are_reported_and_recorded(tmp_path: Path) -> None:
     db = tmp_path / "j.duckdb"
-    first = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_DATA__WATCHLIST="AAPL,MSFT", **FAST)
+    first = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_DATA__WATCHLIST="AAPL,MSFT", env=FAST)
     assert first.returncode == 0, first.stderr
     quiet = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_APP__LOG_LEVEL="error",
-                     PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", **FAST)
+                     PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST)
     assert quiet.returncode == 0 and "universe changed" not in quiet.stderr  # log_level applied
-    loud = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **FAST)
+    loud = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert loud.returncode == 0, loud.stderr
     assert "pmax: universe changed since" in loud.stderr and "17 joined, 0 left" in loud.stderr
     universes = [r[0].count(",") + 1 for r in rows(db, "SELECT universe FROM runs ORDER BY started_at")]

@@ -10,18 +10,24 @@ import asyncio
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-from test_serve_readers import Owner, _config, runtime  # noqa: F401 - fixture
+from pmax_cli import FAST, FAST_CONFIG
+from test_serve_readers import Owner, _config
 
 from engine.errors import OwnerGoneError
 from engine.serve.client import follow_events
 from engine.serve.reader import open_reader
 from engine.serve.rendezvous import find_owner, owner_paths
 
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
-def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+
+def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:
     run = Owner(tmp_path / "killed.duckdb", runtime)
     try:
         run.wait_sessions(2)
@@ -63,7 +69,7 @@ def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Pat
         run.stop()
 
 
-def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runtime: str) -> None:
     run = Owner(tmp_path / "short.duckdb", runtime, until="2016-01-06")
     try:
         assert run.proc.wait(300) == 0, "".join(run.stderr)
@@ -77,18 +83,18 @@ def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runti
     assert again.returncode == 0, again.stderr
 
 
-async def _wait(pilot: object, cond: object, timeout: float = 240.0) -> bool:
+async def _wait(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 240.0) -> bool:
     import time
 
     deadline = time.monotonic() + timeout
-    while not cond():  # type: ignore[operator]
+    while not cond():
         if time.monotonic() > deadline:
             return False
-        await pilot.pause(0.2)  # type: ignore[attr-defined]
+        await pilot.pause(0.01)  # a poll, not a wait
     return True
 
 
-async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str) -> None:
     from test_tui_support import test_config
 
     from tui.served import ServedApp
@@ -110,7 +116,7 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
                                and app.snapshot is not None and app.snapshot.as_of == app.as_of)
             # The owner does not take commands unless it says so ([serve] allow_control).
             await pilot.press("space")
-            await pilot.pause(0.2)
+            await pilot.pause()  # the key is handled once the app is idle
             assert run.proc.poll() is None and app.engine is None
             os.kill(run.proc.pid, signal.SIGKILL)
             run.proc.wait()
@@ -122,7 +128,7 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
         run.stop()
 
 
-async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:
     import subprocess
     import sys
 
@@ -133,7 +139,8 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     from tui.served import ServedApp
 
     db = tmp_path / "app.duckdb"
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": ["AAPL", "MSFT", "XOM"]})
+    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": ["AAPL", "MSFT", "XOM"]},
+                         **FAST_CONFIG)
     store = open_store(str(db), config, kind="tui")
     engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
     app = ServedApp(engine=engine, store=store, config=config, db_path=db)
@@ -142,7 +149,7 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
         owner = find_owner(db, runtime)
         assert app.paused and owner is not None and owner.kind == "tui"
         env = os.environ.copy()
-        env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime})
+        env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime, **FAST})
         proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         assert await _wait(pilot, lambda: proc.poll() is not None)
@@ -158,7 +165,7 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     assert find_owner(db, runtime) is None
 
 
-async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:
     from test_tui_support import test_config
 
     from engine.runtime import build_engine, build_feed
@@ -169,7 +176,7 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
     for allowed in (False, True):
         db = tmp_path / f"ctl{int(allowed)}.duckdb"
         config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": allowed,
-                                          "data.watchlist": ["AAPL", "MSFT", "XOM"]})
+                                          "data.watchlist": ["AAPL", "MSFT", "XOM"]}, **FAST_CONFIG)
         store = open_store(str(db), config, kind="tui")
         engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
         app = ServedApp(engine=engine, store=store, config=config, db_path=db)
@@ -181,8 +188,8 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
             if not allowed:
                 assert reply == {"ok": False, "reason": f"{owner.label} does not take commands "
                                                         "([serve] allow_control = false)"}
-                await pilot.pause(0.3)
-                assert engine.as_of is None
+                await pilot.pause()  # idle: a step, had one been taken, would have started
+                assert engine.as_of is None and not engine.busy
             else:
                 assert reply["ok"] is True
                 assert await _wait(pilot, lambda: engine.as_of is not None, 120)  # noqa: B023 - awaited here
