@@ -1,29 +1,40 @@
-"""`pmax` with no command: build the engine and open the Textual app.
+"""`pmax` with no command: open the Textual app over the database.
 
 If another pmax owns the database (`pmax --run`, or another app), the app attaches
-to it as a viewer instead of failing; otherwise it owns the file, runs the loop and
-serves the file to other pmax processes (see `tui.served`).
+to it as a viewer. Otherwise the app's engine runs in a child process that owns and
+serves the file (`[tui] engine_process = "child"`, the default: keys never wait for
+a cycle), or in the app's own process (`"inline"`, also used when `[serve] enabled =
+false`, since the app then reads the child's file through its endpoint). See
+`tui.served`.
+
+Heavy modules (the engine's stages, Textual's widgets) are imported here only when
+needed, so the first frame and the first data row come early.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from engine.config import Config
 from engine.errors import DatabaseLockedError
-from engine.runtime import build_engine, build_feed
 from engine.serve.rendezvous import find_owner
-from tui.commands.common import open_reader, open_store, resolve_db_path
+from tui.commands.common import note, open_reader, open_store, resolve_db_path
 
 
 def launch_app(config: Config, db: str | None, live: bool) -> None:
-    from tui.served import ServedApp
+    from engine.runtime import build_feed
 
     path = resolve_db_path(db, config)
     runtime = config.serve.runtime_dir
-    feed = None if live else build_feed(config, None)
+    feed = None if live else build_feed(config, None)  # a bad --data file fails before anything starts
     if find_owner(path, runtime) is None:
+        if engine_in_child(config, path):
+            _run_with_child(config, path, live, feed)
+            return
+        from tui.served import ServedApp
+
         try:
             store = open_store(db, config, kind="tui")
         except DatabaseLockedError:
@@ -32,6 +43,8 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
         else:
             _run_owner(ServedApp, store, config, path, live, feed)
             return
+    from tui.served import ServedApp
+
     reader = open_reader(db, config)
     app = ServedApp(engine=None, store=reader, config=config, db_path=path)
     try:
@@ -43,7 +56,42 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
         raise SystemExit(app.return_code)
 
 
+def engine_in_child(config: Config, path: Path) -> bool:
+    """Whether the app's engine runs in a child process (it needs the endpoint to serve the app)."""
+    return (config.section("tui").engine_process == "child" and bool(config.section("serve").enabled)
+            and str(path) != ":memory:")
+
+
+def _run_with_child(config: Config, path: Path, live: bool, feed: object) -> None:
+    from engine.serve.childproc import ChildEngine
+    from engine.serve.reader import open_reader as open_file_reader
+
+    child = ChildEngine(config, path, live=live, feed=feed)
+    child.spawn()  # imports the engine while the app paints; opens the file after the first read
+    reader = open_file_reader(path, config, must_exist=False)  # the child creates and migrates it
+    app = None
+    try:
+        from tui.served import ServedApp
+
+        app = ServedApp(engine=child, store=reader, config=config, db_path=path, child=child)
+        app.run()
+    finally:
+        if app is not None:
+            app.stop_following()
+        try:
+            child.close("finished", say=note)
+        except KeyboardInterrupt:
+            child.kill()  # a second ctrl+c: the session in flight is rolled back
+            raise
+        finally:
+            reader.close()
+    if app.return_code:  # the app failed (Textual printed why): say so in the exit status
+        raise SystemExit(app.return_code)
+
+
 def _run_owner(app_cls: type, store: object, config: Config, path: object, live: bool, feed: object) -> None:
+    from engine.runtime import build_engine
+
     app = None
     try:
         engine = build_engine(store, config, live=live, mode="tui", feed=feed)  # type: ignore[arg-type]
