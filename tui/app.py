@@ -223,7 +223,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         feed = getattr(self.engine, "feed", None)
         left = None
         if self.engine is not None and hasattr(feed, "calendar") and hasattr(feed, "upcoming"):
-            left = len(feed.upcoming(self.as_of))
+            upcoming = feed.upcoming(self.as_of)  # None: not known (yet), or live
+            left = len(upcoming) if upcoming is not None else None
+        live = getattr(self.engine, "live", None)  # the engine process says; in-process: no schedule = live
         eq_ret = bench_ret = None
         halted, reason = False, ""
         risk = self.snapshot.risk if self.snapshot is not None else None
@@ -236,7 +238,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
                     bench_ret = float(eq["baseline"].iloc[-1]) / start - 1.0
         if risk is not None and risk.risk:
             halted, reason = bool(risk.risk.get("halted")), str(risk.risk.get("halt_reason") or "")
-        mode = "view" if self.engine is None else ("replay" if left is not None else "live")
+        mode = "view" if self.engine is None else ("live" if (left is None if live is None else live) else "replay")
         bars.first().state = HeaderState(mode, self._loop_state(), self.as_of, self.sessions, left, eq_ret,
                                          bench_ret, halted, reason, self.ticker, self.account, bool(self.unsaved()))
 

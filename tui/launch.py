@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from engine.config import Config
@@ -24,15 +25,15 @@ from tui.commands.common import note, open_reader, open_store, resolve_db_path
 
 
 def launch_app(config: Config, db: str | None, live: bool) -> None:
-    from engine.runtime import build_feed
-
     path = resolve_db_path(db, config)
     runtime = config.serve.runtime_dir
-    feed = None if live else build_feed(config, None)  # a bad --data file fails before anything starts
+    if find_owner(path, runtime) is None and engine_in_child(config, path):
+        # The engine process replays the feed; a --data file is checked here first, so a bad
+        # one fails before anything starts (the bundled sample needs no check: it starts faster).
+        _run_with_child(config, path, live, _feed(config) if not live and config.replay.data else None)
+        return
+    feed = None if live else _feed(config)  # a bad --data file fails before anything starts
     if find_owner(path, runtime) is None:
-        if engine_in_child(config, path):
-            _run_with_child(config, path, live, feed)
-            return
         from tui.served import ServedApp
 
         try:
@@ -56,6 +57,12 @@ def launch_app(config: Config, db: str | None, live: bool) -> None:
         raise SystemExit(app.return_code)
 
 
+def _feed(config: Config) -> object:
+    from engine.runtime import build_feed
+
+    return build_feed(config, None)
+
+
 def engine_in_child(config: Config, path: Path) -> bool:
     """Whether the app's engine runs in a child process (it needs the endpoint to serve the app)."""
     return (config.section("tui").engine_process == "child" and bool(config.section("serve").enabled)
@@ -69,11 +76,13 @@ def _run_with_child(config: Config, path: Path, live: bool, feed: object) -> Non
     child = ChildEngine(config, path, live=live, feed=feed)
     child.spawn()  # imports the engine while the app paints; opens the file after the first read
     reader = open_file_reader(path, config, must_exist=False)  # the child creates and migrates it
+    first_read = _read_early(reader, config) if path.exists() else None
     app = None
     try:
         from tui.served import ServedApp
 
         app = ServedApp(engine=child, store=reader, config=config, db_path=path, child=child)
+        app.first_read = first_read
         app.run()
     finally:
         if app is not None:
@@ -87,6 +96,18 @@ def _run_with_child(config: Config, path: Path, live: bool, feed: object) -> Non
             reader.close()
     if app.return_code:  # the app failed (Textual printed why): say so in the exit status
         raise SystemExit(app.return_code)
+
+
+def _read_early(reader: object, config: Config) -> Future:
+    """Read the panes' data on a thread now, while Textual loads: the first rows come sooner."""
+    from tui.reads import read_panes
+
+    tui = config.section("tui")
+    watchlist = [t.upper() for t in config.data.watchlist]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-first-read")
+    future = pool.submit(read_panes, reader.cursor, config.app.account, None, watchlist, tui)  # type: ignore[attr-defined]
+    pool.shutdown(wait=False)
+    return future
 
 
 def _run_owner(app_cls: type, store: object, config: Config, path: object, live: bool, feed: object) -> None:

@@ -149,7 +149,12 @@ class ServedApp(PmaxApp):
         if first_read_done or time.monotonic() - self._gate_since > CHILD_GATE_MAX_S:
             self._gate_timer.stop()
             self.child.gate.set()
-            self.run_worker(self.child.begin, thread=True, group="child", exit_on_error=False)
+            self.run_worker(self._connect_child, thread=True, group="child", exit_on_error=False)
+
+    def _connect_child(self) -> None:
+        """Worker: the child opens the file and serves it; the header learns the sessions left."""
+        self.child.connect()  # a child that dies here is reported by its exit watcher
+        self._from_thread(self._show_status)
 
     def _child_control(self, command: str) -> None:
         """Child-events thread: another attached app asked to pause, resume or step."""
@@ -163,9 +168,9 @@ class ServedApp(PmaxApp):
         self._become_viewer(self.store)
 
     def _child_stopped(self, message: str) -> None:
-        if not self._stepping:  # a step in flight reports it itself (Cycle failed; loop paused)
-            self.notify(message + "\nPress space or n to start it again.", title="Engine stopped",
-                        severity="error", timeout=15)
+        """The engine process stopped between steps (a step in flight reports it itself)."""
+        self.notify(message + "\nPress space or n to start it again.", title="Engine stopped",
+                    severity="error", timeout=15)
         self.paused = True
         self._show_status()
 

@@ -29,11 +29,9 @@ from typing import Any
 
 from engine.errors import OwnerGoneError, PmaxError
 from engine.events import CycleCompleted, FeedExhausted
-from engine.serve.client import follow_events, send_control
-from engine.serve.loopevents import ControlRequested, HandedOver, StepFailed
 from engine.serve.rendezvous import OwnerInfo, find_owner
 
-__all__ = ["ChildEngine", "EngineProcessStopped"]
+__all__ = ["ChildEngine", "EngineProcessStopped", "Schedule"]
 
 START_WAIT_S = 120.0     # the child's imports, migrations and engine build
 BUSY_RETRY_S = 0.05
@@ -41,6 +39,21 @@ BUSY_RETRY_S = 0.05
 
 class EngineProcessStopped(PmaxError):
     """The engine process exited while the app needed it."""
+
+
+class Schedule:
+    """What the app needs of the child's feed: the replay's sessions, once the child says.
+
+    `upcoming` is None while unknown and for a live feed, like `Feed.upcoming`.
+    """
+
+    def __init__(self, sessions: list[Any] | None = None) -> None:
+        self.calendar = sessions
+
+    def upcoming(self, after: Any) -> list[Any] | None:
+        if self.calendar is None:
+            return None
+        return list(self.calendar) if after is None else [d for d in self.calendar if d > after]
 
 
 class ChildEngine:
@@ -52,7 +65,9 @@ class ChildEngine:
         self.config = config
         self.db_path = Path(db_path)
         self.live = live
-        self.feed = feed
+        # The app's copy of the feed when it built one (a --data file it checked), else the
+        # child's schedule, fetched once the child serves.
+        self.feed = feed if feed is not None else Schedule()
         self.account: str = config.app.account
         self.as_of: Any = None
         self.exhausted = False
@@ -79,7 +94,7 @@ class ChildEngine:
     # ----- the process --------------------------------------------------------------
     def spawn(self) -> None:
         """Start the process; it imports the engine and waits for `begin()`."""
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the crash report
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen([sys.executable, "-m", "engine.serve.loopchild"], stdin=subprocess.PIPE,
                                      stdout=self._log, stderr=self._log, env=env, start_new_session=True)
@@ -165,9 +180,11 @@ class ChildEngine:
         if proc is not self.proc or self._stopping or self.handed_over:
             return
         tail = self.log_tail()
-        message = f"the engine process (pid {proc.pid}) stopped (exit {code})" + (f":\n{tail}" if tail else "")
-        self._fail(EngineProcessStopped(message, "press space or n to start it again"))
-        if self.on_exit is not None:
+        how = f"was killed by signal {-code}" if code < 0 else f"stopped (exit {code})"
+        message = f"the engine process (pid {proc.pid}) {how}" + (f":\n{tail}" if tail else "")
+        if self._pending is not None:  # the step that waited for it says so (and pauses the loop)
+            self._fail(EngineProcessStopped(message, "press space or n to start it again"))
+        elif self.on_exit is not None:
             self.on_exit(message)
 
     # ----- following the child ------------------------------------------------------
@@ -185,6 +202,11 @@ class ChildEngine:
                 raise EngineProcessStopped(f"the engine process did not start serving in {START_WAIT_S:.0f} s")
             time.sleep(0.05)
 
+    def connect(self) -> OwnerInfo:
+        """Worker thread: let the child open the store, wait until it serves, follow its events."""
+        self.begin()
+        return self._connect()
+
     def _connect(self) -> OwnerInfo:
         """Worker thread: wait for the child's endpoint and open its event stream."""
         with self._connecting:
@@ -195,9 +217,25 @@ class ChildEngine:
             threading.Thread(target=self._follow, args=(owner,), name="pmax-child-events", daemon=True).start()
             if not self._streaming.wait(30):
                 raise EngineProcessStopped("the engine process did not open its event stream")
+            if isinstance(self.feed, Schedule) and self.feed.calendar is None and not self.live:
+                self._fetch_schedule(owner)
             return owner
 
+    def _fetch_schedule(self, owner: OwnerInfo) -> None:
+        import datetime as dt
+
+        from engine.serve.client import send_control
+
+        try:
+            reply = send_control(owner, "schedule", None, self.key)
+        except OwnerGoneError:
+            return
+        if reply.get("ok") and reply.get("sessions") is not None:
+            self.feed = Schedule([dt.date.fromisoformat(d) for d in reply["sessions"]])
+
     def _follow(self, owner: OwnerInfo) -> None:
+        from engine.serve.client import follow_events
+
         try:
             for event in follow_events(owner, on_open=self._streaming.set):
                 self._deliver(event)
@@ -207,6 +245,8 @@ class ChildEngine:
             self._streaming.clear()
 
     def _deliver(self, event: Any) -> None:
+        from engine.serve.loopevents import ControlRequested, HandedOver, StepFailed
+
         if isinstance(event, ControlRequested):
             if self.on_control is not None:
                 self.on_control(event.command)
@@ -257,6 +297,8 @@ class ChildEngine:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending = (loop, fut)
+        from engine.serve.client import send_control
+
         try:
             owner = await asyncio.to_thread(self._connect)
             while True:
@@ -273,6 +315,8 @@ class ChildEngine:
     def request_universe_change(self, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
                                 liquidate: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
         """Blocking (call it on a worker): forward a watchlist change to the child's engine."""
+        from engine.serve.client import send_control
+
         self.begin()
         owner = self._connect()
         return send_control(owner, "universe", {"add": list(add), "remove": list(remove),

@@ -10,6 +10,7 @@ the GIL the app needs to answer keys. It is the same engine as `pmax --run`
                                     FeedExhausted, or StepFailed) come on the stream
     control "universe" (with key, or from an allowed app): forwarded to the engine's
                                     `request_universe_change(add, remove, liquidate)`
+    control "schedule"            : the replay's sessions (for "N left" in the header)
     control pause/resume/step from another attached app (`[serve] allow_control`):
                                     published as ControlRequested for the app to act on
 
@@ -32,7 +33,7 @@ from typing import Any, BinaryIO
 
 from engine.serve.loopevents import ControlRequested, HandedOver, StepFailed
 
-__all__ = ["LoopChild", "main", "UNIVERSE_HOOK"]
+__all__ = ["UNIVERSE_HOOK", "LoopChild", "main"]
 
 HANDOVER_WAIT_S = 120.0
 # The engine-side API that applies watchlist changes at the start of the next session.
@@ -123,6 +124,8 @@ class LoopChild:
     def _control(self, command: str, args: dict[str, Any], trusted: bool) -> str | dict[str, Any]:
         if command == "universe":
             return self._universe(args)
+        if command == "schedule":
+            return self._schedule()
         if command not in ("pause", "resume", "step"):
             return {"ok": False, "reason": f"unknown command {command!r}"}
         if not trusted:  # another attached app: the app that started this process paces the loop
@@ -138,6 +141,16 @@ class LoopChild:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._start_step)
         return "stepping"
+
+    def _schedule(self) -> dict[str, Any]:
+        """The replay's sessions (None: live), so the app can say how many are left."""
+        deadline = time.monotonic() + 60
+        while self.engine is None and time.monotonic() < deadline and not self._closing:
+            time.sleep(0.05)
+        if self.engine is None:
+            return {"ok": False, "reason": "the engine is not built"}
+        upcoming = self.engine.feed.upcoming(None)
+        return {"state": "ok", "sessions": None if upcoming is None else [d.isoformat() for d in upcoming]}
 
     def _universe(self, args: dict[str, Any]) -> dict[str, Any]:
         hook = getattr(self.engine, UNIVERSE_HOOK, None)
@@ -194,7 +207,7 @@ def _watch_parent(stdin: BinaryIO, child: LoopChild) -> None:
 def main() -> int:
     # Ctrl-C in the app's terminal belongs to the app; this process stops when the app says so.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import engine.runtime  # noqa: F401 - the heavy imports happen while the app paints
+    import engine.runtime
     import engine.serve.server  # noqa: F401
 
     stdin = sys.stdin.buffer
