@@ -87,6 +87,7 @@ class ChildEngine:
         self._pending: tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]] | None = None
         self._begun = False
         self._stopping = False
+        self._in_flight = False  # the child accepted a step and has not published its outcome
         self._streaming = threading.Event()
         self._lock = threading.Lock()
         self._connecting = threading.Lock()
@@ -129,7 +130,9 @@ class ChildEngine:
 
     @property
     def busy(self) -> bool:
-        return self._pending is not None
+        """True from `step()` until the child has published the session's outcome (even if
+        the awaiting task was cancelled: the child finishes the session regardless)."""
+        return self._pending is not None or self._in_flight
 
     def close(self, status: str = "finished", wait_s: float | None = None,
               say: Callable[[str], None] | None = None) -> int | None:
@@ -177,6 +180,8 @@ class ChildEngine:
 
     def _wait_exit(self, proc: subprocess.Popen[bytes]) -> None:
         code = proc.wait()
+        if proc is self.proc:
+            self._in_flight = False
         if proc is not self.proc or self._stopping or self.handed_over:
             return
         tail = self.log_tail()
@@ -235,6 +240,7 @@ class ChildEngine:
 
     def _follow(self, owner: OwnerInfo) -> None:
         from engine.serve.client import follow_events
+        import engine.serve.loopevents  # noqa: F401 - registers the child's own events before any arrives
 
         try:
             for event in follow_events(owner, on_open=self._streaming.set):
@@ -258,8 +264,11 @@ class ChildEngine:
                 self.on_handover(event.requester)
             return
         if isinstance(event, StepFailed):
+            self._in_flight = False
             self._fail(PmaxError(event.message, event.hint or None))
             return
+        if isinstance(event, (CycleCompleted, FeedExhausted)):
+            self._in_flight = False
         if isinstance(event, CycleCompleted):
             self.as_of = event.session
         for callback in list(self._subscribers):
@@ -308,6 +317,7 @@ class ChildEngine:
                 await asyncio.sleep(BUSY_RETRY_S)  # its previous step is still publishing
             if not reply.get("ok"):
                 raise EngineProcessStopped(str(reply.get("reason") or "the engine process refused to step"))
+            self._in_flight = True
             return await fut
         finally:
             self._pending = None
