@@ -255,7 +255,7 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
             assert await _until(pilot, lambda: child.owner is not None, 120)
             env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
             env.update({"PMAX_DATA__WATCHLIST": ",".join(FEW), "PMAX_SERVE__RUNTIME_DIR": runtime})
-            run = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
+            run = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],  # noqa: ASYNC220
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
             assert await _until(pilot, lambda: run.poll() is not None)
             err = run.stderr.read() if run.stderr else ""

@@ -239,8 +239,8 @@ class ChildEngine:
             self.feed = Schedule([dt.date.fromisoformat(d) for d in reply["sessions"]])
 
     def _follow(self, owner: OwnerInfo) -> None:
-        from engine.serve.client import follow_events
         import engine.serve.loopevents  # noqa: F401 - registers the child's own events before any arrives
+        from engine.serve.client import follow_events
 
         try:
             for event in follow_events(owner, on_open=self._streaming.set):
