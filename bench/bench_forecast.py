@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from engine.forecast.base import Panel  # noqa: E402
+from engine.panel import Panel  # noqa: E402
 from engine.forecast.registry import create  # noqa: E402
 
 MODELS = ["naive", "drift", "arima", "garch", "ssa", "lightgbm"]

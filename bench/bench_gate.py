@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.portfolio.signals import layer_statistical, statistical_gate  # noqa: E402
+from engine.portfolio.signal_layers import layer_statistical, statistical_gate  # noqa: E402
 from engine.significance import benjamini_hochberg, diebold_mariano  # noqa: E402
 
 H, ALPHA, TICKERS, WINDOW, MIN_SCORED = 5, 0.10, 20, 120, 30

@@ -25,7 +25,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.device import select_device  # noqa: E402
-from engine.forecast.base import Panel  # noqa: E402
+from engine.features import features_of  # noqa: E402
+from engine.panel import Panel  # noqa: E402
 
 BIG = "/work/shared/data/us_equities_daily.parquet"
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "watchlist_sample.parquet"
@@ -89,7 +90,7 @@ def bench_neural(args: argparse.Namespace) -> None:
     info = select_device(args.device)
     panel = Panel.from_long(pd.read_parquet(args.data))
     t0 = time.perf_counter()
-    feats = panel.features().values
+    feats = features_of(panel).values
     emit(bench="features", tickers=panel.n_tickers, sessions=panel.n_sessions, features=feats.shape[-1],
          seconds=round(time.perf_counter() - t0, 2))
     adapter = NeuralForecaster({"train_lookback": panel.n_sessions}, device=info.name)
@@ -135,7 +136,7 @@ def bench_oos(args: argparse.Namespace) -> None:
     from engine.forecast.models.neural import NeuralForecaster
 
     panel = Panel.from_long(pd.read_parquet(args.sample))
-    feats = panel.features().values
+    feats = features_of(panel).values
     logret = pd.DataFrame(panel.log_returns())
     sd63 = logret.rolling(63, min_periods=21).std().to_numpy()  # the naive forecaster's interval
     drift252 = logret.rolling(252, min_periods=21).mean().to_numpy()  # the drift forecaster's mean

@@ -76,7 +76,7 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
     if args.mc_paths is not None:
         overrides["risk.mc_paths"] = args.mc_paths
     cfg = load_config(overrides=overrides)  # PMAX_… variables apply (e.g. PMAX_FORECAST__MODELS)
-    stages = [s for s in default_stages(cfg) if not (args.no_forecast and s.name == "forecast")]
+    stages = [s for s in default_stages() if not (args.no_forecast and s.name == "forecast")]
     timings: dict[str, float] = {s.name: 0.0 for s in stages}
     for s in stages:
         inner = s.run

@@ -44,7 +44,7 @@ def main() -> None:
 
     import empyrical
 
-    from engine import metrics
+    from engine import metrics, sharpe_stats
     from engine.significance import diebold_mariano
 
     bars = pd.read_parquet(args.data, columns=["date", "ticker", "close"])
@@ -95,10 +95,10 @@ def main() -> None:
     print(f"Diebold-Mariano (h=5, n=250) for {len(cols)} tickers: {t_dm * 1e3:.1f} ms")
 
     r0 = rets.iloc[:, 0].to_numpy()
-    t_psr = best_of(lambda: [metrics.probabilistic_sharpe_ratio(s) for s in cols], args.repeat)
+    t_psr = best_of(lambda: [sharpe_stats.probabilistic_sharpe_ratio(s) for s in cols], args.repeat)
     print(f"PSR for {len(cols)} tickers: {t_psr * 1e3:.1f} ms")
-    t_boot = best_of(lambda: metrics.sharpe_bootstrap_ci(r0, n_boot=2000, rng=1), args.repeat)
-    t_block = best_of(lambda: metrics.sharpe_bootstrap_ci(r0, n_boot=2000, rng=1, block=10), args.repeat)
+    t_boot = best_of(lambda: sharpe_stats.sharpe_bootstrap_ci(r0, n_boot=2000, rng=1), args.repeat)
+    t_block = best_of(lambda: sharpe_stats.sharpe_bootstrap_ci(r0, n_boot=2000, rng=1, block=10), args.repeat)
     print(f"bootstrap Sharpe CI (n={len(r0)}, 2000 reps): iid {t_boot * 1e3:.1f} ms, "
           f"block=10 {t_block * 1e3:.1f} ms")
 

@@ -37,7 +37,9 @@ _TOKEN = re.compile(
     r"(?P<unit>\s?%|[kK]\b|\s?(?:bn|[mMB])\b|\s(?:million|billion|thousand)\b)?)",
     re.IGNORECASE)
 _LABEL = re.compile(r"\b1-day\b|\bone-day\b|\b(?:C?VaR)\s*\(?\s*(?:95|99)\s*%\s*\)?|"
-                    r"^\s*\d{1,2}[.)]\s", re.IGNORECASE | re.MULTILINE)
+                    r"^\s*\d{1,2}[.)]\s|"
+                    # pmax's own table footer (copilot.render): a count of rows not shown
+                    r"… and \d+ more rows \(ask about one ticker", re.IGNORECASE | re.MULTILINE)
 _SCALE = {"%": 0.01, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
           "billion": 1e9}
 _ISO_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -62,15 +62,6 @@ def load_history(con: Any, conversation_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def recent_conversations(con: Any, limit: int = 20) -> list[tuple[str, Any, str]]:
-    """(conversation_id, last message time, first question) newest first."""
-    return con.execute(
-        "SELECT conversation_id, max(created_at) AS last, "
-        "arg_min(content, seq) FILTER (WHERE role = 'user') AS first_q "
-        "FROM copilot_messages GROUP BY conversation_id ORDER BY last DESC LIMIT ?",
-        [limit]).fetchall()
-
-
 def check_rate(con: Any) -> dict[str, Any]:
     """Answers checked, how many had unverified numbers (before the check acted), and
     the totals, per backend."""

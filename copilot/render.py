@@ -59,6 +59,27 @@ def _cell(col: str, value: Any, data_cols: tuple[str, ...], table: bool = True) 
     return text.replace("|", "\\|") if table else text
 
 
+# Columns the offline answer shows per tool (the rest stay in --json and the prompt),
+# so tables fit a narrow pane.
+NARROW: dict[str, tuple[str, ...]] = {
+    "latest_signal": ("ticker", "action", "confidence", "expected_return", "horizon"),
+    "forecasts": ("model", "horizon", "mean", "prob_up", "skill"),
+    "walk_forward": ("model", "horizon", "n_scored", "skill", "hit_rate"),
+    "model_weights": ("model", "horizon", "weight", "skill", "demoted", "reason"),
+    "positions": ("ticker", "qty", "close", "market_value", "weight"),
+    "recent_fills": ("date", "ticker", "side", "qty", "price"),
+    "rejections": ("as_of", "ticker", "side", "qty", "reason"),
+    "quality_issues": ("date", "ticker", "rule", "action"),
+    "performance": ("portfolio", "total_return", "sharpe_ratio", "max_drawdown"),
+    "model_ranking": ("rank", "model", "horizon", "n_scored", "skill", "dm_pvalue"),
+    "forecast_compare": ("ticker", "horizon", "mean", "prob_up", "action"),
+    "pnl_period": ("ticker", "pnl", "contribution", "signal", "tickers"),
+    "history": ("date", "ticker", "side", "qty", "price", "as_of", "action", "previous"),
+    "risk_breakdown": ("scenario", "return", "usd", "ticker", "weight", "share_of_var", "limit",
+                       "used"),
+}
+
+
 # Tools whose one-row summary the offline lead sentence states in full.
 _LEAD_SAYS_IT = {"pnl_period", "risk_breakdown", "history", "latest_signal"}
 
@@ -67,11 +88,9 @@ def render_table(res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bo
                  skip_single: bool = False) -> str:
     """A tool result as a heading plus a Markdown table (or its note when empty).
 
-    ``narrow`` keeps the tool's key columns (``sentences.NARROW``) so tables fit a
+    ``narrow`` keeps the tool's key columns (``NARROW``) so tables fit a
     pane; ``skip_single`` leaves out a one-row summary a lead sentence already says.
     """
-    from copilot.sentences import NARROW
-
     head = "#" * level + " " + res.title
     if res.empty:
         return f"{head}\n\n{res.note or 'No rows.'}"
@@ -109,20 +128,6 @@ def has_data_text(results: Iterable[ToolResult]) -> bool:
         if has_data_text(res.children):
             return True
     return False
-
-
-def render_results(results: list[ToolResult], max_rows: int = 20) -> str:
-    """The offline backend's answer: sentences from the rows, then narrow tables."""
-    from copilot.sentences import lead
-
-    leads = [s for s in (lead(r) for r in results) if s]
-    parts = []
-    if leads:
-        parts.append("\n\n".join(leads))
-    parts.extend(render_table(r, max_rows=max_rows, skip_single=True) for r in results)
-    if has_data_text(results):
-        parts.append(DATA_NOTE)
-    return "\n\n".join(p for p in parts if p)
 
 
 def uncovered(note: str) -> str:

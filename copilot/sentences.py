@@ -1,5 +1,6 @@
 """The offline backend's sentences: one short paragraph per tool result, written from
-the result's own rows, naming winners and saying plainly when nothing answers.
+the result's own rows, naming winners and saying plainly when nothing answers, and
+`render_results`, the offline answer (those sentences, then `copilot.render` tables).
 
 Every figure is printed from a row value with a stated rounding (dollars whole or
 in thousands with one decimal, fractions as percentages with two decimals), so
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from copilot.render import DATA_NOTE, has_data_text, quote_data, render_table
 from copilot.types import ToolResult
 
 
@@ -63,8 +65,6 @@ def _signal(res: ToolResult) -> str:
         if failed:
             text += f" Failed layers: {', '.join(failed)}."
     if r.get("reason"):
-        from copilot.render import quote_data
-
         text += f" Stored reason: {quote_data(r['reason'])}."
     drivers = _child(res, "SHAP")
     if drivers is not None and drivers.rows:
@@ -261,27 +261,6 @@ LEADS: dict[str, Callable[[ToolResult], str]] = {
     "forecast_compare": _compare, "what_if": _what_if, "history": _history, "calculate": _calc,
 }
 
-# Columns the offline answer shows per tool (the rest stay in --json and the prompt),
-# so tables fit a narrow pane.
-NARROW: dict[str, tuple[str, ...]] = {
-    "latest_signal": ("ticker", "action", "confidence", "expected_return", "horizon"),
-    "forecasts": ("model", "horizon", "mean", "prob_up", "skill"),
-    "walk_forward": ("model", "horizon", "n_scored", "skill", "hit_rate"),
-    "model_weights": ("model", "horizon", "weight", "skill", "demoted", "reason"),
-    "positions": ("ticker", "qty", "close", "market_value", "weight"),
-    "recent_fills": ("date", "ticker", "side", "qty", "price"),
-    "rejections": ("as_of", "ticker", "side", "qty", "reason"),
-    "quality_issues": ("date", "ticker", "rule", "action"),
-    "performance": ("portfolio", "total_return", "sharpe_ratio", "max_drawdown"),
-    "model_ranking": ("rank", "model", "horizon", "n_scored", "skill", "dm_pvalue"),
-    "forecast_compare": ("ticker", "horizon", "mean", "prob_up", "action"),
-    "pnl_period": ("ticker", "pnl", "contribution", "signal", "tickers"),
-    "history": ("date", "ticker", "side", "qty", "price", "as_of", "action", "previous"),
-    "risk_breakdown": ("scenario", "return", "usd", "ticker", "weight", "share_of_var", "limit",
-                       "used"),
-}
-
-
 def lead(res: ToolResult) -> str | None:
     """The sentence(s) that answer from one result; None for empty results (their note
     is shown instead)."""
@@ -289,3 +268,15 @@ def lead(res: ToolResult) -> str | None:
         return None
     fn = LEADS.get(res.tool)
     return fn(res) if fn else None
+
+
+def render_results(results: list[ToolResult], max_rows: int = 20) -> str:
+    """The offline backend's answer: sentences from the rows, then narrow tables."""
+    leads = [s for s in (lead(r) for r in results) if s]
+    parts = []
+    if leads:
+        parts.append("\n\n".join(leads))
+    parts.extend(render_table(r, max_rows=max_rows, skip_single=True) for r in results)
+    if has_data_text(results):
+        parts.append(DATA_NOTE)
+    return "\n\n".join(p for p in parts if p)

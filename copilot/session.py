@@ -22,7 +22,8 @@ from copilot.cache import AnswerCache
 from copilot.history import load_history, save_turn
 from copilot.prompt import Prompt, build_prompt, data_block
 from copilot.dates import store_sessions
-from copilot.render import enable_model_hint, help_text, render_results, trade_refusal, uncovered
+from copilot.render import enable_model_hint, help_text, trade_refusal, uncovered
+from copilot.sentences import render_results
 from copilot.router import route
 from copilot.settings import CopilotSettings
 from copilot.tools import TOOLS, known_tickers, run_tool, store_as_of

@@ -101,7 +101,8 @@ def seed_store(con: Any, as_of: dt.date = dt.date(2018, 2, 7), *,
     append(con, "model_scores", pd.DataFrame([
         dict(account=account, as_of=as_of - dt.timedelta(days=i), forecast_as_of=as_of -
              dt.timedelta(days=i + 7), ticker="AAPL", model="arima", horizon=5, actual=a,
-             mean=m, error=a - m, naive_error=a, covered=True, hit=(a > 0) == (m > 0), prob_up=0.6)
+             mean=m, error=a - m, naive_error=a, covered=True,
+             hit=None if a == 0 or m == 0 else (a > 0) == (m > 0), prob_up=0.6)
         for i, (a, m) in enumerate(((0.02, 0.01), (-0.01, 0.005), (0.03, 0.02), (0.0, -0.01)))]))
     append(con, "risk", pd.DataFrame([dict(account=account, as_of=as_of, var_hist_95=0.0183,
                                            cvar_hist_95=0.025, drawdown=-0.0421, gross=0.9,

@@ -14,12 +14,9 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import UsageError
-
-if TYPE_CHECKING:
-    import torch
 
 _PATTERN = re.compile(r"^(auto|cpu|cuda(?::(\d+))?)$")
 _HINT = 'use "auto", "cpu", "cuda" or "cuda:N" (N = GPU index), e.g. PMAX_DEVICE__DEVICE=cpu'
@@ -150,13 +147,3 @@ def set_deterministic(seed: int, device: str | DeviceInfo = "cpu") -> None:
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-
-
-def torch_device(device: str | DeviceInfo) -> torch.device:
-    """A `torch.device` for a DeviceInfo or a name; "auto"/"cuda" are resolved first."""
-    import torch
-
-    name = device.name if isinstance(device, DeviceInfo) else str(device)
-    if name in ("auto", "cuda"):
-        name = select_device(name).name
-    return torch.device(name)

@@ -31,12 +31,6 @@ class CycleCompleted(Event):
 
 
 @dataclass(frozen=True)
-class CycleFailed(Event):
-    session: dt.date
-    message: str
-
-
-@dataclass(frozen=True)
 class FeedExhausted(Event):
     last_session: dt.date | None
 

@@ -9,18 +9,21 @@ minus a purge gap and an embargo (`training_mask`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from engine.forecast.base import Panel
+from engine.panel import Panel
 
 #: Sessions of history the slowest feature needs before it is defined (MA 200).
 FEATURE_WARMUP = 200
-#: Rows a causal feature computation should be given for stable recursive features.
-FEATURE_LOOKBACK = 320
+
+#: Serialises the first `features_of` computation per panel (threads share a panel; the
+#: computation is CPU-bound numpy, so waiting costs nothing on a busy machine).
+_FEATURES_LOCK = threading.Lock()
 
 _GARCH_ALPHA, _GARCH_BETA = 0.06, 0.91
 _HURST_LAGS = (1, 2, 4, 8, 16)
@@ -208,6 +211,21 @@ def compute_features(panel: Panel, blocks: Sequence[FeatureFn] | None = None) ->
     values = np.stack(cols, axis=-1) if cols else np.empty((panel.n_sessions, panel.n_tickers, 0))
     values[~np.isfinite(values)] = np.nan
     return FeatureSet(tuple(names), values, panel.dates, panel.tickers)
+
+
+def features_of(panel: Panel) -> FeatureSet:
+    """The causal feature set of `panel`, computed once and cached on the panel.
+
+    Models running side by side on threads (LightGBM, neural) ask for the same
+    panel's features at once: the first computes them, the others wait for it.
+    """
+    got = panel._cache.get("features")
+    if got is None:
+        with _FEATURES_LOCK:
+            got = panel._cache.get("features")
+            if got is None:
+                got = panel._cache["features"] = compute_features(panel)
+    return got
 
 
 def forward_returns(panel: Panel, h: int) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Owns the forecast metrics of the validation report and of `model_scores`: MAE,
 RMSE, MASE, sMAPE, directional accuracy, interval coverage and the log loss of
-P(up). Every function takes aligned arrays (or Series) of actuals and forecasts,
+P(up), and the two every screen quotes, each defined once here: `skill_score`
+(1 - MSE/MSE_naive) and the directional hit (`hit_flags`, `hit_rate`: a forecast
+or an actual of exactly 0 is a tie, neither hit nor miss, and is left out). Every function takes aligned arrays (or Series) of actuals and forecasts,
 drops the positions where any input is NaN, and returns a float — NaN when
 nothing is left to score. `score_forecasts` computes them all at once.
 
@@ -75,8 +77,36 @@ def smape(y: Any, yhat: Any) -> float:
     return float(np.mean(ratio))
 
 
+def skill_score(sse: Any, naive_sse: Any) -> Any:
+    """Skill against the naive random walk: 1 - MSE/MSE_naive.
+
+    Pass squared-error sums (or means) over the *same* rows; the ratio is the same.
+    NaN where the naive error is 0 or missing. Scalars give a float, arrays an array.
+    The SQL twin over `model_scores` is `engine.store.read_model.SKILL_SQL`.
+    """
+    sse, naive = np.asarray(sse, dtype=float), np.asarray(naive_sse, dtype=float)
+    with np.errstate(all="ignore"):
+        out = np.where(naive > 0, 1.0 - sse / np.where(naive > 0, naive, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def hit_flags(actual: Any, mean: Any) -> np.ndarray:
+    """1.0 where the forecast's sign matches the actual's, 0.0 where not, NaN for a tie
+    (either is exactly 0) or a missing value: what `model_scores.hit` stores."""
+    a, m = np.asarray(actual, dtype=float), np.asarray(mean, dtype=float)
+    call = (a != 0) & (m != 0) & np.isfinite(a) & np.isfinite(m)
+    return np.where(call, (np.sign(a) == np.sign(m)).astype(float), np.nan)
+
+
+def hit_rate(actual: Any, mean: Any) -> tuple[float, int]:
+    """(share of directional calls that were right, number of calls); ties left out."""
+    flags = hit_flags(actual, mean)
+    calls = flags[~np.isnan(flags)]
+    return (float(calls.mean()) if calls.size else np.nan), int(calls.size)
+
+
 def directional_accuracy(y: Any, yhat: Any, y_prev: Any | None = None) -> float:
-    """Share of forecasts whose sign matches the actual's (a 0 matches only a 0).
+    """Share of forecasts whose sign matches the actual's, ties (a 0 on either side) left out.
 
     Pass `y_prev` (the last known value) when `y` and `yhat` are levels: the
     directions are then y - y_prev and ŷ - y_prev. For returns leave it None.
@@ -86,7 +116,7 @@ def directional_accuracy(y: Any, yhat: Any, y_prev: Any | None = None) -> float:
     else:
         y, yhat, prev = _paired(y, yhat, y_prev)
         y, yhat = y - prev, yhat - prev
-    return float(np.mean(np.sign(y) == np.sign(yhat))) if y.size else np.nan
+    return hit_rate(y, yhat)[0]
 
 
 def interval_coverage(y: Any, lower: Any, upper: Any) -> float:

@@ -64,7 +64,7 @@ class Engine:
         self.store = store
         self.config = config
         self.feed = feed
-        self.stages = list(stages) if stages is not None else default_stages(config)
+        self.stages = list(stages) if stages is not None else default_stages()
         self.account = account or config.app.account
         self.device = device
         self.mode = mode

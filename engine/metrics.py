@@ -3,8 +3,9 @@
 Owns the per-period performance statistics the app, the validation report and the
 copilot quote: cumulative and annual return, volatility, drawdown, Sharpe, Sortino,
 Calmar, Omega, VaR/CVaR, tail ratio, stability, alpha/beta, plus what empyrical
-lacks (profit factor, hit rate, PSR, DSR and a bootstrap Sharpe interval live in
-`engine.sharpe_stats` and are re-exported here).
+lacks (profit factor, hit rate, PSR, DSR and a bootstrap Sharpe interval) lives in
+`engine.sharpe_stats`; the period names and annualisation factors both use live in
+`engine.periods`.
 
 Conventions (empyrical's; checked against its own test suite in
 `tests/test_metrics_empyrical*.py` and against empyrical itself on random and
@@ -33,28 +34,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.errors import UsageError
-
-DAILY, WEEKLY, MONTHLY, QUARTERLY, YEARLY = "daily", "weekly", "monthly", "quarterly", "yearly"
-ANNUALIZATION_FACTORS: dict[str, int] = {DAILY: 252, WEEKLY: 52, MONTHLY: 12, QUARTERLY: 4, YEARLY: 1}
-APPROX_BDAYS_PER_YEAR = 252
+from engine.periods import (
+    ANNUALIZATION_FACTORS,
+    APPROX_BDAYS_PER_YEAR,
+    DAILY,
+    MONTHLY,
+    QUARTERLY,
+    WEEKLY,
+    YEARLY,
+    annualization_factor,
+)
 
 ArrayLike = Any  # np.ndarray | pd.Series | pd.DataFrame | Sequence[float]
 
 
 # --- small helpers --------------------------------------------------------------
-
-def annualization_factor(period: str = DAILY, annualization: float | None = None) -> float:
-    """Periods per year: `annualization` if given, else the factor for `period`."""
-    if annualization is not None:
-        return annualization
-    try:
-        return ANNUALIZATION_FACTORS[period]
-    except KeyError:
-        raise UsageError(f"unknown period {period!r}",
-                         hint="use one of " + ", ".join(ANNUALIZATION_FACTORS)
-                         + " or pass annualization=") from None
-
 
 def _arr(x: ArrayLike) -> np.ndarray:
     """A float ndarray view of `x` (pandas NA becomes NaN)."""
@@ -381,22 +375,11 @@ def alpha_beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLi
     return _alpha(r, f, risk_free, ann, b), b
 
 
-# --- beyond empyrical (in engine.sharpe_stats, part of this module's API) ----------------
-from engine.sharpe_stats import (  # noqa: E402
-    deflated_sharpe_ratio,
-    expected_max_sharpe,
-    hit_rate,
-    probabilistic_sharpe_ratio,
-    profit_factor,
-    sharpe_bootstrap_ci,
-)
-
 __all__ = [
     "ANNUALIZATION_FACTORS", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY",
     "annualization_factor", "cum_returns", "cum_returns_final", "drawdown_series",
     "max_drawdown", "annual_return", "cagr", "annual_volatility", "sharpe_ratio",
     "downside_risk", "sortino_ratio", "calmar_ratio", "omega_ratio", "value_at_risk",
     "conditional_value_at_risk", "tail_ratio", "stability_of_timeseries", "alpha",
-    "beta", "alpha_beta", "profit_factor", "hit_rate", "probabilistic_sharpe_ratio",
-    "deflated_sharpe_ratio", "expected_max_sharpe", "sharpe_bootstrap_ci",
+    "beta", "alpha_beta",
 ]

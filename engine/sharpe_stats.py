@@ -14,7 +14,7 @@ Sharpe ratio into a probability or an interval:
 
 Sharpe ratios in PSR/DSR are *per period* (not annualised), mean over sample std
 (ddof=1); skewness and kurtosis are the sample moments (kurtosis not excess, so a
-normal distribution has 3). Re-exported by `engine.metrics`.
+normal distribution has 3).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from engine.periods import annualization_factor
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -179,8 +181,6 @@ def sharpe_bootstrap_ci(returns: Any, n_boot: int = 2000, alpha: float = 0.05,
     Returns:
         (low, high); (nan, nan) with fewer than two returns.
     """
-    from engine.metrics import annualization_factor
-
     if not 0 < alpha < 1 or n_boot < 1 or block < 1:
         raise ValueError("need 0 < alpha < 1, n_boot ≥ 1 and block ≥ 1")
     r = _clean(returns, risk_free)

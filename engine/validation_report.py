@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.forecast_metrics import skill_score
+
 CV_CHOICES = ("walk-forward", "cpcv")
 MIN_SESSIONS = 300
 
@@ -48,7 +50,6 @@ def weights_rule(config: Any, source: str) -> str:
 
 
 def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.DataFrame | None:
-    from engine.forecast.base import Panel
     from engine.forecast.report import walk_forward_scores
     from engine.stages.forecast import model_params
 
@@ -64,7 +65,7 @@ def _walk_forward(con: Any, config: Any, tickers: Sequence[str] | None) -> pd.Da
 
 
 def _panel(con: Any, tickers: Sequence[str] | None) -> Any:
-    from engine.forecast.base import Panel
+    from engine.panel import Panel
 
     bars = con.execute("SELECT date, ticker, open, high, low, close, volume FROM bars WHERE NOT quarantined").df()
     if tickers:
@@ -101,8 +102,8 @@ def _cpcv_summary(splits: list[dict]) -> list[dict]:
     out = []
     for h, g in df.groupby("horizon"):
         out.append({"horizon": int(h), "splits": int(len(g)),
-                    "pooled_skill": 1.0 - g["mse"].sum() / g["naive_mse"].sum(),
-                    "pooled_skill_vs_drift": 1.0 - g["mse"].sum() / g["drift_mse"].sum(),
+                    "pooled_skill": skill_score(g["mse"].sum(), g["naive_mse"].sum()),
+                    "pooled_skill_vs_drift": skill_score(g["mse"].sum(), g["drift_mse"].sum()),
                     "share_of_splits_beating_naive": float(np.mean(g["skill"] > 0)),
                     "share_of_splits_beating_drift": float(np.mean(g["skill_vs_drift"] > 0))})
     return out

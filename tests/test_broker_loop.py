@@ -16,8 +16,8 @@ from engine.cycle import CycleContext, Stage
 from engine.errors import InvariantError
 from engine.feeds import ReplayFeed
 from engine.loop import Engine
-from engine.portfolio.broker import Order, order_id
-from engine.stages.broker_fill import ORDER_COLUMNS, BrokerFillStage
+from engine.portfolio.broker import ORDER_COLUMNS, Order, order_id
+from engine.stages.broker_fill import BrokerFillStage
 from engine.stages.ingest import IngestStage
 from engine.stages.risk import RiskStage
 from engine.store import Store, append

@@ -67,3 +67,11 @@ def test_a_text_date_split_across_chunks_is_checked_whole() -> None:
         guard.feed(chunk)
     guard.finish()
     assert guard.report.unverified == whole.unverified == ["February 12, 2016"]
+
+
+def test_the_tables_own_footer_count_is_not_checked_but_a_model_sentence_is() -> None:
+    """render_table's "… and N more rows (ask about one ticker …)" is pmax's count of rows
+    it did not print, not a stored value: it must reach the user, not become [?]."""
+    footer = "_… and 4 more rows (ask about one ticker to narrow it down)._"
+    assert extract(footer) == []
+    assert check_text("There are 4 more rows.", [ROWS]).unverified == ["4"]

@@ -18,6 +18,18 @@ def test_holidays_and_counts() -> None:
     assert xcal.next_session(dt.date(2017, 7, 3)) == dt.date(2017, 7, 5)
 
 
+def test_session_after_counts_exchange_sessions() -> None:
+    # MLK day 2016-01-18 is skipped: 5 sessions after 2016-01-13 is the 21st, not the 20th.
+    assert xcal.session_after(dt.date(2016, 1, 13), 5) == dt.date(2016, 1, 21)
+    assert xcal.session_after(dt.date(2016, 1, 15), 1) == dt.date(2016, 1, 19)
+    assert xcal.session_after(dt.date(2016, 1, 16), 1) == dt.date(2016, 1, 19)  # from a Saturday
+    assert xcal.session_after(dt.date(2017, 11, 1), 21) == dt.date(2017, 12, 1)  # Thanksgiving skipped
+    # Past the calendar's last known session it counts weekdays.
+    last = xcal.calendar_bounds()[1]
+    beyond = xcal.session_after(last, 5)
+    assert beyond > last and beyond.weekday() < 5 and (beyond - last).days <= 9
+
+
 def test_half_days_close_early() -> None:
     assert xcal.is_half_day(dt.date(2017, 11, 24))           # day after Thanksgiving
     assert not xcal.is_half_day(dt.date(2017, 11, 22))

@@ -9,7 +9,7 @@ import pytest
 from engine.features import (
     compute_features, direction, ewm, forward_returns, rolling_mean, rolling_std, training_mask,
 )
-from engine.forecast.base import Panel
+from engine.panel import Panel
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.explain import render_drivers
 from engine.forecast.base import drivers_json
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.scoring import score_rows
@@ -49,7 +48,6 @@ def test_combine_is_a_renormalised_linear_pool_carrying_drivers() -> None:
     assert out.loc["A", "mean"] == pytest.approx(0.25 * 0.01 + 0.75 * 0.03)
     assert out.loc["B", "mean"] == pytest.approx(-0.02)  # only arima forecast B: its weight renormalises to 1
     assert out.loc["A", "drivers"] == drv and out.loc["B", "drivers"] is None
-    assert render_drivers(drv) == "21-day momentum +4.2% (+0.31%)"
 
 
 def test_score_rows_measure_error_coverage_and_direction() -> None:

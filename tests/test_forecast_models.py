@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import ConfigError
+from engine.features import features_of
 from engine.forecast import FORECAST_COLUMNS, Panel, available, create
 from engine.forecast.models import arma_kernel as K
 from engine.forecast.models.arima import prepare, sarimax_fit_one
@@ -151,7 +152,7 @@ def test_lightgbm_is_deterministic_and_shap_adds_up() -> None:
     fa, fb = a.predict(p.rows(860), [5], 0.9), b.predict(p.rows(860), [5], 0.9)
     assert fa["mean"].tolist() == fb["mean"].tolist()
     assert fa["drivers"].tolist() == fb["drivers"].tolist()  # TreeExplainer == LightGBM TreeSHAP
-    X = p.rows(860).features().values[-1]
+    X = features_of(p.rows(860)).values[-1]
     contrib = a.models_[5].predict(X, pred_contrib=True)
     np.testing.assert_allclose(contrib.sum(axis=1), fa["mean"].to_numpy(), rtol=1e-9, atol=1e-12)
     imp = a.feature_importance()

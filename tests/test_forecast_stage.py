@@ -71,6 +71,9 @@ def test_every_model_and_the_ensemble_forecast_every_session(straight: tuple[Pat
     assert set(counts.columns) == {"naive", "drift", "arima", "garch", "ssa", "lightgbm", "neural", "ensemble"}
     assert len(counts) == 10 and (counts == 3 * len(TICKERS)).all().all()
     assert fc.loc[fc["model"] == "lightgbm", "drivers"].notna().all()
+    # target dates are NYSE sessions: 21 sessions after 2017-11-01 skip Thanksgiving
+    first = fc[(fc["as_of"] == pd.Timestamp(START)) & (fc["horizon"] == 21)]
+    assert set(pd.to_datetime(first["target_date"]).dt.date) == {dt.date(2017, 12, 1)}
     updated = [e for e in events if isinstance(e, ForecastsUpdated)]
     assert len(updated) == 10 and updated[0].n_rows == 8 * 3 * len(TICKERS)  # 7 models + ensemble
     assert any(e.refit for e in updated[1:])  # scheduled refits happen during the run

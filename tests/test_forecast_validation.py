@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine.forecast.base import Panel
+from engine.panel import Panel
 from engine.forecast.validation import combinatorial_purged_cv, purged_kfold, walk_forward
 
 

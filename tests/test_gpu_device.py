@@ -99,7 +99,7 @@ def test_device_from_config_follows_the_setting() -> None:
 
 def test_gpu_modules_import_without_torch_or_arch() -> None:
     code = (
-        "import sys; import engine.device, engine.gpu.montecarlo, engine.gpu.stress, engine.gpu.mcfit, "
+        "import sys; import engine.device, engine.gpu.montecarlo, engine.portfolio.stress, engine.portfolio.mc_models, "
         "engine.gpu.neural_net, engine.forecast.models.neural; "
         "print(sorted(m for m in ('torch', 'arch', 'textual') if m in sys.modules))"
     )

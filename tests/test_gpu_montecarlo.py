@@ -8,7 +8,7 @@ from scipy import stats
 
 from engine.errors import InputError, UsageError
 from engine.gpu import montecarlo as mc
-from engine.gpu.mcfit import clean_returns, dof_from_kurtosis, fit_filtered, fit_student_t, ledoit_wolf, tail_stats
+from engine.portfolio.mc_models import clean_returns, dof_from_kurtosis, fit_filtered, fit_student_t, ledoit_wolf, tail_stats
 
 
 def _returns(t: int = 300, n: int = 6, seed: int = 0) -> np.ndarray:

@@ -116,7 +116,7 @@ def test_predict_before_fit_is_an_error() -> None:
 
 @pytest.fixture(scope="module")
 def sample_panel():
-    from engine.forecast.base import Panel
+    from engine.panel import Panel
 
     bars = pd.read_parquet(SAMPLE)
     return Panel.from_long(bars).upto(dt.date(2015, 3, 2))

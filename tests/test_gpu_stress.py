@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import InputError
-from engine.gpu.stress import STRESS_WINDOWS, estimate_betas, stress_test, window_returns
+from engine.portfolio.stress import STRESS_WINDOWS, estimate_betas, stress_test, window_returns
 
 
 def _prices() -> pd.Series:

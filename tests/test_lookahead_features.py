@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.features import FEATURE_BLOCKS, compute_features
-from engine.forecast.base import Panel
+from engine.panel import Panel
 from engine.forecast.leakage import find_lookahead
 
 

@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from engine import metrics
+from engine import sharpe_stats
 from engine.sharpe_stats import expected_max_sharpe, psr_from_moments
 
 
@@ -44,7 +45,7 @@ def _profit_factor_loop(returns: list[float]) -> float:
     ([-0.01, -0.02], 0.0),
 ])
 def test_profit_factor_known_values(returns: list[float], expected: float) -> None:
-    np.testing.assert_allclose(metrics.profit_factor(np.array(returns, dtype=float)), expected, rtol=1e-12)
+    np.testing.assert_allclose(sharpe_stats.profit_factor(np.array(returns, dtype=float)), expected, rtol=1e-12)
 
 
 def test_profit_factor_matches_loop_on_random_series() -> None:
@@ -52,17 +53,17 @@ def test_profit_factor_matches_loop_on_random_series() -> None:
     for _ in range(50):
         r = rng.normal(0.0003, 0.01, rng.integers(1, 200))
         r[rng.random(r.size) < 0.1] = np.nan
-        np.testing.assert_allclose(metrics.profit_factor(pd.Series(r)), _profit_factor_loop(list(r)),
+        np.testing.assert_allclose(sharpe_stats.profit_factor(pd.Series(r)), _profit_factor_loop(list(r)),
                                    rtol=1e-12)
 
 
 def test_hit_rate() -> None:
-    assert metrics.hit_rate([0.01, -0.02, 0.0, 0.03, np.nan]) == pytest.approx(2 / 4)
-    assert metrics.hit_rate([0.01, 0.02, 0.005], threshold=0.008) == pytest.approx(2 / 3)
-    assert np.isnan(metrics.hit_rate([np.nan]))
+    assert sharpe_stats.hit_rate([0.01, -0.02, 0.0, 0.03, np.nan]) == pytest.approx(2 / 4)
+    assert sharpe_stats.hit_rate([0.01, 0.02, 0.005], threshold=0.008) == pytest.approx(2 / 3)
+    assert np.isnan(sharpe_stats.hit_rate([np.nan]))
     rng = np.random.default_rng(2)
     r = rng.normal(0, 1, 500)
-    assert metrics.hit_rate(r) == pytest.approx(sum(1 for x in r if x > 0) / 500)
+    assert sharpe_stats.hit_rate(r) == pytest.approx(sum(1 for x in r if x > 0) / 500)
 
 
 # --- probabilistic and deflated Sharpe ---------------------------------------------------
@@ -90,7 +91,7 @@ def test_psr_matches_reference(seed: int) -> None:
     rng = np.random.default_rng(seed)
     r = 0.01 * rng.standard_t(4, 300) + 0.0008
     for sr_star in (0.0, 0.02, -0.03):
-        assert metrics.probabilistic_sharpe_ratio(r, sr_star) == pytest.approx(_psr_reference(r, sr_star), rel=1e-10)
+        assert sharpe_stats.probabilistic_sharpe_ratio(r, sr_star) == pytest.approx(_psr_reference(r, sr_star), rel=1e-10)
 
 
 def test_psr_normal_closed_form_and_nan_handling() -> None:
@@ -99,26 +100,26 @@ def test_psr_normal_closed_form_and_nan_handling() -> None:
     assert psr_from_moments(sr, n, 0.0, 3.0) == pytest.approx(expected, rel=1e-12)
     r = np.random.default_rng(1).normal(0.001, 0.01, 200)
     with_nan = np.insert(r, [3, 50, 120], np.nan)
-    assert metrics.probabilistic_sharpe_ratio(with_nan) == metrics.probabilistic_sharpe_ratio(r)
-    assert np.isnan(metrics.probabilistic_sharpe_ratio([0.01, 0.01, 0.01]))
-    assert np.isnan(metrics.probabilistic_sharpe_ratio([0.01, np.nan]))
+    assert sharpe_stats.probabilistic_sharpe_ratio(with_nan) == sharpe_stats.probabilistic_sharpe_ratio(r)
+    assert np.isnan(sharpe_stats.probabilistic_sharpe_ratio([0.01, 0.01, 0.01]))
+    assert np.isnan(sharpe_stats.probabilistic_sharpe_ratio([0.01, np.nan]))
     # a risk-free rate is the same as shifting the returns
-    assert metrics.probabilistic_sharpe_ratio(r, risk_free=0.0005) == pytest.approx(
-        metrics.probabilistic_sharpe_ratio(r - 0.0005), rel=1e-12)
+    assert sharpe_stats.probabilistic_sharpe_ratio(r, risk_free=0.0005) == pytest.approx(
+        sharpe_stats.probabilistic_sharpe_ratio(r - 0.0005), rel=1e-12)
 
 
 def test_psr_is_calibrated_under_the_null() -> None:
     """With zero true Sharpe, P(PSR > 0.95) ≈ 5%: PSR is a p-value in disguise."""
     rng = np.random.default_rng(123)
-    psr = np.array([metrics.probabilistic_sharpe_ratio(rng.normal(0, 0.01, 250)) for _ in range(1500)])
+    psr = np.array([sharpe_stats.probabilistic_sharpe_ratio(rng.normal(0, 0.01, 250)) for _ in range(1500)])
     assert 0.03 < np.mean(psr > 0.95) < 0.07
     assert 0.45 < np.mean(psr > 0.5) < 0.55
 
 
 def test_dsr_deflates_with_more_trials() -> None:
     r = np.random.default_rng(9).normal(0.001, 0.01, 750)
-    psr = metrics.probabilistic_sharpe_ratio(r)
-    dsr = [metrics.deflated_sharpe_ratio(r, n, 0.002) for n in (1, 10, 100, 1000)]
+    psr = sharpe_stats.probabilistic_sharpe_ratio(r)
+    dsr = [sharpe_stats.deflated_sharpe_ratio(r, n, 0.002) for n in (1, 10, 100, 1000)]
     assert dsr[0] == pytest.approx(psr)
     assert dsr[0] > dsr[1] > dsr[2] > dsr[3]
     assert expected_max_sharpe(10, 0.0) == 0.0
@@ -145,7 +146,7 @@ def _bootstrap_reference(r: np.ndarray, n_boot: int, alpha: float, seed: int, bl
 @pytest.mark.parametrize("block", [1, 5])
 def test_bootstrap_ci_matches_slow_loop(block: int) -> None:
     r = np.random.default_rng(4).normal(0.0005, 0.01, 120)
-    fast = metrics.sharpe_bootstrap_ci(r, n_boot=300, alpha=0.1, rng=77, block=block)
+    fast = sharpe_stats.sharpe_bootstrap_ci(r, n_boot=300, alpha=0.1, rng=77, block=block)
     slow = _bootstrap_reference(r, 300, 0.1, 77, block)
     np.testing.assert_allclose(fast, slow, rtol=1e-9)
     assert fast[0] < metrics.sharpe_ratio(r) < fast[1]
@@ -153,16 +154,16 @@ def test_bootstrap_ci_matches_slow_loop(block: int) -> None:
 
 def test_bootstrap_ci_is_reproducible_and_seeded() -> None:
     r = pd.Series(np.random.default_rng(5).normal(0.0005, 0.01, 250))
-    a = metrics.sharpe_bootstrap_ci(r, n_boot=500, rng=1)
-    assert a == metrics.sharpe_bootstrap_ci(r, n_boot=500, rng=np.random.default_rng(1))
-    assert a != metrics.sharpe_bootstrap_ci(r, n_boot=500, rng=2)
-    wide = metrics.sharpe_bootstrap_ci(r, n_boot=500, rng=1, alpha=0.01)
+    a = sharpe_stats.sharpe_bootstrap_ci(r, n_boot=500, rng=1)
+    assert a == sharpe_stats.sharpe_bootstrap_ci(r, n_boot=500, rng=np.random.default_rng(1))
+    assert a != sharpe_stats.sharpe_bootstrap_ci(r, n_boot=500, rng=2)
+    wide = sharpe_stats.sharpe_bootstrap_ci(r, n_boot=500, rng=1, alpha=0.01)
     assert wide[0] < a[0] and wide[1] > a[1]
     r.iloc[[3, 7]] = np.nan
-    assert all(np.isfinite(metrics.sharpe_bootstrap_ci(r, n_boot=100)))
-    assert all(np.isnan(metrics.sharpe_bootstrap_ci([0.01], n_boot=100)))
+    assert all(np.isfinite(sharpe_stats.sharpe_bootstrap_ci(r, n_boot=100)))
+    assert all(np.isnan(sharpe_stats.sharpe_bootstrap_ci([0.01], n_boot=100)))
     with pytest.raises(ValueError):
-        metrics.sharpe_bootstrap_ci(r, alpha=1.5)
+        sharpe_stats.sharpe_bootstrap_ci(r, alpha=1.5)
 
 
 def test_bootstrap_ci_covers_the_true_sharpe() -> None:
@@ -173,7 +174,7 @@ def test_bootstrap_ci_covers_the_true_sharpe() -> None:
     hits = 0
     reps = 200
     for _ in range(reps):
-        lo, hi = metrics.sharpe_bootstrap_ci(rng.normal(mu, sigma, n), n_boot=400, rng=rng)
+        lo, hi = sharpe_stats.sharpe_bootstrap_ci(rng.normal(mu, sigma, n), n_boot=400, rng=rng)
         hits += lo <= true_sr <= hi
     assert 0.88 <= hits / reps <= 0.99
 
@@ -184,6 +185,6 @@ def test_bootstrap_ci_on_tiny_samples_follows_the_sharpe_convention() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        low, high = metrics.sharpe_bootstrap_ci([0.01, -0.02, 0.03, 0.0, 0.01], n_boot=50, rng=0)
+        low, high = sharpe_stats.sharpe_bootstrap_ci([0.01, -0.02, 0.03, 0.0, 0.01], n_boot=50, rng=0)
         assert np.isfinite(low) and high == np.inf
-        assert metrics.sharpe_bootstrap_ci([0.01, 0.01, 0.01], n_boot=20) == (np.inf, np.inf)
+        assert sharpe_stats.sharpe_bootstrap_ci([0.01, 0.01, 0.01], n_boot=20) == (np.inf, np.inf)

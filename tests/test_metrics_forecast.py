@@ -53,7 +53,8 @@ def test_mase_flat_training_series() -> None:
 
 
 def test_directional_accuracy() -> None:
-    assert fm.directional_accuracy([0.01, -0.02, 0.03, 0.0], [0.02, 0.01, 0.001, 0.0]) == pytest.approx(3 / 4)
+    # the 0-vs-0 pair is a tie: left out (it used to count as a hit), as `pmax validate` does
+    assert fm.directional_accuracy([0.01, -0.02, 0.03, 0.0], [0.02, 0.01, 0.001, 0.0]) == pytest.approx(2 / 3)
     # levels: last value 10; up/down moves compared with the forecast's move
     assert fm.directional_accuracy([11.0, 9.0, 12.0], [10.5, 10.5, 9.0], y_prev=[10.0, 10.0, 10.0]) == \
         pytest.approx(1 / 3)
@@ -61,6 +62,22 @@ def test_directional_accuracy() -> None:
     y, yhat = rng.normal(0, 1, 300), rng.normal(0, 1, 300)
     slow = sum(1 for a, b in zip(y, yhat) if (a > 0) == (b > 0)) / 300
     assert fm.directional_accuracy(y, yhat) == pytest.approx(slow)
+
+
+def test_hit_rate_leaves_ties_and_gaps_out() -> None:
+    actual = [0.01, -0.02, 0.0, 0.03, np.nan, -0.01]
+    mean = [0.02, 0.01, 0.01, 0.0, 0.01, -0.02]
+    np.testing.assert_array_equal(fm.hit_flags(actual, mean), [1.0, 0.0, np.nan, np.nan, np.nan, 1.0])
+    assert fm.hit_rate(actual, mean) == (pytest.approx(2 / 3), 3)
+    rate, n = fm.hit_rate([0.0], [0.0])
+    assert np.isnan(rate) and n == 0
+
+
+def test_skill_score() -> None:
+    assert fm.skill_score(1.0, 4.0) == pytest.approx(0.75)
+    assert fm.skill_score(5.0, 4.0) == pytest.approx(-0.25)  # worse than the random walk
+    assert np.isnan(fm.skill_score(1.0, 0.0))
+    np.testing.assert_allclose(fm.skill_score([1.0, 2.0, 3.0], [2.0, 0.0, np.nan]), [0.5, np.nan, np.nan])
 
 
 def test_interval_coverage() -> None:

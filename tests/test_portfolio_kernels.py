@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from engine.portfolio import risk as rk
+from engine.portfolio import risk_measures as rk
 from engine.portfolio.hrp import HRPAllocator, hrp_weights
 from engine.portfolio.regime import classify_regime, detect_regime
-from engine.portfolio.signals import (
+from engine.portfolio.signal_layers import (
     calibrate_confidence,
     decide_action,
     layer_correlation,
@@ -178,11 +178,11 @@ def test_decide_action(mean: float, pu: float, action: str) -> None:
 
 
 def test_confidence_tends_to_the_hit_rate() -> None:
-    prior_only = calibrate_confidence(0.7, "BUY", hits=0, n_scored=0, prior_strength=20)
+    prior_only = calibrate_confidence(0.7, "BUY", hits=0, n_calls=0, prior_strength=20)
     assert prior_only == pytest.approx(0.7)
     # 1000 scored forecasts right half the time: confidence ~ 0.5 whatever P(up) says.
-    assert calibrate_confidence(0.7, "BUY", hits=500, n_scored=1000, prior_strength=20) == pytest.approx(0.5039, abs=1e-3)
-    assert calibrate_confidence(0.3, "SELL", hits=0, n_scored=0) == pytest.approx(0.7)
+    assert calibrate_confidence(0.7, "BUY", hits=500, n_calls=1000, prior_strength=20) == pytest.approx(0.5039, abs=1e-3)
+    assert calibrate_confidence(0.3, "SELL", hits=0, n_calls=0) == pytest.approx(0.7)
 
 
 def test_layers_verdicts_and_reasons() -> None:

@@ -45,7 +45,7 @@ class CrashOnRefit(Stage):
 def engine_for(db: Path, extra: list[Stage] | None = None) -> Engine:
     config = load_config(overrides=OVERRIDES)
     feed = ReplayFeed(start=dt.date(2016, 1, 4), tickers=TICKERS)
-    return Engine(Store.open(db), config, feed, stages=[*default_stages(config), *(extra or [])])
+    return Engine(Store.open(db), config, feed, stages=[*default_stages(), *(extra or [])])
 
 
 def forecasts(engine: Engine) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.portfolio.signals import layer_statistical, statistical_gate
+from engine.portfolio.signal_layers import layer_statistical, statistical_gate
 
 ALPHA, H, TICKERS = 0.10, 5, 20
 
@@ -94,3 +94,11 @@ def test_too_few_scores_are_not_tested_and_do_not_enter_the_family() -> None:
     verdict = layer_statistical(10, gate["B"].stat, gate["B"].qvalue, alpha=ALPHA, min_scored=30)
     assert not verdict.passed and "only 10 scored" in verdict.reason
     assert not layer_statistical(50, math.nan, math.nan, alpha=ALPHA, min_scored=30).passed
+
+
+def test_ties_are_neither_hits_nor_calls() -> None:
+    rng = np.random.default_rng(3)
+    err = _overlapping(rng, 40)
+    hit = np.array([1.0, 0.0, np.nan, 1.0] * 10)  # every fourth forecast a tie
+    gate = statistical_gate({"A": (err, err * 1.1, np.full(40, np.nan), hit)}, H, min_scored=30)
+    assert gate["A"].n_scored == 40 and gate["A"].n_calls == 30 and gate["A"].hits == 20

@@ -1,6 +1,6 @@
 """Issue 2's snapshot: the app at 120x40 after a few cycles of the bundled sample.
 
-The engine runs the skeleton's stages (store bars, mark to market) over
+The engine runs the ingest stage and a test-only mark-to-market stage (an all-cash account) over
 data/watchlist_sample.parquet; the loop is paused and stepped with `n`.
 """
 
@@ -8,14 +8,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from test_tui_support import settle, test_config
 
+from engine.cycle import CycleContext, Stage
 from engine.feeds import ReplayFeed
 from engine.loop import Engine
 from engine.stages.ingest import IngestStage
-from engine.stages.mark import MarkToMarketStage
-from engine.store import Store
+from engine.store import Store, upsert
 from tui.app import PmaxApp
+
+
+class MarkToMarketStage(Stage):
+    """An all-cash account marked each session: equity rows without the trading stages."""
+
+    name = "mark"
+
+    def run(self, ctx: CycleContext) -> None:
+        cash = ctx.config.portfolio.initial_cash
+        upsert(ctx.con, "equity", pd.DataFrame([{
+            "account": ctx.account, "as_of": ctx.session, "cash": cash, "equity": cash,
+            "gross": 0.0, "net": 0.0, "drawdown": 0.0, "daily_return": 0.0,
+        }]))
 
 
 def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Path) -> None:

@@ -169,7 +169,7 @@ def test_validation_frame_scores_models(filled) -> None:  # noqa: F811
     store, _ = filled
     df = validation_frame(store.cursor(), ACCOUNT)
     naive = df[(df.model == "naive") & (df.horizon == 1)].iloc[0]
-    assert naive["n"] == 3 and naive["sessions"] == 3 and naive["skill"] == pytest.approx(0.0)
+    assert naive["n_scored"] == 3 and naive["sessions"] == 3 and naive["skill"] == pytest.approx(0.0)
     best = df[(df.model == "ensemble") & (df.horizon == 1)].iloc[0]
     # hit rate from the signs of mean and actual (0.003, -0.004, -0.011 vs +0.01), ties left out
     assert best["skill"] == pytest.approx(1 - 0.7 ** 2) and best["hit_rate"] == pytest.approx(1 / 3)

@@ -316,7 +316,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
     def action_run_validation(self) -> None:
         from tui.panes.validation import run_validation_report
 
-        run_validation_report(self)
+        run_validation_report(self, self.cursor_factory, self.account)
 
     def _default_copilot_factory(self) -> Callable[[], Any] | None:
         """A factory that builds `copilot.session.CopilotSession` on first use, if it exists."""

@@ -22,7 +22,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.events import CycleCompleted, CycleFailed, DataStale, FeedExhausted
+from engine.events import CycleCompleted, DataStale, FeedExhausted
 from engine.stages.risk import RiskLimitBreached
 from tui.messages import EngineEvent
 
@@ -95,8 +95,6 @@ class LogMixin:
         event = message.event
         if isinstance(event, CycleCompleted):
             app.as_of = event.session
-        elif isinstance(event, CycleFailed):
-            app.notify(f"{event.session}: {event.message}", title="Cycle failed", severity="error")
         elif isinstance(event, RiskLimitBreached):
             app.notify(breach_reason(event), title=f"Kill switch tripped on {event.session}",
                        severity="warning", timeout=8)

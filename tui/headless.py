@@ -16,6 +16,7 @@ from engine.config import Config
 from engine.events import CycleCompleted
 from engine.runtime import build_engine, build_feed
 from engine.serve.server import StoreEndpoint
+from engine.portfolio.report import ATTRIBUTION_LABELS
 from tui.commands.common import open_store, resolve_db_path
 
 
@@ -104,7 +105,8 @@ def benchmark_lines(rep: dict[str, Any]) -> list[str]:
             f"active {_pct(rep.get('active_return'), True)} · tracking error {rep.get('tracking_error'):.2%}/yr"
             f" · IR {rep.get('information_ratio'):+.2f} (t = {rep.get('ir_tstat'):+.2f})"
             f" · PSR vs the benchmark's Sharpe {rep.get('psr_vs_benchmark'):.2f}",
-            "active return by source: " + " · ".join(f"{k} {_pct(v, True)}" for k, v in att.items()),
+            "active return by source: " + " · ".join(f"{ATTRIBUTION_LABELS.get(k, k)} {_pct(v, True)}"
+                                                   for k, v in att.items()),
             f"turnover {rep.get('turnover'):.2f}x/yr one-way ({rep.get('turnover_ex_funding'):.2f}x after "
             f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {rep.get('cost_drag'):.2%}/yr)",
             rep.get("verdict", ""),

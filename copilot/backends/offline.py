@@ -11,7 +11,8 @@ from typing import Any, Iterator
 
 from copilot.backends.base import LLMBackend, ToolCaller, process_memory
 from copilot.prompt import Prompt
-from copilot.render import enable_model_hint, render_results
+from copilot.render import enable_model_hint
+from copilot.sentences import render_results
 
 
 class OfflineBackend(LLMBackend):

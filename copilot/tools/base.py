@@ -34,11 +34,6 @@ def select(con: Any, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tupl
     return cols, cur.fetchall()
 
 
-def table_exists(con: Any, table: str) -> bool:
-    _, rows = select(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])
-    return bool(rows and rows[0][0])
-
-
 def parse_json(text: Any) -> Any:
     """Parse a JSON payload column; bad or empty text becomes None (never raises)."""
     if text is None or isinstance(text, (list, dict)):

@@ -10,6 +10,7 @@ from typing import Any
 from copilot.tools.base import (cite, clamp_limit, norm_ticker, parse_json, result,
                                 select)
 from copilot.types import ToolResult
+from engine.store.read_model import latest_forecasts, scores_by_model
 
 _SIGNAL_COLS = ("as_of", "ticker", "action", "confidence", "expected_return", "horizon",
                 "prob_up", "validated", "target_weight", "reason")
@@ -84,25 +85,10 @@ def forecasts(con: Any, account: str, ticker: str | None = None, model: str | No
     if not tk:
         return result("forecasts", "Forecasts", list(_FC_COLS), [], [],
                       note="Name a ticker to see its forecasts (e.g. 'forecasts for AAPL').")
-    where = ["f.account = ?", "f.ticker = ?"]
-    args: list[Any] = [account, tk]
-    if model:
-        where.append("f.model = ?")
-        args.append(str(model).lower())
-    if horizon is not None:
-        where.append("f.horizon = ?")
-        args.append(int(horizon))
-    cond = " AND ".join(where)
-    sql = (
-        "SELECT f.as_of, f.ticker, f.model, f.horizon, f.mean, f.lower, f.upper, f.level, "
-        "f.prob_up, f.vol, f.target_date, w.skill, w.weight, w.as_of AS w_as_of "
-        f"FROM forecasts f "
-        "LEFT JOIN LATERAL (SELECT skill, weight, as_of FROM model_weights mw "
-        "  WHERE mw.account = f.account AND mw.model = f.model AND mw.horizon = f.horizon "
-        "  AND mw.as_of <= f.as_of ORDER BY mw.as_of DESC LIMIT 1) w ON TRUE "
-        f"WHERE {cond} AND f.as_of = (SELECT max(as_of) FROM forecasts f WHERE {cond}) "
-        "ORDER BY f.horizon, f.model")
-    _, rows = select(con, sql, args + args)
+    names, got = select(con, *latest_forecasts(account, tk, model=str(model).lower() if model else None,
+                                                horizon=None if horizon is None else int(horizon)))
+    idx = [names.index(c) for c in (*_FC_COLS, "weights_as_of")]
+    rows = [tuple(r[i] for i in idx) for r in got]
     if not rows:
         return result("forecasts", f"Forecasts for {tk}", list(_FC_COLS), [], [],
                       note=f"No forecasts are stored for {tk} yet (account {account}).",
@@ -124,21 +110,9 @@ _WF_COLS = ("model", "horizon", "n_scored", "rmse", "naive_rmse", "skill", "hit_
 def walk_forward(con: Any, account: str, ticker: str | None = None, model: str | None = None) -> ToolResult:
     """Out-of-sample report from scored forecasts: RMSE vs naive, skill, hit rate, coverage."""
     tk = norm_ticker(ticker)
-    where, args = ["account = ?"], [account]
-    if tk:
-        where.append("ticker = ?")
-        args.append(tk)
-    if model:
-        where.append("model = ?")
-        args.append(str(model).lower())
-    sql = ("SELECT model, horizon, count(*) AS n_scored, sqrt(avg(error*error)) AS rmse, "
-           "sqrt(avg(naive_error*naive_error)) AS naive_rmse, "
-           "1 - avg(error*error) / nullif(avg(naive_error*naive_error), 0) AS skill, "
-           "avg(CAST(hit AS DOUBLE)) AS hit_rate, avg(CAST(covered AS DOUBLE)) AS coverage, "
-           "min(as_of) AS first_as_of, max(as_of) AS last_as_of "
-           f"FROM model_scores WHERE {' AND '.join(where)} "
-           "GROUP BY model, horizon ORDER BY horizon, skill DESC NULLS LAST")
-    _, rows = select(con, sql, args)
+    names, got = select(con, *scores_by_model(account, ticker=tk, model=str(model).lower() if model else None))
+    idx = [names.index(c) for c in _WF_COLS]
+    rows = [tuple(r[i] for i in idx) for r in got]
     scope = f" for {tk}" if tk else ""
     if not rows:
         return result("walk_forward", f"Walk-forward report{scope}", list(_WF_COLS), [], [],

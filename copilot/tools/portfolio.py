@@ -10,6 +10,7 @@ from typing import Any
 from copilot.tools.base import (cite, clamp_limit, norm_ticker, parse_json, result,
                                 select)
 from copilot.types import ToolResult
+from engine.store import read_model
 
 _RISK_COLS = ("as_of", "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",
               "var_mc_99", "realised_vol", "forecast_vol", "beta", "drawdown", "gross", "net",
@@ -42,14 +43,7 @@ _POS_COLS = ("as_of", "ticker", "qty", "avg_cost", "close", "market_value", "wei
 def positions(con: Any, account: str, ticker: str | None = None) -> ToolResult:
     """Positions at the latest marked session, plus cash and equity from ``equity``."""
     tk = norm_ticker(ticker)
-    args: list[Any] = [account, account]
-    extra = ""
-    if tk:
-        extra = " AND ticker = ?"
-        args.append(tk)
-    _, rows = select(con, f"SELECT {', '.join(_POS_COLS)} FROM positions WHERE account = ? AND "
-                          "as_of = (SELECT max(as_of) FROM positions WHERE account = ?)"
-                          f"{extra} AND qty <> 0 ORDER BY abs(market_value) DESC", args)
+    _, rows = select(con, *read_model.current_positions(account, ticker=tk))
     _, eq = select(con, "SELECT as_of, cash, equity, gross, net, drawdown FROM equity "
                         "WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
     children: tuple[ToolResult, ...] = ()
@@ -76,12 +70,7 @@ def recent_fills(con: Any, account: str, ticker: str | None = None, limit: int =
     """The most recent paper fills (newest first)."""
     tk = norm_ticker(ticker)
     n = clamp_limit(limit, 10)
-    where, args = ["account = ?"], [account]
-    if tk:
-        where.append("ticker = ?")
-        args.append(tk)
-    _, rows = select(con, f"SELECT {', '.join(_FILL_COLS)} FROM fills WHERE {' AND '.join(where)} "
-                          "ORDER BY date DESC, fill_id DESC LIMIT ?", args + [n])
+    _, rows = select(con, *read_model.recent_fills(account, n, ticker=tk))
     scope = f" in {tk}" if tk else ""
     if not rows:
         return result("recent_fills", f"Recent fills{scope}", list(_FILL_COLS), [], [],
@@ -99,12 +88,7 @@ def rejections(con: Any, account: str, ticker: str | None = None, limit: int = 1
     """Recently rejected or cancelled orders and why (pre-trade checks, kill switches)."""
     tk = norm_ticker(ticker)
     n = clamp_limit(limit, 10)
-    where, args = ["account = ?", "status IN ('rejected', 'cancelled')"], [account]
-    if tk:
-        where.append("ticker = ?")
-        args.append(tk)
-    _, rows = select(con, f"SELECT {', '.join(_REJ_COLS)} FROM orders WHERE {' AND '.join(where)} "
-                          "ORDER BY as_of DESC, order_id DESC LIMIT ?", args + [n])
+    _, rows = select(con, *read_model.orders_with_status(account, ("rejected", "cancelled"), n, ticker=tk))
     scope = f" for {tk}" if tk else ""
     if not rows:
         return result("rejections", f"Rejected orders{scope}", list(_REJ_COLS), [], [],
@@ -184,11 +168,11 @@ _BENCH_COLS = ("benchmark", "sessions", "strategy_total_return", "benchmark_tota
 
 def _against_benchmark(con: Any, account: str, citations: list[Any]) -> ToolResult:
     """engine.portfolio.report's figures: active return, TE, IR (t), PSR, attribution, turnover, costs."""
-    from engine.portfolio.report import benchmark_report
+    from engine.portfolio.report import ATTRIBUTION_LABELS, benchmark_report
 
     rep = benchmark_report(con, account)
     row = tuple(", ".join(rep.get(c) or []) or "none" if c == "overlays_on" else rep.get(c) for c in _BENCH_COLS)
-    att = sorted((rep.get("attribution") or {}).items())
+    att = [(ATTRIBUTION_LABELS.get(k, k), v) for k, v in sorted((rep.get("attribution") or {}).items())]
     note = " ".join(x for x in (rep.get("withheld") and f"Ratios withheld: {rep['withheld']}.",
                                 rep.get("verdict"), rep.get("data_note")) if x)
     kids = (result("performance", "Active return by source (annualised)", ["source", "active_return"], att,

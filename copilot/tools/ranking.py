@@ -12,6 +12,8 @@ import numpy as np
 
 from copilot.tools.base import cite, norm_ticker, result, select
 from copilot.types import ToolResult
+from engine.forecast_metrics import skill_score
+from engine.store.read_model import HIT_SQL
 
 MIN_SCORED = 20  # scored forecasts a model needs before it can be named the winner
 
@@ -32,7 +34,7 @@ def model_ranking(con: Any, account: str, ticker: str | None = None,
     if horizon is not None:
         where.append("horizon = ?")
         args.append(int(horizon))
-    _, rows = select(con, "SELECT model, horizon, error, naive_error, hit, as_of FROM model_scores "
+    _, rows = select(con, f"SELECT model, horizon, error, naive_error, {HIT_SQL} AS hit, as_of FROM model_scores "
                           f"WHERE {' AND '.join(where)} ORDER BY model, horizon, forecast_as_of, ticker",
                      args)
     scope = f" for {tk}" if tk else ""
@@ -52,12 +54,12 @@ def model_ranking(con: Any, account: str, ticker: str | None = None,
         if e.size == 0:
             continue
         mse, nmse = float(np.mean(e * e)), float(np.mean(nb * nb))
-        skill = 1.0 - mse / nmse if nmse > 0 else None
+        skill = skill_score(mse, nmse)  # NaN when naive has no error: shown as None
         hits = [bool(x[4]) for x in g if x[4] is not None]
         dm = diebold_mariano(e, nb, h=h, alternative="less")
         ranked.append([model, h, int(e.size), _r(skill), _r(np.sqrt(mse)), _r(np.sqrt(nmse)),
                        _r(np.mean(hits)) if hits else None, _r(dm.pvalue),
-                       bool(skill is not None and skill > 0 and dm.pvalue < 0.05)])
+                       bool(skill > 0 and dm.pvalue < 0.05)])
     ranked.sort(key=lambda r: (r[2] < MIN_SCORED, -(r[3] if r[3] is not None else -9)))
     out = [(i + 1, *r) for i, r in enumerate(ranked)]
     last = max(r[5] for r in rows)

@@ -4,8 +4,8 @@
 dollars on today's equity), limit use (closest to binding first) and each
 position's contribution to 1-day historical VaR(95%). ``what_if`` recomputes
 exposure, VaR, beta, stress and cash for a hypothetical close or resize. Both use
-the engine's own risk code (``engine.portfolio.risk`` on the same bars, weights
-and lookback the risk stage uses, ``engine.gpu.stress`` for scenarios); nothing is
+the engine's own risk code (``engine.portfolio.risk_measures`` on the same bars, weights
+and lookback the risk stage uses, ``engine.portfolio.stress`` for scenarios); nothing is
 written, and what-if rows are labelled hypothetical.
 """
 
@@ -67,7 +67,7 @@ def _book(con: Any, account: str) -> _Book | None:
 
 def _measures(b: _Book, w: np.ndarray) -> dict[str, float | None]:
     """VaR/CVaR (hist 95), beta and stress for weights ``w`` (engine code, same inputs)."""
-    from engine.portfolio import risk as rk
+    from engine.portfolio import risk_measures as rk
 
     port = b.returns @ w if w.size else np.zeros(b.returns.shape[0])
     out: dict[str, float | None] = {
@@ -79,7 +79,7 @@ def _measures(b: _Book, w: np.ndarray) -> dict[str, float | None]:
 
 
 def _stress(b: _Book, w: np.ndarray) -> dict[str, float | None]:
-    from engine.gpu.stress import stress_test
+    from engine.portfolio.stress import stress_test
 
     if not w.size or not np.any(w):
         return {}
@@ -98,7 +98,7 @@ def _f(x: Any) -> float | None:
 def var_contributions(b: _Book) -> np.ndarray:
     """Each position's share of historical VaR(95%) (Euler allocation on the sample
     covariance, scaled so the parts sum to the VaR)."""
-    from engine.portfolio import risk as rk
+    from engine.portfolio import risk_measures as rk
 
     w = b.weights
     if w.size == 0:
@@ -146,7 +146,7 @@ def risk_breakdown(con: Any, account: str) -> ToolResult:
            _f(gross), _f(net), _f(beta) if beta is not None else None, worst[0], worst[1],
            worst[2], top[0], top[4], near[0], near[1], bool(halted))
     pos_cite = cite("positions", as_of, account=account)
-    bars_cite = cite("bars", as_of, sessions=f"last {LOOKBACK}", rule="engine.portfolio.risk.var_hist")
+    bars_cite = cite("bars", as_of, sessions=f"last {LOOKBACK}", rule="engine.portfolio.risk_measures.var_hist")
     children = []
     if scen_rows:
         children.append(result("risk_breakdown", "Stress scenarios on today's holdings (S&P 500 "
@@ -212,7 +212,7 @@ def what_if(con: Any, account: str, ticker: str | None = None, action: str = "cl
         rows.append((key, a, c, _f(c - a) if a is not None and c is not None else None))
     cites = [cite("positions", b.as_of, account=account, ticker=tk),
              cite("equity", b.as_of, account=account),
-             cite("bars", b.as_of, sessions=f"last {LOOKBACK}", rule="engine.portfolio.risk")]
+             cite("bars", b.as_of, sessions=f"last {LOOKBACK}", rule="engine.portfolio.risk_measures")]
     verb = "closing" if act == "close" else f"resizing to {new_qty[i]:.0f} shares"
     return result("what_if", f"HYPOTHETICAL: {verb} {tk} at the {b.as_of} close "
                              f"({b.close[i]:.2f}), before costs; nothing is traded",

@@ -1,4 +1,4 @@
-"""The NYSE trading calendar (holidays, half days), behind four small functions.
+"""The NYSE trading calendar (holidays, half days), behind a few small functions.
 
 Backed by the `exchange_calendars` package (calendar "XNYS"), loaded once per
 process and cached. Dates in and out are `datetime.date`; `now` arguments are
@@ -80,6 +80,22 @@ def next_session(day: dt.date) -> dt.date:
     if i >= len(s):
         raise ValueError(f"no session after {day} in the {CALENDAR_NAME} calendar")
     return _to_date(s[i])
+
+
+def session_after(day: dt.date, n: int) -> dt.date:
+    """The `n`-th session strictly after `day` (n >= 1): a forecast's target date.
+
+    Past the calendar's last known session (about a year ahead) it counts weekdays,
+    since holidays that far out are not known yet.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, not {n}")
+    s = session_array()
+    i = int(np.searchsorted(s, _d64(day), side="right")) + n - 1
+    if i < len(s):
+        return _to_date(s[i])
+    beyond = i - (len(s) - 1)
+    return _to_date(np.busday_offset(s[-1], beyond, roll="forward"))
 
 
 def is_half_day(day: dt.date) -> bool:

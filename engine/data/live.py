@@ -26,7 +26,8 @@ import pandas as pd
 from engine.data import calendar as xcal
 from engine.data.cache import cached_bars, fetch_with_failover
 from engine.data.deadline import Deadline
-from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider, build_providers
+from engine.data.providers.base import BAR_COLUMNS, MarketDataProvider
+from engine.data.providers.registry import build_providers
 from engine.errors import DataUnavailableError
 from engine.feeds import Feed, FeedBatch
 
@@ -72,7 +73,6 @@ class LiveFeed(Feed):
         self.wait_for_close = live.wait_for_close
         self.poll_s = live.poll_s
         self.tickers = [t.upper() for t in (tickers or config.data.watchlist or self._default_tickers())]
-        self.stale_reason = ""
         self._stop = threading.Event()
 
     def _default_tickers(self) -> list[str]:
@@ -112,7 +112,6 @@ class LiveFeed(Feed):
         if len(bars) and (bars["date"] == session).any():
             if fetched.errors:
                 self.on_notice("live: some sources failed (" + "; ".join(fetched.errors) + ")")
-            self.stale_reason = ""
             source = "+".join(fetched.sources)
             return LiveBatch(session, self._index(session), _bar_frame(bars), warmup, source, False, "")
         return self._from_cache(after, session, first, warmup, fetched.errors
@@ -163,7 +162,6 @@ class LiveFeed(Feed):
             last = min(cached["date"])  # the first cached session after `after`
             bars = cached[cached["date"] == last]
         reason = f"{failed}; using cached bars up to {last}"
-        self.stale_reason = reason
         self.on_notice(f"live: sources failed ({failed}); working from cached bars up to {last} (stale)")
         # Keep the bars' original source; `stale` says they came from the cache.
         src = "+".join(sorted(bars["source"].dropna().unique())) or "cache"

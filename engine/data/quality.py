@@ -13,7 +13,6 @@ quarantine (kept in `bars` with quarantined = true; no model or order sees it).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -262,7 +261,3 @@ def summarise(issues: pd.DataFrame) -> dict[str, dict[str, int]]:
     for (rule, action), n in counts.items():
         out.setdefault(str(rule), {})[str(action)] = int(n)
     return out
-
-
-def as_date(value: Any) -> dt.date:
-    return pd.Timestamp(value).date()

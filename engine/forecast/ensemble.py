@@ -9,10 +9,12 @@ no model beating naive, the ensemble is naive.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from engine.forecast_metrics import skill_score
 
 WEIGHT_COLUMNS = ["model", "horizon", "weight", "skill", "dm_stat", "dm_pvalue", "n_scored", "demoted", "reason"]
 
@@ -83,7 +85,7 @@ def compute_weights(
             d_sse, d_nsse, d_n = groups.get((m, int(h)), _EMPTY_GROUP)
             n_sessions = len(d_sse)
             sse, nsse = float(np.nansum(d_sse)), float(np.nansum(d_nsse))
-            skill = 1.0 - sse / nsse if nsse > 0 else float("nan")
+            skill = skill_score(sse, nsse)
             stat, p = _dm(d_sse / d_n, d_nsse / d_n, h)
             n_scored = int(d_n.sum())
             if n_sessions < min_scored:
@@ -158,12 +160,3 @@ def combine(forecasts: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     out["drivers"] = pd.Series(carried, dtype=object)
     out["model"] = "ensemble"
     return out
-
-
-def weights_for(weights: pd.DataFrame, model: str, horizon: int) -> float:
-    row = weights[(weights["model"] == model) & (weights["horizon"] == horizon)]
-    return float(row["weight"].iloc[0]) if len(row) else 0.0
-
-
-def as_mapping(weights: pd.DataFrame) -> Mapping[tuple[str, int], float]:
-    return {(m, int(h)): float(w) for m, h, w in zip(weights["model"], weights["horizon"], weights["weight"])}

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.forecast_metrics import score_forecasts
+from engine.forecast_metrics import hit_rate, score_forecasts, skill_score
 
 REPORT_COLUMNS = ["model", "horizon", "n", "n_rows", "mae", "rmse", "mase", "smape", "directional_accuracy",
                   "directional_n", "zero_share", "coverage", "log_loss", "naive_rmse", "skill", "dm_stat",
@@ -57,9 +57,7 @@ def directional(actual: np.ndarray, mean: np.ndarray) -> tuple[float, int, float
     a, m = actual[ok], mean[ok]
     if not m.size:
         return np.nan, 0, np.nan
-    calls = (m != 0) & (a != 0)
-    n = int(calls.sum())
-    acc = float(np.mean(np.sign(m[calls]) == np.sign(a[calls]))) if n else np.nan
+    acc, n = hit_rate(a, m)
     return acc, n, float(np.mean(m == 0))
 
 
@@ -118,7 +116,7 @@ def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None
         overlap = max(1, -(-h // max(1, int(step))))
         dm = diebold_mariano(np.sqrt(daily["m"]), np.sqrt(daily["n"]), h=overlap, loss="se",
                              harvey_correction=True, alternative="less") if len(daily) > 2 else None
-        skill = 1.0 - float(np.mean(e_m**2)) / float(np.mean(e_n**2)) if len(e_n) and np.mean(e_n**2) > 0 else np.nan
+        skill = skill_score(float(np.mean(e_m**2)), float(np.mean(e_n**2))) if len(e_n) else np.nan
         p = dm.pvalue if dm else np.nan
         acc, n_calls, zero = directional(g["actual"].to_numpy(float), g["mean"].to_numpy(float))
         lb_med, lb_share, lb_n, jb_med = per_ticker_tests(g, overlap)

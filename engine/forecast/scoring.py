@@ -14,6 +14,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from engine.forecast_metrics import hit_flags
+
 SCORE_COLUMNS = ["account", "as_of", "forecast_as_of", "ticker", "model", "horizon", "actual", "mean",
                  "error", "naive_error", "covered", "hit", "prob_up"]
 
@@ -25,6 +27,7 @@ def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session
     df = forecasts.assign(actual=forecasts["ticker"].map(actual).astype(float))
     df = df[np.isfinite(df["actual"]) & np.isfinite(df["mean"])]
     a, m = df["actual"].to_numpy(), df["mean"].to_numpy()
+    hit = hit_flags(a, m)
     out = pd.DataFrame({
         "account": account,
         "as_of": session,
@@ -37,7 +40,7 @@ def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session
         "error": a - m,
         "naive_error": a,
         "covered": (df["lower"].to_numpy() <= a) & (a <= df["upper"].to_numpy()),
-        "hit": pd.array(np.where((m == 0) | (a == 0), None, np.sign(m) == np.sign(a)), dtype="boolean"),
+        "hit": pd.array(np.where(np.isnan(hit), None, hit == 1.0), dtype="boolean"),
         "prob_up": df["prob_up"].to_numpy(),
     }, columns=SCORE_COLUMNS)
     return out

@@ -20,6 +20,7 @@ import pandas as pd
 from engine.errors import UsageError
 from engine.forecast.base import Panel
 from engine.forecast.registry import create
+from engine.forecast_metrics import hit_rate, skill_score
 
 CV_COLUMNS = ["cutoff", "ticker", "model", "horizon", "mean", "lower", "upper", "prob_up", "vol", "actual"]
 
@@ -145,10 +146,10 @@ def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, 
     of `combinatorial_purged_cv` (test rows are the sessions after the feature warm-up)."""
     import lightgbm as lgb
 
-    from engine.features import FEATURE_WARMUP, forward_returns
+    from engine.features import FEATURE_WARMUP, features_of, forward_returns
     from engine.forecast.models.lgbm import LightGBMForecaster, _rows
 
-    fs = panel.features()
+    fs = features_of(panel)
     y = forward_returns(panel, h)
     lo = FEATURE_WARMUP
     n = panel.n_sessions - lo
@@ -165,10 +166,8 @@ def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, 
         pred = booster.predict(Xte, num_threads=est._lgb_params()["num_threads"])
         mse, mse0 = float(np.mean((Yte - pred) ** 2)), float(np.mean(Yte**2))
         mse_drift = float(np.mean((Yte - float(np.mean(Ytr))) ** 2))
-        calls = (pred != 0) & (Yte != 0)
         out.append({"horizon": int(h), "test_groups": str(groups), "n_train": len(Ytr), "n_test": len(Yte),
                     "mse": mse, "naive_mse": mse0, "drift_mse": mse_drift,
-                    "skill": 1.0 - mse / mse0 if mse0 > 0 else np.nan,
-                    "skill_vs_drift": 1.0 - mse / mse_drift if mse_drift > 0 else np.nan,
-                    "hit_rate": float(np.mean(np.sign(pred[calls]) == np.sign(Yte[calls]))) if calls.any() else np.nan})
+                    "skill": skill_score(mse, mse0), "skill_vs_drift": skill_score(mse, mse_drift),
+                    "hit_rate": hit_rate(Yte, pred)[0]})
     return pd.DataFrame(out)

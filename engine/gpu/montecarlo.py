@@ -1,7 +1,7 @@
 """Monte-Carlo portfolio VaR and CVaR: a batched torch path (CUDA or CPU) and a numpy reference.
 
 `mc_var_cvar` fits a model of tomorrow's joint asset returns to a window of daily
-simple returns (`engine.gpu.mcfit`), simulates `n_paths` joint draws in chunks that
+simple returns (`engine.portfolio.mc_models`), simulates `n_paths` joint draws in chunks that
 fit in memory, turns each into a portfolio return and reports VaR and CVaR as
 negative return fractions (empyrical's convention: the 5% quantile of returns is the
 95% VaR).
@@ -28,7 +28,7 @@ import numpy as np
 
 from engine.device import DeviceInfo, select_device
 from engine.errors import UsageError
-from engine.gpu.mcfit import Filtered, StudentT, clean_returns, fit_filtered, fit_student_t, tail_stats
+from engine.portfolio.mc_models import Filtered, StudentT, clean_returns, fit_filtered, fit_student_t, tail_stats
 
 if TYPE_CHECKING:
     import torch
@@ -170,7 +170,7 @@ def _simulate_torch(
 
 
 def tail_stats_torch(port: torch.Tensor, levels: Sequence[float]) -> tuple[dict[float, float], dict[float, float]]:
-    """`mcfit.tail_stats` on the device: sort once, read quantiles and tail means."""
+    """`mc_models.tail_stats` on the device: sort once, read quantiles and tail means."""
     import torch
 
     sorted_ = torch.sort(port).values

@@ -205,5 +205,9 @@ def assess(ctx: CycleContext) -> Assessment:
 
 
 def invalidate(ctx: CycleContext) -> None:
-    """Forget this cycle's cached book and assessment (after the book changes)."""
+    """Forget this cycle's cached assessment after the book changed.
+
+    Only the assessment: the caller stores the changed book itself with `set_book`,
+    and the next `assess` marks that book afresh.
+    """
     ctx.state.pop(_ASSESS, None)

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.config import Config
-
-ORDER_STATUSES = ("new", "filled", "partially_filled", "rejected", "cancelled")
 
 
 def order_id(account: str, session: date, ticker: str, intent: str) -> str:
@@ -61,6 +59,10 @@ class Order:
     intent: str = "rebalance"
     filled_qty: int = 0
     updated_session: date | None = None
+
+
+#: The `orders` table's columns, in the order of `Order`'s fields.
+ORDER_COLUMNS: list[str] = [f.name for f in fields(Order)]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.portfolio.regime import RegimeState
-from engine.portfolio.signals import (
+from engine.portfolio.signal_layers import (
     Signal,
     calibrate_confidence,
     decide_action,
@@ -87,6 +87,7 @@ class TickerScore:
     hits: int = 0
     dm_stat: float = float("nan")
     dm_pvalue: float = 1.0
+    n_calls: int = 0  # scored forecasts that made a directional call (ties left out)
 
 
 def construct(
@@ -128,7 +129,7 @@ def construct(
         mean, pu = float(f.get("mean", math.nan)), float(f.get("prob_up", math.nan))
         action = decide_action(mean, pu, params.prob_band, params.allow_short)
         sc = scores.get(t, TickerScore())
-        conf = calibrate_confidence(pu, action, sc.hits, sc.n_scored, params.confidence_prior)
+        conf = calibrate_confidence(pu, action, sc.hits, sc.n_calls, params.confidence_prior)
         b = payoff_ratio(mean, float(f.get("lower", math.nan)), float(f.get("upper", math.nan)), action)
         raw = signal_tilt(action, conf, b, float(vol_ann[i]), kelly_fraction=params.kelly_fraction,
                           target_vol=params.target_vol, max_tilt=params.max_tilt,

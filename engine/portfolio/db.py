@@ -22,8 +22,9 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = 
 def insert_row(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any], replace: bool = False) -> None:
     """One parameterised INSERT (OR REPLACE) of a single row.
 
-    Per-cycle single rows (equity, risk, regimes) skip the DataFrame registration
-    that bulk `engine.store.append` pays for; bulk writes still go through it.
+    Per-cycle single rows (equity, risk, regimes) go in as one parameterised
+    INSERT instead of through a one-row DataFrame that `engine.store.append` would
+    scan; bulk writes still use `append`.
     """
     cols = list(row)
     verb = "INSERT OR REPLACE" if replace else "INSERT"

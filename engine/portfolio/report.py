@@ -50,6 +50,10 @@ OWN_DATA = ("Your own data: if the universe is today's survivors, every return h
             "benchmark's too) is flattered by survivorship bias.")
 
 ATTRIBUTION_PARTS = ("base", "overlays", "tilts", "caps", "costs", "implementation")
+# How each part reads on screen: "overlays" also holds the cash buffer and the kill
+# switch's scaling, so it is nonzero with every overlay off (a reader would ask why).
+ATTRIBUTION_LABELS = {"base": "base", "overlays": "scaling (overlays, cash buffer, kill switch)",
+                      "tilts": "tilts", "caps": "caps", "costs": "costs", "implementation": "implementation"}
 
 
 def _num(x: Any, digits: int = 6) -> float | None:

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from engine.metrics import max_drawdown, probabilistic_sharpe_ratio, sharpe_ratio
+from engine.metrics import max_drawdown, sharpe_ratio
 from engine.portfolio.db import first_row
 from engine.portfolio.report import MIN_SESSIONS, benchmark_report
+from engine.sharpe_stats import probabilistic_sharpe_ratio
 
 if TYPE_CHECKING:
     import duckdb

@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.config import Config
     from engine.cycle import Stage
 
 DEFAULT_STAGES: list[str] = [
@@ -29,6 +28,6 @@ def load_stage(path: str) -> Stage:
     return getattr(importlib.import_module(module_name), class_name)()
 
 
-def default_stages(config: Config | None = None) -> list[Stage]:
-    """Fresh instances of the default stage list."""
+def default_stages() -> list[Stage]:
+    """Fresh instances of the default stage list (each reads its settings from `ctx.config`)."""
     return [load_stage(path) for path in DEFAULT_STAGES]

@@ -15,7 +15,7 @@ import pandas as pd
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
 from engine.portfolio.book import current_book, invalidate, set_book
-from engine.portfolio.broker import Bar, BrokerCosts, Order, PaperBroker
+from engine.portfolio.broker import ORDER_COLUMNS, Bar, BrokerCosts, Order, PaperBroker
 from engine.store import append
 
 
@@ -37,10 +37,6 @@ class OrderCancelled(Event):
     ticker: str
     status: str                 # cancelled | rejected
     reason: str
-
-
-ORDER_COLUMNS = ["order_id", "account", "as_of", "ticker", "side", "qty", "type", "limit_price",
-                 "status", "reason", "intent", "filled_qty", "updated_session"]
 
 
 def broker_costs(ctx: CycleContext) -> BrokerCosts:

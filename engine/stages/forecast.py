@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from engine.cycle import CycleContext, Stage
+from engine.data.calendar import session_after
 from engine.events import Event
-from engine.forecast.base import Panel
 from engine.forecast.ensemble import combine, compute_weights
 from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
+from engine.panel import Panel
 from engine.store import append, upsert
 
 log = logging.getLogger(__name__)
@@ -173,13 +174,13 @@ class ForecastStage(Stage):
             if panel.n_sessions <= h:
                 continue
             origin = pd.Timestamp(panel.dates[-1 - h]).date()
-            fc = ctx.con.execute(
+            matured = ctx.con.execute(
                 "SELECT as_of, ticker, model, horizon, mean, lower, upper, prob_up FROM forecasts "
                 "WHERE account = ? AND as_of = ? AND horizon = ?", [ctx.account, origin, h]).df()
-            if fc.empty:
+            if matured.empty:
                 continue
             actual = pd.Series(lc[-1] - lc[-1 - h], index=list(panel.tickers))
-            scored.append(score_rows(fc, actual, ctx.account, ctx.session))
+            scored.append(score_rows(matured, actual, ctx.account, ctx.session))
         if scored:
             upsert(ctx.con, "model_scores", pd.concat(scored, ignore_index=True))
 
@@ -206,8 +207,7 @@ class ForecastStage(Stage):
     def _write_forecasts(ctx: CycleContext, df: pd.DataFrame, horizons: list[int]) -> int:
         if df.empty:
             return 0
-        base = np.datetime64(ctx.session, "D")
-        targets = {h: pd.Timestamp(np.busday_offset(base, h, roll="forward")).date() for h in horizons}
+        targets = {h: session_after(ctx.session, h) for h in horizons}  # NYSE sessions, holidays skipped
         df = df.assign(account=ctx.account, as_of=ctx.session,
                        target_date=df["horizon"].map(targets))
         return append(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])  # keyed on as_of: always new

@@ -22,11 +22,15 @@ from engine.cycle import CycleContext, Stage
 from engine.errors import ConfigError
 from engine.events import Event
 from engine.portfolio.book import Assessment, assess
-from engine.portfolio.broker import Order, order_id
+from engine.portfolio.broker import ORDER_COLUMNS, Order, order_id
 from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
-from engine.portfolio.sizing import RebalanceLeg, fit_turnover_budget, rebalance_legs, target_shares
-from engine.stages.broker_fill import ORDER_COLUMNS
-from engine.stages.signals import TARGETS_KEY
+from engine.portfolio.sizing import (
+    RebalanceLeg,
+    fit_turnover_budget,
+    rebalance_legs,
+    target_shares,
+)
+from engine.stage_state import TARGETS_KEY
 from engine.store import append
 
 ORDER_TYPES = ("market", "limit")

@@ -18,11 +18,11 @@ import pandas as pd
 
 from engine.cycle import CycleContext, Stage
 from engine.events import Event
-from engine.portfolio import risk as rk
+from engine.portfolio import risk_measures as rk
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.reconcile import reconcile
-from engine.stages.signals import REGIME_KEY
+from engine.stage_state import REGIME_KEY, garch_vols
 from engine.store import append
 
 
@@ -75,7 +75,7 @@ def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
             market: np.ndarray) -> str | None:
     if not ctx.config.risk.stress or not held:
         return None
-    from engine.gpu.stress import stress_test
+    from engine.portfolio.stress import stress_test
 
     m = market - market.mean()
     vm = float(m @ m)
@@ -86,8 +86,6 @@ def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
 
 def _garch_vols(ctx: CycleContext) -> dict[str, float]:
     """Annualised one-session GARCH vol per ticker."""
-    from engine.stages.signals import garch_vols
-
     return {t: v * math.sqrt(252.0) for t, v in garch_vols(ctx, 1).items() if v > 0}
 
 

@@ -19,18 +19,21 @@ from engine.cycle import CycleContext, Stage
 from engine.events import Event
 from engine.portfolio.benchmark import benchmark_weights, overlays_on
 from engine.portfolio.book import assess
-from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
+from engine.portfolio.construct import (
+    StrategyParams,
+    TickerScore,
+    construct,
+    forecast_vols,
+)
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.killswitch import toward_benchmark
 from engine.portfolio.regime import detect_regime
 from engine.portfolio.settings import check_portfolio_config
-from engine.portfolio.signals import statistical_gate
+from engine.portfolio.signal_layers import statistical_gate
+from engine.stage_state import REGIME_KEY, TARGETS_KEY, ensemble_forecasts, garch_vols
 from engine.store import append
-
-TARGETS_KEY = "portfolio.targets"
-FORECASTS_KEY = "portfolio.forecasts"
-REGIME_KEY = "portfolio.regime"
+from engine.store.read_model import hit_sql
 
 
 @dataclass(frozen=True)
@@ -49,37 +52,12 @@ class RegimeChanged(Event):
     exposure_scale: float
 
 
-def session_forecasts(ctx: CycleContext) -> list[dict]:
-    """This session's ensemble and GARCH forecast rows (one query, cached for the cycle)."""
-    cached = ctx.state.get(FORECASTS_KEY)
-    if cached is not None and cached[0] == ctx.session:
-        return cached[1]
-    cur = ctx.con.execute(
-        "SELECT model, horizon, ticker, mean, lower, upper, prob_up, vol, drivers FROM forecasts "
-        "WHERE account = ? AND as_of = ? AND model IN ('ensemble', 'garch')", [ctx.account, ctx.session])
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-    ctx.state[FORECASTS_KEY] = (ctx.session, rows)
-    return rows
-
-
-def ensemble_forecasts(ctx: CycleContext, horizon: int) -> dict[str, dict]:
-    return {r["ticker"]: r for r in session_forecasts(ctx)
-            if r["model"] == "ensemble" and r["horizon"] == horizon}
-
-
-def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
-    """Forecast h-session log-return vol per ticker from the GARCH model."""
-    return {r["ticker"]: float(r["vol"]) for r in session_forecasts(ctx)
-            if r["model"] == "garch" and r["horizon"] == horizon and r["vol"] is not None}
-
-
 def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, TickerScore]:
     """The ensemble's last `window` matured forecasts per ticker, tested against the
     stronger of naive and drift with BH control across tickers (`statistical_gate`).
     `dm_pvalue` carries the Benjamini–Hochberg q-value the layer compares to α."""
     got = ctx.con.execute(
-        "SELECT e.ticker, e.error, e.naive_error, d.error AS drift_error, coalesce(e.hit, false) AS hit "
+        f"SELECT e.ticker, e.error, e.naive_error, d.error AS drift_error, {hit_sql('e')} AS hit "
         "FROM model_scores e LEFT JOIN model_scores d ON d.account = e.account AND d.model = 'drift' "
         "AND d.horizon = e.horizon AND d.ticker = e.ticker AND d.forecast_as_of = e.forecast_as_of "
         "WHERE e.account = ? AND e.model = 'ensemble' AND e.horizon = ? AND e.as_of <= ? "
@@ -91,12 +69,12 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
     err = np.asarray(got["error"], dtype=float)
     naive = np.asarray(got["naive_error"], dtype=float)
     drift = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: drift not scored
-    hit = np.asarray(got["hit"], dtype=bool)
+    hit: np.ndarray = np.ma.filled(np.ma.asarray(got["hit"], dtype=float), np.nan)  # NULL: a tie, no call
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
     series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
               for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
     gate = statistical_gate(series, horizon, ctx.config.signals.min_scored)
-    return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue) for t, g in gate.items()}
+    return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue, n_calls=g.n_calls) for t, g in gate.items()}
 
 
 def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:

@@ -74,7 +74,7 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
     """Fetch daily bars for TICKERS (space- or comma-separated) into the store, through the gate."""
     from engine.data.cache import cached_bars, check_replay_import, fetch_with_failover, gate_history, write_gated
     from engine.data.deadline import Deadline
-    from engine.data.providers.base import build_providers
+    from engine.data.providers.registry import build_providers
     from engine.data.quality import QualityGate
     from tui.commands.common import load_cli_config, open_store
 

@@ -18,6 +18,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from engine.store.read_model import (
+    current_positions,
+    latest_forecasts,
+    orders_with_status,
+    recent_fills,
+    weights_as_of,
+)
+
 
 @dataclass(frozen=True)
 class WatchRow:
@@ -82,6 +90,11 @@ def _df(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) ->
         return cur.execute(sql, list(params)).df()
     except duckdb.CatalogException:
         return pd.DataFrame()
+
+
+def _columns(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The pane's columns of a read-model frame (an empty frame as it is)."""
+    return df[cols] if not df.empty else df
 
 
 def load_status(cur: duckdb.DuckDBPyConnection, account: str) -> tuple[dt.date | None, int]:
@@ -172,35 +185,14 @@ def load_forecast(
         """,
         [ticker, n_closes],
     )
-    fc = _df(
-        cur,
-        """
-        SELECT as_of, model, horizon, mean, lower, upper, level, prob_up, vol, target_date, drivers
-        FROM forecasts
-        WHERE account = ? AND ticker = ?
-          AND as_of = (SELECT max(as_of) FROM forecasts WHERE account = ? AND ticker = ?)
-        ORDER BY horizon, model
-        """,
-        [account, ticker, account, ticker],
-    )
-    as_of = _to_date(fc["as_of"].iloc[0]) if not fc.empty else None
-    weights = pd.DataFrame()
-    if as_of is not None:
-        weights = _df(
-            cur,
-            """
-            SELECT model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason FROM model_weights
-            WHERE account = ? AND as_of <= ?
-            QUALIFY row_number() OVER (PARTITION BY model, horizon ORDER BY as_of DESC) = 1
-            ORDER BY horizon, model
-            """,
-            [account, as_of],
-        )
+    forecasts = latest_forecasts(account, ticker).frame(cur)
+    as_of = _to_date(forecasts["as_of"].iloc[0]) if not forecasts.empty else None
+    weights = weights_as_of(account, as_of).frame(cur) if as_of is not None else pd.DataFrame()
     fills = pd.DataFrame()
     if not closes.empty:
         fills = _df(cur, "SELECT date, side, qty, price FROM fills WHERE account = ? AND ticker = ? AND date >= ? "
                     "ORDER BY date", [account, ticker, closes["date"].iloc[0]])
-    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=fc, weights=weights, fills=fills)
+    return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=forecasts, weights=weights, fills=fills)
 
 
 def load_signals(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
@@ -239,32 +231,12 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
         equity["baseline"] = _buy_and_hold(cur, equity)
     risk_df = _df(cur, "SELECT * FROM risk WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
     risk = None if risk_df.empty else {k: _plain(v) for k, v in risk_df.iloc[0].items()}
-    positions = _df(
-        cur,
-        """
-        SELECT ticker, qty, avg_cost, close, market_value, weight FROM positions
-        WHERE account = ? AND qty <> 0
-          AND as_of = (SELECT max(as_of) FROM positions WHERE account = ?)
-        ORDER BY abs(market_value) DESC, ticker
-        """,
-        [account, account],
-    )
-    fills = _df(
-        cur,
-        """
-        SELECT date, ticker, side, qty, price, commission FROM fills WHERE account = ?
-        ORDER BY date DESC, fill_id DESC LIMIT ?
-        """,
-        [account, n_recent],
-    )
-    rejections = _df(
-        cur,
-        """
-        SELECT as_of, ticker, side, qty, reason FROM orders WHERE account = ? AND status = 'rejected'
-        ORDER BY as_of DESC, order_id DESC LIMIT ?
-        """,
-        [account, n_recent],
-    )
+    positions = _columns(current_positions(account).frame(cur),
+                         ["ticker", "qty", "avg_cost", "close", "market_value", "weight"])
+    fills = _columns(recent_fills(account, n_recent).frame(cur),
+                     ["date", "ticker", "side", "qty", "price", "commission"])
+    rejections = _columns(orders_with_status(account, ("rejected",), n_recent).frame(cur),
+                          ["as_of", "ticker", "side", "qty", "reason"])
     regime = risk.get("regime") if risk else None
     if not regime:
         reg = _df(cur, "SELECT regime FROM regimes ORDER BY as_of DESC LIMIT 1")

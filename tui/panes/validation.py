@@ -10,56 +10,45 @@ calibration tests and the VaR backtest are in `pmax validate`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import pandas as pd
 from rich.table import Table
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from engine.store.read_model import scores_by_model
 from tui.widgets.text import fmt_pct
-
-if TYPE_CHECKING:
-    from tui.app import PmaxApp
 
 EMPTY = ("No matured forecasts to score yet. Forecasts are scored when their horizon "
          "passes (table: model_scores); run more sessions and try again.")
 
 
 def validation_frame(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
-    """Per model and horizon: sessions, rows (n), skill vs naive, hit rate (ties out), coverage, cutoffs."""
-    try:
-        return cur.execute(
-            """
-            SELECT model, horizon, count(DISTINCT forecast_as_of) AS sessions, count(*) AS n,
-                   1 - avg(error * error) / nullif(avg(naive_error * naive_error), 0) AS skill,
-                   avg(CASE WHEN mean = 0 OR actual = 0 THEN NULL
-                            WHEN sign(mean) = sign(actual) THEN 1.0 ELSE 0.0 END) AS hit_rate,
-                   avg(CASE WHEN covered THEN 1.0 ELSE 0.0 END) AS coverage,
-                   min(forecast_as_of) AS first_cutoff, max(forecast_as_of) AS last_cutoff
-            FROM model_scores WHERE account = ?
-            GROUP BY model, horizon ORDER BY horizon, skill DESC NULLS LAST, model
-            """,
-            [account],
-        ).df()
-    except duckdb.CatalogException:
-        return pd.DataFrame()
+    """Per model and horizon: sessions, rows (n_scored), skill vs naive, hit rate (ties out),
+    coverage, cutoffs (`engine.store.read_model.scores_by_model`, as the copilot reads it)."""
+    return scores_by_model(account).frame(cur)
 
 
-def run_validation_report(app: PmaxApp) -> None:
-    """Start the read on a worker thread; the modal opens when it is done."""
-    if app.cursor_factory is None:
+def run_validation_report(app: App[Any], cursor_factory: Callable[[], Any] | None, account: str) -> None:
+    """Start the read on a worker thread; the modal opens on `app` when it is done.
+
+    Takes the app's store cursor factory and account rather than the app class, so
+    this module does not import `tui.app` (which imports it).
+    """
+    if cursor_factory is None:
         app.notify("No database is open.", severity="warning")
         return
 
     def work() -> None:
-        cur = app.cursor_factory()  # type: ignore[misc]
+        cur = cursor_factory()
         try:
-            df = validation_frame(cur, app.account)
+            df = validation_frame(cur, account)
         finally:
             cur.close()
         app.call_from_thread(app.push_screen, ValidationScreen(df))
@@ -89,7 +78,7 @@ class ValidationScreen(ModalScreen[None]):
             t.add_column(name, justify="left" if name in ("Model", "Cutoffs") else "right")
         for r in self.frame.itertuples():
             skill: Any = r.skill
-            t.add_row(str(r.model), str(r.horizon), str(r.sessions), str(r.n), fmt_pct(None if pd.isna(skill) else float(skill), 1),
+            t.add_row(str(r.model), str(r.horizon), str(r.sessions), str(r.n_scored), fmt_pct(None if pd.isna(skill) else float(skill), 1),
                       fmt_pct(r.hit_rate, 0, False), fmt_pct(r.coverage, 0, False),
                       f"{str(r.first_cutoff)[:10]} … {str(r.last_cutoff)[:10]}")
         return t

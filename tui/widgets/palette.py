@@ -5,16 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.app import SystemCommand
-
-if TYPE_CHECKING:
-    from tui.app import PmaxApp
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
-def system_commands(app: PmaxApp) -> Iterator[SystemCommand]:
+class PaletteHost(Protocol):
+    """What the palette needs of the app (`tui.app.PmaxApp` has it; this module does not import it)."""
+
+    def action_ask(self) -> None: ...
+    def action_pause(self) -> None: ...
+    def action_resume(self) -> None: ...
+    def action_step(self) -> None: ...
+    def action_next_theme(self) -> None: ...
+    def action_undo(self) -> None: ...
+    def action_save_settings(self) -> None: ...
+    def action_event_log(self) -> None: ...
+    def action_export(self, fmt: str) -> None: ...
+    def action_export_chart(self) -> None: ...
+    def action_run_validation(self) -> None: ...
+    def action_refresh(self) -> None: ...
+    def action_help(self) -> None: ...
+    def known_tickers(self) -> list[str]: ...
+    def jump_to(self, ticker: str) -> None: ...
+
+
+def system_commands(app: PaletteHost) -> Iterator[SystemCommand]:
     """pmax's palette entries (Textual adds its own: theme, keys, screenshot, quit)."""
     yield SystemCommand("Ask the copilot…", "focus the question box (key i)", app.action_ask)
     yield SystemCommand("Pause the loop", "stop running cycles", app.action_pause)
@@ -37,12 +54,12 @@ class PmaxCommands(Provider):
     """Tickers match as "Jump to <ticker>"."""
 
     async def discover(self) -> Hits:
-        app: PmaxApp = self.app  # type: ignore[assignment]
+        app = cast(PaletteHost, self.app)
         for ticker in app.known_tickers()[:10]:
             yield DiscoveryHit(f"Jump to {ticker}", partial(app.jump_to, ticker), help="select it in every pane")
 
     async def search(self, query: str) -> Hits:
-        app: PmaxApp = self.app  # type: ignore[assignment]
+        app = cast(PaletteHost, self.app)
         matcher = self.matcher(query)
         for ticker in app.known_tickers():
             label = f"Jump to {ticker}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.data.providers.base import MarketDataProvider, Quote, build_providers
+from engine.data.providers.base import MarketDataProvider, Quote
 from engine.data.providers.local import LocalFileProvider
+from engine.data.providers.registry import build_providers
 
 __all__ = ["MarketDataProvider", "Quote", "LocalFileProvider", "build_providers"]

@@ -1,4 +1,4 @@
-"""The `MarketDataProvider` interface, the `Quote` record and the factory from config.
+"""The `MarketDataProvider` interface, the `Quote` record and helpers every provider shares.
 
 A provider answers daily bars for tickers and a date range (end inclusive) as a
 DataFrame with columns date, ticker, open, high, low, close, volume; tickers it
@@ -10,23 +10,18 @@ appear in messages.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import pandas as pd
 
-from engine.errors import ConfigError, DataUnavailableError
-
-if TYPE_CHECKING:
-    from engine.config import Config
+from engine.errors import DataUnavailableError
 
 BAR_COLUMNS = ["date", "ticker", "open", "high", "low", "close", "volume"]
 NEWS_COLUMNS = ["ticker", "time", "headline", "source", "url", "summary"]
-KNOWN_SOURCES = ("local", "yfinance", "finnhub")
 
 _TOKEN = re.compile(r"(token|apikey|api_key)=[^&\s'\"]+", re.IGNORECASE)
 
@@ -109,46 +104,3 @@ def network_reason(text: str) -> str | None:
                               "connection aborted", "max retries", "failed to perform")):
         return "network unreachable"
     return None
-
-
-def finnhub_key(config: Config | None) -> str:
-    """FINNHUB_API_KEY from the environment, else [data] finnhub_api_key; '' if neither."""
-    env = os.environ.get("FINNHUB_API_KEY", "").strip()
-    if env:
-        return env
-    if config is None:
-        return ""
-    return config.data.finnhub_api_key.strip()
-
-
-def build_providers(config: Config | None, names: Sequence[str] | None = None) -> list[MarketDataProvider]:
-    """Providers in priority order ([data] sources, or `names`)."""
-    from engine.data.providers.local import LocalFileProvider
-
-    from engine.config_model import model_class
-
-    data = config.data.model if config is not None else model_class("data")()  # typed, defaults from TOML
-    wanted = list(names) if names else list(data.sources)
-    timeout, retries, backoff = data.timeout_s, data.retries, data.backoff_s
-    out: list[MarketDataProvider] = []
-    for name in wanted:
-        key = name.strip().lower()
-        if key == "local":
-            out.append(LocalFileProvider(data.local_path or None))
-        elif key == "yfinance":
-            from engine.data.providers.yahoo import YFinanceProvider
-
-            out.append(YFinanceProvider(timeout=timeout))
-        elif key == "finnhub":
-            from engine.data.providers.finnhub_provider import FinnhubProvider
-
-            out.append(FinnhubProvider(
-                api_key=finnhub_key(config), timeout=timeout, retries=retries, backoff_s=backoff,
-                calls_per_minute=data.finnhub_calls_per_minute,
-            ))
-        else:
-            raise ConfigError(
-                f"unknown market-data source {name!r}",
-                f"[data] sources / --source take {', '.join(KNOWN_SOURCES)}",
-            )
-    return out

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.features import FEATURE_WARMUP, forward_returns, training_mask
+from engine.features import FEATURE_WARMUP, features_of, forward_returns, training_mask
 from engine.forecast.base import Forecaster, Panel, drivers_json, forecast_frame
 
 
@@ -49,7 +49,7 @@ class LightGBMForecaster(Forecaster):
     def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> LightGBMForecaster:
         import lightgbm as lgb
 
-        fs = panel.features()
+        fs = features_of(panel)
         names = list(fs.names)
         window = int(self.params.get("window", 756))
         calib = int(self.params.get("calib_sessions", 63))
@@ -101,7 +101,7 @@ class LightGBMForecaster(Forecaster):
 
     def predict(self, panel: Panel, horizons: Sequence[int], level: float) -> pd.DataFrame:
         frames = []
-        fs = panel.features() if self.fitted else None
+        fs = features_of(panel) if self.fitted else None
         k = int(self.params.get("top_drivers", 5))
         for h in horizons:
             if fs is None or h not in self.models_:

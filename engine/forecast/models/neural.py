@@ -61,9 +61,9 @@ class NeuralForecaster(Forecaster):
         A window end qualifies when at least one horizon's target is known (its whole
         target window lies inside the panel); unknown horizons stay NaN and are masked.
         """
-        from engine.features import forward_returns
+        from engine.features import features_of, forward_returns
 
-        feats = panel.features().values
+        feats = features_of(panel).values
         targets = np.stack([forward_returns(panel, int(h)) for h in horizons], axis=-1)
         ok = self.usable(feats, panel.close) & np.isfinite(targets).any(axis=-1)
         first = max(0, panel.n_sessions - int(self.settings["train_lookback"]))
@@ -74,6 +74,7 @@ class NeuralForecaster(Forecaster):
     # -- Forecaster ------------------------------------------------------------------
 
     def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> NeuralForecaster:
+        from engine.features import features_of
         from engine.gpu.neural_net import NeuralNet
 
         targets, rows, cols = self.training_windows(panel, horizons)
@@ -81,7 +82,7 @@ class NeuralForecaster(Forecaster):
         if rows.size == 0:
             self.net_ = None  # too little history yet: predict returns nothing
         else:
-            self.net_ = NeuralNet(self._fit_config()).fit_panel(panel.features().values, targets, rows, cols)
+            self.net_ = NeuralNet(self._fit_config()).fit_panel(features_of(panel).values, targets, rows, cols)
         self.fitted_at_ = panel.cutoff
         return self
 
@@ -104,7 +105,9 @@ class NeuralForecaster(Forecaster):
         if missing:
             raise UsageError(f"neural model was fitted for horizons {list(self.horizons_)}, not {missing}",
                              "refit with the forecast horizons")
-        feats = panel.features().values
+        from engine.features import features_of
+
+        feats = features_of(panel).values
         last = panel.n_sessions - 1
         cols = np.nonzero(self.usable(feats, panel.close)[last])[0]
         if cols.size == 0:

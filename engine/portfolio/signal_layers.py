@@ -80,13 +80,14 @@ def decide_action(mean: float, prob_up: float, band: float = 0.02,
     return "HOLD"
 
 
-def calibrate_confidence(prob_up: float, action: str, hits: int, n_scored: int,
+def calibrate_confidence(prob_up: float, action: str, hits: int, n_calls: int,
                          prior_strength: float = 20.0) -> float:
     """Probability that the call is right.
 
     The model's own probability for the call (P(up) for BUY, 1 - P(up) for SELL) is a
     prior worth `prior_strength` observations; the recent out-of-sample hit rate of
-    this ticker's ensemble (`hits` of `n_scored`) is the evidence. The posterior mean
+    this ticker's ensemble (`hits` of `n_calls` directional calls; ties, a forecast or
+    an actual of exactly 0, are neither) is the evidence. The posterior mean
     tends to the empirical hit rate as scored forecasts accumulate, which is what
     calibrated means here.
     """
@@ -95,7 +96,7 @@ def calibrate_confidence(prob_up: float, action: str, hits: int, n_scored: int,
     p_call = prob_up if action != "SELL" else 1.0 - prob_up
     if action == "HOLD":
         p_call = max(prob_up, 1.0 - prob_up)
-    n = max(int(n_scored), 0)
+    n = max(int(n_calls), 0)
     conf = (prior_strength * p_call + float(hits)) / (prior_strength + n)
     return float(min(max(conf, 0.0), 1.0))
 
@@ -117,6 +118,7 @@ class GateTest:
     pvalue: float
     qvalue: float
     baseline: str
+    n_calls: int  # forecasts that made a directional call (`hits` is out of these)
 
 
 def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
@@ -125,7 +127,8 @@ def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray,
 
     Args:
         series: ticker -> (model errors, naive errors, drift errors, hits), aligned
-            on the same matured forecasts (oldest first; drift NaN where unscored).
+            on the same matured forecasts (oldest first; drift NaN where unscored;
+            a hit is 1/0, or NaN for a tie, as `engine.forecast_metrics.hit_flags`).
         horizon: forecast horizon h (sessions), the DM test's overlap.
         min_scored: tickers with fewer scored forecasts are not tested and do not
             count in the family.
@@ -139,9 +142,11 @@ def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray,
     from engine.significance import benjamini_hochberg, diebold_mariano
 
     raw: dict[str, tuple[int, int, float, float, str]] = {}
+    calls: dict[str, int] = {}
     for ticker, (err, naive, drift, hit) in series.items():
         n = int(np.isfinite(np.asarray(err, dtype=float)).sum())
-        hits = int(np.asarray(hit, dtype=bool).sum())
+        flags = np.asarray(hit, dtype=float)
+        hits, calls[ticker] = int(np.nansum(flags)), int(np.isfinite(flags).sum())
         if n < min_scored:
             raw[ticker] = (n, hits, float("nan"), float("nan"), "")
             continue
@@ -155,7 +160,7 @@ def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray,
         raw[ticker] = (n, hits, worst.stat, worst.pvalue, name)
     names = list(raw)
     q = benjamini_hochberg([raw[t][3] for t in names])
-    return {t: GateTest(raw[t][0], raw[t][1], raw[t][2], raw[t][3], float(qt), raw[t][4])
+    return {t: GateTest(raw[t][0], raw[t][1], raw[t][2], raw[t][3], float(qt), raw[t][4], calls[t])
             for t, qt in zip(names, q)}
 
 
