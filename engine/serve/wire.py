@@ -107,8 +107,8 @@ def server_message(exc: BaseException) -> str:
 def _register_engine_events() -> None:
     from engine import events
 
-    register_events(events.CycleStarted, events.CycleCompleted, events.CycleFailed,
-                    events.FeedExhausted, events.DataStale)
+    register_events(*(c for c in vars(events).values()
+                      if isinstance(c, type) and issubclass(c, events.Event) and c is not events.Event))
 
 
 _register_engine_events()
