@@ -97,7 +97,7 @@ def test_universe_changes_are_forwarded_to_the_engine_api() -> None:
     assert reply == {"state": "queued for the next session", "result": "queued"}
     assert engine.changes == [{"add": ["IBM"], "remove": ["XOM"], "liquidate": ["XOM"]}]
     refused = child._control("universe", {"add": ["ZZZZ"]}, True)
-    assert refused == {"ok": False, "reason": "ZZZZ is not in the data"}
+    assert refused == {"ok": False, "reason": "ZZZZ is not in the data", "hint": None}
     missing, _ = _child(_Engine(hook=False))
     assert missing._control("universe", {"add": ["IBM"]}, True) == {
         "ok": False, "reason": f"this engine cannot change its universe while it runs yet (no Engine.{UNIVERSE_HOOK})"}

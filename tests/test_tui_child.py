@@ -10,6 +10,7 @@ crashed engine process is reported and started again.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import pty
@@ -156,11 +157,26 @@ async def test_a_crashed_engine_process_is_reported_and_started_again(tmp_path: 
             await pilot.press("n")
             assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
             assert child.pid != first and child.alive
+            await _universe_change_reaches_the_engine(child)
     finally:
         app.stop_following()
         assert child.close() == 0
         reader.close()
     assert _sessions(db) == 1
+
+
+async def _universe_change_reaches_the_engine(child: ChildEngine) -> None:
+    """A watchlist change goes to the engine process's `Engine.request_universe_change`."""
+    from engine.errors import PmaxError
+    from engine.loop import Engine
+
+    if hasattr(Engine, "request_universe_change"):
+        await asyncio.to_thread(child.request_universe_change, remove=["XOM"])  # queued, no error
+        with pytest.raises(PmaxError):  # the engine refuses what the data does not hold
+            await asyncio.to_thread(child.request_universe_change, add=["ZZZZ"])
+    else:  # the engine API is not there yet: the refusal says which call is missing
+        with pytest.raises(PmaxError, match="no Engine.request_universe_change"):
+            await asyncio.to_thread(child.request_universe_change, add=["MSFT"])
 
 
 def _pmax_in_pty(db: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = ["ChildEngine", "EngineProcessStopped", "Schedule"]
 
 START_WAIT_S = 120.0     # the child's imports, migrations and engine build
 BUSY_RETRY_S = 0.05
+UNIVERSE_TIMEOUT_S = 120.0  # a live add fetches the ticker's history before it is queued
 
 
 class EngineProcessStopped(PmaxError):
@@ -322,12 +323,19 @@ class ChildEngine:
         finally:
             self._pending = None
 
-    def request_universe_change(self, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
-                                liquidate: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-        """Blocking (call it on a worker): forward a watchlist change to the child's engine."""
+    def request_universe_change(self, add: Sequence[str] = (), remove: Sequence[str] = (),
+                                liquidate: Sequence[str] = ()) -> None:
+        """`Engine.request_universe_change` in the child (blocking: call it on a worker).
+
+        Queued there for the start of its next session; a refusal (unknown ticker, a live
+        fetch that failed, an engine without the API) raises PmaxError with the child's
+        message and hint, as the in-process call raises.
+        """
         from engine.serve.client import send_control
 
-        self.begin()
-        owner = self._connect()
-        return send_control(owner, "universe", {"add": list(add), "remove": list(remove),
-                                                "liquidate": list(liquidate)}, self.key)
+        owner = self.connect()
+        reply = send_control(owner, "universe", {"add": list(add), "remove": list(remove),
+                                                "liquidate": list(liquidate)}, self.key, UNIVERSE_TIMEOUT_S)
+        if not reply.get("ok"):
+            raise PmaxError(str(reply.get("reason") or "the engine process refused the change"),
+                            reply.get("hint") or None)

@@ -34,10 +34,10 @@ def request_handover(owner: OwnerInfo, requester: str, timeout_s: float = 60.0) 
 
 
 def send_control(owner: OwnerInfo, command: str, args: dict[str, Any] | None = None,
-                 key: str | None = None) -> dict[str, Any]:
+                 key: str | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
     """`pause`, `resume` or `step` the owner's loop, or `universe` {add, remove, liquidate},
     if it allows that (or `key` is its control key)."""
-    return _action(owner, "control", 10.0, command=command, args=args or {}, key=key)
+    return _action(owner, "control", timeout_s, command=command, args=args or {}, key=key)
 
 
 def follow_events(owner: OwnerInfo, on_open: Callable[[], None] | None = None) -> Iterator[RemoteEvent]:

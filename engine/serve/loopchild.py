@@ -161,7 +161,8 @@ class LoopChild:
             result = hook(add=list(args.get("add") or []), remove=list(args.get("remove") or []),
                           liquidate=list(args.get("liquidate") or []))
         except Exception as exc:  # noqa: BLE001 - a refused change is a reply, not a crash
-            return {"ok": False, "reason": str(getattr(exc, "message", None) or exc)}
+            return {"ok": False, "reason": str(getattr(exc, "message", None) or exc),
+                    "hint": getattr(exc, "hint", None)}
         return {"state": "queued for the next session", "result": result}
 
     def _hand_over(self, requester: str) -> str | None:
