@@ -287,3 +287,31 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
         child.close()
         reader.close()
     assert child.pid not in _children()
+
+
+async def test_another_app_paces_the_engine_process_only_through_the_app(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+    """With `[serve] allow_control`, another attached app's space / n reach this app's loop."""
+    from engine.serve.client import send_control
+
+    db = tmp_path / "ctl.duckdb"
+    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": True,
+                                      "data.watchlist": FEW})
+    child = ChildEngine(config, db)
+    child.spawn()
+    reader = open_reader(db, config, must_exist=False)
+    app = ServedApp(engine=child, store=reader, config=config, db_path=db, child=child)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert await _until(pilot, lambda: child.owner is not None, 120)
+            owner = child.owner
+            assert (await asyncio.to_thread(send_control, owner, "step")) == {"ok": True, "state": "sent to the app"}
+            assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
+            assert app.paused
+            await asyncio.to_thread(send_control, owner, "resume")
+            assert await _until(pilot, lambda: not app.paused, 10)
+            await asyncio.to_thread(send_control, owner, "pause")
+            assert await _until(pilot, lambda: app.paused, 10)
+    finally:
+        app.stop_following()
+        assert child.close() == 0
+        reader.close()

@@ -219,10 +219,10 @@ class ChildEngine:
             if self.owner is not None and self._streaming.is_set():
                 return self.owner
             owner = self._find_owner()
-            self.owner = owner
             threading.Thread(target=self._follow, args=(owner,), name="pmax-child-events", daemon=True).start()
             if not self._streaming.wait(30):
                 raise EngineProcessStopped("the engine process did not open its event stream")
+            self.owner = owner  # set once its events reach this process
             if isinstance(self.feed, Schedule) and self.feed.calendar is None and not self.live:
                 self._fetch_schedule(owner)
             return owner
