@@ -56,6 +56,18 @@ class Feed(ABC):
     def close(self) -> None:
         """Stop any wait in progress (a live feed sleeping until the next close)."""
 
+    # Universe changes while running (`engine.universe`); a feed that cannot change knows no new name.
+    def check_new_tickers(self, tickers: Sequence[str]) -> list[str]:
+        """Those of `tickers` this feed has no bars for (may fetch; raises DataUnavailableError)."""
+        return list(tickers)
+
+    def deliver(self, tickers: Sequence[str]) -> None:
+        """Deliver bars for exactly these tickers from the next batch on."""
+
+    def history_of(self, tickers: Sequence[str], before: dt.date) -> pd.DataFrame:
+        """Bars of `tickers` dated before `before` (the backfill of names joining the universe)."""
+        return pd.DataFrame(columns=BAR_COLUMNS)
+
 
 def read_bars_file(path: str | Path) -> pd.DataFrame:
     """Read and check a Parquet or CSV bars file; InputError names what is wrong."""
@@ -164,7 +176,8 @@ class ReplayFeed(Feed):
     ) -> None:
         self.path = Path(path) if path else SAMPLE_PATH
         self.source = "sample" if self.path == SAMPLE_PATH else f"file:{self.path.name}"
-        bars = read_bars_file(self.path)
+        bars = self.file_bars = read_bars_file(self.path)
+        self.file_tickers = frozenset(bars["ticker"].unique())
         if tickers:
             wanted = {t.upper() for t in tickers}
             bars = bars[bars["ticker"].isin(wanted)]
@@ -190,6 +203,21 @@ class ReplayFeed(Feed):
 
     def describe(self) -> str:
         return f"replay of {self.path.name} from {self.start}"
+
+    def check_new_tickers(self, tickers: Sequence[str]) -> list[str]:
+        return [t for t in tickers if t not in self.file_tickers]
+
+    def deliver(self, tickers: Sequence[str]) -> None:
+        """Re-filter the file to `tickers`; the calendar (and so every session index) stays."""
+        wanted = set(tickers) & self.file_tickers
+        bars = self.file_bars[self.file_bars["ticker"].isin(wanted) & self.file_bars["date"].isin(self.calendar)]
+        self.bars = bars.sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
+        self._dates = np.array(self.bars["date"].values)
+
+    def history_of(self, tickers: Sequence[str], before: dt.date) -> pd.DataFrame:
+        b = self.file_bars
+        got = b[b["ticker"].isin(set(tickers)) & (b["date"] < before) & b["date"].isin(self.calendar)]
+        return got.sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
 
     @property
     def tickers(self) -> list[str]:

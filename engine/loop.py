@@ -29,6 +29,7 @@ from engine.feeds import Feed, FeedBatch
 from engine.runs import check_resume, mark_crashed, setup_for
 from engine.stops import SignalStop, exit_now, signal_name
 from engine.store import Store, append
+from engine.universe import BACKFILL_KEY, UNIVERSE_KEY, UniverseDesk, UniversePlan, record
 
 log = logging.getLogger("pmax.loop")
 Subscriber = Callable[[Event], None]
@@ -83,8 +84,10 @@ class Engine:
         if not store.read_only:  # we hold the write lock: a `running` row of another process is dead
             mark_crashed(store.con, os.getpid())
         live = mode == "live" or (mode != "replay" and feed.upcoming(None) is None)  # the TUI runs either
+        self.universe = UniverseDesk(feed, list(config.data.watchlist) or feed.universe() or [])
+        restored = self.universe.restore(store.con, self.account)
         self.setup = setup_for(config, feed, live)
-        self.setup_notes = check_resume(store.con, store.path, self.account, self.setup)
+        self.setup_notes = restored + check_resume(store.con, store.path, self.account, self.setup)
         for note in self.setup_notes:
             log.warning(note)
 
@@ -96,6 +99,19 @@ class Engine:
     def subscribe(self, callback: Subscriber) -> None:
         """Call `callback(event)` on the event loop for every published event."""
         self._subscribers.append(callback)
+
+    def request_universe_change(self, add: Sequence[str] = (), remove: Sequence[str] = (),
+                                liquidate: Sequence[str] = ()) -> None:
+        """Queue a watchlist change for the start of the next cycle (any thread; plain arguments).
+
+        `add`: tickers to trade (each must be in the replay file; live mode fetches them
+        here, so this call can block up to the data deadline: make it off the UI thread).
+        `remove`: tickers to drop; a held one stays managed ("kept") unless it is also in
+        `liquidate`, which gives it target 0 so it is sold at the next session's open.
+        Raises InputError (unknown or malformed ticker; nothing queued) or
+        DataUnavailableError (live: no source answered). See `engine.universe`.
+        """
+        self.universe.request(add=add, remove=remove, liquidate=liquidate)
 
     def _last_committed(self) -> dt.date | None:
         rows = self.store.con.execute(
@@ -119,8 +135,8 @@ class Engine:
         async with self._lock:
             self._waiting_for_feed = True
             try:
-                batch = await asyncio.get_running_loop().run_in_executor(
-                    self._feed_executor, self.feed.next_batch, self.as_of)
+                batch, plan = await asyncio.get_running_loop().run_in_executor(
+                    self._feed_executor, self._next_batch)
             finally:
                 self._waiting_for_feed = False
             if batch is None:
@@ -129,22 +145,38 @@ class Engine:
                 return None
             self._publish([CycleStarted(batch.session, batch.session_index)])
             loop = asyncio.get_running_loop()
-            events = await loop.run_in_executor(self._executor, self._run_cycle, batch)
+            events = await loop.run_in_executor(self._executor, self._run_cycle, batch, plan)
             self.as_of = batch.session
+            if plan is not None:
+                self.universe.commit(plan)
             self._publish(events)
             completed = events[-1]
             assert isinstance(completed, CycleCompleted)
             return completed
 
-    def _run_cycle(self, batch: FeedBatch) -> list[Event]:
+    def _next_batch(self) -> tuple[FeedBatch | None, UniversePlan | None]:
+        """The next batch, delivering the universe the queued changes ask for (feed thread)."""
+        cur = self.store.cursor()
+        try:
+            plan = self.universe.plan(cur, self.account)
+        finally:
+            cur.close()
+        if plan is not None:
+            self.feed.deliver(plan.after.delivered)
+        batch = self.feed.next_batch(self.as_of)
+        if plan is not None and batch is not None:
+            plan = self.universe.with_backfill(plan, batch.session)
+        return batch, plan
+
+    def _run_cycle(self, batch: FeedBatch, plan: UniversePlan | None = None) -> list[Event]:
         self._in_cycle = True
         try:
             self._record_run_start()  # here, on the worker thread: the UI thread never writes
-            return self._run_cycle_in_transaction(batch)
+            return self._run_cycle_in_transaction(batch, plan)
         finally:
             self._in_cycle = False
 
-    def _run_cycle_in_transaction(self, batch: FeedBatch) -> list[Event]:
+    def _run_cycle_in_transaction(self, batch: FeedBatch, plan: UniversePlan | None = None) -> list[Event]:
         started = time.perf_counter()
         with self.store.transaction() as con:
             ctx = CycleContext(
@@ -160,6 +192,13 @@ class Engine:
                 run_id=self.run_id,
             )
             ctx.state["feed_batch"] = batch
+            ctx.state.pop(BACKFILL_KEY, None)
+            if plan is not None:
+                record(con, self.account, batch.session, plan, self.run_id)
+                ctx.state[BACKFILL_KEY] = plan.backfill
+                ctx.publish(plan.event(batch.session))
+            if plan is not None or self.universe.changed:
+                ctx.state[UNIVERSE_KEY] = plan.after if plan is not None else self.universe.current
             for stage in self.stages:
                 stage.run(ctx)
             rows = con.execute(

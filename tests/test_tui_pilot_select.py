@@ -104,9 +104,11 @@ async def test_removing_a_held_ticker_asks_first(filled, tmp_path: Path) -> None
         assert "AAA" in app.query_one(WatchlistPane)._shown and not app.unsaved()
         await pilot.press("d")
         await pilot.pause()
-        await pilot.click("#confirm-yes")
+        assert not app.screen.query("#confirm-liquidate")  # view only: nothing can be sold from here
+        await pilot.click("#confirm-keep")
         await settle(pilot, app)
         assert "AAA" not in app.watchlist
+        assert app.event_log[-1].message.startswith("Removed AAA from the watchlist; still managing its 100 shares")
 
 
 async def test_ask_key_focuses_the_copilot_from_anywhere(filled, tmp_path: Path) -> None:  # noqa: F811

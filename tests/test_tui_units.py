@@ -132,8 +132,11 @@ def test_reading_uses_the_row_and_names_failed_layers() -> None:
     text = reading(row)
     assert "AAA: BUY with 60% confidence" in text and "1.20%" in text and "5 sessions" in text
     assert "mom_21" in text and "vol" in text and "failed the cost check: edge too small" in text
-    assert layers_summary(row["layers"]) == "1/2 ✗ cost"
+    assert layers_summary(row["layers"]) == "✗ $"
     assert layers_summary(None) == "—"
+    every = [{"layer": n, "passed": False} for n in ("statistical", "regime", "size", "correlation", "cost")]
+    assert layers_summary(json.dumps(every)) == "✗ SRZC$"
+    assert layers_summary(json.dumps([{"layer": "cost", "passed": True}])) == "✓"
 
 
 def test_export_never_overwrites(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from engine.events import CycleCompleted, DataStale, FeedExhausted
 from engine.stages.risk import RiskLimitBreached
+from engine.universe import UniverseChanged
 from tui.messages import EngineEvent
 
 HISTORY = 500
@@ -44,6 +45,22 @@ def breach_reason(event: RiskLimitBreached) -> str:
     """A kill-switch trip in one line: which limit, how far past it, what it does."""
     text = f"{event.limit}: {event.value:.4g} past its threshold {event.threshold:.4g}; action {event.action}"
     return text + (f" ({event.detail})" if event.detail else "")
+
+
+def universe_line(event: UniverseChanged) -> str:
+    """What a watchlist change did in the engine, in one line."""
+    parts = []
+    if event.added:
+        parts.append(f"added {', '.join(event.added)} ({event.backfilled:,} history bars loaded)")
+    if event.removed:
+        parts.append(f"removed {', '.join(event.removed)}")
+    if event.kept:
+        parts.append(f"still managing {', '.join(event.kept)} (held, off the watchlist)")
+    if event.liquidating:
+        parts.append(f"liquidating {', '.join(event.liquidating)}: sale ordered, fills at the next open")
+    if event.left:
+        parts.append(f"{', '.join(event.left)} now flat, left the universe")
+    return "; ".join(parts) or "no change"
 
 
 class EventLogScreen(ModalScreen[None]):
@@ -100,6 +117,8 @@ class LogMixin:
                        severity="warning", timeout=8)
         elif isinstance(event, DataStale):
             app.notify(event.reason, title=f"Data stale on {event.session}", severity="warning")
+        elif isinstance(event, UniverseChanged):
+            app.notify(universe_line(event), title=f"Watchlist change applied on {event.session}", timeout=6)
         elif isinstance(event, FeedExhausted):
             pass  # the loop reports the end of the replay
         app._dirty = True

@@ -53,10 +53,11 @@ GLOSSARY: tuple[tuple[str, str, str], ...] = (
     ("Watchlist", "Signal BUY 60%", "latest signal and its confidence (probability the call is right)"),
     ("Watchlist", "Flags S Q ?", "S stale bar (cached, the source failed), Q quarantined bar (failed a data "
      "check), ? no bars stored yet"),
-    ("Signals", "Action BUY ✓ / ✗", "✓ every validation layer passed and the signal may trade; ✗ at least one failed"),
+    ("Signals", "Call BUY / HOLD / SELL", "the signal's direction (its target weight moves only if validated)"),
     ("Signals", "Conf, E(r)", "confidence; expected return over the signals' horizon"),
-    ("Signals", "Layers 4/5 ✗ cost", "layers passed / layers checked; after ✗ the layers that failed "
-     "(enter opens the detail with each layer's reason)"),
+    ("Signals", "Layers ✓", "every validation layer passed: the signal is validated and may trade"),
+    ("Signals", "Layers ✗ S$", "the layers that failed: S statistical (skill vs naive), R regime, Z size, "
+     "C correlation, $ cost (enter opens the detail with each layer's reason)"),
     ("Forecasts", "h = 5", "forecast horizon in sessions (h cycles); the pane opens at the signals' horizon"),
     ("Forecasts", "Wt", "the model's weight in the ensemble (0 when demoted)"),
     ("Forecasts", "Skill", "1 − model error / naive error on matured forecasts; > 0 beats the naive forecast"),
@@ -67,6 +68,13 @@ GLOSSARY: tuple[tuple[str, str, str], ...] = (
     ("Risk", "DD", "drawdown from the equity peak"),
     ("Risk", "VaR95 / CVaR95", "one-day historical loss exceeded on 5% of days / average loss on those days"),
     ("Risk", "Return / B&H", "account return beside equal-weight buy-and-hold over the same sessions"),
+    ("Risk", "Active, TE", "active return against the benchmark (per year) and its tracking error"),
+    ("Risk", "IR, IR t", "information ratio (active return / tracking error) and its t-statistic; "
+     "|t| < 2 is not significant"),
+    ("Risk", "PSR>B", "probability that the strategy's true Sharpe ratio beats the benchmark's"),
+    ("Risk", "Turn, Drag, Costs", "one-way turnover per year; costs per year as a share of equity; costs paid"),
+    ("Risk", "MC95, Paths", "Monte-Carlo one-day VaR at 95% and the simulated paths (and device)"),
+    ("Risk", "Vol, FcVol", "realised and forecast annualised volatility of the book"),
     ("Risk", "limit bars", "how much of each risk limit is used (100% trips the kill switch); the drawdown "
      "limits measure drawdown against the benchmark unless risk.drawdown_basis is absolute"),
     ("Colours", "green / red", "only repeat the sign: + and − and the words BUY / SELL carry the meaning "
@@ -103,7 +111,8 @@ class HelpScreen(ModalScreen[None]):
                 "  [keymap]\n  quit = \"ctrl+q\"\n  step = \"x\"\n"
                 "A key bound twice is reported at start with both ids.\n"
                 "Letters never change what is saved: d, a and t change this session only, u undoes, "
-                "ctrl+s saves watchlist and theme to your config. i asks the copilot from anywhere; "
+                "ctrl+s saves watchlist and theme to your config. d on a held ticker asks: k keeps "
+                "managing the position, l liquidates it at the next open. i asks the copilot from anywhere; "
                 "ctrl+p opens the palette (jump to a ticker, ask, pause/step, export, validation).",
                 id="help-foot", markup=False,
             )

@@ -7,6 +7,10 @@ warm-up; later cycles deliver one session each, waiting for its close when asked
 for a session that has not closed yet (or returning None when
 `[live] wait_for_close` is false).
 
+Names added while running (`engine.universe`) are fetched when requested (their
+`[live] warmup_sessions` of history is the backfill); a fetch that fails refuses the
+addition with the providers' errors.
+
 When every provider fails, the feed works from the store's cached bars and marks
 the batch stale, with a one-line `reason`; with nothing cached it raises
 `DataUnavailableError` naming what failed (the CLI prints it and exits 1).
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from engine.store import Store
 
 log = logging.getLogger("pmax.data")
+_NETWORK = re.compile(r"network|unreachable|DNS|timed out|no answer|connection|HTTP|refused", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class LiveFeed(Feed):
         self.poll_s = live.poll_s
         self.tickers = [t.upper() for t in (tickers or config.data.watchlist or self._default_tickers())]
         self._stop = threading.Event()
+        self._joining: dict[str, pd.DataFrame] = {}  # history fetched for names being added
 
     def _default_tickers(self) -> list[str]:
         if self.store is not None:
@@ -94,6 +101,33 @@ class LiveFeed(Feed):
     def close(self) -> None:
         """Wake and stop a wait for the next close (shutdown)."""
         self._stop.set()
+
+    # -- universe changes while running (engine.universe) ---------------------------
+
+    def check_new_tickers(self, tickers: Sequence[str]) -> list[str]:
+        """Fetch the new names' history now (kept for the backfill); those no source has."""
+        ready = xcal.last_completed_session(self.clock(), self.delay)
+        fetched = fetch_with_failover(self.providers, list(tickers), self._warmup_start(ready), ready,
+                                      Deadline.from_config(self.config), self.on_notice, self._stop)
+        bars = fetched.bars
+        if bars.empty and any(_NETWORK.search(e) for e in fetched.errors):  # else: no source knows them
+            raise DataUnavailableError(f"could not fetch {', '.join(tickers)}: {'; '.join(fetched.errors)}",
+                                       "check the network and add it again; nothing was added")
+        if len(bars):
+            frame = _bar_frame(bars)
+            for t, rows in frame.groupby("ticker"):
+                self._joining[str(t)] = rows
+        return [t for t in tickers if t not in self._joining]
+
+    def deliver(self, tickers: Sequence[str]) -> None:
+        self.tickers = list(tickers)
+
+    def history_of(self, tickers: Sequence[str], before: dt.date) -> pd.DataFrame:
+        rows = [self._joining.pop(t) for t in tickers if t in self._joining]
+        if not rows:
+            return pd.DataFrame(columns=BAR_COLUMNS)
+        frame = pd.concat(rows, ignore_index=True)
+        return frame[frame["date"] < before].reset_index(drop=True)
 
     # -- the Feed interface -------------------------------------------------------
 

@@ -108,10 +108,12 @@ def market_view(ctx: CycleContext) -> MarketView:
     cached = ctx.state.get(_KEY)
     if cached is not None and cached.session == ctx.session:
         return cached
+    from engine.universe import priced_tickers
+
     lookback = ctx.config.portfolio.lookback
     # Calendar-day bound first (cheap), then keep the last lookback+1 sessions.
     start = ctx.session - dt.timedelta(days=int(lookback * 1.6) + 14)
-    watch = [t.upper() for t in (ctx.config.get("data.watchlist") or [])]
+    watch = priced_tickers(ctx) or []
     sql = ("SELECT date, ticker, open, high, low, close, volume FROM bars "
            "WHERE date >= ? AND date <= ? AND NOT quarantined")
     params: list = [start, ctx.session]

@@ -30,6 +30,7 @@ from engine.forecast.runner import ModelBank, load_state, save_state
 from engine.forecast.scoring import DAILY_SQL, score_rows
 from engine.panel import Panel
 from engine.store import append, upsert
+from engine.universe import managed_tickers
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class ForecastStage(Stage):
         sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
-        tickers = list(ctx.config.get("data.watchlist") or []) or None
+        tickers = managed_tickers(ctx)
         predict_panel = self._panel(ctx, sessions, sessions[-1], fc.predict_window, tickers)
         if predict_panel.n_sessions < 2:
             return

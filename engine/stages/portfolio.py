@@ -4,7 +4,8 @@ Trades a name only when its drift from target exceeds the no-trade band and the
 expected benefit beats the cost (a leg that widens a deviation from the base pays the
 round trip), within the annual turnover budget; a drawdown stop turns every holding
 into a `flatten` order and funding an all-cash book is a `fund` order (both exempt
-from the budget).
+from the budget). A name removed from the watchlist with "liquidate" (`engine.universe`)
+has no target, so its exit is forced too (intent `liquidate`).
 Every proposed order is stored: `new` (fills at the next session's bar) or
 `rejected` with the failing check's reason.
 """
@@ -32,6 +33,7 @@ from engine.portfolio.sizing import (
 )
 from engine.stage_state import TARGETS_KEY
 from engine.store import append
+from engine.universe import liquidating
 
 ORDER_TYPES = ("market", "limit")
 
@@ -143,6 +145,7 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
         legs = fit_turnover_budget(legs, px, turnover_budget_left(ctx, a.equity), exempt=force)
     legs = fit_gross_budget(legs, cur, px, a.equity, p.max_gross)
     intent = "flatten" if flatten else ("fund" if funding else "rebalance")
+    selling = liquidating(ctx)
     off = p.limit_offset_bps / 1e4
     orders = []
     for leg in legs:
@@ -153,8 +156,11 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
             limit = round(px[leg.index] * (1 + off if side == "BUY" else 1 - off), 2)
         why = "drawdown stop: flatten" if flatten else (
             "not a tradable target: exit" if force[leg.index] else leg.reason)
-        orders.append(Order(order_id(ctx.account, ctx.session, t, intent), ctx.account, ctx.session, t,
-                            side, abs(leg.qty), order_type, limit, "new", why, intent, 0, ctx.session))
+        kind = intent
+        if t in selling and not flatten:
+            kind, why = "liquidate", "removed from the watchlist: liquidate at the next open"
+        orders.append(Order(order_id(ctx.account, ctx.session, t, kind), ctx.account, ctx.session, t,
+                            side, abs(leg.qty), order_type, limit, "new", why, kind, 0, ctx.session))
     return orders
 
 

@@ -34,6 +34,7 @@ from engine.portfolio.signal_layers import statistical_gate
 from engine.stage_state import REGIME_KEY, TARGETS_KEY, ensemble_forecasts, garch_vols
 from engine.store import append
 from engine.store.read_model import hit_sql
+from engine.universe import liquidating
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,11 @@ class SignalsStage(Stage):
         has = view.has_today()
         need = min(p.min_history, rets.shape[0])
         complete = (np.isfinite(rets).sum(axis=0) >= need) if rets.shape[0] else np.zeros(len(view.tickers), bool)
-        halted = np.array([t in a.ks.ticker_halts for t in view.tickers])
+        selling = liquidating(ctx)  # removed from the watchlist and being sold: no signal, no benchmark weight
+        halted = np.array([t in a.ks.ticker_halts or t in selling for t in view.tickers])
         tradable = has & complete & ~halted
         # The benchmark's universe ignores a missing bar or a halt: its weights drift on.
-        universe = [t for i, t in enumerate(view.tickers) if complete[i] and t in a.prices]
+        universe = [t for i, t in enumerate(view.tickers) if complete[i] and t in a.prices and t not in selling]
         bench = dict(zip(universe, benchmark_weights(ctx, view, universe, a.prices)))
         idx = np.flatnonzero(tradable)
         tickers = [view.tickers[i] for i in idx]

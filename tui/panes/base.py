@@ -44,9 +44,11 @@ class Pane(Vertical):
         return None
 
     def focus_primary(self) -> None:
+        """Focus the pane's main widget now (not after the queued keys: in a burst like `i` then
+        a question, the letters after `i` must reach the question, not the old pane's commands)."""
         target = self.primary()
         if target is not None:
-            target.focus()
+            self.screen.set_focus(target)
 
     def export_frame(self) -> pd.DataFrame | None:
         """The table this pane shows, for export; None when it has none."""

@@ -135,7 +135,7 @@ class ForecastsPane(Pane):
                              legend=forecast_legend(self.view))
 
 
-RICH_COLOURS = {"orange+": "dark_orange", "orange": "dark_orange", "white": ""}
+RICH_COLOURS = {"orange+": "dark_orange", "orange": "dark_orange", "white": "", "default": ""}
 
 
 def legend_text(entries: list[tuple[str, str, str]]) -> Text:

@@ -21,15 +21,19 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(out) else out
 
 
+LAYER_CODES = {"statistical": "S", "regime": "R", "size": "Z", "correlation": "C", "cost": "$"}
+"""One character per validation layer, so the Signals table's Layers column fits in 40 columns."""
+
+
 def layers_summary(layers_json: Any) -> str:
-    """"3/4 ✗ liquidity" style summary of the validation layers."""
+    """"✓" when every validation layer passed, else "✗ S$": ✗ and the failing layers' codes."""
     layers = parse_json_list(layers_json)
     if not layers:
         return "—"
-    passed = [layer for layer in layers if layer.get("passed")]
     failed = [str(layer.get("layer", "?")) for layer in layers if not layer.get("passed")]
-    text = f"{len(passed)}/{len(layers)}"
-    return text + (f" {mark(False)} " + ",".join(failed) if failed else f" {mark(True)}")
+    if not failed:
+        return mark(True)
+    return f"{mark(False)} " + "".join(LAYER_CODES.get(name, name[:1].upper()) for name in failed)
 
 
 def reading(row: dict[str, Any]) -> str:

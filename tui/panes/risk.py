@@ -36,7 +36,7 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
     if not eq.empty:
         last = eq.iloc[-1]
         rows.append(("Equity", fmt_money(_f(last["equity"]), True), "DD", fmt_pct(_f(last["drawdown"]))))
-        rows.append(("Cash", fmt_money(_f(last["cash"]), True), "As of", str(last["as_of"])[:10]))
+        rows.append(("As of", str(last["as_of"])[:10], "Cash", fmt_money(_f(last["cash"]), True)))
         rows.append(("Gross", fmt_pct(_f(last["gross"]), 0, False), "Net", fmt_pct(_f(last["net"]), 0)))
         start, now = _f(eq["equity"].iloc[0]), _f(last["equity"])
         base = _f(last["baseline"]) if "baseline" in eq else None
@@ -52,7 +52,7 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
                  "CVaR99", fmt_pct(_f(r.get("cvar_hist_99")), signed=False)))
     if _f(r.get("var_mc_95")) is not None:
         rows.append(("MC95", fmt_pct(_f(r.get("var_mc_95")), signed=False),
-                     "Paths", f"{r.get('mc_paths') or '?'} {r.get('mc_device') or ''}".strip()))
+                     "Paths", f"{_count(r.get('mc_paths'))} {r.get('mc_device') or ''}".strip()))
     rows.append(("Vol", fmt_pct(_f(r.get("realised_vol")), signed=False),
                  "FcVol", fmt_pct(_f(r.get("forecast_vol")), signed=False)))
     rows.append(("Expo", fmt_pct(_f(r.get("gross")), 0, False) + " gr",
@@ -68,13 +68,14 @@ def benchmark_rows(rep: dict[str, Any] | None) -> list[tuple[str, str, str, str]
         return []
     costs = ("Costs", fmt_money(_f(rep.get("costs_paid")), True), "Overlay", ",".join(rep.get("overlays_on") or []) or "none")
     if rep.get("withheld"):
-        return [costs, ("Active", "withheld", "Why", f"<{_MIN} sessions")]
+        return [costs, ("Active", "withheld", "Needs", f"{_MIN} sess.")]
     ir, t = _f(rep.get("information_ratio")), _f(rep.get("ir_tstat"))
     return [
         ("Active", fmt_pct(_f(rep.get("active_return"))) + "/y", "TE", fmt_pct(_f(rep.get("tracking_error")), signed=False)),
-        ("IR", f"{fmt_num(ir)} t{fmt_num(t)}", "PSR>B", fmt_num(_f(rep.get("psr_vs_benchmark")))),
-        ("Turn", f"{fmt_num(_f(rep.get('turnover')))}x/y", "Drag", fmt_pct(_f(rep.get("cost_drag")), signed=False) + "/y"),
-        costs,
+        ("IR", fmt_num(ir), "IR t", fmt_num(t)),
+        ("PSR>B", fmt_num(_f(rep.get("psr_vs_benchmark"))), "Turn", f"{fmt_num(_f(rep.get('turnover')))}x/y"),
+        ("Drag", fmt_pct(_f(rep.get("cost_drag")), signed=False) + "/y", *costs[:2]),
+        ("Overlay", costs[3], "", ""),
     ]
 
 
@@ -88,10 +89,13 @@ def kill_switch_line(view: RiskView) -> str:
 
 
 def summary_table(view: RiskView) -> Table:
-    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
-    for style in ("dim", "bold", "dim", "bold"):
-        table.add_column(style=style, no_wrap=True)
-    for row in risk_rows(view):
+    rows = risk_rows(view)
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for i, style in enumerate(("dim", "bold", "dim", "bold")):
+        # Labels never shrink (a cut label reads as nothing, e.g. "Equ…" at 120 columns); values may.
+        widest = max((len(r[i]) for r in rows), default=0) if i % 2 == 0 else None
+        table.add_column(style=style, no_wrap=True, min_width=widest, overflow="ellipsis")
+    for row in rows:
         table.add_row(*row)
     return table
 
@@ -195,6 +199,14 @@ class RiskPane(Pane):
             return None
         return (chart_to_text(draw_equity, self.view.equity, width=width, height=height)
                 + chart_to_text(draw_drawdown, self.view.equity, width=width, height=max(8, height // 2)))
+
+
+def _count(value: object) -> str:
+    """100000 -> "100k" (the Paths cell must fit a 40-column pane)."""
+    n = _f(value)
+    if n is None:
+        return "?"
+    return f"{n / 1000:.0f}k" if n >= 10_000 else f"{n:.0f}"
 
 
 def _f(value: object) -> float | None:

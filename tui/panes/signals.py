@@ -1,7 +1,7 @@
 """Signals pane: today's signals across the universe, and a detail view per signal.
 
-The table shows action, confidence, expected return and the validation layers
-(passed/total, failing layers named). `enter` opens the detail: the SHAP drivers as
+The table shows the call, confidence, expected return and the validation layers
+(✓ all passed, or ✗ and one code per failing layer, `LAYER_CODES`). `enter` opens the detail: the SHAP drivers as
 a bar chart and the plain-language reading.
 """
 
@@ -26,9 +26,9 @@ from tui.panes.queries import parse_json_list
 from tui.panes.reading import layers_summary, reading
 from tui.widgets.charts import chart_to_text, draw_drivers
 from tui.widgets.table import PmaxTable
-from tui.widgets.text import ascii_safe, fmt_pct, mark, sign_style
+from tui.widgets.text import ascii_safe, fmt_pct, sign_style
 
-COLUMNS = ("Ticker", "Action", "Conf", "E(r)", "Layers")
+COLUMNS = ("Ticker", "Call", "Conf", "E(r)", "Layers")
 EMPTY = ("No signals yet. The signals stage writes one row per ticker each cycle once "
          "forecasts exist (table: signals).")
 
@@ -49,8 +49,9 @@ class SignalsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="sig-empty", classes="empty")
         table = PmaxTable(id="sig-table")
-        table.tooltip = ("BUY ✓ all validation layers passed, ✗ one failed · Layers 4/5 ✗ cost: passed/checked, "
-                         "then the failing layers · enter: detail. ? has the glossary.")
+        table.tooltip = ("Call BUY / HOLD / SELL · Layers ✓ every validation layer passed (the signal may trade); "
+                         "✗ S$ the failing layers: S statistical, R regime, Z size, C correlation, $ cost · "
+                         "enter: detail. ? has the glossary.")
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -76,11 +77,9 @@ class SignalsPane(Pane):
             return
         for r in signals.itertuples():
             style = sign_style({"BUY": 1.0, "SELL": -1.0}.get(str(r.action)))
-            check = "" if r.validated is None or (isinstance(r.validated, float) and math.isnan(r.validated)) else (
-                mark(bool(r.validated)))
             table.add_row(
                 Text(str(r.ticker), style="bold"),
-                Text(f"{r.action} {check}".strip(), style=style),
+                Text(str(r.action), style=style),
                 Text(fmt_pct(_f(r.confidence), 0, signed=False), justify="right"),
                 Text(fmt_pct(_f(r.expected_return)), justify="right"),
                 layers_summary(r.layers),

@@ -180,13 +180,13 @@ class WatchlistPane(Pane):
         box = self.query_one("#watch-filter", Input)
         box.add_class("-open")
         box.value = self.needle
-        box.focus()
+        self.screen.set_focus(box)  # now: the keys typed right after `/` go into the box
 
     def action_add_ticker(self) -> None:
         box = self.query_one("#watch-add", Input)
         box.add_class("-open")
         box.value = ""
-        box.focus()
+        self.screen.set_focus(box)  # now: the keys typed right after `a` go into the box
 
     def action_remove_ticker(self) -> None:
         table = self.primary()
@@ -214,7 +214,7 @@ class WatchlistPane(Pane):
 
     def _close_box(self, box: Input) -> None:
         box.remove_class("-open")
-        self.primary().focus()
+        self.screen.set_focus(self.primary())
 
     def key_escape(self) -> None:
         for box in self.query(".box.-open").results(Input):

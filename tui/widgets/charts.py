@@ -58,6 +58,8 @@ def model_styles(models: list[str]) -> dict[str, tuple[str, str]]:
     others = sorted(m for m in models if m != "ensemble")
     for i, m in enumerate(others):
         out[m] = MODEL_STYLES[i % len(MODEL_STYLES)]
+    if glyphs().mono:  # NO_COLOR: greyed colours vanish on some backgrounds; markers tell models apart
+        out = {m: ("default", marker) for m, (_c, marker) in out.items()}
     return out
 
 
@@ -66,9 +68,9 @@ def forecast_legend(view: ForecastView) -> list[tuple[str, str, str]]:
     from tui.widgets.text import glyphs
 
     line = "-" if glyphs().ascii else "━"
-    entries = [(line, "white", "close")]
+    entries = [(line, "default", "close")]
     if not view.fills.empty:
-        entries.append(("^ v" if glyphs().ascii else "▲ ▼", "white", "fills (buy, sell)"))
+        entries.append(("^ v" if glyphs().ascii else "▲ ▼", "default", "fills (buy, sell)"))
     if view.forecasts.empty:
         return entries
     models = sorted(str(m) for m in view.forecasts["model"].unique())
@@ -100,14 +102,14 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
     dates = [str(d)[:10] for d in closes["date"]]
     x = list(range(len(y)))
     last_x, last = x[-1], y[-1]
-    plt.plot(x, y, marker=_line(), color="white")
+    plt.plot(x, y, marker=_line(), color="default")  # the theme's text colour: readable on light themes too
     if not view.fills.empty:
         at = {d: i for i, d in enumerate(dates)}
         for side, mark in (("BUY", "^" if ascii_only else "▲"), ("SELL", "v" if ascii_only else "▼")):
             pts = [(at[str(r.date)[:10]], y[at[str(r.date)[:10]]]) for r in view.fills.itertuples()
                    if r.side == side and str(r.date)[:10] in at]
             if pts:
-                plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker=mark, color="white")
+                plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker=mark, color="default")
     ticks, labels = [0, last_x // 2, last_x], [dates[0], dates[last_x // 2], dates[-1]]
     fc = view.forecasts
     if not fc.empty:
@@ -125,7 +127,7 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
                     band = rows[col].astype(float)
                     if band.notna().all():
                         plt.plot([last_x, *hx], [last, *(last * math.exp(v) for v in band)],
-                                 marker=_line(), color="orange")
+                                 marker=_line(), color="default" if glyphs().mono else "orange")
                 plt.plot([last_x, *hx], [last, *means], marker=marker, color=color)
             else:
                 plt.scatter(hx, means, marker=marker, color=color)
