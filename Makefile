@@ -17,8 +17,10 @@ run: $(STAMP)
 headless: $(STAMP)
 	$(BIN)/pmax --run
 
+# One worker per core; each test file runs whole on one worker (a module's shared set-up,
+# such as the SmolLM2 model or a serving run, is made once).
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache

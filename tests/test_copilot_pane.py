@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import filled, make_app, settle  # noqa: F401
+from test_tui_support import make_app, settle, wait_until
 from textual.widgets import Markdown
 
 from tui.panes.copilot import CopilotPane
@@ -28,7 +28,7 @@ class BlockingSession:
         self.last_answer = Answer(text, [Citation("risk", "account=paper")], "fake", {"total_s": 0.1})
 
 
-async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path, copilot_factory=BlockingSession)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -38,8 +38,8 @@ async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path:
         await settle(pilot, app)
         pane.focus_primary()
         await pilot.press("h", "i", "enter")
-        await pilot.pause(0.2)
-        assert pane.busy and app.screen.maximized is not None
+        await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
+        assert app.screen.maximized is not None
         await pilot.press("escape")
         await settle(pilot, app)
         assert not pane.busy and app.screen.maximized is not None  # cancelled, still zoomed

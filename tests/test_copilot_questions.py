@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from copilot_replay import replay_db
 
 from copilot.checks import check_text
 from copilot.session import CopilotSession
@@ -22,8 +21,8 @@ FOUR = ("What is the latest signal for AAPL, and why?",
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    s = Store.open(Path(replay_db(tmp_path_factory)), read_only=True)
+def store(copilot_replay_db: Path) -> Store:
+    s = Store.open(copilot_replay_db, read_only=True)
     yield s
     s.close()
 

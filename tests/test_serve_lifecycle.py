@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 import duckdb
-from test_serve_readers import Owner, _config, runtime  # noqa: F401 - fixture
+from pmax_cli import FAST, FAST_CONFIG
+from test_serve_readers import Owner, _config
 
 from engine.errors import OwnerGoneError
 from engine.serve.client import follow_events
@@ -84,11 +85,11 @@ async def _wait(pilot: object, cond: object, timeout: float = 240.0) -> bool:
     while not cond():  # type: ignore[operator]
         if time.monotonic() > deadline:
             return False
-        await pilot.pause(0.2)  # type: ignore[attr-defined]
+        await pilot.pause(0.01)  # type: ignore[attr-defined] - a poll, not a wait
     return True
 
 
-async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str) -> None:
     from test_tui_support import test_config
 
     from tui.served import ServedApp
@@ -109,7 +110,7 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
                                and app.snapshot is not None and app.snapshot.as_of == app.as_of)
             # The owner does not take commands unless it says so ([serve] allow_control).
             await pilot.press("space")
-            await pilot.pause(0.2)
+            await pilot.pause()  # the key is handled once the app is idle
             assert run.proc.poll() is None and app.engine is None
             os.kill(run.proc.pid, signal.SIGKILL)
             run.proc.wait()
@@ -121,7 +122,7 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
         run.stop()
 
 
-async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:
     import subprocess
     import sys
 
@@ -132,7 +133,8 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     from tui.served import ServedApp
 
     db = tmp_path / "app.duckdb"
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": ["AAPL", "MSFT", "XOM"]})
+    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": ["AAPL", "MSFT", "XOM"]},
+                         **FAST_CONFIG)
     store = open_store(str(db), config, kind="tui")
     engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
     app = ServedApp(engine=engine, store=store, config=config, db_path=db)
@@ -140,7 +142,7 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
         assert await _wait(pilot, lambda: app.endpoint is not None, 10)
         assert app.paused and find_owner(db, runtime).kind == "tui"
         env = os.environ.copy()
-        env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime})
+        env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime, **FAST})
         proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         assert await _wait(pilot, lambda: proc.poll() is not None)
@@ -156,7 +158,7 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     assert find_owner(db, runtime) is None
 
 
-async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, runtime: str) -> None:
     from test_tui_support import test_config
 
     from engine.runtime import build_engine, build_feed
@@ -167,7 +169,7 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
     for allowed in (False, True):
         db = tmp_path / f"ctl{int(allowed)}.duckdb"
         config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": allowed,
-                                          "data.watchlist": ["AAPL", "MSFT", "XOM"]})
+                                          "data.watchlist": ["AAPL", "MSFT", "XOM"]}, **FAST_CONFIG)
         store = open_store(str(db), config, kind="tui")
         engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
         app = ServedApp(engine=engine, store=store, config=config, db_path=db)
@@ -179,8 +181,8 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
             if not allowed:
                 assert reply == {"ok": False, "reason": f"{owner.label} does not take commands "
                                                         "([serve] allow_control = false)"}
-                await pilot.pause(0.3)
-                assert engine.as_of is None
+                await pilot.pause()  # idle: a step, had one been taken, would have started
+                assert engine.as_of is None and not engine.busy
             else:
                 assert reply["ok"] is True
                 assert await _wait(pilot, lambda: engine.as_of is not None, 120)

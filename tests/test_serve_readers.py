@@ -12,7 +12,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.flight as fl
 import pytest
+from pmax_cli import FAST
 
 from engine.config import load_config
 from engine.serve.client import follow_events
@@ -40,7 +40,8 @@ class Owner:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
         self.env = {**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
                     "XDG_DATA_HOME": str(home / "share"), "PMAX_DATA__WATCHLIST": FEW,
-                    "PMAX_SERVE__RUNTIME_DIR": runtime, "PMAX_SERVE__LOCK_WAIT_S": "2"}
+                    "PMAX_SERVE__RUNTIME_DIR": runtime, "PMAX_SERVE__LOCK_WAIT_S": "2",
+                    **FAST}  # two cheap models: the tests need a run that commits, not its forecasts
         self.proc = subprocess.Popen([*PMAX, "--run", "--db", str(db), "--until", until],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
         self.sessions: list[str] = []
@@ -69,19 +70,6 @@ class Owner:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-
-
-def _runtime() -> Iterator[str]:
-    # A short path: a Unix socket path must stay under 108 bytes.
-    path = tempfile.mkdtemp(prefix="pmx")
-    yield path
-    for child in Path(path).iterdir():
-        child.unlink()
-    os.rmdir(path)
-
-
-runtime = pytest.fixture(_runtime)
-module_runtime = pytest.fixture(_runtime, scope="module", name="module_runtime")
 
 
 @pytest.fixture(scope="module")

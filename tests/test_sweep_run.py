@@ -34,6 +34,7 @@ def _last_json(result: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None:
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID4)

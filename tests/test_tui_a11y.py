@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from test_tui_support import FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle
 
 from engine.stages.risk import RiskLimitBreached
 from tui.eventlog import breach_reason
@@ -67,7 +67,7 @@ def test_breach_reason_says_which_limit_and_action() -> None:
     assert text.startswith("daily_loss: 0.031 past its threshold 0.03; action halt_buys") and "loss" in text
 
 
-async def test_kill_switch_trip_is_logged_and_conflict_reported(filled, tmp_path: Path, isolated_home) -> None:  # noqa: F811
+async def test_kill_switch_trip_is_logged_and_conflict_reported(filled, tmp_path: Path, isolated_home) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine, overrides={"keymap.step": "s"})
@@ -84,7 +84,7 @@ async def test_kill_switch_trip_is_logged_and_conflict_reported(filled, tmp_path
         assert path is not None and Path(path).is_file() and Path(path).parent == tmp_path / "exports"
 
 
-async def test_header_matches_the_risk_pane_when_halted(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_header_matches_the_risk_pane_when_halted(filled, tmp_path: Path) -> None:
     store, _ = filled
     store.con.execute("UPDATE risk SET halted = true, halt_reason = 'daily loss 3.1% > 3%'")
     app, _ = make_app(store, tmp_path)
@@ -96,7 +96,7 @@ async def test_header_matches_the_risk_pane_when_halted(filled, tmp_path: Path) 
         assert header.startswith("view") and "vs B&H" in header
 
 
-async def test_app_in_a_c_locale_draws_ascii(filled, tmp_path: Path, monkeypatch, fresh_glyphs) -> None:  # noqa: F811
+async def test_app_in_a_c_locale_draws_ascii(filled, tmp_path: Path, monkeypatch, fresh_glyphs) -> None:
     for name in ("LC_ALL", "LC_CTYPE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", "C")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_tui_support import FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle
 from textual import events
 
 BURST_NAMES = {" ": "space"}
@@ -17,7 +17,7 @@ def burst(app, text: str) -> None:
         app.post_message(events.Key(BURST_NAMES.get(ch, ch), ch))
 
 
-async def test_add_then_ticker_in_one_burst(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_add_then_ticker_in_one_burst(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine)
@@ -31,7 +31,7 @@ async def test_add_then_ticker_in_one_burst(filled, tmp_path: Path) -> None:  # 
         assert [r.ticker for r in app.snapshot.watch] == before
 
 
-async def test_ask_then_question_in_one_burst(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_ask_then_question_in_one_burst(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-from test_tui_support import ACCOUNT, filled, make_app, settle  # noqa: F401
+from test_tui_support import ACCOUNT, make_app, settle
 
 from engine.store import append
 
 ODD = ("[/]", "[b]X")
 
 
-async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Path) -> None:
     store, last = filled
     con = store.con
     bars = con.execute("SELECT * FROM bars WHERE ticker = 'AAA'").df()

@@ -1,7 +1,8 @@
 """Pilot tests: bursts of tab / shift+tab / clicks never freeze the app (issue 12).
 
-Each burst is sent with no pause between keys, running and paused, in the grid
-(120×40) and tab (80×24) layouts; then the app must still answer: `?` opens the help
+Each burst is sent with no pause between keys (all queued before the app handles the
+first, as a held key sends them), running and paused, in the grid (120×40) and tab
+(80×24) layouts; then the app must drain it and still answer: `?` opens the help
 screen and `q` quits, each within a bounded time.
 """
 
@@ -11,27 +12,64 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_tui_support import FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle, wait_until
+from textual import events
+from textual.geometry import Offset
+from textual.pilot import _get_mouse_message_arguments
 
 from tui.help import HelpScreen
 
-BURST_S = 30  # a burst drains (Pilot waits for idle after every key); a freeze never does
+BURST_S = 30  # a burst drains; a freeze never does
 RUNNING = {"replay.interval_s": 0.5, "tui.batch_ms": 200}  # the shipped defaults
 SIZES = {"grid": (120, 40), "tabs": (80, 24)}
+
+
+async def _burst(pilot, app, keys: list[str]) -> None:
+    """Queue every key before the app handles the first (`Pilot.press` would wait for the
+    app to go idle after each), then wait until the app has handled them all."""
+    handled: list[str] = []
+    for key in keys:
+        event = events.Key(key, None)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    app.call_later(handled.append, "drained")  # runs after the keys queued before it
+
+    async def drained() -> None:
+        await wait_until(pilot, lambda: handled == ["drained"], BURST_S, "the burst to drain")
+        await pilot.pause()
+
+    await asyncio.wait_for(drained(), timeout=BURST_S)
+
+
+async def _click_burst(pilot, app, selectors: list[str]) -> None:
+    """Click each widget in turn with no pause between clicks (what `Pilot.click` does for
+    one, without its wait for idle between events), then wait for the app to drain them."""
+    handled: list[str] = []
+    screen = app.screen
+    for sel in selectors:
+        args = _get_mouse_message_arguments(screen.query_one(sel), (0, 0), button=1)
+        for kind in (events.MouseDown, events.MouseUp, events.Click):
+            app.mouse_position = Offset(args["x"], args["y"])
+            screen._forward_event(kind(**({**args, "chain": 1} if kind is events.Click else args)))
+    app.call_later(handled.append, "drained")
+
+    async def drained() -> None:
+        await wait_until(pilot, lambda: handled == ["drained"], BURST_S, "the clicks to drain")
+        await pilot.pause()
+
+    await asyncio.wait_for(drained(), timeout=BURST_S)
 
 
 async def _answers(pilot, app) -> None:
     """`?` opens help and esc closes it within 5 s; the active pane is the focused one."""
     async def help_round() -> None:
         await pilot.press("question_mark")
-        while not isinstance(app.screen, HelpScreen):
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         await pilot.press("escape")
-        while isinstance(app.screen, HelpScreen):
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help to close")
 
     await asyncio.wait_for(help_round(), timeout=5)
-    await asyncio.wait_for(pilot.pause(0.2), timeout=5)
+    await asyncio.wait_for(pilot.pause(), timeout=5)
     focused = app.focused
     node = focused
     while node is not None and "pane" not in node.classes:
@@ -42,7 +80,7 @@ async def _answers(pilot, app) -> None:
 
 @pytest.mark.parametrize("layout", sorted(SIZES))
 @pytest.mark.parametrize("running", [False, True])
-async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, running: bool) -> None:  # noqa: F811
+async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, running: bool) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=10_000)
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)
@@ -50,19 +88,19 @@ async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, run
         await settle(pilot, app)
         if running:
             await pilot.press("space")
-        await asyncio.wait_for(pilot.press(*["tab"] * 10), timeout=BURST_S)
+        await _burst(pilot, app, ["tab"] * 10)
         await _answers(pilot, app)
-        await asyncio.wait_for(pilot.press(*["shift+tab"] * 10), timeout=BURST_S)
+        await _burst(pilot, app, ["shift+tab"] * 10)
         await _answers(pilot, app)
-        await asyncio.wait_for(pilot.press(*(["tab", "shift+tab", "tab"] * 5)), timeout=BURST_S)
+        await _burst(pilot, app, ["tab", "shift+tab", "tab"] * 5)
         await _answers(pilot, app)
         await asyncio.wait_for(pilot.press("q"), timeout=BURST_S)
-        await asyncio.wait_for(pilot.pause(0.1), timeout=BURST_S)
+        await asyncio.wait_for(pilot.pause(), timeout=BURST_S)
     assert app.return_code in (0, None)
 
 
 @pytest.mark.parametrize("running", [False, True])
-async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool) -> None:  # noqa: F811
+async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=10_000)
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)
@@ -71,16 +109,15 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
         if running:
             await pilot.press("space")
         targets = ["#cp-input", "#sig-table", "#fc-chart", "#cp-input", "#risk-scroll", "#watch-table"]
-        for _ in range(2):
-            for sel in targets:
-                await asyncio.wait_for(pilot.click(sel), timeout=BURST_S)
+        await _click_burst(pilot, app, targets * 2)
+        assert app.active_pane == "watchlist"  # the last click's pane
         await _answers(pilot, app)
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)
     async with app.run_test(size=(80, 24)) as pilot:  # tabs: clicks on the tab bar
         await settle(pilot, app)
         if running:
             await pilot.press("space")
-        for _ in range(3):
-            for tab in ("#tab-risk", "#tab-signals", "#tab-copilot", "#tab-watchlist", "#tab-forecasts"):
-                await asyncio.wait_for(pilot.click(tab), timeout=BURST_S)
+        await _click_burst(pilot, app, ["#tab-risk", "#tab-signals", "#tab-copilot", "#tab-watchlist",
+                                        "#tab-forecasts"] * 3)
+        assert app.active_pane == "forecasts"  # the last tab clicked
         await _answers(pilot, app)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import FakeEngine, make_app, settle, wait_until
+from textual.command import CommandList, CommandPalette
 
 from tui.panes.forecasts import ForecastsPane
 
 
-async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=1000)
     app, log = make_app(store, tmp_path, engine=engine)
@@ -21,11 +22,8 @@ async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F
         await settle(pilot, app)
         assert engine.steps == 1 and app.as_of == engine.as_of and app.paused
         await pilot.press("space")
-        for _ in range(20):
-            await pilot.pause(0.05)
-            if engine.steps >= 4:
-                break
-        assert not app.paused and engine.steps >= 4
+        await wait_until(pilot, lambda: engine.steps >= 4, what="four steps while running")
+        assert not app.paused
         await pilot.press("space")
         await settle(pilot, app)
         frozen = engine.steps
@@ -35,7 +33,7 @@ async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:  # noqa: F
     assert log.main_calls == 0
 
 
-async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last, max_steps=1)
     app, _ = make_app(store, tmp_path, engine=engine)
@@ -48,7 +46,18 @@ async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:  # noqa: 
         assert "finished" in str(app.query_one("#status").render())
 
 
-async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:  # noqa: F811
+async def _palette_highlights(pilot, app, text: str) -> None:
+    """Wait until the command palette's search has put `text` first (enter runs it)."""
+    def highlighted() -> bool:
+        if not isinstance(app.screen, CommandPalette):
+            return False
+        options = app.screen.query_one(CommandList)
+        return options.highlighted is not None and text in str(options.get_option_at_index(options.highlighted).prompt)
+
+    await wait_until(pilot, highlighted, what=f"the palette to offer {text!r}")
+
+
+async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine)
@@ -56,19 +65,19 @@ async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:  # noqa: F
         await settle(pilot, app)
         await pilot.press("ctrl+p")
         await pilot.press(*"jump to EEE")
-        await pilot.pause(0.3)
+        await _palette_highlights(pilot, app, "Jump to EEE")
         await pilot.press("enter")
         await settle(pilot, app)
         assert app.ticker == "EEE" and app.query_one(ForecastsPane).view.ticker == "EEE"
         await pilot.press("ctrl+p")
         await pilot.press(*"step one session")
-        await pilot.pause(0.3)
+        await _palette_highlights(pilot, app, "Step one session")
         await pilot.press("enter")
         await settle(pilot, app)
         assert engine.steps == 1
 
 
-async def test_keymap_remaps_and_theme_saved_only_on_request(filled, tmp_path: Path, isolated_home: Path) -> None:  # noqa: F811
+async def test_keymap_remaps_and_theme_saved_only_on_request(filled, tmp_path: Path, isolated_home: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine, overrides={"keymap.step": "x"})

@@ -6,13 +6,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import TICKERS, FakeEngine, make_app, settle, wait_until
 from textual.widgets import Input, Markdown
 
 from tui.panes.copilot import CopilotPane
 
 
-async def test_export_table_and_chart(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_export_table_and_chart(filled, tmp_path: Path) -> None:
     store, last = filled
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -45,7 +45,7 @@ class FakeSession:
         self.last_answer = Answer("…", [Citation("signals", "account=paper, ticker=AAA")], "fake", {"total_s": 0.5})
 
 
-async def test_copilot_streams_answer_with_sources(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_copilot_streams_answer_with_sources(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path, copilot_factory=FakeSession)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -59,7 +59,7 @@ async def test_copilot_streams_answer_with_sources(filled, tmp_path: Path) -> No
         assert "fake · 0.5s · 1 source" in str(app.query_one("#cp-sources").render())
 
 
-async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path, copilot_factory=lambda: FakeSession(gate=threading.Event()))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -67,15 +67,14 @@ async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:  # noqa: 
         pane = app.query_one(CopilotPane)
         pane.focus_primary()
         await pilot.press("h", "i", "enter")
-        await pilot.pause(0.2)
-        assert pane.busy
+        await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
         await pilot.press("escape")
         await settle(pilot, app)
         assert not pane.busy
         assert "(cancelled)" in app.query_one(".cp-answer", Markdown).source
 
 
-async def test_copilot_missing_shows_empty_state(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_copilot_missing_shows_empty_state(filled, tmp_path: Path) -> None:
     store, _ = filled
 
     def broken() -> Any:
@@ -91,7 +90,7 @@ async def test_copilot_missing_shows_empty_state(filled, tmp_path: Path) -> None
         assert isinstance(app.focused, Input)
 
 
-async def test_no_database_on_ui_thread_across_key_paths(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_no_database_on_ui_thread_across_key_paths(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, log = make_app(store, tmp_path, engine=engine)
@@ -100,7 +99,7 @@ async def test_no_database_on_ui_thread_across_key_paths(filled, tmp_path: Path)
         for keys in (("n",), ("j", "k"), ("tab", "h"), ("tab", "enter", "escape"), ("tab",), ("ctrl+r",),
                      ("space",), ("space",), ("e",)):
             await pilot.press(*keys)
-            await settle(pilot, app, 2)
+            await settle(pilot, app)
         app.action_run_validation()
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ValidationScreen"

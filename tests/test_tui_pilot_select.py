@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from test_tui_support import TICKERS, FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import TICKERS, make_app, settle
 
 from tui.edits import ConfirmRemoveHeld
 from tui.panes.forecasts import ForecastsPane
@@ -14,7 +14,7 @@ from tui.panes.signals import SignalDetail, SignalsPane
 from tui.panes.watchlist import WatchlistPane
 
 
-async def test_select_ticker_panes_follow(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_select_ticker_panes_follow(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, log = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -33,7 +33,7 @@ async def test_select_ticker_panes_follow(filled, tmp_path: Path) -> None:  # no
     assert log.main_calls == 0 and log.worker_calls >= 3
 
 
-async def test_filter_and_sort(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_filter_and_sort(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -50,7 +50,7 @@ async def test_filter_and_sort(filled, tmp_path: Path) -> None:  # noqa: F811
         assert watch._shown == [r.ticker for r in sorted(watch.rows, key=lambda r: -r.last)]
 
 
-async def test_watchlist_edits_are_undoable_and_saved_only_on_request(  # noqa: F811
+async def test_watchlist_edits_are_undoable_and_saved_only_on_request(
         filled, tmp_path: Path, isolated_home: Path) -> None:
     """Issue 12: d/a change the session only, say exactly what they did, u undoes,
     an unknown ticker is refused, and only ctrl+s writes the user's config."""
@@ -89,7 +89,7 @@ async def test_watchlist_edits_are_undoable_and_saved_only_on_request(  # noqa: 
     assert log.main_calls == 0
 
 
-async def test_removing_a_held_ticker_asks_first(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_removing_a_held_ticker_asks_first(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -111,7 +111,7 @@ async def test_removing_a_held_ticker_asks_first(filled, tmp_path: Path) -> None
         assert app.event_log[-1].message.startswith("Removed AAA from the watchlist; still managing its 100 shares")
 
 
-async def test_ask_key_focuses_the_copilot_from_anywhere(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_ask_key_focuses_the_copilot_from_anywhere(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -124,7 +124,7 @@ async def test_ask_key_focuses_the_copilot_from_anywhere(filled, tmp_path: Path)
         assert app.focused.value == "dtes" and not app.unsaved() and app.theme == "textual-dark"
 
 
-async def test_tabs_at_80x24_and_pane_keys(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_tabs_at_80x24_and_pane_keys(filled, tmp_path: Path) -> None:
     store, _ = filled
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import ACCOUNT, FakeEngine, filled, make_app, settle  # noqa: F401
+from test_tui_support import ACCOUNT, FakeEngine, make_app, settle, wait_until
 
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
@@ -26,7 +26,7 @@ def _count_calls(obj: Any, name: str) -> list[int]:
     return calls
 
 
-async def test_a_cycle_redraws_only_the_panes_whose_data_changed(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_a_cycle_redraws_only_the_panes_whose_data_changed(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)  # each step writes new bars only: no signals, equity or risk
     app, log = make_app(store, tmp_path, engine=engine)
@@ -45,7 +45,7 @@ async def test_a_cycle_redraws_only_the_panes_whose_data_changed(filled, tmp_pat
     assert log.main_calls == 0
 
 
-async def test_a_hidden_tab_is_drawn_when_shown(filled, tmp_path: Path) -> None:  # noqa: F811
+async def test_a_hidden_tab_is_drawn_when_shown(filled, tmp_path: Path) -> None:
     store, last = filled
     engine = FakeEngine(store, last)
     app, _ = make_app(store, tmp_path, engine=engine)
@@ -55,23 +55,20 @@ async def test_a_hidden_tab_is_drawn_when_shown(filled, tmp_path: Path) -> None:
         before = {r.ticker: r.last for r in watch.rows}
         app._set_active(RiskPane.PANE_ID)
         app.pane(RiskPane.PANE_ID).focus_primary()
-        await pilot.pause(0.05)
+        await pilot.pause()
         app.action_step()
-        for _ in range(100):
-            await pilot.pause(0.03)
-            if engine.steps == 1:
-                break
+        await wait_until(pilot, lambda: engine.steps == 1, what="one step")
         await settle(pilot, app)
         assert engine.steps == 1
         assert {r.ticker: r.last for r in watch.rows} == before  # hidden: not redrawn yet
         assert WatchlistPane.PANE_ID in app._stale
         app._set_active(WatchlistPane.PANE_ID)
-        await pilot.pause(0.05)
+        await pilot.pause()
         assert {r.ticker: r.last for r in watch.rows} != before  # shown: the latest data is drawn
         assert WatchlistPane.PANE_ID not in app._stale  # (other hidden tabs still wait for theirs)
 
 
-def test_changed_panes_first_read_names_every_pane_and_equal_reads_none(filled, tmp_path: Path) -> None:  # noqa: F811
+def test_changed_panes_first_read_names_every_pane_and_equal_reads_none(filled, tmp_path: Path) -> None:
     from tui.panes.queries import load_forecast, load_snapshot
 
     store, _ = filled

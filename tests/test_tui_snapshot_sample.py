@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
-from test_tui_support import settle, test_config
+from test_tui_support import settle, test_config, wait_until
 
 from engine.cycle import CycleContext, Stage
 from engine.feeds import ReplayFeed
@@ -44,11 +43,8 @@ def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Pa
         for _ in range(3):
             before = engine.as_of
             await pilot.press("n")
-            for _ in range(400):
-                await pilot.pause(0.05)
-                if engine.as_of != before and not app._stepping:
-                    break
-        await settle(pilot, app, 4)
+            await wait_until(pilot, lambda: engine.as_of != before and not app._stepping, 60, "one step")
+        await settle(pilot, app)
         assert str(engine.as_of) == "2016-01-06" and app.sessions == 3
 
     try:

@@ -9,17 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_support import filled, make_app, settle  # noqa: F401
+from test_tui_support import make_app, settle
 
 SIZE = (120, 40)
 
 
-def _app(filled, tmp_path: Path):  # noqa: F811
+def _app(filled, tmp_path: Path):
     store, _ = filled
     return make_app(store, tmp_path)[0]
 
 
-def test_grid(snap_compare, filled, tmp_path: Path) -> None:  # noqa: F811
+def test_grid(snap_compare, filled, tmp_path: Path) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
@@ -29,7 +29,7 @@ def test_grid(snap_compare, filled, tmp_path: Path) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize("pane", ["watchlist", "forecasts", "signals", "risk", "copilot"])
-def test_pane_zoomed(snap_compare, filled, tmp_path: Path, pane: str) -> None:  # noqa: F811
+def test_pane_zoomed(snap_compare, filled, tmp_path: Path, pane: str) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
@@ -44,7 +44,7 @@ def test_pane_zoomed(snap_compare, filled, tmp_path: Path, pane: str) -> None:  
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_signal_detail(snap_compare, filled, tmp_path: Path) -> None:  # noqa: F811
+def test_signal_detail(snap_compare, filled, tmp_path: Path) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
@@ -55,7 +55,7 @@ def test_signal_detail(snap_compare, filled, tmp_path: Path) -> None:  # noqa: F
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_help(snap_compare, filled, tmp_path: Path) -> None:  # noqa: F811
+def test_help(snap_compare, filled, tmp_path: Path) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:

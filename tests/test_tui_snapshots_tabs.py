@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_support import filled, make_app, settle  # noqa: F401
+from test_tui_support import make_app, settle
 
 PANES = ["watchlist", "forecasts", "signals", "risk", "copilot"]
 
 
 @pytest.mark.parametrize("pane", PANES)
-def test_tab(snap_compare, filled, tmp_path: Path, pane: str) -> None:  # noqa: F811
+def test_tab(snap_compare, filled, tmp_path: Path, pane: str) -> None:
     store, _ = filled
     app = make_app(store, tmp_path)[0]
 

@@ -11,18 +11,18 @@ import datetime as dt
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
+from textual.worker import WorkerState
 
 from engine.config import Config, load_config
 from engine.events import CycleCompleted, FeedExhausted
 from engine.store import Store, append
-from textual.worker import WorkerCancelled, WorkerFailed
 
 # The app picks glyphs from the locale and NO_COLOR: draw the TUI tests and snapshots in
 # UTF-8 with colour whatever the runner's environment (the fallback tests set their own).
@@ -200,35 +200,35 @@ def make_app(store: Any, tmp_path: Path, engine: Any = None, **kw: Any) -> tuple
     return app, log
 
 
-@pytest.fixture
-def filled(tmp_path: Path) -> tuple[Store, dt.date]:
-    store = Store.open(tmp_path / "tui.duckdb")
-    last = fill_store(store)
-    yield store, last
-    store.close()
+BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
+POLL_S = 0.01  # how often a wait re-checks its condition (never a wait of its own)
 
 
-async def settle(pilot: Any, app: Any, rounds: int = 6) -> None:
+async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up after {timeout} s waiting for {what or condition}"
+        await pilot.pause(POLL_S)
+
+
+async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
     """Wait until the store has been read and applied, every worker is done and the
-    forecasts pane shows the selected ticker; then let the screen lay out (no clock)."""
+    forecasts pane (when shown) has the selected ticker; then until the screen is laid out."""
 
     def done() -> bool:
         if app._dirty or app._refreshing or (app.cursor_factory is not None and app.snapshot is None):
             return False
+        if any(w.state in BUSY for w in app.workers if w.group != "loop"):
+            return False
+        if app.ticker is None or not app.pane_visible("forecasts"):
+            return True
         view = app.query_one("#forecasts").view
-        return app.ticker is None or (view is not None and view.ticker == app.ticker)
+        return view is not None and view.ticker == app.ticker
 
-    for _ in range(200):
-        await pilot.pause(0.03)
-        for worker in [w for w in app.workers if w.group != "loop"]:
-            try:
-                await worker.wait()
-            except (WorkerCancelled, WorkerFailed):
-                pass
-        if done():
-            break
-    for _ in range(rounds):
-        await pilot.pause(0.05)
+    await wait_until(pilot, done, timeout, "the app to settle")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 def test_fill_store_writes_every_table(filled: tuple[Store, dt.date]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from test_tui_support import ACCOUNT, TICKERS, filled  # noqa: F401 - fixture
+from test_tui_support import ACCOUNT, TICKERS
 from tui.export import target_path, write_table, write_text
 from tui.keymap import BY_ID, SPECS, bindings, display_key, effective_keys, unknown_ids
 from tui.panes.queries import load_forecast, load_risk, load_signals, load_snapshot, load_watchlist
@@ -79,7 +79,7 @@ def test_default_toml_documents_every_tui_key() -> None:
             "export_dir"} <= set(tui)
 
 
-def test_watchlist_query_marks_stale_and_quarantine(filled) -> None:  # noqa: F811
+def test_watchlist_query_marks_stale_and_quarantine(filled) -> None:
     store, last = filled
     rows = {r.ticker: r for r in load_watchlist(store.cursor(), [], ACCOUNT, 20)}
     assert set(rows) == set(TICKERS)
@@ -92,14 +92,14 @@ def test_watchlist_query_marks_stale_and_quarantine(filled) -> None:  # noqa: F8
     assert rows["AAA"].signal == "BUY" and rows["BBB"].signal == "SELL"
 
 
-def test_watchlist_query_keeps_order_and_unknown_tickers(filled) -> None:  # noqa: F811
+def test_watchlist_query_keeps_order_and_unknown_tickers(filled) -> None:
     store, _ = filled
     rows = load_watchlist(store.cursor(), ["FFF", "ZZZ", "AAA"], ACCOUNT)
     assert [r.ticker for r in rows] == ["FFF", "ZZZ", "AAA"]
     assert rows[1].last is None and rows[0].last is not None
 
 
-def test_forecast_risk_signal_queries(filled) -> None:  # noqa: F811
+def test_forecast_risk_signal_queries(filled) -> None:
     store, last = filled
     cur = store.cursor()
     view = load_forecast(cur, ACCOUNT, "AAA", 30)
@@ -153,7 +153,7 @@ def test_export_never_overwrites(tmp_path: Path) -> None:
         write_table(df, tmp_path, "w", day, "xlsx")
 
 
-def test_charts_render_to_text(filled) -> None:  # noqa: F811
+def test_charts_render_to_text(filled) -> None:
     store, _ = filled
     cur = store.cursor()
     view = load_forecast(cur, ACCOUNT, "AAA", 30)
@@ -168,7 +168,7 @@ def test_charts_render_to_text(filled) -> None:  # noqa: F811
     assert chart_to_text(draw_equity, pd.DataFrame(), width=40, height=10) == "(no data to chart)\n"
 
 
-def test_validation_frame_scores_models(filled) -> None:  # noqa: F811
+def test_validation_frame_scores_models(filled) -> None:
     store, _ = filled
     df = validation_frame(store.cursor(), ACCOUNT)
     naive = df[(df.model == "naive") & (df.horizon == 1)].iloc[0]

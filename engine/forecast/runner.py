@@ -57,16 +57,34 @@ class ModelBank:
 
     def fit(self, name: str, panel: Panel, horizons: Sequence[int]) -> Forecaster:
         """Refit `name` on `panel`, warm-starting from the snapshot of its previous fit if any."""
-        snapshot = self.snapshots.get(name)
+        model, snapshot = self.train(name, panel, horizons)
+        self.install(name, model, snapshot)
+        return model
+
+    def train(self, name: str, panel: Panel, horizons: Sequence[int],
+              warm: bytes | None | bool = True) -> tuple[Forecaster, bytes | None]:
+        """A new fit of `name` and its pickled snapshot, leaving the bank untouched.
+
+        It warm-starts from `warm` (a snapshot; True: the bank's current one). Safe to run
+        on a background thread while the bank's current model forecasts.
+        """
+        snapshot = self.snapshots.get(name) if warm is True else warm
+        assert not isinstance(snapshot, bool)
         model = pickle.loads(snapshot) if snapshot is not None else self.new(name)
         model.fit(panel, horizons, executor=self.executor(panel.n_tickers))
-        self.models[name] = model
         try:
-            self.snapshots[name] = pickle.dumps(model, protocol=5)
+            return model, pickle.dumps(model, protocol=5)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             log.warning("model %s cannot be pickled (%s); a resume will refit it", name, exc)
+            return model, None
+
+    def install(self, name: str, model: Forecaster, snapshot: bytes | None) -> None:
+        """Make `model` (fitted by `train`) the one that forecasts from now on."""
+        self.models[name] = model
+        if snapshot is None:
             self.snapshots.pop(name, None)
-        return model
+        else:
+            self.snapshots[name] = snapshot
 
     def close(self) -> None:
         if self._pool is not None:

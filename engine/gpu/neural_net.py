@@ -17,6 +17,7 @@ gradient scaler). torch is imported inside functions only.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     import torch
 
 CLIP = 5.0
+_THREADS_LOCK = threading.Lock()
+_TRAIN_LOCK = threading.Lock()
+_THREADS_DEPTH = [0, 0]  # scopes open, torch's thread count before the first
 PREDICT_BATCH = 16384
 
 
@@ -238,18 +242,29 @@ class NeuralNet:
 
         @contextlib.contextmanager
         def scope() -> Any:
-            before = torch.get_num_threads()
-            if self.config.threads > 0:
-                torch.set_num_threads(self.config.threads)
+            # A fit on the forecast stage's background thread can overlap a prediction. The
+            # count is set in every thread that enters (OpenMP keeps it per thread); the last
+            # scope out restores the count from before the first one in (never mid-fit).
+            with _THREADS_LOCK:
+                if _THREADS_DEPTH[0] == 0:
+                    _THREADS_DEPTH[1] = torch.get_num_threads()
+                _THREADS_DEPTH[0] += 1
+                if self.config.threads > 0:
+                    torch.set_num_threads(self.config.threads)
             try:
                 yield
             finally:
-                torch.set_num_threads(before)
+                with _THREADS_LOCK:
+                    _THREADS_DEPTH[0] -= 1
+                    if _THREADS_DEPTH[0] == 0:
+                        torch.set_num_threads(_THREADS_DEPTH[1])
 
         return scope()
 
     def _train(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:
-        with self._threads():
+        # Training seeds and draws torch's global RNG (fork_rng): two at once in one process
+        # (a background refit beside another engine's) would interleave their draws.
+        with _TRAIN_LOCK, self._threads():
             return self._train_inner(src, n_features, n_horizons, info)
 
     def _train_inner(self, src: _Source, n_features: int, n_horizons: int, info: DeviceInfo) -> NeuralNet:

@@ -9,6 +9,13 @@ ensemble into `forecasts`, SHAP drivers included; (5) publish `ForecastsUpdated`
 Cold start (fresh process): restore the fit made at the last scheduled refit
 from `forecast_state` (or refit as of that session on data up to it), then
 update to today, so resumed and uninterrupted runs write identical forecasts.
+Background refits (`forecast.background_refit`: neural and LightGBM by default): the
+refit session starts the fit on a background thread on data up to that session and
+the old fit keeps forecasting; exactly `forecast.swap_after` sessions later the
+stage waits for the new fit and swaps it in (and persists it), so the forecasts
+never depend on how long the fit took; a cold start in between fits as of the
+refit that is live at its session (a fresh start, with no fit at all, as of the last
+refit session: it has nothing to swap).
 """
 
 from __future__ import annotations
@@ -68,6 +75,11 @@ def _model_threads(ctx: CycleContext) -> ThreadPoolExecutor:
 _CHEAP_ORDER = ("garch", "arima", "ssa")
 
 
+def _swap_after(fc: Any) -> int:
+    """Sessions from a background refit to its swap (a swap always comes before the next refit)."""
+    return max(0, min(fc.swap_after, fc.refit_every - 1))
+
+
 def _model_order(names: list[str], refit: bool) -> list[str]:
     first, last = ("neural", "lightgbm") if refit else ("lightgbm", "neural")
     rank = {first: 0, **{n: 1 + i for i, n in enumerate(_CHEAP_ORDER)}, last: 10}
@@ -85,6 +97,12 @@ class ForecastStage(Stage):
         # Small BLAS/OpenMP problems: extra threads only spin against the other stages.
         # A BLAS first loaded *inside* the limit would run unlimited in that one cycle,
         # and a different thread count changes the last digits of a fit (resume parity).
+        fc = ctx.config.forecast
+        if set(fc.background_refit) & set(fc.models) and "blas_pinned" not in ctx.state:
+            # A background refit runs past the stage's limit, beside the other stages: BLAS
+            # stays on one thread for the engine's life (as under `pmax`), or its result
+            # would depend on when it ran.
+            ctx.state["blas_pinned"] = threadpool_limits(1)
         with threadpool_limits(1):
             self._run(ctx)
 
@@ -103,7 +121,7 @@ class ForecastStage(Stage):
         # Every index below reaches at most this far back, so the bounded list gives the
         # same dates as the whole history (it is the whole history while that is shorter).
         need = (max(fc.fit_window, fc.predict_window, fc.weight_window)
-                + fc.refit_every + 2)
+                + fc.refit_every + _swap_after(fc) + 2)
         sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
@@ -112,23 +130,31 @@ class ForecastStage(Stage):
         if predict_panel.n_sessions < 2:
             return
         k = ctx.session_index % fc.refit_every
-        refit_day = sessions[max(0, len(sessions) - 1 - k)]
+        background = self._background(ctx)
         for name in bank.names:
             if name not in bank.models:  # cold start: the state the last fit left behind
                 restored = load_state(ctx.con, ctx.account, name) if fc.persist_state else None
                 if restored is not None:
                     bank.fit_day[name], bank.models[name], bank.snapshots[name] = restored
-        to_fit = [n for n in bank.names if k == 0 or bank.fit_day.get(n) != refit_day]
-        fit_panel = self._panel(ctx, sessions, refit_day, fc.fit_window, tickers) if to_fit else None
-        if fit_panel is not None:
-            bank.executor(fit_panel.n_tickers)  # create any process pool before the threads start
+        live_day = {n: self._live_day(ctx, sessions, bank, n, n in background) for n in bank.names}
+        swapped = self._swap_in(st, bank, live_day)
+        to_fit = [n for n in bank.names
+                  if (k == 0 and n not in background) or bank.fit_day.get(n) != live_day[n]]
+        fit_days = sorted({live_day[n] for n in to_fit})
+        start_bg = [n for n in bank.names if n in background and k == 0 and live_day[n] != sessions[-1]]
+        panels = {day: self._panel(ctx, sessions, day, fc.fit_window, tickers)
+                  for day in sorted({*fit_days, *([sessions[-1]] if start_bg else [])})}
+        if panels:
+            bank.executor(next(iter(panels.values())).n_tickers)  # any process pool before the threads start
+        early_bg = [n for n in start_bg if n not in to_fit]  # the rest warm-start from this cycle's fit
+        if early_bg:
+            self._start_background(st, bank, early_bg, sessions[-1], panels[sessions[-1]], horizons)
 
         def refit_update_predict(name: str) -> pd.DataFrame:
             # Models are independent: on two cores LightGBM/torch (GIL-free) overlap the
             # Python-bound GARCH/ARIMA fits. Each model's result does not depend on the overlap.
             if name in to_fit:
-                assert fit_panel is not None
-                bank.fit(name, fit_panel, horizons)
+                bank.fit(name, panels[live_day[name]], horizons)
             bank.models[name].update(predict_panel)
             return bank.models[name].predict(predict_panel, horizons, fc.level).assign(model=name)
 
@@ -146,17 +172,69 @@ class ForecastStage(Stage):
         finally:
             wait(pending.values())  # never leave a model running past the stage
         frames = [pending[n].result() for n in bank.names]
-        for name in to_fit:  # store writes stay on the cycle's thread, in a fixed order
-            bank.fit_day[name] = refit_day
+        if late_bg := [n for n in start_bg if n in to_fit]:
+            self._start_background(st, bank, late_bg, sessions[-1], panels[sessions[-1]], horizons)
+        for name in bank.names:  # store writes stay on the cycle's thread, in a fixed order
+            if name not in to_fit and name not in swapped:
+                continue
+            bank.fit_day[name] = live_day[name]
             if fc.persist_state:
-                save_state(ctx.con, ctx.account, bank, name, refit_day)
-            self._write_importance(ctx, bank.models[name], refit_day)
-        refitted = bool(to_fit)
+                save_state(ctx.con, ctx.account, bank, name, live_day[name])
+            self._write_importance(ctx, bank.models[name], live_day[name])
+        refitted = bool(to_fit or swapped)
         forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if not forecasts.empty:
             forecasts = pd.concat([forecasts, combine(forecasts, weights)], ignore_index=True)
         n = self._write_forecasts(ctx, forecasts, horizons)
         ctx.publish(ForecastsUpdated(ctx.session, n, refitted, tuple(bank.names)))
+
+    @staticmethod
+    def _background(ctx: CycleContext) -> set[str]:
+        fc = ctx.config.forecast
+        return set(fc.background_refit) & set(fc.models) if _swap_after(fc) > 0 else set()
+
+    @staticmethod
+    def _live_day(ctx: CycleContext, sessions: list[dt.date], bank: ModelBank, name: str,
+                  background: bool) -> dt.date:
+        """The session whose data the fit that forecasts today saw.
+
+        The last refit session; for a background model before its swap, the refit before
+        that one, unless the model has no fit at all (a fresh start fits as of the last
+        refit session and has nothing to swap) or already has that session's fit.
+        """
+        fc = ctx.config.forecast
+        k = ctx.session_index % fc.refit_every
+        last = sessions[max(0, len(sessions) - 1 - k)]
+        if (background and k < _swap_after(fc) and ctx.session_index - k >= fc.refit_every
+                and name in bank.models and bank.fit_day.get(name) != last):
+            return sessions[max(0, len(sessions) - 1 - k - fc.refit_every)]  # not swapped in yet
+        return last
+
+    @staticmethod
+    def _start_background(st: dict[str, Any], bank: ModelBank, names: list[str], day: dt.date,
+                          panel: Panel, horizons: list[int]) -> None:
+        """Fit `names` on data up to `day` on the background thread (one at a time, in order)."""
+        if "background" not in st:
+            st["background"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-refit")
+            st["pending"] = {}
+        for name in names:
+            warm = bank.snapshots.get(name)  # taken now: the bank may install another fit meanwhile
+            st["pending"][name] = (day, st["background"].submit(bank.train, name, panel, horizons, warm))
+
+    @staticmethod
+    def _swap_in(st: dict[str, Any], bank: ModelBank, live_day: dict[str, dt.date]) -> list[str]:
+        """Install the background fits due today (waiting for them); drop any that are stale."""
+        swapped = []
+        for name, (day, future) in list(st.get("pending", {}).items()):
+            if day > live_day[name]:
+                continue  # not due yet
+            del st["pending"][name]
+            model, snapshot = future.result()  # a failed fit fails this cycle, on the swap session
+            if day == live_day[name]:
+                bank.install(name, model, snapshot)
+                bank.fit_day[name] = day
+                swapped.append(name)
+        return swapped
 
     @staticmethod
     def _panel(ctx: CycleContext, sessions: list[dt.date], end: dt.date, rows: int,

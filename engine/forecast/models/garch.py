@@ -1,6 +1,7 @@
-"""`garch`: GARCH(1,1) on daily log returns (arch), Normal or Student-t innovations.
+"""`garch`: GARCH(1,1) on daily log returns, Normal or Student-t innovations.
 
-Refits run arch's MLE per ticker (in the stage's process pool when given one),
+Refits run the batched maximum-likelihood kernel (`garch_kernel`: every ticker at
+once, the model `arch` fits, checked against it in tests/test_garch_kernel.py),
 warm-started from the previous refit's parameters. Between refits `update`
 advances the conditional variance one session at a time with the parameters
 fixed. The h-session volatility sets interval widths and is what risk and sizing
@@ -16,43 +17,17 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from engine.forecast.base import Forecaster, Panel, columns_of, forecast_frame, normal_ppf, returns_since
+from engine.forecast.base import (
+    Forecaster,
+    Panel,
+    columns_of,
+    forecast_frame,
+    normal_ppf,
+    returns_since,
+)
+from engine.forecast.models import garch_kernel
 
-_SCALE = 100.0  # arch is happier with percent returns
-_NAN5 = (math.nan,) * 7
-
-
-def fit_one(args: tuple[np.ndarray, str, tuple[float, ...] | None]) -> tuple[float, ...]:
-    """Fit one series: (mu, omega, alpha, beta, nu, last_resid, next_var) in percent units."""
-    import warnings
-
-    from arch import arch_model
-
-    y, dist, start = args
-    y = y[np.isfinite(y)] * _SCALE
-    model = arch_model(y, mean="Constant", vol="GARCH", p=1, q=1,
-                       dist="t" if dist == "t" else "normal", rescale=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            sv = None if start is None or not np.all(np.isfinite(start)) else np.asarray(start)
-            res = model.fit(disp="off", starting_values=sv, show_warning=False,
-                            options={"maxiter": 200})
-        except (ValueError, np.linalg.LinAlgError):
-            return _NAN5
-    p = res.params
-    mu, omega, alpha, beta = float(p["mu"]), float(p["omega"]), float(p["alpha[1]"]), float(p["beta[1]"])
-    nu = float(p["nu"]) if "nu" in p else math.nan
-    eps = float(y[-1] - mu)
-    s2 = float(res.conditional_volatility[-1]) ** 2
-    return (mu, omega, alpha, beta, nu, eps, omega + alpha * eps * eps + beta * s2)
-
-
-def fit_chunk(items: list[tuple[np.ndarray, str, tuple[float, ...] | None]]) -> list[tuple[float, ...]]:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return [fit_one(it) for it in items]
+_SCALE = 100.0  # percent returns, as with arch
 
 
 class GarchForecaster(Forecaster):
@@ -60,6 +35,7 @@ class GarchForecaster(Forecaster):
 
     name = "garch"
     min_history = 250
+    state_version = 2  # 2: the batched kernel's fit (1 was arch's SLSQP)
 
     def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> GarchForecaster:
         window = int(self.params.get("window", 756))
@@ -68,21 +44,15 @@ class GarchForecaster(Forecaster):
         usable = np.isfinite(r).sum(axis=0) >= self.min_history
         tickers = [t for t, u in zip(panel.tickers, usable) if u]
         prev = dict(zip(getattr(self, "tickers_", ()), getattr(self, "params_", np.empty((0, 7)))))
-        items = []
-        for j in np.nonzero(usable)[0]:
-            old = prev.get(panel.tickers[j])
-            start = None if old is None else tuple(old[:4]) + ((old[4],) if dist == "t" else ())
-            items.append((r[:, j].copy(), dist, start))
-        if executor is not None and len(items) > 1:
-            n_chunks = int(self.params.get("chunks", 8))
-            chunks = [items[i::n_chunks] for i in range(n_chunks) if items[i::n_chunks]]
-            out: list[tuple[float, ...] | None] = [None] * len(items)
-            for c, res in enumerate(executor.map(fit_chunk, chunks)):
-                out[c::len(chunks)] = res
-            fitted = out
-        else:
-            fitted = fit_chunk(items)
-        self.params_ = np.array(fitted, dtype=float).reshape(len(items), 7)
+        k = 5 if dist == "t" else 4
+        start = np.full((len(tickers), k), np.nan)
+        for i, t in enumerate(tickers):
+            if t in prev:
+                start[i] = prev[t][:k]
+        theta, _, eps, nxt = garch_kernel.fit(r[:, usable] * _SCALE, dist == "t", start)
+        nu = theta[:, 4] if dist == "t" else np.full(len(tickers), math.nan)
+        fitted = np.column_stack([theta[:, :4], nu, eps, nxt])
+        self.params_ = np.asarray(fitted, dtype=float).reshape(len(tickers), 7)
         self.tickers_ = tuple(tickers)
         self.dist_ = dist
         self.last_date_ = panel.dates[-1] if panel.n_sessions else None
