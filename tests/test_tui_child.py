@@ -27,7 +27,6 @@ from typing import Any
 
 import duckdb
 import pytest
-from test_serve_readers import runtime  # noqa: F401 - fixture
 from test_tui_support import test_config
 
 from engine.config import load_config
@@ -71,7 +70,7 @@ async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 240.0) -
     return True
 
 
-def _open(tmp_path: Path, runtime: str, db: Path) -> tuple[ServedApp, ChildEngine, Any]:  # noqa: F811
+def _open(tmp_path: Path, runtime: str, db: Path) -> tuple[ServedApp, ChildEngine, Any]:
     config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": FEW})
     child = ChildEngine(config, db)
     child.spawn()
@@ -79,7 +78,7 @@ def _open(tmp_path: Path, runtime: str, db: Path) -> tuple[ServedApp, ChildEngin
     return ServedApp(engine=child, store=reader, config=config, db_path=db, child=child), child, reader
 
 
-async def _one_session(tmp_path: Path, runtime: str, db: Path) -> None:  # noqa: F811
+async def _one_session(tmp_path: Path, runtime: str, db: Path) -> None:
     """Fill `db` with one session through an engine process of its own (then stopped)."""
     config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": FEW})
     child = ChildEngine(config, db)
@@ -88,7 +87,7 @@ async def _one_session(tmp_path: Path, runtime: str, db: Path) -> None:  # noqa:
     assert child.close() == 0
 
 
-async def test_keys_answer_while_a_session_runs_in_the_engine_process(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_keys_answer_while_a_session_runs_in_the_engine_process(tmp_path: Path, runtime: str) -> None:
     db = tmp_path / "keys.duckdb"
     await _one_session(tmp_path, runtime, db)
     app, child, reader = _open(tmp_path, runtime, db)
@@ -119,7 +118,7 @@ async def test_keys_answer_while_a_session_runs_in_the_engine_process(tmp_path: 
     assert _sessions(db) == 2
 
 
-async def test_quit_lets_the_session_in_flight_commit_and_the_process_exit(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_quit_lets_the_session_in_flight_commit_and_the_process_exit(tmp_path: Path, runtime: str) -> None:
     db = tmp_path / "quit.duckdb"
     app, child, reader = _open(tmp_path, runtime, db)
     started: list[Any] = []
@@ -142,7 +141,7 @@ async def test_quit_lets_the_session_in_flight_commit_and_the_process_exit(tmp_p
     assert find_owner(db, runtime) is None
 
 
-async def test_a_crashed_engine_process_is_reported_and_started_again(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_a_crashed_engine_process_is_reported_and_started_again(tmp_path: Path, runtime: str) -> None:
     db = tmp_path / "crash.duckdb"
     app, child, reader = _open(tmp_path, runtime, db)
     try:
@@ -201,7 +200,7 @@ def _drain(master: int, until: Callable[[bytes], bool], timeout: float) -> bytes
 
 
 @pytest.mark.parametrize("how", ["quit", "kill"])
-def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how: str) -> None:  # noqa: F811
+def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how: str) -> None:
     """The real `pmax` in a terminal: `q`, or the app killed with SIGKILL, leaves no engine process."""
     db = tmp_path / f"{how}.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
@@ -237,7 +236,7 @@ def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how:
         os.close(master)
 
 
-def _served_sessions(db: Path, runtime: str) -> Callable[[bytes], bool]:  # noqa: F811
+def _served_sessions(db: Path, runtime: str) -> Callable[[bytes], bool]:
     """A check for `_drain`: at least one session committed (read through the owner, twice a second)."""
     last = [0.0]
 
@@ -263,7 +262,7 @@ def test_engine_process_is_the_default_and_inline_remains_a_setting(tmp_path: Pa
     assert not engine_in_child(test_config(tmp_path, **{"serve.enabled": False}), db)  # it serves the app
 
 
-async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtime: str) -> None:
     db = tmp_path / "handover.duckdb"
     app, child, reader = _open(tmp_path, runtime, db)
     try:
@@ -289,7 +288,7 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
     assert child.pid not in _children()
 
 
-async def test_another_app_paces_the_engine_process_only_through_the_app(tmp_path: Path, runtime: str) -> None:  # noqa: F811
+async def test_another_app_paces_the_engine_process_only_through_the_app(tmp_path: Path, runtime: str) -> None:
     """With `[serve] allow_control`, another attached app's space / n reach this app's loop."""
     from engine.serve.client import send_control
 
