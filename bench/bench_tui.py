@@ -16,8 +16,16 @@ engine replays the bundled 20-ticker sample (data/watchlist_sample.parquet) into
 temporary database at the shipped interval, and j/k presses, alternating, at least 0.4 s apart, are timed
 to the first frame after each while cycles commit and every pane re-reads the store.
 
+With --loop the engine runs in its own process by default (as in the app); --engine
+inline runs it in the app's process (the setting `[tui] engine_process = "inline"`).
+
+With --startup N it starts the real `pmax` N times in a 120x40 pseudo-terminal over a
+database holding 10 sessions and times process start → first frame → first data row
+(bench/tui_startup.py), with the app process's CPU seconds by then.
+
 Usage: .venv/bin/python bench/bench_tui.py [--data PATH] [--tickers 500] [--presses 40]
-       .venv/bin/python bench/bench_tui.py --loop [--presses 40] [--warm-cycles 2]
+       .venv/bin/python bench/bench_tui.py --loop [--presses 40] [--warm-cycles 2] [--engine child|inline]
+       .venv/bin/python bench/bench_tui.py --startup 5
 """
 
 from __future__ import annotations
@@ -130,19 +138,37 @@ async def measure(store, tickers: list[str], presses: int) -> dict[str, Any]:
     return out
 
 
-async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str, Any]:
-    """key → first frame for j/k while the real engine replays the sample."""
-    from textual import events
-
+def _loop_app(folder: Path, engine_kind: str) -> tuple[Any, Any, Any]:
+    """(app, engine, store): the engine in its own process (the app's default) or in-process."""
     from engine.config import load_config
     from engine.runtime import build_engine, build_feed
+
+    runtime = tempfile.mkdtemp(prefix="pmx")  # a short path: Unix socket paths stay under 108 bytes
+    config = load_config(overrides={"tui.start_paused": False, "tui.cursor_blink": False,
+                                    "serve.runtime_dir": runtime})
+    db = folder / "loop.duckdb"
+    if engine_kind == "child":
+        from engine.serve.childproc import ChildEngine
+        from engine.serve.reader import open_reader
+        from tui.served import ServedApp
+
+        child = ChildEngine(config, db, feed=build_feed(config, None))
+        child.spawn()
+        reader = open_reader(db, config, must_exist=False)
+        return ServedApp(engine=child, store=reader, config=config, db_path=db, child=child), child, reader
     from tui.app import PmaxApp
     from tui.commands.common import open_store
 
-    config = load_config(overrides={"tui.start_paused": False, "tui.cursor_blink": False})
-    store = open_store(str(folder / "loop.duckdb"), config)
+    store = open_store(str(db), config)
     engine = build_engine(store, config, live=False, mode="tui", feed=build_feed(config, None))
-    app = PmaxApp(engine=engine, store=store, config=config)
+    return PmaxApp(engine=engine, store=store, config=config), engine, store
+
+
+async def measure_loop(folder: Path, presses: int, warm_cycles: int, engine_kind: str) -> dict[str, Any]:
+    """key → first frame for j/k while the real engine replays the sample."""
+    from textual import events
+
+    app, engine, store = _loop_app(folder, engine_kind)
     out: dict[str, Any] = {}
     try:
         async with app.run_test(size=(120, 40)):
@@ -163,7 +189,7 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
                     frames.append(time.perf_counter())
                 return original(screen, renderable)
 
-            app._display = display  # type: ignore[method-assign]
+            app._display = display
             first: list[float] = []
             busy: list[bool] = []  # a cycle's worker thread was running when the key was sent
             missed = 0
@@ -184,7 +210,7 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
                 else:
                     missed += 1
                 await asyncio.sleep(max(0.0, 0.4 - (time.perf_counter() - sent)))
-            app._display = original  # type: ignore[method-assign]
+            app._display = original
             out["first"] = first
             out["busy"] = busy
             out["missed"] = missed
@@ -194,12 +220,45 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int) -> dict[str
             out["start"], out["end"] = start_sessions, engine.as_of
             app.exit()
     finally:
-        in_flight = engine.busy
-        engine.close("interrupted" if in_flight else "finished")
-        if not in_flight:  # a cycle still in flight keeps the connection; the process exit closes it
-            with contextlib.suppress(Exception):  # a feed read or refresh still on it: the exit closes it
-                store.close()
+        if engine_kind == "child":
+            app.stop_following()
+            engine.close()  # the engine process commits its session in flight and exits
+            store.close()
+        else:
+            busy = engine.busy
+            engine.close("interrupted" if busy else "finished")
+            if not busy:  # a cycle still in flight keeps the connection; the process exit closes it
+                with contextlib.suppress(Exception):  # a feed read or refresh still on it: the exit closes it
+                    store.close()
     return out
+
+
+def measure_startup(runs: int) -> None:
+    """Process start → first data row of the real `pmax` (in a pty), over a filled database."""
+    import subprocess
+
+    from tui_startup import first_row_times
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
+        env.update({"XDG_CONFIG_HOME": str(Path(tmp) / "config"), "XDG_DATA_HOME": str(Path(tmp) / "data"),
+                    "TERM": "xterm-256color", "PYTHONPATH": str(REPO), "PMAX_TUI__START_PAUSED": "true"})
+        db = Path(tmp) / "startup.duckdb"
+        fill = subprocess.run([sys.executable, "-m", "tui.cli", "--run", "--until", "2016-01-15", "--db", str(db)], check=False,
+                              env=env, capture_output=True, text=True, cwd=REPO)
+        if fill.returncode:
+            raise SystemExit(f"filling the database failed: {fill.stderr[-500:]}")
+        times = first_row_times(db, "AAPL", runs, env)
+    first_frame = [t[0] for t in times]
+    first_row = [t[1] for t in times]
+    cpu = [t[2] for t in times]
+    print(f"`pmax --db DB` in a 120x40 pty, {runs} starts, database of 10 sessions of the 20-ticker sample")
+    print(f"process start → first frame     median {statistics.median(first_frame):.2f} s  min {min(first_frame):.2f} s")
+    print(f"process start → first data row  median {statistics.median(first_row):.2f} s  min {min(first_row):.2f} s "
+          f" max {max(first_row):.2f} s")
+    print(f"app process CPU by the first row median {statistics.median(cpu):.2f} s  min {min(cpu):.2f} s")
+    print(f"load average (1 min) {load_before:.1f} → {os.getloadavg()[0]:.1f}")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -215,14 +274,22 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--loop", action="store_true", help="key → frame while the engine replays the sample")
     parser.add_argument("--warm-cycles", type=int, default=2)
+    parser.add_argument("--engine", choices=("child", "inline"), default="child",
+                        help="with --loop: the engine in its own process (the app's default) or in the app's")
+    parser.add_argument("--startup", type=int, metavar="N", default=0,
+                        help="time N starts of the real `pmax` in a pty: process start → first data row")
     args = parser.parse_args()
+    if args.startup:
+        measure_startup(args.startup)
+        return
     if args.loop:
         load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
             os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
-            res = asyncio.run(measure_loop(Path(tmp), args.presses, args.warm_cycles))
+            res = asyncio.run(measure_loop(Path(tmp), args.presses, args.warm_cycles, args.engine))
         first = res["first"]
+        print(f"engine: {'its own process' if args.engine == 'child' else 'in the app process'}")
         print(f"loop running: sample replay {res['start']} → {res['end']}, {res['cycles_during']} cycles committed "
               f"while {args.presses} j/k keys were sent (warm-up {res['warm_s']:.1f} s)")
         if first:

@@ -190,6 +190,7 @@ RULES: dict[str, Check] = {
     "serve.lock_wait_s": non_negative,
     "tui.theme": one_of(*THEMES), "tui.batch_ms": at_least(10),
     "tui.sparkline_sessions": at_least(2), "tui.chart_sessions": at_least(2),
+    "tui.engine_process": one_of("child", "inline"),
 }
 
 

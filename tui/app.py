@@ -41,6 +41,7 @@ from tui.widgets.status import HeaderState, StatusBar
 from tui.widgets.text import glyphs
 
 PANES: tuple[type[Pane], ...] = (WatchlistPane, ForecastsPane, SignalsPane, RiskPane, CopilotPane)
+UNIVERSE_HOOK = "request_universe_change"  # the engine API that queues a watchlist change
 
 
 class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[None]):
@@ -222,7 +223,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         feed = getattr(self.engine, "feed", None)
         left = None
         if self.engine is not None and feed is not None and hasattr(feed, "calendar") and hasattr(feed, "upcoming"):
-            left = len(feed.upcoming(self.as_of))
+            upcoming = feed.upcoming(self.as_of)  # None: not known (yet), or live
+            left = len(upcoming) if upcoming is not None else None
+        live = getattr(self.engine, "live", None)  # the engine process says; in-process: no schedule = live
         eq_ret = bench_ret = None
         halted, reason = False, ""
         risk = self.snapshot.risk if self.snapshot is not None else None
@@ -235,7 +238,7 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
                     bench_ret = float(eq["baseline"].iloc[-1]) / start - 1.0
         if risk is not None and risk.risk:
             halted, reason = bool(risk.risk.get("halted")), str(risk.risk.get("halt_reason") or "")
-        mode = "view" if self.engine is None else ("replay" if left is not None else "live")
+        mode = "view" if self.engine is None else ("live" if (left is None if live is None else live) else "replay")
         bars.first().state = HeaderState(mode, self._loop_state(), self.as_of, self.sessions, left, eq_ret,
                                          bench_ret, halted, reason, self.ticker, self.account, bool(self.unsaved()))
 
@@ -266,6 +269,39 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
 
     def action_refresh(self) -> None:
         self._dirty = True
+
+    # ----- watchlist changes for the engine ------------------------------------------
+    def request_universe_change(self, add: Iterable[str] = (), remove: Iterable[str] = (),
+                                liquidate: Iterable[str] = ()) -> None:
+        """Queue a watchlist change for the engine (applied at the start of its next session);
+        the toast says whether it was taken. Works in-process, in the engine process, and
+        attached to an owner that allows control."""
+        args = {"add": list(add), "remove": list(remove), "liquidate": list(liquidate)}
+        self.run_worker(lambda: self._universe_worker(args), thread=True, group="universe", exit_on_error=False)
+
+    def _universe_worker(self, args: dict[str, list[str]]) -> None:
+        reply = self._call_universe_hook(args)
+        self.call_from_thread(self._universe_replied, args, reply)
+
+    def _call_universe_hook(self, args: dict[str, list[str]]) -> dict[str, Any]:
+        """Worker thread: the engine's `request_universe_change` (a thread-safe queued call)."""
+        hook = getattr(self.engine, UNIVERSE_HOOK, None)
+        if hook is None:
+            return {"ok": False, "reason": "no engine runs in this app (view only)" if self.engine is None
+                    else f"this engine cannot change its universe while it runs (no {UNIVERSE_HOOK})"}
+        try:
+            result = hook(**args)
+        except Exception as exc:  # noqa: BLE001 - a refused change is a toast, not a crash
+            return {"ok": False, "reason": str(getattr(exc, "message", None) or exc)}
+        return result if isinstance(result, dict) and "ok" in result else {"ok": True, "state": "queued"}
+
+    def _universe_replied(self, args: dict[str, list[str]], reply: dict[str, Any]) -> None:
+        what = "; ".join(f"{k} {', '.join(v)}" for k, v in args.items() if v) or "no change"
+        if reply.get("ok"):
+            self.notify(f"Engine: {what} ({reply.get('state') or 'queued'}; applied at the next session).", timeout=5)
+        else:
+            self.notify(f"The engine did not take the change ({what}): {reply.get('reason')}",
+                        severity="warning", timeout=8)
 
     # ----- copilot, validation, palette --------------------------------------------
     def action_ask(self) -> None:

@@ -36,11 +36,11 @@ from tui.panes.queries import (
     RiskView,
     Snapshot,
     load_forecast,
-    load_snapshot,
 )
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
+from tui.reads import read_panes
 
 INPUT_QUIET_S = 0.15      # a slice waits until no key came for this long…
 INPUT_DEFER_MAX_S = 1.0   # …but never longer than this after its data arrived
@@ -155,13 +155,12 @@ class RefreshMixin:
         app: Any = self
         posted = False
         try:
-            cur = app.cursor_factory()
-            try:
-                snap = load_snapshot(cur, app.account, watchlist, int(app.tui.sparkline_sessions))
-                pick = ticker or (snap.watch[0].ticker if snap.watch else None)
-                view = load_forecast(cur, app.account, pick, int(app.tui.chart_sessions)) if pick else None
-            finally:
-                cur.close()
+            early = getattr(app, "first_read", None)  # started at launch, before Textual loaded
+            app.first_read = None
+            if early is not None and ticker is None:
+                snap, view = early.result()
+            else:
+                snap, view = read_panes(app.cursor_factory, app.account, ticker, watchlist, app.tui)
             changed = changed_panes(self._last_read, snap, view)
             self._last_read = (snap, view)
             app.post_message(SnapshotLoaded(snap, view, changed))

@@ -1,6 +1,14 @@
 """The app as the owner of its database, or as a viewer attached to the owner.
 
-Owner: the app runs the engine and serves the file (`engine.serve.StoreEndpoint`)
+Engine process (the default, `[tui] engine_process = "child"`): the app's engine runs
+in a child process (`engine.serve.childproc.ChildEngine`) that owns and serves the
+file; the app reads through its endpoint and paces it step by step (space, n), so a
+cycle never holds the GIL the app needs to answer keys. The child finishes its
+session and exits when the app quits or dies; if it crashes the app says why and
+starts it again on the next space or n. It hands the file to a `pmax --run` like the
+in-process owner below, and the app then follows the run.
+
+In-process owner (`engine_process = "inline"`): the app runs the engine and serves the file (`engine.serve.StoreEndpoint`)
 so `pmax ask`, `validate` and `data check` attach to it. When a `pmax --run` asks for
 the file (a scheduled run), the app hands it over if `[serve] yield_to_run`: it lets
 the cycle in flight finish, stops its loop, closes its store and from then on
@@ -15,6 +23,7 @@ the app keeps showing the file (read directly) and attaches again to the next ow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -33,6 +42,7 @@ __all__ = ["ServedApp"]
 
 HANDOVER_WAIT_S = 120.0
 FOLLOW_RETRY_S = 1.0
+CHILD_GATE_MAX_S = 2.0
 
 
 class _Source:
@@ -48,7 +58,8 @@ class _Source:
 class ServedApp(PmaxApp):
     """`PmaxApp` that serves its store as owner, or follows the owner when attached."""
 
-    def __init__(self, *, engine: Any, store: Any, config: Any, db_path: Path, **kwargs: Any) -> None:
+    def __init__(self, *, engine: Any, store: Any, config: Any, db_path: Path, child: Any = None,
+                 **kwargs: Any) -> None:
         self.source = _Source(store)
         super().__init__(engine=engine, store=store, config=config, cursor_factory=self.source.cursor, **kwargs)
         self.db_path = db_path
@@ -56,12 +67,23 @@ class ServedApp(PmaxApp):
         self.endpoint: StoreEndpoint | None = None
         self.owner: OwnerInfo | None = None
         self.handed_over = False
+        self.child = child  # a ChildEngine (also self.engine) when the engine runs in a child process
+        self.first_read: Any = None  # a store read tui.launch starts before Textual loads; the first refresh takes it
         self._stop_following = threading.Event()
+        if child is not None:
+            child.gate.clear()  # the child opens the file once the first read is painted
+            child.on_control = self._child_control
+            child.on_handover = lambda requester: self._from_thread(self._child_handed_over, requester)
+            child.on_exit = lambda message: self._from_thread(self._child_stopped, message)
 
     # ----- owner ----------------------------------------------------------------------
     def on_mount(self) -> None:
         super().on_mount()
-        if self.engine is not None:
+        if self.child is not None:
+            self._gate_since = time.monotonic()
+            self._gate_timer = self.set_interval(0.05, self._open_gate)
+            self._start_following()
+        elif self.engine is not None:
             self.endpoint = StoreEndpoint.start(self.store, "tui", self.config,
                                                 on_handover=self._hand_over, on_control=self._control)
             if self.endpoint is not None:
@@ -105,12 +127,50 @@ class ServedApp(PmaxApp):
         self.handed_over = True
         self._show_status()
 
-    def _control(self, command: str) -> str:
-        """Endpoint thread: an attached app asks this app's loop to pause, resume or step."""
+    def _control(self, command: str, args: dict[str, Any], trusted: bool) -> str | dict[str, Any]:
+        """Endpoint thread: an attached app asks this app's loop to pause, resume or step,
+        or its engine to change the universe."""
+        if command == "universe":
+            return self._call_universe_hook(args)
         actions = {"pause": self.action_pause, "resume": self.action_resume, "step": self.action_step}
         if command in actions:
             self.call_from_thread(actions[command])
         return self.call_from_thread(self._loop_state)
+
+    def _from_thread(self, fn: Any, *args: Any) -> None:
+        """Run `fn` on the UI thread from another thread; nothing once the app has stopped."""
+        with contextlib.suppress(RuntimeError):  # the app's loop is gone (quitting)
+            self.call_from_thread(fn, *args)
+
+    # ----- the engine process ---------------------------------------------------------
+    def _open_gate(self) -> None:
+        """Let the child open the file once the first read is applied (or after 2 s)."""
+        first_read_done = not self._dirty and not self._refreshing
+        if first_read_done or time.monotonic() - self._gate_since > CHILD_GATE_MAX_S:
+            self._gate_timer.stop()
+            self.child.gate.set()
+            self.run_worker(self._connect_child, thread=True, group="child", exit_on_error=False)
+
+    def _connect_child(self) -> None:
+        """Worker: the child opens the file and serves it; the header learns the sessions left."""
+        self.child.connect()  # a child that dies here is reported by its exit watcher
+        self._from_thread(self._show_status)
+
+    def _child_control(self, command: str) -> None:
+        """Child-events thread: another attached app asked to pause, resume or step."""
+        with contextlib.suppress(RuntimeError):  # the app is quitting
+            self._control(command, {}, True)
+
+    def _child_handed_over(self, requester: str) -> None:
+        self._stop_loop(requester)
+        self._become_viewer(self.store)
+
+    def _child_stopped(self, message: str) -> None:
+        """The engine process stopped between steps (a step in flight reports it itself)."""
+        self.notify(message + "\nPress space or n to start it again.", title="Engine stopped",
+                    severity="error", timeout=15)
+        self.paused = True
+        self._show_status()
 
     # ----- attached -------------------------------------------------------------------
     def _start_following(self) -> None:
@@ -121,7 +181,7 @@ class ServedApp(PmaxApp):
         """Follow whoever owns the file: events become EngineEvent messages."""
         while not self._stop_following.is_set():
             owner = find_owner(self.db_path, self.runtime)
-            if owner is None or owner.pid == os.getpid():
+            if owner is None or owner.pid == os.getpid() or (self.child is not None and owner.pid == self.child.pid):
                 time.sleep(FOLLOW_RETRY_S)
                 continue
             self.call_from_thread(self._attached, owner)
@@ -195,6 +255,15 @@ class ServedApp(PmaxApp):
         if reply.get("ok"):
             self.paused = reply.get("state") != "running"
         self.call_from_thread(self.notify, text, timeout=4)
+
+    def _call_universe_hook(self, args: dict[str, list[str]]) -> dict[str, Any]:
+        owner = self.owner
+        if self.engine is None and owner is not None:  # attached: the owner decides ([serve] allow_control)
+            try:
+                return send_control(owner, "universe", args)
+            except OwnerGoneError as exc:
+                return {"ok": False, "reason": exc.message}
+        return super()._call_universe_hook(args)
 
     def stop_following(self) -> None:
         self._stop_following.set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow.flight as fl
@@ -33,20 +33,25 @@ def request_handover(owner: OwnerInfo, requester: str, timeout_s: float = 60.0) 
     return _action(owner, "handover", timeout_s, requester=requester)
 
 
-def send_control(owner: OwnerInfo, command: str) -> dict[str, Any]:
-    """`pause`, `resume` or `step` the owner's loop, if it allows that."""
-    return _action(owner, "control", 10.0, command=command)
+def send_control(owner: OwnerInfo, command: str, args: dict[str, Any] | None = None,
+                 key: str | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+    """`pause`, `resume` or `step` the owner's loop, or `universe` {add, remove, liquidate},
+    if it allows that (or `key` is its control key)."""
+    return _action(owner, "control", timeout_s, command=command, args=args or {}, key=key)
 
 
-def follow_events(owner: OwnerInfo) -> Iterator[RemoteEvent]:
+def follow_events(owner: OwnerInfo, on_open: Callable[[], None] | None = None) -> Iterator[RemoteEvent]:
     """The owner's events as they are published; ends when the owner closes its endpoint.
 
-    Raises OwnerGoneError when the stream breaks (the owner was killed).
+    `on_open` is called once the owner has registered the stream (every event published
+    from then on arrives). Raises OwnerGoneError when the stream breaks (the owner was killed).
     """
     client = fl.FlightClient(owner.socket)
     try:
         ticket = fl.Ticket(json.dumps({"token": owner.token, "stream": "events"}).encode())
         reader = client.do_get(ticket)
+        if on_open is not None:
+            on_open()
         while True:
             try:
                 chunk = reader.read_chunk()

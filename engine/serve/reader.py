@@ -224,13 +224,15 @@ class ReaderStore:
         self._route.close()
 
 
-def open_reader(path: str | Path, config: Any, announce: Announce | None = None) -> ReaderStore:
+def open_reader(path: str | Path, config: Any, announce: Announce | None = None,
+                must_exist: bool = True) -> ReaderStore:
     """A reader of the database at `path`: attached to its owner, or on the file itself.
 
-    Raises UsageError when the file does not exist.
+    Raises UsageError when the file does not exist, unless `must_exist` is false (the
+    app's engine process is about to create it; statements fail until it has).
     """
     file = Path(path).expanduser()
-    if not file.exists():
+    if must_exist and not file.exists():
         raise UsageError(f"database {file} does not exist", "run `pmax --run` first to fill it, or pass --db PATH")
     serve = config.section("serve")
     route = _Route(file, serve.runtime_dir, serve.lock_wait_s, announce)

@@ -8,7 +8,9 @@ home-made framing); events travel as a DoGet stream of one-row batches.
     DoGet {"token", "stream": "events"} → engine events as they are published
     DoAction hello                      → the owner record
     DoAction handover {"requester"}     → a TUI owner lets go of the file (if allowed)
-    DoAction control {"command"}        → pause / resume / step (if allowed)
+    DoAction control {"command", "args", "key"} → loop commands: pause / resume / step /
+                                          universe (if allowed, or if `key` is the owner's
+                                          control key: the app that started this process)
 
 Every request carries the owner file's token; the socket is 0600 in a 0700 folder.
 Each query runs on its own cursor of the owner's connection, so readers see
@@ -45,7 +47,8 @@ CACHE_S = 5.0
 _BEFORE_COMMIT = ("CycleStarted",)
 CACHE_ENTRIES = 256
 Handover = Callable[[str], str | None]   # requester label -> None (done) or a refusal reason
-Control = Callable[[str], str]           # command -> what happened
+# (command, args, trusted) -> what happened: a state word, or a reply dict ({"ok", "reason"…})
+Control = Callable[[str, dict[str, Any], bool], "str | dict[str, Any]"]
 
 
 class _EventHub:
@@ -123,27 +126,30 @@ class _FlightStore(fl.FlightServerBase):
         elif kind == "handover":
             reply = self._endpoint.hand_over(str(req.get("requester", "another pmax")))
         elif kind == "control":
-            reply = self._endpoint.control(str(req.get("command", "")))
+            args = req.get("args")
+            reply = self._endpoint.control(str(req.get("command", "")), args if isinstance(args, dict) else {},
+                                           req.get("key"))
         else:
             raise fl.FlightServerError(REFUSED + f"unknown action {kind!r}")
         yield fl.Result(json.dumps(reply, default=str).encode())
 
     def list_actions(self, context: fl.ServerCallContext) -> list[tuple[str, str]]:
         return [("hello", "the owner record"), ("handover", "let go of the file"),
-                ("control", "pause, resume or step the loop")]
+                ("control", "pause, resume or step the loop; change its universe")]
 
 
 class StoreEndpoint:
     """Serves one open `Store` for as long as this process owns the file."""
 
     def __init__(self, store: Any, info: OwnerInfo, runtime: str,
-                 on_handover: Handover | None, on_control: Control | None) -> None:
+                 on_handover: Handover | None, on_control: Control | None, control_key: str | None = None) -> None:
         self.store = store
         self.info = info
         self.hub = _EventHub()
         self._runtime = runtime
         self._on_handover = on_handover
         self._on_control = on_control
+        self._control_key = control_key
         self._server: _FlightStore | None = None
         self._withdrawn = False
         self._cache: dict[str, tuple[float, pa.Table]] = {}
@@ -153,7 +159,7 @@ class StoreEndpoint:
 
     @classmethod
     def start(cls, store: Any, kind: str, config: Any, *, on_handover: Handover | None = None,
-              on_control: Control | None = None) -> StoreEndpoint | None:
+              on_control: Control | None = None, control_key: str | None = None) -> StoreEndpoint | None:
         """Listen and publish the owner file; None when `[serve] enabled = false` or in-memory."""
         serve = config.section("serve")
         if not serve.enabled or str(store.path) == ":memory:":
@@ -161,7 +167,7 @@ class StoreEndpoint:
         runtime = serve.runtime_dir
         info = new_owner(store.path, kind, runtime, yield_to_run=serve.yield_to_run and kind == "tui",
                          allow_control=serve.allow_control)
-        endpoint = cls(store, info, runtime, on_handover, on_control)
+        endpoint = cls(store, info, runtime, on_handover, on_control, control_key)
         _, sock = owner_paths(store.path, runtime)
         sock.unlink(missing_ok=True)  # we hold the DuckDB lock, so any earlier owner is gone
         old = os.umask(0o177)  # the socket is born 0600
@@ -211,11 +217,18 @@ class StoreEndpoint:
         refusal = self._on_handover(requester)
         return {"ok": refusal is None, "reason": refusal}
 
-    def control(self, command: str) -> dict[str, Any]:
-        if not self.info.allow_control or self._on_control is None:
+    def control(self, command: str, args: dict[str, Any] | None = None, key: Any = None) -> dict[str, Any]:
+        if self._on_control is None:  # a headless run goes to its end: nobody pauses a scheduled job
+            return {"ok": False, "reason": f"{self.info.label} does not take loop commands "
+                                           f"(a headless run goes to its end; stop it with kill {self.info.pid})"}
+        trusted = self._control_key is not None and key == self._control_key
+        if not trusted and not self.info.allow_control:
             return {"ok": False, "reason": f"{self.info.label} does not take commands "
                                            "([serve] allow_control = false)"}
-        return {"ok": True, "state": self._on_control(command)}
+        result = self._on_control(command, dict(args or {}), trusted)
+        if isinstance(result, dict):
+            return {"ok": True, **result}
+        return {"ok": True, "state": result}
 
     def withdraw(self) -> None:
         """Remove the owner file and socket now (a handover: the next owner is waiting)."""

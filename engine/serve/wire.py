@@ -18,6 +18,13 @@ from typing import TYPE_CHECKING, Any
 REFUSED = "refused: "
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EVENT_TYPES: dict[str, type] = {}
+_KNOWN: dict[str, type] = {}   # event classes rebuilt as themselves (isinstance works on them)
+
+
+def register_events(*classes: type) -> None:
+    """Rebuild events of these dataclasses as real instances, not `RemoteEvent`s."""
+    for cls in classes:
+        _KNOWN[cls.__name__] = cls
 
 
 def encode_value(value: Any) -> Any:
@@ -74,15 +81,22 @@ class RemoteEvent:
         return f"{type(self).__name__}({inner})"
 
 
-def event_from_json(text: str) -> RemoteEvent:
-    """Rebuild an event; `type(e).__name__` is the owner's class name."""
+def event_from_json(text: str) -> Any:
+    """Rebuild an event: a registered class (`register_events`) as itself, any other as a
+    `RemoteEvent` whose `type(e).__name__` is the owner's class name."""
     data = json.loads(text)
     name = str(data.get("type", "Event"))
+    fields = {k: dt.date.fromisoformat(v) if isinstance(v, str) and _DATE.match(v) else v
+              for k, v in (data.get("fields") or {}).items()}
+    known = _KNOWN.get(name)
+    if known is not None:
+        try:
+            return known(**fields)
+        except TypeError:  # an owner of another version: fields differ
+            pass
     cls = _EVENT_TYPES.get(name)
     if cls is None:
         cls = _EVENT_TYPES[name] = type(name, (RemoteEvent,), {})
-    fields = {k: dt.date.fromisoformat(v) if isinstance(v, str) and _DATE.match(v) else v
-              for k, v in (data.get("fields") or {}).items()}
     return cls(**fields)
 
 
@@ -92,3 +106,13 @@ def server_message(exc: BaseException) -> str:
     for cut in (". Detail:", ". gRPC client debug context:", "\n"):
         text = text.split(cut, 1)[0]
     return text.strip()
+
+
+def _register_engine_events() -> None:
+    from engine import events
+
+    register_events(*(c for c in vars(events).values()
+                      if isinstance(c, type) and issubclass(c, events.Event) and c is not events.Event))
+
+
+_register_engine_events()
