@@ -9,7 +9,8 @@ starts it again on the next space or n. It hands the file to a `pmax --run` like
 in-process owner below, and the app then follows the run.
 
 In-process owner (`engine_process = "inline"`): the app runs the engine and serves the
-file (`engine.serve.StoreEndpoint`) so `pmax ask`, `validate` and `data check` attach to it. When a `pmax --run` asks for
+file (`engine.serve.StoreEndpoint`) so `pmax ask`, `validate` and `data check` attach
+to it. When a `pmax --run` asks for
 the file (a scheduled run), the app hands it over if `[serve] yield_to_run`: it lets
 the cycle in flight finish, stops its loop, closes its store and from then on
 follows the run like an attached viewer. With `allow_control`, attached apps may
