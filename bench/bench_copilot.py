@@ -50,8 +50,10 @@ QUESTIONS = (
     "How much cash do we have?",
     "What are the forecasts for NVDA?",
 )
-FAST = ('[forecast]\nmodels = ["naive", "drift", "arima"]\nhorizons = [1, 5]\nthreads = 1\n'
-        'min_scored = 5\n[validation]\nmodels = ["naive", "drift", "arima"]\n[risk]\nmc_paths = 0\n')
+FAST = (
+    '[forecast]\nmodels = ["naive", "drift", "arima"]\nhorizons = [1, 5]\nthreads = 1\n'
+    'min_scored = 5\n[validation]\nmodels = ["naive", "drift", "arima"]\n[risk]\nmc_paths = 0\n'
+)
 
 
 def smollm2_gguf() -> Path:
@@ -65,9 +67,23 @@ def smollm2_gguf() -> Path:
 def replay(root: Path) -> Path:
     (root / "fast.toml").write_text(FAST)
     db = root / "bench.duckdb"
-    subprocess.run([sys.executable, "-m", "tui.cli", "--run", "--until", "2016-03-01", "--db",
-                    str(db), "--config", str(root / "fast.toml")], check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "--run",
+            "--until",
+            "2016-03-01",
+            "--db",
+            str(db),
+            "--config",
+            str(root / "fast.toml"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     return db
 
 
@@ -83,22 +99,31 @@ def run_questions(store, settings, backend=None) -> dict:
         wall = time.perf_counter() - t0
         shown = a.text.split("\n\n**Sources**")[0].split("\n\n_Number check")[0]
         after = check_text(shown, sess.last_results, q)  # the text the user saw, re-checked
-        rows.append({"question": q, "wall_s": round(wall, 2), "checks": a.checks,
-                     "shown_unverified": len(after.unverified),
-                     "first_token_s": a.timings.get("model_first_token_s", a.timings["first_token_s"]),
-                     "decode_tokens_per_s": a.timings.get("decode_tokens_per_s"),
-                     "tokens": a.timings.get("tokens"), "prompt_tokens": a.timings.get("prompt_tokens")})
+        rows.append(
+            {
+                "question": q,
+                "wall_s": round(wall, 2),
+                "checks": a.checks,
+                "shown_unverified": len(after.unverified),
+                "first_token_s": a.timings.get("model_first_token_s", a.timings["first_token_s"]),
+                "decode_tokens_per_s": a.timings.get("decode_tokens_per_s"),
+                "tokens": a.timings.get("tokens"),
+                "prompt_tokens": a.timings.get("prompt_tokens"),
+            }
+        )
     n = len(rows)
     dec = [r["decode_tokens_per_s"] for r in rows if r["decode_tokens_per_s"]]
-    return {"answers": n,
-            "before": sum(r["checks"]["unverified"] > 0 for r in rows) / n,
-            "after": sum(r["shown_unverified"] > 0 for r in rows) / n,
-            "numbers": sum(r["checks"]["numbers"] for r in rows),
-            "unverified": sum(r["checks"]["unverified"] for r in rows),
-            "fallbacks": sum(r["checks"]["action"] == "fallback" for r in rows),
-            "first_token_s": round(statistics.median(r["first_token_s"] for r in rows), 3),
-            "decode_tokens_per_s": round(statistics.median(dec), 2) if dec else None,
-            "rows": rows}
+    return {
+        "answers": n,
+        "before": sum(r["checks"]["unverified"] > 0 for r in rows) / n,
+        "after": sum(r["shown_unverified"] > 0 for r in rows) / n,
+        "numbers": sum(r["checks"]["numbers"] for r in rows),
+        "unverified": sum(r["checks"]["unverified"] for r in rows),
+        "fallbacks": sum(r["checks"]["action"] == "fallback" for r in rows),
+        "first_token_s": round(statistics.median(r["first_token_s"] for r in rows), 3),
+        "decode_tokens_per_s": round(statistics.median(dec), 2) if dec else None,
+        "rows": rows,
+    }
 
 
 def main() -> None:
@@ -117,9 +142,15 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     chosen = [b for b in args.backends.split(",") if b]
-    out: dict = {"meta": {"python": platform.python_version(), "torch": torch.__version__,
-                          "cpus": os.cpu_count(), "threads": args.threads,
-                          "max_new_tokens": args.tokens}}
+    out: dict = {
+        "meta": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+            "max_new_tokens": args.tokens,
+        }
+    }
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(replay(Path(tmp)), read_only=True)
         base = dict(persist=False, cache_size=0, history_turns=0, max_new_tokens=args.tokens)
@@ -127,8 +158,7 @@ def main() -> None:
             out["offline"] = run_questions(store, CopilotSettings(backend="offline", **base))
         model = None
         if "transformers" in chosen or "openai" in chosen:
-            settings = CopilotSettings(backend="transformers", model=str(smollm2_gguf()),
-                                       device="cpu", **base)
+            settings = CopilotSettings(backend="transformers", model=str(smollm2_gguf()), device="cpu", **base)
             model = TransformersBackend(settings, device="cpu")
             t0 = time.perf_counter()
             model.load()
@@ -141,9 +171,14 @@ def main() -> None:
             with FakeOpenAIServer(ModelReply(model)) as srv:
                 # SmolLM2's template cannot render tools, so a tool phase would return the
                 # same text unstreamed: measure the streamed path instead.
-                settings = CopilotSettings(backend="openai", openai_base_url=srv.url,
-                                           openai_model="smollm2-135m", timeout_s=600,
-                                           tool_calling="off", **base)
+                settings = CopilotSettings(
+                    backend="openai",
+                    openai_base_url=srv.url,
+                    openai_model="smollm2-135m",
+                    timeout_s=600,
+                    tool_calling="off",
+                    **base,
+                )
                 out["openai"] = run_questions(store, settings)
         store.close()
     out["meta"]["load_avg_1m"] = round(os.getloadavg()[0], 2)
@@ -153,9 +188,11 @@ def main() -> None:
     print(f"# copilot bench {out['meta']}")
     for name in chosen:
         r = out[name]
-        print(f"{name}: first token {r['first_token_s']} s, decode {r['decode_tokens_per_s']} tok/s, "
-              f"answers with unverified numbers before {r['before']:.0%} / after {r['after']:.0%} "
-              f"({r['unverified']} of {r['numbers']} numbers; {r['fallbacks']} fallbacks)")
+        print(
+            f"{name}: first token {r['first_token_s']} s, decode {r['decode_tokens_per_s']} tok/s, "
+            f"answers with unverified numbers before {r['before']:.0%} / after {r['after']:.0%} "
+            f"({r['unverified']} of {r['numbers']} numbers; {r['fallbacks']} fallbacks)"
+        )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,10 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-GOALS = {"sample": ("active >= -2%/yr", lambda a: a >= -0.02), "random": ("|active| <= 2%/yr", lambda a: abs(a) <= 0.02)}
+GOALS = {
+    "sample": ("active >= -2%/yr", lambda a: a >= -0.02),
+    "random": ("|active| <= 2%/yr", lambda a: abs(a) <= 0.02),
+}
 MAX_TURNOVER = 1.5
 
 
@@ -96,8 +99,10 @@ def describe(market: str, label: str, summary: dict, seconds: float) -> list[str
     ]
     if market in GOALS and active is not None and turnover is not None:
         name, ok = GOALS[market]
-        lines.append(f"Goals: {name}: **{'met' if ok(active) else 'NOT met'}**; turnover <= {MAX_TURNOVER}x/yr: "
-                     f"**{'met' if turnover <= MAX_TURNOVER else 'NOT met'}**.")
+        lines.append(
+            f"Goals: {name}: **{'met' if ok(active) else 'NOT met'}**; turnover <= {MAX_TURNOVER}x/yr: "
+            f"**{'met' if turnover <= MAX_TURNOVER else 'NOT met'}**."
+        )
         lines.append("")
     return lines
 

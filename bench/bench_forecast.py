@@ -18,8 +18,14 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
@@ -59,9 +65,14 @@ def model_times(panel: Panel, fit_rows: int, out: list[str]) -> None:
     T = panel.n_sessions
     fit_panel = panel.rows(T - 1, T - 1 - fit_rows)
     day = panel.rows(T, T - 320)
-    out += ["", f"### Per-model time, {panel.n_tickers} tickers (refit on {fit_rows} sessions; "
-                "daily = update + predict h=1,5,21)", "",
-            "| model | refit (s) | daily update+predict (s) |", "|---|---:|---:|"]
+    out += [
+        "",
+        f"### Per-model time, {panel.n_tickers} tickers (refit on {fit_rows} sessions; "
+        "daily = update + predict h=1,5,21)",
+        "",
+        "| model | refit (s) | daily update+predict (s) |",
+        "|---|---:|---:|",
+    ]
     pool = ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"))
     list(pool.map(abs, [1, 2]))  # start the workers outside the timing
     for name in MODELS:
@@ -106,15 +117,21 @@ def arima_throughput(panel: Panel, sarimax_n: int, out: list[str]) -> None:
             sarimax_fit_one(r[:, j], (1, 1))
         per = (time.perf_counter() - t0) / len(cols)
     loop = per * n
-    out += ["", f"### ARIMA fit throughput, ARMA(1,1) on 504 daily returns, {n} tickers", "",
-            "| method | time (s) | fits/s |", "|---|---:|---:|",
-            f"| plain statsmodels SARIMAX(1,0,1) loop (timed on {len(cols)} tickers, scaled to {n}) "
-            f"| {loop:.1f} | {n / loop:.1f} |",
-            f"| pmax batched CSS (Hannan–Rissanen + Gauss–Newton, all tickers at once) "
-            f"| {batched:.2f} | {n / batched:.0f} |",
-            f"| pmax batched CSS, full AIC grid of 9 orders | {grid:.2f} | {9 * n / grid:.0f} |",
-            "", f"Speed-up at the same order: **{loop / batched:.0f}×** (both sides in this run; "
-            f"thread pools: {', '.join(pools)})."]
+    out += [
+        "",
+        f"### ARIMA fit throughput, ARMA(1,1) on 504 daily returns, {n} tickers",
+        "",
+        "| method | time (s) | fits/s |",
+        "|---|---:|---:|",
+        f"| plain statsmodels SARIMAX(1,0,1) loop (timed on {len(cols)} tickers, scaled to {n}) "
+        f"| {loop:.1f} | {n / loop:.1f} |",
+        f"| pmax batched CSS (Hannan–Rissanen + Gauss–Newton, all tickers at once) "
+        f"| {batched:.2f} | {n / batched:.0f} |",
+        f"| pmax batched CSS, full AIC grid of 9 orders | {grid:.2f} | {9 * n / grid:.0f} |",
+        "",
+        f"Speed-up at the same order: **{loop / batched:.0f}×** (both sides in this run; "
+        f"thread pools: {', '.join(pools)}).",
+    ]
     print("\n".join(out[-8:]), flush=True)
 
 
@@ -153,12 +170,17 @@ def stage_per_session(path: Path, n: int | None, sessions: int, out: list[str]) 
     daily = [t for i, t in rest if i % every != 0]
     amort = (np.mean(daily) * (every - 1) + (np.mean(refits) if refits else first)) / every
     nt = df["ticker"].nunique()
-    out += ["", f"### Forecast stage per session, {nt} tickers, {sessions} sessions replayed (all 6 models + ensemble)", "",
-            "| what | seconds |", "|---|---:|",
-            f"| first session (imports, cold fit of every model) | {first:.1f} |",
-            f"| scheduled refit sessions (mean of {len(refits)}) | {np.mean(refits) if refits else float('nan'):.1f} |",
-            f"| daily sessions (mean of {len(daily)}) | {np.mean(daily):.3f} |",
-            f"| amortised over refit_every={every} | **{amort:.2f}** |"]
+    out += [
+        "",
+        f"### Forecast stage per session, {nt} tickers, {sessions} sessions replayed (all 6 models + ensemble)",
+        "",
+        "| what | seconds |",
+        "|---|---:|",
+        f"| first session (imports, cold fit of every model) | {first:.1f} |",
+        f"| scheduled refit sessions (mean of {len(refits)}) | {np.mean(refits) if refits else float('nan'):.1f} |",
+        f"| daily sessions (mean of {len(daily)}) | {np.mean(daily):.3f} |",
+        f"| amortised over refit_every={every} | **{amort:.2f}** |",
+    ]
     print("\n".join(out[-8:]), flush=True)
 
 
@@ -167,19 +189,35 @@ def accuracy(sample: Path, out: list[str], n_windows: int, step: int) -> None:
 
     panel = Panel.from_long(pd.read_parquet(sample))
     t0 = time.perf_counter()
-    scores = walk_forward_scores(panel, MODELS[1:], [1, 5, 21], n_windows=n_windows, step_size=step,
-                                 refit=max(1, 21 // step), window="expanding", params={}, seed=7, level=0.9)
+    scores = walk_forward_scores(
+        panel,
+        MODELS[1:],
+        [1, 5, 21],
+        n_windows=n_windows,
+        step_size=step,
+        refit=max(1, 21 // step),
+        window="expanding",
+        params={},
+        seed=7,
+        level=0.9,
+    )
     rep = report_from_scores(scores, step=step)
     el = time.perf_counter() - t0
-    out += ["", f"### Out-of-sample accuracy, 20-ticker sample, walk-forward ({n_windows} cutoffs every {step} sessions, "
-            f"refit every {max(1, 21 // step)} cutoffs, expanding window; {el:.0f} s)", "",
-            "| model | h | n | RMSE | naive RMSE | skill vs naive | DM p (model better) | dir. acc. "
-            "| 90% coverage | log loss |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [
+        "",
+        f"### Out-of-sample accuracy, 20-ticker sample, walk-forward ({n_windows} cutoffs every {step} sessions, "
+        f"refit every {max(1, 21 // step)} cutoffs, expanding window; {el:.0f} s)",
+        "",
+        "| model | h | n | RMSE | naive RMSE | skill vs naive | DM p (model better) | dir. acc. "
+        "| 90% coverage | log loss |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rep.itertuples():
-        out.append(f"| {r.model} | {r.horizon} | {r.n} | {r.rmse:.4f} | {r.naive_rmse:.4f} | {r.skill:+.2%} | "
-                   f"{r.dm_pvalue:.2f} | {r.directional_accuracy:.3f} | {r.coverage:.3f} | {r.log_loss:.4f} |")
-    print("\n".join(out[-len(rep) - 4:]), flush=True)
+        out.append(
+            f"| {r.model} | {r.horizon} | {r.n} | {r.rmse:.4f} | {r.naive_rmse:.4f} | {r.skill:+.2%} | "
+            f"{r.dm_pvalue:.2f} | {r.directional_accuracy:.3f} | {r.coverage:.3f} | {r.log_loss:.4f} |"
+        )
+    print("\n".join(out[-len(rep) - 4 :]), flush=True)
 
 
 def main() -> None:

@@ -51,11 +51,15 @@ def null_rates(reps: int) -> None:
                 naive = _overlapping(rng, n)
                 series[f"T{j}"] = (_overlapping(rng, n), naive, naive + 0.05, np.zeros(n, bool))
             gate = statistical_gate(series, H, MIN_SCORED)
-            any_pass += any(layer_statistical(g.n_scored, g.stat, g.qvalue, alpha=ALPHA,
-                                              min_scored=MIN_SCORED).passed for g in gate.values())
+            any_pass += any(
+                layer_statistical(g.n_scored, g.stat, g.qvalue, alpha=ALPHA, min_scored=MIN_SCORED).passed
+                for g in gate.values()
+            )
             raw += sum(g.pvalue < ALPHA for g in gate.values())
-        print(f"  n={n:>3}: P(any ticker passes) = {any_pass / reps:.3f}; "
-              f"unadjusted per-ticker rejection = {raw / (reps * TICKERS):.4f}")
+        print(
+            f"  n={n:>3}: P(any ticker passes) = {any_pass / reps:.3f}; "
+            f"unadjusted per-ticker rejection = {raw / (reps * TICKERS):.4f}"
+        )
 
 
 def replay_passes(db: Path) -> None:
@@ -70,12 +74,23 @@ def replay_passes(db: Path) -> None:
             "LEFT JOIN model_scores d ON d.account = e.account AND d.model = 'drift' AND d.horizon = e.horizon "
             "AND d.ticker = e.ticker AND d.forecast_as_of = e.forecast_as_of WHERE e.model = 'ensemble' "
             "AND e.horizon = ? AND e.as_of <= ? QUALIFY row_number() OVER (PARTITION BY e.account, e.ticker "
-            "ORDER BY e.forecast_as_of DESC) <= ? ORDER BY e.ticker, e.forecast_as_of", [H, s, WINDOW]).df()
-        series = {t: (g["error"].to_numpy(float), g["naive_error"].to_numpy(float),
-                      g["drift_error"].to_numpy(float), np.zeros(len(g), bool)) for t, g in got.groupby("ticker")}
+            "ORDER BY e.forecast_as_of DESC) <= ? ORDER BY e.ticker, e.forecast_as_of",
+            [H, s, WINDOW],
+        ).df()
+        series = {
+            t: (
+                g["error"].to_numpy(float),
+                g["naive_error"].to_numpy(float),
+                g["drift_error"].to_numpy(float),
+                np.zeros(len(g), bool),
+            )
+            for t, g in got.groupby("ticker")
+        }
         gate = statistical_gate(series, H, MIN_SCORED)
-        count["passes"] += sum(layer_statistical(g.n_scored, g.stat, g.qvalue, alpha=ALPHA,
-                                                 min_scored=MIN_SCORED).passed for g in gate.values())
+        count["passes"] += sum(
+            layer_statistical(g.n_scored, g.stat, g.qvalue, alpha=ALPHA, min_scored=MIN_SCORED).passed
+            for g in gate.values()
+        )
         p_naive = []
         for e, nv, dr, _ in series.values():
             if len(e) < MIN_SCORED:
@@ -88,10 +103,15 @@ def replay_passes(db: Path) -> None:
             count["p<.10 vs both"] += max(a, b) < ALPHA
             p_naive.append(a)
         count["BH vs naive only"] += int(np.sum(benjamini_hochberg(p_naive) < ALPHA)) if p_naive else 0
-    print(f"replay {db} ({len(sessions)} sessions): ticker-sessions tested {count['tested']}; "
-          f"gate passes {count['passes']}")
-    print("  unadjusted p < 0.10 — vs naive {}, vs drift {}, vs both {}; BH vs naive only {}".format(
-        count["p<.10 vs naive"], count["p<.10 vs drift"], count["p<.10 vs both"], count["BH vs naive only"]))
+    print(
+        f"replay {db} ({len(sessions)} sessions): ticker-sessions tested {count['tested']}; "
+        f"gate passes {count['passes']}"
+    )
+    print(
+        "  unadjusted p < 0.10 — vs naive {}, vs drift {}, vs both {}; BH vs naive only {}".format(
+            count["p<.10 vs naive"], count["p<.10 vs drift"], count["p<.10 vs both"], count["BH vs naive only"]
+        )
+    )
 
 
 def main() -> None:

@@ -52,13 +52,14 @@ def bench_mc(args: argparse.Namespace) -> None:
 
     bars = pd.read_parquet(args.data, columns=["date", "ticker", "close"])
     close = bars.pivot(index="date", columns="ticker", values="close").sort_index()
-    rets = close.pct_change().iloc[-args.lookback:]
+    rets = close.pct_change().iloc[-args.lookback :]
     r = np.nan_to_num(rets.to_numpy())
     n = r.shape[1]
     w = np.full(n, 1.0 / n)
     for target in args.devices.split(","):
-        backend, device = {"cpu-numpy": ("numpy", "cpu"), "cpu-torch": ("torch", "cpu"),
-                           "cuda": ("torch", "cuda")}[target]
+        backend, device = {"cpu-numpy": ("numpy", "cpu"), "cpu-torch": ("torch", "cpu"), "cuda": ("torch", "cuda")}[
+            target
+        ]
         if device == "cuda":
             import torch
 
@@ -75,9 +76,20 @@ def bench_mc(args: argparse.Namespace) -> None:
             res = mc_var_cvar(r, w, args.paths, device=info, backend=backend, seed=rep, joint=True)
             _sync(info.name)
             times.append(time.perf_counter() - t0)
-        emit(bench="mc", target=target, backend=backend, device=info.detail, paths=args.paths, assets=n, days=r.shape[0],
-             seconds=round(min(times), 3), runs=[round(t, 3) for t in times],
-             var95=round(res.var[0.95], 6), cvar99=round(res.cvar[0.99], 6), dof=round(res.dof or 0, 2))
+        emit(
+            bench="mc",
+            target=target,
+            backend=backend,
+            device=info.detail,
+            paths=args.paths,
+            assets=n,
+            days=r.shape[0],
+            seconds=round(min(times), 3),
+            runs=[round(t, 3) for t in times],
+            var95=round(res.var[0.95], 6),
+            cvar99=round(res.cvar[0.99], 6),
+            dof=round(res.dof or 0, 2),
+        )
 
 
 # --- neural: epoch and inference ----------------------------------------------------------
@@ -91,8 +103,13 @@ def bench_neural(args: argparse.Namespace) -> None:
     panel = Panel.from_long(pd.read_parquet(args.data))
     t0 = time.perf_counter()
     feats = features_of(panel).values
-    emit(bench="features", tickers=panel.n_tickers, sessions=panel.n_sessions, features=feats.shape[-1],
-         seconds=round(time.perf_counter() - t0, 2))
+    emit(
+        bench="features",
+        tickers=panel.n_tickers,
+        sessions=panel.n_sessions,
+        features=feats.shape[-1],
+        seconds=round(time.perf_counter() - t0, 2),
+    )
     adapter = NeuralForecaster({"train_lookback": panel.n_sessions}, device=info.name)
     targets, rows, cols = adapter.training_windows(panel, HORIZONS)
     if args.epoch_windows:
@@ -115,10 +132,19 @@ def bench_neural(args: argparse.Namespace) -> None:
         net.predict_panel(feats, last, every)
         _sync(info.name)
         times.append(time.perf_counter() - t1)
-    emit(bench="neural", device=info.detail, threads=args.threads, arch=net.arch_, windows=int(rows.size),
-         batch=batch,
-         epoch_s=round(epoch, 2), windows_per_s=round(rows.size / epoch), loss=round(net.history_[-1], 4),
-         infer_tickers=int(every.size), infer_ms=round(1000 * statistics.median(times), 1))
+    emit(
+        bench="neural",
+        device=info.detail,
+        threads=args.threads,
+        arch=net.arch_,
+        windows=int(rows.size),
+        batch=batch,
+        epoch_s=round(epoch, 2),
+        windows_per_s=round(rows.size / epoch),
+        loss=round(net.history_[-1], 4),
+        infer_tickers=int(every.size),
+        infer_ms=round(1000 * statistics.median(times), 1),
+    )
 
 
 # --- neural: out-of-sample skill vs naive ---------------------------------------------------
@@ -170,14 +196,24 @@ def bench_oos(args: argparse.Namespace) -> None:
             q, p, y, s, d = q[ok], p[ok], y[ok], s[ok], d[ok]
             naive_q = s[:, None] * z[None, :]
             mse, mse0, mse_drift = np.mean((q[:, 1] - y) ** 2), np.mean(y**2), np.mean((d - y) ** 2)
-            emit(bench="oos", arch=arch, seed=args.seed, cpu_max_windows=args.cpu_max_windows, horizon=h,
-                 n=int(y.size), refits=len(cutoffs),
-                 mse_skill=round(1 - mse / mse0, 4), drift_skill=round(1 - mse_drift / mse0, 4),
-                 pinball=round(_pinball(q, y, taus), 6), pinball_naive=round(_pinball(naive_q, y, taus), 6),
-                 brier=round(float(np.mean((p - (y > 0)) ** 2)), 4), brier_half=0.25,
-                 hit=round(float(np.mean((q[:, 1] > 0) == (y > 0))), 4),
-                 coverage90=round(float(np.mean((y >= q[:, 0]) & (y <= q[:, 2]))), 4),
-                 seconds=round(elapsed, 1))
+            emit(
+                bench="oos",
+                arch=arch,
+                seed=args.seed,
+                cpu_max_windows=args.cpu_max_windows,
+                horizon=h,
+                n=int(y.size),
+                refits=len(cutoffs),
+                mse_skill=round(1 - mse / mse0, 4),
+                drift_skill=round(1 - mse_drift / mse0, 4),
+                pinball=round(_pinball(q, y, taus), 6),
+                pinball_naive=round(_pinball(naive_q, y, taus), 6),
+                brier=round(float(np.mean((p - (y > 0)) ** 2)), 4),
+                brier_half=0.25,
+                hit=round(float(np.mean((q[:, 1] > 0) == (y > 0))), 4),
+                coverage90=round(float(np.mean((y >= q[:, 0]) & (y <= q[:, 2]))), 4),
+                seconds=round(elapsed, 1),
+            )
 
 
 def main() -> int:

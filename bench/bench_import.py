@@ -20,10 +20,28 @@ from engine.data.report import quality_report
 from engine.store import Store
 
 DEFAULT = "/work/shared/data/us_equities_daily.parquet"
-REAL_MOVES = [("AMD", "2016-04-22"), ("EBAY", "2015-07-20"), ("BAX", "2015-07-01"), ("NI", "2015-07-02"),
-              ("DISCA", "2014-08-07"), ("DISCK", "2014-08-07"), ("A", "2014-11-03")]
-NAN_OPEN = ["BHF 2017-07-26", "DHR 2015-07-17", "DHR 2016-01-12", "ES 2015-07-17", "FTV 2016-07-01",
-            "O 2015-07-17", "O 2016-01-12", "REGN 2015-06-09", "UA 2016-04-07", "VRTX 2015-05-12", "WRK 2015-06-26"]
+REAL_MOVES = [
+    ("AMD", "2016-04-22"),
+    ("EBAY", "2015-07-20"),
+    ("BAX", "2015-07-01"),
+    ("NI", "2015-07-02"),
+    ("DISCA", "2014-08-07"),
+    ("DISCK", "2014-08-07"),
+    ("A", "2014-11-03"),
+]
+NAN_OPEN = [
+    "BHF 2017-07-26",
+    "DHR 2015-07-17",
+    "DHR 2016-01-12",
+    "ES 2015-07-17",
+    "FTV 2016-07-01",
+    "O 2015-07-17",
+    "O 2016-01-12",
+    "REGN 2015-06-09",
+    "UA 2016-04-07",
+    "VRTX 2015-05-12",
+    "WRK 2015-06-26",
+]
 GAPS = {"DHR": 16, "O": 16, "ES": 10, "ICE": 5, "BMY": 2, "ORCL": 2}
 
 
@@ -52,15 +70,32 @@ def main() -> int:
         "gaps_by_ticker": {t: int(((iss.rule == "gap") & (iss.ticker == t)).sum()) for t in GAPS},
         "real_moves_quarantined": [f"{t} {d}" for t, d in REAL_MOVES if (t, d) in q],
     }
-    ok = (checks["nan_open_rows_reported"] == 11 and checks["ohlc_rows_reported"] == 12
-          and checks["zero_volume_reported"] == 4 and checks["lnt_2016_05_19_quarantined"]
-          and checks["gaps_by_ticker"] == GAPS and not checks["real_moves_quarantined"])
-    print(json.dumps({
-        "rows": summary.rows, "tickers": summary.tickers, "quarantined": summary.quarantined,
-        "read_s": round(summary.read_s, 2), "gate_s": round(summary.gate_s, 2),
-        "write_s": round(summary.write_s, 2), "total_s_incl_open": round(elapsed, 2),
-        "by_rule": report["by_rule"], "checks": checks, "all_checks_pass": ok,
-    }, indent=2, default=str))
+    ok = (
+        checks["nan_open_rows_reported"] == 11
+        and checks["ohlc_rows_reported"] == 12
+        and checks["zero_volume_reported"] == 4
+        and checks["lnt_2016_05_19_quarantined"]
+        and checks["gaps_by_ticker"] == GAPS
+        and not checks["real_moves_quarantined"]
+    )
+    print(
+        json.dumps(
+            {
+                "rows": summary.rows,
+                "tickers": summary.tickers,
+                "quarantined": summary.quarantined,
+                "read_s": round(summary.read_s, 2),
+                "gate_s": round(summary.gate_s, 2),
+                "write_s": round(summary.write_s, 2),
+                "total_s_incl_open": round(elapsed, 2),
+                "by_rule": report["by_rule"],
+                "checks": checks,
+                "all_checks_pass": ok,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     store.close()
     return 0 if ok else 1
 

@@ -107,57 +107,92 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         refits = store.con.execute(  # scheduled refit sessions among the timed ones (not the warm-up)
             "SELECT count(*) FROM cycles WHERE account = ? AND session_index % ? = 0 "
             "AND session > (SELECT min(session) FROM cycles WHERE account = ?)",
-            [engine.account, cfg.forecast.refit_every, engine.account]).fetchall()[0][0]
+            [engine.account, cfg.forecast.refit_every, engine.account],
+        ).fetchall()[0][0]
         summary = run_summary(store.con, engine.account)
         sessions, _tickers, decided, op, cl = orders_matrix(store.con, engine.account)
-        broker_eq = np.array([r[0] for r in store.con.execute(
-            "SELECT equity FROM equity WHERE account = ? ORDER BY as_of", [engine.account]).fetchall()])
-        res = vector_backtest(decided, op, cl, cfg.portfolio.initial_cash,
-                              cfg.broker.slippage_bps, cfg.broker.commission_bps)
+        broker_eq = np.array(
+            [
+                r[0]
+                for r in store.con.execute(
+                    "SELECT equity FROM equity WHERE account = ? ORDER BY as_of", [engine.account]
+                ).fetchall()
+            ]
+        )
+        res = vector_backtest(
+            decided, op, cl, cfg.portfolio.initial_cash, cfg.broker.slippage_bps, cfg.broker.commission_bps
+        )
         # Sessions from the first fill that differs from its decision (partial, cancelled,
         # rejected at the fill) on cannot match a backtest that assumes every order fills.
         first_off = store.con.execute(
             "SELECT min(updated_session), count(*) FROM orders WHERE account = ? "
             "AND (status IN ('partially_filled', 'cancelled') OR (status = 'rejected' AND updated_session > as_of))",
-            [engine.account]).fetchall()[0]
-        risk_cols = store.con.execute("SELECT var_mc_95 FROM risk WHERE account = ? ORDER BY as_of DESC LIMIT 1",
-                                      [engine.account]).fetchall()
+            [engine.account],
+        ).fetchall()[0]
+        risk_cols = store.con.execute(
+            "SELECT var_mc_95 FROM risk WHERE account = ? ORDER BY as_of DESC LIMIT 1", [engine.account]
+        ).fetchall()
         store.close()
     diff = float(np.max(np.abs(res.equity - broker_eq))) if len(broker_eq) else float("nan")
     upto = sessions.index(first_off[0]) if first_off[0] in sessions else len(sessions)
     diff_clean = float(np.max(np.abs(res.equity[:upto] - broker_eq[:upto]))) if upto else float("nan")
     return {
-        "config": args.one, "tickers": n_tickers, "models": list(cfg.forecast.models), "mc_paths": cfg.risk.mc_paths,
-        "stages": {k: v / max(n, 1) for k, v in timings.items()}, "warmup_s": warm, "sessions": n,
-        "first": str(sessions[1]) if len(sessions) > 1 else "-", "last": str(sessions[-1]) if sessions else "-",
-        "replay_s": elapsed, "per_s": n / elapsed, "cpu_s": cpu, "refits": int(refits or 0),
+        "config": args.one,
+        "tickers": n_tickers,
+        "models": list(cfg.forecast.models),
+        "mc_paths": cfg.risk.mc_paths,
+        "stages": {k: v / max(n, 1) for k, v in timings.items()},
+        "warmup_s": warm,
+        "sessions": n,
+        "first": str(sessions[1]) if len(sessions) > 1 else "-",
+        "last": str(sessions[-1]) if sessions else "-",
+        "replay_s": elapsed,
+        "per_s": n / elapsed,
+        "cpu_s": cpu,
+        "refits": int(refits or 0),
         "total_s": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "final_equity": summary["final_equity"], "sharpe": summary["sharpe"], "fills": summary["trade_count"],
+        "final_equity": summary["final_equity"],
+        "sharpe": summary["sharpe"],
+        "fills": summary["trade_count"],
         "last_var_mc_95": risk_cols[0][0] if risk_cols else None,
-        "backtest_diff": diff, "backtest_upto": upto, "backtest_sessions": len(sessions),
-        "backtest_diff_clean": diff_clean, "not_as_decided": int(first_off[1]), "first_off": str(first_off[0]),
+        "backtest_diff": diff,
+        "backtest_upto": upto,
+        "backtest_sessions": len(sessions),
+        "backtest_diff_clean": diff_clean,
+        "not_as_decided": int(first_off[1]),
+        "first_off": str(first_off[0]),
     }
 
 
 def report(r: dict[str, Any]) -> None:
     print(f"== {r['config']}: {r['tickers']} tickers, models {','.join(r['models'])}, mc_paths {r['mc_paths']}")
     print(f"warm-up cycle      {r['warmup_s']:.2f} s")
-    print(f"sessions           {r['sessions']} ({r['first']} .. {r['last']}), {r['refits']} scheduled refits among them")
-    print(f"replay             {r['replay_s']:.2f} s -> {r['per_s']:.2f} sessions/s, "
-          f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)")
+    print(
+        f"sessions           {r['sessions']} ({r['first']} .. {r['last']}), {r['refits']} scheduled refits among them"
+    )
+    print(
+        f"replay             {r['replay_s']:.2f} s -> {r['per_s']:.2f} sessions/s, "
+        f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)"
+    )
     cpu_ms = r["cpu_s"] / max(int(r["sessions"]), 1) * 1e3
-    print(f"cpu                {r['cpu_s']:.2f} CPU-s over the replay -> {cpu_ms:.0f} "
-          f"CPU-ms/session, {r['cpu_s'] / max(r['replay_s'], 1e-9):.2f} cores busy")
+    print(
+        f"cpu                {r['cpu_s']:.2f} CPU-s over the replay -> {cpu_ms:.0f} "
+        f"CPU-ms/session, {r['cpu_s'] / max(r['replay_s'], 1e-9):.2f} cores busy"
+    )
     for name, secs in r["stages"].items():
         print(f"  {name:<16} {secs * 1e3:8.1f} ms/session")
     print(f"process            {r['total_s']:.1f} s from the imports on; peak RSS {r['peak_rss_mb']:.0f} MB")
-    print(f"final equity       {r['final_equity']:,.2f}  sharpe {r['sharpe']}  fills {r['fills']}  "
-          f"last var_mc_95 {r['last_var_mc_95']}")
+    print(
+        f"final equity       {r['final_equity']:,.2f}  sharpe {r['sharpe']}  fills {r['fills']}  "
+        f"last var_mc_95 {r['last_var_mc_95']}"
+    )
     clean = float(r["backtest_diff_clean"])
-    print(f"vector backtest    max |equity diff| vs broker = {r['backtest_diff']:.4f} over {r['backtest_sessions']} "
-          f"sessions; {r['not_as_decided']} orders not filled as decided; before that {r['backtest_upto']} sessions, "
-          f"max |diff| = {clean:.6f} ({'match to the cent' if clean < 0.005 else 'MISMATCH'})")
+    print(
+        f"vector backtest    max |equity diff| vs broker = {r['backtest_diff']:.4f} over {r['backtest_sessions']} "
+        f"sessions; {r['not_as_decided']} orders not filled as decided; before that {r['backtest_upto']} sessions, "
+        f"max |diff| = {clean:.6f} ({'match to the cent' if clean < 0.005 else 'MISMATCH'})"
+    )
 
 
 def main() -> None:
@@ -188,8 +223,9 @@ def main() -> None:
     passthrough = [a for i, a in enumerate(argv) if i not in drop]
     runs = [(name, [*passthrough, "--one", name]) for name in names]
     if args.big:  # the same default config on the big file (later options override earlier ones)
-        runs.append(("default", [*passthrough, "--data", args.big, "--sessions", str(args.big_sessions),
-                                 "--one", "default"]))
+        runs.append(
+            ("default", [*passthrough, "--data", args.big, "--sessions", str(args.big_sessions), "--one", "default"])
+        )
     results = []
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, argv in runs:
@@ -198,7 +234,7 @@ def main() -> None:
         if out.returncode or line is None:
             print(out.stdout[-2000:] + out.stderr[-4000:], file=sys.stderr)
             raise SystemExit(f"bench_loop: the {name} run failed")
-        results.append(json.loads(line[len("RESULT "):]))
+        results.append(json.loads(line[len("RESULT ") :]))
         report(results[-1])
     print(f"load average at end:   {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:

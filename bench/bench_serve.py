@@ -80,11 +80,18 @@ finally:
 def run(db: Path, sessions: int, env: dict[str, str], poll_s: float | None) -> dict[str, float]:
     poller = None
     if poll_s is not None:
-        poller = subprocess.Popen([sys.executable, "-c", POLLER, str(db), str(poll_s)], cwd=REPO, env=env,
-                                  stdout=subprocess.PIPE, text=True)
+        poller = subprocess.Popen(
+            [sys.executable, "-c", POLLER, str(db), str(poll_s)], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+        )
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*PMAX, "--run", "--cycles", str(sessions), "--db", str(db)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*PMAX, "--run", "--cycles", str(sessions), "--db", str(db)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     stderr = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)  # the run's own CPU time: steadier than wall time on a shared box
@@ -92,10 +99,16 @@ def run(db: Path, sessions: int, env: dict[str, str], poll_s: float | None) -> d
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(stderr)
-    cycle_s = sum(float(line.split(" done in ")[1].split("s")[0])
-                  for line in stderr.splitlines() if " done in " in line)
-    out = {"cycle_s": round(cycle_s, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-           "wall_s": round(wall, 2), "polls": 0.0, "events": 0.0}
+    cycle_s = sum(
+        float(line.split(" done in ")[1].split("s")[0]) for line in stderr.splitlines() if " done in " in line
+    )
+    out = {
+        "cycle_s": round(cycle_s, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "wall_s": round(wall, 2),
+        "polls": 0.0,
+        "events": 0.0,
+    }
     if poller is not None:
         try:
             text = poller.communicate(timeout=30)[0].split()
@@ -118,8 +131,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="pmxb"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "PMAX_SERVE__RUNTIME_DIR": str(work / "rt")}
     base = work / "base.duckdb"
-    warm = subprocess.run([*PMAX, "--run", "--until", args.warm_until, "--db", str(base)], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+    warm = subprocess.run(
+        [*PMAX, "--run", "--until", args.warm_until, "--db", str(base)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if warm.returncode != 0:
         raise SystemExit(warm.stderr)
     rows: list[dict[str, object]] = []

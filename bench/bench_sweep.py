@@ -34,8 +34,10 @@ FIELDS = ("sharpe", "total_return", "psr", "turnover", "costs", "max_drawdown", 
 def _grid_text(trials: int) -> str:
     buffers = [0.02, 0.1]
     commissions = [round(5.0 + 5.0 * i, 1) for i in range(-(-trials // len(buffers)))]
-    return (f'[grid]\n"broker.commission_bps" = {commissions}\n"portfolio.cash_buffer" = {buffers}\n'
-            '[fixed]\n"forecast.models" = ["naive", "drift"]\n"risk.mc_paths" = 0\n"risk.stress" = false\n')
+    return (
+        f'[grid]\n"broker.commission_bps" = {commissions}\n"portfolio.cash_buffer" = {buffers}\n'
+        '[fixed]\n"forecast.models" = ["naive", "drift"]\n"risk.mc_paths" = 0\n"risk.stress" = false\n'
+    )
 
 
 def _run(engine: str, grid_path: Path, workers: int, until: dt.date, db: Path) -> tuple[float, dict, dict]:
@@ -65,15 +67,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=8, help="grid size (rounded up to an even number)")
     ap.add_argument("--workers", type=int, default=2, help="trials side by side, on both engines")
-    ap.add_argument("--until", default="2016-02-03",
-                    help="last session of every trial (22 sessions: the summary's Sharpe needs 20 returns)")
+    ap.add_argument(
+        "--until",
+        default="2016-02-03",
+        help="last session of every trial (22 sessions: the summary's Sharpe needs 20 returns)",
+    )
     args = ap.parse_args()
     until = dt.date.fromisoformat(args.until)
     with tempfile.TemporaryDirectory() as tmp:
         grid_path = Path(tmp) / "grid.toml"
         grid_path.write_text(_grid_text(args.trials))
-        results = {engine: _run(engine, grid_path, args.workers, until, Path(tmp) / f"{engine}.duckdb")
-                   for engine in ("local", "ray")}
+        results = {
+            engine: _run(engine, grid_path, args.workers, until, Path(tmp) / f"{engine}.duckdb")
+            for engine in ("local", "ray")
+        }
     from engine.sweep.runners import RayRunner
 
     t0 = time.perf_counter()
@@ -83,15 +90,19 @@ def main() -> None:
     print(f"cpus {os.cpu_count()}  workers {args.workers}  until {until}  load avg {os.getloadavg()[0]:.1f}")
     for engine, (wall, report, _m) in results.items():
         times = [t["wall_s"] for t in report["trials"] if t.get("wall_s") is not None]
-        print(f"{engine:<6} {len(report['trials'])} trials  wall {wall:6.1f} s  "
-              f"mean trial {statistics.fmean(times):5.1f} s  sum of trials {sum(times):6.1f} s  "
-              f"failed {report['failed']}")
+        print(
+            f"{engine:<6} {len(report['trials'])} trials  wall {wall:6.1f} s  "
+            f"mean trial {statistics.fmean(times):5.1f} s  sum of trials {sum(times):6.1f} s  "
+            f"failed {report['failed']}"
+        )
     print(f"ray    local cluster start + stop alone: {ray_start:.1f} s (the ray wall time above includes one)")
     same = results["local"][2] == results["ray"][2]
     print(f"per-trial metrics identical on both engines: {same}")
     best = results["local"][1]
-    print(f"best {best['best']['params']}  DSR {best['best']['deflated_sharpe']}  "
-          f"n_trials {best['best']['n_trials']}  PBO {best['pbo']}")
+    print(
+        f"best {best['best']['params']}  DSR {best['best']['deflated_sharpe']}  "
+        f"n_trials {best['best']['n_trials']}  PBO {best['pbo']}"
+    )
     print(best["verdict"])
 
 

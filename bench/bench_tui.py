@@ -76,8 +76,9 @@ async def measure(store, tickers: list[str], presses: int) -> dict[str, Any]:
     from tui.app import PmaxApp
     from tui.panes.watchlist import WatchlistPane
 
-    config = load_config(overrides={"data.watchlist": tickers, "tui.start_paused": True,
-                                    "tui.cursor_blink": False, "tui.batch_ms": 50})
+    config = load_config(
+        overrides={"data.watchlist": tickers, "tui.start_paused": True, "tui.cursor_blink": False, "tui.batch_ms": 50}
+    )
     t0 = time.perf_counter()
     app = PmaxApp(store=store, config=config)
     out: dict[str, Any] = {}
@@ -144,8 +145,7 @@ def _loop_app(folder: Path, engine_kind: str) -> tuple[Any, Any, Any]:
     from engine.runtime import build_engine, build_feed
 
     runtime = tempfile.mkdtemp(prefix="pmx")  # a short path: Unix socket paths stay under 108 bytes
-    config = load_config(overrides={"tui.start_paused": False, "tui.cursor_blink": False,
-                                    "serve.runtime_dir": runtime})
+    config = load_config(overrides={"tui.start_paused": False, "tui.cursor_blink": False, "serve.runtime_dir": runtime})
     db = folder / "loop.duckdb"
     if engine_kind == "child":
         from engine.serve.childproc import ChildEngine
@@ -215,8 +215,11 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int, engine_kind
             out["busy"] = busy
             out["missed"] = missed
             calendar = getattr(engine.feed, "calendar", [])  # a replay feed's sessions
-            out["cycles_during"] = (0 if before is None or engine.as_of is None
-                                    else len([d for d in calendar if before < d <= engine.as_of]))
+            out["cycles_during"] = (
+                0
+                if before is None or engine.as_of is None
+                else len([d for d in calendar if before < d <= engine.as_of])
+            )
             out["start"], out["end"] = start_sessions, engine.as_of
             app.exit()
     finally:
@@ -242,11 +245,24 @@ def measure_startup(runs: int) -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
-        env.update({"XDG_CONFIG_HOME": str(Path(tmp) / "config"), "XDG_DATA_HOME": str(Path(tmp) / "data"),
-                    "TERM": "xterm-256color", "PYTHONPATH": str(REPO), "PMAX_TUI__START_PAUSED": "true"})
+        env.update(
+            {
+                "XDG_CONFIG_HOME": str(Path(tmp) / "config"),
+                "XDG_DATA_HOME": str(Path(tmp) / "data"),
+                "TERM": "xterm-256color",
+                "PYTHONPATH": str(REPO),
+                "PMAX_TUI__START_PAUSED": "true",
+            }
+        )
         db = Path(tmp) / "startup.duckdb"
-        fill = subprocess.run([sys.executable, "-m", "tui.cli", "--run", "--until", "2016-01-15", "--db", str(db)], check=False,
-                              env=env, capture_output=True, text=True, cwd=REPO)
+        fill = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "--run", "--until", "2016-01-15", "--db", str(db)],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         if fill.returncode:
             raise SystemExit(f"filling the database failed: {fill.stderr[-500:]}")
         times = first_row_times(db, "AAPL", runs, env)
@@ -254,9 +270,13 @@ def measure_startup(runs: int) -> None:
     first_row = [t[1] for t in times]
     cpu = [t[2] for t in times]
     print(f"`pmax --db DB` in a 120x40 pty, {runs} starts, database of 10 sessions of the 20-ticker sample")
-    print(f"process start → first frame     median {statistics.median(first_frame):.2f} s  min {min(first_frame):.2f} s")
-    print(f"process start → first data row  median {statistics.median(first_row):.2f} s  min {min(first_row):.2f} s "
-          f" max {max(first_row):.2f} s")
+    print(
+        f"process start → first frame     median {statistics.median(first_frame):.2f} s  min {min(first_frame):.2f} s"
+    )
+    print(
+        f"process start → first data row  median {statistics.median(first_row):.2f} s  min {min(first_row):.2f} s "
+        f" max {max(first_row):.2f} s"
+    )
     print(f"app process CPU by the first row median {statistics.median(cpu):.2f} s  min {min(cpu):.2f} s")
     print(f"load average (1 min) {load_before:.1f} → {os.getloadavg()[0]:.1f}")
 
@@ -274,10 +294,19 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--loop", action="store_true", help="key → frame while the engine replays the sample")
     parser.add_argument("--warm-cycles", type=int, default=2)
-    parser.add_argument("--engine", choices=("child", "inline"), default="child",
-                        help="with --loop: the engine in its own process (the app's default) or in the app's")
-    parser.add_argument("--startup", type=int, metavar="N", default=0,
-                        help="time N starts of the real `pmax` in a pty: process start → first data row")
+    parser.add_argument(
+        "--engine",
+        choices=("child", "inline"),
+        default="child",
+        help="with --loop: the engine in its own process (the app's default) or in the app's",
+    )
+    parser.add_argument(
+        "--startup",
+        type=int,
+        metavar="N",
+        default=0,
+        help="time N starts of the real `pmax` in a pty: process start → first data row",
+    )
     args = parser.parse_args()
     if args.startup:
         measure_startup(args.startup)
@@ -290,17 +319,23 @@ def main() -> None:
             res = asyncio.run(measure_loop(Path(tmp), args.presses, args.warm_cycles, args.engine))
         first = res["first"]
         print(f"engine: {'its own process' if args.engine == 'child' else 'in the app process'}")
-        print(f"loop running: sample replay {res['start']} → {res['end']}, {res['cycles_during']} cycles committed "
-              f"while {args.presses} j/k keys were sent (warm-up {res['warm_s']:.1f} s)")
+        print(
+            f"loop running: sample replay {res['start']} → {res['end']}, {res['cycles_during']} cycles committed "
+            f"while {args.presses} j/k keys were sent (warm-up {res['warm_s']:.1f} s)"
+        )
         if first:
-            print(f"j/k key → first frame  median {statistics.median(first) * 1000:6.1f} ms  p95 "
-                  f"{pct(first, .95) * 1000:6.1f} ms  max {max(first) * 1000:6.1f} ms  "
-                  f"(no frame within 3 s: {res['missed']})")
+            print(
+                f"j/k key → first frame  median {statistics.median(first) * 1000:6.1f} ms  p95 "
+                f"{pct(first, 0.95) * 1000:6.1f} ms  max {max(first) * 1000:6.1f} ms  "
+                f"(no frame within 3 s: {res['missed']})"
+            )
         for label, flag in (("during a cycle", True), ("between cycles", False)):
             part = [v for v, b in zip(first, res["busy"], strict=True) if b is flag]
             if part:
-                print(f"  {label:<15} n={len(part):2d}  median {statistics.median(part) * 1000:6.1f} ms  "
-                      f"p95 {pct(part, .95) * 1000:6.1f} ms")
+                print(
+                    f"  {label:<15} n={len(part):2d}  median {statistics.median(part) * 1000:6.1f} ms  "
+                    f"p95 {pct(part, 0.95) * 1000:6.1f} ms"
+                )
         print(f"load average (1 min) {load_before:.1f} → {os.getloadavg()[0]:.1f}")
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -316,9 +351,11 @@ def main() -> None:
     print(f"first data paint   {res['first_data_paint_s'] * 1000:7.1f} ms")
     for name in ("j/k", "sort (s, 500 rows in place)", "filter typing"):
         idle, full = res[name]
-        print(f"{name:<28} key→first frame median {statistics.median(idle) * 1000:6.1f} ms p95 "
-              f"{pct(idle, .95) * 1000:6.1f} ms max {max(idle) * 1000:6.1f} ms | key→last frame (all panes "
-              f"followed) median {statistics.median(full) * 1000:6.1f} ms p95 {pct(full, .95) * 1000:6.1f} ms")
+        print(
+            f"{name:<28} key→first frame median {statistics.median(idle) * 1000:6.1f} ms p95 "
+            f"{pct(idle, 0.95) * 1000:6.1f} ms max {max(idle) * 1000:6.1f} ms | key→last frame (all panes "
+            f"followed) median {statistics.median(full) * 1000:6.1f} ms p95 {pct(full, 0.95) * 1000:6.1f} ms"
+        )
     print(f"refresh all panes  {res['refresh_all_panes_s'] * 1000:7.1f} ms (worker read + apply + render)")
 
 

@@ -43,8 +43,15 @@ def first_row_time(db: Path, ticker: str, env: dict[str, str]) -> tuple[float, f
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     row = re.compile(re.escape(ticker).encode() + rb"\s+[\d,]+\.\d\d")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*_pmax_cmd(), "--db", str(db)], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, start_new_session=True, close_fds=True)
+    proc = subprocess.Popen(
+        [*_pmax_cmd(), "--db", str(db)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
     os.close(slave)
     buf = b""
     first_frame = first_row = None

@@ -28,21 +28,26 @@ from typing import Any
 from copilot.types import Citation, ToolResult, jsonable
 
 MARK = "[?]"
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
 _TOKEN = re.compile(
     r"(?P<iso>(?<![\w.])\d{4}-\d{2}-\d{2}(?![\w]))"
     rf"|(?P<textdate>\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b)"
     r"|(?P<num>(?<![\w.$/])(?P<sign>[-−+]?)(?P<cur>\$?)(?P<sign2>[-−]?)"
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?:[eE](?P<exp>[-+]?\d{1,3}))?(?![\d])"
     r"(?P<unit>\s?%|[kK]\b|\s?(?:bn|[mMB])\b|\s(?:million|billion|thousand)\b)?)",
-    re.IGNORECASE)
-_LABEL = re.compile(r"\b1-day\b|\bone-day\b|\b(?:C?VaR)\s*\(?\s*(?:95|99)\s*%\s*\)?|"
-                    r"^\s*\d{1,2}[.)]\s|"
-                    # pmax's own table footer (copilot.render): a count of rows not shown
-                    r"… and \d+ more rows \(ask about one ticker", re.IGNORECASE | re.MULTILINE)
-_SCALE = {"%": 0.01, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
-          "billion": 1e9}
+    re.IGNORECASE,
+)
+_LABEL = re.compile(
+    r"\b1-day\b|\bone-day\b|\b(?:C?VaR)\s*\(?\s*(?:95|99)\s*%\s*\)?|"
+    r"^\s*\d{1,2}[.)]\s|"
+    # pmax's own table footer (copilot.render): a count of rows not shown
+    r"… and \d+ more rows \(ask about one ticker",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SCALE = {"%": 0.01, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _ISO_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -53,10 +58,10 @@ class Number:
     text: str
     start: int
     end: int
-    value: float | None = None      # scaled value (1.03% → 0.0103), None for dates
-    whole: bool = False             # a bare small integer ("5", "20"): only counts match it
-    tolerance: float = 0.0          # half a unit of the last printed digit, scaled
-    raw: float | None = None        # the digits as printed, unscaled (1.03% → 1.03)
+    value: float | None = None  # scaled value (1.03% → 0.0103), None for dates
+    whole: bool = False  # a bare small integer ("5", "20"): only counts match it
+    tolerance: float = 0.0  # half a unit of the last printed digit, scaled
+    raw: float | None = None  # the digits as printed, unscaled (1.03% → 1.03)
     raw_tolerance: float = 0.0
     day: dt.date | None = None
     in_code: bool = False
@@ -83,9 +88,19 @@ def extract(text: str, code_state: bool = False) -> list[Number]:
         scale = _SCALE.get(unit, 1.0) * 10.0 ** int(m.group("exp") or 0)
         half = 0.5 * 10.0 ** (-len(dec))
         whole = not dec and not unit and not m.group("cur") and not m.group("exp") and raw < 100
-        out.append(Number(m.group(0).rstrip(), m.start(), m.start() + len(m.group(0).rstrip()),
-                          value=raw * scale, tolerance=half * scale, raw=raw, raw_tolerance=half,
-                          in_code=in_code, whole=whole))
+        out.append(
+            Number(
+                m.group(0).rstrip(),
+                m.start(),
+                m.start() + len(m.group(0).rstrip()),
+                value=raw * scale,
+                tolerance=half * scale,
+                raw=raw,
+                raw_tolerance=half,
+                in_code=in_code,
+                whole=whole,
+            )
+        )
     return out
 
 
@@ -107,7 +122,7 @@ def _parse_day(text: str) -> dt.date | None:
 
 @dataclass
 class _Cell:
-    source: int          # index into Evidence.results (flattened)
+    source: int  # index into Evidence.results (flattened)
     row: int
     column: str
 
@@ -197,7 +212,8 @@ class Evidence:
                 continue
             eps = 1e-12 * max(1.0, v)
             if abs(v - n.value) <= n.tolerance + eps or (  # type: ignore[operator]
-                    n.raw is not None and n.raw != n.value and abs(v - n.raw) <= n.raw_tolerance + eps):
+                n.raw is not None and n.raw != n.value and abs(v - n.raw) <= n.raw_tolerance + eps
+            ):
                 out.append(cell)
         return out
 
@@ -209,13 +225,17 @@ class CheckReport:
     numbers: int = 0
     verified: int = 0
     unverified: list[str] = field(default_factory=list)
-    action: str = "verified"       # verified | rewritten | fallback | none
-    used: dict[int, set[int]] = field(default_factory=dict)   # flat result → rows used
+    action: str = "verified"  # verified | rewritten | fallback | none
+    used: dict[int, set[int]] = field(default_factory=dict)  # flat result → rows used
 
     def to_dict(self) -> dict[str, Any]:
-        return {"numbers": self.numbers, "verified": self.verified,
-                "unverified": len(self.unverified), "unverified_values": list(self.unverified),
-                "action": self.action}
+        return {
+            "numbers": self.numbers,
+            "verified": self.verified,
+            "unverified": len(self.unverified),
+            "unverified_values": list(self.unverified),
+            "action": self.action,
+        }
 
     @property
     def needs_fallback(self) -> bool:
@@ -224,9 +244,9 @@ class CheckReport:
     def footer(self) -> str:
         if not self.numbers:
             return ""
-        text = (f"_Number check: {self.numbers} numbers, {self.verified} found in the cited rows")
+        text = f"_Number check: {self.numbers} numbers, {self.verified} found in the cited rows"
         if self.unverified:
-            text += (f", {len(self.unverified)} not found and replaced by {MARK}")
+            text += f", {len(self.unverified)} not found and replaced by {MARK}"
             if self.action == "fallback":
                 text += "; the answer from the store follows"
         return text + "._"
@@ -236,8 +256,14 @@ class NumberGuard:
     """Streams text through the check: unverified numbers become ``[?]`` before
     they are yielded. ``results`` may grow while streaming (tool calls)."""
 
-    def __init__(self, results: list[ToolResult], question: str = "", *,
-                 extra: list[ToolResult] | None = None, rewrite: bool = True) -> None:
+    def __init__(
+        self,
+        results: list[ToolResult],
+        question: str = "",
+        *,
+        extra: list[ToolResult] | None = None,
+        rewrite: bool = True,
+    ) -> None:
         self._results = results
         self._extra = extra if extra is not None else []
         self._question = question
@@ -295,7 +321,7 @@ class NumberGuard:
                 continue
             self.report.unverified.append(n.text)
             if self._rewrite:
-                pieces.append(text[pos:n.start])
+                pieces.append(text[pos : n.start])
                 pieces.append(MARK)
                 pos = n.end
         pieces.append(text[pos:])
@@ -327,8 +353,7 @@ def _safe_cut(buf: str) -> int:
         j = max(buf.rfind(" ", 0, i), buf.rfind("\n", 0, i))
         if j <= 0:
             return 0
-        if not buf[j - 1].isdigit() and buf[j - 1] not in ".,$-−" \
-                and not _MONTH_END.search(buf[max(0, j - 10):j]):
+        if not buf[j - 1].isdigit() and buf[j - 1] not in ".,$-−" and not _MONTH_END.search(buf[max(0, j - 10) : j]):
             return j
         i = j
     return 0

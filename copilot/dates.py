@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MON = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
-       r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MON = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 _ISO = r"(\d{4})-(\d{1,2})-(\d{1,2})"
 _RANGE = re.compile(rf"(?:from|between)\s+{_ISO}\s+(?:to|and|until|through|-)\s+{_ISO}", re.I)
 _DAY_ISO = re.compile(rf"\b{_ISO}\b")
@@ -34,8 +36,11 @@ _MONTH_YEAR = re.compile(rf"\b{_MON}\.?\s+(\d{{4}})\b", re.I)
 _MONTH_ONLY = re.compile(rf"\b(?:in|during|for|over|since|of)\s+{_MON}\b", re.I)
 _YEAR = re.compile(r"\b(?:in|during|for|over|of)\s+(20\d\d|19\d\d)\b", re.I)
 _LAST_N = re.compile(r"\b(?:last|past)\s+(\d{1,3})\s+(sessions?|days?|trading days?|weeks?|months?)\b", re.I)
-_RELATIVE = re.compile(r"\b(last|this|past|previous)\s+(week|month|year|session|quarter)\b|"
-                       r"\b(yesterday|today|year to date|ytd)\b", re.I)
+_RELATIVE = re.compile(
+    r"\b(last|this|past|previous)\s+(week|month|year|session|quarter)\b|"
+    r"\b(yesterday|today|year to date|ytd)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -179,5 +184,6 @@ def _relative(sessions: Sequence[dt.date], which: str, unit: str) -> Period | No
 
 def mentions_date(question: str) -> bool:
     """True when the question names any date or period (resolved or not)."""
-    return any(p.search(question) for p in (_RANGE, _DAY_ISO, _DAY_TEXT, _MONTH_YEAR, _MONTH_ONLY,
-                                            _LAST_N, _RELATIVE, _YEAR))
+    return any(
+        p.search(question) for p in (_RANGE, _DAY_ISO, _DAY_TEXT, _MONTH_YEAR, _MONTH_ONLY, _LAST_N, _RELATIVE, _YEAR)
+    )

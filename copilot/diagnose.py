@@ -24,8 +24,13 @@ def status_report(settings: CopilotSettings, config: Any = None) -> dict[str, An
     try:
         info = dict(make_backend(settings, config).status())
     except ModelNotFoundError as exc:
-        info = {"backend": settings.backend, "model": settings.model, "available": False,
-                "error": exc.message, "hint": exc.hint}
+        info = {
+            "backend": settings.backend,
+            "model": settings.model,
+            "available": False,
+            "error": exc.message,
+            "hint": exc.hint,
+        }
     if settings.backend == "transformers" and "error" not in info:
         missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
         if settings.model.endswith(".gguf") and importlib.util.find_spec("gguf") is None:

@@ -52,7 +52,7 @@ def quote_data(text: Any, limit: int = 240) -> str:
     clean = re.sub(r"\s+", " ", clean)
     if len(clean) > limit:
         clean = clean[: limit - 1] + "…"
-    return f"`\"{clean}\"`"
+    return f'`"{clean}"`'
 
 
 def _cell(col: str, value: Any, data_cols: tuple[str, ...], table: bool = True) -> str:
@@ -76,8 +76,7 @@ NARROW: dict[str, tuple[str, ...]] = {
     "forecast_compare": ("ticker", "horizon", "mean", "prob_up", "action"),
     "pnl_period": ("ticker", "pnl", "contribution", "signal", "tickers"),
     "history": ("date", "ticker", "side", "qty", "price", "as_of", "action", "previous"),
-    "risk_breakdown": ("scenario", "return", "usd", "ticker", "weight", "share_of_var", "limit",
-                       "used"),
+    "risk_breakdown": ("scenario", "return", "usd", "ticker", "weight", "share_of_var", "limit", "used"),
 }
 
 
@@ -85,8 +84,9 @@ NARROW: dict[str, tuple[str, ...]] = {
 _LEAD_SAYS_IT = {"pnl_period", "risk_breakdown", "history", "latest_signal"}
 
 
-def render_table(res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bool = True,
-                 skip_single: bool = False) -> str:
+def render_table(
+    res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bool = True, skip_single: bool = False
+) -> str:
     """A tool result as a heading plus a Markdown table (or its note when empty).
 
     ``narrow`` keeps the tool's key columns (``NARROW``) so tables fit a
@@ -105,15 +105,17 @@ def render_table(res: ToolResult, level: int = 3, max_rows: int = 20, narrow: bo
     parts = []
     if not (skip_single and len(res.rows) == 1 and res.tool in _LEAD_SAYS_IT):
         if len(rows) == 1 and len(cols) > 6:  # a single wide row reads better as a list
-            body = "\n".join(f"- **{c}**: {_cell(c, v, res.data_text, table=False)}"
-                             for c, v in zip(cols, rows[0]) if v is not None and v != "")
+            body = "\n".join(
+                f"- **{c}**: {_cell(c, v, res.data_text, table=False)}"
+                for c, v in zip(cols, rows[0])
+                if v is not None and v != ""
+            )
         else:
             lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
             for row in rows[:max_rows]:
                 lines.append("| " + " | ".join(_cell(c, v, res.data_text) for c, v in zip(cols, row)) + " |")
             if len(rows) > max_rows:
-                lines.append(f"\n_… and {len(rows) - max_rows} more rows (ask about one ticker "
-                             "to narrow it down)._")
+                lines.append(f"\n_… and {len(rows) - max_rows} more rows (ask about one ticker to narrow it down)._")
             body = "\n".join(lines)
         parts = [head, body]
     for child in res.children:
@@ -133,12 +135,14 @@ def has_data_text(results: Iterable[ToolResult]) -> bool:
 
 def uncovered(note: str) -> str:
     """The answer when no tool covers the question: say so, and what can be asked."""
-    return (f"The store does not cover that. {note}\n\nYou can ask, for example:\n\n"
-            "- *Why did the portfolio lose money in February 2016?* · *What happened on 2016-02-11?*\n"
-            "- *Which model has been most accurate for MSFT?* · *Compare the forecasts for AAPL, "
-            "MSFT and NVDA*\n"
-            "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
-            "- *What is the latest signal for AAPL, and why?* · *Recent fills* · *Data-quality issues*")
+    return (
+        f"The store does not cover that. {note}\n\nYou can ask, for example:\n\n"
+        "- *Why did the portfolio lose money in February 2016?* · *What happened on 2016-02-11?*\n"
+        "- *Which model has been most accurate for MSFT?* · *Compare the forecasts for AAPL, "
+        "MSFT and NVDA*\n"
+        "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
+        "- *What is the latest signal for AAPL, and why?* · *Recent fills* · *Data-quality issues*"
+    )
 
 
 def dedupe(citations: Iterable[Citation]) -> list[Citation]:
@@ -161,33 +165,39 @@ def render_sources(citations: list[Citation], required: bool = True) -> str:
 
 def trade_refusal(tickers: tuple[str, ...]) -> str:
     names = ", ".join(tickers) if tickers else "that"
-    return (f"I can't place, change or cancel orders for {names}: the copilot only reads the "
-            "store and has no access to the broker.\n\n"
-            "What you can do: paper orders in pmax come from the loop (signals → sizing → "
-            "pre-trade risk checks → paper broker). Change how it trades in the `[signals]`, "
-            "`[portfolio]` and `[risk]` sections of your config, run the loop (`pmax --run`, or "
-            "the TUI), and ask me about the result: *\"What is the latest signal for "
-            f"{tickers[0] if tickers else 'AAPL'}?\"*, *\"Show recent fills\"*, *\"Why was an "
-            "order rejected?\"*")
+    return (
+        f"I can't place, change or cancel orders for {names}: the copilot only reads the "
+        "store and has no access to the broker.\n\n"
+        "What you can do: paper orders in pmax come from the loop (signals → sizing → "
+        "pre-trade risk checks → paper broker). Change how it trades in the `[signals]`, "
+        "`[portfolio]` and `[risk]` sections of your config, run the loop (`pmax --run`, or "
+        'the TUI), and ask me about the result: *"What is the latest signal for '
+        f'{tickers[0] if tickers else "AAPL"}?"*, *"Show recent fills"*, *"Why was an '
+        'order rejected?"*'
+    )
 
 
 def help_text() -> str:
-    return ("I answer questions about this portfolio from the pmax store, and cite the rows I "
-            "used. Try:\n\n"
-            "- *What is the latest signal for AAPL, and why?* · *Compare the forecasts for AAPL, "
-            "MSFT and NVDA*\n"
-            "- *Why did the portfolio lose money in February 2016?* · *What happened on "
-            "2016-02-11?* · *How did we do last week?*\n"
-            "- *Which model has been most accurate for MSFT?* · *Walk-forward report*\n"
-            "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
-            "- *Show positions* · *Recent fills* · *Rejected orders* · *Any data-quality issues?*\n\n"
-            "Every number a model writes is checked against those rows. I never place or "
-            "cancel orders.")
+    return (
+        "I answer questions about this portfolio from the pmax store, and cite the rows I "
+        "used. Try:\n\n"
+        "- *What is the latest signal for AAPL, and why?* · *Compare the forecasts for AAPL, "
+        "MSFT and NVDA*\n"
+        "- *Why did the portfolio lose money in February 2016?* · *What happened on "
+        "2016-02-11?* · *How did we do last week?*\n"
+        "- *Which model has been most accurate for MSFT?* · *Walk-forward report*\n"
+        "- *What is my biggest risk right now?* · *What if I sold all NVDA?*\n"
+        "- *Show positions* · *Recent fills* · *Rejected orders* · *Any data-quality issues?*\n\n"
+        "Every number a model writes is checked against those rows. I never place or "
+        "cancel orders."
+    )
 
 
 def enable_model_hint(reason: str = "") -> str:
     why = f" ({reason})" if reason else ""
-    return ("_Answered from the store without a language model" + why + ". To use one, set "
-            "`[copilot] backend = \"transformers\"` with `model` (a directory, a .gguf file or a "
-            "cached Hugging Face id), or `backend = \"openai\"` with a local server; "
-            "`pmax copilot status` checks it._")
+    return (
+        "_Answered from the store without a language model" + why + ". To use one, set "
+        '`[copilot] backend = "transformers"` with `model` (a directory, a .gguf file or a '
+        'cached Hugging Face id), or `backend = "openai"` with a local server; '
+        "`pmax copilot status` checks it._"
+    )

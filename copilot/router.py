@@ -27,59 +27,228 @@ _TRADE = re.compile(
     r"go\s+ahead\s+and\s+|let'?s\s+|you\s+should\s+)?"
     r"(?:buy|sell|short|cover|purchase|place|submit|execute|cancel|modify|amend|liquidate|"
     r"close\s+(?:out|my|the|all|position)|open\s+a\s+position|go\s+long|go\s+short|trade|"
-    r"rebalance|flatten|exit)\b", re.IGNORECASE)
+    r"rebalance|flatten|exit)\b",
+    re.IGNORECASE,
+)
 _TRADE_ANYWHERE = re.compile(
     r"\b(?:buy|sell|short|purchase)\s+(?:me\s+)?\$?\d[\d,]*\s*(?:shares?|units?|lots?|\$|dollars?|"
     r"k\b|of\b)|\b(?:place|submit|send|execute|cancel)\s+(?:an?\s+|the\s+|my\s+)?"
-    r"(?:market\s+|limit\s+)?orders?\b", re.IGNORECASE)
+    r"(?:market\s+|limit\s+)?orders?\b",
+    re.IGNORECASE,
+)
 _HELP = re.compile(r"^\s*(help|\?|what can you do|how do i use you)\b", re.IGNORECASE)
 
 # topic → (keywords, tool). Keywords are matched as word prefixes, case-insensitively.
 TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("latest_signal", ("signal", "recommend", "action", "why", "should", "verdict", "rating",
-                       "shap", "driver", "layer", "validated", "confiden")),
-    ("forecasts", ("forecast", "predict", "expect", "outlook", "interval", "probabilit",
-                   "prob", "p(up)", "target", "horizon", "upside", "downside")),
-    ("walk_forward", ("walk-forward", "walk forward", "walkforward", "backtest", "out-of-sample",
-                      "out of sample", "oos", "rmse", "accura", "hit rate", "coverage",
-                      "scored", "track record")),
-    ("model_weights", ("ensemble", "demot", "model weight", "weights of", "skill", "diebold",
-                       "which model", "models")),
-    ("risk_snapshot", ("risk", "var", "cvar", "value at risk", "kill", "halt", "volatil", "vol",
-                       "beta", "drawdown", "exposure", "regime", "limit", "stress")),
-    ("positions", ("position", "holding", "hold", "own", "portfolio", "cash", "equity",
-                   "allocation", "book")),
+    (
+        "latest_signal",
+        (
+            "signal",
+            "recommend",
+            "action",
+            "why",
+            "should",
+            "verdict",
+            "rating",
+            "shap",
+            "driver",
+            "layer",
+            "validated",
+            "confiden",
+        ),
+    ),
+    (
+        "forecasts",
+        (
+            "forecast",
+            "predict",
+            "expect",
+            "outlook",
+            "interval",
+            "probabilit",
+            "prob",
+            "p(up)",
+            "target",
+            "horizon",
+            "upside",
+            "downside",
+        ),
+    ),
+    (
+        "walk_forward",
+        (
+            "walk-forward",
+            "walk forward",
+            "walkforward",
+            "backtest",
+            "out-of-sample",
+            "out of sample",
+            "oos",
+            "rmse",
+            "accura",
+            "hit rate",
+            "coverage",
+            "scored",
+            "track record",
+        ),
+    ),
+    ("model_weights", ("ensemble", "demot", "model weight", "weights of", "skill", "diebold", "which model", "models")),
+    (
+        "risk_snapshot",
+        (
+            "risk",
+            "var",
+            "cvar",
+            "value at risk",
+            "kill",
+            "halt",
+            "volatil",
+            "vol",
+            "beta",
+            "drawdown",
+            "exposure",
+            "regime",
+            "limit",
+            "stress",
+        ),
+    ),
+    ("positions", ("position", "holding", "hold", "own", "portfolio", "cash", "equity", "allocation", "book")),
     ("recent_fills", ("fill", "trade", "traded", "bought", "sold", "execut", "transaction")),
     ("rejections", ("reject", "cancel", "blocked", "denied", "refused", "failed order")),
-    ("quality_issues", ("quality", "data issue", "quarantin", "missing", "stale", "gap",
-                        "outlier", "bad data", "anomal")),
-    ("performance", ("perform", "return", "sharpe", "sortino", "calmar", "p&l", "pnl", "profit",
-                     "doing", "made", "lost", "lose", "losing", "loss", "gain", "earn")),
+    (
+        "quality_issues",
+        ("quality", "data issue", "quarantin", "missing", "stale", "gap", "outlier", "bad data", "anomal"),
+    ),
+    (
+        "performance",
+        (
+            "perform",
+            "return",
+            "sharpe",
+            "sortino",
+            "calmar",
+            "p&l",
+            "pnl",
+            "profit",
+            "doing",
+            "made",
+            "lost",
+            "lose",
+            "losing",
+            "loss",
+            "gain",
+            "earn",
+        ),
+    ),
 )
-_WHAT_IF = re.compile(r"\bwhat\s+if\b|\bhypothetic|\bif\s+(?:i|we)\s+(?:had\s+)?(?:sold|sell|close|closed|"
-                      r"cut|trim|trimmed|halve|halved|reduce|reduced|dropped|exit|exited|double|doubled)\b",
-                      re.IGNORECASE)
+_WHAT_IF = re.compile(
+    r"\bwhat\s+if\b|\bhypothetic|\bif\s+(?:i|we)\s+(?:had\s+)?(?:sold|sell|close|closed|"
+    r"cut|trim|trimmed|halve|halved|reduce|reduced|dropped|exit|exited|double|doubled)\b",
+    re.IGNORECASE,
+)
 _HALF = re.compile(r"\bhal(?:f|ve|ved)\b", re.IGNORECASE)
 _DOUBLE = re.compile(r"\bdoubl", re.IGNORECASE)
-_RANKING = re.compile(r"\b(?:which|what|best|top|most)\b.*\bmodels?\b.*\b(?:accura|best|skill|good|"
-                      r"well|beat|perform|reliable|trust)|\bmost\s+accurate\b|\bbest\s+model\b|"
-                      r"\bmodel\s+ranking\b|\brank(?:ed|ing)?\s+(?:the\s+)?models\b", re.IGNORECASE)
-_BIG_RISK = re.compile(r"\b(?:biggest|largest|main|top|greatest|major|worst)\s+(?:\w+\s+)?risks?\b|"
-                       r"\bstress|\bscenario|\brisk\s+(?:breakdown|contribut)|\bcontribut\w*\s+to\s+"
-                       r"(?:var|risk)|\blimit\s+(?:use|usage|utili)", re.IGNORECASE)
+_RANKING = re.compile(
+    r"\b(?:which|what|best|top|most)\b.*\bmodels?\b.*\b(?:accura|best|skill|good|"
+    r"well|beat|perform|reliable|trust)|\bmost\s+accurate\b|\bbest\s+model\b|"
+    r"\bmodel\s+ranking\b|\brank(?:ed|ing)?\s+(?:the\s+)?models\b",
+    re.IGNORECASE,
+)
+_BIG_RISK = re.compile(
+    r"\b(?:biggest|largest|main|top|greatest|major|worst)\s+(?:\w+\s+)?risks?\b|"
+    r"\bstress|\bscenario|\brisk\s+(?:breakdown|contribut)|\bcontribut\w*\s+to\s+"
+    r"(?:var|risk)|\blimit\s+(?:use|usage|utili)",
+    re.IGNORECASE,
+)
 _COMPARE = re.compile(r"\bcompar|\bside\s+by\s+side|\bversus\b|\bvs\.?\b", re.IGNORECASE)
-_HISTORY = re.compile(r"\bhappen|\bhistory\b|\bequity\s+curve|\bdrawdown|\bfills?\b|\btrades?\b|"
-                      r"\bsignals?\b|\bwhat\s+did\b", re.IGNORECASE)
+_HISTORY = re.compile(
+    r"\bhappen|\bhistory\b|\bequity\s+curve|\bdrawdown|\bfills?\b|\btrades?\b|"
+    r"\bsignals?\b|\bwhat\s+did\b",
+    re.IGNORECASE,
+)
 
-TICKER_TOOLS = {"latest_signal", "forecasts", "walk_forward", "positions", "recent_fills",
-                "rejections", "quality_issues"}
-_NOT_TICKERS = {"A", "I", "AN", "AND", "OR", "THE", "VAR", "CVAR", "SHAP", "RMSE", "OOS", "PNL",
-                "ETF", "US", "USD", "AI", "LLM", "DM", "PSR", "DSR", "MC", "ML", "OK", "IS", "IT",
-                "TO", "OF", "IN", "ON", "MY", "ME", "WHY", "HOW", "WHAT", "BUY", "SELL", "HOLD",
-                "ARIMA", "GARCH", "SSA", "GPU", "CPU", "API", "TUI", "CEO", "EPS", "PE", "YTD"}
+TICKER_TOOLS = {
+    "latest_signal",
+    "forecasts",
+    "walk_forward",
+    "positions",
+    "recent_fills",
+    "rejections",
+    "quality_issues",
+}
+_NOT_TICKERS = {
+    "A",
+    "I",
+    "AN",
+    "AND",
+    "OR",
+    "THE",
+    "VAR",
+    "CVAR",
+    "SHAP",
+    "RMSE",
+    "OOS",
+    "PNL",
+    "ETF",
+    "US",
+    "USD",
+    "AI",
+    "LLM",
+    "DM",
+    "PSR",
+    "DSR",
+    "MC",
+    "ML",
+    "OK",
+    "IS",
+    "IT",
+    "TO",
+    "OF",
+    "IN",
+    "ON",
+    "MY",
+    "ME",
+    "WHY",
+    "HOW",
+    "WHAT",
+    "BUY",
+    "SELL",
+    "HOLD",
+    "ARIMA",
+    "GARCH",
+    "SSA",
+    "GPU",
+    "CPU",
+    "API",
+    "TUI",
+    "CEO",
+    "EPS",
+    "PE",
+    "YTD",
+}
 # Tickers that are also everyday words: matched only when written in capitals.
-_LOWER_WORDS = {"FAST", "WELL", "LIFE", "LOVE", "PLAN", "MOST", "GOOD", "BEST", "REAL", "OPEN",
-                "HOLD", "CASH", "SAFE", "BALL", "CARS", "PAYX", "EDIT", "KEYS", "NICE", "HAS"}
+_LOWER_WORDS = {
+    "FAST",
+    "WELL",
+    "LIFE",
+    "LOVE",
+    "PLAN",
+    "MOST",
+    "GOOD",
+    "BEST",
+    "REAL",
+    "OPEN",
+    "HOLD",
+    "CASH",
+    "SAFE",
+    "BALL",
+    "CARS",
+    "PAYX",
+    "EDIT",
+    "KEYS",
+    "NICE",
+    "HAS",
+}
 _TOKEN = re.compile(r"\$?\b([A-Za-z]{1,5}(?:[.\-][A-Za-z])?)\b")
 MAX_CALLS = 6
 
@@ -138,8 +307,7 @@ def topics_of(question: str) -> list[str]:
 Call = tuple[str, tuple[tuple[str, object], ...]]
 
 
-def _special_calls(question: str, tickers: tuple[str, ...], topics: list[str],
-                   period: Period | None) -> list[Call]:
+def _special_calls(question: str, tickers: tuple[str, ...], topics: list[str], period: Period | None) -> list[Call]:
     """Questions with a dedicated tool: periods, model ranking, biggest risk, comparisons."""
     calls: list[Call] = []
     if period is not None:
@@ -150,8 +318,9 @@ def _special_calls(question: str, tickers: tuple[str, ...], topics: list[str],
             for tk in tickers[:3] or (None,):
                 calls.append(("history", span + ((("ticker", tk),) if tk else ())))
         return calls
-    if _RANKING.search(question) or ("walk_forward" in topics and re.search(
-            r"\bwhich\b|\bbest\b|\bmost\b", question, re.IGNORECASE)):
+    if _RANKING.search(question) or (
+        "walk_forward" in topics and re.search(r"\bwhich\b|\bbest\b|\bmost\b", question, re.IGNORECASE)
+    ):
         for tk in tickers[:3] or (None,):
             calls.append(("model_ranking", (("ticker", tk),) if tk else ()))
         return calls
@@ -162,8 +331,9 @@ def _special_calls(question: str, tickers: tuple[str, ...], topics: list[str],
     return calls
 
 
-def route(question: str, known_tickers: set[str] | frozenset[str] = frozenset(),
-          sessions: Sequence[dt.date] = ()) -> Route:
+def route(
+    question: str, known_tickers: set[str] | frozenset[str] = frozenset(), sessions: Sequence[dt.date] = ()
+) -> Route:
     """Decide what to do with a question; never touches the store.
 
     ``sessions`` (the store's calendar) resolves dates in the question; a date the
@@ -188,25 +358,38 @@ def route(question: str, known_tickers: set[str] | frozenset[str] = frozenset(),
     period = resolve_period(question, sessions) if sessions else None
     if period is None and sessions and mentions_date(question):
         first, last = sessions[0], sessions[-1]
-        return Route("uncovered", tickers, (), None,
-                     f"The store covers {first} to {last}; the date in the question is outside "
-                     "it (or is not a trading session).")
+        return Route(
+            "uncovered",
+            tickers,
+            (),
+            None,
+            f"The store covers {first} to {last}; the date in the question is outside "
+            "it (or is not a trading session).",
+        )
     special = _special_calls(question, tickers, topics, period)
     if special:
         return Route("tools", tickers, tuple(special[:MAX_CALLS]), period)
     if not tickers and not topics:
-        return Route("uncovered", tickers, (), period,
-                     "No pmax tool covers that question: the store holds this portfolio's "
-                     "signals, forecasts, model scores, positions, fills, risk and P&L.")
+        return Route(
+            "uncovered",
+            tickers,
+            (),
+            period,
+            "No pmax tool covers that question: the store holds this portfolio's "
+            "signals, forecasts, model scores, positions, fills, risk and P&L.",
+        )
     # "why" and bare "should" only mean the signal when a ticker is named.
-    if not tickers and topics and set(topics) <= {"latest_signal"} and not re.search(
-            r"signal|recommend|shap|driver|layer", question, re.IGNORECASE):
+    if (
+        not tickers
+        and topics
+        and set(topics) <= {"latest_signal"}
+        and not re.search(r"signal|recommend|shap|driver|layer", question, re.IGNORECASE)
+    ):
         topics = []
     calls: list[tuple[str, tuple[tuple[str, object], ...]]] = []
     if tickers:
         use = topics or ["latest_signal", "forecasts"]
-        if "latest_signal" in use and "forecasts" not in use and re.search(
-                r"\bwhy\b|expect", question, re.IGNORECASE):
+        if "latest_signal" in use and "forecasts" not in use and re.search(r"\bwhy\b|expect", question, re.IGNORECASE):
             use = use + ["forecasts"]
         for tk in tickers[:3]:
             for tool in use:

@@ -46,8 +46,14 @@ class CopilotSession:
         conversation_id: continue a stored conversation; default a new id.
     """
 
-    def __init__(self, cursor_factory: Callable[[], Any], config: Any, *,
-                 backend: LLMBackend | None = None, conversation_id: str | None = None) -> None:
+    def __init__(
+        self,
+        cursor_factory: Callable[[], Any],
+        config: Any,
+        *,
+        backend: LLMBackend | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
         self.settings = CopilotSettings.from_config(config)
         self._config = config
         self._cursor_factory = cursor_factory
@@ -66,8 +72,7 @@ class CopilotSession:
     def backend(self) -> LLMBackend:
         """The answer writer, created on first use (may raise ModelNotFoundError)."""
         if self._backend is None:
-            self._backend = make_backend(self.settings, self._config,
-                                         tools=[spec.schema() for spec in TOOLS.values()])
+            self._backend = make_backend(self.settings, self._config, tools=[spec.schema() for spec in TOOLS.values()])
         return self._backend
 
     def stream(self, question: str, cancel: threading.Event | None = None) -> Generator[str, None, None]:
@@ -120,10 +125,21 @@ class CopilotSession:
                 turn.parts = [cached.text.split("\n\n**Sources**")[0]]
                 turn.guard.report.action = cached.checks.get("action", "verified")
                 turn.looped = bool(cached.checks.get("looped"))
-                self._finish(con, turn, cached.text, cached.sources, {
-                    "tools_s": 0.0, "first_token_s": time.perf_counter() - t0,
-                    "total_s": time.perf_counter() - t0, "cached": 1.0},
-                    cached.checks, cached.source_rows, cache_key=None)
+                self._finish(
+                    con,
+                    turn,
+                    cached.text,
+                    cached.sources,
+                    {
+                        "tools_s": 0.0,
+                        "first_token_s": time.perf_counter() - t0,
+                        "total_s": time.perf_counter() - t0,
+                        "cached": 1.0,
+                    },
+                    cached.checks,
+                    cached.source_rows,
+                    cache_key=None,
+                )
                 return
             known, sessions = self._calendar(con, as_of)
             r = route(question, known, sessions)
@@ -141,11 +157,20 @@ class CopilotSession:
                 turn.emit(STOPPED)
                 text, sources, rows = turn.close(required=r.kind == "tools")
                 turn.emit(text)
-                self._finish(con, turn, "".join(turn.parts), sources, turn.timings(True),
-                             turn.checks(), rows, cache_key=None)
+                self._finish(
+                    con, turn, "".join(turn.parts), sources, turn.timings(True), turn.checks(), rows, cache_key=None
+                )
                 raise
-            self._finish(con, turn, "".join(turn.parts), sources, turn.timings(cancelled),
-                         turn.checks(), rows, cache_key=None if cancelled else key)
+            self._finish(
+                con,
+                turn,
+                "".join(turn.parts),
+                sources,
+                turn.timings(cancelled),
+                turn.checks(),
+                rows,
+                cache_key=None if cancelled else key,
+            )
 
     def _body(self, turn: Turn, con: Queryable, cancel: threading.Event | None) -> Iterator[str]:
         """The answer's text before its sources: refusal, help, uncovered, or generated."""
@@ -170,8 +195,7 @@ class CopilotSession:
             if self.settings.backend != "auto":
                 raise
             turn.used = "offline"
-            yield (f"\n\n_The model backend failed ({exc.message}); answering from the store "
-                   "instead._\n\n")
+            yield (f"\n\n_The model backend failed ({exc.message}); answering from the store instead._\n\n")
             yield render_results(results, self.settings.max_rows)
             return
         if not backend.generative:
@@ -184,17 +208,22 @@ class CopilotSession:
         report = turn.guard_finish()
         if report.needs_fallback or turn.looped or not turn.model_text.strip():
             report.action = "fallback"
-            why = ("the model repeated itself and was stopped" if turn.looped else
-                   "the model wrote no answer" if not turn.model_text.strip() else
-                   f"{len(report.unverified)} of its {report.numbers} numbers are not in the store")
-            yield (f"\n\n**From the store** (the model's answer is not shown as fact: {why}):"
-                   "\n\n" + render_results(results + turn.extra, self.settings.max_rows))
+            why = (
+                "the model repeated itself and was stopped"
+                if turn.looped
+                else "the model wrote no answer"
+                if not turn.model_text.strip()
+                else f"{len(report.unverified)} of its {report.numbers} numbers are not in the store"
+            )
+            yield (
+                f"\n\n**From the store** (the model's answer is not shown as fact: {why}):"
+                "\n\n" + render_results(results + turn.extra, self.settings.max_rows)
+            )
         footer = report.footer()
         if footer:
             turn.trailer = "\n\n" + footer
 
-    def _run_routed(self, con: Queryable, calls: list[tuple[str, dict[str, Any]]],
-                    question: str) -> list[ToolResult]:
+    def _run_routed(self, con: Queryable, calls: list[tuple[str, dict[str, Any]]], question: str) -> list[ToolResult]:
         """Run the routed tools; a ticker's forecasts follow its signal's horizon unless
         the question names one, so "why?" answers stay on the horizon that decided."""
         results: list[ToolResult] = []
@@ -211,19 +240,29 @@ class CopilotSession:
             results.append(res)
         return results
 
-    def _generate(self, backend: LLMBackend, con: Queryable, question: str, results: list[ToolResult],
-                  extra: list[ToolResult], cancel: threading.Event | None) -> Iterator[str]:
+    def _generate(
+        self,
+        backend: LLMBackend,
+        con: Queryable,
+        question: str,
+        results: list[ToolResult],
+        extra: list[ToolResult],
+        cancel: threading.Event | None,
+    ) -> Iterator[str]:
         if not backend.generative:
             yield from backend.generate(Prompt(question, results), cancel)
             return
         backend.load()
-        prompt = build_prompt(question, results, self._turns[-self.settings.history_turns:]
-                              if self.settings.history_turns else [],
-                              count_tokens=backend.count_tokens,
-                              context_tokens=backend.context_tokens,
-                              max_new_tokens=self.settings.max_new_tokens,
-                              max_rows=self.settings.max_rows,
-                              reserve_tokens=backend.tool_schema_tokens())
+        prompt = build_prompt(
+            question,
+            results,
+            self._turns[-self.settings.history_turns :] if self.settings.history_turns else [],
+            count_tokens=backend.count_tokens,
+            context_tokens=backend.context_tokens,
+            max_new_tokens=self.settings.max_new_tokens,
+            max_rows=self.settings.max_rows,
+            reserve_tokens=backend.tool_schema_tokens(),
+        )
         prompt.max_new_tokens = self.settings.max_new_tokens  # this session's budget decides
 
         def call_tool(name: str, args: dict[str, Any]) -> str:
@@ -231,14 +270,28 @@ class CopilotSession:
             extra.append(res)
             return data_block([res], self.settings.max_rows)
 
-        yield from backend.generate(prompt, cancel,
-                                    call_tool if backend.supports_tools else None)
+        yield from backend.generate(prompt, cancel, call_tool if backend.supports_tools else None)
 
-    def _finish(self, con: Queryable, turn: Turn, text: str, sources: list[Citation],
-                timings: dict[str, float], checks: dict[str, Any],
-                source_rows: list[dict[str, Any]], cache_key: Any) -> None:
-        answer = Answer(text=text, sources=list(sources), backend=turn.used, timings=timings,
-                        question=turn.question, checks=checks, source_rows=source_rows)
+    def _finish(
+        self,
+        con: Queryable,
+        turn: Turn,
+        text: str,
+        sources: list[Citation],
+        timings: dict[str, float],
+        checks: dict[str, Any],
+        source_rows: list[dict[str, Any]],
+        cache_key: Any,
+    ) -> None:
+        answer = Answer(
+            text=text,
+            sources=list(sources),
+            backend=turn.used,
+            timings=timings,
+            question=turn.question,
+            checks=checks,
+            source_rows=source_rows,
+        )
         if cache_key is not None:
             self.cache.put(cache_key, answer)
         self.last_results = turn.results + turn.extra
@@ -246,8 +299,16 @@ class CopilotSession:
         if fed_back:
             self._turns.append((turn.question, turn.body()))
         if self.settings.persist:
-            save_turn(con, self.conversation_id, turn.question, text, list(sources), turn.used,
-                      checks if turn.guarded else None, fed_back)
+            save_turn(
+                con,
+                self.conversation_id,
+                turn.question,
+                text,
+                list(sources),
+                turn.used,
+                checks if turn.guarded else None,
+                fed_back,
+            )
         self.last_answer = answer
 
     def _calendar(self, con: Queryable, as_of: str) -> tuple[set[str], list[Any]]:

@@ -60,12 +60,14 @@ class CopilotSettings(model_class("copilot")):  # type: ignore[misc]
             check = RULES.get(f"copilot.{key}")
             problem = check(getattr(self, key)) if check is not None else None
             if problem:
-                raise ConfigError(f"copilot.{key} {problem}",
-                                  hint=f"fix copilot.{key} in your config (see config/default.toml)")
+                raise ConfigError(
+                    f"copilot.{key} {problem}", hint=f"fix copilot.{key} in your config (see config/default.toml)"
+                )
         if self.context_tokens <= self.max_new_tokens:
             raise ConfigError(
                 "copilot.context_tokens must exceed copilot.max_new_tokens",
-                hint="e.g. context_tokens = 8192, max_new_tokens = 512")
+                hint="e.g. context_tokens = 8192, max_new_tokens = 512",
+            )
 
 
 def _account_of(config: Any) -> str | None:

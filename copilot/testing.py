@@ -22,17 +22,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
-CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-          "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-_CORPUS = ("The latest signal for AAPL is BUY with confidence 0.73 as of 2018-02-07. "
-           "Forecasts by model: arima, garch, ssa, lightgbm, ensemble; mean, lower, upper, "
-           "prob_up, skill. Risk: VaR CVaR drawdown exposure halted kill switch. Positions, "
-           "fills, orders rejected, data quality issues, sources, signals table. ")
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_CORPUS = (
+    "The latest signal for AAPL is BUY with confidence 0.73 as of 2018-02-07. "
+    "Forecasts by model: arima, garch, ssa, lightgbm, ensemble; mean, lower, upper, "
+    "prob_up, skill. Risk: VaR CVaR drawdown exposure halted kill switch. Positions, "
+    "fills, orders rejected, data quality issues, sources, signals table. "
+)
 
 
-def build_chat_model(path: Path, *, hidden: int = 64, layers: int = 2, heads: int = 4,
-                     intermediate: int | None = None, vocab: int = 512,
-                     max_positions: int = 4096, seed: int = 0) -> Path:
+def build_chat_model(
+    path: Path,
+    *,
+    hidden: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    intermediate: int | None = None,
+    vocab: int = 512,
+    max_positions: int = 4096,
+    seed: int = 0,
+) -> Path:
     """Save a random LlamaForCausalLM + trained tokenizer + chat template under ``path``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -44,95 +56,341 @@ def build_chat_model(path: Path, *, hidden: int = 64, layers: int = 2, heads: in
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator([_CORPUS] * 20, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>",
-                                   bos_token="<s>", eos_token="<|im_end|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", bos_token="<s>", eos_token="<|im_end|>"
+    )
     fast.chat_template = CHATML
     fast.save_pretrained(path)
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(fast), hidden_size=hidden,
-                         intermediate_size=intermediate or hidden * 2, num_hidden_layers=layers,
-                         num_attention_heads=heads, num_key_value_heads=max(1, heads // 2),
-                         max_position_embeddings=max_positions,
-                         bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
-                         pad_token_id=fast.pad_token_id, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=hidden,
+        intermediate_size=intermediate or hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
+        max_position_embeddings=max_positions,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        tie_word_embeddings=True,
+    )
     model = LlamaForCausalLM(config)
     model.save_pretrained(path)
     return path
 
 
-def seed_store(con: duckdb.DuckDBPyConnection, as_of: dt.date = dt.date(2018, 2, 7), *,
-               reason: str = "momentum and skill agree", account: str = "paper") -> dict[str, Any]:
+def seed_store(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date = dt.date(2018, 2, 7),
+    *,
+    reason: str = "momentum and skill agree",
+    account: str = "paper",
+) -> dict[str, Any]:
     """Insert a small, fully known portfolio state; returns the inserted numbers."""
     import pandas as pd
 
     from engine.store import append
 
     prev = as_of - dt.timedelta(days=1)
-    nums: dict[str, Any] = {"as_of": as_of, "action": "BUY", "confidence": 0.7312, "expected_return": 0.0147,
-            "prob_up": 0.6234, "var_hist_95": 0.0183, "drawdown": -0.0421, "qty": 125,
-            "fill_price": 163.25, "equity": [1_000_000.0, 1_010_000.0, 1_005_000.0, 1_020_100.0],
-            "arima_mean": 0.0112, "arima_skill": 0.0375, "reason": reason}
-    layers = [{"layer": "skill", "passed": True, "reason": "ensemble beats naive"},
-              {"layer": "regime", "passed": True, "reason": "bull regime"}]
-    drivers = [{"feature": "mom_20", "value": 0.051, "shap": 0.0042},
-               {"feature": "vol_20", "value": 0.19, "shap": -0.0011}]
-    append(con, "signals", pd.DataFrame([
-        dict(account=account, as_of=prev, ticker="AAPL", action="SELL", confidence=0.5,
-             expected_return=-0.01, horizon=5, prob_up=0.4, validated=False, layers="[]",
-             drivers="[]", target_weight=0.0, base_weight=0.05, tilt=-0.05, reason="older"),
-        dict(account=account, as_of=as_of, ticker="AAPL", action="BUY", confidence=0.7312,
-             expected_return=0.0147, horizon=5, prob_up=0.6234, validated=True,
-             layers=json.dumps(layers), drivers=json.dumps(drivers), target_weight=0.062,
-             base_weight=0.05, tilt=0.012, reason=reason),
-        dict(account=account, as_of=as_of, ticker="MSFT", action="HOLD", confidence=0.41,
-             expected_return=0.002, horizon=5, prob_up=0.52, validated=False, layers="[]",
-             drivers="[]", target_weight=0.05, base_weight=0.05, tilt=0.0, reason="weak edge")]))
-    append(con, "forecasts", pd.DataFrame([
-        dict(account=account, as_of=as_of, ticker="AAPL", model=m, horizon=5, mean=mu,
-             lower=mu - 0.04, upper=mu + 0.04, level=0.9, prob_up=0.6, vol=0.021,
-             target_date=as_of + dt.timedelta(days=7), drivers=None)
-        for m, mu in (("arima", 0.0112), ("ensemble", 0.0147))]))
-    append(con, "model_weights", pd.DataFrame([
-        dict(account=account, as_of=as_of, model="arima", horizon=5, weight=0.35, skill=0.0375,
-             dm_stat=1.2, dm_pvalue=0.23, n_scored=60, demoted=False, reason=""),
-        dict(account=account, as_of=as_of, model="ssa", horizon=5, weight=0.0, skill=-0.02,
-             dm_stat=-0.8, dm_pvalue=0.42, n_scored=60, demoted=True,
-             reason="lost to naive for 20 sessions")]))
-    append(con, "model_scores", pd.DataFrame([
-        dict(account=account, as_of=as_of - dt.timedelta(days=i), forecast_as_of=as_of -
-             dt.timedelta(days=i + 7), ticker="AAPL", model="arima", horizon=5, actual=a,
-             mean=m, error=a - m, naive_error=a, covered=True,
-             hit=None if a == 0 or m == 0 else (a > 0) == (m > 0), prob_up=0.6)
-        for i, (a, m) in enumerate(((0.02, 0.01), (-0.01, 0.005), (0.03, 0.02), (0.0, -0.01)))]))
-    append(con, "risk", pd.DataFrame([dict(account=account, as_of=as_of, var_hist_95=0.0183,
-                                           cvar_hist_95=0.025, drawdown=-0.0421, gross=0.9,
-                                           net=0.9, halted=False, regime="bull",
-                                           limit_utilisation=json.dumps({"gross": 0.6}))]))
-    append(con, "positions", pd.DataFrame([dict(account=account, as_of=as_of, ticker="AAPL",
-                                                qty=125, avg_cost=160.0, close=163.25,
-                                                market_value=20406.25, weight=0.02)]))
-    append(con, "orders", pd.DataFrame([
-        dict(order_id="o1", account=account, as_of=prev, ticker="AAPL", side="BUY", qty=125,
-             type="market", status="filled", reason="", intent="signal", filled_qty=125,
-             updated_session=as_of),
-        dict(order_id="o2", account=account, as_of=prev, ticker="MSFT", side="BUY", qty=900,
-             type="market", status="rejected", reason="max position weight 0.10 exceeded",
-             intent="signal", filled_qty=0, updated_session=prev)]))
-    append(con, "fills", pd.DataFrame([dict(fill_id="f1", order_id="o1", account=account,
-                                            date=as_of, ticker="AAPL", side="BUY", qty=125,
-                                            price=163.25, commission=1.0, slippage=0.02)]))
+    nums: dict[str, Any] = {
+        "as_of": as_of,
+        "action": "BUY",
+        "confidence": 0.7312,
+        "expected_return": 0.0147,
+        "prob_up": 0.6234,
+        "var_hist_95": 0.0183,
+        "drawdown": -0.0421,
+        "qty": 125,
+        "fill_price": 163.25,
+        "equity": [1_000_000.0, 1_010_000.0, 1_005_000.0, 1_020_100.0],
+        "arima_mean": 0.0112,
+        "arima_skill": 0.0375,
+        "reason": reason,
+    }
+    layers = [
+        {"layer": "skill", "passed": True, "reason": "ensemble beats naive"},
+        {"layer": "regime", "passed": True, "reason": "bull regime"},
+    ]
+    drivers = [
+        {"feature": "mom_20", "value": 0.051, "shap": 0.0042},
+        {"feature": "vol_20", "value": 0.19, "shap": -0.0011},
+    ]
+    append(
+        con,
+        "signals",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=prev,
+                    ticker="AAPL",
+                    action="SELL",
+                    confidence=0.5,
+                    expected_return=-0.01,
+                    horizon=5,
+                    prob_up=0.4,
+                    validated=False,
+                    layers="[]",
+                    drivers="[]",
+                    target_weight=0.0,
+                    base_weight=0.05,
+                    tilt=-0.05,
+                    reason="older",
+                ),
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    ticker="AAPL",
+                    action="BUY",
+                    confidence=0.7312,
+                    expected_return=0.0147,
+                    horizon=5,
+                    prob_up=0.6234,
+                    validated=True,
+                    layers=json.dumps(layers),
+                    drivers=json.dumps(drivers),
+                    target_weight=0.062,
+                    base_weight=0.05,
+                    tilt=0.012,
+                    reason=reason,
+                ),
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    ticker="MSFT",
+                    action="HOLD",
+                    confidence=0.41,
+                    expected_return=0.002,
+                    horizon=5,
+                    prob_up=0.52,
+                    validated=False,
+                    layers="[]",
+                    drivers="[]",
+                    target_weight=0.05,
+                    base_weight=0.05,
+                    tilt=0.0,
+                    reason="weak edge",
+                ),
+            ]
+        ),
+    )
+    append(
+        con,
+        "forecasts",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    ticker="AAPL",
+                    model=m,
+                    horizon=5,
+                    mean=mu,
+                    lower=mu - 0.04,
+                    upper=mu + 0.04,
+                    level=0.9,
+                    prob_up=0.6,
+                    vol=0.021,
+                    target_date=as_of + dt.timedelta(days=7),
+                    drivers=None,
+                )
+                for m, mu in (("arima", 0.0112), ("ensemble", 0.0147))
+            ]
+        ),
+    )
+    append(
+        con,
+        "model_weights",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    model="arima",
+                    horizon=5,
+                    weight=0.35,
+                    skill=0.0375,
+                    dm_stat=1.2,
+                    dm_pvalue=0.23,
+                    n_scored=60,
+                    demoted=False,
+                    reason="",
+                ),
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    model="ssa",
+                    horizon=5,
+                    weight=0.0,
+                    skill=-0.02,
+                    dm_stat=-0.8,
+                    dm_pvalue=0.42,
+                    n_scored=60,
+                    demoted=True,
+                    reason="lost to naive for 20 sessions",
+                ),
+            ]
+        ),
+    )
+    append(
+        con,
+        "model_scores",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=as_of - dt.timedelta(days=i),
+                    forecast_as_of=as_of - dt.timedelta(days=i + 7),
+                    ticker="AAPL",
+                    model="arima",
+                    horizon=5,
+                    actual=a,
+                    mean=m,
+                    error=a - m,
+                    naive_error=a,
+                    covered=True,
+                    hit=None if a == 0 or m == 0 else (a > 0) == (m > 0),
+                    prob_up=0.6,
+                )
+                for i, (a, m) in enumerate(((0.02, 0.01), (-0.01, 0.005), (0.03, 0.02), (0.0, -0.01)))
+            ]
+        ),
+    )
+    append(
+        con,
+        "risk",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    var_hist_95=0.0183,
+                    cvar_hist_95=0.025,
+                    drawdown=-0.0421,
+                    gross=0.9,
+                    net=0.9,
+                    halted=False,
+                    regime="bull",
+                    limit_utilisation=json.dumps({"gross": 0.6}),
+                )
+            ]
+        ),
+    )
+    append(
+        con,
+        "positions",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=as_of,
+                    ticker="AAPL",
+                    qty=125,
+                    avg_cost=160.0,
+                    close=163.25,
+                    market_value=20406.25,
+                    weight=0.02,
+                )
+            ]
+        ),
+    )
+    append(
+        con,
+        "orders",
+        pd.DataFrame(
+            [
+                dict(
+                    order_id="o1",
+                    account=account,
+                    as_of=prev,
+                    ticker="AAPL",
+                    side="BUY",
+                    qty=125,
+                    type="market",
+                    status="filled",
+                    reason="",
+                    intent="signal",
+                    filled_qty=125,
+                    updated_session=as_of,
+                ),
+                dict(
+                    order_id="o2",
+                    account=account,
+                    as_of=prev,
+                    ticker="MSFT",
+                    side="BUY",
+                    qty=900,
+                    type="market",
+                    status="rejected",
+                    reason="max position weight 0.10 exceeded",
+                    intent="signal",
+                    filled_qty=0,
+                    updated_session=prev,
+                ),
+            ]
+        ),
+    )
+    append(
+        con,
+        "fills",
+        pd.DataFrame(
+            [
+                dict(
+                    fill_id="f1",
+                    order_id="o1",
+                    account=account,
+                    date=as_of,
+                    ticker="AAPL",
+                    side="BUY",
+                    qty=125,
+                    price=163.25,
+                    commission=1.0,
+                    slippage=0.02,
+                )
+            ]
+        ),
+    )
     eq = nums["equity"]
-    append(con, "equity", pd.DataFrame([
-        dict(account=account, as_of=as_of - dt.timedelta(days=len(eq) - 1 - i), cash=1e5,
-             equity=e, daily_return=None if i == 0 else e / eq[i - 1] - 1.0)
-        for i, e in enumerate(eq)]))
-    append(con, "quality_issues", pd.DataFrame([dict(ticker="MSFT", date=prev, rule="zero_volume",
-                                                     action="quarantine", detail="volume 0",
-                                                     found_session=prev)]))
+    append(
+        con,
+        "equity",
+        pd.DataFrame(
+            [
+                dict(
+                    account=account,
+                    as_of=as_of - dt.timedelta(days=len(eq) - 1 - i),
+                    cash=1e5,
+                    equity=e,
+                    daily_return=None if i == 0 else e / eq[i - 1] - 1.0,
+                )
+                for i, e in enumerate(eq)
+            ]
+        ),
+    )
+    append(
+        con,
+        "quality_issues",
+        pd.DataFrame(
+            [
+                dict(
+                    ticker="MSFT",
+                    date=prev,
+                    rule="zero_volume",
+                    action="quarantine",
+                    detail="volume 0",
+                    found_session=prev,
+                )
+            ]
+        ),
+    )
     return nums
 
 
@@ -152,20 +410,27 @@ class ModelReply:
     def __call__(self, req: dict[str, Any]) -> Any:
         from copilot.prompt import Prompt
 
-        messages = [{"role": m["role"], "content": m.get("content") or ""}
-                    for m in req["messages"] if m["role"] in ("system", "user", "assistant")]
+        messages = [
+            {"role": m["role"], "content": m.get("content") or ""}
+            for m in req["messages"]
+            if m["role"] in ("system", "user", "assistant")
+        ]
         max_new = int(req.get("max_tokens") or 64)
 
         def chunks() -> Any:
             b = self.backend
             with b._gen_lock:
                 for text in b._stream(messages, None, max_new, Prompt("", []), None):
-                    yield {"choices": [{"index": 0, "delta": {"content": text},
-                                        "finish_reason": None}]}
+                    yield {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
             stats = b.stats
-            yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                   "usage": {"prompt_tokens": int(stats.get("prompt_tokens", 0)),
-                             "completion_tokens": int(stats.get("tokens", 0))}}
+            yield {
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": int(stats.get("prompt_tokens", 0)),
+                    "completion_tokens": int(stats.get("tokens", 0)),
+                },
+            }
+
         return chunks()
 
 
@@ -255,8 +520,9 @@ def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
             content += delta.get("content") or ""
             finish = choice.get("finish_reason") or finish
             for tc in delta.get("tool_calls") or []:
-                slot = calls.setdefault(int(tc.get("index", 0)), {
-                    "id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+                slot = calls.setdefault(
+                    int(tc.get("index", 0)), {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                )
                 slot["id"] = tc.get("id") or slot["id"]
                 fn = tc.get("function") or {}
                 slot["function"]["name"] += fn.get("name") or ""
@@ -264,8 +530,10 @@ def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content or None}
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]
-    out: dict[str, Any] = {"object": "chat.completion", "choices": [
-        {"index": 0, "message": message, "finish_reason": finish}]}
+    out: dict[str, Any] = {
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    }
     if usage:
         out["usage"] = usage
     return out
@@ -273,9 +541,10 @@ def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
 
 def content_chunks(text: str, size: int = 8) -> list[dict[str, Any]]:
     """SSE chunk objects streaming ``text`` as content deltas."""
-    parts = [text[i:i + size] for i in range(0, len(text), size)]
-    return [{"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
-            for p in parts] + [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
+    parts = [text[i : i + size] for i in range(0, len(text), size)]
+    return [{"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]} for p in parts] + [
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    ]
 
 
 def tool_call_chunks(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> list[dict[str, Any]]:
@@ -283,8 +552,23 @@ def tool_call_chunks(name: str, arguments: dict[str, Any], call_id: str = "call_
     args = json.dumps(arguments)
     half = len(args) // 2
     return [
-        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": call_id,
-                      "type": "function", "function": {"name": name, "arguments": args[:half]}}]}}]},
-        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0,
-                      "function": {"arguments": args[half:]}}]}}]},
-        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}]
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": name, "arguments": args[:half]},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": args[half:]}}]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]

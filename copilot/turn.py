@@ -22,8 +22,9 @@ STOPPED = "\n\n_(stopped)_"
 class Turn:
     """Text, timings and checks of one answer (see module docstring)."""
 
-    def __init__(self, question: str, t0: float, backend: Any, results: list[ToolResult],
-                 extra: list[ToolResult], route: Any) -> None:
+    def __init__(
+        self, question: str, t0: float, backend: Any, results: list[ToolResult], extra: list[ToolResult], route: Any
+    ) -> None:
         self.question = question
         self.t0 = t0
         self.backend = backend
@@ -92,17 +93,24 @@ class Turn:
         return self.trailer + render_sources(cites, required=required), cites, rows
 
     def checks(self) -> dict[str, Any]:
-        out = self.guard.report.to_dict() if self.guarded else {
-            "numbers": 0, "verified": 0, "unverified": 0, "unverified_values": [], "action": "none"}
+        out = (
+            self.guard.report.to_dict()
+            if self.guarded
+            else {"numbers": 0, "verified": 0, "unverified": 0, "unverified_values": [], "action": "none"}
+        )
         out["looped"] = self.looped
         return out
 
     def timings(self, cancelled: bool) -> dict[str, float]:
         """Seconds and tokens: first_token_s is when the user saw text; model figures
         (prompt tokens, decode tokens/s counting tokens) come from the backend."""
-        out = {"tools_s": self.tools_s, "first_token_s": self._first or 0.0,
-               "total_s": time.perf_counter() - self.t0, "cached": 0.0,
-               "cancelled": 1.0 if cancelled else 0.0}
+        out = {
+            "tools_s": self.tools_s,
+            "first_token_s": self._first or 0.0,
+            "total_s": time.perf_counter() - self.t0,
+            "cached": 0.0,
+            "cancelled": 1.0 if cancelled else 0.0,
+        }
         if self.used == self.backend.name and self.backend.generative:
             stats = self.backend.stats
             for key in ("prompt_tokens", "tokens", "decode_tokens_per_s", "tool_rounds"):
@@ -116,8 +124,7 @@ class Turn:
     def fed_back(self, cancelled: bool) -> bool:
         """May this answer go back to the model as history?"""
         kind = self.route.kind if self.route is not None else "tools"  # None: from the cache
-        return (not cancelled and not self.looped and kind == "tools"
-                and self.guard.report.action != "fallback")
+        return not cancelled and not self.looped and kind == "tools" and self.guard.report.action != "fallback"
 
     def body(self) -> str:
         return self._body or "".join(self.parts)

@@ -41,7 +41,7 @@ class Citation:
     """Where a number came from: a store table, the row's key, and its as-of date."""
 
     table: str
-    key: str                      # e.g. "account=paper, ticker=AAPL"
+    key: str  # e.g. "account=paper, ticker=AAPL"
     as_of: dt.date | None = None
 
     def label(self) -> str:
@@ -50,8 +50,7 @@ class Citation:
         return f"`{self.table}` [{self.key}]{when}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "key": self.key,
-                "as_of": self.as_of.isoformat() if self.as_of else None}
+        return {"table": self.table, "key": self.key, "as_of": self.as_of.isoformat() if self.as_of else None}
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,15 @@ class ToolResult:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "title": self.title, "args": jsonable(self.args),
-                "rows": [jsonable(r) for r in self.records()], "note": self.note,
-                "sources": [c.to_dict() for c in self.citations],
-                "children": [c.to_dict() for c in self.children]}
+        return {
+            "tool": self.tool,
+            "title": self.title,
+            "args": jsonable(self.args),
+            "rows": [jsonable(r) for r in self.records()],
+            "note": self.note,
+            "sources": [c.to_dict() for c in self.citations],
+            "children": [c.to_dict() for c in self.children],
+        }
 
     def all_citations(self) -> list[Citation]:
         out = list(self.citations)
@@ -116,5 +120,10 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """``sources`` carry the row values the answer used where the check found them."""
         sources = self.source_rows or [{**c.to_dict(), "rows": []} for c in self.sources]
-        return {"answer": self.text, "sources": sources, "checks": dict(self.checks),
-                "backend": self.backend, "timings": dict(self.timings)}
+        return {
+            "answer": self.text,
+            "sources": sources,
+            "checks": dict(self.checks),
+            "backend": self.backend,
+            "timings": dict(self.timings),
+        }

@@ -36,8 +36,19 @@ from engine.config_model import (
 from engine.config_rules import check_values
 from engine.errors import ConfigError
 
-__all__ = ["Config", "Section", "load_config", "load_defaults", "user_config_path", "user_data_dir",
-           "REPO_ROOT", "DEFAULT_CONFIG_PATH", "ENV_PREFIX", "EXTRA_ENV_VARS", "validator"]
+__all__ = [
+    "Config",
+    "Section",
+    "load_config",
+    "load_defaults",
+    "user_config_path",
+    "user_data_dir",
+    "REPO_ROOT",
+    "DEFAULT_CONFIG_PATH",
+    "ENV_PREFIX",
+    "EXTRA_ENV_VARS",
+    "validator",
+]
 
 ENV_PREFIX = "PMAX_"
 #: `PMAX_…` variables that are not settings (anything else must name a setting).
@@ -121,13 +132,13 @@ class Section(Mapping[str, Any]):
 class Config:
     """The merged, validated settings; read-only. `cfg.forecast.level`, `cfg.get("a.b")`."""
 
-    def __init__(self, values: dict[str, Any], user_path: Path | None,
-                 origins: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, values: dict[str, Any], user_path: Path | None, origins: Mapping[str, str] | None = None
+    ) -> None:
         self._values = values
         self.user_path = user_path
         self.origins: dict[str, str] = dict(origins or {})
-        self._models = {name: (dict(v) if is_open_table(name) else build_model(name, v))
-                        for name, v in values.items()}
+        self._models = {name: (dict(v) if is_open_table(name) else build_model(name, v)) for name, v in values.items()}
 
     def __getattr__(self, name: str) -> Section:
         if name.startswith("_"):
@@ -218,15 +229,16 @@ def env_name(dotted: str) -> str:
 
 def _env_key(name: str) -> str:
     """The dotted key a `PMAX_…` variable sets; ConfigError with a suggestion if none."""
-    dotted = name[len(ENV_PREFIX):].lower().replace("__", ".")
+    dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
     parent = dotted.rpartition(".")[0]
     if dotted in leaf_keys() or (parent and is_open_table(parent)):
         return dotted
     known = [env_name(k) for k in leaf_keys() if not is_open_table(k)] + list(EXTRA_ENV_VARS)
     close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}?" if close else "settings are PMAX_<SECTION>__<KEY>, e.g. PMAX_REPLAY__START"
-    raise ConfigError(f"environment variable {name} is not a pmax setting (unknown key {dotted})",
-                      f"{hint} (or unset it)")
+    raise ConfigError(
+        f"environment variable {name} is not a pmax setting (unknown key {dotted})", f"{hint} (or unset it)"
+    )
 
 
 def _validate(values: dict[str, Any], origins: Mapping[str, str]) -> None:
@@ -273,8 +285,11 @@ def _merge(values: dict, defaults: dict, user: dict, source: str, prefix: str, o
         if key not in defaults:
             close = difflib.get_close_matches(key, list(defaults), n=1)
             known = ", ".join(sorted(defaults)) or "none"
-            hint = f"did you mean {prefix}{close[0]}?" if close else (
-                f"known keys here: {known}" if prefix else f"known sections: {known}")
+            hint = (
+                f"did you mean {prefix}{close[0]}?"
+                if close
+                else (f"known keys here: {known}" if prefix else f"known sections: {known}")
+            )
             raise ConfigError(f"{source}: unknown key {path}", hint)
         default = defaults[key]
         if isinstance(default, dict):

@@ -44,8 +44,9 @@ def load_defaults() -> dict[str, Any]:
 
 
 def deep_copy(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: deep_copy(v) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v)
-            for k, v in values.items()}
+    return {
+        k: deep_copy(v) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v) for k, v in values.items()
+    }
 
 
 @cache
@@ -115,12 +116,17 @@ def model_class(dotted: str) -> type:
         elif isinstance(default, dict):  # an open table such as [keymap]
             specs.append((key, dict[str, str], dataclasses.field(default_factory=dict)))
         elif isinstance(default, list):
-            specs.append((key, _annotation(default), dataclasses.field(
-                default_factory=partial(list, default), metadata=meta)))
+            specs.append(
+                (key, _annotation(default), dataclasses.field(default_factory=partial(list, default), metadata=meta))
+            )
         else:
             specs.append((key, _annotation(default), dataclasses.field(default=default, metadata=meta)))
-    cls = dataclasses.make_dataclass(_class_name(dotted), specs, frozen=True,
-                                     namespace={"__doc__": f"Typed [{dotted}] settings (config/default.toml)."})
+    cls = dataclasses.make_dataclass(
+        _class_name(dotted),
+        specs,
+        frozen=True,
+        namespace={"__doc__": f"Typed [{dotted}] settings (config/default.toml)."},
+    )
     cls.__module__ = __name__  # found again by name through the module __getattr__ (pickle)
     return cls
 

@@ -54,8 +54,7 @@ class CycleContext:
             return self._recent_history(tickers, int(lookback), columns)
         return self._history(tickers, lookback, start, columns)
 
-    def _recent_history(self, tickers: Sequence[str], lookback: int,
-                        columns: Sequence[str]) -> pd.DataFrame:
+    def _recent_history(self, tickers: Sequence[str], lookback: int, columns: Sequence[str]) -> pd.DataFrame:
         """`history(tickers, lookback=…)` reading only recent dates when that gives the same rows.
 
         A calendar window wide enough for `lookback` sessions usually holds each
@@ -71,8 +70,9 @@ class CycleContext:
             return df
         return self._history(tickers, lookback, None, columns)
 
-    def _history(self, tickers: Sequence[str] | None, lookback: int | None, start: dt.date | None,
-                 columns: Sequence[str]) -> pd.DataFrame:
+    def _history(
+        self, tickers: Sequence[str] | None, lookback: int | None, start: dt.date | None, columns: Sequence[str]
+    ) -> pd.DataFrame:
         cols = ", ".join(columns)
         where = ["date <= ?", "NOT quarantined"]
         params: list[Any] = [self.session]
@@ -102,8 +102,10 @@ class CycleContext:
         sql = "SELECT DISTINCT date FROM bars WHERE date <= ?"
         if lookback:
             bound = self.session - dt.timedelta(days=2 * int(lookback) + 10)
-            dates = [row[0] for row in self.con.execute(
-                sql + " AND date >= ? ORDER BY date", [self.session, bound]).fetchall()]
+            dates = [
+                row[0]
+                for row in self.con.execute(sql + " AND date >= ? ORDER BY date", [self.session, bound]).fetchall()
+            ]
             if len(dates) >= lookback:
                 return dates[-lookback:]
         dates = [row[0] for row in self.con.execute(sql + " ORDER BY date", [self.session]).fetchall()]

@@ -82,18 +82,24 @@ def from_os_error(exc: BaseException) -> PmaxError | None:
 
     text = str(exc)
     if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG) or any(
-            sign in text for sign in ("No space left on device", "File too large")):
+        sign in text for sign in ("No space left on device", "File too large")
+    ):
         where = getattr(exc, "filename", None) or "the database"
-        return DiskFullError(f"disk full (or file-size limit reached) while writing {where}",
-                             "free some space and run again; every committed session is kept")
+        return DiskFullError(
+            f"disk full (or file-size limit reached) while writing {where}",
+            "free some space and run again; every committed session is kept",
+        )
     if not isinstance(exc, OSError):
         return None
     path = exc.filename or "a file"
     if isinstance(exc, (NotADirectoryError, FileExistsError)):
-        return UsageError(f"cannot use {path}: a file is in the way of a folder",
-                          "choose a path whose parent folders are folders (--db, --data, --config)")
-    return UsageError(f"cannot use {path}: {exc.strerror or text}",
-                      "check the path and its permissions (--db, --data, --config)")
+        return UsageError(
+            f"cannot use {path}: a file is in the way of a folder",
+            "choose a path whose parent folders are folders (--db, --data, --config)",
+        )
+    return UsageError(
+        f"cannot use {path}: {exc.strerror or text}", "check the path and its permissions (--db, --data, --config)"
+    )
 
 
 def name_some(items: list[str], limit: int) -> str:

@@ -27,7 +27,9 @@ def tree_shap(model: Any, X: np.ndarray, backend: str = "shap", explainer: Any =
     return np.asarray(values, dtype=float), explainer
 
 
-def top_drivers(names: Sequence[str], x: np.ndarray, shap_row: np.ndarray, k: int = 5) -> list[tuple[str, float, float]]:
+def top_drivers(
+    names: Sequence[str], x: np.ndarray, shap_row: np.ndarray, k: int = 5
+) -> list[tuple[str, float, float]]:
     """The k features with the largest |SHAP| of one prediction: (feature, value, shap)."""
     order = np.argsort(-np.abs(shap_row), kind="stable")[:k]
     return [(names[i], float(x[i]), float(shap_row[i])) for i in order]

@@ -63,8 +63,8 @@ def rolling_sum(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     out = np.full(a.shape, np.nan)
     valid = np.zeros(a.shape, dtype=bool)
     if a.shape[0] >= k:
-        valid[k - 1:] = (n[k:] - n[:-k]) == k
-        out[k - 1:] = np.where(valid[k - 1:], c[k:] - c[:-k], np.nan)
+        valid[k - 1 :] = (n[k:] - n[:-k]) == k
+        out[k - 1 :] = np.where(valid[k - 1 :], c[k:] - c[:-k], np.nan)
     return out, valid
 
 
@@ -244,8 +244,9 @@ def direction(target: np.ndarray) -> np.ndarray:
     return out
 
 
-def training_mask(n_sessions: int, h: int, test_start: int | None = None,
-                  test_stop: int | None = None, embargo: int = 0) -> np.ndarray:
+def training_mask(
+    n_sessions: int, h: int, test_start: int | None = None, test_stop: int | None = None, embargo: int = 0
+) -> np.ndarray:
     """Rows (by position) whose h-session target may be used for training.
 
     With no test block, rows must have their whole target window inside the panel

@@ -129,8 +129,10 @@ def _check_blank_keys(df: pd.DataFrame, origin: str) -> None:
         if blank.any():
             rows = (blank.nonzero()[0] + 1).tolist()
             shown = ", ".join(map(str, rows[:5])) + (" …" if len(rows) > 5 else "")
-            raise InputError(f"data file {origin}: {len(rows)} row(s) with a blank {col} (data row {shown})",
-                             "fill in or delete those rows; every row needs a date and a ticker")
+            raise InputError(
+                f"data file {origin}: {len(rows)} row(s) with a blank {col} (data row {shown})",
+                "fill in or delete those rows; every row needs a date and a ticker",
+            )
 
 
 def _check_tickers(tickers: pd.Series, origin: str) -> None:
@@ -140,17 +142,21 @@ def _check_tickers(tickers: pd.Series, origin: str) -> None:
     bad = names[~names.str.match(TICKER_PATTERN.pattern)].tolist()
     if bad:
         shown = repr(bad[0][:24] + ("…" if len(bad[0]) > 24 else ""))
-        raise InputError(f"data file {origin}: ticker {shown} is not a ticker"
-                         + (f" ({len(bad)} such names)" if len(bad) > 1 else ""),
-                         "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)")
+        raise InputError(
+            f"data file {origin}: ticker {shown} is not a ticker"
+            + (f" ({len(bad)} such names)" if len(bad) > 1 else ""),
+            "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)",
+        )
 
 
 def _check_not_future(dates: pd.Series, origin: str) -> None:
     today = dt.date.today()
     future = dates[dates > today]
     if len(future):
-        raise InputError(f"data file {origin}: {len(future)} row(s) dated after today (first {min(future)})",
-                         "remove rows with future dates; a bar exists only once its session has closed")
+        raise InputError(
+            f"data file {origin}: {len(future)} row(s) dated after today (first {min(future)})",
+            "remove rows with future dates; a bar exists only once its session has closed",
+        )
 
 
 def non_sessions(dates: Sequence[dt.date]) -> list[dt.date]:
@@ -192,7 +198,8 @@ class ReplayFeed(Feed):
         if off:  # a weekend or holiday row would become a session and shift every schedule
             raise InputError(
                 f"data file {self.path}: {len(off)} date(s) are not NYSE sessions (first {off[0]}, a {off[0]:%A})",
-                "remove those rows (`pmax data import` quarantines them instead of replaying them)")
+                "remove those rows (`pmax data import` quarantines them instead of replaying them)",
+            )
         self.start = start
         self._dates = np.array(self.bars["date"].values)
         if not any(d >= start for d in self.calendar):

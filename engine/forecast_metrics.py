@@ -27,8 +27,10 @@ def _paired(*arrays: Any) -> list[np.ndarray]:
     out = [np.asarray(a, dtype=float).ravel() for a in arrays]
     n = out[0].size
     if any(a.size != n for a in out):
-        raise UsageError("forecast metric inputs differ in length: " + ", ".join(str(a.size) for a in out),
-                         hint="align actuals and forecasts on the same targets first")
+        raise UsageError(
+            "forecast metric inputs differ in length: " + ", ".join(str(a.size) for a in out),
+            hint="align actuals and forecasts on the same targets first",
+        )
     keep = np.ones(n, dtype=bool)
     for a in out:
         keep &= ~np.isnan(a)
@@ -137,8 +139,15 @@ def log_loss(p_up: Any, up: Any, eps: float = 1e-15) -> float:
     return float(-np.mean(o * np.log(p) + (1.0 - o) * np.log1p(-p)))
 
 
-def score_forecasts(y: Any, mean: Any, lower: Any | None = None, upper: Any | None = None,
-                    prob_up: Any | None = None, y_train: Any | None = None, m: int = 1) -> dict[str, float]:
+def score_forecasts(
+    y: Any,
+    mean: Any,
+    lower: Any | None = None,
+    upper: Any | None = None,
+    prob_up: Any | None = None,
+    y_train: Any | None = None,
+    m: int = 1,
+) -> dict[str, float]:
     """All forecast metrics for one model: mae, rmse, smape, directional_accuracy,
     and — when their inputs are given — mase, coverage and log_loss (NaN otherwise).
 

@@ -100,8 +100,9 @@ class Engine:
         """Call `callback(event)` on the event loop for every published event."""
         self._subscribers.append(callback)
 
-    def request_universe_change(self, add: Sequence[str] = (), remove: Sequence[str] = (),
-                                liquidate: Sequence[str] = ()) -> None:
+    def request_universe_change(
+        self, add: Sequence[str] = (), remove: Sequence[str] = (), liquidate: Sequence[str] = ()
+    ) -> None:
         """Queue a watchlist change for the start of the next cycle (any thread; plain arguments).
 
         `add`: tickers to trade (each must be in the replay file; live mode fetches them
@@ -114,9 +115,7 @@ class Engine:
         self.universe.request(add=add, remove=remove, liquidate=liquidate)
 
     def _last_committed(self) -> dt.date | None:
-        rows = self.store.con.execute(
-            "SELECT max(session) FROM cycles WHERE account = ?", [self.account]
-        ).fetchall()
+        rows = self.store.con.execute("SELECT max(session) FROM cycles WHERE account = ?", [self.account]).fetchall()
         return rows[0][0] if rows and rows[0][0] is not None else None
 
     def last_equity(self) -> float | None:
@@ -135,8 +134,7 @@ class Engine:
         async with self._lock:
             self._waiting_for_feed = True
             try:
-                batch, plan = await asyncio.get_running_loop().run_in_executor(
-                    self._feed_executor, self._next_batch)
+                batch, plan = await asyncio.get_running_loop().run_in_executor(self._feed_executor, self._next_batch)
             finally:
                 self._waiting_for_feed = False
             if batch is None:
@@ -206,10 +204,18 @@ class Engine:
             ).fetchall()
             equity = float(rows[0][0]) if rows and rows[0][0] is not None else None
             # One row: a parameterised INSERT (a one-row DataFrame costs ~3x as much).
-            con.execute("INSERT INTO cycles (account, session, session_index, run_id, n_bars, committed_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        [self.account, batch.session, int(batch.session_index), self.run_id, len(batch.bars),
-                         dt.datetime.now()])
+            con.execute(
+                "INSERT INTO cycles (account, session, session_index, run_id, n_bars, committed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    self.account,
+                    batch.session,
+                    int(batch.session_index),
+                    self.run_id,
+                    len(batch.bars),
+                    dt.datetime.now(),
+                ],
+            )
         elapsed = time.perf_counter() - started
         return [*ctx.events, CycleCompleted(batch.session, batch.session_index, len(batch.bars), equity, elapsed)]
 
@@ -255,8 +261,11 @@ class Engine:
         if stop.signum is not None:
             self._record_run_end("interrupted", first, count)
             kept = f"sessions up to {self.as_of} are kept" if self.as_of else "no session was committed"
-            raise RunInterrupted(stop.signum, f"interrupted by {signal_name(stop.signum)} after "
-                                 f"{count} session(s) this run; {kept}", "run the same command again to resume")
+            raise RunInterrupted(
+                stop.signum,
+                f"interrupted by {signal_name(stop.signum)} after {count} session(s) this run; {kept}",
+                "run the same command again to resume",
+            )
         self._record_run_end("finished", first, count)
         return RunSummary(self.run_id, count, first, self.as_of if count else None, self.last_equity(), self.exhausted)
 
@@ -273,8 +282,11 @@ class Engine:
         try:
             self._record_run_end("interrupted", None, -1)
         finally:
-            exit_now(signum, f"pmax: stopped by {signal_name(signum)}; the session in flight was rolled back "
-                     f"(the database keeps sessions up to {self.as_of}) — run again to resume")
+            exit_now(
+                signum,
+                f"pmax: stopped by {signal_name(signum)}; the session in flight was rolled back "
+                f"(the database keeps sessions up to {self.as_of}) — run again to resume",
+            )
 
     def _next_within(self, until: dt.date) -> bool:
         """Whether the next session is on or before `until` (always, when the feed can't tell)."""
@@ -291,12 +303,27 @@ class Engine:
         self._run_recorded = True
         cur = self.store.cursor()
         try:
-            append(cur, "runs", pd.DataFrame([{
-                "run_id": self.run_id, "started_at": pd.Timestamp.now(), "mode": self.mode,
-                "account": self.account, "status": "running", "pid": os.getpid(), "sessions": 0,
-                "detail": self.feed.describe(), "config_hash": self.setup.config_hash,
-                "universe": self.setup.universe_text, "data_source": self.setup.data_source,
-            }]))
+            append(
+                cur,
+                "runs",
+                pd.DataFrame(
+                    [
+                        {
+                            "run_id": self.run_id,
+                            "started_at": pd.Timestamp.now(),
+                            "mode": self.mode,
+                            "account": self.account,
+                            "status": "running",
+                            "pid": os.getpid(),
+                            "sessions": 0,
+                            "detail": self.feed.describe(),
+                            "config_hash": self.setup.config_hash,
+                            "universe": self.setup.universe_text,
+                            "data_source": self.setup.data_source,
+                        }
+                    ]
+                ),
+            )
         finally:
             cur.close()
 

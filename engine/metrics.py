@@ -50,6 +50,7 @@ ArrayLike = Any  # np.ndarray | pd.Series | pd.DataFrame | Sequence[float]
 
 # --- small helpers --------------------------------------------------------------
 
+
 def _arr(x: ArrayLike) -> np.ndarray:
     """A float ndarray view of `x` (pandas NA becomes NaN)."""
     if isinstance(x, (pd.Series, pd.DataFrame)):
@@ -111,6 +112,7 @@ def _nanstd1(a: np.ndarray) -> np.ndarray:
 
 # --- compounding and drawdown ------------------------------------------------------
 
+
 def cum_returns(returns: ArrayLike, starting_value: float = 0) -> Any:
     """Cumulative returns from simple returns (NaN counts as 0), same type as input.
 
@@ -169,6 +171,7 @@ def max_drawdown(returns: ArrayLike) -> Any:
 
 # --- annualised return and risk ----------------------------------------------------
 
+
 def annual_return(returns: ArrayLike, period: str = DAILY, annualization: float | None = None) -> Any:
     """Compound annual growth rate: final value ** (periods per year / n) - 1."""
     if len(returns) < 1:
@@ -184,8 +187,9 @@ def cagr(returns: ArrayLike, period: str = DAILY, annualization: float | None = 
     return annual_return(returns, period, annualization)
 
 
-def annual_volatility(returns: ArrayLike, period: str = DAILY, alpha: float = 2.0,
-                      annualization: float | None = None) -> Any:
+def annual_volatility(
+    returns: ArrayLike, period: str = DAILY, alpha: float = 2.0, annualization: float | None = None
+) -> Any:
     """Sample std (ddof=1) scaled by periods-per-year ** (1/alpha)."""
     if len(returns) < 2:
         return _nan_like(returns)
@@ -193,8 +197,9 @@ def annual_volatility(returns: ArrayLike, period: str = DAILY, alpha: float = 2.
     return _wrap(_nanstd(_arr(returns), 1) * ann ** (1.0 / alpha), returns)
 
 
-def sharpe_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0, period: str = DAILY,
-                 annualization: float | None = None) -> Any:
+def sharpe_ratio(
+    returns: ArrayLike, risk_free: ArrayLike | float = 0, period: str = DAILY, annualization: float | None = None
+) -> Any:
     """Annualised Sharpe ratio: mean / sample std of excess returns × sqrt(ann).
 
     NaN for fewer than two returns; ±inf when excess returns are constant and
@@ -209,8 +214,9 @@ def sharpe_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0, period: s
     return _wrap(out, returns)
 
 
-def downside_risk(returns: ArrayLike, required_return: ArrayLike | float = 0, period: str = DAILY,
-                  annualization: float | None = None) -> Any:
+def downside_risk(
+    returns: ArrayLike, required_return: ArrayLike | float = 0, period: str = DAILY, annualization: float | None = None
+) -> Any:
     """Annualised root-mean-square of returns below `required_return` (others count 0)."""
     if len(returns) < 1:
         return _nan_like(returns)
@@ -219,8 +225,9 @@ def downside_risk(returns: ArrayLike, required_return: ArrayLike | float = 0, pe
     return _wrap(np.sqrt(_nanmean(below * below)) * np.sqrt(ann), returns)
 
 
-def sortino_ratio(returns: ArrayLike, required_return: ArrayLike | float = 0, period: str = DAILY,
-                  annualization: float | None = None) -> Any:
+def sortino_ratio(
+    returns: ArrayLike, required_return: ArrayLike | float = 0, period: str = DAILY, annualization: float | None = None
+) -> Any:
     """Annualised mean excess return over annualised downside risk."""
     if len(returns) < 2:
         return _nan_like(returns)
@@ -240,8 +247,12 @@ def calmar_ratio(returns: ArrayLike, period: str = DAILY, annualization: float |
     return np.nan if np.isinf(ratio) else ratio
 
 
-def omega_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0.0, required_return: float = 0.0,
-                annualization: float = APPROX_BDAYS_PER_YEAR) -> float:
+def omega_ratio(
+    returns: ArrayLike,
+    risk_free: ArrayLike | float = 0.0,
+    required_return: float = 0.0,
+    annualization: float = APPROX_BDAYS_PER_YEAR,
+) -> float:
     """Sum of gains over sum of losses relative to a threshold.
 
     `required_return` is *annual* and converted to per period with `annualization`
@@ -262,6 +273,7 @@ def omega_ratio(returns: ArrayLike, risk_free: ArrayLike | float = 0.0, required
 
 
 # --- distribution -----------------------------------------------------------------
+
 
 def value_at_risk(returns: ArrayLike, cutoff: float = 0.05) -> float:
     """Historical VaR: the `cutoff` percentile of returns (linear interpolation)."""
@@ -309,12 +321,17 @@ def stability_of_timeseries(returns: ArrayLike) -> float:
 
 # --- against a benchmark --------------------------------------------------------------
 
+
 def _aligned(returns: ArrayLike, factor_returns: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Pair two return streams: equal-length arrays as is, pandas by index (outer join)."""
-    if (isinstance(returns, np.ndarray) and isinstance(factor_returns, np.ndarray)
-            and len(returns) == len(factor_returns)):
+    if (
+        isinstance(returns, np.ndarray)
+        and isinstance(factor_returns, np.ndarray)
+        and len(returns) == len(factor_returns)
+    ):
         r, f = _arr(returns), _arr(factor_returns)
     else:
+
         def as_pd(x: ArrayLike) -> pd.Series | pd.DataFrame:
             if isinstance(x, (pd.Series, pd.DataFrame)):
                 return x
@@ -357,8 +374,14 @@ def beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | f
     return _slope(r, f)
 
 
-def alpha(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | float = 0.0,
-          period: str = DAILY, annualization: float | None = None, _beta: float | None = None) -> float:
+def alpha(
+    returns: ArrayLike,
+    factor_returns: ArrayLike,
+    risk_free: ArrayLike | float = 0.0,
+    period: str = DAILY,
+    annualization: float | None = None,
+    _beta: float | None = None,
+) -> float:
     """Annualised Jensen's alpha: (1 + mean(r - rf - β(f - rf))) ** ann - 1."""
     r, f = _aligned(returns, factor_returns)
     ann = annualization_factor(period, annualization)
@@ -366,8 +389,13 @@ def alpha(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | 
     return _alpha(r, f, risk_free, ann, b)
 
 
-def alpha_beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | float = 0.0,
-               period: str = DAILY, annualization: float | None = None) -> tuple[float, float]:
+def alpha_beta(
+    returns: ArrayLike,
+    factor_returns: ArrayLike,
+    risk_free: ArrayLike | float = 0.0,
+    period: str = DAILY,
+    annualization: float | None = None,
+) -> tuple[float, float]:
     """(annualised alpha, beta) in one pass; see `alpha` and `beta`."""
     r, f = _aligned(returns, factor_returns)
     ann = annualization_factor(period, annualization)
@@ -376,10 +404,30 @@ def alpha_beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLi
 
 
 __all__ = [
-    "ANNUALIZATION_FACTORS", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY",
-    "annualization_factor", "cum_returns", "cum_returns_final", "drawdown_series",
-    "max_drawdown", "annual_return", "cagr", "annual_volatility", "sharpe_ratio",
-    "downside_risk", "sortino_ratio", "calmar_ratio", "omega_ratio", "value_at_risk",
-    "conditional_value_at_risk", "tail_ratio", "stability_of_timeseries", "alpha",
-    "beta", "alpha_beta",
+    "ANNUALIZATION_FACTORS",
+    "DAILY",
+    "WEEKLY",
+    "MONTHLY",
+    "QUARTERLY",
+    "YEARLY",
+    "annualization_factor",
+    "cum_returns",
+    "cum_returns_final",
+    "drawdown_series",
+    "max_drawdown",
+    "annual_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe_ratio",
+    "downside_risk",
+    "sortino_ratio",
+    "calmar_ratio",
+    "omega_ratio",
+    "value_at_risk",
+    "conditional_value_at_risk",
+    "tail_ratio",
+    "stability_of_timeseries",
+    "alpha",
+    "beta",
+    "alpha_beta",
 ]

@@ -82,8 +82,9 @@ class Panel:
     def rows(self, stop: int, start: int = 0) -> Panel:
         """The sub-panel of rows [start, stop) (positions, not dates)."""
         sl = slice(start, stop)
-        return Panel(self.dates[sl], self.tickers, self.open[sl], self.high[sl],
-                     self.low[sl], self.close[sl], self.volume[sl])
+        return Panel(
+            self.dates[sl], self.tickers, self.open[sl], self.high[sl], self.low[sl], self.close[sl], self.volume[sl]
+        )
 
     def upto(self, day: date | np.datetime64, lookback: int | None = None) -> Panel:
         """Rows with date ≤ `day`, the last `lookback` of them if given."""
@@ -95,8 +96,15 @@ class Panel:
     def select(self, tickers: Sequence[str]) -> Panel:
         """The same rows for a subset of tickers (in the given order)."""
         idx = [self.tickers.index(t) for t in tickers]
-        return Panel(self.dates, tuple(tickers), self.open[:, idx], self.high[:, idx],
-                     self.low[:, idx], self.close[:, idx], self.volume[:, idx])
+        return Panel(
+            self.dates,
+            tuple(tickers),
+            self.open[:, idx],
+            self.high[:, idx],
+            self.low[:, idx],
+            self.close[:, idx],
+            self.volume[:, idx],
+        )
 
     def live(self) -> np.ndarray:
         """Boolean (N,): tickers with a bar at the cutoff (the ones to forecast)."""

@@ -20,6 +20,7 @@ def annualization_factor(period: str = DAILY, annualization: float | None = None
     try:
         return ANNUALIZATION_FACTORS[period]
     except KeyError:
-        raise UsageError(f"unknown period {period!r}",
-                         hint="use one of " + ", ".join(ANNUALIZATION_FACTORS)
-                         + " or pass annualization=") from None
+        raise UsageError(
+            f"unknown period {period!r}",
+            hint="use one of " + ", ".join(ANNUALIZATION_FACTORS) + " or pass annualization=",
+        ) from None

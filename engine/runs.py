@@ -41,7 +41,7 @@ log = logging.getLogger("pmax.runs")
 class RunSetup:
     """The setup a run records in its `runs` row."""
 
-    feed_kind: str            # "replay" or "live"
+    feed_kind: str  # "replay" or "live"
     config_hash: str
     universe: tuple[str, ...]
     data_source: str
@@ -81,7 +81,9 @@ def _previous(con: duckdb.DuckDBPyConnection, account: str) -> tuple | None:
     """(data_source, universe, last session, config_hash) of the run that committed the last session."""
     rows = con.execute(
         "SELECT r.data_source, r.universe, c.session, r.config_hash, r.mode FROM cycles c "
-        "JOIN runs r USING (run_id) WHERE c.account = ? ORDER BY c.session DESC LIMIT 1", [account]).fetchall()
+        "JOIN runs r USING (run_id) WHERE c.account = ? ORDER BY c.session DESC LIMIT 1",
+        [account],
+    ).fetchall()
     return rows[0] if rows else None
 
 
@@ -90,7 +92,9 @@ def _held(con: duckdb.DuckDBPyConnection, account: str, names: list[str]) -> lis
         return []
     rows = con.execute(
         "SELECT ticker FROM positions WHERE account = ? AND qty <> 0 AND as_of = "
-        "(SELECT max(as_of) FROM positions WHERE account = ?) ORDER BY ticker", [account, account]).fetchall()
+        "(SELECT max(as_of) FROM positions WHERE account = ?) ORDER BY ticker",
+        [account, account],
+    ).fetchall()
     wanted = set(names)
     return [r[0] for r in rows if r[0] in wanted]
 
@@ -106,7 +110,8 @@ def check_resume(con: duckdb.DuckDBPyConnection, db: str, account: str, setup: R
         raise SetupChangedError(
             f"database {db} holds a {prev_kind} account {account!r} (last session {last}); "
             f"a {setup.feed_kind} run cannot continue it",
-            f"use another --db (or another [app] account) for {setup.feed_kind} runs")
+            f"use another --db (or another [app] account) for {setup.feed_kind} runs",
+        )
     notes: list[str] = []
     if universe is not None:
         before = set(filter(None, universe.split(",")))
@@ -118,7 +123,8 @@ def check_resume(con: duckdb.DuckDBPyConnection, db: str, account: str, setup: R
             raise SetupChangedError(
                 f"{len(held)} held name(s) left the universe since the last session ({last}): {shown}",
                 "resume with the previous watchlist/data file, or start this universe on another --db "
-                "(their positions would stay frozen and block new buys)")
+                "(their positions would stay frozen and block new buys)",
+            )
         if left or joined:
             notes.append(f"universe changed since {last}: {len(joined)} joined, {len(left)} left (none held)")
     if source and source != setup.data_source and setup.feed_kind == "replay":
@@ -130,13 +136,20 @@ def check_resume(con: duckdb.DuckDBPyConnection, db: str, account: str, setup: R
 
 def mark_crashed(con: duckdb.DuckDBPyConnection, own_pid: int) -> list[str]:
     """Close runs left `running` by another process (we hold the write lock, so it is gone)."""
-    rows = con.execute("SELECT run_id, started_at, pid FROM runs WHERE status = 'running' AND "
-                       "(pid IS NULL OR pid <> ?)", [own_pid]).fetchall()
+    rows = con.execute(
+        "SELECT run_id, started_at, pid FROM runs WHERE status = 'running' AND (pid IS NULL OR pid <> ?)", [own_pid]
+    ).fetchall()
     for run_id, started, pid in rows:
         con.execute(
             "UPDATE runs SET status = 'crashed', finished_at = ?, first_session = c.lo, last_session = c.hi, "
             "sessions = c.n FROM (SELECT min(session) AS lo, max(session) AS hi, count(*) AS n FROM cycles "
-            "WHERE run_id = ?) c WHERE runs.run_id = ?", [dt.datetime.now(), run_id, run_id])
-        log.warning("run %s (started %s by process %s) ended without a word; marked crashed", run_id,
-                    f"{started:%Y-%m-%d %H:%M}" if started else "?", pid)
+            "WHERE run_id = ?) c WHERE runs.run_id = ?",
+            [dt.datetime.now(), run_id, run_id],
+        )
+        log.warning(
+            "run %s (started %s by process %s) ended without a word; marked crashed",
+            run_id,
+            f"{started:%Y-%m-%d %H:%M}" if started else "?",
+            pid,
+        )
     return [r[0] for r in rows]

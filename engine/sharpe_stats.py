@@ -77,8 +77,7 @@ def _norm_ppf(p: float) -> float:
     return float(norm.ppf(p))
 
 
-def psr_from_moments(sr: float, n: int, skew: float, kurtosis: float,
-                     sr_benchmark: float = 0.0) -> float:
+def psr_from_moments(sr: float, n: int, skew: float, kurtosis: float, sr_benchmark: float = 0.0) -> float:
     """PSR from summary statistics (per-period Sharpe `sr` over `n` returns).
 
     PSR = Φ((sr - sr*)·sqrt(n - 1) / sqrt(1 - skew·sr + (kurtosis - 1)/4·sr²)).
@@ -106,8 +105,7 @@ def _sample_moments(r: np.ndarray) -> tuple[float, float, float]:
     return mean / std, skew, kurt
 
 
-def probabilistic_sharpe_ratio(returns: Any, sr_benchmark: float = 0.0,
-                               risk_free: Any = 0.0) -> float:
+def probabilistic_sharpe_ratio(returns: Any, sr_benchmark: float = 0.0, risk_free: Any = 0.0) -> float:
     """Probability that the true per-period Sharpe ratio exceeds `sr_benchmark`.
 
     Args:
@@ -141,8 +139,7 @@ def expected_max_sharpe(n_trials: int, sr_variance: float, sr_mean: float = 0.0)
     return sr_mean + math.sqrt(sr_variance) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
 
 
-def deflated_sharpe_ratio(returns: Any, n_trials: int, sr_variance: float,
-                          risk_free: Any = 0.0) -> float:
+def deflated_sharpe_ratio(returns: Any, n_trials: int, sr_variance: float, risk_free: Any = 0.0) -> float:
     """PSR against the Sharpe the best of `n_trials` lucky strategies would show.
 
     Args:
@@ -162,10 +159,16 @@ def _row_sharpe(samples: np.ndarray) -> np.ndarray:
         return samples.mean(axis=1) / std
 
 
-def sharpe_bootstrap_ci(returns: Any, n_boot: int = 2000, alpha: float = 0.05,
-                        rng: np.random.Generator | int = 0, risk_free: Any = 0.0,
-                        period: str = "daily", annualization: float | None = None,
-                        block: int = 1) -> tuple[float, float]:
+def sharpe_bootstrap_ci(
+    returns: Any,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    rng: np.random.Generator | int = 0,
+    risk_free: Any = 0.0,
+    period: str = "daily",
+    annualization: float | None = None,
+    block: int = 1,
+) -> tuple[float, float]:
     """Percentile bootstrap interval for the annualised Sharpe ratio.
 
     Args:

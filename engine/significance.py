@@ -71,8 +71,9 @@ def _pvalue(stat: float, df: float | None, alternative: str) -> float:
         return cdf(-stat)
     if alternative == "two-sided":
         return min(1.0, 2.0 * cdf(-abs(stat)))
-    raise UsageError(f"unknown alternative {alternative!r}",
-                     hint='use "two-sided", "less" (model better) or "greater" (model worse)')
+    raise UsageError(
+        f"unknown alternative {alternative!r}", hint='use "two-sided", "less" (model better) or "greater" (model worse)'
+    )
 
 
 def long_run_variance(d: np.ndarray, lags: int) -> float:
@@ -114,9 +115,15 @@ def ewc_long_run_variance(d: np.ndarray, B: int) -> float:
     return float(np.mean(lam * lam))
 
 
-def diebold_mariano(e_model: Any, e_baseline: Any, h: int = 1, loss: str = "se",
-                    harvey_correction: bool = True, alternative: Alternative = "two-sided",
-                    variance: Literal["ewc", "truncated"] = "ewc") -> DMResult:
+def diebold_mariano(
+    e_model: Any,
+    e_baseline: Any,
+    h: int = 1,
+    loss: str = "se",
+    harvey_correction: bool = True,
+    alternative: Alternative = "two-sided",
+    variance: Literal["ewc", "truncated"] = "ewc",
+) -> DMResult:
     """Diebold–Mariano test of equal accuracy of a model and a baseline.
 
     The loss differential is d_t = L(e_model_t) - L(e_baseline_t); pairs with a
@@ -158,8 +165,10 @@ def diebold_mariano(e_model: Any, e_baseline: Any, h: int = 1, loss: str = "se",
     a = np.asarray(e_model, dtype=float).ravel()
     b = np.asarray(e_baseline, dtype=float).ravel()
     if a.shape != b.shape:
-        raise UsageError(f"error series differ in length ({a.size} vs {b.size})",
-                         hint="score the model and the baseline on the same targets")
+        raise UsageError(
+            f"error series differ in length ({a.size} vs {b.size})",
+            hint="score the model and the baseline on the same targets",
+        )
     keep = np.isfinite(a) & np.isfinite(b)
     d = _loss(a[keep], loss) - _loss(b[keep], loss)
     n = int(d.size)
@@ -175,8 +184,7 @@ def diebold_mariano(e_model: Any, e_baseline: Any, h: int = 1, loss: str = "se",
     if np.ptp(d) == 0:  # every differential equal: no sampling variance at all
         stat = 0.0 if mean == 0 else math.copysign(np.inf, mean)
     elif not lrv > 0:
-        return DMResult(np.nan, np.nan, n, f"long-run variance not positive with {n} errors at h={h}: "
-                                           "not enough data")
+        return DMResult(np.nan, np.nan, n, f"long-run variance not positive with {n} errors at h={h}: not enough data")
     else:
         stat = mean / math.sqrt(lrv / n)
     if variance == "truncated" and harvey_correction:
@@ -310,7 +318,19 @@ def christoffersen_independence(exceptions: Any) -> StatResult:
 
 
 __all__ = [
-    "CoverageResult", "DMResult", "StatResult", "benjamini_hochberg", "christoffersen_independence",
-    "coverage_test", "ewc_bandwidth", "ewc_long_run_variance", "kupiec_pof", "diebold_mariano", "long_run_variance", "ljung_box", "jarque_bera",
-    "probabilistic_sharpe_ratio", "deflated_sharpe_ratio",
+    "CoverageResult",
+    "DMResult",
+    "StatResult",
+    "benjamini_hochberg",
+    "christoffersen_independence",
+    "coverage_test",
+    "ewc_bandwidth",
+    "ewc_long_run_variance",
+    "kupiec_pof",
+    "diebold_mariano",
+    "long_run_variance",
+    "ljung_box",
+    "jarque_bera",
+    "probabilistic_sharpe_ratio",
+    "deflated_sharpe_ratio",
 ]

@@ -22,7 +22,9 @@ def session_forecasts(ctx: CycleContext) -> list[dict]:
         return cached[1]
     cur = ctx.con.execute(
         "SELECT model, horizon, ticker, mean, lower, upper, prob_up, vol, drivers FROM forecasts "
-        "WHERE account = ? AND as_of = ? AND model IN ('ensemble', 'garch')", [ctx.account, ctx.session])
+        "WHERE account = ? AND as_of = ? AND model IN ('ensemble', 'garch')",
+        [ctx.account, ctx.session],
+    )
     cols = [d[0] for d in cur.description]
     rows = [dict(zip(cols, r)) for r in cur.fetchall()]
     ctx.state[FORECASTS_KEY] = (ctx.session, rows)
@@ -30,11 +32,13 @@ def session_forecasts(ctx: CycleContext) -> list[dict]:
 
 
 def ensemble_forecasts(ctx: CycleContext, horizon: int) -> dict[str, dict]:
-    return {r["ticker"]: r for r in session_forecasts(ctx)
-            if r["model"] == "ensemble" and r["horizon"] == horizon}
+    return {r["ticker"]: r for r in session_forecasts(ctx) if r["model"] == "ensemble" and r["horizon"] == horizon}
 
 
 def garch_vols(ctx: CycleContext, horizon: int) -> dict[str, float]:
     """Forecast h-session log-return vol per ticker from the GARCH model."""
-    return {r["ticker"]: float(r["vol"]) for r in session_forecasts(ctx)
-            if r["model"] == "garch" and r["horizon"] == horizon and r["vol"] is not None}
+    return {
+        r["ticker"]: float(r["vol"])
+        for r in session_forecasts(ctx)
+        if r["model"] == "garch" and r["horizon"] == horizon and r["vol"] is not None
+    }

@@ -63,8 +63,12 @@ class SignalStop:
         if self._cancel_wait():
             print(f"pmax: {signal_name(signum)} — stopping", file=sys.stderr, flush=True)
         else:
-            print(f"pmax: {signal_name(signum)} — finishing the session in flight, then stopping "
-                  "(signal again to stop now and roll it back)", file=sys.stderr, flush=True)
+            print(
+                f"pmax: {signal_name(signum)} — finishing the session in flight, then stopping "
+                "(signal again to stop now and roll it back)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def exit_now(signum: int, message: str) -> None:

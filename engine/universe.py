@@ -71,8 +71,8 @@ class UniverseChanged(Event):
     removed: tuple[str, ...]
     kept: tuple[str, ...]
     liquidating: tuple[str, ...]
-    left: tuple[str, ...] = ()           # kept or liquidated names now flat
-    backfilled: int = 0                  # history bars ingested for the added names
+    left: tuple[str, ...] = ()  # kept or liquidated names now flat
+    backfilled: int = 0  # history bars ingested for the added names
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ class UniversePlan:
     """What the next cycle applies: the universe after, and what to record and publish."""
 
     after: Universe
-    actions: dict[str, str]              # ticker -> add | remove | keep | liquidate | left
-    requested_at: dict[str, dt.datetime]   # ticker -> when its last request came (now: housekeeping)
+    actions: dict[str, str]  # ticker -> add | remove | keep | liquidate | left
+    requested_at: dict[str, dt.datetime]  # ticker -> when its last request came (now: housekeeping)
     n_requests: int
     backfill: pd.DataFrame | None = None
 
@@ -100,8 +100,9 @@ class UniversePlan:
             return tuple(sorted(t for t, a in self.actions.items() if a == action))
 
         rows = 0 if self.backfill is None else len(self.backfill)
-        return UniverseChanged(session, named("add"), named("remove"), named("keep"), named("liquidate"),
-                               named("left"), rows)
+        return UniverseChanged(
+            session, named("add"), named("remove"), named("keep"), named("liquidate"), named("left"), rows
+        )
 
 
 def _names(values: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -118,8 +119,10 @@ def check_symbols(names: Sequence[str]) -> None:
 
     bad = [n for n in names if not TICKER_PATTERN.match(n)]
     if bad:
-        raise InputError(f"{bad[0][:24]!r} is not a ticker symbol; nothing changed",
-                         "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)")
+        raise InputError(
+            f"{bad[0][:24]!r} is not a ticker symbol; nothing changed",
+            "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)",
+        )
 
 
 class UniverseDesk:
@@ -128,13 +131,17 @@ class UniverseDesk:
     def __init__(self, feed: Feed, base: Sequence[str]) -> None:
         self.feed = feed
         self.current = Universe(tuple(sorted(base)))
-        self.changed = False              # False: stages read [data] watchlist as before
+        self.changed = False  # False: stages read [data] watchlist as before
         self._pending: list[ChangeRequest] = []
         self._lock = threading.Lock()
 
     # -- any thread ----------------------------------------------------------------
-    def request(self, add: Iterable[str] | str | None = None, remove: Iterable[str] | str | None = None,
-                liquidate: Iterable[str] | str | None = None) -> ChangeRequest:
+    def request(
+        self,
+        add: Iterable[str] | str | None = None,
+        remove: Iterable[str] | str | None = None,
+        liquidate: Iterable[str] | str | None = None,
+    ) -> ChangeRequest:
         """Validate and queue a change (see `Engine.request_universe_change`)."""
         adds, removes, sells = _names(add), _names(remove), _names(liquidate)
         removes = tuple(dict.fromkeys(removes + sells))  # liquidating a name removes it
@@ -149,9 +156,10 @@ class UniverseDesk:
             unknown = self.feed.check_new_tickers(new)  # may fetch (live): off the UI thread
             if unknown:
                 verb = "is" if len(unknown) == 1 else "are"
-                raise InputError(f"{name_some(unknown, 4)} {verb} not in the data ({self.feed.describe()}); "
-                                 "nothing added", "check the symbol; a replay trades only the tickers in its "
-                                 "data file (another file: --data FILE)")
+                raise InputError(
+                    f"{name_some(unknown, 4)} {verb} not in the data ({self.feed.describe()}); nothing added",
+                    "check the symbol; a replay trades only the tickers in its data file (another file: --data FILE)",
+                )
         req = ChangeRequest(adds, removes, sells)
         with self._lock:
             self._pending.append(req)
@@ -228,20 +236,22 @@ class UniverseDesk:
     def commit(self, plan: UniversePlan) -> None:
         """The cycle that applied `plan` committed: it is the universe in force now."""
         with self._lock:
-            del self._pending[:plan.n_requests]
+            del self._pending[: plan.n_requests]
             self.current = plan.after
             self.changed = True
 
     # -- start-up --------------------------------------------------------------------
     def restore(self, con: duckdb.DuckDBPyConnection, account: str) -> list[str]:
         """Keep managing held names a past run added, kept or was liquidating; returns notes."""
-        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'universe_changes'"
-                           ).fetchall()[0][0]:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'universe_changes'").fetchall()[0][
+            0
+        ]:
             return []  # a read-only database from before migration 98
         rows = con.execute(
             "SELECT ticker, action FROM universe_changes WHERE account = ? "
             "QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY session DESC) = 1",
-            [account]).fetchall()
+            [account],
+        ).fetchall()
         last = {t: a for t, a in rows if t not in self.current.watch}
         held = set(held_names(con, account, sorted(last)))
         kept = sorted(t for t, a in last.items() if a in ("add", "keep") and t in held)
@@ -255,8 +265,10 @@ class UniverseDesk:
         self.feed.deliver(self.current.delivered)
         notes = []
         if kept:
-            notes.append(f"still managing {name_some(kept, 6)}: held, added or kept by an earlier run "
-                         "though not in [data] watchlist")
+            notes.append(
+                f"still managing {name_some(kept, 6)}: held, added or kept by an earlier run "
+                "though not in [data] watchlist"
+            )
         if selling:
             notes.append(f"still liquidating {name_some(selling, 6)} (held; removed by an earlier run)")
         return notes
@@ -269,24 +281,34 @@ def held_names(con: Any, account: str, names: Sequence[str]) -> list[str]:
     rows = con.execute(
         "SELECT ticker FROM positions WHERE account = ? AND qty <> 0 AND list_contains(?, ticker) AND as_of = "
         "(SELECT max(as_of) FROM positions WHERE account = ?) ORDER BY ticker",
-        [account, list(names), account]).fetchall()
+        [account, list(names), account],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
-def record(con: duckdb.DuckDBPyConnection, account: str, session: dt.date, plan: UniversePlan,
-           run_id: str) -> None:
+def record(con: duckdb.DuckDBPyConnection, account: str, session: dt.date, plan: UniversePlan, run_id: str) -> None:
     """Write the plan's actions (inside the cycle's transaction) and the run's new universe."""
     from engine.store import upsert
 
     if plan.actions:
-        upsert(con, "universe_changes", pd.DataFrame({
-            "account": account, "session": pd.Timestamp(session), "ticker": list(plan.actions),
-            "action": list(plan.actions.values()),
-            "requested_at": [pd.Timestamp(plan.requested_at[t]) for t in plan.actions]}))
+        upsert(
+            con,
+            "universe_changes",
+            pd.DataFrame(
+                {
+                    "account": account,
+                    "session": pd.Timestamp(session),
+                    "ticker": list(plan.actions),
+                    "action": list(plan.actions.values()),
+                    "requested_at": [pd.Timestamp(plan.requested_at[t]) for t in plan.actions],
+                }
+            ),
+        )
     con.execute("UPDATE runs SET universe = ? WHERE run_id = ?", [",".join(plan.after.delivered), run_id])
 
 
 # -- what stages read ---------------------------------------------------------------
+
 
 def _universe(ctx: CycleContext) -> Universe | None:
     got = ctx.state.get(UNIVERSE_KEY)

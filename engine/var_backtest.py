@@ -20,8 +20,19 @@ if TYPE_CHECKING:
     from engine.store.connection import Queryable
 
 MEASURES = ("var_hist_95", "var_hist_99", "var_param_95", "var_param_99", "var_mc_95", "var_mc_99")
-BACKTEST_COLUMNS = ["measure", "level", "n", "exceptions", "rate", "expected", "kupiec_lr", "kupiec_p",
-                    "independence_lr", "independence_p", "verdict"]
+BACKTEST_COLUMNS = [
+    "measure",
+    "level",
+    "n",
+    "exceptions",
+    "rate",
+    "expected",
+    "kupiec_lr",
+    "kupiec_p",
+    "independence_lr",
+    "independence_p",
+    "verdict",
+]
 
 
 def var_pairs(con: Queryable, account: str) -> pd.DataFrame:
@@ -30,7 +41,9 @@ def var_pairs(con: Queryable, account: str) -> pd.DataFrame:
     return con.execute(
         f"SELECT r.as_of, {cols}, e.next_return FROM risk r JOIN ("
         "  SELECT as_of, lead(daily_return) OVER (ORDER BY as_of) AS next_return FROM equity WHERE account = ?"
-        ") e ON e.as_of = r.as_of WHERE r.account = ? ORDER BY r.as_of", [account, account]).df()
+        ") e ON e.as_of = r.as_of WHERE r.account = ? ORDER BY r.as_of",
+        [account, account],
+    ).df()
 
 
 def backtest(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -50,10 +63,24 @@ def backtest(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         exc = (nxt[ok] < var[ok]).astype(float)
         uc = kupiec_pof(exc, 1.0 - level)
         ind = christoffersen_independence(exc)
-        bad = [name for name, p in (("exception rate", uc.pvalue), ("clustering", ind.pvalue))
-               if np.isfinite(p) and p < alpha]
-        rows.append({"measure": m, "level": level, "n": int(ok.sum()), "exceptions": int(exc.sum()),
-                     "rate": float(exc.mean()), "expected": 1.0 - level, "kupiec_lr": uc.stat,
-                     "kupiec_p": uc.pvalue, "independence_lr": ind.stat, "independence_p": ind.pvalue,
-                     "verdict": ("rejected: " + ", ".join(bad)) if bad else "not rejected"})
+        bad = [
+            name
+            for name, p in (("exception rate", uc.pvalue), ("clustering", ind.pvalue))
+            if np.isfinite(p) and p < alpha
+        ]
+        rows.append(
+            {
+                "measure": m,
+                "level": level,
+                "n": int(ok.sum()),
+                "exceptions": int(exc.sum()),
+                "rate": float(exc.mean()),
+                "expected": 1.0 - level,
+                "kupiec_lr": uc.stat,
+                "kupiec_p": uc.pvalue,
+                "independence_lr": ind.stat,
+                "independence_p": ind.pvalue,
+                "verdict": ("rejected: " + ", ".join(bad)) if bad else "not rejected",
+            }
+        )
     return pd.DataFrame(rows, columns=BACKTEST_COLUMNS)

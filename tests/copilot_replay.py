@@ -31,9 +31,23 @@ def replay_db(root: Path) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             (root / "fast.toml").write_text(FAST)
-            out = subprocess.run([sys.executable, "-m", "tui.cli", "--run", "--until", UNTIL, "--db",
-                                  str(db), "--config", str(root / "fast.toml")],
-                                 capture_output=True, text=True, timeout=600)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "tui.cli",
+                    "--run",
+                    "--until",
+                    UNTIL,
+                    "--db",
+                    str(db),
+                    "--config",
+                    str(root / "fast.toml"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert out.returncode == 0, out.stderr[-2000:]
             done.touch()
     return db

@@ -26,10 +26,14 @@ D = [dt.date(2016, 1, 4), dt.date(2016, 1, 5), dt.date(2016, 1, 6), dt.date(2016
 
 # Bar-by-bar inputs: (session, ticker, open, high, low, close)
 BARS = [
-    (D[0], "AAA", 100.0, 101.0, 99.0, 100.0), (D[0], "BBB", 50.0, 51.0, 49.0, 50.0),
-    (D[1], "AAA", 102.0, 103.0, 101.0, 102.0), (D[1], "BBB", 50.0, 50.5, 48.0, 49.0),
-    (D[2], "AAA", 101.0, 104.0, 100.0, 103.0), (D[2], "BBB", 49.0, 49.5, 48.5, 49.0),
-    (D[3], "AAA", 103.0, 103.0, 99.0, 100.0), (D[3], "BBB", 49.0, 50.0, 48.0, 50.0),
+    (D[0], "AAA", 100.0, 101.0, 99.0, 100.0),
+    (D[0], "BBB", 50.0, 51.0, 49.0, 50.0),
+    (D[1], "AAA", 102.0, 103.0, 101.0, 102.0),
+    (D[1], "BBB", 50.0, 50.5, 48.0, 49.0),
+    (D[2], "AAA", 101.0, 104.0, 100.0, 103.0),
+    (D[2], "BBB", 49.0, 49.5, 48.5, 49.0),
+    (D[3], "AAA", 103.0, 103.0, 99.0, 100.0),
+    (D[3], "BBB", 49.0, 50.0, 48.0, 50.0),
 ]
 # Orders decided at a session's close: (session, ticker, side, qty, type, limit)
 SCRIPT = [
@@ -40,10 +44,10 @@ SCRIPT = [
 ]
 # Expected: order -> (status, filled qty, fill date, fill price, commission)
 EXPECTED_ORDERS = {
-    (D[0], "AAA"): ("filled", 100, D[1], 102.102, 10.21),       # open 102 + 10 bps
-    (D[0], "BBB"): ("filled", 200, D[1], 48.5, 9.70),           # limit inside [48, 50.5]
-    (D[1], "AAA"): ("cancelled", 0, None, None, None),          # high 104 < limit 105
-    (D[2], "BBB"): ("filled", 200, D[3], 48.951, 9.79),         # open 49 - 10 bps
+    (D[0], "AAA"): ("filled", 100, D[1], 102.102, 10.21),  # open 102 + 10 bps
+    (D[0], "BBB"): ("filled", 200, D[1], 48.5, 9.70),  # limit inside [48, 50.5]
+    (D[1], "AAA"): ("cancelled", 0, None, None, None),  # high 104 < limit 105
+    (D[2], "BBB"): ("filled", 200, D[3], 48.951, 9.79),  # open 49 - 10 bps
 }
 # Expected cash and equity at each close.
 EXPECTED_BOOK = {
@@ -63,8 +67,11 @@ class ScriptedOrders(Stage):
         self.script = script
 
     def run(self, ctx: CycleContext) -> None:
-        rows = [Order(order_id(ctx.account, s, t, "test"), ctx.account, s, t, side, q, typ, lim, intent="test")
-                for s, t, side, q, typ, lim in self.script if s == ctx.session]
+        rows = [
+            Order(order_id(ctx.account, s, t, "test"), ctx.account, s, t, side, q, typ, lim, intent="test")
+            for s, t, side, q, typ, lim in self.script
+            if s == ctx.session
+        ]
         if rows:
             append(ctx.con, "orders", pd.DataFrame([{c: getattr(o, c) for c in ORDER_COLUMNS} for o in rows]))
 
@@ -78,8 +85,7 @@ def _feed(tmp_path: Path) -> ReplayFeed:
 
 
 def _engine(tmp_path: Path, stages: list[Stage]) -> tuple[Engine, Store]:
-    cfg = load_config(env={}, overrides={"portfolio.initial_cash": 100_000.0, "risk.mc_paths": 0,
-                                         "risk.stress": False})
+    cfg = load_config(env={}, overrides={"portfolio.initial_cash": 100_000.0, "risk.mc_paths": 0, "risk.stress": False})
     store = Store.open(tmp_path / "t.duckdb")
     return Engine(store, cfg, _feed(tmp_path), stages=stages), store
 
@@ -89,8 +95,10 @@ def test_scenario_table_orders_fills_cash(tmp_path: Path) -> None:
     events: list = []
     eng.subscribe(events.append)
     asyncio.run(eng.run())
-    orders = store.query_df("SELECT o.as_of, o.ticker, o.status, o.filled_qty, o.reason, f.date, f.price, "
-                            "f.commission FROM orders o LEFT JOIN fills f USING (order_id) ORDER BY o.as_of, o.ticker")
+    orders = store.query_df(
+        "SELECT o.as_of, o.ticker, o.status, o.filled_qty, o.reason, f.date, f.price, "
+        "f.commission FROM orders o LEFT JOIN fills f USING (order_id) ORDER BY o.as_of, o.ticker"
+    )
     assert len(orders) == len(EXPECTED_ORDERS)
     for r in orders.itertuples():
         st, fq, fdate, price, comm = EXPECTED_ORDERS[(r.as_of.date(), r.ticker)]
@@ -107,8 +115,10 @@ def test_scenario_table_orders_fills_cash(tmp_path: Path) -> None:
         assert r.cash == pytest.approx(cash, abs=0.005)
         assert r.equity == pytest.approx(equity, abs=0.005)
     # Reconciliation holds every session: cash + sum(qty x close) = equity, to the cent.
-    rec = store.query_df("SELECT e.cash + coalesce(sum(p.qty * p.close), 0) AS marked, e.equity FROM equity e "
-                         "LEFT JOIN positions p USING (account, as_of) GROUP BY e.as_of, e.cash, e.equity")
+    rec = store.query_df(
+        "SELECT e.cash + coalesce(sum(p.qty * p.close), 0) AS marked, e.equity FROM equity e "
+        "LEFT JOIN positions p USING (account, as_of) GROUP BY e.as_of, e.cash, e.equity"
+    )
     assert (rec["marked"] - rec["equity"]).abs().max() < 0.005
     names = [type(e).__name__ for e in events]
     assert names.count("OrderFilled") == 3 and names.count("OrderCancelled") == 1

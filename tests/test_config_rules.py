@@ -20,12 +20,22 @@ from engine.errors import ConfigError
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_pmax(args: list[str], env_extra: dict[str, str], home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_pmax(
+    args: list[str], env_extra: dict[str, str], home: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
-    env.update({"PYTHONPATH": str(REPO), "HOME": str(home), "XDG_CONFIG_HOME": str(home / "cfg"),
-                "XDG_DATA_HOME": str(home / "data"), **env_extra})
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], cwd=REPO, env=env, text=True,
-                          capture_output=True, timeout=timeout)
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "cfg"),
+            "XDG_DATA_HOME": str(home / "data"),
+            **env_extra,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args], cwd=REPO, env=env, text=True, capture_output=True, timeout=timeout
+    )
 
 
 ENV_CASES = [
@@ -54,7 +64,8 @@ ENV_CASES = [
 
 @pytest.mark.parametrize(("name", "value", "fragment"), ENV_CASES, ids=[f"{n}={v}" for n, v, _ in ENV_CASES])
 def test_bad_setting_in_environment_stops_pmax_before_the_database(
-        tmp_path: Path, name: str, value: str, fragment: str) -> None:
+    tmp_path: Path, name: str, value: str, fragment: str
+) -> None:
     db = tmp_path / "x.duckdb"
     result = run_pmax(["--run", "--cycles", "1", "--db", str(db)], {name: value}, tmp_path)
     assert result.returncode == 2, result.stderr
@@ -94,12 +105,20 @@ def test_secret_never_echoed(tmp_path: Path) -> None:
 
 def test_rules_hold_without_importing_the_modules_that_use_them(tmp_path: Path) -> None:
     """A fresh interpreter that imports only engine.config still rejects every bad value."""
-    code = ("from engine.config import load_config\n"
-            "for env in ({'PMAX_PORTFOLIO__ORDER_TYPE': 'stop'}, {'PMAX_DEVICE__DEVICE': 'tpu'},"
-            " {'PMAX_COPILOT__BACKEND': 'gpt'}):\n"
-            "    try:\n        load_config(env=env)\n    except Exception as e:\n        print(type(e).__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                         text=True, capture_output=True, timeout=60)
+    code = (
+        "from engine.config import load_config\n"
+        "for env in ({'PMAX_PORTFOLIO__ORDER_TYPE': 'stop'}, {'PMAX_DEVICE__DEVICE': 'tpu'},"
+        " {'PMAX_COPILOT__BACKEND': 'gpt'}):\n"
+        "    try:\n        load_config(env=env)\n    except Exception as e:\n        print(type(e).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert out.stdout.split() == ["ConfigError"] * 3, out.stderr
 
 
@@ -130,8 +149,9 @@ def test_every_setting_has_a_rule() -> None:
     """A key added to default.toml needs a rule in engine/config_rules.RULES (or a place in
     UNCHECKED when any value of its type is fine); booleans need none."""
     cfg = load_config(env={})
-    missing = [k for k in leaf_keys() if k not in RULES and k not in UNCHECKED
-               and not isinstance(cfg.get(k), (bool, dict))]
+    missing = [
+        k for k in leaf_keys() if k not in RULES and k not in UNCHECKED and not isinstance(cfg.get(k), (bool, dict))
+    ]
     assert not missing, f"add a rule to engine/config_rules.RULES for: {', '.join(missing)}"
 
 
@@ -142,10 +162,18 @@ def test_model_list_matches_the_registry() -> None:
 
 
 def test_loading_the_config_imports_no_heavy_library() -> None:
-    code = ("import sys\nfrom engine.config import load_config\nload_config(env={})\n"
-            "print(sorted(m for m in ('pandas', 'numpy', 'duckdb', 'textual', 'torch') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                         text=True, capture_output=True, timeout=60)
+    code = (
+        "import sys\nfrom engine.config import load_config\nload_config(env={})\n"
+        "print(sorted(m for m in ('pandas', 'numpy', 'duckdb', 'textual', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 

@@ -9,17 +9,23 @@ from copilot.checks import MARK, NumberGuard, check_text, extract
 from copilot.tools.base import result
 from copilot.types import Citation
 
-ROWS = result("pnl_period", "P&L 2016-02-01..2016-02-29", ["ticker", "pnl", "return", "last"],
-              [("MCD", -2997.38, -0.010278, dt.date(2016, 2, 29)),
-               ("BAC", -2321.45, 0.0043680985244242965, dt.date(2016, 2, 26))],
-              [Citation("positions", "account=paper", dt.date(2016, 2, 29))])
+ROWS = result(
+    "pnl_period",
+    "P&L 2016-02-01..2016-02-29",
+    ["ticker", "pnl", "return", "last"],
+    [
+        ("MCD", -2997.38, -0.010278, dt.date(2016, 2, 29)),
+        ("BAC", -2321.45, 0.0043680985244242965, dt.date(2016, 2, 26)),
+    ],
+    [Citation("positions", "account=paper", dt.date(2016, 2, 29))],
+)
 
 
 def test_extracts_numbers_with_units_and_skips_labels() -> None:
-    found = extract("VaR(95%) is -0.98% (−$3.0k, $1.2 million, 8.8e-05); 1-day; var_hist_95; "
-                    "on 2016-02-11 and February 12, 2016")
-    assert [n.text for n in found] == ["-0.98%", "−$3.0k", "$1.2 million", "8.8e-05",
-                                       "2016-02-11", "February 12, 2016"]
+    found = extract(
+        "VaR(95%) is -0.98% (−$3.0k, $1.2 million, 8.8e-05); 1-day; var_hist_95; on 2016-02-11 and February 12, 2016"
+    )
+    assert [n.text for n in found] == ["-0.98%", "−$3.0k", "$1.2 million", "8.8e-05", "2016-02-11", "February 12, 2016"]
     assert found[0].value is not None and (found[0].value == -0.98 * 0.01 or abs(found[0].value - 0.0098) < 1e-12)
     assert found[1].value == 3000.0 and found[1].tolerance == 50.0
     assert found[4].day == dt.date(2016, 2, 11) and found[5].day == dt.date(2016, 2, 12)

@@ -64,14 +64,20 @@ def test_ask_missing_database_is_a_usage_error(tmp_path: Path, capsys: pytest.Ca
     assert not (tmp_path / "none.duckdb").exists()
 
 
-def test_ask_on_a_database_held_by_another_process_exits_2(db: Path, capsys: pytest.CaptureFixture,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ask_on_a_database_held_by_another_process_exits_2(
+    db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A holder that is not a serving pmax: ask waits [serve] lock_wait_s, then says who holds it."""
     monkeypatch.setenv("PMAX_SERVE__LOCK_WAIT_S", "1")
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-                               "print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         assert run(["ask", "--db", str(db), "what is our risk?"]) == 2
@@ -92,8 +98,9 @@ def test_copilot_status(capsys: pytest.CaptureFixture) -> None:
     assert "backend: offline" in capsys.readouterr().out
 
 
-def test_status_with_a_missing_transformers_model_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_with_a_missing_transformers_model_names_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PMAX_COPILOT__BACKEND", "transformers")
     monkeypatch.setenv("PMAX_COPILOT__MODEL", str(tmp_path / "no-model"))
     assert run(["copilot", "status", "--json"]) == 1  # the configured backend cannot answer
@@ -102,7 +109,8 @@ def test_status_with_a_missing_transformers_model_names_the_fix(tmp_path: Path, 
 
 
 def test_status_says_the_server_is_unreachable_and_reports_the_check_rate(
-        db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from copilot.session import CopilotSession
     from engine.config import load_config
 
@@ -122,8 +130,9 @@ def test_status_says_the_server_is_unreachable_and_reports_the_check_rate(
     assert "reachable: False" in out and "cannot reach http://127.0.0.1:9/v1/models" in out
 
 
-def test_ask_with_a_server_that_answers_nothing_exits_1(db: Path, capsys: pytest.CaptureFixture,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ask_with_a_server_that_answers_nothing_exits_1(
+    db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from copilot.testing import FakeOpenAIServer, content_chunks
 
     with FakeOpenAIServer(lambda req: content_chunks("")) as srv:

@@ -41,8 +41,10 @@ def test_latest_signal_answer_states_stored_numbers_and_sources(store: Store) ->
     answer = sess.last_answer
     assert answer is not None
     assert len(chunks) > 2 and "".join(chunks) == answer.text
-    row = store.con.execute("SELECT action, confidence, expected_return, as_of FROM signals "
-                            "WHERE ticker = 'AAPL' ORDER BY as_of DESC LIMIT 1").fetchall()[0]
+    row = store.con.execute(
+        "SELECT action, confidence, expected_return, as_of FROM signals "
+        "WHERE ticker = 'AAPL' ORDER BY as_of DESC LIMIT 1"
+    ).fetchall()[0]
     lead = answer.text.split("\n\n")[0]
     assert f"**{row[0]}**" in lead and f"{row[1]:.2f}" in lead and row[3].isoformat() in lead
     assert f"{row[2] * 100:+.2f}%" in lead  # expected return, as a percentage
@@ -84,8 +86,9 @@ def test_answers_are_cached_until_the_store_changes(store: Store) -> None:
     assert again.timings["cached"] == 1.0 and again.text == first.text
     store.con.execute("UPDATE risk SET var_hist_95 = 0.0311, halted = TRUE, halt_reason = 'drawdown stop'")
     assert sess.ask("what is our risk?").timings["cached"] == 1.0  # same as-of and row counts
-    store.con.execute("INSERT INTO risk (account, as_of, var_hist_95, halted) VALUES "
-                      "('paper', DATE '2018-02-08', 0.0299, TRUE)")
+    store.con.execute(
+        "INSERT INTO risk (account, as_of, var_hist_95, halted) VALUES ('paper', DATE '2018-02-08', 0.0299, TRUE)"
+    )
     fresh = sess.ask("what is our risk?")
     assert fresh.timings["cached"] == 0.0
     assert "+2.99%" in fresh.text and "**halted**" in fresh.text and "2018-02-08" in fresh.text
@@ -95,14 +98,13 @@ def test_turns_persist_in_copilot_messages_and_resume(store: Store) -> None:
     sess = offline(store)
     sess.ask("show positions")
     sess.ask("recent fills")
-    rows = store.con.execute("SELECT seq, role, backend FROM copilot_messages WHERE conversation_id = ? "
-                             "ORDER BY seq", [sess.conversation_id]).fetchall()
-    assert rows == [(1, "user", None), (2, "assistant", "offline"), (3, "user", None),
-                    (4, "assistant", "offline")]
+    rows = store.con.execute(
+        "SELECT seq, role, backend FROM copilot_messages WHERE conversation_id = ? ORDER BY seq", [sess.conversation_id]
+    ).fetchall()
+    assert rows == [(1, "user", None), (2, "assistant", "offline"), (3, "user", None), (4, "assistant", "offline")]
     hist = sess.history()
     assert hist[1]["sources"][0]["table"] == "positions"
-    resumed = CopilotSession(store.cursor, CopilotSettings(backend="offline"),
-                             conversation_id=sess.conversation_id)
+    resumed = CopilotSession(store.cursor, CopilotSettings(backend="offline"), conversation_id=sess.conversation_id)
     resumed.ask("rejected orders")
     assert [m["seq"] for m in resumed.history()] == [1, 2, 3, 4, 5, 6]
     answer = resumed.last_answer

@@ -24,7 +24,7 @@ class BlockingSession:
         yield "Thinking about "
         cancel.wait(5)
         text = "Thinking about \n\n_(stopped)_\n\n**Sources**\n\n1. `risk` [account=paper]"
-        yield text[len("Thinking about "):]
+        yield text[len("Thinking about ") :]
         self.last_answer = Answer(text, [Citation("risk", "account=paper")], "fake", {"total_s": 0.1})
 
 

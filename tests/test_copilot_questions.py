@@ -15,10 +15,12 @@ from copilot.session import CopilotSession
 from copilot.settings import CopilotSettings
 from engine.store import Store
 
-FOUR = ("What is the latest signal for AAPL, and why?",
-        "Why did the portfolio lose money in February 2016?",
-        "Which model has been most accurate for MSFT?",
-        "What is my biggest risk right now?")
+FOUR = (
+    "What is the latest signal for AAPL, and why?",
+    "Why did the portfolio lose money in February 2016?",
+    "Which model has been most accurate for MSFT?",
+    "What is my biggest risk right now?",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,8 @@ def test_february_pnl_and_detractors_match_the_books(store: Store) -> None:
     before, end = con.execute(
         "SELECT (SELECT equity FROM equity WHERE as_of < DATE '2016-02-01' ORDER BY as_of DESC "
         "LIMIT 1), (SELECT equity FROM equity WHERE as_of <= DATE '2016-02-29' ORDER BY as_of "
-        "DESC LIMIT 1)").fetchall()[0]
+        "DESC LIMIT 1)"
+    ).fetchall()[0]
     pnl = end - before
     answer = ask(store, FOUR[1])
     assert pnl < 0 and f"lost ${abs(pnl):,.0f} ({pnl / before * 100:+.2f}%)" in answer.text
@@ -64,7 +67,8 @@ def test_most_accurate_model_is_named_from_out_of_sample_skill(store: Store) -> 
     rows = store.con.execute(
         "SELECT model, horizon, 1 - avg(error * error) / avg(naive_error * naive_error) AS skill, "
         "count(*) AS n FROM model_scores WHERE ticker = 'MSFT' AND model <> 'naive' "
-        "GROUP BY model, horizon HAVING count(*) >= 20 ORDER BY skill DESC").fetchall()
+        "GROUP BY model, horizon HAVING count(*) >= 20 ORDER BY skill DESC"
+    ).fetchall()
     best_model, best_h, skill, _ = rows[0]
     answer = ask(store, FOUR[2])
     lead = answer.text.split("\n\n")[0]
@@ -77,8 +81,7 @@ def test_most_accurate_model_is_named_from_out_of_sample_skill(store: Store) -> 
 def test_biggest_risk_names_the_worst_stress_scenario_and_var_parts_add_up(store: Store) -> None:
     from copilot.tools import run_tool
 
-    stress, var = store.con.execute("SELECT stress, var_hist_95 FROM risk ORDER BY as_of DESC "
-                                    "LIMIT 1").fetchall()[0]
+    stress, var = store.con.execute("SELECT stress, var_hist_95 FROM risk ORDER BY as_of DESC LIMIT 1").fetchall()[0]
     worst = min(json.loads(stress).items(), key=lambda kv: kv[1])
     answer = ask(store, FOUR[3])
     assert f"a repeat of **{worst[0]}**" in answer.text and f"{worst[1] * 100:+.2f}%" in answer.text
@@ -92,8 +95,9 @@ def test_the_four_questions_print_only_numbers_from_their_sources(store: Store) 
     texts = [sess.ask(q) for q in FOUR]
     for answer in texts:
         assert answer.checks["numbers"] > 0 and answer.checks["unverified"] == 0, answer.question
-    signal = store.con.execute("SELECT action, as_of FROM signals WHERE ticker = 'AAPL' "
-                               "ORDER BY as_of DESC LIMIT 1").fetchall()[0]
+    signal = store.con.execute(
+        "SELECT action, as_of FROM signals WHERE ticker = 'AAPL' ORDER BY as_of DESC LIMIT 1"
+    ).fetchall()[0]
     assert f"is **{signal[0]}**" in texts[0].text and signal[1].isoformat() in texts[0].text
     assert sum("Answered from the store without a language model" in a.text for a in texts) == 1
     for answer in texts:  # narrow tables: they fit the copilot pane
@@ -102,10 +106,12 @@ def test_the_four_questions_print_only_numbers_from_their_sources(store: Store) 
 
 
 def test_what_if_is_hypothetical_and_uses_the_engine_risk_code(store: Store) -> None:
-    qty, close = store.con.execute("SELECT qty, close FROM positions WHERE ticker = 'NVDA' "
-                                   "ORDER BY as_of DESC LIMIT 1").fetchall()[0]
-    cash, var = store.con.execute("SELECT e.cash, r.var_hist_95 FROM equity e JOIN risk r USING "
-                                  "(account, as_of) ORDER BY as_of DESC LIMIT 1").fetchall()[0]
+    qty, close = store.con.execute(
+        "SELECT qty, close FROM positions WHERE ticker = 'NVDA' ORDER BY as_of DESC LIMIT 1"
+    ).fetchall()[0]
+    cash, var = store.con.execute(
+        "SELECT e.cash, r.var_hist_95 FROM equity e JOIN risk r USING (account, as_of) ORDER BY as_of DESC LIMIT 1"
+    ).fetchall()[0]
     answer = ask(store, "What if I sold all NVDA?")
     rows = {r["measure"]: r for r in answer.source_rows[0]["rows"]} if answer.source_rows else {}
     assert "**Hypothetical**" in answer.text and "nothing is traded" in answer.text

@@ -19,10 +19,12 @@ from copilot.testing import FakeOpenAIServer, ModelReply
 from engine.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
-FOUR = ("What is the latest signal for AAPL, and why?",
-        "Why did the portfolio lose money in February 2016?",
-        "Which model has been most accurate for MSFT?",
-        "What is my biggest risk right now?")
+FOUR = (
+    "What is the latest signal for AAPL, and why?",
+    "Why did the portfolio lose money in February 2016?",
+    "Which model has been most accurate for MSFT?",
+    "What is my biggest risk right now?",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +66,12 @@ def test_four_questions_show_only_numbers_found_in_their_sources(smollm2: Transf
 
 # Questions after which greedy SmolLM2 tends to write numbers that no row holds. Which one
 # does depends on the store's figures, so the first answer with an invention is examined.
-INVITING = (FOUR[2], "How accurate is the best model for MSFT, in percent?",
-            "What will AAPL's price be next year?", FOUR[3])
+INVITING = (
+    FOUR[2],
+    "How accurate is the best model for MSFT, in percent?",
+    "What will AAPL's price be next year?",
+    FOUR[3],
+)
 
 
 def test_the_check_catches_what_the_model_invents(smollm2: TransformersBackend, store: Store) -> None:
@@ -85,11 +91,17 @@ def test_the_check_catches_what_the_model_invents(smollm2: TransformersBackend, 
         assert "**From the store**" in answer.text
 
 
-def test_openai_path_against_a_local_server_running_the_same_model(smollm2: TransformersBackend,
-                                                                   store: Store) -> None:
+def test_openai_path_against_a_local_server_running_the_same_model(smollm2: TransformersBackend, store: Store) -> None:
     with FakeOpenAIServer(ModelReply(smollm2)) as srv:
-        settings = CopilotSettings(backend="openai", openai_base_url=srv.url, openai_model="smollm2",
-                                   max_new_tokens=16, persist=False, history_turns=0, timeout_s=600)
+        settings = CopilotSettings(
+            backend="openai",
+            openai_base_url=srv.url,
+            openai_model="smollm2",
+            max_new_tokens=16,
+            persist=False,
+            history_turns=0,
+            timeout_s=600,
+        )
         sess = CopilotSession(store.cursor, settings)
         answer = sess.ask(FOUR[1])
     assert answer.backend == "openai" and shown_numbers_unverified(sess, answer) == []

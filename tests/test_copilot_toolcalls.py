@@ -20,8 +20,7 @@ from copilot.tools.calc import evaluate
 from engine.errors import InputError
 from engine.store import Store
 
-TOOLS_TEMPLATE = ("{% if tools %}<|im_start|>system\nTools: {{ tools | tojson }}<|im_end|>\n{% endif %}"
-                  + CHATML)
+TOOLS_TEMPLATE = "{% if tools %}<|im_start|>system\nTools: {{ tools | tojson }}<|im_end|>\n{% endif %}" + CHATML
 
 
 @pytest.fixture
@@ -34,8 +33,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def openai(store: Store, url: str, **kw) -> CopilotSession:
-    return CopilotSession(store.cursor, CopilotSettings(backend="openai", openai_base_url=url,
-                                                       openai_model="m", timeout_s=10.0, **kw))
+    return CopilotSession(
+        store.cursor, CopilotSettings(backend="openai", openai_base_url=url, openai_model="m", timeout_s=10.0, **kw)
+    )
 
 
 def test_parses_hermes_and_bare_tool_calls() -> None:
@@ -60,8 +60,7 @@ def test_calculator_does_arithmetic_only() -> None:
             evaluate(bad)
 
 
-def test_a_tool_rendering_template_gets_tools_and_its_schemas_are_budgeted(tmp_path: Path,
-                                                                           store: Store) -> None:
+def test_a_tool_rendering_template_gets_tools_and_its_schemas_are_budgeted(tmp_path: Path, store: Store) -> None:
     from copilot.backends.transformers_backend import TransformersBackend
     from copilot.tools import TOOLS
 
@@ -70,10 +69,10 @@ def test_a_tool_rendering_template_gets_tools_and_its_schemas_are_budgeted(tmp_p
     cfg["chat_template"] = TOOLS_TEMPLATE
     (path / "tokenizer_config.json").write_text(json.dumps(cfg))
     (path / "chat_template.jinja").unlink(missing_ok=True)
-    settings = CopilotSettings(backend="transformers", model=str(path), device="cpu",
-                               max_new_tokens=8, context_tokens=16384)
-    backend = TransformersBackend(settings, device="cpu",
-                                  tools=[s.schema() for s in TOOLS.values()])
+    settings = CopilotSettings(
+        backend="transformers", model=str(path), device="cpu", max_new_tokens=8, context_tokens=16384
+    )
+    backend = TransformersBackend(settings, device="cpu", tools=[s.schema() for s in TOOLS.values()])
     backend.load()
     assert backend.supports_tools and backend.tool_schema_tokens() > 500
     enc = backend._inputs([{"role": "user", "content": "hi"}], backend.tools)
@@ -82,23 +81,30 @@ def test_a_tool_rendering_template_gets_tools_and_its_schemas_are_budgeted(tmp_p
     # The prompt the model saw (schemas included) fits the window with room for the answer.
     assert answer.timings["prompt_tokens"] > backend.tool_schema_tokens()
     assert answer.timings["prompt_tokens"] + 8 <= 16384
-    small = TransformersBackend(settings.with_(context_tokens=4096), device="cpu",
-                                tools=backend.tools)
+    small = TransformersBackend(settings.with_(context_tokens=4096), device="cpu", tools=backend.tools)
     small.load()  # this tokenizer needs ~5k tokens for the schemas: not offered in 4k
     assert not small.supports_tools and "more than half" in small.status()["tool_calling"]
 
 
 def test_server_errors_are_errors_that_name_the_cause(store: Store) -> None:
-    mid = [{"choices": [{"index": 0, "delta": {"content": "Hi"}}]},
-           {"error": {"message": "Cannot use tools with stream"}}]
-    with (FakeOpenAIServer(lambda req: mid) as srv,
-          pytest.raises(BackendUnavailableError, match=r"mid-stream.*Cannot use tools")):
+    mid = [
+        {"choices": [{"index": 0, "delta": {"content": "Hi"}}]},
+        {"error": {"message": "Cannot use tools with stream"}},
+    ]
+    with (
+        FakeOpenAIServer(lambda req: mid) as srv,
+        pytest.raises(BackendUnavailableError, match=r"mid-stream.*Cannot use tools"),
+    ):
         openai(store, srv.url, tool_calling="off").ask("what is our risk?")
-    with (FakeOpenAIServer(lambda req: content_chunks("")) as srv,
-          pytest.raises(BackendUnavailableError, match="empty answer")):
+    with (
+        FakeOpenAIServer(lambda req: content_chunks("")) as srv,
+        pytest.raises(BackendUnavailableError, match="empty answer"),
+    ):
         openai(store, srv.url).ask("what is our risk?")
-    with (FakeOpenAIServer(lambda req: (200, "<html>not json</html>")) as srv,
-          pytest.raises(BackendUnavailableError, match="unusable reply")):
+    with (
+        FakeOpenAIServer(lambda req: (200, "<html>not json</html>")) as srv,
+        pytest.raises(BackendUnavailableError, match="unusable reply"),
+    ):
         openai(store, srv.url, tool_calling="on").ask("what is our risk?")
 
 
@@ -113,6 +119,7 @@ def test_invented_numbers_are_replaced_fall_back_and_are_not_fed_back(store: Sto
     assert "+1.83%" in answer.text  # the grounded answer's VaR
     second = srv.requests[1]["messages"]
     assert not any("Accuracy is" in (m.get("content") or "") for m in second)
-    row = store.con.execute("SELECT numbers, unverified, action, fed_back FROM copilot_checks "
-                            "ORDER BY seq LIMIT 1").fetchall()[0]
+    row = store.con.execute(
+        "SELECT numbers, unverified, action, fed_back FROM copilot_checks ORDER BY seq LIMIT 1"
+    ).fetchall()[0]
     assert row == (2, 2, "fallback", False)

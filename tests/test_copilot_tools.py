@@ -29,8 +29,10 @@ def seeded(tmp_path: Path) -> tuple[Path, dict]:
 
 
 def _counts(con) -> dict[str, int]:
-    tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    ]
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
 
@@ -51,9 +53,14 @@ def test_every_tool_runs_on_a_read_only_store(seeded) -> None:
 def test_select_refuses_anything_but_one_select(seeded) -> None:
     path, _ = seeded
     store = Store.open(path)  # read-write on purpose: the guard, not DuckDB, must refuse
-    for sql in ("DELETE FROM orders", "INSERT INTO orders (order_id) VALUES ('x')",
-                "SELECT 1; DELETE FROM orders", "WITH x AS (SELECT 1) DELETE FROM orders",
-                "UPDATE signals SET action = 'SELL'", "ATTACH 'other.db'"):
+    for sql in (
+        "DELETE FROM orders",
+        "INSERT INTO orders (order_id) VALUES ('x')",
+        "SELECT 1; DELETE FROM orders",
+        "WITH x AS (SELECT 1) DELETE FROM orders",
+        "UPDATE signals SET action = 'SELL'",
+        "ATTACH 'other.db'",
+    ):
         with pytest.raises(InvariantError):
             select(store.con, sql)
     assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 2
@@ -106,8 +113,8 @@ def test_walk_forward_matches_a_hand_computation(seeded) -> None:
     res = run_tool(store.con, "paper", "walk_forward", {})
     rec = res.records()[0]
     assert rec["n_scored"] == len(rows)
-    assert rec["rmse"] == pytest.approx(np.sqrt(np.mean(err ** 2)))
-    assert rec["skill"] == pytest.approx(1 - np.mean(err ** 2) / np.mean(naive ** 2))
+    assert rec["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)))
+    assert rec["skill"] == pytest.approx(1 - np.mean(err**2) / np.mean(naive**2))
     calls = [(a > 0) == (m > 0) for _e, _n, a, m in rows if a != 0 and m != 0]  # ties left out
     assert len(calls) < len(rows) and rec["hit_rate"] == pytest.approx(np.mean(calls))
     store.close()
@@ -115,6 +122,7 @@ def test_walk_forward_matches_a_hand_computation(seeded) -> None:
 
 def test_performance_uses_empyrical_conventions(seeded) -> None:
     import empyrical  # dev dependency: the reference implementation
+
     path, nums = seeded
     store = Store.open(path, read_only=True)
     eq = np.array(nums["equity"])
@@ -139,11 +147,20 @@ def test_store_as_of_changes_when_rows_change(seeded) -> None:
     store.close()
 
 
-@pytest.mark.parametrize("question, trade", [
-    ("buy 1000 shares of AAPL", True), ("Please sell MSFT", True), ("can you short NVDA?", True),
-    ("place a market order for 10 AAPL", True), ("cancel my orders", True),
-    ("Why is the signal for AAPL a BUY?", False), ("what did we buy yesterday?", False),
-    ("Show recent fills", False), ("Should I worry about risk?", False)])
+@pytest.mark.parametrize(
+    "question, trade",
+    [
+        ("buy 1000 shares of AAPL", True),
+        ("Please sell MSFT", True),
+        ("can you short NVDA?", True),
+        ("place a market order for 10 AAPL", True),
+        ("cancel my orders", True),
+        ("Why is the signal for AAPL a BUY?", False),
+        ("what did we buy yesterday?", False),
+        ("Show recent fills", False),
+        ("Should I worry about risk?", False),
+    ],
+)
 def test_trade_requests_are_recognised(question: str, trade: bool) -> None:
     assert is_trade_request(question) is trade
 
@@ -177,8 +194,20 @@ def test_performance_sits_beside_buy_and_hold(seeded, tmp_path) -> None:
     frames = []
     for ticker in ("AAA", "BBB", "CCC"):
         close = 50 * np.cumprod(1 + rng.normal(0, 0.01, len(days)))
-        frames.append(pd.DataFrame({"ticker": ticker, "date": days, "open": close, "high": close,
-                                    "low": close, "close": close, "volume": 1000, "source": "test"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": ticker,
+                    "date": days,
+                    "open": close,
+                    "high": close,
+                    "low": close,
+                    "close": close,
+                    "volume": 1000,
+                    "source": "test",
+                }
+            )
+        )
     append(store.con, "bars", pd.concat(frames, ignore_index=True))
     res = run_tool(store.con, "paper", "performance", {})
     records = res.records()
@@ -187,7 +216,8 @@ def test_performance_sits_beside_buy_and_hold(seeded, tmp_path) -> None:
     assert base["portfolio"].startswith("equal-weight buy-and-hold")
     bars = store.con.execute(
         "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
-        [records[0]["first_as_of"], records[0]["last_as_of"]]).df()
+        [records[0]["first_as_of"], records[0]["last_as_of"]],
+    ).df()
     closes = bars.pivot(index="date", columns="ticker", values="close").sort_index().ffill()
     expected = (closes.iloc[-1] / closes.iloc[0]).mean() - 1.0
     assert base["total_return"] == pytest.approx(expected)

@@ -39,8 +39,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def settings(model: Path, **kw) -> CopilotSettings:
-    base: dict[str, Any] = dict(backend="transformers", model=str(model), device="cpu", max_new_tokens=24,
-                                context_tokens=4096)
+    base: dict[str, Any] = dict(
+        backend="transformers", model=str(model), device="cpu", max_new_tokens=24, context_tokens=4096
+    )
     base.update(kw)
     return CopilotSettings(**base)
 
@@ -69,15 +70,25 @@ def test_streams_tokens_equal_to_greedy_generate(model_dir: Path, store: Store) 
     con = store.cursor()
     r = route("What is the latest signal for AAPL, and why?", known_tickers(con))
     results = [run_tool(con, "paper", n, a) for n, a in r.call_list()]
-    prompt = build_prompt("What is the latest signal for AAPL, and why?", results, [],
-                          count_tokens=backend.count_tokens, context_tokens=backend.context_tokens,
-                          max_new_tokens=24, max_rows=20)
+    prompt = build_prompt(
+        "What is the latest signal for AAPL, and why?",
+        results,
+        [],
+        count_tokens=backend.count_tokens,
+        context_tokens=backend.context_tokens,
+        max_new_tokens=24,
+        max_rows=20,
+    )
     inputs = backend._inputs(prompt.messages)
     with torch.inference_mode():
-        out = backend.model.generate(**inputs, max_new_tokens=n_new, do_sample=False,
-                                     repetition_penalty=backend.settings.repetition_penalty,
-                                     pad_token_id=backend.tokenizer.pad_token_id)
-    expected = backend.tokenizer.decode(out[0, inputs["input_ids"].shape[-1]:], skip_special_tokens=True)
+        out = backend.model.generate(
+            **inputs,
+            max_new_tokens=n_new,
+            do_sample=False,
+            repetition_penalty=backend.settings.repetition_penalty,
+            pad_token_id=backend.tokenizer.pad_token_id,
+        )
+    expected = backend.tokenizer.decode(out[0, inputs["input_ids"].shape[-1] :], skip_special_tokens=True)
     from copilot.checks import NumberGuard
 
     guard = NumberGuard(results, "What is the latest signal for AAPL, and why?")

@@ -8,9 +8,9 @@ from engine.data import calendar as xcal
 
 
 def test_holidays_and_counts() -> None:
-    assert not xcal.is_session(dt.date(2017, 7, 4))          # Independence Day
-    assert not xcal.is_session(dt.date(2018, 1, 15))         # MLK day
-    assert not xcal.is_session(dt.date(2017, 1, 7))          # Saturday
+    assert not xcal.is_session(dt.date(2017, 7, 4))  # Independence Day
+    assert not xcal.is_session(dt.date(2018, 1, 15))  # MLK day
+    assert not xcal.is_session(dt.date(2017, 1, 7))  # Saturday
     assert xcal.is_session(dt.date(2017, 7, 3))
     # The 505-ticker file has 1,259 sessions from 2013-02-08 to 2018-02-07.
     assert len(xcal.sessions_between(dt.date(2013, 2, 8), dt.date(2018, 2, 7))) == 1259
@@ -31,7 +31,7 @@ def test_session_after_counts_exchange_sessions() -> None:
 
 
 def test_half_days_close_early() -> None:
-    assert xcal.is_half_day(dt.date(2017, 11, 24))           # day after Thanksgiving
+    assert xcal.is_half_day(dt.date(2017, 11, 24))  # day after Thanksgiving
     assert not xcal.is_half_day(dt.date(2017, 11, 22))
     assert xcal.session_close(dt.date(2017, 11, 24)) == dt.datetime(2017, 11, 24, 18, 0, tzinfo=dt.UTC)
     assert xcal.session_close(dt.date(2017, 11, 22)) == dt.datetime(2017, 11, 22, 21, 0, tzinfo=dt.UTC)

@@ -17,17 +17,18 @@ def pmax(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_") and k != "FINNHUB_API_KEY"}
     env["XDG_CONFIG_HOME"] = str(cwd)  # no user config
     env["HF_HUB_OFFLINE"] = "1"
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_import_then_check_reports_defects(tmp_path: Path) -> None:
     sample = pd.read_parquet(ROOT / "data" / "watchlist_sample.parquet")
     sample = sample[sample["ticker"].isin(["KO", "PG"])].reset_index(drop=True)
     ko = sample.index[sample["ticker"] == "KO"]
-    sample.loc[ko[100], "open"] = float("nan")                       # NaN open
+    sample.loc[ko[100], "open"] = float("nan")  # NaN open
     sample.loc[ko[200], "close"] = sample.loc[ko[200], "low"] * 0.5  # LNT-style bad close
-    sample = sample.drop(index=ko[300:303])                           # a 3-session gap
+    sample = sample.drop(index=ko[300:303])  # a 3-session gap
     path = tmp_path / "defects.csv"
     sample.to_csv(path, index=False)
     db = tmp_path / "x.duckdb"
@@ -61,14 +62,24 @@ def test_fetch_offline_one_line_exit_1(tmp_path: Path) -> None:
 
 def test_live_offline_empty_cache_then_cached(tmp_path: Path) -> None:
     cfg = tmp_path / "live.toml"
-    cfg.write_text('[data]\nwatchlist = ["AAPL", "MSFT"]\n[live]\nwarmup_sessions = 40\n'
-                   '[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 0\nstress = false\n')  # cheap models
+    cfg.write_text(
+        '[data]\nwatchlist = ["AAPL", "MSFT"]\n[live]\nwarmup_sessions = 40\n'
+        '[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 0\nstress = false\n'
+    )  # cheap models
     db = tmp_path / "l.duckdb"
     res = pmax("--run", "--live", "--cycles", "1", "--db", str(db), "--config", str(cfg), cwd=tmp_path)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.startswith("pmax: live data unavailable: yfinance: network unreachable")
-    imp = pmax("data", "import", str(ROOT / "data" / "watchlist_sample.parquet"), "--tickers", "AAPL,MSFT",
-               "--db", str(db), cwd=tmp_path)
+    imp = pmax(
+        "data",
+        "import",
+        str(ROOT / "data" / "watchlist_sample.parquet"),
+        "--tickers",
+        "AAPL,MSFT",
+        "--db",
+        str(db),
+        cwd=tmp_path,
+    )
     assert imp.returncode == 0, imp.stderr
     res = pmax("--run", "--live", "--cycles", "1", "--json", "--db", str(db), "--config", str(cfg), cwd=tmp_path)
     assert res.returncode == 0, res.stderr

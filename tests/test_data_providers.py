@@ -93,8 +93,11 @@ def yf_isolated(tmp_path: Path) -> Iterator[None]:
 
 
 def test_yfinance_bars_from_recorded_chart(replay: Replay, yf_isolated: None) -> None:
-    replay.routes = {"/fc.yahoo.com": (200, "ok"), "/query1.finance.yahoo.com/v1/test/getcrumb": (200, "crumbABC"),
-                     "/query2.finance.yahoo.com/v8/finance/chart/AAPL": (200, "yahoo_chart_AAPL.json")}
+    replay.routes = {
+        "/fc.yahoo.com": (200, "ok"),
+        "/query1.finance.yahoo.com/v1/test/getcrumb": (200, "crumbABC"),
+        "/query2.finance.yahoo.com/v8/finance/chart/AAPL": (200, "yahoo_chart_AAPL.json"),
+    }
     p = YFinanceProvider(session=yahoo_session(replay.base))
     bars = p.bars(["AAPL"], dt.date(2024, 1, 3), dt.date(2024, 1, 9))
     assert list(bars["date"]) == [dt.date(2024, 1, d) for d in (3, 4, 5, 8, 9)]
@@ -109,8 +112,11 @@ def test_yfinance_bars_from_recorded_chart(replay: Replay, yf_isolated: None) ->
 
 
 def test_yfinance_unknown_symbol_is_one_clean_error(replay: Replay, yf_isolated: None, capsys) -> None:
-    replay.routes = {"/fc.yahoo.com": (200, "ok"), "/query1.finance.yahoo.com/v1/test/getcrumb": (200, "crumbABC"),
-                     "/query2.finance.yahoo.com/v8/finance/chart/": (404, "yahoo_chart_notfound.json")}
+    replay.routes = {
+        "/fc.yahoo.com": (200, "ok"),
+        "/query1.finance.yahoo.com/v1/test/getcrumb": (200, "crumbABC"),
+        "/query2.finance.yahoo.com/v8/finance/chart/": (404, "yahoo_chart_notfound.json"),
+    }
     p = YFinanceProvider(session=yahoo_session(replay.base))
     with pytest.raises(DataUnavailableError) as err:
         p.bars(["ZZZZ"], dt.date(2024, 1, 3), dt.date(2024, 1, 9))
@@ -133,9 +139,11 @@ def finnhub(replay: Replay, **kw) -> FinnhubProvider:
 
 
 def test_finnhub_quote_news_candles(replay: Replay) -> None:
-    replay.routes = {"/api/v1/quote": (200, "finnhub_quote_AAPL.json"),
-                     "/api/v1/company-news": (200, "finnhub_news_AAPL.json"),
-                     "/api/v1/stock/candle": (200, "finnhub_candle_MSFT.json")}
+    replay.routes = {
+        "/api/v1/quote": (200, "finnhub_quote_AAPL.json"),
+        "/api/v1/company-news": (200, "finnhub_news_AAPL.json"),
+        "/api/v1/stock/candle": (200, "finnhub_candle_MSFT.json"),
+    }
     p = finnhub(replay)
     q = p.quote("AAPL")
     assert q.price == 186.19 and q.prev_close == 185.14 and q.source == "finnhub"
@@ -204,7 +212,9 @@ class Failing(MarketDataProvider):
 def test_failover_falls_through_and_tags_source() -> None:
     local = LocalFileProvider()
     res = fetch_with_failover([Failing(), local], ["AAPL", "MSFT", "NOPE"], dt.date(2017, 1, 3), dt.date(2017, 1, 6))
-    assert res.errors == ["broken: network unreachable", ] and res.missing == ["NOPE"]
+    assert res.errors == [
+        "broken: network unreachable",
+    ] and res.missing == ["NOPE"]
     assert set(res.bars["ticker"]) == {"AAPL", "MSFT"} and set(res.bars["source"]) == {"sample"}
     assert len(res.bars) == 8
     empty = fetch_with_failover([Failing()], ["AAPL"], dt.date(2017, 1, 3), dt.date(2017, 1, 6))

@@ -20,10 +20,17 @@ SESSIONS = sessions_between(dt.date(2017, 1, 3), dt.date(2017, 6, 30))
 
 def series(ticker: str, closes: list[float] | np.ndarray, start: int = 0) -> pd.DataFrame:
     c = np.asarray(closes, dtype=float)
-    return pd.DataFrame({
-        "date": SESSIONS[start:start + len(c)], "ticker": ticker,
-        "open": c * 0.999, "high": c * 1.01, "low": c * 0.99, "close": c, "volume": 1_000_000,
-    })
+    return pd.DataFrame(
+        {
+            "date": SESSIONS[start : start + len(c)],
+            "ticker": ticker,
+            "open": c * 0.999,
+            "high": c * 1.01,
+            "low": c * 0.99,
+            "close": c,
+            "volume": 1_000_000,
+        }
+    )
 
 
 def walk(n: int, seed: int, vol: float = 0.01) -> np.ndarray:
@@ -38,11 +45,11 @@ def issue_set(issues: pd.DataFrame) -> set[tuple[str, dt.date, str, str]]:
 def test_bad_print_quarantined_real_jump_kept() -> None:
     c = walk(60, 1)
     bad = c.copy()
-    bad[30] = c[29] * 0.5            # LNT-style: one close at half, back the next day
+    bad[30] = c[29] * 0.5  # LNT-style: one close at half, back the next day
     jump = c.copy()
-    jump[30:] *= 1.52                # AMD-style: +52% that persists
+    jump[30:] *= 1.52  # AMD-style: +52% that persists
     crash = c.copy()
-    crash[40:] *= 0.43               # EBAY-style spin-off: -57% that persists
+    crash[40:] *= 0.43  # EBAY-style spin-off: -57% that persists
     df = pd.concat([series("BAD", bad), series("JUMP", jump), series("CRASH", crash)])
     res = QualityGate().check(df)
     q = res.bars[res.bars["quarantined"]]
@@ -57,7 +64,7 @@ def test_spike_in_replay_is_requarantined_next_cycle() -> None:
     full = series("X", c)
     gate = QualityGate()
     at_spike = gate.check(full.iloc[[35]], full.iloc[:35])
-    assert not at_spike.bars["quarantined"].any()            # not knowable yet
+    assert not at_spike.bars["quarantined"].any()  # not knowable yet
     # The reversal is itself a large move, so it could start a chain: one more session settles it.
     nxt = gate.check(full.iloc[[36]], full.iloc[:36])
     assert not nxt.bars["quarantined"].any() and nxt.requarantine.empty
@@ -80,23 +87,29 @@ def test_chain_keeps_the_bad_print_not_the_real_drop() -> None:
 
 def test_missing_ohlc_zero_volume_nonpositive_duplicate_nonsession() -> None:
     df = series("A", walk(12, 4))
-    df.loc[2, ["open", "high", "low"]] = np.nan                       # NaN open/high/low: repair
-    df.loc[3, "volume"] = 0                                          # zero volume: flag
-    df.loc[4, "open"] = df.loc[4, "low"] * 0.5                        # bad open: clip
-    df.loc[5, "close"] = df.loc[5, "low"] * 0.98                      # close a bit under low: widen
-    df.loc[6, "close"] = df.loc[6, "low"] * 0.5                       # close far under low: quarantine
-    df.loc[7, "close"] = np.nan                                       # no close: quarantine
-    df.loc[8, "low"] = -1.0                                           # non-positive: quarantine
-    dup = df.iloc[[9]].assign(close=df.loc[9, "close"] * 1.001)       # duplicate: keep last
-    weekend = df.iloc[[10]].assign(date=dt.date(2017, 1, 7))          # a Saturday
+    df.loc[2, ["open", "high", "low"]] = np.nan  # NaN open/high/low: repair
+    df.loc[3, "volume"] = 0  # zero volume: flag
+    df.loc[4, "open"] = df.loc[4, "low"] * 0.5  # bad open: clip
+    df.loc[5, "close"] = df.loc[5, "low"] * 0.98  # close a bit under low: widen
+    df.loc[6, "close"] = df.loc[6, "low"] * 0.5  # close far under low: quarantine
+    df.loc[7, "close"] = np.nan  # no close: quarantine
+    df.loc[8, "low"] = -1.0  # non-positive: quarantine
+    dup = df.iloc[[9]].assign(close=df.loc[9, "close"] * 1.001)  # duplicate: keep last
+    weekend = df.iloc[[10]].assign(date=dt.date(2017, 1, 7))  # a Saturday
     res = QualityGate().check(pd.concat([df, dup, weekend], ignore_index=True))
     got = issue_set(res.issues)
     d = SESSIONS
-    for expected in [("A", d[2], "missing", "repair"), ("A", d[3], "zero_volume", "flag"),
-                     ("A", d[4], "ohlc", "repair"), ("A", d[5], "ohlc", "repair"),
-                     ("A", d[6], "ohlc", "quarantine"), ("A", d[7], "missing", "quarantine"),
-                     ("A", d[8], "non_positive", "quarantine"), ("A", d[9], "duplicate", "repair"),
-                     ("A", dt.date(2017, 1, 7), "non_session", "quarantine")]:
+    for expected in [
+        ("A", d[2], "missing", "repair"),
+        ("A", d[3], "zero_volume", "flag"),
+        ("A", d[4], "ohlc", "repair"),
+        ("A", d[5], "ohlc", "repair"),
+        ("A", d[6], "ohlc", "quarantine"),
+        ("A", d[7], "missing", "quarantine"),
+        ("A", d[8], "non_positive", "quarantine"),
+        ("A", d[9], "duplicate", "repair"),
+        ("A", dt.date(2017, 1, 7), "non_session", "quarantine"),
+    ]:
         assert expected in got, expected
     b = res.bars.set_index("date")
     assert b.loc[d[2], "open"] == b.loc[d[2], "close"] and b.loc[d[2], "high"] >= b.loc[d[2], "close"]
@@ -117,7 +130,7 @@ def test_gaps_and_stale() -> None:
     gaps = res.issues[res.issues["rule"] == "gap"]
     assert list(gaps["date"]) == [SESSIONS[10], SESSIONS[11], SESSIONS[20]]
     stale = res.bars[res.bars["stale"]]
-    assert set(stale["ticker"]) == {"S"} and len(stale) == 8 - 4   # 5th identical bar onwards
+    assert set(stale["ticker"]) == {"S"} and len(stale) == 8 - 4  # 5th identical bar onwards
     # Incremental: the gap is reported when the bar after it arrives, and only then.
     full = series("H", walk(15, 7))
     inc = QualityGate().check(full.iloc[[12]], full.iloc[:9])
@@ -159,7 +172,7 @@ def test_sample_is_clean() -> None:
     res = QualityGate().check(sample)
     counts = summarise(res.issues)
     assert "ohlc" not in counts and "missing" not in counts and "gap" not in counts
-    assert res.bars["quarantined"].sum() <= 2     # at most a known IEX bad print, never real moves
+    assert res.bars["quarantined"].sum() <= 2  # at most a known IEX bad print, never real moves
     assert len(res.bars) == len(sample)
 
 

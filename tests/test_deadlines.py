@@ -38,9 +38,17 @@ def black_hole() -> Iterator[dict[str, str]]:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.getsockname()[1]}"
-    yield {"HTTPS_PROXY": url, "HTTP_PROXY": url, "https_proxy": url, "http_proxy": url,
-           "NO_PROXY": "", "no_proxy": "", "FINNHUB_API_KEY": "",
-           "PMAX_DATA__TIMEOUT_S": str(TIMEOUT_S), "PMAX_DATA__RETRIES": str(RETRIES)}
+    yield {
+        "HTTPS_PROXY": url,
+        "HTTP_PROXY": url,
+        "https_proxy": url,
+        "http_proxy": url,
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "FINNHUB_API_KEY": "",
+        "PMAX_DATA__TIMEOUT_S": str(TIMEOUT_S),
+        "PMAX_DATA__RETRIES": str(RETRIES),
+    }
     stop.set()
     thread.join(2)
     for conn in held:
@@ -51,8 +59,9 @@ def black_hole() -> Iterator[dict[str, str]]:
 def test_data_fetch_keeps_its_deadline(tmp_path: Path, black_hole: dict[str, str]) -> None:
     db = tmp_path / "f.duckdb"
     began = time.monotonic()
-    result = run_pmax(tmp_path, "data", "fetch", "AAPL", "--source", "yfinance", "--db", str(db),
-                      timeout=120, env=black_hole)
+    result = run_pmax(
+        tmp_path, "data", "fetch", "AAPL", "--source", "yfinance", "--db", str(db), timeout=120, env=black_hole
+    )
     elapsed = time.monotonic() - began
     assert result.returncode == 1, result.stderr
     assert elapsed < BUDGET_S + START_UP_S, elapsed

@@ -34,7 +34,12 @@ def test_features_are_finite_after_warmup(panel: Panel) -> None:
     fs = compute_features(panel)
     assert fs.values.shape == (panel.n_sessions, panel.n_tickers, len(fs.names))
     assert np.isfinite(fs.values[260:]).all()
-    assert 0 <= np.nanmin(fs.values[..., fs.names.index("rsi_14")]) <= np.nanmax(fs.values[..., fs.names.index("rsi_14")]) <= 1
+    assert (
+        0
+        <= np.nanmin(fs.values[..., fs.names.index("rsi_14")])
+        <= np.nanmax(fs.values[..., fs.names.index("rsi_14")])
+        <= 1
+    )
 
 
 def test_rolling_kernels_match_pandas_oracle() -> None:
@@ -44,8 +49,9 @@ def test_rolling_kernels_match_pandas_oracle() -> None:
     ref = pd.DataFrame(a)
     np.testing.assert_allclose(rolling_mean(a, 20), ref.rolling(20).mean().to_numpy(), rtol=1e-10, equal_nan=True)
     np.testing.assert_allclose(rolling_std(a, 20), ref.rolling(20).std().to_numpy(), rtol=1e-7, equal_nan=True)
-    np.testing.assert_allclose(ewm(a, 0.1), ref.ewm(alpha=0.1, adjust=False, ignore_na=True).mean().to_numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        ewm(a, 0.1), ref.ewm(alpha=0.1, adjust=False, ignore_na=True).mean().to_numpy(), rtol=1e-12
+    )
 
 
 def test_targets_and_purged_training_mask(panel: Panel) -> None:

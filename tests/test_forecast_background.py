@@ -27,9 +27,13 @@ from engine.store import Store
 
 TICKERS = ["AAPL", "JPM", "XOM"]
 EVERY, SWAP = 5, 2
-OVERRIDES: dict[str, Any] = {"forecast.refit_every": EVERY, "forecast.swap_after": SWAP,
-                             "forecast.background_refit": ["garch"],
-                             "forecast.models": ["naive", "arima", "garch"], "data.watchlist": TICKERS}
+OVERRIDES: dict[str, Any] = {
+    "forecast.refit_every": EVERY,
+    "forecast.swap_after": SWAP,
+    "forecast.background_refit": ["garch"],
+    "forecast.models": ["naive", "arima", "garch"],
+    "data.watchlist": TICKERS,
+}
 END = dt.date(2016, 2, 19)
 
 
@@ -57,7 +61,8 @@ def engine_for(db: Path, extra: list[Stage] | None = None, **overrides: Any) -> 
 def forecasts(engine: Engine) -> pd.DataFrame:
     return engine.store.query_df(
         "SELECT as_of, ticker, model, horizon, mean, lower, upper, prob_up FROM forecasts "
-        "ORDER BY as_of, ticker, model, horizon")
+        "ORDER BY as_of, ticker, model, horizon"
+    )
 
 
 def session_index(engine: Engine) -> dict[dt.date, int]:
@@ -75,8 +80,9 @@ def straight(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, di
 
 
 @pytest.mark.parametrize("offset", [0, 1, SWAP])
-def test_resume_around_a_background_refit_is_bit_identical(tmp_path: Path, offset: int,
-                                                           straight: tuple[pd.DataFrame, dict[dt.date, int]]) -> None:
+def test_resume_around_a_background_refit_is_bit_identical(
+    tmp_path: Path, offset: int, straight: tuple[pd.DataFrame, dict[dt.date, int]]
+) -> None:
     crashing = engine_for(tmp_path / "crash.duckdb", [CrashAt(offset)])
     with pytest.raises(RuntimeError, match="simulated crash"):
         asyncio.run(crashing.run(until=END))
@@ -91,8 +97,9 @@ def test_resume_around_a_background_refit_is_bit_identical(tmp_path: Path, offse
     pd.testing.assert_frame_equal(got, straight[0], check_exact=True)
 
 
-def test_the_new_fit_forecasts_from_the_swap_session_on(tmp_path: Path,
-                                                       straight: tuple[pd.DataFrame, dict[dt.date, int]]) -> None:
+def test_the_new_fit_forecasts_from_the_swap_session_on(
+    tmp_path: Path, straight: tuple[pd.DataFrame, dict[dt.date, int]]
+) -> None:
     in_cycle = engine_for(tmp_path / "sync.duckdb", None, **{"forecast.swap_after": 0})
     asyncio.run(in_cycle.run(until=END))
     want = forecasts(in_cycle)

@@ -17,8 +17,16 @@ def daily(model: str, h: int, model_mse: float, naive_mse: float, n: int = 30, s
     rng = np.random.default_rng(seed)
     days = [dt.date(2017, 1, 2) + dt.timedelta(days=i) for i in range(n)]
     noise = rng.uniform(0.8, 1.2, n)
-    return pd.DataFrame({"model": model, "horizon": h, "forecast_as_of": days, "sse": model_mse * noise * 10,
-                         "naive_sse": naive_mse * noise * 10, "n": 10})
+    return pd.DataFrame(
+        {
+            "model": model,
+            "horizon": h,
+            "forecast_as_of": days,
+            "sse": model_mse * noise * 10,
+            "naive_sse": naive_mse * noise * 10,
+            "n": 10,
+        }
+    )
 
 
 def test_models_worse_than_naive_are_demoted_with_a_reason() -> None:
@@ -40,9 +48,20 @@ def test_no_model_beating_naive_leaves_naive_alone_and_warmup_shares_equally() -
 
 def test_combine_is_a_renormalised_linear_pool_carrying_drivers() -> None:
     drv = drivers_json([("mom_21", 0.042, 0.0031)])
-    fc = pd.DataFrame({"ticker": ["A", "A", "B"], "model": ["arima", "lightgbm", "arima"], "horizon": [1, 1, 1],
-                       "mean": [0.01, 0.03, -0.02], "lower": [-0.01, 0.0, -0.05], "upper": [0.03, 0.06, 0.01],
-                       "level": 0.9, "prob_up": [0.6, 0.8, 0.3], "vol": [0.02, 0.03, 0.02], "drivers": [None, drv, None]})
+    fc = pd.DataFrame(
+        {
+            "ticker": ["A", "A", "B"],
+            "model": ["arima", "lightgbm", "arima"],
+            "horizon": [1, 1, 1],
+            "mean": [0.01, 0.03, -0.02],
+            "lower": [-0.01, 0.0, -0.05],
+            "upper": [0.03, 0.06, 0.01],
+            "level": 0.9,
+            "prob_up": [0.6, 0.8, 0.3],
+            "vol": [0.02, 0.03, 0.02],
+            "drivers": [None, drv, None],
+        }
+    )
     weights = pd.DataFrame({"model": ["arima", "lightgbm"], "horizon": [1, 1], "weight": [0.25, 0.75]})
     out = combine(fc, weights).set_index("ticker")
     assert out.loc["A", "mean"] == pytest.approx(0.25 * 0.01 + 0.75 * 0.03)
@@ -51,8 +70,18 @@ def test_combine_is_a_renormalised_linear_pool_carrying_drivers() -> None:
 
 
 def test_score_rows_measure_error_coverage_and_direction() -> None:
-    fc = pd.DataFrame({"as_of": [dt.date(2017, 1, 3)] * 2, "ticker": ["A", "B"], "model": "arima", "horizon": 1,
-                       "mean": [0.01, 0.01], "lower": [-0.02, -0.02], "upper": [0.02, 0.02], "prob_up": [0.6, 0.6]})
+    fc = pd.DataFrame(
+        {
+            "as_of": [dt.date(2017, 1, 3)] * 2,
+            "ticker": ["A", "B"],
+            "model": "arima",
+            "horizon": 1,
+            "mean": [0.01, 0.01],
+            "lower": [-0.02, -0.02],
+            "upper": [0.02, 0.02],
+            "prob_up": [0.6, 0.6],
+        }
+    )
     s = score_rows(fc, pd.Series({"A": 0.015, "B": -0.05}), "paper", dt.date(2017, 1, 4)).set_index("ticker")
     assert s.loc["A", "error"] == pytest.approx(0.005) and s.loc["B", "naive_error"] == pytest.approx(-0.05)
     assert s.loc["A", "covered"] and not s.loc["B", "covered"]
@@ -67,8 +96,16 @@ def test_only_a_significant_dm_test_is_called_skill() -> None:
     days = [dt.date(2017, 1, 2) + dt.timedelta(days=i) for i in range(n)]
     naive = rng.uniform(5, 15, n)
     # barely better on average, with noise: positive skill, far from significant
-    noisy = pd.DataFrame({"model": "ssa", "horizon": 1, "forecast_as_of": days,
-                          "sse": naive * rng.uniform(0.6, 1.3, n), "naive_sse": naive, "n": 10})
+    noisy = pd.DataFrame(
+        {
+            "model": "ssa",
+            "horizon": 1,
+            "forecast_as_of": days,
+            "sse": naive * rng.uniform(0.6, 1.3, n),
+            "naive_sse": naive,
+            "n": 10,
+        }
+    )
     steady = daily("arima", 1, 0.8, 1.0, n=n)
     w = compute_weights(pd.concat([noisy, steady]), ["naive", "arima", "ssa"], [1], min_scored=20).set_index("model")
     assert w.loc["ssa", "skill"] > 0 and w.loc["ssa", "dm_pvalue"] > 0.1

@@ -24,8 +24,7 @@ def synthetic_panel(n: int = 900, tickers: int = 4, seed: int = 1) -> Panel:
     close = 50 * np.exp(np.cumsum(r, axis=0))
     dates = np.busday_offset(np.datetime64("2015-01-02"), np.arange(n), roll="forward")
     vol = rng.integers(1_000_000, 2_000_000, (n, tickers)).astype(float)
-    return Panel(dates, tuple(f"T{i}" for i in range(tickers)), close * 0.999, close * 1.01, close * 0.99,
-                 close, vol)
+    return Panel(dates, tuple(f"T{i}" for i in range(tickers)), close * 0.999, close * 1.01, close * 0.99, close, vol)
 
 
 def simulate_arma(phi: float, theta: float, n: int, cols: int, seed: int) -> np.ndarray:
@@ -61,8 +60,13 @@ def test_css_residual_recursion_matches_loop_oracle() -> None:
         ref = np.zeros(50)
         for t in range(50):
             lag = lambda a, k, t=t: a[t - k] if t - k >= 0 else 0.0  # noqa: E731
-            ref[t] = (x[t, j] - beta[j, 0] * lag(x[:, j], 1) - beta[j, 1] * lag(x[:, j], 2)
-                      - beta[j, 2] * lag(ref, 1) - beta[j, 3] * lag(ref, 2))
+            ref[t] = (
+                x[t, j]
+                - beta[j, 0] * lag(x[:, j], 1)
+                - beta[j, 1] * lag(x[:, j], 2)
+                - beta[j, 2] * lag(ref, 1)
+                - beta[j, 3] * lag(ref, 2)
+            )
         np.testing.assert_allclose(e[:, j], ref, rtol=1e-12, atol=1e-15)
 
 
@@ -133,7 +137,7 @@ def test_ssa_finds_a_cycle_in_returns_and_nothing_in_noise() -> None:
     for c in range(300, 380):
         f = m.predict(panel.rows(c + 1), [5], 0.9).set_index("ticker")["mean"]
         got.append(f["CYC"])
-        want.append(cycle[c + 1:c + 6].sum())
+        want.append(cycle[c + 1 : c + 6].sum())
         assert f["RW"] == 0.0
     assert np.corrcoef(got, want)[0, 1] > 0.9
 

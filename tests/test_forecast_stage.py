@@ -19,8 +19,12 @@ from engine.store import Store
 TICKERS = ["AAPL", "JPM", "XOM"]
 START = dt.date(2017, 11, 1)
 OVERRIDES = {
-    "replay.start": START, "forecast.refit_every": 4, "forecast.lightgbm.n_estimators": 20,
-    "forecast.garch.window": 300, "forecast.min_scored": 3, "forecast.weight_window": 20,
+    "replay.start": START,
+    "forecast.refit_every": 4,
+    "forecast.lightgbm.n_estimators": 20,
+    "forecast.garch.window": 300,
+    "forecast.min_scored": 3,
+    "forecast.weight_window": 20,
 }
 
 
@@ -61,7 +65,8 @@ def straight(tmp_path_factory: pytest.TempPathFactory, data_file: Path) -> tuple
 
 def test_stage_is_in_the_default_list_before_signals() -> None:
     assert DEFAULT_STAGES.index("engine.stages.forecast:ForecastStage") < DEFAULT_STAGES.index(
-        "engine.stages.signals:SignalsStage")
+        "engine.stages.signals:SignalsStage"
+    )
 
 
 def test_every_model_and_the_ensemble_forecast_every_session(straight: tuple[Path, list[object]]) -> None:
@@ -98,8 +103,7 @@ def test_matured_forecasts_are_scored_and_weighted(straight: tuple[Path, list[ob
     assert not table(db, "feature_importance").empty
 
 
-def test_resumed_run_is_bit_identical(straight: tuple[Path, list[object]], data_file: Path,
-                                      tmp_path: Path) -> None:
+def test_resumed_run_is_bit_identical(straight: tuple[Path, list[object]], data_file: Path, tmp_path: Path) -> None:
     db, _ = straight
     split = tmp_path / "b.duckdb"
     run(split, data_file, 6)  # stops two sessions after a refit (index % 4 != 0)

@@ -30,13 +30,21 @@ def test_walk_forward_cutoffs_steps_and_actuals(panel: Panel) -> None:
     row = cv[(cv["cutoff"] == cutoffs[0]) & (cv["ticker"] == "KO") & (cv["horizon"] == 5)].iloc[0]
     assert row["actual"] == pytest.approx(lc[pos[0] + 5, 1] - lc[pos[0], 1])
     r = panel.log_returns()
-    assert row["mean"] == pytest.approx(5 * np.mean(r[pos[0] - 251:pos[0] + 1, 1]))  # data ≤ cutoff only
+    assert row["mean"] == pytest.approx(5 * np.mean(r[pos[0] - 251 : pos[0] + 1, 1]))  # data ≤ cutoff only
 
 
 def test_rolling_window_refits_on_the_last_sessions_only(panel: Panel) -> None:
     a = walk_forward(panel, "arima", h=1, n_windows=2, step_size=5, refit=1, window="rolling", window_size=300)
-    b = walk_forward(panel.rows(panel.n_sessions, panel.n_sessions - 400), "arima", h=1, n_windows=2,
-                     step_size=5, refit=1, window="rolling", window_size=300)
+    b = walk_forward(
+        panel.rows(panel.n_sessions, panel.n_sessions - 400),
+        "arima",
+        h=1,
+        n_windows=2,
+        step_size=5,
+        refit=1,
+        window="rolling",
+        window_size=300,
+    )
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
 
 
@@ -87,8 +95,9 @@ def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> 
     append(store.con, "bars", df)
     store.close()
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[validation]\nmodels = ["drift", "arima"]\nn_windows = 8\nstep_size = 10\n'
-                   '[forecast]\nhorizons = [1, 5]\n')
+    cfg.write_text(
+        '[validation]\nmodels = ["drift", "arima"]\nn_windows = 8\nstep_size = 10\n[forecast]\nhorizons = [1, 5]\n'
+    )
     res = CliRunner().invoke(validate, ["--db", str(db), "--config", str(cfg), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
@@ -100,8 +109,11 @@ def test_validate_command_reports_models_beside_naive(tmp_path, sample_path) -> 
     assert 0 <= arima["coverage"] <= 1
     for r in out["rows"]:  # the status is the row's own verdict
         if r["model"] != "naive" and r["skill"] is not None:
-            want = "worse than naive" if r["skill"] <= 0 else (
-                "skilled" if r["dm_pvalue"] is not None and r["dm_pvalue"] < out["alpha"] else "not significant")
+            want = (
+                "worse than naive"
+                if r["skill"] <= 0
+                else ("skilled" if r["dm_pvalue"] is not None and r["dm_pvalue"] < out["alpha"] else "not significant")
+            )
             assert r["status"] == want
         assert {"ljung_box_median_p", "ljung_box_reject_share", "ljung_box_tickers"} <= set(r)
     levels = {(c["model"], c["horizon"], round(c["level"], 2)) for c in out["coverage"]}

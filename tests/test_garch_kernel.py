@@ -40,8 +40,9 @@ def arch_fit(y: np.ndarray, dist: Dist) -> tuple[np.ndarray, float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = model.fit(disp="off", show_warning=False, options={"maxiter": 200})
-        res = model.fit(disp="off", show_warning=False, starting_values=res.params.to_numpy(),
-                        tol=1e-12, options={"maxiter": 1000})
+        res = model.fit(
+            disp="off", show_warning=False, starting_values=res.params.to_numpy(), tol=1e-12, options={"maxiter": 1000}
+        )
     p = res.params.to_numpy()
     eps = y[-1] - p[0]
     nxt = p[1] + p[2] * eps * eps + p[3] * float(res.conditional_volatility[-1]) ** 2

@@ -36,8 +36,10 @@ def test_bad_values_are_usage_errors_with_a_hint(pref: str) -> None:
     assert err.value.hint and "cuda:N" in err.value.hint
 
 
-@pytest.mark.parametrize(("pref", "parsed"), [("auto", ("auto", None)), ("CPU", ("cpu", None)),
-                                              ("cuda", ("cuda", None)), ("cuda:3", ("cuda", 3))])
+@pytest.mark.parametrize(
+    ("pref", "parsed"),
+    [("auto", ("auto", None)), ("CPU", ("cpu", None)), ("cuda", ("cuda", None)), ("cuda:3", ("cuda", 3))],
+)
 def test_parse_device(pref: str, parsed: tuple[str, int | None]) -> None:
     assert parse_device(pref) == parsed
 

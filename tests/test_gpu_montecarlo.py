@@ -203,9 +203,15 @@ def test_missing_days_are_dropped_and_kurtosis_sets_dof() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "error"),
-    [({"weights": np.ones(5)}, InputError), ({"returns": np.zeros((10, 6))}, InputError),
-     ({"method": "garch"}, UsageError), ({"n_paths": 1}, UsageError), ({"levels": (1.5,)}, UsageError),
-     ({"device": "tpu"}, UsageError), ({"backend": "jax"}, UsageError)],
+    [
+        ({"weights": np.ones(5)}, InputError),
+        ({"returns": np.zeros((10, 6))}, InputError),
+        ({"method": "garch"}, UsageError),
+        ({"n_paths": 1}, UsageError),
+        ({"levels": (1.5,)}, UsageError),
+        ({"device": "tpu"}, UsageError),
+        ({"backend": "jax"}, UsageError),
+    ],
 )
 def test_bad_inputs(kwargs: dict, error: type[Exception]) -> None:
     args = {"returns": _returns(), "weights": np.full(6, 1 / 6), "n_paths": 1000, **kwargs}

@@ -15,7 +15,16 @@ from engine.errors import UsageError
 from engine.gpu.neural_net import NeuralConfig, NeuralNet, _PanelSource
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "watchlist_sample.parquet"
-TINY: dict[str, Any] = {"arch": "tcn", "width": 8, "layers": 2, "window": 8, "epochs": 6, "batch_size": 128, "lr": 0.01, "dropout": 0.0}
+TINY: dict[str, Any] = {
+    "arch": "tcn",
+    "width": 8,
+    "layers": 2,
+    "window": 8,
+    "epochs": 6,
+    "batch_size": 128,
+    "lr": 0.01,
+    "dropout": 0.0,
+}
 
 
 def _planted(n: int = 2400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -94,14 +103,22 @@ def test_panel_windows_are_the_explicit_slices() -> None:
     x, _ = _PanelSource(cube, None, rows, cols, 6, torch.device("cpu")).batch(torch.arange(4))
     for k, (r, c) in enumerate(zip(rows, cols)):
         want = np.zeros((6, 2), np.float32)
-        part = cube[max(0, r - 5): r + 1, c]
-        want[6 - part.shape[0]:] = part  # rows before the panel are zero (the mean)
+        part = cube[max(0, r - 5) : r + 1, c]
+        want[6 - part.shape[0] :] = part  # rows before the panel are zero (the mean)
         np.testing.assert_array_equal(x[k].numpy(), want)
 
 
-@pytest.mark.parametrize("bad", [{"arch": "lstm"}, {"quantiles": (0.5, 0.05)}, {"quantiles": (0.0, 0.5)},
-                                 {"window": 0}, {"arch": "transformer", "width": 30, "heads": 4},
-                                 {"encoder_layers": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"arch": "lstm"},
+        {"quantiles": (0.5, 0.05)},
+        {"quantiles": (0.0, 0.5)},
+        {"window": 0},
+        {"arch": "transformer", "width": 30, "heads": 4},
+        {"encoder_layers": 0},
+    ],
+)
 def test_bad_config(bad: dict) -> None:
     with pytest.raises(UsageError):
         NeuralConfig.from_mapping(bad)
@@ -154,8 +171,10 @@ def test_adapter_forecasts_every_live_ticker(sample_panel) -> None:
     assert (frame["lower"] <= frame["mean"]).all() and (frame["mean"] <= frame["upper"]).all()
     assert frame["prob_up"].between(0, 1).all() and (frame["vol"] > 0).all()
     narrow = model.predict(sample_panel, (1,), 0.5)  # a level without matching quantiles
-    assert (narrow["upper"] - narrow["lower"] < frame.query("horizon == 1")["upper"].to_numpy()
-            - frame.query("horizon == 1")["lower"].to_numpy()).all()
+    assert (
+        narrow["upper"] - narrow["lower"]
+        < frame.query("horizon == 1")["upper"].to_numpy() - frame.query("horizon == 1")["lower"].to_numpy()
+    ).all()
     again = create("neural", params, seed=3).fit(sample_panel, (1, 5)).predict(sample_panel, (1, 5), 0.9)
     pd.testing.assert_frame_equal(frame, again)
     with pytest.raises(UsageError):

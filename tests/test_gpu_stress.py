@@ -55,11 +55,14 @@ def test_estimate_betas_equals_ols_slope() -> None:
     rng = np.random.default_rng(0)
     idx = pd.date_range("2020-01-01", periods=300, freq="B")
     market = pd.Series(rng.standard_normal(300) * 0.01, index=idx)
-    df = pd.DataFrame({
-        "HI": 1.5 * market + rng.standard_normal(300) * 0.005,
-        "LO": 0.3 * market + rng.standard_normal(300) * 0.005,
-        "NEW": np.r_[np.full(290, np.nan), rng.standard_normal(10) * 0.01],
-    }, index=idx)
+    df = pd.DataFrame(
+        {
+            "HI": 1.5 * market + rng.standard_normal(300) * 0.005,
+            "LO": 0.3 * market + rng.standard_normal(300) * 0.005,
+            "NEW": np.r_[np.full(290, np.nan), rng.standard_normal(10) * 0.01],
+        },
+        index=idx,
+    )
     df.iloc[5:15, 0] = np.nan
     betas = estimate_betas(df, market)
     assert set(betas) == {"HI", "LO"}  # NEW has 10 observations, fewer than min_obs

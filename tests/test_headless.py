@@ -40,7 +40,9 @@ def test_run_until_then_cycles_resumes(tmp_path: Path) -> None:
     again = pmax("--run", "--until", "2016-02-01", "--db", str(db), "--json", env=few)
     assert json.loads(again.stdout.strip().splitlines()[-1])["sessions_run"] == 0
     # A resumed run's JSON describes that run, and withholds Sharpe on 2 sessions.
-    more = json.loads(pmax("--run", "--cycles", "2", "--db", str(db), "--json", env=few).stdout.strip().splitlines()[-1])
+    more = json.loads(
+        pmax("--run", "--cycles", "2", "--db", str(db), "--json", env=few).stdout.strip().splitlines()[-1]
+    )
     assert more["first_session"] == "2016-02-09" and more["sessions"] == 2
     assert more["sharpe"] is None and "need at least 20" in more["metrics_withheld"]
 

@@ -58,7 +58,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 BAD_FILES = [
-    ("sql_ticker", "ticker \"AAPL'; DROP TABLE BARS;-…\" is not a ticker"),
+    ("sql_ticker", 'ticker "AAPL\'; DROP TABLE BARS;-…" is not a ticker'),
     ("unicode_ticker", "ticker 'ÄPPL ☃' is not a ticker"),
     ("long_ticker", "is not a ticker"),
     ("blank_date", "1 row(s) with a blank date (data row 8)"),
@@ -69,11 +69,15 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("name", "fragment"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
 @pytest.mark.parametrize("command", ["run", "import"])
-def test_bad_file_exits_2_before_the_database(tmp_path: Path, files: dict[str, Path], name: str,
-                                             fragment: str, command: str) -> None:
+def test_bad_file_exits_2_before_the_database(
+    tmp_path: Path, files: dict[str, Path], name: str, fragment: str, command: str
+) -> None:
     db = tmp_path / "x.duckdb"
-    args = (["--run", "--cycles", "1", "--data", str(files[name])] if command == "run"
-            else ["data", "import", str(files[name])])
+    args = (
+        ["--run", "--cycles", "1", "--data", str(files[name])]
+        if command == "run"
+        else ["data", "import", str(files[name])]
+    )
     result = run_pmax(tmp_path, *args, "--db", str(db), timeout=120)
     assert result.returncode == 2, result.stderr
     first = result.stderr.splitlines()[0]
@@ -152,10 +156,14 @@ def test_newer_schema_is_refused(tmp_path: Path, files: dict[str, Path]) -> None
     assert rows(db, "SELECT count(*) FROM runs") == [(0,)]
 
 
-@pytest.mark.parametrize("make_path", [
-    lambda tmp: tmp / "a_file" / "x.duckdb",       # a regular file where a folder must be
-    lambda tmp: Path("/proc/self/nope/x.duckdb"),  # a folder that cannot be created
-], ids=["under_a_file", "under_proc"])
+@pytest.mark.parametrize(
+    "make_path",
+    [
+        lambda tmp: tmp / "a_file" / "x.duckdb",  # a regular file where a folder must be
+        lambda tmp: Path("/proc/self/nope/x.duckdb"),  # a folder that cannot be created
+    ],
+    ids=["under_a_file", "under_proc"],
+)
 def test_os_error_on_the_database_path_is_one_line(tmp_path: Path, make_path, files: dict[str, Path]) -> None:
     (tmp_path / "a_file").write_text("not a folder")
     db = make_path(tmp_path)
@@ -169,13 +177,21 @@ def test_os_error_on_the_database_path_is_one_line(tmp_path: Path, make_path, fi
 
 def test_disk_full_is_a_clear_message(tmp_path: Path, files: dict[str, Path]) -> None:
     """A file-size limit makes every write past 600 kB fail, as a full disk does."""
+
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))
 
     db = tmp_path / "full.duckdb"
-    result = subprocess.run(pmax_argv("data", "import", str(files["ok"]), "--db", str(db)), cwd=REPO,
-                            env=pmax_env(tmp_path), preexec_fn=limit, text=True, capture_output=True, timeout=120)
+    result = subprocess.run(
+        pmax_argv("data", "import", str(files["ok"]), "--db", str(db)),
+        cwd=REPO,
+        env=pmax_env(tmp_path),
+        preexec_fn=limit,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("pmax: disk full (or file-size limit reached) while writing")
     assert "internal error" not in result.stderr and "report it" not in result.stderr

@@ -18,10 +18,12 @@ from engine.portfolio.killswitch import (
 )
 from engine.portfolio.synthetic import synthetic_bars
 
-REL = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07,
-                       flatten_cooldown=3, basis="benchmark")
-ABS = KillSwitchLimits(daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07,
-                       flatten_cooldown=3, basis="absolute")
+REL = KillSwitchLimits(
+    daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07, flatten_cooldown=3, basis="benchmark"
+)
+ABS = KillSwitchLimits(
+    daily_loss=0.02, dd_halve=0.10, dd_flatten=0.15, market_shock=0.07, flatten_cooldown=3, basis="absolute"
+)
 
 
 def _replay(equity: list[float], bench_r: list[float], lim: KillSwitchLimits) -> list:
@@ -53,8 +55,9 @@ def test_stored_peak_gives_relative_wealths_drawdown_exactly() -> None:
     equity = list(1e5 * np.cumprod(1.0 + strat_r))
     rel_wealth = np.cumprod(1.0 + strat_r) / np.cumprod(1.0 + bench_r)
     expected = rel_wealth / np.maximum.accumulate(rel_wealth) - 1.0
-    lim = KillSwitchLimits(dd_halve=0.9, dd_flatten=0.95, daily_loss=0.9, market_shock=0.07,
-                           flatten_cooldown=20, basis="benchmark")
+    lim = KillSwitchLimits(
+        dd_halve=0.9, dd_flatten=0.95, daily_loss=0.9, market_shock=0.07, flatten_cooldown=20, basis="benchmark"
+    )
     got = [d.drawdown for d in _replay(equity, list(bench_r), lim)]
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
@@ -68,8 +71,7 @@ def test_lagging_the_benchmark_by_11pct_halves_the_tilts_only() -> None:
     assert "active drawdown -11.0% vs the benchmark" in (d.reason or "") and "active tilts halved" in (d.reason or "")
     assert d.state == KillSwitchState(105.0)
     # Targets move halfway back to the benchmark weights; untilted names keep their weight.
-    assert toward_benchmark([0.30, 0.10, 0.25], [0.20, 0.20, 0.25], d.active_scale) == pytest.approx(
-        [0.25, 0.15, 0.25])
+    assert toward_benchmark([0.30, 0.10, 0.25], [0.20, 0.20, 0.25], d.active_scale) == pytest.approx([0.25, 0.15, 0.25])
 
 
 def test_lagging_by_16pct_holds_the_benchmark_for_the_cooldown() -> None:

@@ -19,8 +19,13 @@ from engine.store import Store
 TICKERS = ["MSFT", "KO", "CVX"]
 START = dt.date(2017, 10, 2)
 T = dt.date(2017, 10, 6)
-OVERRIDES = {"replay.start": START, "forecast.refit_every": 3, "forecast.lightgbm.n_estimators": 20,
-             "forecast.garch.window": 300, "forecast.min_scored": 2}
+OVERRIDES = {
+    "replay.start": START,
+    "forecast.refit_every": 3,
+    "forecast.lightgbm.n_estimators": 20,
+    "forecast.garch.window": 300,
+    "forecast.min_scored": 2,
+}
 
 
 def forecasts(data: Path, db: Path, cycles: int) -> pd.DataFrame:

@@ -23,23 +23,31 @@ BOTH = pytest.mark.parametrize("mod", [metrics, empyrical], ids=["pmax", "empyri
 
 
 @BOTH
-@pytest.mark.parametrize("returns, benchmark, expected", [
-    ("empty_returns", "simple_benchmark", (np.nan, np.nan)),
-    ("one_return", "one_return", (np.nan, np.nan)),
-    ("mixed_returns", "negative_returns[1:]", (-0.9997853834885004, -0.71296296296296313)),
-    ("mixed_returns", "mixed_returns", (0.0, 1.0)),
-    ("mixed_returns", "-mixed_returns", (0.0, -1.0)),
-])
+@pytest.mark.parametrize(
+    "returns, benchmark, expected",
+    [
+        ("empty_returns", "simple_benchmark", (np.nan, np.nan)),
+        ("one_return", "one_return", (np.nan, np.nan)),
+        ("mixed_returns", "negative_returns[1:]", (-0.9997853834885004, -0.71296296296296313)),
+        ("mixed_returns", "mixed_returns", (0.0, 1.0)),
+        ("mixed_returns", "-mixed_returns", (0.0, -1.0)),
+    ],
+)
 def test_alpha_beta(mod: Any, returns: str, benchmark: str, expected: tuple[float, float]) -> None:
     a, b = mod.alpha_beta(val(returns), val(benchmark))
     close(a, expected[0])
     close(b, expected[1])
 
 
-@pytest.mark.parametrize("returns, benchmark, expected", [
-    ("empty_returns", "simple_benchmark", np.nan), ("one_return", "one_return", np.nan),
-    ("mixed_returns", "mixed_returns", 0.0), ("mixed_returns", "-mixed_returns", 0.0),
-])
+@pytest.mark.parametrize(
+    "returns, benchmark, expected",
+    [
+        ("empty_returns", "simple_benchmark", np.nan),
+        ("one_return", "one_return", np.nan),
+        ("mixed_returns", "mixed_returns", 0.0),
+        ("mixed_returns", "-mixed_returns", 0.0),
+    ],
+)
 def test_alpha(em: Proxy, returns: str, benchmark: str, expected: float) -> None:
     r, f = val(returns), val(benchmark)
     observed = em.alpha(r, f)
@@ -86,13 +94,18 @@ def test_alpha_beta_with_nan_inputs(em: Proxy) -> None:
     assert not np.isnan(b)
 
 
-@pytest.mark.parametrize("returns, benchmark, expected, decimal", [
-    ("empty_returns", "simple_benchmark", np.nan, DECIMAL_PLACES),
-    ("one_return", "one_return", np.nan, DECIMAL_PLACES),
-    ("noise", "noise", 1.0, DECIMAL_PLACES), ("2 * noise", "noise", 2.0, DECIMAL_PLACES),
-    ("noise", "inv_noise", -1.0, DECIMAL_PLACES), ("2 * noise", "inv_noise", -2.0, DECIMAL_PLACES),
-    ("simple_benchmark_w_noise", "simple_benchmark_df", 1.0, 2),
-])
+@pytest.mark.parametrize(
+    "returns, benchmark, expected, decimal",
+    [
+        ("empty_returns", "simple_benchmark", np.nan, DECIMAL_PLACES),
+        ("one_return", "one_return", np.nan, DECIMAL_PLACES),
+        ("noise", "noise", 1.0, DECIMAL_PLACES),
+        ("2 * noise", "noise", 2.0, DECIMAL_PLACES),
+        ("noise", "inv_noise", -1.0, DECIMAL_PLACES),
+        ("2 * noise", "inv_noise", -2.0, DECIMAL_PLACES),
+        ("simple_benchmark_w_noise", "simple_benchmark_df", 1.0, 2),
+    ],
+)
 def test_beta(em: Proxy, returns: str, benchmark: str, expected: float, decimal: int) -> None:
     r, f = val(returns), val(benchmark)
     observed = em.beta(r, f)
@@ -105,10 +118,15 @@ def test_beta(em: Proxy, returns: str, benchmark: str, expected: float, decimal:
 
 
 @BOTH
-@pytest.mark.parametrize("returns, benchmark", [
-    ("empty_returns", "simple_benchmark"), ("one_return", "one_return"),
-    ("mixed_returns", "mixed_returns"), ("mixed_returns", "-mixed_returns"),
-])
+@pytest.mark.parametrize(
+    "returns, benchmark",
+    [
+        ("empty_returns", "simple_benchmark"),
+        ("one_return", "one_return"),
+        ("mixed_returns", "mixed_returns"),
+        ("mixed_returns", "-mixed_returns"),
+    ],
+)
 def test_alpha_beta_equality(mod: Any, returns: str, benchmark: str) -> None:
     r, f = val(returns), val(benchmark)
     a, b = mod.alpha_beta(r, f)
@@ -116,27 +134,42 @@ def test_alpha_beta_equality(mod: Any, returns: str, benchmark: str) -> None:
     close(b, mod.beta(r, f))
 
 
-@pytest.mark.parametrize("returns, expected", [
-    ("empty_returns", np.nan), ("one_return", np.nan), ("mixed_returns", 0.1529973665111273),
-    ("flat_line_1_tz", 1.0),
-])
+@pytest.mark.parametrize(
+    "returns, expected",
+    [
+        ("empty_returns", np.nan),
+        ("one_return", np.nan),
+        ("mixed_returns", 0.1529973665111273),
+        ("flat_line_1_tz", 1.0),
+    ],
+)
 def test_stability_of_timeseries(em: Proxy, returns: str, expected: float) -> None:
     close(em.stability_of_timeseries(val(returns)), expected)
 
 
-@pytest.mark.parametrize("returns, expected", [
-    ("empty_returns", np.nan), ("one_return", 1.0), ("mixed_returns", 0.9473684210526313),
-    ("random_100k", 1.0),
-])
+@pytest.mark.parametrize(
+    "returns, expected",
+    [
+        ("empty_returns", np.nan),
+        ("one_return", 1.0),
+        ("mixed_returns", 0.9473684210526313),
+        ("random_100k", 1.0),
+    ],
+)
 def test_tail_ratio(em: Proxy, returns: str, expected: float) -> None:
     close(em.tail_ratio(val(returns)), expected, 1)
 
 
-@pytest.mark.parametrize("returns, period, expected", [
-    ("empty_returns", DAILY, np.nan), ("one_return", DAILY, 11.274002099240244),
-    ("mixed_returns", DAILY, 1.9135925373194231), ("flat_line_1_tz", DAILY, 11.274002099240256),
-    ("flat_line_yearly", YEARLY, 0.03),
-])
+@pytest.mark.parametrize(
+    "returns, period, expected",
+    [
+        ("empty_returns", DAILY, np.nan),
+        ("one_return", DAILY, 11.274002099240244),
+        ("mixed_returns", DAILY, 1.9135925373194231),
+        ("flat_line_1_tz", DAILY, 11.274002099240256),
+        ("flat_line_yearly", YEARLY, 0.03),
+    ],
+)
 def test_cagr(em: Proxy, returns: str, period: str, expected: float) -> None:
     close(em.cagr(val(returns), period=period), expected)
 
@@ -151,9 +184,14 @@ def test_cagr_with_nan_inputs(em: Proxy) -> None:
     assert not np.isnan(em.cagr(val("sparse_noise")))
 
 
-@pytest.mark.parametrize("returns, noise", [
-    ("pos_line", "noise"), ("pos_line", "noise_uniform"), ("flat_line_1_tz", "noise"),
-])
+@pytest.mark.parametrize(
+    "returns, noise",
+    [
+        ("pos_line", "noise"),
+        ("pos_line", "noise_uniform"),
+        ("flat_line_1_tz", "noise"),
+    ],
+)
 def test_cagr_noisy(em: Proxy, returns: str, noise: str) -> None:
     r, n = val(returns), val(noise)
     cagr = em.cagr(r)
@@ -186,9 +224,14 @@ def test_conditional_value_at_risk(em: Proxy) -> None:
         close(em.conditional_value_at_risk(returns, cutoff), np.mean(returns[returns <= var]))
 
 
-@pytest.mark.parametrize("returns, starting_value, expected", [
-    ("df_input", 0, "df_0_expected"), ("df_input", 100, "df_100_expected"), ("df_empty", 0, "df_empty"),
-])
+@pytest.mark.parametrize(
+    "returns, starting_value, expected",
+    [
+        ("df_input", 0, "df_0_expected"),
+        ("df_input", 100, "df_100_expected"),
+        ("df_empty", 0, "df_empty"),
+    ],
+)
 def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:
     out = em.cum_returns(val(returns), starting_value=starting_value)
     close(np.asarray(out), np.asarray(EXPECTED_DF[expected]), 4)
@@ -198,9 +241,13 @@ def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected
         assert isinstance(out, np.ndarray)
 
 
-@pytest.mark.parametrize("returns, starting_value, expected", [
-    ("df_input", 0, "df_0_expected"), ("df_input", 100, "df_100_expected"),
-])
+@pytest.mark.parametrize(
+    "returns, starting_value, expected",
+    [
+        ("df_input", 0, "df_0_expected"),
+        ("df_input", 100, "df_100_expected"),
+    ],
+)
 def test_cum_returns_final_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:
     out = em.cum_returns_final(val(returns), starting_value=starting_value)
     close(np.array(out), EXPECTED_DF[expected].iloc[-1], 5)

@@ -15,16 +15,24 @@ from test_metrics_empyrical import Proxy, close, val
 DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
 
 
-@pytest.mark.parametrize("returns, required_return, period, expected", [
-    ("empty_returns", "0.0", DAILY, np.nan), ("one_return", "0.0", DAILY, np.nan),
-    ("mixed_returns", "mixed_returns", DAILY, np.nan), ("mixed_returns", "0.0", DAILY, 2.605531251673693),
-    ("mixed_returns", "flat_line_1", DAILY, -1.3934779588919977), ("positive_returns", "0.0", DAILY, np.inf),
-    ("negative_returns", "0.0", DAILY, -13.532743075043401), ("simple_benchmark", "0.0", DAILY, np.inf),
-    ("weekly_returns", "0.0", WEEKLY, 1.1158901056866439), ("monthly_returns", "0.0", MONTHLY, 0.53605626741889756),
-    ("df_simple", "0.0", DAILY, [3.0639640966566306, 38.090963117002495]),
-    ("df_week", "0.0", WEEKLY, [1.3918264112070571, 17.303077589064618]),
-    ("df_month", "0.0", MONTHLY, [0.6686117809312383, 8.3121296084492844]),
-])
+@pytest.mark.parametrize(
+    "returns, required_return, period, expected",
+    [
+        ("empty_returns", "0.0", DAILY, np.nan),
+        ("one_return", "0.0", DAILY, np.nan),
+        ("mixed_returns", "mixed_returns", DAILY, np.nan),
+        ("mixed_returns", "0.0", DAILY, 2.605531251673693),
+        ("mixed_returns", "flat_line_1", DAILY, -1.3934779588919977),
+        ("positive_returns", "0.0", DAILY, np.inf),
+        ("negative_returns", "0.0", DAILY, -13.532743075043401),
+        ("simple_benchmark", "0.0", DAILY, np.inf),
+        ("weekly_returns", "0.0", WEEKLY, 1.1158901056866439),
+        ("monthly_returns", "0.0", MONTHLY, 0.53605626741889756),
+        ("df_simple", "0.0", DAILY, [3.0639640966566306, 38.090963117002495]),
+        ("df_week", "0.0", WEEKLY, [1.3918264112070571, 17.303077589064618]),
+        ("df_month", "0.0", MONTHLY, [0.6686117809312383, 8.3121296084492844]),
+    ],
+)
 def test_sortino(em: Proxy, returns: str, required_return: str, period: str, expected: Any) -> None:
     close(em.sortino_ratio(val(returns), required_return=val(required_return), period=period), expected)
 

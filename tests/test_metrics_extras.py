@@ -19,6 +19,7 @@ from engine.sharpe_stats import expected_max_sharpe, psr_from_moments
 
 # --- profit factor and hit rate -----------------------------------------------------------
 
+
 def _profit_factor_loop(returns: list[float]) -> float:
     gains = losses = 0.0
     for r in returns:
@@ -33,15 +34,18 @@ def _profit_factor_loop(returns: list[float]) -> float:
     return math.inf if gains > 0 else math.nan
 
 
-@pytest.mark.parametrize("returns, expected", [
-    ([0.02, -0.01, 0.03, -0.04], 1.0),             # totals 0.05 / 0.05, not averages
-    ([0.10, -0.01, -0.01, -0.01], 0.10 / 0.03),     # mean win / mean loss would give 10
-    ([0.01, np.nan, -0.02], 0.5),
-    ([0.01, 0.0, 0.02], math.inf),
-    ([0.0, 0.0], math.nan),
-    ([], math.nan),
-    ([-0.01, -0.02], 0.0),
-])
+@pytest.mark.parametrize(
+    "returns, expected",
+    [
+        ([0.02, -0.01, 0.03, -0.04], 1.0),  # totals 0.05 / 0.05, not averages
+        ([0.10, -0.01, -0.01, -0.01], 0.10 / 0.03),  # mean win / mean loss would give 10
+        ([0.01, np.nan, -0.02], 0.5),
+        ([0.01, 0.0, 0.02], math.inf),
+        ([0.0, 0.0], math.nan),
+        ([], math.nan),
+        ([-0.01, -0.02], 0.0),
+    ],
+)
 def test_profit_factor_known_values(returns: list[float], expected: float) -> None:
     np.testing.assert_allclose(sharpe_stats.profit_factor(np.array(returns, dtype=float)), expected, rtol=1e-12)
 
@@ -51,8 +55,7 @@ def test_profit_factor_matches_loop_on_random_series() -> None:
     for _ in range(50):
         r = rng.normal(0.0003, 0.01, rng.integers(1, 200))
         r[rng.random(r.size) < 0.1] = np.nan
-        np.testing.assert_allclose(sharpe_stats.profit_factor(pd.Series(r)), _profit_factor_loop(list(r)),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(sharpe_stats.profit_factor(pd.Series(r)), _profit_factor_loop(list(r)), rtol=1e-12)
 
 
 def test_hit_rate() -> None:
@@ -65,6 +68,7 @@ def test_hit_rate() -> None:
 
 
 # --- probabilistic and deflated Sharpe ---------------------------------------------------
+
 
 def test_dsr_matches_bailey_lopez_de_prado_numerical_example() -> None:
     """The Deflated Sharpe Ratio (2014), §4: SR 2.5 annual over 1250 days, skew -3,
@@ -89,7 +93,9 @@ def test_psr_matches_reference(seed: int) -> None:
     rng = np.random.default_rng(seed)
     r = 0.01 * rng.standard_t(4, 300) + 0.0008
     for sr_star in (0.0, 0.02, -0.03):
-        assert sharpe_stats.probabilistic_sharpe_ratio(r, sr_star) == pytest.approx(_psr_reference(r, sr_star), rel=1e-10)
+        assert sharpe_stats.probabilistic_sharpe_ratio(r, sr_star) == pytest.approx(
+            _psr_reference(r, sr_star), rel=1e-10
+        )
 
 
 def test_psr_normal_closed_form_and_nan_handling() -> None:
@@ -103,7 +109,8 @@ def test_psr_normal_closed_form_and_nan_handling() -> None:
     assert np.isnan(sharpe_stats.probabilistic_sharpe_ratio([0.01, np.nan]))
     # a risk-free rate is the same as shifting the returns
     assert sharpe_stats.probabilistic_sharpe_ratio(r, risk_free=0.0005) == pytest.approx(
-        sharpe_stats.probabilistic_sharpe_ratio(r - 0.0005), rel=1e-12)
+        sharpe_stats.probabilistic_sharpe_ratio(r - 0.0005), rel=1e-12
+    )
 
 
 def test_psr_is_calibrated_under_the_null() -> None:
@@ -126,6 +133,7 @@ def test_dsr_deflates_with_more_trials() -> None:
 
 
 # --- bootstrap interval -----------------------------------------------------------------
+
 
 def _bootstrap_reference(r: np.ndarray, n_boot: int, alpha: float, seed: int, block: int) -> tuple[float, float]:
     """A slow loop over replications, drawing the same indices as the fast version."""

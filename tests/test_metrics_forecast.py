@@ -56,8 +56,9 @@ def test_directional_accuracy() -> None:
     # the 0-vs-0 pair is a tie: left out (it used to count as a hit), as `pmax validate` does
     assert fm.directional_accuracy([0.01, -0.02, 0.03, 0.0], [0.02, 0.01, 0.001, 0.0]) == pytest.approx(2 / 3)
     # levels: last value 10; up/down moves compared with the forecast's move
-    assert fm.directional_accuracy([11.0, 9.0, 12.0], [10.5, 10.5, 9.0], y_prev=[10.0, 10.0, 10.0]) == \
-        pytest.approx(1 / 3)
+    assert fm.directional_accuracy([11.0, 9.0, 12.0], [10.5, 10.5, 9.0], y_prev=[10.0, 10.0, 10.0]) == pytest.approx(
+        1 / 3
+    )
     rng = np.random.default_rng(1)
     y, yhat = rng.normal(0, 1, 300), rng.normal(0, 1, 300)
     slow = sum(1 for a, b in zip(y, yhat) if (a > 0) == (b > 0)) / 300
@@ -88,8 +89,9 @@ def test_interval_coverage() -> None:
     assert fm.interval_coverage(y, lo, hi) == pytest.approx(2 / 4)  # bounds count as inside
     rng = np.random.default_rng(2)
     z = rng.normal(0, 1, 20000)
-    assert fm.interval_coverage(z, np.full_like(z, -1.959964), np.full_like(z, 1.959964)) == \
-        pytest.approx(0.95, abs=0.006)
+    assert fm.interval_coverage(z, np.full_like(z, -1.959964), np.full_like(z, 1.959964)) == pytest.approx(
+        0.95, abs=0.006
+    )
 
 
 def test_log_loss() -> None:

@@ -38,8 +38,7 @@ def _streams() -> Iterator[tuple[str, np.ndarray]]:
         yield f"negative{n}", -np.abs(rng.normal(0.01, 0.01, n))
         yield f"positive{n}", np.abs(rng.normal(0.01, 0.01, n))
     base = rng.normal(0.0, 0.02, 40)
-    for label, value in (("posinf", np.inf), ("neginf", -np.inf), ("wipeout", -1.0), ("beyond", -1.5),
-                         ("huge", 50.0)):
+    for label, value in (("posinf", np.inf), ("neginf", -np.inf), ("wipeout", -1.0), ("beyond", -1.5), ("huge", 50.0)):
         x = base.copy()
         x[17] = value
         yield label, x
@@ -68,8 +67,12 @@ def same(mine: Any, theirs: Any, what: str) -> None:
     np.testing.assert_allclose(a.reshape(b.shape), b, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=what)
 
 
-def compare(name: str, kwargs_list: list[dict[str, Any]], frame: bool = False,
-            prep: Callable[[str, Any], dict[str, Any]] | None = None) -> int:
+def compare(
+    name: str,
+    kwargs_list: list[dict[str, Any]],
+    frame: bool = False,
+    prep: Callable[[str, Any], dict[str, Any]] | None = None,
+) -> int:
     """Call `name` in both libraries on every stream/kind/kwargs; return the count compared."""
     count = 0
     for label, x in STREAMS:
@@ -86,7 +89,12 @@ def compare(name: str, kwargs_list: list[dict[str, Any]], frame: bool = False,
     return count
 
 
-PERIODS: list[dict[str, Any]] = [{"period": "daily"}, {"period": "weekly"}, {"period": "monthly"}, {"annualization": 100}]
+PERIODS: list[dict[str, Any]] = [
+    {"period": "daily"},
+    {"period": "weekly"},
+    {"period": "monthly"},
+    {"annualization": 100},
+]
 
 
 @pytest.mark.parametrize("starting_value", [0, 100])
@@ -112,7 +120,12 @@ def test_annual_volatility() -> None:
 
 
 def test_sharpe_ratio() -> None:
-    kw: list[dict[str, Any]] = [{}, {"risk_free": 0.0001}, {"risk_free": -0.0003, "period": "weekly"}, {"annualization": 365}]
+    kw: list[dict[str, Any]] = [
+        {},
+        {"risk_free": 0.0001},
+        {"risk_free": -0.0003, "period": "weekly"},
+        {"annualization": 365},
+    ]
     assert compare("sharpe_ratio", kw, frame=True) > 100
 
 
@@ -141,8 +154,12 @@ def test_frame_with_series_rate_is_per_column(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["downside_risk", "sortino_ratio"])
 def test_downside_and_sortino(name: str) -> None:
-    kw: list[dict[str, Any]] = [{}, {"required_return": 0.001}, {"required_return": -0.002, "period": "monthly"},
-          {"annualization": 12}]
+    kw: list[dict[str, Any]] = [
+        {},
+        {"required_return": 0.001},
+        {"required_return": -0.002, "period": "monthly"},
+        {"annualization": 12},
+    ]
     assert compare(name, kw, frame=True) > 100
 
 
@@ -151,8 +168,14 @@ def test_calmar_ratio() -> None:
 
 
 def test_omega_ratio() -> None:
-    kw = [{}, {"risk_free": 0.0001}, {"required_return": 0.1}, {"required_return": -2.0},
-          {"required_return": 0.001, "annualization": 1}, {"required_return": 0.5, "annualization": 12}]
+    kw = [
+        {},
+        {"risk_free": 0.0001},
+        {"required_return": 0.1},
+        {"required_return": -2.0},
+        {"required_return": 0.001, "annualization": 1},
+        {"required_return": 0.5, "annualization": 12},
+    ]
     assert compare("omega_ratio", kw) > 100
 
 
@@ -192,11 +215,27 @@ def test_alpha_beta_misaligned_series() -> None:
     same(metrics.beta(r, f), empyrical.beta(r, f), "beta misaligned")
 
 
-@pytest.mark.parametrize("name", [
-    "cum_returns", "cum_returns_final", "max_drawdown", "annual_return", "annual_volatility",
-    "sharpe_ratio", "downside_risk", "sortino_ratio", "calmar_ratio", "omega_ratio", "value_at_risk",
-    "conditional_value_at_risk", "tail_ratio", "stability_of_timeseries", "profit_factor", "hit_rate",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cum_returns",
+        "cum_returns_final",
+        "max_drawdown",
+        "annual_return",
+        "annual_volatility",
+        "sharpe_ratio",
+        "downside_risk",
+        "sortino_ratio",
+        "calmar_ratio",
+        "omega_ratio",
+        "value_at_risk",
+        "conditional_value_at_risk",
+        "tail_ratio",
+        "stability_of_timeseries",
+        "profit_factor",
+        "hit_rate",
+    ],
+)
 def test_no_warnings_on_edge_cases(name: str) -> None:
     """NaN, inf and empty inputs answer NaN/inf quietly (the engine logs warnings as problems)."""
     for _label, x in STREAMS:

@@ -56,10 +56,17 @@ def test_vector_backtest_reproduces_the_broker(tmp_path: Path) -> None:
     cfg = load_config(env={}, overrides={"risk.mc_paths": 0, "risk.stress": False})
     store = Store.open(tmp_path / "bt.duckdb")
     start = sorted(bars["date"].unique())[80]
-    asyncio.run(Engine(store, cfg, ReplayFeed(path, start=start),
-                       stages=[IngestStage(), BrokerFillStage(), SignalsStage(), PortfolioStage(), RiskStage()]).run())
-    not_as_decided = store.con.execute("SELECT count(*) FROM orders WHERE status <> 'filled' AND status <> 'new'"
-                                       ).fetchall()[0][0]
+    asyncio.run(
+        Engine(
+            store,
+            cfg,
+            ReplayFeed(path, start=start),
+            stages=[IngestStage(), BrokerFillStage(), SignalsStage(), PortfolioStage(), RiskStage()],
+        ).run()
+    )
+    not_as_decided = store.con.execute(
+        "SELECT count(*) FROM orders WHERE status <> 'filled' AND status <> 'new'"
+    ).fetchall()[0][0]
     assert not_as_decided == 0  # precondition of an exact match: every order filled as decided
     _s, _t, decided, op, cl = orders_matrix(store.con, "paper")
     assert np.abs(decided).sum() > 0

@@ -10,19 +10,33 @@ from engine.portfolio.broker import Order, order_id
 from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
 
 D0 = dt.date(2016, 1, 4)
-LIM = CheckLimits(max_position=0.15, max_gross=1.0, max_trades_per_session=3, fat_finger_price_pct=0.10,
-                  fat_finger_notional_pct=0.25, max_participation=0.05, cost_bps=20.0, tolerance=0.0,
-                  cash_cushion_bps=0.0)
+LIM = CheckLimits(
+    max_position=0.15,
+    max_gross=1.0,
+    max_trades_per_session=3,
+    fat_finger_price_pct=0.10,
+    fat_finger_notional_pct=0.25,
+    max_participation=0.05,
+    cost_bps=20.0,
+    tolerance=0.0,
+    cash_cushion_bps=0.0,
+)
 
 
-def _o(ticker: str, side: str, qty: int, typ: str = "market", limit: float | None = None,
-       intent: str = "rebalance") -> Order:
+def _o(
+    ticker: str, side: str, qty: int, typ: str = "market", limit: float | None = None, intent: str = "rebalance"
+) -> Order:
     return Order(order_id("paper", D0, ticker, intent), "paper", D0, ticker, side, qty, typ, limit, intent=intent)
 
 
 def _ctx(**kw: object) -> CheckContext:
-    base = dict(equity=100_000.0, cash=100_000.0, positions={}, closes={"AAA": 100.0, "BBB": 50.0, "CCC": 10.0,
-                "DDD": 20.0, "EEE": 30.0}, adv20=dict.fromkeys(("AAA", "BBB", "CCC", "DDD", "EEE"), 1000000.0))
+    base = dict(
+        equity=100_000.0,
+        cash=100_000.0,
+        positions={},
+        closes={"AAA": 100.0, "BBB": 50.0, "CCC": 10.0, "DDD": 20.0, "EEE": 30.0},
+        adv20=dict.fromkeys(("AAA", "BBB", "CCC", "DDD", "EEE"), 1000000.0),
+    )
     base.update(kw)
     return CheckContext(**base)  # type: ignore[arg-type]
 
@@ -30,30 +44,69 @@ def _ctx(**kw: object) -> CheckContext:
 # (name, orders, context overrides, expected [(ticker, status, qty, reason fragment)])
 TABLE = [
     ("plain buy accepted", [_o("AAA", "BUY", 100)], {}, [("AAA", "new", 100, "")]),
-    ("buys halted by a kill switch", [_o("AAA", "BUY", 10), _o("BBB", "SELL", 10)],
-     {"halt_buys": "daily loss -2.5%", "positions": {"BBB": 10}},
-     [("BBB", "new", 10, ""), ("AAA", "rejected", 10, "kill switch: daily loss")]),
-    ("ticker halted for stale data", [_o("AAA", "SELL", 10)], {"ticker_halts": {"AAA": "stale data"},
-     "positions": {"AAA": 10}}, [("AAA", "rejected", 10, "kill switch: stale data")]),
-    ("duplicate order for the same ticker", [_o("AAA", "BUY", 10), _o("AAA", "BUY", 5, intent="signal")], {},
-     [("AAA", "new", 10, ""), ("AAA", "rejected", 5, "duplicate")]),
-    ("order id already stored", [_o("AAA", "BUY", 10)], {"existing_ids": {order_id("paper", D0, "AAA", "rebalance")}},
-     [("AAA", "rejected", 10, "duplicate")]),
-    ("daily trade count", [_o(t, "BUY", 1) for t in ("AAA", "BBB", "CCC", "DDD")], {},
-     [("AAA", "new", 1, ""), ("BBB", "new", 1, ""), ("CCC", "new", 1, ""), ("DDD", "rejected", 1, "trade count")]),
-    ("fat finger price on a limit", [_o("AAA", "BUY", 10, "limit", 120.0)], {},
-     [("AAA", "rejected", 10, "fat finger: price")]),
+    (
+        "buys halted by a kill switch",
+        [_o("AAA", "BUY", 10), _o("BBB", "SELL", 10)],
+        {"halt_buys": "daily loss -2.5%", "positions": {"BBB": 10}},
+        [("BBB", "new", 10, ""), ("AAA", "rejected", 10, "kill switch: daily loss")],
+    ),
+    (
+        "ticker halted for stale data",
+        [_o("AAA", "SELL", 10)],
+        {"ticker_halts": {"AAA": "stale data"}, "positions": {"AAA": 10}},
+        [("AAA", "rejected", 10, "kill switch: stale data")],
+    ),
+    (
+        "duplicate order for the same ticker",
+        [_o("AAA", "BUY", 10), _o("AAA", "BUY", 5, intent="signal")],
+        {},
+        [("AAA", "new", 10, ""), ("AAA", "rejected", 5, "duplicate")],
+    ),
+    (
+        "order id already stored",
+        [_o("AAA", "BUY", 10)],
+        {"existing_ids": {order_id("paper", D0, "AAA", "rebalance")}},
+        [("AAA", "rejected", 10, "duplicate")],
+    ),
+    (
+        "daily trade count",
+        [_o(t, "BUY", 1) for t in ("AAA", "BBB", "CCC", "DDD")],
+        {},
+        [("AAA", "new", 1, ""), ("BBB", "new", 1, ""), ("CCC", "new", 1, ""), ("DDD", "rejected", 1, "trade count")],
+    ),
+    (
+        "fat finger price on a limit",
+        [_o("AAA", "BUY", 10, "limit", 120.0)],
+        {},
+        [("AAA", "rejected", 10, "fat finger: price")],
+    ),
     ("fat finger notional", [_o("CCC", "BUY", 3000)], {}, [("CCC", "rejected", 3000, "fat finger: notional")]),
-    ("participation cut to 5% of ADV", [_o("AAA", "BUY", 100)], {"adv20": {"AAA": 1000.0}},
-     [("AAA", "new", 50, "5% of 20-session ADV")]),
-    ("max position", [_o("AAA", "BUY", 100)], {"positions": {"AAA": 100}, "cash": 90_000.0},
-     [("AAA", "rejected", 100, "max position")]),
-    ("max gross", [_o("BBB", "BUY", 100)], {"positions": {"AAA": 150, "CCC": 1000, "DDD": 3000, "EEE": 1500},
-     "cash": 0.0}, [("BBB", "rejected", 100, "max gross")]),
+    (
+        "participation cut to 5% of ADV",
+        [_o("AAA", "BUY", 100)],
+        {"adv20": {"AAA": 1000.0}},
+        [("AAA", "new", 50, "5% of 20-session ADV")],
+    ),
+    (
+        "max position",
+        [_o("AAA", "BUY", 100)],
+        {"positions": {"AAA": 100}, "cash": 90_000.0},
+        [("AAA", "rejected", 100, "max position")],
+    ),
+    (
+        "max gross",
+        [_o("BBB", "BUY", 100)],
+        {"positions": {"AAA": 150, "CCC": 1000, "DDD": 3000, "EEE": 1500}, "cash": 0.0},
+        [("BBB", "rejected", 100, "max gross")],
+    ),
     ("cash cuts the quantity", [_o("AAA", "BUY", 100)], {"cash": 5_000.0}, [("AAA", "new", 49, "estimated cash")]),
     ("no cash for one share", [_o("AAA", "BUY", 100)], {"cash": 50.0}, [("AAA", "rejected", 100, "cash")]),
-    ("sell proceeds fund a buy in the same session", [_o("AAA", "BUY", 100), _o("BBB", "SELL", 200)],
-     {"cash": 0.0, "positions": {"BBB": 200}}, [("BBB", "new", 200, ""), ("AAA", "new", 99, "estimated cash")]),
+    (
+        "sell proceeds fund a buy in the same session",
+        [_o("AAA", "BUY", 100), _o("BBB", "SELL", 200)],
+        {"cash": 0.0, "positions": {"BBB": 200}},
+        [("BBB", "new", 200, ""), ("AAA", "new", 99, "estimated cash")],
+    ),
 ]
 
 
@@ -92,7 +145,7 @@ def test_buys_are_scaled_to_the_gross_budget() -> None:
     from engine.portfolio.sizing import RebalanceLeg
     from engine.stages.portfolio import fit_gross_budget
 
-    cur = np.array([600, 0, 0])          # 60% held and left alone (small drift)
+    cur = np.array([600, 0, 0])  # 60% held and left alone (small drift)
     px = np.array([100.0, 100.0, 100.0])
     legs = [RebalanceLeg(1, 300, 0.3, 0, 0, "r"), RebalanceLeg(2, 300, 0.3, 0, 0, "r")]
     out = fit_gross_budget(legs, cur, px, 100_000.0, max_gross=1.0)
@@ -106,7 +159,7 @@ def test_cash_cushion_leaves_room_for_a_gap_at_the_open() -> None:
 
     lim = replace(LIM, cash_cushion_bps=50.0)
     out = run_checks([_o("AAA", "BUY", 100)], _ctx(cash=5_000.0), lim)
-    assert out[0].qty == 49 and out[0].status == "new"   # 5000 / (100 x 1.007) = 49.65
+    assert out[0].qty == 49 and out[0].status == "new"  # 5000 / (100 x 1.007) = 49.65
     out = run_checks([_o("AAA", "BUY", 100)], _ctx(cash=4_980.0), lim)
     assert out[0].qty == 49 and "4,980.00" in out[0].reason  # 4980/100.7=49.45
     out = run_checks([_o("AAA", "BUY", 100)], _ctx(cash=4_930.0), lim)

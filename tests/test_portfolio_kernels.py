@@ -31,6 +31,7 @@ from engine.portfolio.sizing import (
 
 # --- HRP -----------------------------------------------------------------------------
 
+
 def test_hrp_uncorrelated_assets_get_inverse_variance_weights() -> None:
     var = np.array([0.01, 0.04, 0.09, 0.16])
     w = hrp_weights(np.diag(var))
@@ -94,14 +95,18 @@ def test_hrp_allocator_falls_back_to_equal_weights_on_short_history() -> None:
 
 # --- regime --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("trend, vol, corr, expected", [
-    (0.05, 0.15, 0.3, "bull"),
-    (-0.05, 0.15, 0.3, "bear"),
-    (0.00, 0.15, 0.3, "sideways"),
-    (0.05, 0.40, 0.3, "crisis"),      # extreme volatility whatever the trend
-    (-0.01, 0.20, 0.8, "crisis"),     # correlations converge while falling
-    (0.03, 0.20, 0.8, "bull"),        # high correlation in a rally is not a crisis
-])
+
+@pytest.mark.parametrize(
+    "trend, vol, corr, expected",
+    [
+        (0.05, 0.15, 0.3, "bull"),
+        (-0.05, 0.15, 0.3, "bear"),
+        (0.00, 0.15, 0.3, "sideways"),
+        (0.05, 0.40, 0.3, "crisis"),  # extreme volatility whatever the trend
+        (-0.01, 0.20, 0.8, "crisis"),  # correlations converge while falling
+        (0.03, 0.20, 0.8, "bull"),  # high correlation in a rally is not a crisis
+    ],
+)
 def test_classify_regime_table(trend: float, vol: float, corr: float, expected: str) -> None:
     assert classify_regime(trend, vol, corr) == expected
 
@@ -117,6 +122,7 @@ def test_detect_regime_on_synthetic_crash_is_crisis_with_scaled_exposure() -> No
 
 
 # --- sizing --------------------------------------------------------------------------
+
 
 def test_kelly_and_vol_targeting() -> None:
     assert kelly(0.6, 1.0) == pytest.approx(0.2)
@@ -149,29 +155,58 @@ def test_rebalance_rule_needs_drift_and_benefit() -> None:
     cur = np.array([0, 100, 100, 100])
     tgt = np.array([100, 101, 100, 0])
     px = np.full(4, 100.0)
-    legs = rebalance_legs(cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.01,
-                          cost_bps=20.0, tracking_value_bps=50.0)
+    legs = rebalance_legs(
+        cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.01, cost_bps=20.0, tracking_value_bps=50.0
+    )
     assert [(leg.index, leg.qty) for leg in legs] == [(0, 100), (3, -100)]  # 1 share of drift is ignored
     # Benefit below cost: nothing trades even with large drift.
-    assert rebalance_legs(cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.01,
-                          cost_bps=20.0, tracking_value_bps=10.0) == []
+    assert (
+        rebalance_legs(
+            cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.01, cost_bps=20.0, tracking_value_bps=10.0
+        )
+        == []
+    )
     # Small positions: a relative band (25% of the weight) instead of 1% absolute.
-    small = rebalance_legs(np.array([0, 8, 10]), np.array([10, 10, 11]), np.full(3, 100.0), 200_000.0,
-                           np.zeros(3), drift_threshold=0.01, cost_bps=20.0, tracking_value_bps=50.0,
-                           drift_relative=0.25)
+    small = rebalance_legs(
+        np.array([0, 8, 10]),
+        np.array([10, 10, 11]),
+        np.full(3, 100.0),
+        200_000.0,
+        np.zeros(3),
+        drift_threshold=0.01,
+        cost_bps=20.0,
+        tracking_value_bps=50.0,
+        drift_relative=0.25,
+    )
     assert [(leg.index, leg.qty) for leg in small] == [(0, 10)]  # 8->10 is 20% off, 10->11 is 9% off
     # A forced leg trades regardless.
-    legs = rebalance_legs(cur, tgt, px, 100_000.0, np.zeros(4), drift_threshold=0.5, cost_bps=20.0,
-                          tracking_value_bps=0.0, force=np.array([False, True, False, False]))
+    legs = rebalance_legs(
+        cur,
+        tgt,
+        px,
+        100_000.0,
+        np.zeros(4),
+        drift_threshold=0.5,
+        cost_bps=20.0,
+        tracking_value_bps=0.0,
+        force=np.array([False, True, False, False]),
+    )
     assert [(leg.index, leg.qty, leg.reason) for leg in legs] == [(1, 1, "forced")]
 
 
 # --- signals -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mean, pu, action", [
-    (0.01, 0.60, "BUY"), (-0.01, 0.40, "SELL"), (0.01, 0.51, "HOLD"), (-0.01, 0.60, "HOLD"),
-    (float("nan"), 0.9, "HOLD"),
-])
+
+@pytest.mark.parametrize(
+    "mean, pu, action",
+    [
+        (0.01, 0.60, "BUY"),
+        (-0.01, 0.40, "SELL"),
+        (0.01, 0.51, "HOLD"),
+        (-0.01, 0.60, "HOLD"),
+        (float("nan"), 0.9, "HOLD"),
+    ],
+)
 def test_decide_action(mean: float, pu: float, action: str) -> None:
     assert decide_action(mean, pu, band=0.02) == action
 
@@ -180,7 +215,9 @@ def test_confidence_tends_to_the_hit_rate() -> None:
     prior_only = calibrate_confidence(0.7, "BUY", hits=0, n_calls=0, prior_strength=20)
     assert prior_only == pytest.approx(0.7)
     # 1000 scored forecasts right half the time: confidence ~ 0.5 whatever P(up) says.
-    assert calibrate_confidence(0.7, "BUY", hits=500, n_calls=1000, prior_strength=20) == pytest.approx(0.5039, abs=1e-3)
+    assert calibrate_confidence(0.7, "BUY", hits=500, n_calls=1000, prior_strength=20) == pytest.approx(
+        0.5039, abs=1e-3
+    )
     assert calibrate_confidence(0.3, "SELL", hits=0, n_calls=0) == pytest.approx(0.7)
 
 
@@ -202,6 +239,7 @@ def test_layers_verdicts_and_reasons() -> None:
 
 
 # --- risk measures against empyrical ---------------------------------------------------
+
 
 def test_var_cvar_follow_empyrical() -> None:
     import empyrical

@@ -28,15 +28,30 @@ def test_sql_skill_and_hit_rate_match_the_python_definitions(tmp_path: Path) -> 
     actual[:3], mean[3:6] = 0.0, 0.0
     store = Store.open(tmp_path / "s.duckdb")
     with store.transaction() as con:
-        append(con, "model_scores", pd.DataFrame({
-            "account": "paper", "as_of": [AS_OF - dt.timedelta(days=int(i)) for i in range(n)],
-            "forecast_as_of": [AS_OF - dt.timedelta(days=int(i) + 5) for i in range(n)],
-            "ticker": "AAPL", "model": "arima", "horizon": 5, "actual": actual, "mean": mean,
-            "error": actual - mean, "naive_error": actual, "covered": rng.random(n) < 0.9,
-            "hit": None, "prob_up": 0.5}))
+        append(
+            con,
+            "model_scores",
+            pd.DataFrame(
+                {
+                    "account": "paper",
+                    "as_of": [AS_OF - dt.timedelta(days=int(i)) for i in range(n)],
+                    "forecast_as_of": [AS_OF - dt.timedelta(days=int(i) + 5) for i in range(n)],
+                    "ticker": "AAPL",
+                    "model": "arima",
+                    "horizon": 5,
+                    "actual": actual,
+                    "mean": mean,
+                    "error": actual - mean,
+                    "naive_error": actual,
+                    "covered": rng.random(n) < 0.9,
+                    "hit": None,
+                    "prob_up": 0.5,
+                }
+            ),
+        )
     got = scores_by_model("paper").frame(store.cursor()).iloc[0]
     assert got["n_scored"] == n and got["sessions"] == n
-    assert got["skill"] == pytest.approx(skill_score(np.sum((actual - mean) ** 2), np.sum(actual ** 2)))
+    assert got["skill"] == pytest.approx(skill_score(np.sum((actual - mean) ** 2), np.sum(actual**2)))
     rate, calls = hit_rate(actual, mean)
     assert calls < n - 5 and got["hit_rate"] == pytest.approx(rate)  # ties out, stored hit ignored
     store.close()

@@ -28,8 +28,15 @@ from engine.stages.risk import RiskStage
 from engine.stages.signals import SignalsStage
 from engine.store import Store
 
-TABLES = {"orders": "order_id", "fills": "fill_id", "equity": "as_of", "positions": "as_of, ticker",
-          "signals": "as_of, ticker", "risk": "as_of", "regimes": "as_of"}
+TABLES = {
+    "orders": "order_id",
+    "fills": "fill_id",
+    "equity": "as_of",
+    "positions": "as_of, ticker",
+    "signals": "as_of, ticker",
+    "risk": "as_of",
+    "regimes": "as_of",
+}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -88,14 +95,26 @@ def _pmax(db: Path, until: str) -> list[str]:
 
 @pytest.mark.slow
 def test_sigkill_mid_replay_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
-    env = {**os.environ, "PMAX_REPLAY__START": "2017-11-01", "PMAX_RISK__MC_PATHS": "0",
-           "PMAX_FORECAST__MODELS": "naive,drift,garch,ssa", "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-           "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "PMAX_REPLAY__START": "2017-11-01",
+        "PMAX_RISK__MC_PATHS": "0",
+        "PMAX_FORECAST__MODELS": "naive,drift,garch,ssa",
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "HF_HUB_OFFLINE": "1",
+    }
     until = "2017-11-10"  # 8 sessions; 2017-11-08 is a scheduled refit
-    full = subprocess.Popen(_pmax(tmp_path / "full.duckdb", until), cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    victim = subprocess.Popen(_pmax(tmp_path / "part.duckdb", until), cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    full = subprocess.Popen(
+        _pmax(tmp_path / "full.duckdb", until), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    victim = subprocess.Popen(
+        _pmax(tmp_path / "part.duckdb", until),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     done = 0
     assert victim.stderr is not None
     for line in victim.stderr:
@@ -105,8 +124,9 @@ def test_sigkill_mid_replay_then_resume_matches_uninterrupted(tmp_path: Path) ->
     victim.send_signal(signal.SIGKILL)  # mid-way through the fourth session
     victim.wait(timeout=60)
     assert victim.returncode == -signal.SIGKILL
-    resumed = subprocess.run(_pmax(tmp_path / "part.duckdb", until), cwd=REPO, env=env, capture_output=True,
-                             text=True, timeout=300)
+    resumed = subprocess.run(
+        _pmax(tmp_path / "part.duckdb", until), cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert full.wait(timeout=300) == 0
     a = duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True)

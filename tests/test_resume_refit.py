@@ -22,8 +22,11 @@ from engine.stages import default_stages
 from engine.store import Store
 
 TICKERS = ["AAPL", "JPM", "XOM"]
-OVERRIDES = {"forecast.refit_every": 5, "forecast.models": ["naive", "arima", "garch", "ssa"],
-             "data.watchlist": TICKERS}
+OVERRIDES = {
+    "forecast.refit_every": 5,
+    "forecast.models": ["naive", "arima", "garch", "ssa"],
+    "data.watchlist": TICKERS,
+}
 END = dt.date(2016, 2, 12)
 
 
@@ -51,7 +54,8 @@ def engine_for(db: Path, extra: list[Stage] | None = None) -> Engine:
 def forecasts(engine: Engine) -> pd.DataFrame:
     return engine.store.query_df(
         "SELECT as_of, ticker, model, horizon, mean, lower, upper, prob_up FROM forecasts "
-        "ORDER BY as_of, ticker, model, horizon")
+        "ORDER BY as_of, ticker, model, horizon"
+    )
 
 
 def test_resume_on_a_refit_session_is_bit_identical(tmp_path: Path) -> None:

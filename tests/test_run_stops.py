@@ -34,8 +34,8 @@ def test_signal_ends_on_a_committed_session_and_marks_the_run(tmp_path: Path, si
     assert rc == code, err
     assert f"pmax: interrupted by {name}" in err and "run the same command again to resume" in err
     assert "Traceback" not in err
-    (status, sessions), = rows(db, "SELECT status, sessions FROM runs")
-    committed, = rows(db, "SELECT count(*) FROM cycles")[0]
+    ((status, sessions),) = rows(db, "SELECT status, sessions FROM runs")
+    (committed,) = rows(db, "SELECT count(*) FROM cycles")[0]
     assert status == "interrupted" and sessions == committed >= 1
     # Resuming continues after the last committed session.
     again = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
@@ -87,8 +87,9 @@ def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -
 def test_held_names_leaving_the_universe_stop_the_run(replayed: tuple[Path, Path]) -> None:
     home, db = replayed
     before = _snapshot(db)
-    result = run_pmax(home, "--run", "--cycles", "1", "--db", str(db), timeout=60,
-                      PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST)
+    result = run_pmax(
+        home, "--run", "--cycles", "1", "--db", str(db), timeout=60, PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST
+    )
     assert result.returncode == 2
     assert "held name(s) left the universe since the last session" in result.stderr.splitlines()[0]
     assert "previous watchlist" in result.stderr
@@ -99,8 +100,17 @@ def test_names_joining_are_reported_and_recorded(tmp_path: Path) -> None:
     db = tmp_path / "j.duckdb"
     first = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_DATA__WATCHLIST="AAPL,MSFT", env=FAST)
     assert first.returncode == 0, first.stderr
-    quiet = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), PMAX_APP__LOG_LEVEL="error",
-                     PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST)
+    quiet = run_pmax(
+        tmp_path,
+        "--run",
+        "--cycles",
+        "1",
+        "--db",
+        str(db),
+        PMAX_APP__LOG_LEVEL="error",
+        PMAX_DATA__WATCHLIST="AAPL,MSFT,KO",
+        env=FAST,
+    )
     assert quiet.returncode == 0 and "universe changed" not in quiet.stderr  # log_level applied
     loud = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert loud.returncode == 0, loud.stderr
@@ -144,7 +154,7 @@ def test_second_signal_stops_at_once_and_rolls_the_session_back(tmp_path: Path) 
     assert proc.returncode == 143, err
     assert "pmax: stopped by SIGTERM; the session in flight was rolled back" in err
     committed = rows(db, "SELECT count(*) FROM cycles")[0][0]
-    (status, sessions), = rows(db, "SELECT status, sessions FROM runs")
+    ((status, sessions),) = rows(db, "SELECT status, sessions FROM runs")
     assert status == "interrupted" and sessions == committed >= 1
     # Every table agrees with the committed cycles: nothing of the rolled-back session remains.
     last = rows(db, "SELECT max(session) FROM cycles")[0][0]

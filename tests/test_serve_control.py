@@ -22,12 +22,20 @@ from engine.serve.wire import RemoteEvent, event_from_json, event_json
 
 
 def _info(kind: str = "tui", allow_control: bool = False) -> OwnerInfo:
-    return OwnerInfo(pid=123, kind=kind, db="/x.duckdb", socket="grpc+unix:///x.sock", token="t",
-                     started_at="2026-01-01T00:00:00", allow_control=allow_control)
+    return OwnerInfo(
+        pid=123,
+        kind=kind,
+        db="/x.duckdb",
+        socket="grpc+unix:///x.sock",
+        token="t",
+        started_at="2026-01-01T00:00:00",
+        allow_control=allow_control,
+    )
 
 
-def _endpoint(kind: str = "tui", allow_control: bool = False, on_control: Any = None,
-              key: str | None = "secret") -> StoreEndpoint:
+def _endpoint(
+    kind: str = "tui", allow_control: bool = False, on_control: Any = None, key: str | None = "secret"
+) -> StoreEndpoint:
     return StoreEndpoint(None, _info(kind, allow_control), "", None, on_control, key)
 
 
@@ -41,23 +49,32 @@ def test_the_apps_key_is_trusted_and_others_need_allow_control() -> None:
     closed = _endpoint(on_control=on_control)
     assert closed.control("step", {}, "secret") == {"ok": True, "state": "stepping"}
     assert closed.control("step", {}, "wrong") == {
-        "ok": False, "reason": "the pmax app (pid 123) does not take commands ([serve] allow_control = false)"}
+        "ok": False,
+        "reason": "the pmax app (pid 123) does not take commands ([serve] allow_control = false)",
+    }
     assert closed.control("step", {}, None)["ok"] is False
     opened = _endpoint(allow_control=True, on_control=on_control)
     assert opened.control("pause", {"x": 1}, None) == {"ok": True, "state": "stepping"}
     assert calls == [("step", {}, True), ("pause", {"x": 1}, False)]
     # A reply dict passes through with ok added, and a refusal keeps its ok = False.
     assert _endpoint(on_control=lambda *_: {"state": "queued"}).control("universe", {}, "secret") == {
-        "ok": True, "state": "queued"}
+        "ok": True,
+        "state": "queued",
+    }
     assert _endpoint(on_control=lambda *_: {"ok": False, "reason": "no"}).control("x", {}, "secret") == {
-        "ok": False, "reason": "no"}
+        "ok": False,
+        "reason": "no",
+    }
 
 
 def test_a_headless_run_takes_no_loop_commands_even_when_allowed() -> None:
     run = _endpoint(kind="run", allow_control=True, on_control=None, key=None)
     reply = run.control("pause", {}, None)
-    assert reply == {"ok": False, "reason": "pmax --run (pid 123) does not take loop commands "
-                                            "(a headless run goes to its end; stop it with kill 123)"}
+    assert reply == {
+        "ok": False,
+        "reason": "pmax --run (pid 123) does not take loop commands "
+        "(a headless run goes to its end; stop it with kill 123)",
+    }
 
 
 class _Engine:
@@ -100,7 +117,9 @@ def test_universe_changes_are_forwarded_to_the_engine_api() -> None:
     assert refused == {"ok": False, "reason": "ZZZZ is not in the data", "hint": None}
     missing, _ = _child(_Engine(hook=False))
     assert missing._control("universe", {"add": ["IBM"]}, True) == {
-        "ok": False, "reason": f"this engine cannot change its universe while it runs yet (no Engine.{UNIVERSE_HOOK})"}
+        "ok": False,
+        "reason": f"this engine cannot change its universe while it runs yet (no Engine.{UNIVERSE_HOOK})",
+    }
 
 
 def test_another_apps_pause_is_passed_to_the_app_and_the_schedule_is_served() -> None:

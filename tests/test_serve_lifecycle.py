@@ -112,8 +112,15 @@ async def test_attached_app_follows_a_running_owner(tmp_path: Path, runtime: str
             status = str(app.query_one("#status").render())
             assert f"attached to pmax --run (pid {run.proc.pid})" in status
             # New sessions show up as the run commits them, without a key press.
-            assert await _wait(pilot, lambda: app.as_of is not None and app.as_of > first
-                               and app.snapshot is not None and app.snapshot.as_of == app.as_of)
+            assert await _wait(
+                pilot,
+                lambda: (
+                    app.as_of is not None
+                    and app.as_of > first
+                    and app.snapshot is not None
+                    and app.snapshot.as_of == app.as_of
+                ),
+            )
             # The owner does not take commands unless it says so ([serve] allow_control).
             await pilot.press("space")
             await pilot.pause()  # the key is handled once the app is idle
@@ -139,8 +146,9 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
     from tui.served import ServedApp
 
     db = tmp_path / "app.duckdb"
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": ["AAPL", "MSFT", "XOM"]},
-                         **FAST_CONFIG)
+    config = test_config(
+        tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": ["AAPL", "MSFT", "XOM"]}, **FAST_CONFIG
+    )
     store = open_store(str(db), config, kind="tui")
     engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
     app = ServedApp(engine=engine, store=store, config=config, db_path=db)
@@ -150,8 +158,13 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
         assert app.paused and owner is not None and owner.kind == "tui"
         env = os.environ.copy()
         env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime, **FAST})
-        proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         assert await _wait(pilot, lambda: proc.poll() is not None)
         err = proc.stderr.read() if proc.stderr else ""
         assert proc.returncode == 0, err
@@ -175,8 +188,11 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
 
     for allowed in (False, True):
         db = tmp_path / f"ctl{int(allowed)}.duckdb"
-        config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": allowed,
-                                          "data.watchlist": ["AAPL", "MSFT", "XOM"]}, **FAST_CONFIG)
+        config = test_config(
+            tmp_path,
+            **{"serve.runtime_dir": runtime, "serve.allow_control": allowed, "data.watchlist": ["AAPL", "MSFT", "XOM"]},
+            **FAST_CONFIG,
+        )
         store = open_store(str(db), config, kind="tui")
         engine = build_engine(store, config, mode="tui", feed=build_feed(config, None))
         app = ServedApp(engine=engine, store=store, config=config, db_path=db)
@@ -186,8 +202,10 @@ async def test_owning_app_takes_loop_commands_only_when_allowed(tmp_path: Path, 
             assert owner is not None and owner.allow_control is allowed
             reply = await asyncio.to_thread(send_control, owner, "step")
             if not allowed:
-                assert reply == {"ok": False, "reason": f"{owner.label} does not take commands "
-                                                        "([serve] allow_control = false)"}
+                assert reply == {
+                    "ok": False,
+                    "reason": f"{owner.label} does not take commands ([serve] allow_control = false)",
+                }
                 await pilot.pause()  # idle: a step, had one been taken, would have started
                 assert engine.as_of is None and not engine.busy
             else:

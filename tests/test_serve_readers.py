@@ -38,12 +38,23 @@ class Owner:
         self.db, self.runtime = db, runtime
         home = db.parent / "home"  # no user config: the module-wide owner starts before conftest's isolation
         env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
-        self.env = {**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_DATA_HOME": str(home / "share"), "PMAX_DATA__WATCHLIST": FEW,
-                    "PMAX_SERVE__RUNTIME_DIR": runtime, "PMAX_SERVE__LOCK_WAIT_S": "2",
-                    **FAST}  # two cheap models: the tests need a run that commits, not its forecasts
-        self.proc = subprocess.Popen([*PMAX, "--run", "--db", str(db), "--until", until],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        self.env = {
+            **env,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / "share"),
+            "PMAX_DATA__WATCHLIST": FEW,
+            "PMAX_SERVE__RUNTIME_DIR": runtime,
+            "PMAX_SERVE__LOCK_WAIT_S": "2",
+            **FAST,
+        }  # two cheap models: the tests need a run that commits, not its forecasts
+        self.proc = subprocess.Popen(
+            [*PMAX, "--run", "--db", str(db), "--until", until],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
         self.sessions: list[str] = []
         self.stderr: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -112,8 +123,10 @@ def test_commands_attach_to_a_running_owner_and_see_current_data(owner: Owner) -
 
 def test_writers_are_refused_naming_the_owner(owner: Owner, sample_path: Path) -> None:
     pid = owner.proc.pid
-    for args in (["data", "import", str(sample_path), "--db", str(owner.db)],
-                 ["--run", "--cycles", "1", "--db", str(owner.db)]):
+    for args in (
+        ["data", "import", str(sample_path), "--db", str(owner.db)],
+        ["--run", "--cycles", "1", "--db", str(owner.db)],
+    ):
         result = owner.pmax(*args)
         assert result.returncode == 2, result.stderr
         assert f"is in use by pmax --run (pid {pid})" in result.stderr
@@ -132,11 +145,16 @@ def test_endpoint_is_private_and_read_only(owner: Owner) -> None:
         assert reader.attached == info
         n = reader.con.execute("SELECT count(*) FROM cycles").fetchall()[0][0]
         assert n >= 3
-        frame = reader.query_df("SELECT session FROM cycles WHERE session >= ? ORDER BY session",
-                                [__import__("datetime").date(2016, 1, 4)])
+        frame = reader.query_df(
+            "SELECT session FROM cycles WHERE session >= ? ORDER BY session", [__import__("datetime").date(2016, 1, 4)]
+        )
         assert len(frame) >= 3 and str(frame["session"].dtype).startswith("datetime64")
-        for sql in ("DELETE FROM cycles", "SELECT 1; DROP TABLE cycles", "PRAGMA version",
-                    "INSERT INTO copilot_messages SELECT * FROM copilot_messages"):
+        for sql in (
+            "DELETE FROM cycles",
+            "SELECT 1; DROP TABLE cycles",
+            "PRAGMA version",
+            "INSERT INTO copilot_messages SELECT * FROM copilot_messages",
+        ):
             with pytest.raises(duckdb.PermissionException):
                 reader.con.execute(sql)
         with pytest.raises(duckdb.Error, match="nope"):
@@ -146,8 +164,7 @@ def test_endpoint_is_private_and_read_only(owner: Owner) -> None:
 
     # Straight to the socket, past the client-side guard: the owner refuses writes too.
     client = fl.FlightClient(info.socket)
-    for body in ({"token": info.token, "sql": "DELETE FROM cycles"},
-                 {"token": "wrong", "sql": "SELECT 1"}):
+    for body in ({"token": info.token, "sql": "DELETE FROM cycles"}, {"token": "wrong", "sql": "SELECT 1"}):
         with pytest.raises(fl.FlightError, match="refused"):
             client.do_get(fl.Ticket(json.dumps(body).encode())).read_all()
     client.close()

@@ -48,16 +48,19 @@ def test_a_runtime_folder_others_can_enter_is_refused(tmp_path: Path) -> None:
         runtime_dir(str(shared))
 
 
-@pytest.mark.parametrize(("sql", "ok"), [
-    ("SELECT * FROM bars WHERE ticker = ?", True),
-    ("  with x AS (SELECT 1) SELECT * FROM x;", True),
-    ("SELECT 1; DELETE FROM bars", False),
-    ("DELETE FROM bars", False),
-    ("INSERT INTO copilot_messages SELECT * FROM copilot_messages", False),
-    ("SELECT * FROM read_csv('x'); COPY bars TO 'y'", False),
-    ("PRAGMA database_list", False),
-    ("ATTACH 'other.duckdb'", False),
-])
+@pytest.mark.parametrize(
+    ("sql", "ok"),
+    [
+        ("SELECT * FROM bars WHERE ticker = ?", True),
+        ("  with x AS (SELECT 1) SELECT * FROM x;", True),
+        ("SELECT 1; DELETE FROM bars", False),
+        ("DELETE FROM bars", False),
+        ("INSERT INTO copilot_messages SELECT * FROM copilot_messages", False),
+        ("SELECT * FROM read_csv('x'); COPY bars TO 'y'", False),
+        ("PRAGMA database_list", False),
+        ("ATTACH 'other.duckdb'", False),
+    ],
+)
 def test_select_only_guard(sql: str, ok: bool) -> None:
     assert is_read_only(sql) is ok
 
@@ -77,8 +80,10 @@ def test_endpoint_cache_never_outlives_a_commit(tmp_path: Path) -> None:
     try:
         count = "SELECT count(*) AS n FROM cycles WHERE account = ?"
         assert endpoint.query(count, ["paper"]).to_pylist() == [{"n": 0}]
-        store.con.execute("INSERT INTO cycles (account, session, session_index, run_id, committed_at) "
-                          "VALUES ('paper', DATE '2016-01-04', 0, 'r', now())")
+        store.con.execute(
+            "INSERT INTO cycles (account, session, session_index, run_id, committed_at) "
+            "VALUES ('paper', DATE '2016-01-04', 0, 'r', now())"
+        )
         endpoint.publish(CycleStarted(dt.date(2016, 1, 4), 0))  # before a commit: the cache stays
         assert endpoint.query(count, ["paper"]).to_pylist() == [{"n": 0}]
         endpoint.publish(CycleCompleted(dt.date(2016, 1, 4), 0, 3, None, 0.1))

@@ -36,8 +36,9 @@ def _session(rng: np.random.Generator, n: int, better: dict[str, float] | None =
 
 
 def _passes(gate: dict) -> list[str]:
-    return [t for t, g in gate.items()
-            if layer_statistical(g.n_scored, g.stat, g.qvalue, alpha=ALPHA, min_scored=30).passed]
+    return [
+        t for t, g in gate.items() if layer_statistical(g.n_scored, g.stat, g.qvalue, alpha=ALPHA, min_scored=30).passed
+    ]
 
 
 @pytest.mark.parametrize("n", [30, 120])  # min_scored and score_window of the default config
@@ -86,8 +87,10 @@ def test_too_few_scores_are_not_tested_and_do_not_enter_the_family() -> None:
     rng = np.random.default_rng(2)
     good = _overlapping(rng, 120, 0.5)
     naive = _overlapping(rng, 120)
-    series = {"A": (good, naive, naive + 0.05, np.zeros(120, bool)),
-              "B": (good[:10], good[:10] * 2, good[:10] * 2, np.zeros(10, bool))}
+    series = {
+        "A": (good, naive, naive + 0.05, np.zeros(120, bool)),
+        "B": (good[:10], good[:10] * 2, good[:10] * 2, np.zeros(10, bool)),
+    }
     gate = statistical_gate(series, H, min_scored=30)
     assert math.isnan(gate["B"].qvalue) and gate["B"].n_scored == 10
     assert gate["A"].qvalue == pytest.approx(gate["A"].pvalue)  # a family of one

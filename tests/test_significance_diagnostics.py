@@ -84,8 +84,10 @@ def test_significance_imports_no_statsmodels_at_module_level() -> None:
     import subprocess
     import sys
 
-    code = "import sys, engine.significance, engine.metrics, engine.forecast_metrics; " \
-           "print(any(m.startswith('statsmodels') for m in sys.modules))"
+    code = (
+        "import sys, engine.significance, engine.metrics, engine.forecast_metrics; "
+        "print(any(m.startswith('statsmodels') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert significance.probabilistic_sharpe_ratio is not None

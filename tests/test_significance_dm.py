@@ -21,8 +21,9 @@ from engine.significance import (
 )
 
 
-def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool,
-                  alternative: str) -> tuple[float, float, int]:
+def _dm_reference(
+    e1: list[float], e2: list[float], h: int, loss: str, hln: bool, alternative: str
+) -> tuple[float, float, int]:
     """Diebold & Mariano (1995) with Harvey, Leybourne & Newbold (1997), written as loops."""
     d = []
     for a, b in zip(e1, e2):
@@ -51,15 +52,17 @@ def _dm_reference(e1: list[float], e2: list[float], h: int, loss: str, hln: bool
 def test_hand_worked_example() -> None:
     """|e_model| = 0, |e_baseline| = 1..5, absolute loss: d = -1..-5, mean -3, γ0 = 2,
     DM = -3 / sqrt(2/5); HLN scales by sqrt((5+1-2)/5) → -3/sqrt(0.5) = -3·sqrt(2)."""
-    res = diebold_mariano([0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], h=1, loss="ae", alternative="less",
-                          variance="truncated")
+    res = diebold_mariano(
+        [0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], h=1, loss="ae", alternative="less", variance="truncated"
+    )
     assert isinstance(res, DMResult)
     assert res.n == 5
     assert res.stat == pytest.approx(-3 * math.sqrt(2), rel=1e-12)
     assert res.pvalue == pytest.approx(stats.t(4).cdf(-3 * math.sqrt(2)), rel=1e-12)
     assert res.pvalue == pytest.approx(0.00662, abs=5e-5)  # t(4) table value
-    plain = diebold_mariano([0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], loss="ae", harvey_correction=False,
-                            variance="truncated")
+    plain = diebold_mariano(
+        [0.0] * 5, [1.0, -2.0, 3.0, -4.0, 5.0], loss="ae", harvey_correction=False, variance="truncated"
+    )
     assert plain.stat == pytest.approx(-3 / math.sqrt(0.4), rel=1e-12)
     assert plain.pvalue == pytest.approx(2 * stats.norm.sf(3 / math.sqrt(0.4)), rel=1e-12)
 
@@ -73,12 +76,11 @@ def test_matches_slow_loop(h: int, loss: str, alternative: Alternative, hln: boo
     n = 160
     shocks = rng.normal(0, 1, (n + h, 2))
     # overlapping h-step errors: MA(h-1) of the shocks
-    e1 = np.array([shocks[t:t + h, 0].sum() for t in range(n)]) * 0.9
-    e2 = np.array([shocks[t:t + h, 1].sum() for t in range(n)])
+    e1 = np.array([shocks[t : t + h, 0].sum() for t in range(n)]) * 0.9
+    e2 = np.array([shocks[t : t + h, 1].sum() for t in range(n)])
     e1[[4, 40]] = np.nan
     e2[77] = np.nan
-    got = diebold_mariano(e1, e2, h=h, loss=loss, harvey_correction=hln, alternative=alternative,
-                          variance="truncated")
+    got = diebold_mariano(e1, e2, h=h, loss=loss, harvey_correction=hln, alternative=alternative, variance="truncated")
     stat, p, count = _dm_reference(list(e1), list(e2), h, loss, hln, alternative)
     assert got.n == count == n - 3
     assert math.isfinite(stat)
@@ -91,8 +93,9 @@ def test_ewc_matches_a_slow_loop_and_t_with_b_degrees_of_freedom() -> None:
     e1, e2 = rng.normal(0, 0.9, 64), rng.normal(0, 1.0, 64)
     d = [a * a - b * b for a, b in zip(e1, e2)]
     n, B = 64, 6  # floor(0.4 * 64^(2/3)) = 6
-    lam = [math.sqrt(2 / n) * sum(math.cos(math.pi * j * (t + 0.5) / n) * d[t] for t in range(n))
-           for j in range(1, B + 1)]
+    lam = [
+        math.sqrt(2 / n) * sum(math.cos(math.pi * j * (t + 0.5) / n) * d[t] for t in range(n)) for j in range(1, B + 1)
+    ]
     stat = (sum(d) / n) / math.sqrt(sum(x * x for x in lam) / B / n)
     got = diebold_mariano(e1, e2, h=5, alternative="less")
     assert ewc_bandwidth(64) == 6 and ewc_bandwidth(10) == 2 and ewc_bandwidth(125) == 10
@@ -153,8 +156,7 @@ def test_a_negative_long_run_variance_is_not_enough_data_not_gamma0() -> None:
     d = np.array([1.0, -1.0] * 10)  # lag-1 autocovariance ≈ -γ0: the truncated sum goes negative
     assert np.isnan(long_run_variance(d, 1))
     assert long_run_variance(d, 0) == pytest.approx(float(np.mean(d**2)))
-    res = diebold_mariano(np.abs(d) + (d > 0), np.abs(d), h=2, loss="ae", alternative="less",
-                          variance="truncated")
+    res = diebold_mariano(np.abs(d) + (d > 0), np.abs(d), h=2, loss="ae", alternative="less", variance="truncated")
     assert np.isnan(res.stat) and np.isnan(res.pvalue) and "not enough data" in res.undefined
 
 

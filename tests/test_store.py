@@ -15,11 +15,18 @@ from engine.store import Store, append, latest_version, migrate, upsert
 
 
 def bars_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "ticker": ["AAPL", "AAPL"], "date": [dt.date(2016, 1, 4), dt.date(2016, 1, 5)],
-        "open": [102.61, 105.75], "high": [105.368, 105.85], "low": [102.0, 102.41],
-        "close": [105.35, 102.71], "volume": [67649387, 55790992], "source": ["sample", "sample"],
-    })
+    return pd.DataFrame(
+        {
+            "ticker": ["AAPL", "AAPL"],
+            "date": [dt.date(2016, 1, 4), dt.date(2016, 1, 5)],
+            "open": [102.61, 105.75],
+            "high": [105.368, 105.85],
+            "low": [102.0, 102.41],
+            "close": [105.35, 102.71],
+            "volume": [67649387, 55790992],
+            "source": ["sample", "sample"],
+        }
+    )
 
 
 def test_round_trip_keeps_values(tmp_path: Path) -> None:
@@ -71,8 +78,13 @@ def test_locked_database_names_the_holder(tmp_path: Path) -> None:
     db = tmp_path / "locked.duckdb"
     Store.open(db).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"

@@ -23,14 +23,17 @@ def _grid(tmp_path: Path, text: str) -> Path:
 
 
 def test_product_in_file_order_over_fixed(tmp_path: Path) -> None:
-    path = _grid(tmp_path, """
+    path = _grid(
+        tmp_path,
+        """
 [grid]
 "broker.commission_bps" = [5.0, 30]
 [grid.portfolio]
 cash_buffer = [0.02, 0.1, 0.2]
 [fixed]
 "forecast.models" = ["naive", "drift"]
-""")
+""",
+    )
     grid = load_grid(path, load_cli_config(None))
     assert grid.keys == ("broker.commission_bps", "portfolio.cash_buffer")
     assert len(grid.trials) == 6
@@ -40,19 +43,22 @@ cash_buffer = [0.02, 0.1, 0.2]
     assert last.portfolio.cash_buffer == 0.2 and list(last.forecast.models) == ["naive", "drift"]
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('[grid]\n"broker.comission_bps" = [1.0]\n', "unknown key broker.comission_bps"),
-    ('[grid]\n"broker.commission_bps" = ["high"]\n', "broker.commission_bps must be a number"),
-    ('[grid]\n"portfolio.order_type" = ["market", "stop"]\n', "portfolio.order_type must be one of"),
-    ('[grid]\n"broker.commission_bps" = 5.0\n', "must be a non-empty list"),
-    ('[grid]\n"broker.commission_bps" = []\n', "must be a non-empty list"),
-    ('[grid]\n', "[grid] is empty"),
-    ('[grid]\n"a.b" = [1]\n[extra]\nx = 1\n', "unknown table [extra]"),
-    ('[grid]\n"app.db_path" = ["x.duckdb"]\n', "app.db_path cannot be swept"),
-    ('[grid]\n"risk.mc_paths" = [10]\n[fixed]\n"risk.mc_paths" = 5\n', "in both [grid] and [fixed]"),
-    ('[grid]\n"risk.mc_paths" = [10]\n[fixed]\n"forecast.modls" = ["naive"]\n', "unknown key forecast.modls"),
-    ('[grid\n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[grid]\n"broker.comission_bps" = [1.0]\n', "unknown key broker.comission_bps"),
+        ('[grid]\n"broker.commission_bps" = ["high"]\n', "broker.commission_bps must be a number"),
+        ('[grid]\n"portfolio.order_type" = ["market", "stop"]\n', "portfolio.order_type must be one of"),
+        ('[grid]\n"broker.commission_bps" = 5.0\n', "must be a non-empty list"),
+        ('[grid]\n"broker.commission_bps" = []\n', "must be a non-empty list"),
+        ("[grid]\n", "[grid] is empty"),
+        ('[grid]\n"a.b" = [1]\n[extra]\nx = 1\n', "unknown table [extra]"),
+        ('[grid]\n"app.db_path" = ["x.duckdb"]\n', "app.db_path cannot be swept"),
+        ('[grid]\n"risk.mc_paths" = [10]\n[fixed]\n"risk.mc_paths" = 5\n', "in both [grid] and [fixed]"),
+        ('[grid]\n"risk.mc_paths" = [10]\n[fixed]\n"forecast.modls" = ["naive"]\n', "unknown key forecast.modls"),
+        ("[grid\n", "not valid TOML"),
+    ],
+)
 def test_bad_grids_are_refused_naming_the_key(tmp_path: Path, text: str, needle: str) -> None:
     path = _grid(tmp_path, text)
     with pytest.raises(ConfigError) as info:
@@ -62,8 +68,9 @@ def test_bad_grids_are_refused_naming_the_key(tmp_path: Path, text: str, needle:
 
 def _pmax(*args: str, pre: str = "") -> subprocess.CompletedProcess[str]:
     code = f"import sys; {pre}from tui.cli import main; main(sys.argv[1:])"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=120
+    )
 
 
 def test_cli_bad_grid_exits_2_with_one_line_and_no_database(tmp_path: Path) -> None:
@@ -119,11 +126,14 @@ def test_cli_unreachable_ray_address_exits_2_before_the_database(tmp_path: Path)
     assert not db.exists()
 
 
-@pytest.mark.parametrize(("name", "value", "needle"), [
-    ("PMAX_SWEEP__ENGINE", "spark", "sweep.engine must be one of local, ray"),
-    ("PMAX_SWEEP__PBO_BLOCKS", "3", "sweep.pbo_blocks must be an even number"),
-    ("PMAX_SWEEP__DSR_THRESHOLD", "1.0", "sweep.dsr_threshold must lie in (0, 1)"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("PMAX_SWEEP__ENGINE", "spark", "sweep.engine must be one of local, ray"),
+        ("PMAX_SWEEP__PBO_BLOCKS", "3", "sweep.pbo_blocks must be an even number"),
+        ("PMAX_SWEEP__DSR_THRESHOLD", "1.0", "sweep.dsr_threshold must lie in (0, 1)"),
+    ],
+)
 def test_sweep_settings_are_checked_at_load(name: str, value: str, needle: str) -> None:
     from engine.config import load_config
 

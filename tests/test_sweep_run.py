@@ -21,8 +21,18 @@ PMAX = [sys.executable, "-m", "tui.cli"]
 UNTIL = "2016-02-03"  # 22 sessions: the run summary gives a Sharpe from 20 daily returns
 FIXED = '[fixed]\n"forecast.models" = ["naive", "drift"]\n"risk.mc_paths" = 0\n"risk.stress" = false\n'
 GRID4 = '[grid]\n"portfolio.cash_buffer" = [0.02, 0.2]\n"broker.commission_bps" = [5.0, 30.0]\n' + FIXED
-TRIAL_KEYS = ("sharpe", "total_return", "psr", "turnover", "costs", "max_drawdown", "sessions",
-              "first_session", "last_session", "trade_count")
+TRIAL_KEYS = (
+    "sharpe",
+    "total_return",
+    "psr",
+    "turnover",
+    "costs",
+    "max_drawdown",
+    "sessions",
+    "first_session",
+    "last_session",
+    "trade_count",
+)
 
 
 def _pmax(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,15 +49,19 @@ def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID4)
     run_cfg = tmp_path / "run.toml"  # a configuration outside the grid: one more trial in the ledger
-    run_cfg.write_text('[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 0\nstress = false\n[broker]\nslippage_bps = 20.0\n')
+    run_cfg.write_text(
+        '[forecast]\nmodels = ["naive", "drift"]\n[risk]\nmc_paths = 0\nstress = false\n[broker]\nslippage_bps = 20.0\n'
+    )
     db = tmp_path / "ledger.duckdb"
     run = _last_json(_pmax("--run", "--until", UNTIL, "--config", str(run_cfg), "--db", str(db), "--json"))
     assert run["trial_id"] == f"run-{run['run_id']}"
 
-    local = _last_json(_pmax("sweep", str(grid), "--engine", "local", "--workers", "2", "--until", UNTIL,
-                             "--db", str(db), "--json"))
-    ray = _last_json(_pmax("sweep", str(grid), "--engine", "ray", "--workers", "2", "--until", UNTIL,
-                           "--db", str(db), "--json"))
+    local = _last_json(
+        _pmax("sweep", str(grid), "--engine", "local", "--workers", "2", "--until", UNTIL, "--db", str(db), "--json")
+    )
+    ray = _last_json(
+        _pmax("sweep", str(grid), "--engine", "ray", "--workers", "2", "--until", UNTIL, "--db", str(db), "--json")
+    )
 
     assert len(local["trials"]) == len(ray["trials"]) == 4
     for a, b in zip(local["trials"], ray["trials"], strict=True):
@@ -70,7 +84,9 @@ def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None
     assert local["pbo"] == ray["pbo"]
 
     con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT engine, count(*), count(DISTINCT config_hash) FROM trials GROUP BY engine ORDER BY engine").fetchall()
+    rows = con.execute(
+        "SELECT engine, count(*), count(DISTINCT config_hash) FROM trials GROUP BY engine ORDER BY engine"
+    ).fetchall()
     sweeps = con.execute("SELECT engine, status, n_trials FROM sweeps ORDER BY started_at").fetchall()
     returns = con.execute("SELECT count(*) FROM trial_returns").fetchall()[0][0]
     con.close()
@@ -112,8 +128,13 @@ def test_ctrl_c_cancels_the_rest_and_keeps_finished_trials(tmp_path: Path) -> No
     grid = tmp_path / "grid.toml"
     grid.write_text('[grid]\n"broker.commission_bps" = [1.0, 2.0, 3.0, 4.0]\n' + FIXED)
     db = tmp_path / "ledger.duckdb"
-    proc = subprocess.Popen([*PMAX, "sweep", str(grid), "--workers", "1", "--until", "2016-01-12", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [*PMAX, "sweep", str(grid), "--workers", "1", "--until", "2016-01-12", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     assert proc.stderr is not None
     deadline = time.monotonic() + 300
     for line in proc.stderr:  # non-tty: one line per finished trial

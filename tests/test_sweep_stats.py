@@ -28,12 +28,14 @@ from engine.sweep.stats import block_count, deflated_best, pbo_cscv
 # IS = A: best t0; OOS (B) ranks t0 1st of 3 from the bottom → ω = 1/4, λ = ln(1/3) < 0.
 # IS = B: best t1; OOS (A) ranks t1 2nd of 3 → ω = 2/4, λ = 0 (counted: λ ≤ 0).
 # PBO = 2 / 2 = 1.
-HAND = np.array([
-    [0.01, 0.00, -0.01],
-    [0.03, 0.02, 0.01],
-    [-0.01, 0.02, 0.00],
-    [0.01, 0.04, 0.02],
-])
+HAND = np.array(
+    [
+        [0.01, 0.00, -0.01],
+        [0.03, 0.02, 0.01],
+        [-0.01, 0.02, 0.00],
+        [0.01, 0.04, 0.02],
+    ]
+)
 
 
 def test_pbo_matches_the_hand_computation() -> None:
@@ -70,8 +72,8 @@ def _oracle_pbo(matrix: np.ndarray, s: int) -> tuple[float, list[float]]:
     """CSCV straight from Bailey et al. (2015), one loop per step, stdlib statistics."""
     t, n = matrix.shape
     size = t // s
-    rows = matrix[t - size * s:]
-    blocks = [rows[i * size:(i + 1) * size] for i in range(s)]
+    rows = matrix[t - size * s :]
+    blocks = [rows[i * size : (i + 1) * size] for i in range(s)]
 
     def sharpe(cols: list[np.ndarray], j: int) -> float:
         values = [float(x) for block in cols for x in block[:, j]]
@@ -121,15 +123,33 @@ def _hand_dsr(returns: list[float], sharpes: list[float]) -> float:
     return z.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2))
 
 
-def _record(con, trial_id: str, config_hash: str, sr: float, returns: list[float],
-            fingerprint: str = "file:abc", last: str = "2016-01-08") -> None:
+def _record(
+    con,
+    trial_id: str,
+    config_hash: str,
+    sr: float,
+    returns: list[float],
+    fingerprint: str = "file:abc",
+    last: str = "2016-01-08",
+) -> None:
     dates = [dt.date(2016, 1, 4 + d) for d in range(len(returns) + 1)]
-    metrics = {"first_session": "2016-01-04", "last_session": last, "sessions": len(returns) + 1,
-               "sharpe": sr * math.sqrt(252), "sharpe_period": sr}
-    equity = pa.table({"as_of": pa.array(dates, pa.date32()),
-                       "equity": [1.0] * len(dates), "daily_return": [0.0, *returns]})
-    record_trial(con, TrialRecord(trial_id, "sweep", "local", config_hash, {"k": trial_id}, {}, fingerprint,
-                                  "finished", 1.0, metrics), equity)
+    metrics = {
+        "first_session": "2016-01-04",
+        "last_session": last,
+        "sessions": len(returns) + 1,
+        "sharpe": sr * math.sqrt(252),
+        "sharpe_period": sr,
+    }
+    equity = pa.table(
+        {"as_of": pa.array(dates, pa.date32()), "equity": [1.0] * len(dates), "daily_return": [0.0, *returns]}
+    )
+    record_trial(
+        con,
+        TrialRecord(
+            trial_id, "sweep", "local", config_hash, {"k": trial_id}, {}, fingerprint, "finished", 1.0, metrics
+        ),
+        equity,
+    )
 
 
 def test_deflated_sharpe_uses_the_ledger_group(tmp_path: Path) -> None:
@@ -172,11 +192,13 @@ def test_the_verdict_says_plainly_when_the_winner_is_luck() -> None:
 
     best = {"deflated_sharpe": 0.97, "n_trials": 8, "sharpe": 1.2, "baseline": {"sharpe": 0.9}}
     assert _verdict(best, 0.2, 0.95, lucky=False).startswith(
-        "The best trial survives deflation: deflated Sharpe ratio 0.97 ≥ 0.95 after 8 trials")
+        "The best trial survives deflation: deflated Sharpe ratio 0.97 ≥ 0.95 after 8 trials"
+    )
     overfit = _verdict(best, 0.62, 0.95, lucky=True)
     assert overfit.startswith("Not distinguishable from luck: its deflated Sharpe ratio 0.97 passes, but PBO 0.62")
     weak = {"deflated_sharpe": 0.31, "n_trials": 5, "sharpe": -1.77, "baseline": {"sharpe": -1.53}}
     text = _verdict(weak, 0.0, 0.95, lucky=True)
-    assert text.startswith("Not distinguishable from luck: the best trial's deflated Sharpe ratio is 0.31 "
-                           "(needs ≥ 0.95) after 5 trials")
+    assert text.startswith(
+        "Not distinguishable from luck: the best trial's deflated Sharpe ratio is 0.31 (needs ≥ 0.95) after 5 trials"
+    )
     assert "PBO 0.00" in text and "does not beat equal-weight buy-and-hold (-1.53)" in text

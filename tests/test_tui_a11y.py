@@ -32,8 +32,8 @@ def test_no_color_marks_sign_without_colour(monkeypatch, fresh_glyphs) -> None:
     cells = row_cells(down)
     change, signal = cells[2], cells[4]
     assert isinstance(change, Text) and isinstance(signal, Text)
-    assert change.plain == "\u22121.23%" and change.style == ""   # a true minus, default (full-contrast) text
-    assert signal.plain == "SELL 60%" and signal.style == ""      # the word carries it
+    assert change.plain == "\u22121.23%" and change.style == ""  # a true minus, default (full-contrast) text
+    assert signal.plain == "SELL 60%" and signal.style == ""  # the word carries it
     assert tx.signed_pct(0.034) == "+3.4%"
 
 
@@ -42,9 +42,16 @@ def test_colour_only_repeats_the_sign(monkeypatch, fresh_glyphs) -> None:
     assert tx.sign_style(-0.1) == "red" and tx.sign_style(0.1) == "green"
 
 
-@pytest.mark.parametrize("env,utf8", [({"LANG": "C"}, False), ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),
-                                      ({"LANG": "en_US.UTF-8"}, True), ({"LC_ALL": "de_DE.utf8"}, True),
-                                      ({}, False)])
+@pytest.mark.parametrize(
+    "env,utf8",
+    [
+        ({"LANG": "C"}, False),
+        ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),
+        ({"LANG": "en_US.UTF-8"}, True),
+        ({"LC_ALL": "de_DE.utf8"}, True),
+        ({}, False),
+    ],
+)
 def test_locale_detection(env: dict[str, str], utf8: bool) -> None:
     assert tx.locale_is_utf8(env) is utf8
 

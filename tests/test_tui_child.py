@@ -182,8 +182,14 @@ async def _universe_change_reaches_the_engine(child: ChildEngine) -> None:
 def _pmax_in_pty(db: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--db", str(db)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", str(db)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     return proc, master
 
@@ -205,14 +211,23 @@ def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how:
     """The real `pmax` in a terminal: `q`, or the app killed with SIGKILL, leaves no engine process."""
     db = tmp_path / f"{how}.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
-    env.update({"TERM": "xterm-256color", "PMAX_DATA__WATCHLIST": ",".join(FEW), "PMAX_SERVE__RUNTIME_DIR": runtime,
-                "PMAX_TUI__START_PAUSED": "false", "PMAX_REPLAY__INTERVAL_S": "0"})
+    env.update(
+        {
+            "TERM": "xterm-256color",
+            "PMAX_DATA__WATCHLIST": ",".join(FEW),
+            "PMAX_SERVE__RUNTIME_DIR": runtime,
+            "PMAX_TUI__START_PAUSED": "false",
+            "PMAX_REPLAY__INTERVAL_S": "0",
+        }
+    )
     proc, master = _pmax_in_pty(db, env)
     try:
         _drain(master, lambda _b: find_owner(db, runtime) is not None, 120)
         owner = find_owner(db, runtime)
         assert owner is not None and owner.kind == "tui" and owner.pid != proc.pid
-        kids = subprocess.run(["pgrep", "-P", str(proc.pid)], check=False, capture_output=True, text=True).stdout.split()
+        kids = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], check=False, capture_output=True, text=True
+        ).stdout.split()
         assert str(owner.pid) in kids  # the engine process is the app's child
         _drain(master, _served_sessions(db, runtime), 240)
         if how == "quit":
@@ -271,8 +286,13 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
             assert await _until(pilot, lambda: child.owner is not None, 120)
             env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
             env.update({"PMAX_DATA__WATCHLIST": ",".join(FEW), "PMAX_SERVE__RUNTIME_DIR": runtime})
-            run = subprocess.Popen([sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            run = subprocess.Popen(
+                [sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
             assert await _until(pilot, lambda: run.poll() is not None)
             err = run.stderr.read() if run.stderr else ""
             assert run.returncode == 0, err
@@ -294,8 +314,7 @@ async def test_another_app_paces_the_engine_process_only_through_the_app(tmp_pat
     from engine.serve.client import send_control
 
     db = tmp_path / "ctl.duckdb"
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": True,
-                                      "data.watchlist": FEW})
+    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": True, "data.watchlist": FEW})
     child = ChildEngine(config, db)
     child.spawn()
     reader = open_reader(db, config, must_exist=False)

@@ -21,10 +21,19 @@ def test_run_only_flags_without_run_exit_2(args: list[str], capsys: pytest.Captu
 
 def test_no_terminal_means_no_tui(tmp_path) -> None:
     """With stdout piped the app must not start (no escape codes into the pipe)."""
-    proc = subprocess.run([sys.executable, "-c", "from tui.cli import main; main(['--db', 'x.duckdb'])"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                          env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).parent.parent),
-                               "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", "from tui.cli import main; main(['--db', 'x.duckdb'])"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={
+            "PYTHONPATH": str(__import__("pathlib").Path(__file__).parent.parent),
+            "HOME": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
     assert proc.returncode == 2, proc.stderr
     assert "--run" in proc.stderr and proc.stdout == ""
     assert not (tmp_path / "x.duckdb").exists()  # caught before the database is touched

@@ -21,6 +21,7 @@ MIN_RATIO = 4.5
 
 def luminance(color: Color) -> float:
     """WCAG 2 relative luminance of an sRGB colour."""
+
     def channel(c: int) -> float:
         s = c / 255
         return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
@@ -83,8 +84,9 @@ def test_wcag_ratio_formula() -> None:
     assert contrast(Color.parse("#777777"), Color.parse("#ffffff")) == pytest.approx(4.48, abs=0.01)
 
 
-@pytest.mark.parametrize("size,theme", [((120, 40), "textual-dark"), ((80, 24), "textual-dark"),
-                                        ((120, 40), "textual-light")])
+@pytest.mark.parametrize(
+    "size,theme", [((120, 40), "textual-dark"), ((80, 24), "textual-dark"), ((120, 40), "textual-light")]
+)
 async def test_no_color_text_contrast(filled, tmp_path: Path, no_color, size, theme) -> None:
     store, last = filled
     app, _ = make_app(store, tmp_path, engine=FakeEngine(store, last), overrides={"tui.theme": theme})

@@ -25,8 +25,11 @@ async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Pat
         append(con, "forecasts", fc)
         pos = con.execute("SELECT * FROM positions WHERE ticker = 'AAA'").df().assign(ticker=odd)
         append(con, "positions", pos)
-    con.execute("UPDATE risk SET halted = true, halt_reason = '[red]daily loss[/] 3.1% > 3%', "
-                "limit_utilisation = ? WHERE account = ?", [json.dumps({"gross[/]": 0.5}), ACCOUNT])
+    con.execute(
+        "UPDATE risk SET halted = true, halt_reason = '[red]daily loss[/] 3.1% > 3%', "
+        "limit_utilisation = ? WHERE account = ?",
+        [json.dumps({"gross[/]": 0.5}), ACCOUNT],
+    )
     app, _ = make_app(store, tmp_path, overrides={"keymap.no_such_id": "x"})
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)

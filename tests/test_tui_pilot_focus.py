@@ -62,6 +62,7 @@ async def _click_burst(pilot, app, selectors: list[str]) -> None:
 
 async def _answers(pilot, app) -> None:
     """`?` opens help and esc closes it within 5 s; the active pane is the focused one."""
+
     async def help_round() -> None:
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
@@ -117,7 +118,8 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
         await settle(pilot, app)
         if running:
             await pilot.press("space")
-        await _click_burst(pilot, app, ["#tab-risk", "#tab-signals", "#tab-copilot", "#tab-watchlist",
-                                        "#tab-forecasts"] * 3)
+        await _click_burst(
+            pilot, app, ["#tab-risk", "#tab-signals", "#tab-copilot", "#tab-watchlist", "#tab-forecasts"] * 3
+        )
         assert app.active_pane == "forecasts"  # the last tab clicked
         await _answers(pilot, app)

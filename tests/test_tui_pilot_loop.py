@@ -48,6 +48,7 @@ async def test_replay_end_is_reported(filled, tmp_path: Path) -> None:
 
 async def _palette_highlights(pilot, app, text: str) -> None:
     """Wait until the command palette's search has put `text` first (enter runs it)."""
+
     def highlighted() -> bool:
         if not isinstance(app.screen, CommandPalette):
             return False

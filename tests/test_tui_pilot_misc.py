@@ -96,8 +96,17 @@ async def test_no_database_on_ui_thread_across_key_paths(filled, tmp_path: Path)
     app, log = make_app(store, tmp_path, engine=engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
-        for keys in (("n",), ("j", "k"), ("tab", "h"), ("tab", "enter", "escape"), ("tab",), ("ctrl+r",),
-                     ("space",), ("space",), ("e",)):
+        for keys in (
+            ("n",),
+            ("j", "k"),
+            ("tab", "h"),
+            ("tab", "enter", "escape"),
+            ("tab",),
+            ("ctrl+r",),
+            ("space",),
+            ("space",),
+            ("e",),
+        ):
             await pilot.press(*keys)
             await settle(pilot, app)
         app.action_run_validation()

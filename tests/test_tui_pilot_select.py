@@ -50,7 +50,8 @@ async def test_filter_and_sort(filled, tmp_path: Path) -> None:
 
 
 async def test_watchlist_edits_are_undoable_and_saved_only_on_request(
-        filled, tmp_path: Path, isolated_home: Path) -> None:
+    filled, tmp_path: Path, isolated_home: Path
+) -> None:
     """Issue 12: d/a change the session only, say exactly what they did, u undoes,
     an unknown ticker is refused, and only ctrl+s writes the user's config."""
     store, _ = filled

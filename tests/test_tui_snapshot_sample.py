@@ -26,10 +26,24 @@ class MarkToMarketStage(Stage):
 
     def run(self, ctx: CycleContext) -> None:
         cash = ctx.config.portfolio.initial_cash
-        upsert(ctx.con, "equity", pd.DataFrame([{
-            "account": ctx.account, "as_of": ctx.session, "cash": cash, "equity": cash,
-            "gross": 0.0, "net": 0.0, "drawdown": 0.0, "daily_return": 0.0,
-        }]))
+        upsert(
+            ctx.con,
+            "equity",
+            pd.DataFrame(
+                [
+                    {
+                        "account": ctx.account,
+                        "as_of": ctx.session,
+                        "cash": cash,
+                        "equity": cash,
+                        "gross": 0.0,
+                        "net": 0.0,
+                        "drawdown": 0.0,
+                        "daily_return": 0.0,
+                    }
+                ]
+            ),
+        )
 
 
 def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Path) -> None:

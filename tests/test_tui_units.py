@@ -40,8 +40,12 @@ def test_hbar_fills_proportionally_and_clips() -> None:
 
 
 def test_toml_writer_round_trips_through_tomllib() -> None:
-    data = {"top": 1, "data": {"watchlist": ["AAPL", "MSFT"], "x": 1.5},
-            "keymap": {"quit": "ctrl+q", "odd key": 'a"b'}, "replay": {"start": dt.date(2016, 3, 1), "on": True}}
+    data = {
+        "top": 1,
+        "data": {"watchlist": ["AAPL", "MSFT"], "x": 1.5},
+        "keymap": {"quit": "ctrl+q", "odd key": 'a"b'},
+        "replay": {"start": dt.date(2016, 3, 1), "on": True},
+    }
     assert tomllib.loads(dumps(data)) == data
 
 
@@ -52,8 +56,12 @@ def test_set_user_value_keeps_other_settings(tmp_path: Path) -> None:
     set_user_value("data.watchlist", ["AAPL", "NVDA"], path)
     set_user_value("tui.theme", "nord", path)
     got = tomllib.loads(path.read_text())
-    assert got == {"replay": {"start": dt.date(2016, 3, 1)}, "keymap": {"quit": "ctrl+q"},
-                   "data": {"watchlist": ["AAPL", "NVDA"]}, "tui": {"theme": "nord"}}
+    assert got == {
+        "replay": {"start": dt.date(2016, 3, 1)},
+        "keymap": {"quit": "ctrl+q"},
+        "data": {"watchlist": ["AAPL", "NVDA"]},
+        "tui": {"theme": "nord"},
+    }
 
 
 def test_set_user_value_uses_xdg_config_home(isolated_home: Path) -> None:
@@ -76,8 +84,15 @@ def test_default_toml_documents_every_tui_key() -> None:
     from engine.config import load_defaults
 
     tui = load_defaults()["tui"]
-    assert {"theme", "start_paused", "cursor_blink", "batch_ms", "sparkline_sessions", "chart_sessions",
-            "export_dir"} <= set(tui)
+    assert {
+        "theme",
+        "start_paused",
+        "cursor_blink",
+        "batch_ms",
+        "sparkline_sessions",
+        "chart_sessions",
+        "export_dir",
+    } <= set(tui)
 
 
 def test_watchlist_query_marks_stale_and_quarantine(filled) -> None:
@@ -125,11 +140,20 @@ def test_order_rows_sorts_filters_and_puts_missing_last() -> None:
 
 
 def test_reading_uses_the_row_and_names_failed_layers() -> None:
-    row = {"ticker": "AAA", "action": "BUY", "confidence": 0.6, "expected_return": 0.012, "horizon": 5,
-           "prob_up": 0.58, "layers": json.dumps([{"layer": "cost", "passed": False, "reason": "edge too small"},
-                                                   {"layer": "regime", "passed": True}]),
-           "drivers": json.dumps([{"feature": "mom_21", "value": 0.1, "shap": 0.003},
-                                  {"feature": "vol", "value": 0.2, "shap": -0.001}])}
+    row = {
+        "ticker": "AAA",
+        "action": "BUY",
+        "confidence": 0.6,
+        "expected_return": 0.012,
+        "horizon": 5,
+        "prob_up": 0.58,
+        "layers": json.dumps(
+            [{"layer": "cost", "passed": False, "reason": "edge too small"}, {"layer": "regime", "passed": True}]
+        ),
+        "drivers": json.dumps(
+            [{"feature": "mom_21", "value": 0.1, "shap": 0.003}, {"feature": "vol", "value": 0.2, "shap": -0.001}]
+        ),
+    }
     text = reading(row)
     assert "AAA: BUY with 60% confidence" in text and "1.20%" in text and "5 sessions" in text
     assert "mom_21" in text and "vol" in text and "failed the cost check: edge too small" in text
@@ -176,4 +200,4 @@ def test_validation_frame_scores_models(filled) -> None:
     assert naive["n_scored"] == 3 and naive["sessions"] == 3 and naive["skill"] == pytest.approx(0.0)
     best = df[(df.model == "ensemble") & (df.horizon == 1)].iloc[0]
     # hit rate from the signs of mean and actual (0.003, -0.004, -0.011 vs +0.01), ties left out
-    assert best["skill"] == pytest.approx(1 - 0.7 ** 2) and best["hit_rate"] == pytest.approx(1 / 3)
+    assert best["skill"] == pytest.approx(1 - 0.7**2) and best["hit_rate"] == pytest.approx(1 / 3)

@@ -30,8 +30,13 @@ from engine.universe import UniverseChanged
 
 TICKERS = [f"T{i}" for i in range(8)]
 N, START = 90, 70
-OVERRIDES = {"risk.mc_paths": 0, "risk.stress": False, "signals.regime_trend_threshold": 1.0,
-             "signals.regime_crisis_vol": 5.0, "portfolio.max_position": 0.25}
+OVERRIDES = {
+    "risk.mc_paths": 0,
+    "risk.stress": False,
+    "signals.regime_trend_threshold": 1.0,
+    "signals.regime_crisis_vol": 5.0,
+    "portfolio.max_position": 0.25,
+}
 
 
 def _engine(tmp_path: Path, name: str, watch: list[str] | None = None) -> tuple[Engine, list]:
@@ -55,13 +60,14 @@ def _steps(engine: Engine, n: int) -> None:
     async def go() -> None:
         for _ in range(n):
             assert await engine.step() is not None
+
     asyncio.run(go())
 
 
 def _qty(engine: Engine, ticker: str) -> int:
     rows = engine.store.con.execute(
-        "SELECT qty FROM positions WHERE ticker = ? AND as_of = (SELECT max(as_of) FROM positions)",
-        [ticker]).fetchall()
+        "SELECT qty FROM positions WHERE ticker = ? AND as_of = (SELECT max(as_of) FROM positions)", [ticker]
+    ).fetchall()
     return int(rows[0][0]) if rows else 0
 
 
@@ -80,9 +86,11 @@ def test_liquidate_sells_at_the_next_open_through_the_order_path(tmp_path: Path)
     assert len(order) == 1 and order["side"][0] == "SELL" and order["qty"][0] == held
     assert "watchlist" in order["reason"][0]
     _steps(engine, 1)  # session t+1: filled at its open
-    fill = engine.store.query_df("SELECT f.date, f.price, f.commission, b.open FROM fills f JOIN bars b "
-                                 "ON b.ticker = f.ticker AND b.date = f.date "
-                                 f"WHERE f.order_id = '{order['order_id'][0]}'")
+    fill = engine.store.query_df(
+        "SELECT f.date, f.price, f.commission, b.open FROM fills f JOIN bars b "
+        "ON b.ticker = f.ticker AND b.date = f.date "
+        f"WHERE f.order_id = '{order['order_id'][0]}'"
+    )
     assert engine.as_of is not None
     assert len(fill) == 1 and fill["date"][0].date() == engine.as_of > decided
     assert fill["price"][0] == pytest.approx(fill["open"][0] * 0.999, abs=1e-3)  # slippage on the open
@@ -95,7 +103,9 @@ def test_liquidate_sells_at_the_next_open_through_the_order_path(tmp_path: Path)
     actions = engine.store.query_df("SELECT ticker, action FROM universe_changes ORDER BY session")
     assert list(actions["action"]) == ["liquidate", "left"]
     rep = benchmark_report(engine.store.con, "paper", min_sessions=2)
-    assert sum(rep["attribution"].values()) == pytest.approx(rep["active_return"], abs=1e-5)  # each part is rounded to 6 places
+    assert sum(rep["attribution"].values()) == pytest.approx(
+        rep["active_return"], abs=1e-5
+    )  # each part is rounded to 6 places
 
 
 def test_keep_leaves_the_position_held_and_managed(tmp_path: Path) -> None:

@@ -29,8 +29,9 @@ class Offline(MarketDataProvider):
 
 
 def _feed(providers: list[MarketDataProvider]) -> LiveFeed:
-    cfg = load_config(env={}, overrides={"data.watchlist": ["AAPL", "MSFT"], "live.warmup_sessions": 20,
-                                         "live.wait_for_close": False})
+    cfg = load_config(
+        env={}, overrides={"data.watchlist": ["AAPL", "MSFT"], "live.warmup_sessions": 20, "live.wait_for_close": False}
+    )
     return LiveFeed(None, cfg, providers, clock=lambda: NOW)
 
 

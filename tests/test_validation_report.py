@@ -15,8 +15,9 @@ from engine.significance import christoffersen_independence, kupiec_pof
 from engine.var_backtest import backtest, var_pairs
 
 
-def _scores(rng: np.random.Generator, models: dict[str, float], n_days: int = 120, n_tickers: int = 8,
-            h: int = 1) -> pd.DataFrame:
+def _scores(
+    rng: np.random.Generator, models: dict[str, float], n_days: int = 120, n_tickers: int = 8, h: int = 1
+) -> pd.DataFrame:
     """Scored forecasts: actual ~ N(0, 1%); model mean = actual * share + noise (share 0: naive)."""
     days = pd.bdate_range("2020-01-01", periods=n_days).date
     rows = []
@@ -25,9 +26,21 @@ def _scores(rng: np.random.Generator, models: dict[str, float], n_days: int = 12
         mean = np.zeros_like(actual) if m == "naive" else share * actual + rng.normal(0, 0.002, actual.shape)
         for i, d in enumerate(days):
             for j in range(n_tickers):
-                rows.append({"model": m, "horizon": h, "ticker": f"T{j}", "forecast_as_of": d,
-                             "actual": actual[i, j], "mean": mean[i, j], "prob_up": 0.5, "vol": 0.01,
-                             "lower": mean[i, j] - 0.0164, "upper": mean[i, j] + 0.0164, "level": 0.9})
+                rows.append(
+                    {
+                        "model": m,
+                        "horizon": h,
+                        "ticker": f"T{j}",
+                        "forecast_as_of": d,
+                        "actual": actual[i, j],
+                        "mean": mean[i, j],
+                        "prob_up": 0.5,
+                        "vol": 0.01,
+                        "lower": mean[i, j] - 0.0164,
+                        "upper": mean[i, j] + 0.0164,
+                        "level": 0.9,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -78,8 +91,9 @@ def test_ljung_box_is_per_ticker_on_non_overlapping_errors() -> None:
 def test_coverage_flags_a_model_whose_intervals_are_too_narrow() -> None:
     rng = np.random.default_rng(3)
     df = _scores(rng, {"naive": 0, "good": 0.5})
-    narrow = df[df.model == "good"].assign(model="narrow", vol=0.004,
-                                           lower=lambda d: d["mean"] - 0.004, upper=lambda d: d["mean"] + 0.004)
+    narrow = df[df.model == "good"].assign(
+        model="narrow", vol=0.004, lower=lambda d: d["mean"] - 0.004, upper=lambda d: d["mean"] + 0.004
+    )
     cov = coverage_table(pd.concat([df, narrow]))
     assert set(cov["level"].round(2)) == {0.8, 0.9, 0.95}
     bad = cov[cov.model == "narrow"]
@@ -105,10 +119,25 @@ def test_var_backtest_reads_the_stored_var_and_the_next_sessions_return(tmp_path
     days = pd.bdate_range("2021-01-04", periods=101).date
     ret = np.random.default_rng(4).normal(0, 0.01, 101)
     ret[[20, 21, 60]] = -0.05  # three losses beyond any VaR below
-    append(store.con, "equity", pd.DataFrame({"account": "a", "as_of": days, "cash": 0.0, "equity": 1.0,
-                                               "gross": 1.0, "net": 1.0, "drawdown": 0.0, "daily_return": ret}))
-    append(store.con, "risk", pd.DataFrame({"account": "a", "as_of": days, "var_hist_95": -0.0165,
-                                             "var_hist_99": -0.03}))
+    append(
+        store.con,
+        "equity",
+        pd.DataFrame(
+            {
+                "account": "a",
+                "as_of": days,
+                "cash": 0.0,
+                "equity": 1.0,
+                "gross": 1.0,
+                "net": 1.0,
+                "drawdown": 0.0,
+                "daily_return": ret,
+            }
+        ),
+    )
+    append(
+        store.con, "risk", pd.DataFrame({"account": "a", "as_of": days, "var_hist_95": -0.0165, "var_hist_99": -0.03})
+    )
     pairs = var_pairs(store.con, "a")
     store.close()
     assert len(pairs) == 101 and pairs["next_return"].iloc[19] == pytest.approx(-0.05)

@@ -116,11 +116,15 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
     def on_mount(self) -> None:
         bad = unknown_ids(self.keymap)
         if bad:
-            self.notify(f"[keymap] names unknown binding ids: {', '.join(bad)} (see ? for ids)",
-                        severity="warning", timeout=8)
+            self.notify(
+                f"[keymap] names unknown binding ids: {', '.join(bad)} (see ? for ids)", severity="warning", timeout=8
+            )
         for first, second, key in conflicts(self.keymap):
-            self.notify(f"[keymap] {first} and {second} are both bound to {key!r}; {first} wins. "
-                        "Remap one of them.", severity="warning", timeout=10)
+            self.notify(
+                f"[keymap] {first} and {second} are both bound to {key!r}; {first} wins. Remap one of them.",
+                severity="warning",
+                timeout=10,
+            )
         self.set_class(glyphs().ascii, "-ascii")
         for table in self.query("DataTable"):
             table.cursor_blink = False
@@ -167,8 +171,12 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         except Exception as exc:  # noqa: BLE001 - a failed cycle pauses the loop and is shown
             self.paused = True
             hint = getattr(exc, "hint", None)
-            self.notify(f"{getattr(exc, 'message', None) or exc}" + (f"\n{hint}" if hint else ""),
-                        title="Cycle failed; loop paused", severity="error", timeout=10)
+            self.notify(
+                f"{getattr(exc, 'message', None) or exc}" + (f"\n{hint}" if hint else ""),
+                title="Cycle failed; loop paused",
+                severity="error",
+                timeout=10,
+            )
             done = None
         finally:
             self._stepping = False
@@ -190,8 +198,10 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
 
     def action_resume(self) -> None:
         if self.engine is None or self._finished:
-            self.notify("Nothing to run: " + ("no engine (view only)." if self.engine is None else
-                                              "the replay has finished."), severity="warning")
+            self.notify(
+                "Nothing to run: " + ("no engine (view only)." if self.engine is None else "the replay has finished."),
+                severity="warning",
+            )
             return
         self.paused = False
         self._resume.set()
@@ -239,8 +249,20 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         if risk is not None and risk.risk:
             halted, reason = bool(risk.risk.get("halted")), str(risk.risk.get("halt_reason") or "")
         mode = "view" if self.engine is None else ("live" if (left is None if live is None else live) else "replay")
-        bars.first().state = HeaderState(mode, self._loop_state(), self.as_of, self.sessions, left, eq_ret,
-                                         bench_ret, halted, reason, self.ticker, self.account, bool(self.unsaved()))
+        bars.first().state = HeaderState(
+            mode,
+            self._loop_state(),
+            self.as_of,
+            self.sessions,
+            left,
+            eq_ret,
+            bench_ret,
+            halted,
+            reason,
+            self.ticker,
+            self.account,
+            bool(self.unsaved()),
+        )
 
     @on(TickerSelected)
     def _ticker_selected(self, event: TickerSelected) -> None:
@@ -271,8 +293,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         self._dirty = True
 
     # ----- watchlist changes for the engine ------------------------------------------
-    def request_universe_change(self, add: Iterable[str] = (), remove: Iterable[str] = (),
-                                liquidate: Iterable[str] = ()) -> None:
+    def request_universe_change(
+        self, add: Iterable[str] = (), remove: Iterable[str] = (), liquidate: Iterable[str] = ()
+    ) -> None:
         """Queue a watchlist change for the engine (applied at the start of its next session);
         the toast says whether it was taken. Works in-process, in the engine process, and
         attached to an owner that allows control."""
@@ -287,8 +310,12 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         """Worker thread: the engine's `request_universe_change` (a thread-safe queued call)."""
         hook = getattr(self.engine, UNIVERSE_HOOK, None)
         if hook is None:
-            return {"ok": False, "reason": "no engine runs in this app (view only)" if self.engine is None
-                    else f"this engine cannot change its universe while it runs (no {UNIVERSE_HOOK})"}
+            return {
+                "ok": False,
+                "reason": "no engine runs in this app (view only)"
+                if self.engine is None
+                else f"this engine cannot change its universe while it runs (no {UNIVERSE_HOOK})",
+            }
         try:
             result = hook(**args)
         except Exception as exc:  # noqa: BLE001 - a refused change is a toast, not a crash
@@ -300,8 +327,9 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
         if reply.get("ok"):
             self.notify(f"Engine: {what} ({reply.get('state') or 'queued'}; applied at the next session).", timeout=5)
         else:
-            self.notify(f"The engine did not take the change ({what}): {reply.get('reason')}",
-                        severity="warning", timeout=8)
+            self.notify(
+                f"The engine did not take the change ({what}): {reply.get('reason')}", severity="warning", timeout=8
+            )
 
     # ----- copilot, validation, palette --------------------------------------------
     def action_ask(self) -> None:

@@ -59,7 +59,12 @@ class LazyGroup(click.Group):
 @click.option("--cycles", type=click.IntRange(min=1), help="Run N more sessions, then stop.")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Stop after this session (YYYY-MM-DD).")
 @click.option("--db", type=click.Path(dir_okay=False), help="Database file (default: user data directory).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ~/.config/pmax/config.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: ~/.config/pmax/config.toml).",
+)
 @click.option("--data", type=click.Path(dir_okay=False), help="History file to replay (Parquet or CSV).")
 @click.option("--json", "as_json", is_flag=True, help="With --run: print one JSON summary as the last line.")
 @click.version_option("0.1.0", prog_name="pmax")
@@ -83,12 +88,16 @@ def cli(
         return
     run_only = [flag for flag, given in (("--until", until), ("--cycles", cycles), ("--json", as_json)) if given]
     if run_only and not headless:
-        raise UsageError(f"{', '.join(run_only)} only {'work' if len(run_only) > 1 else 'works'} with --run"
-                         " (the terminal app has no end date)",
-                         "add --run for a headless run, e.g. `pmax --run --until 2016-06-03`")
+        raise UsageError(
+            f"{', '.join(run_only)} only {'work' if len(run_only) > 1 else 'works'} with --run"
+            " (the terminal app has no end date)",
+            "add --run for a headless run, e.g. `pmax --run --until 2016-06-03`",
+        )
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("the terminal app needs a terminal on stdin and stdout (one is a pipe or file)",
-                         "use `pmax --run` for a headless run (add --json for a summary line)")
+        raise UsageError(
+            "the terminal app needs a terminal on stdin and stdout (one is a pipe or file)",
+            "use `pmax --run` for a headless run (add --json for a summary line)",
+        )
     overrides: dict[str, Any] = {}
     if data:
         overrides["replay.data"] = data

@@ -54,23 +54,30 @@ class ConfirmRemoveHeld(ModalScreen[str | None]):
     """Removing a held ticker: keep managing the position, liquidate it, or cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-                Binding("escape", "dismiss(None)", "Cancel", id="confirm_cancel"),
-                Binding("k", "dismiss('keep')", "Keep", id="confirm_keep", show=False),
-                Binding("l", "dismiss('liquidate')", "Liquidate", id="confirm_liquidate", show=False)]
+        Binding("escape", "dismiss(None)", "Cancel", id="confirm_cancel"),
+        Binding("k", "dismiss('keep')", "Keep", id="confirm_keep", show=False),
+        Binding("l", "dismiss('liquidate')", "Liquidate", id="confirm_liquidate", show=False),
+    ]
 
     def __init__(self, ticker: str, qty: float, can_liquidate: bool = True) -> None:
         super().__init__()
         self.ticker, self.qty, self.can_liquidate = ticker, qty, can_liquidate
 
     def compose(self) -> ComposeResult:
-        sell = (" Liquidate: the next cycle orders the sale and it fills at the following session's open "
-                "(costs and all, like any order)." if self.can_liquidate
-                else " (No engine runs in this view, so nothing can be sold from here.)")
+        sell = (
+            " Liquidate: the next cycle orders the sale and it fills at the following session's open "
+            "(costs and all, like any order)."
+            if self.can_liquidate
+            else " (No engine runs in this view, so nothing can be sold from here.)"
+        )
         with Vertical(id="confirm"):
-            yield Static(Text(
-                f"{self.ticker} is held ({self.qty:,.0f} shares). What should happen to the position?\n\n"
-                "Keep: it leaves the watchlist, but the engine keeps managing it (forecasts, signals, "
-                "risk limits and kill switches still apply) and the Risk pane still lists it." + sell))
+            yield Static(
+                Text(
+                    f"{self.ticker} is held ({self.qty:,.0f} shares). What should happen to the position?\n\n"
+                    "Keep: it leaves the watchlist, but the engine keeps managing it (forecasts, signals, "
+                    "risk limits and kill switches still apply) and the Risk pane still lists it." + sell
+                )
+            )
             with Horizontal(id="confirm-buttons"):
                 yield Button(Text("k Keep managing it"), id="confirm-keep", variant="primary")
                 if self.can_liquidate:
@@ -129,6 +136,7 @@ class EditsMixin:
             ticker = event.remove
             qty = held_quantity(app.snapshot, ticker)
             if qty:
+
                 def chosen(choice: str | None) -> None:
                     if choice:
                         self._remove_ticker(ticker, choice, qty)
@@ -140,8 +148,7 @@ class EditsMixin:
     def _add_ticker(self, ticker: str, current: list[str]) -> None:
         app: Any = self
         if not TICKER_RE.match(ticker):
-            app.notify(f"{ticker!r} is not a ticker symbol (letters, digits, . or -); nothing added.",
-                       severity="error")
+            app.notify(f"{ticker!r} is not a ticker symbol (letters, digits, . or -); nothing added.", severity="error")
             return
         if ticker in current:
             app.notify(f"{ticker} is already in the watchlist.")
@@ -149,8 +156,11 @@ class EditsMixin:
             return
         if app.engine is None:
             if ticker not in self.valid_tickers():
-                app.notify(f"{ticker} is not in the data (this database has no bars for it); nothing added.",
-                           severity="error", timeout=8)
+                app.notify(
+                    f"{ticker} is not in the data (this database has no bars for it); nothing added.",
+                    severity="error",
+                    timeout=8,
+                )
                 return
             self._apply_add(ticker, None)
             return
@@ -162,8 +172,12 @@ class EditsMixin:
         current = self._watching()
         if ticker in current:
             return
-        when = ("its history is loaded at the start of the next cycle (pooled models forecast it then, "
-                "per-ticker models from their next refit)" if undo else "view only: no engine runs here")
+        when = (
+            "its history is loaded at the start of the next cycle (pooled models forecast it then, "
+            "per-ticker models from their next refit)"
+            if undo
+            else "view only: no engine runs here"
+        )
         self._record("data.watchlist", f"Added {ticker} to the watchlist", when, undo)
         self.watchlist = [*current, ticker]
         app.ticker = ticker
@@ -181,11 +195,15 @@ class EditsMixin:
         app: Any = self
         current = self._watching()
         if choice == "liquidate":
-            said, when = (f"Removed {ticker}; liquidating {qty:,.0f} shares",
-                          "the next cycle orders the sale, filled at the following session's open")
+            said, when = (
+                f"Removed {ticker}; liquidating {qty:,.0f} shares",
+                "the next cycle orders the sale, filled at the following session's open",
+            )
         elif choice == "keep":
-            said, when = (f"Removed {ticker} from the watchlist; still managing its {qty:,.0f} shares",
-                          "the Risk pane lists the position")
+            said, when = (
+                f"Removed {ticker} from the watchlist; still managing its {qty:,.0f} shares",
+                "the Risk pane lists the position",
+            )
         else:
             said, when = f"Removed {ticker} from the watchlist", ""
         self._record("data.watchlist", said, when, undo)
@@ -195,8 +213,9 @@ class EditsMixin:
         app._dirty = True
 
     @work(thread=True, group="universe", exit_on_error=False)
-    def _ask_engine(self, add: tuple[str, ...], remove: tuple[str, ...], liquidate: tuple[str, ...],
-                    then: Callable[[], None]) -> None:
+    def _ask_engine(
+        self, add: tuple[str, ...], remove: tuple[str, ...], liquidate: tuple[str, ...], then: Callable[[], None]
+    ) -> None:
         """Queue the change with the engine (may fetch in live mode: off the UI thread)."""
         app: Any = self
         try:
@@ -212,8 +231,10 @@ class EditsMixin:
         app: Any = self
         self._edits.append(Edit(key, self._current(key), said, undo))
         detail = f": {when}" if when else ""
-        app.notify(f"{said}{detail}. The watchlist change is for this session only: u undoes, "
-                   "ctrl+s saves it to your config.", timeout=8)
+        app.notify(
+            f"{said}{detail}. The watchlist change is for this session only: u undoes, ctrl+s saves it to your config.",
+            timeout=8,
+        )
         app._show_status()
 
     def _theme_changed(self, theme: Any) -> None:
@@ -244,11 +265,14 @@ class EditsMixin:
             app._dirty = True
             if edit.engine_undo is not None and app.engine is not None:
                 verb, ticker = edit.engine_undo
-                self._ask_engine((ticker,) if verb == "add" else (), (ticker,) if verb == "remove" else (), (),
-                                 lambda: None)
+                self._ask_engine(
+                    (ticker,) if verb == "add" else (), (ticker,) if verb == "remove" else (), (), lambda: None
+                )
                 if "liquidating" in edit.said:
-                    note = (" If a cycle already ordered the sale, that order still fills; the book then "
-                            f"trades {ticker} back to its target.")
+                    note = (
+                        " If a cycle already ordered the sale, that order still fills; the book then "
+                        f"trades {ticker} back to its target."
+                    )
         else:
             self._undo_theme = edit.before
             app.theme = edit.before

@@ -80,8 +80,9 @@ class EventLogScreen(ModalScreen[None]):
             what = Text(e.title + ": ", style="bold") + Text(e.message) if e.title else Text(e.message)
             table.add_row(e.at.strftime("%H:%M:%S"), str(e.session or "—"), e.severity, what)
         with VerticalScroll(id="eventlog"):
-            yield Static(Text("Event log (every toast, kill-switch trips with their reasons; esc closes)",
-                              style="bold"))
+            yield Static(
+                Text("Event log (every toast, kill-switch trips with their reasons; esc closes)", style="bold")
+            )
             yield Static(table if self.entries else Text("Nothing has happened yet."))
 
 
@@ -98,8 +99,15 @@ class LogMixin:
     def event_log(self) -> list[LogEntry]:
         return list(self._log_entries)
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Every toast is kept in the log and shown as plain text (no markup from data)."""
         self._log_entries.append(LogEntry(dt.datetime.now(), self.as_of, str(severity), title, message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[misc]
@@ -113,8 +121,9 @@ class LogMixin:
         if isinstance(event, CycleCompleted):
             app.as_of = event.session
         elif isinstance(event, RiskLimitBreached):
-            app.notify(breach_reason(event), title=f"Kill switch tripped on {event.session}",
-                       severity="warning", timeout=8)
+            app.notify(
+                breach_reason(event), title=f"Kill switch tripped on {event.session}", severity="warning", timeout=8
+            )
         elif isinstance(event, DataStale):
             app.notify(event.reason, title=f"Data stale on {event.session}", severity="warning")
         elif isinstance(event, UniverseChanged):

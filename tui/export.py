@@ -88,16 +88,20 @@ class ExportMixin:
         app: Any = self
         folder = self._export_folder()
         try:
-            path: Path = (write_text(text, folder, pane_id, app.as_of) if text is not None
-                          else write_table(df, folder, pane_id, app.as_of, fmt))
+            path: Path = (
+                write_text(text, folder, pane_id, app.as_of)
+                if text is not None
+                else write_table(df, folder, pane_id, app.as_of, fmt)
+            )
         except Exception as exc:  # noqa: BLE001 - report, keep the session going
             app.call_from_thread(app.notify, f"Export failed: {exc}", severity="error")
             return
         app.last_export = path
         app.call_from_thread(app.notify, f"Exported to {path}", timeout=5)
 
-    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
-                           time_format: str | None = None) -> str | None:
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
         """Save an SVG screenshot into the export folder (created when missing), not ~/Downloads."""
         app: Any = self
         folder = Path(path).expanduser() if path else self._export_folder()

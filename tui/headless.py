@@ -71,7 +71,9 @@ def run_headless(
             print(f"pmax: nothing to do — the database is already at {engine.as_of}")
         else:
             equity = f"{summary.equity:,.2f}" if summary.equity is not None else "n/a"
-            print(f"ran {summary.sessions_run} sessions {summary.first_session} … {summary.last_session}; equity {equity}")
+            print(
+                f"ran {summary.sessions_run} sessions {summary.first_session} … {summary.last_session}; equity {equity}"
+            )
             for line in benchmark_lines(payload.get("benchmark") or {}):
                 print(line)
 
@@ -93,8 +95,10 @@ def benchmark_lines(rep: dict[str, Any]) -> list[str]:
     """The human run summary's benchmark-relative block (`benchmark_report`'s figures)."""
     if not rep:
         return []
-    lines = [f"strategy {_pct(rep.get('strategy_total_return'))} vs {rep.get('benchmark')} "
-             f"{_pct(rep.get('benchmark_total_return'))} over the same {rep.get('sessions')} sessions"]
+    lines = [
+        f"strategy {_pct(rep.get('strategy_total_return'))} vs {rep.get('benchmark')} "
+        f"{_pct(rep.get('benchmark_total_return'))} over the same {rep.get('sessions')} sessions"
+    ]
     on = rep.get("overlays_on") or []
     lines.append(f"overlays on: {', '.join(on) if on else 'none (HRP and regime scaling are off)'}")
     if rep.get("withheld"):
@@ -105,8 +109,8 @@ def benchmark_lines(rep: dict[str, Any]) -> list[str]:
             f"active {_pct(rep.get('active_return'), True)} · tracking error {rep.get('tracking_error'):.2%}/yr"
             f" · IR {rep.get('information_ratio'):+.2f} (t = {rep.get('ir_tstat'):+.2f})"
             f" · PSR vs the benchmark's Sharpe {rep.get('psr_vs_benchmark'):.2f}",
-            "active return by source: " + " · ".join(f"{ATTRIBUTION_LABELS.get(k, k)} {_pct(v, True)}"
-                                                   for k, v in att.items()),
+            "active return by source: "
+            + " · ".join(f"{ATTRIBUTION_LABELS.get(k, k)} {_pct(v, True)}" for k, v in att.items()),
             f"turnover {rep.get('turnover'):.2f}x/yr one-way ({rep.get('turnover_ex_funding'):.2f}x after "
             f"funding) · costs paid ${rep.get('costs_paid'):,.2f} (drag {rep.get('cost_drag'):.2%}/yr)",
             rep.get("verdict", ""),

@@ -78,7 +78,8 @@ def unknown_ids(keymap: Mapping[str, str]) -> list[str]:
 
 # Scopes that are active at the same time: a key bound twice within one of these groups clashes.
 _OVERLAPS = {
-    "app": set(SCOPES), "table": {"app", "table", "watchlist", "forecasts", "signals", "risk"},
+    "app": set(SCOPES),
+    "table": {"app", "table", "watchlist", "forecasts", "signals", "risk"},
 }
 
 
@@ -92,7 +93,7 @@ def conflicts(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     specs = list(SPECS)
     for i, a in enumerate(specs):
-        for b in specs[i + 1:]:
+        for b in specs[i + 1 :]:
             shared = {k.strip() for k in keys[a.id].split(",")} & {k.strip() for k in keys[b.id].split(",")}
             if shared and _overlap(a.scope, b.scope) and (a.id in keymap or b.id in keymap):
                 found.append((a.id, b.id, sorted(shared)[0]))

@@ -65,8 +65,11 @@ def _feed(config: Config) -> object:
 
 def engine_in_child(config: Config, path: Path) -> bool:
     """Whether the app's engine runs in a child process (it needs the endpoint to serve the app)."""
-    return (config.section("tui").engine_process == "child" and bool(config.section("serve").enabled)
-            and str(path) != ":memory:")
+    return (
+        config.section("tui").engine_process == "child"
+        and bool(config.section("serve").enabled)
+        and str(path) != ":memory:"
+    )
 
 
 def _run_with_child(config: Config, path: Path, live: bool, feed: object) -> None:

@@ -95,4 +95,3 @@ class LayoutMixin:  # methods use App's query/screen/focused
 
     def _zoom_changed(self, _maximized: Any) -> None:
         self._apply_stale()  # esc un-zooms through Textual's own binding
-

@@ -30,8 +30,7 @@ class SnapshotLoaded(Message):
     """A worker's read of the store; `changed` names the panes whose data differs from the
     previous read (every pane when None)."""
 
-    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None,
-                 changed: set[str] | None = None) -> None:
+    def __init__(self, snapshot: Snapshot, forecast: ForecastView | None, changed: set[str] | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.forecast = forecast

@@ -8,8 +8,9 @@ from typing import Any
 from tui.panes.queries import ForecastView, Snapshot, load_forecast, load_snapshot
 
 
-def read_panes(cursor_factory: Callable[[], Any], account: str, ticker: str | None, watchlist: list[str],
-               tui: Any) -> tuple[Snapshot, ForecastView | None]:
+def read_panes(
+    cursor_factory: Callable[[], Any], account: str, ticker: str | None, watchlist: list[str], tui: Any
+) -> tuple[Snapshot, ForecastView | None]:
     """The snapshot and the selected (else first) ticker's forecast view; any thread but the UI's."""
     cur = cursor_factory()
     try:

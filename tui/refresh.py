@@ -42,8 +42,8 @@ from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane
 from tui.reads import read_panes
 
-INPUT_QUIET_S = 0.15      # a slice waits until no key came for this long…
-INPUT_DEFER_MAX_S = 1.0   # …but never longer than this after its data arrived
+INPUT_QUIET_S = 0.15  # a slice waits until no key came for this long…
+INPUT_DEFER_MAX_S = 1.0  # …but never longer than this after its data arrived
 
 
 def _same_frame(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
@@ -76,19 +76,27 @@ def _same_value(a: Any, b: Any) -> bool:
 
 def _same_risk(a: RiskView, b: RiskView) -> bool:
     frames = ("equity", "positions", "fills", "rejections")
-    return (all(_same_frame(getattr(a, f), getattr(b, f)) for f in frames)
-            and a.regime == b.regime and _same_value(a.risk, b.risk) and _same_value(a.report, b.report))
+    return (
+        all(_same_frame(getattr(a, f), getattr(b, f)) for f in frames)
+        and a.regime == b.regime
+        and _same_value(a.risk, b.risk)
+        and _same_value(a.report, b.report)
+    )
 
 
 def _same_forecast(a: ForecastView | None, b: ForecastView | None) -> bool:
     if a is None or b is None:
         return a is b
-    return (a.ticker == b.ticker and a.as_of == b.as_of
-            and all(_same_frame(getattr(a, f), getattr(b, f)) for f in ("closes", "forecasts", "weights", "fills")))
+    return (
+        a.ticker == b.ticker
+        and a.as_of == b.as_of
+        and all(_same_frame(getattr(a, f), getattr(b, f)) for f in ("closes", "forecasts", "weights", "fills"))
+    )
 
 
-def changed_panes(old: tuple[Snapshot, ForecastView | None] | None, snap: Snapshot,
-                  view: ForecastView | None) -> set[str]:
+def changed_panes(
+    old: tuple[Snapshot, ForecastView | None] | None, snap: Snapshot, view: ForecastView | None
+) -> set[str]:
     """The panes whose data differs between two reads (all of them on the first)."""
     if old is None:
         return {"watchlist", "signals", "risk", "forecasts"}
@@ -181,8 +189,11 @@ class RefreshMixin:
         if app.ticker is None and snap.watch:
             app.ticker = snap.watch[0].ticker
         app._show_status()
-        steps = {"watchlist": lambda: self._apply_watchlist(snap), "signals": lambda: self._apply_signals(snap),
-                 "risk": lambda: app.query_one(RiskPane).set_view(snap.risk)}
+        steps = {
+            "watchlist": lambda: self._apply_watchlist(snap),
+            "signals": lambda: self._apply_signals(snap),
+            "risk": lambda: app.query_one(RiskPane).set_view(snap.risk),
+        }
         view = message.forecast
         if view is not None:
             steps["forecasts"] = lambda: self._apply_forecast(view)
@@ -225,8 +236,11 @@ class RefreshMixin:
         app: Any = self
         watch = app.query_one(WatchlistPane)
         if not snap.watch:
-            hint = ("press n to step one session or space to run the replay" if app.engine is not None
-                    else "run `pmax --run` to fill the database")
+            hint = (
+                "press n to step one session or space to run the replay"
+                if app.engine is not None
+                else "run `pmax --run` to fill the database"
+            )
             empty = f"No bars stored yet: {hint}."
         else:
             empty = ""

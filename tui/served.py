@@ -59,8 +59,9 @@ class _Source:
 class ServedApp(PmaxApp):
     """`PmaxApp` that serves its store as owner, or follows the owner when attached."""
 
-    def __init__(self, *, engine: Any, store: Any, config: Any, db_path: Path, child: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, engine: Any, store: Any, config: Any, db_path: Path, child: Any = None, **kwargs: Any
+    ) -> None:
         self.source = _Source(store)
         super().__init__(engine=engine, store=store, config=config, cursor_factory=self.source.cursor, **kwargs)
         self.db_path = db_path
@@ -85,8 +86,9 @@ class ServedApp(PmaxApp):
             self._gate_timer = self.set_interval(0.05, self._open_gate)
             self._start_following()
         elif self.engine is not None:
-            self.endpoint = StoreEndpoint.start(self.store, "tui", self.config,
-                                                on_handover=self._hand_over, on_control=self._control)
+            self.endpoint = StoreEndpoint.start(
+                self.store, "tui", self.config, on_handover=self._hand_over, on_control=self._control
+            )
             if self.endpoint is not None:
                 self.engine.subscribe(self.endpoint.publish)
         else:
@@ -117,8 +119,9 @@ class ServedApp(PmaxApp):
     def _stop_loop(self, requester: str) -> None:
         self.paused = True
         self._finished = True
-        self.notify(f"{requester} asked for the database: handing it over, then following it.",
-                    title="Handing over", timeout=10)
+        self.notify(
+            f"{requester} asked for the database: handing it over, then following it.", title="Handing over", timeout=10
+        )
         self._show_status()
 
     def _become_viewer(self, reader: Any) -> None:
@@ -168,8 +171,9 @@ class ServedApp(PmaxApp):
 
     def _child_stopped(self, message: str) -> None:
         """The engine process stopped between steps (a step in flight reports it itself)."""
-        self.notify(message + "\nPress space or n to start it again.", title="Engine stopped",
-                    severity="error", timeout=15)
+        self.notify(
+            message + "\nPress space or n to start it again.", title="Engine stopped", severity="error", timeout=15
+        )
         self.paused = True
         self._show_status()
 
@@ -240,8 +244,11 @@ class ServedApp(PmaxApp):
         if self.engine is not None or owner is None:
             return False
         if not owner.allow_control:
-            self.notify(f"{owner.label} does not take commands from attached apps "
-                        "(set [serve] allow_control = true where it runs).", severity="warning")
+            self.notify(
+                f"{owner.label} does not take commands from attached apps "
+                "(set [serve] allow_control = true where it runs).",
+                severity="warning",
+            )
             return True
         self.run_worker(lambda: self._send(owner, command), thread=True, group="control", exit_on_error=False)
         return True

@@ -26,8 +26,9 @@ def _device_pref(settings: CopilotSettings, config: Any) -> str:
     return value if isinstance(value, str) and value else "auto"
 
 
-def make_backend(settings: CopilotSettings, config: Any = None,
-                 tools: list[dict[str, Any]] | None = None) -> LLMBackend:
+def make_backend(
+    settings: CopilotSettings, config: Any = None, tools: list[dict[str, Any]] | None = None
+) -> LLMBackend:
     """The backend ``settings.backend`` names (``auto`` resolved as described above)."""
     from copilot.backends.hf_loading import model_available, resolve_model
     from copilot.backends.openai_backend import OpenAIBackend
@@ -48,10 +49,15 @@ def make_backend(settings: CopilotSettings, config: Any = None,
         server = OpenAIBackend(settings, tools=tools)
         if server.ping():
             return server
-    reason = (f"model {settings.model!r} is not on this machine" if settings.model
-              else "no model configured")
+    reason = f"model {settings.model!r} is not on this machine" if settings.model else "no model configured"
     return OfflineBackend(settings, reason=reason)
 
 
-__all__ = ["LLMBackend", "OfflineBackend", "ModelNotFoundError", "BackendUnavailableError",
-           "ToolCaller", "make_backend"]
+__all__ = [
+    "LLMBackend",
+    "OfflineBackend",
+    "ModelNotFoundError",
+    "BackendUnavailableError",
+    "ToolCaller",
+    "make_backend",
+]

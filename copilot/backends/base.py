@@ -33,7 +33,7 @@ class LLMBackend(ABC):
     """Writes answers. Subclasses are small; heavy imports happen in ``load``."""
 
     name: ClassVar[str]
-    generative: ClassVar[bool] = True      # False: renders tool rows, writes no prose
+    generative: ClassVar[bool] = True  # False: renders tool rows, writes no prose
     supports_tools: bool = False  # function calling (a backend may decide on load)
 
     def __init__(self, settings: CopilotSettings) -> None:
@@ -63,8 +63,9 @@ class LLMBackend(ABC):
         return 0
 
     @abstractmethod
-    def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
-                 call_tool: ToolCaller | None = None) -> Iterator[str]:
+    def generate(
+        self, prompt: Prompt, cancel: threading.Event | None = None, call_tool: ToolCaller | None = None
+    ) -> Iterator[str]:
         """Yield Markdown chunks; stop early (without raising) when ``cancel`` is set."""
 
     def hint(self) -> Iterator[str]:
@@ -73,8 +74,7 @@ class LLMBackend(ABC):
 
     def status(self) -> dict[str, Any]:
         """What ``pmax copilot status`` shows: backend, model, device, memory."""
-        return {"backend": self.name, "model": None, "device": None, "memory": {},
-                "loaded": self._loaded}
+        return {"backend": self.name, "model": None, "device": None, "memory": {}, "loaded": self._loaded}
 
     @property
     def stats(self) -> dict[str, float]:

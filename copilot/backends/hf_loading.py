@@ -30,31 +30,31 @@ def offline_env(allow_download: bool) -> None:
 
 
 def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~")) or model.endswith(".gguf") \
-        or Path(model).expanduser().exists()
+    return model.startswith(("/", "./", "../", "~")) or model.endswith(".gguf") or Path(model).expanduser().exists()
 
 
 def resolve_model(model: str, allow_download: bool) -> str:
     """A local directory (or .gguf file) holding the model, or the hub id when
     downloads are allowed. Raises ModelNotFoundError (fast, no network) otherwise."""
     if not model:
-        raise ModelNotFoundError("no copilot model is configured",
-                                 hint='set [copilot] model to a local directory, a .gguf file '
-                                      'or a Hugging Face id')
+        raise ModelNotFoundError(
+            "no copilot model is configured",
+            hint="set [copilot] model to a local directory, a .gguf file or a Hugging Face id",
+        )
     if _looks_like_path(model):
         path = Path(model).expanduser()
         if path.suffix == ".gguf":
             if path.is_file():
                 return str(path)
-            raise ModelNotFoundError(f"no GGUF file at {path}",
-                                     hint="point [copilot] model at an existing .gguf file")
+            raise ModelNotFoundError(f"no GGUF file at {path}", hint="point [copilot] model at an existing .gguf file")
         if (path / "config.json").is_file():
             return str(path)
         raise ModelNotFoundError(
             f"no model found at {path} (a directory needs config.json, tokenizer files and "
             "weights; a single file must end in .gguf)",
             hint="put a Hugging Face model directory there (save_pretrained or "
-                 "`hf download <id> --local-dir <dir>`), a .gguf file, or set [copilot] model")
+            "`hf download <id> --local-dir <dir>`), a .gguf file, or set [copilot] model",
+        )
     offline_env(allow_download)
     from huggingface_hub import snapshot_download
     from huggingface_hub.constants import HF_HUB_CACHE
@@ -67,8 +67,9 @@ def resolve_model(model: str, allow_download: bool) -> str:
     raise ModelNotFoundError(
         f"model {model!r} is not in the Hugging Face cache ({HF_HUB_CACHE}) and downloads are off",
         hint=f"run `hf download {model}` on a machine with internet (or copy the cache "
-             f"there), set [copilot] model to a local directory or .gguf file, or set "
-             "[copilot] allow_download = true")
+        f"there), set [copilot] model to a local directory or .gguf file, or set "
+        "[copilot] allow_download = true",
+    )
 
 
 def model_available(model: str, allow_download: bool = False) -> bool:
@@ -116,8 +117,9 @@ def load_pretrained(path: str, kwargs: dict[str, Any], local_only: bool) -> tupl
         raise ModelNotFoundError(
             f"cannot load the copilot model from {path}: {exc}".split("\n")[0],
             hint="check [copilot] model points at a complete model directory (config, "
-                 "tokenizer, safetensors) or a Llama/Qwen-family .gguf file; GGUF needs the "
-                 "`gguf` package") from None
+            "tokenizer, safetensors) or a Llama/Qwen-family .gguf file; GGUF needs the "
+            "`gguf` package",
+        ) from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     gen = getattr(model, "generation_config", None)

@@ -27,8 +27,9 @@ class OfflineBackend(LLMBackend):
         self.reason = reason
         self._hinted = False
 
-    def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
-                 call_tool: ToolCaller | None = None) -> Iterator[str]:
+    def generate(
+        self, prompt: Prompt, cancel: threading.Event | None = None, call_tool: ToolCaller | None = None
+    ) -> Iterator[str]:
         body = render_results(prompt.results, self.settings.max_rows)
         # Stream paragraph by paragraph so the pane fills the same way as with a model.
         for i, part in enumerate(body.split("\n\n")):
@@ -43,5 +44,11 @@ class OfflineBackend(LLMBackend):
             yield "\n\n" + enable_model_hint(self.reason)
 
     def status(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": None, "device": "none (no generation)",
-                "memory": process_memory(), "loaded": True, "note": self.reason or None}
+        return {
+            "backend": self.name,
+            "model": None,
+            "device": "none (no generation)",
+            "memory": process_memory(),
+            "loaded": True,
+            "note": self.reason or None,
+        }

@@ -73,11 +73,12 @@ class OpenAIBackend(LLMBackend):
     def _fail(self, what: str, hint: str = "") -> BackendUnavailableError:
         return BackendUnavailableError(
             f"the model server at {self.base_url} {what}",
-            hint=hint or "check [copilot] openai_base_url and openai_model, or set backend = "
-                         "\"offline\"")
+            hint=hint or 'check [copilot] openai_base_url and openai_model, or set backend = "offline"',
+        )
 
-    def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
-                 call_tool: ToolCaller | None = None) -> Iterator[str]:
+    def generate(
+        self, prompt: Prompt, cancel: threading.Event | None = None, call_tool: ToolCaller | None = None
+    ) -> Iterator[str]:
         import httpx
 
         messages = [dict(m) for m in prompt.messages]
@@ -88,8 +89,7 @@ class OpenAIBackend(LLMBackend):
         try:
             with httpx.Client(timeout=timeout, headers=self._headers()) as client:
                 rounds = 0
-                while (self.tools and call_tool is not None and not self._tools_refused
-                       and rounds < MAX_TOOL_ROUNDS):
+                while self.tools and call_tool is not None and not self._tools_refused and rounds < MAX_TOOL_ROUNDS:
                     if cancel is not None and cancel.is_set():
                         return
                     reply = self._tool_phase(client, messages, max_tokens)
@@ -103,60 +103,88 @@ class OpenAIBackend(LLMBackend):
                         total = time.perf_counter() - t0
                         usage = reply.get("_usage") or {}
                         n = usage.get("completion_tokens")
-                        self._stats = {"tokens": float(n or self.count_tokens(text)),
-                                       "tokens_estimated": 0.0 if n else 1.0,
-                                       "first_token_s": total, "generate_s": total,
-                                       "decode_tokens_per_s": 0.0, "tool_rounds": float(rounds),
-                                       "streamed": 0.0}
+                        self._stats = {
+                            "tokens": float(n or self.count_tokens(text)),
+                            "tokens_estimated": 0.0 if n else 1.0,
+                            "first_token_s": total,
+                            "generate_s": total,
+                            "decode_tokens_per_s": 0.0,
+                            "tool_rounds": float(rounds),
+                            "streamed": 0.0,
+                        }
                         yield text
                         return
                     rounds += 1
-                    messages.append({"role": "assistant", "content": reply.get("content"),
-                                     "tool_calls": calls})
+                    messages.append({"role": "assistant", "content": reply.get("content"), "tool_calls": calls})
                     for i, c in enumerate(calls):
                         fn = c.get("function") or {}
-                        messages.append({"role": "tool", "tool_call_id": c.get("id") or f"call_{i}",
-                                         "content": run_call(call_tool, str(fn.get("name", "")),
-                                                             fn.get("arguments") or "{}")})
+                        messages.append(
+                            {
+                                "role": "tool",
+                                "tool_call_id": c.get("id") or f"call_{i}",
+                                "content": run_call(call_tool, str(fn.get("name", "")), fn.get("arguments") or "{}"),
+                            }
+                        )
                 yield from self._stream_final(client, messages, max_tokens, cancel, t0, rounds)
         except httpx.HTTPError as exc:
             raise BackendUnavailableError(
                 f"cannot reach the model server at {self.base_url}: {exc}",
                 hint="start llama.cpp server / Ollama / vLLM there, fix [copilot] "
-                     "openai_base_url, or set backend = \"offline\"") from None
+                'openai_base_url, or set backend = "offline"',
+            ) from None
 
-    def _tool_phase(self, client: Any, messages: list[dict[str, Any]],
-                    max_tokens: int) -> dict[str, Any] | None:
+    def _tool_phase(self, client: Any, messages: list[dict[str, Any]], max_tokens: int) -> dict[str, Any] | None:
         """One non-streamed request offering tools: the assistant message, or None when
         the server refuses tools (remembered)."""
-        payload = {"model": self.model_name, "messages": messages, "stream": False,
-                   "temperature": self.settings.temperature, "max_tokens": max_tokens,
-                   "tools": self.tools, "tool_choice": "auto"}
+        payload = {
+            "model": self.model_name,
+            "messages": messages,
+            "stream": False,
+            "temperature": self.settings.temperature,
+            "max_tokens": max_tokens,
+            "tools": self.tools,
+            "tool_choice": "auto",
+        }
         resp = client.post(f"{self.base_url}/chat/completions", json=payload)
         if resp.status_code >= 400:
             if resp.status_code in _REFUSED and self.settings.tool_calling == "auto":
                 self._tools_refused = True
                 return None
-            raise self._fail(f"answered HTTP {resp.status_code} to a request with tools: "
-                             f"{resp.text[:200]}",
-                             'set [copilot] tool_calling = "off" if this server cannot call tools')
+            raise self._fail(
+                f"answered HTTP {resp.status_code} to a request with tools: {resp.text[:200]}",
+                'set [copilot] tool_calling = "off" if this server cannot call tools',
+            )
         try:
             data = resp.json()
             message = dict(data["choices"][0]["message"])
         except (ValueError, KeyError, IndexError, TypeError):
-            raise self._fail(f"sent an unusable reply (no choices[0].message): {resp.text[:200]}",
-                             "is openai_base_url an OpenAI-compatible /v1 endpoint?") from None
+            raise self._fail(
+                f"sent an unusable reply (no choices[0].message): {resp.text[:200]}",
+                "is openai_base_url an OpenAI-compatible /v1 endpoint?",
+            ) from None
         if "error" in data:
             raise self._fail(f"reported an error: {data['error']}")
         message["_usage"] = data.get("usage") or {}
         return message
 
-    def _stream_final(self, client: Any, messages: list[dict[str, Any]], max_tokens: int,
-                      cancel: threading.Event | None, t0: float, rounds: int) -> Iterator[str]:
+    def _stream_final(
+        self,
+        client: Any,
+        messages: list[dict[str, Any]],
+        max_tokens: int,
+        cancel: threading.Event | None,
+        t0: float,
+        rounds: int,
+    ) -> Iterator[str]:
         """The streamed answer (no tools offered); stats count tokens, not chunks."""
-        payload = {"model": self.model_name, "messages": messages, "stream": True,
-                   "temperature": self.settings.temperature, "max_tokens": max_tokens,
-                   "stream_options": {"include_usage": True}}
+        payload = {
+            "model": self.model_name,
+            "messages": messages,
+            "stream": True,
+            "temperature": self.settings.temperature,
+            "max_tokens": max_tokens,
+            "stream_options": {"include_usage": True},
+        }
         first: float | None = None
         last = 0.0
         parts: list[str] = []
@@ -179,29 +207,44 @@ class OpenAIBackend(LLMBackend):
                     yield text
         answer = "".join(parts)
         if not answer.strip():
-            raise self._fail("returned an empty answer",
-                             "the server may not support this chat template or ran out of "
-                             "context; check its log, or set backend = \"offline\"")
+            raise self._fail(
+                "returned an empty answer",
+                "the server may not support this chat template or ran out of "
+                'context; check its log, or set backend = "offline"',
+            )
         n = usage.get("completion_tokens")
         tokens = float(n) if n else float(self.count_tokens(answer))
         total = time.perf_counter() - t0
         decode_s = last - (first or last)
-        self._stats = {"tokens": tokens, "tokens_estimated": 0.0 if n else 1.0,
-                       "first_token_s": first or total, "generate_s": total,
-                       "decode_tokens_per_s": (tokens - 1) / decode_s if decode_s > 0 else 0.0,
-                       "tool_rounds": float(rounds), "streamed": 1.0}
+        self._stats = {
+            "tokens": tokens,
+            "tokens_estimated": 0.0 if n else 1.0,
+            "first_token_s": first or total,
+            "generate_s": total,
+            "decode_tokens_per_s": (tokens - 1) / decode_s if decode_s > 0 else 0.0,
+            "tool_rounds": float(rounds),
+            "streamed": 1.0,
+        }
         if usage.get("prompt_tokens"):
             self._stats["prompt_tokens"] = float(usage["prompt_tokens"])
 
     def status(self) -> dict[str, Any]:
         why = self.unreachable(2.0)
-        out = {"backend": self.name, "model": self.model_name, "device": f"server {self.base_url}",
-               "memory": process_memory(), "loaded": True, "reachable": why is None,
-               "tool_calling": "off" if self._tools_refused else self.settings.tool_calling}
+        out = {
+            "backend": self.name,
+            "model": self.model_name,
+            "device": f"server {self.base_url}",
+            "memory": process_memory(),
+            "loaded": True,
+            "reachable": why is None,
+            "tool_calling": "off" if self._tools_refused else self.settings.tool_calling,
+        }
         if why:
             out["error"] = why
-            out["hint"] = ("start the server (e.g. `llama-server -m model.gguf --port 8080 "
-                           "--jinja`), or fix [copilot] openai_base_url")
+            out["hint"] = (
+                "start the server (e.g. `llama-server -m model.gguf --port 8080 "
+                "--jinja`), or fix [copilot] openai_base_url"
+            )
         return out
 
 
@@ -222,5 +265,6 @@ def _sse_events(resp: Any) -> Iterator[dict[str, Any]]:
                 raise BackendUnavailableError(
                     f"the model server reported an error mid-stream: {event['error']}",
                     hint="some servers refuse streaming with tools or a chat format; check "
-                         "the server's log and its chat template")
+                    "the server's log and its chat template",
+                )
             yield event

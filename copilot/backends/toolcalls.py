@@ -78,7 +78,7 @@ def repeats(ids: list[int], min_period: int = 2, max_period: int = 64, times: in
     for p in range(min_period, max_period + 1):
         if p * times > n:
             break
-        block = ids[n - p:]
-        if all(ids[n - (k + 1) * p:n - k * p] == block for k in range(1, times)):
+        block = ids[n - p :]
+        if all(ids[n - (k + 1) * p : n - k * p] == block for k in range(1, times)):
             return True
     return False

@@ -32,8 +32,7 @@ class TransformersBackend(LLMBackend):
 
     name = "transformers"
 
-    def __init__(self, settings: Any, device: str | None = None,
-                 tools: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, settings: Any, device: str | None = None, tools: list[dict[str, Any]] | None = None) -> None:
         super().__init__(settings)
         self.tools = tools or []
         self.supports_tools = False  # set on load from the chat template
@@ -70,8 +69,11 @@ class TransformersBackend(LLMBackend):
             from transformers import BitsAndBytesConfig
 
             kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_use_double_quant=True)
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_compute_dtype=torch.bfloat16,
+                bnb_4bit_use_double_quant=True,
+            )
             kwargs["device_map"] = {"": info.name}
             self.dtype = "nf4 (bf16 compute)"
         else:
@@ -86,22 +88,25 @@ class TransformersBackend(LLMBackend):
             self.model.to(info.name)
         self.model.eval()
         template = getattr(self.tokenizer, "chat_template", None)
-        self.supports_tools = bool(self.tools) and self.settings.tool_calling != "off" \
-            and template_supports_tools(template)
+        self.supports_tools = (
+            bool(self.tools) and self.settings.tool_calling != "off" and template_supports_tools(template)
+        )
         if not template:
             from copilot.backends.base import ModelNotFoundError
 
-            raise ModelNotFoundError(f"the model at {path} has no chat template",
-                                     hint="use an instruct/chat model, whose tokenizer_config.json "
-                                          "has a chat_template")
+            raise ModelNotFoundError(
+                f"the model at {path} has no chat template",
+                hint="use an instruct/chat model, whose tokenizer_config.json has a chat_template",
+            )
         window = getattr(self.model.config, "max_position_embeddings", None)
         if isinstance(window, int) and window > 0:
             self._context = min(self.settings.context_tokens, window)
-        self._tools_note = ("chat template" if self.supports_tools else
-                            "off (the chat template does not render tools)")
+        self._tools_note = "chat template" if self.supports_tools else "off (the chat template does not render tools)"
         if self.supports_tools and self.tool_schema_tokens() > self._context // 2:
-            self._tools_note = (f"off (the tool schemas need {self.tool_schema_tokens()} tokens, "
-                                f"more than half the {self._context}-token context)")
+            self._tools_note = (
+                f"off (the tool schemas need {self.tool_schema_tokens()} tokens, "
+                f"more than half the {self._context}-token context)"
+            )
             self.supports_tools = False
         self.model_path = path
 
@@ -119,8 +124,7 @@ class TransformersBackend(LLMBackend):
 
     # ---- generation ----------------------------------------------------------------
     def _inputs(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Any:
-        kwargs: dict[str, Any] = {"add_generation_prompt": True, "return_tensors": "pt",
-                                  "return_dict": True}
+        kwargs: dict[str, Any] = {"add_generation_prompt": True, "return_tensors": "pt", "return_dict": True}
         if tools:
             kwargs["tools"] = tools
         params = inspect.signature(self.tokenizer.apply_chat_template).parameters
@@ -141,8 +145,9 @@ class TransformersBackend(LLMBackend):
             enc = {k: v[:, -limit:] for k, v in enc.items()}
         return {k: v.to(self.model.device) for k, v in enc.items()}
 
-    def generate(self, prompt: Prompt, cancel: threading.Event | None = None,
-                 call_tool: ToolCaller | None = None) -> Iterator[str]:
+    def generate(
+        self, prompt: Prompt, cancel: threading.Event | None = None, call_tool: ToolCaller | None = None
+    ) -> Iterator[str]:
         """Stream the answer; with tools, a buffered first pass may call them first."""
         self.load()
         messages = [dict(m) for m in prompt.messages]
@@ -158,17 +163,35 @@ class TransformersBackend(LLMBackend):
                         yield text
                         return
                     rounds += 1
-                    messages.append({"role": "assistant", "content": "", "tool_calls": [
-                        {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                        for c in calls]})
+                    messages.append(
+                        {
+                            "role": "assistant",
+                            "content": "",
+                            "tool_calls": [
+                                {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                                for c in calls
+                            ],
+                        }
+                    )
                     for c in calls:
-                        messages.append({"role": "tool", "name": c["name"],
-                                         "content": run_call(call_tool, c["name"], c["arguments"])})
+                        messages.append(
+                            {
+                                "role": "tool",
+                                "name": c["name"],
+                                "content": run_call(call_tool, c["name"], c["arguments"]),
+                            }
+                        )
             yield from self._stream(messages, cancel, max_new, prompt, None)
             self._stats["tool_rounds"] = float(rounds)
 
-    def _stream(self, messages: list[dict[str, Any]], cancel: threading.Event | None,
-                max_new: int, prompt: Prompt, tools: list[dict[str, Any]] | None) -> Iterator[str]:
+    def _stream(
+        self,
+        messages: list[dict[str, Any]],
+        cancel: threading.Event | None,
+        max_new: int,
+        prompt: Prompt,
+        tools: list[dict[str, Any]] | None,
+    ) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         halt = threading.Event()  # set when the consumer stops reading
@@ -198,13 +221,18 @@ class TransformersBackend(LLMBackend):
                 marks.append(time.perf_counter())
                 super().put(value)
 
-        streamer = _TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
-                                  timeout=self.settings.timeout_s)
-        gen: dict[str, Any] = dict(inputs, streamer=streamer, max_new_tokens=max_new,
-                                   stopping_criteria=StoppingCriteriaList([_Cancel(), _Loop()]),
-                                   pad_token_id=self.tokenizer.pad_token_id
-                                   if self.tokenizer.pad_token_id is not None
-                                   else self.tokenizer.eos_token_id)
+        streamer = _TimedStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.settings.timeout_s
+        )
+        gen: dict[str, Any] = dict(
+            inputs,
+            streamer=streamer,
+            max_new_tokens=max_new,
+            stopping_criteria=StoppingCriteriaList([_Cancel(), _Loop()]),
+            pad_token_id=self.tokenizer.pad_token_id
+            if self.tokenizer.pad_token_id is not None
+            else self.tokenizer.eos_token_id,
+        )
         if prompt.min_new_tokens:
             gen["min_new_tokens"] = prompt.min_new_tokens
         if self.settings.repetition_penalty != 1.0:
@@ -245,28 +273,44 @@ class TransformersBackend(LLMBackend):
             thread.join()
         total = time.perf_counter() - t0
         if failure and not cancelled:
-            raise BackendUnavailableError(f"local generation failed: {failure[0]}",
-                                          hint="see `pmax copilot status`; try backend = "
-                                               "\"offline\"") from failure[0]
+            raise BackendUnavailableError(
+                f"local generation failed: {failure[0]}", hint='see `pmax copilot status`; try backend = "offline"'
+            ) from failure[0]
         n_new = out_len[0] if out_len else max(len(marks) - 1, 0)
         # First token = the first put() after the prompt's; text may flush later
         # (the streamer waits for a word boundary), so time tokens, not text.
         ttft = marks[1] - t0 if len(marks) > 1 else (first or total)
         decode_s = marks[-1] - marks[1] if len(marks) > 2 else 0.0
         decode = (len(marks) - 2) / decode_s if decode_s > 0 else 0.0
-        self._stats = {"prompt_tokens": float(n_prompt), "tokens": float(n_new),
-                       "first_token_s": ttft, "first_text_s": first or total,
-                       "generate_s": total, "tokens_per_s": decode,
-                       "decode_tokens_per_s": decode, "looped": 1.0 if looped else 0.0}
+        self._stats = {
+            "prompt_tokens": float(n_prompt),
+            "tokens": float(n_new),
+            "first_token_s": ttft,
+            "first_text_s": first or total,
+            "generate_s": total,
+            "tokens_per_s": decode,
+            "decode_tokens_per_s": decode,
+            "looped": 1.0 if looped else 0.0,
+        }
 
     def status(self) -> dict[str, Any]:
         memory = process_memory()
-        out: dict[str, Any] = {"backend": self.name, "model": self.settings.model,
-                               "loaded": self._loaded, "device": None, "memory": memory}
+        out: dict[str, Any] = {
+            "backend": self.name,
+            "model": self.settings.model,
+            "loaded": self._loaded,
+            "device": None,
+            "memory": memory,
+        }
         if self.model is not None:
-            out.update(device=self.device, dtype=self.dtype, model_path=self.model_path,
-                       context_tokens=self._context, load_format=self.load_format,
-                       tool_calling=self._tools_note)
+            out.update(
+                device=self.device,
+                dtype=self.dtype,
+                model_path=self.model_path,
+                context_tokens=self._context,
+                load_format=self.load_format,
+                tool_calling=self._tools_note,
+            )
             memory["model_mib"] = round(self.model.get_memory_footprint() / 2**20, 1)
         else:
             out["available"] = model_available(self.settings.model)

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from engine.store.connection import Queryable
 
 
-def select(con: Queryable, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+def select(
+    con: Queryable, sql: str, params: list[Any] | tuple[Any, ...] = ()
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one read-only SELECT and return (column names, rows).
 
     Raises InvariantError for anything else: tools never write, and a bug that
@@ -31,8 +33,10 @@ def select(con: Queryable, sql: str, params: list[Any] | tuple[Any, ...] = ()) -
 
     body = read_only_body(sql)
     if body is None:
-        raise InvariantError("copilot tools may only run a single SELECT statement",
-                             hint="this is a bug in copilot/tools; please report it")
+        raise InvariantError(
+            "copilot tools may only run a single SELECT statement",
+            hint="this is a bug in copilot/tools; please report it",
+        )
     cur = con.execute(body, list(params))
     cols = [d[0] for d in cur.description]
     return cols, cur.fetchall()
@@ -60,12 +64,29 @@ def cite(table: str, when: Any, **parts: Any) -> Citation:
     return Citation(table=table, key=key_of(**parts), as_of=as_of)
 
 
-def result(tool: str, title: str, cols: list[str], rows: list[tuple[Any, ...]],
-           citations: list[Citation], *, note: str = "", data_text: tuple[str, ...] = (),
-           args: dict[str, Any] | None = None, children: tuple[ToolResult, ...] = ()) -> ToolResult:
-    return ToolResult(tool=tool, title=title, columns=tuple(cols), rows=tuple(tuple(r) for r in rows),
-                      citations=tuple(citations), note=note, data_text=data_text,
-                      args=dict(args or {}), children=children)
+def result(
+    tool: str,
+    title: str,
+    cols: list[str],
+    rows: list[tuple[Any, ...]],
+    citations: list[Citation],
+    *,
+    note: str = "",
+    data_text: tuple[str, ...] = (),
+    args: dict[str, Any] | None = None,
+    children: tuple[ToolResult, ...] = (),
+) -> ToolResult:
+    return ToolResult(
+        tool=tool,
+        title=title,
+        columns=tuple(cols),
+        rows=tuple(tuple(r) for r in rows),
+        citations=tuple(citations),
+        note=note,
+        data_text=data_text,
+        args=dict(args or {}),
+        children=children,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,13 +95,15 @@ class ToolSpec:
 
     name: str
     description: str
-    parameters: dict[str, Any]          # JSON schema of keyword arguments
-    fn: Callable[..., ToolResult]       # fn(con, account, **kwargs)
+    parameters: dict[str, Any]  # JSON schema of keyword arguments
+    fn: Callable[..., ToolResult]  # fn(con, account, **kwargs)
 
     def schema(self) -> dict[str, Any]:
         """OpenAI ``tools`` entry."""
-        return {"type": "function", "function": {
-            "name": self.name, "description": self.description, "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
 
 TICKER_PARAM = {"type": "string", "description": "US equity ticker symbol, e.g. AAPL"}

@@ -18,9 +18,16 @@ from copilot.types import Citation, ToolResult
 if TYPE_CHECKING:
     from engine.store.connection import Queryable
 
-_OPS: dict[type, Any] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-                         ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
-                         ast.USub: operator.neg, ast.UAdd: operator.pos}
+_OPS: dict[type, Any] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
 
 
 def evaluate(expression: str) -> float:
@@ -34,16 +41,16 @@ def evaluate(expression: str) -> float:
         tree = ast.parse(text, mode="eval")
         value = float(_eval(tree.body))
     except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError) as exc:
-        raise InputError(f"cannot evaluate {expression!r}: {exc}",
-                         hint="use numbers, + - * / ** and parentheses") from None
+        raise InputError(
+            f"cannot evaluate {expression!r}: {exc}", hint="use numbers, + - * / ** and parentheses"
+        ) from None
     if not math.isfinite(value):
         raise InputError(f"{expression!r} is not a finite number")
     return value
 
 
 def _eval(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-            and not isinstance(node.value, bool):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return float(node.value)
     if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
         left, right = _eval(node.left), _eval(node.right)
@@ -58,9 +65,20 @@ def _eval(node: ast.AST) -> float:
 def calculate(con: Queryable, account: str, expression: str | None = None) -> ToolResult:
     """Evaluate ``expression``; one row (expression, value)."""
     if not str(expression or "").strip():
-        return result("calculate", "Calculator", ["expression", "value"], [], [],
-                      note="Give an arithmetic expression, e.g. (967431.72 - 977478.13) / 977478.13.")
+        return result(
+            "calculate",
+            "Calculator",
+            ["expression", "value"],
+            [],
+            [],
+            note="Give an arithmetic expression, e.g. (967431.72 - 977478.13) / 977478.13.",
+        )
     value = evaluate(expression or "")
-    return result("calculate", "Calculator", ["expression", "value"],
-                  [(str(expression), round(value, 10))],
-                  [Citation("calculator", str(expression))], args={"expression": expression})
+    return result(
+        "calculate",
+        "Calculator",
+        ["expression", "value"],
+        [(str(expression), round(value, 10))],
+        [Citation("calculator", str(expression))],
+        args={"expression": expression},
+    )

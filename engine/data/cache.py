@@ -40,8 +40,8 @@ STORE_COLUMNS = [*BAR_COLUMNS, "source", "quarantined", "stale"]
 class FetchResult:
     """Bars gathered across providers, with what failed on the way."""
 
-    bars: pd.DataFrame                      # BAR_COLUMNS + source
-    errors: list[str] = field(default_factory=list)   # one line per provider failure
+    bars: pd.DataFrame  # BAR_COLUMNS + source
+    errors: list[str] = field(default_factory=list)  # one line per provider failure
     missing: list[str] = field(default_factory=list)  # tickers no provider served
 
     @property
@@ -54,8 +54,12 @@ def provider_source(provider: MarketDataProvider) -> str:
 
 
 def fetch_with_failover(
-    providers: Sequence[MarketDataProvider], tickers: Sequence[str], start: dt.date, end: dt.date,
-    deadline: Deadline | None = None, notice: Callable[[str], None] | None = None,
+    providers: Sequence[MarketDataProvider],
+    tickers: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    deadline: Deadline | None = None,
+    notice: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> FetchResult:
     """Ask each provider for the tickers still missing; a failure or empty answer falls through.
@@ -86,10 +90,15 @@ def fetch_with_failover(
                 if stop is not None and stop.is_set():
                     silent.append(provider)
                     continue
-                again = (f", retrying {attempt + 1}/{deadline.retries}" if attempt < deadline.retries
-                         and deadline.left() > 0 else ", giving up")
-                tell(f"{provider.name}: no answer after {limit:.0f} s (bars for {len(remaining)} "
-                     f"ticker(s) up to {end}){again}")
+                again = (
+                    f", retrying {attempt + 1}/{deadline.retries}"
+                    if attempt < deadline.retries and deadline.left() > 0
+                    else ", giving up"
+                )
+                tell(
+                    f"{provider.name}: no answer after {limit:.0f} s (bars for {len(remaining)} "
+                    f"ticker(s) up to {end}){again}"
+                )
                 silent.append(provider)
                 continue
             except DataUnavailableError as exc:
@@ -106,14 +115,20 @@ def fetch_with_failover(
         if not waiting or not remaining or deadline.left() <= 0 or (stop is not None and stop.is_set()):
             break
     for provider in waiting:
-        errors.append(f"{provider.name}: no answer within {deadline.total_s:.0f} s "
-                      f"({deadline.retries + 1} tries of {deadline.attempt_s:.0f} s)")
+        errors.append(
+            f"{provider.name}: no answer within {deadline.total_s:.0f} s "
+            f"({deadline.retries + 1} tries of {deadline.attempt_s:.0f} s)"
+        )
     bars = pd.concat(frames, ignore_index=True) if frames else empty_bars().assign(source=pd.Series(dtype="object"))
     return FetchResult(bars, errors, remaining)
 
 
-def cached_bars(con: duckdb.DuckDBPyConnection, tickers: Sequence[str] | None,
-                start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+def cached_bars(
+    con: duckdb.DuckDBPyConnection,
+    tickers: Sequence[str] | None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
     """Stored bars (quarantined ones included, with their flags), sorted by ticker, date."""
     where: list[str] = ["TRUE"]
     params: list[object] = []
@@ -132,7 +147,9 @@ def cached_bars(con: duckdb.DuckDBPyConnection, tickers: Sequence[str] | None,
     return df
 
 
-def gate_history(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], before: dt.date, sessions: int) -> pd.DataFrame:
+def gate_history(
+    con: duckdb.DuckDBPyConnection, tickers: Sequence[str], before: dt.date, sessions: int
+) -> pd.DataFrame:
     """Each ticker's last `sessions` non-quarantined stored bars dated before `before`."""
     sql = (
         "SELECT date, ticker, open, high, low, close, volume FROM ("
@@ -144,41 +161,52 @@ def gate_history(con: duckdb.DuckDBPyConnection, tickers: Sequence[str], before:
     return df
 
 
-def write_gated(con: duckdb.DuckDBPyConnection, result: GateResult, source: str | pd.Series,
-                found_session: dt.date | None = None) -> int:
+def write_gated(
+    con: duckdb.DuckDBPyConnection, result: GateResult, source: str | pd.Series, found_session: dt.date | None = None
+) -> int:
     """Store gated bars (replacing same ticker/date), their issues and late quarantines."""
     bars = result.bars
     if bars.empty:
         return 0
-    out = pd.DataFrame({
-        "ticker": bars["ticker"].astype(str).to_numpy(),
-        "date": pd.to_datetime(bars["date"]).to_numpy(),
-        **{c: bars[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")},
-        "volume": bars["volume"].to_numpy(dtype="int64"),
-        "source": (source.to_numpy() if isinstance(source, pd.Series) else source),
-        "quarantined": bars["quarantined"].to_numpy(dtype=bool),
-        "stale": bars["stale"].to_numpy(dtype=bool),
-    })
+    out = pd.DataFrame(
+        {
+            "ticker": bars["ticker"].astype(str).to_numpy(),
+            "date": pd.to_datetime(bars["date"]).to_numpy(),
+            **{c: bars[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")},
+            "volume": bars["volume"].to_numpy(dtype="int64"),
+            "source": (source.to_numpy() if isinstance(source, pd.Series) else source),
+            "quarantined": bars["quarantined"].to_numpy(dtype=bool),
+            "stale": bars["stale"].to_numpy(dtype=bool),
+        }
+    )
     # DataFrames are read by DuckDB's replacement scan of these locals (no register():
     # DuckDB 2 refuses it while an earlier result on `con` is unfinished).
     _pmax_gated = out
-    con.execute("DELETE FROM bars USING _pmax_gated g WHERE bars.ticker = g.ticker AND bars.date = CAST(g.date AS DATE)")
+    con.execute(
+        "DELETE FROM bars USING _pmax_gated g WHERE bars.ticker = g.ticker AND bars.date = CAST(g.date AS DATE)"
+    )
     con.execute("INSERT INTO bars BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date) FROM _pmax_gated")
     if not result.issues.empty:
         issues = result.issues.assign(found_session=found_session)
         issues["date"] = pd.to_datetime(issues["date"])
         _pmax_issues = issues
         # Idempotent: the same finding for the same bar replaces, never doubles, an earlier one.
-        con.execute("DELETE FROM quality_issues USING _pmax_issues i WHERE quality_issues.ticker = i.ticker "
-                    "AND quality_issues.date = CAST(i.date AS DATE) AND quality_issues.rule = i.rule "
-                    "AND quality_issues.action = i.action")
-        con.execute("INSERT INTO quality_issues BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date, "
-                    "CAST(found_session AS DATE) AS found_session) FROM _pmax_issues")
+        con.execute(
+            "DELETE FROM quality_issues USING _pmax_issues i WHERE quality_issues.ticker = i.ticker "
+            "AND quality_issues.date = CAST(i.date AS DATE) AND quality_issues.rule = i.rule "
+            "AND quality_issues.action = i.action"
+        )
+        con.execute(
+            "INSERT INTO quality_issues BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date, "
+            "CAST(found_session AS DATE) AS found_session) FROM _pmax_issues"
+        )
     if not result.requarantine.empty:
         req = result.requarantine.assign(date=pd.to_datetime(result.requarantine["date"]))
         _pmax_req = req
-        con.execute("UPDATE bars SET quarantined = TRUE FROM _pmax_req r "
-                    "WHERE bars.ticker = r.ticker AND bars.date = CAST(r.date AS DATE)")
+        con.execute(
+            "UPDATE bars SET quarantined = TRUE FROM _pmax_req r "
+            "WHERE bars.ticker = r.ticker AND bars.date = CAST(r.date AS DATE)"
+        )
     return len(out)
 
 
@@ -202,7 +230,7 @@ class ImportSummary:
 
 def replay_state(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, set[str]] | None:
     """(current session, universe) when the database holds a replay, else None."""
-    replay = ("(r.data_source LIKE 'replay%' OR (r.data_source IS NULL AND r.mode <> 'live'))")
+    replay = "(r.data_source LIKE 'replay%' OR (r.data_source IS NULL AND r.mode <> 'live'))"
     rows = con.execute(f"SELECT max(c.session) FROM cycles c JOIN runs r USING (run_id) WHERE {replay}").fetchall()
     if not rows or rows[0][0] is None:
         return None
@@ -225,18 +253,25 @@ def check_replay_import(con: duckdb.DuckDBPyConnection, db: str, bars: pd.DataFr
             f"database {db} is a replay at {session}; this file holds {len(future):,} bars after it "
             f"(up to {max(future['date'])}), which the replay must not see yet",
             f"import only the past with --until {session}, replay the file with `pmax --run --data FILE`, "
-            "or import into another --db")
+            "or import into another --db",
+        )
     extra = sorted(set(bars["ticker"].unique()) - universe)
     if extra:
         shown = name_some(extra, 6)
         raise InputError(
             f"database {db} replays {len(universe)} tickers; this file adds {len(extra)} it does not trade ({shown})",
             "restrict the import with --tickers, or change the universe on another --db "
-            "(`pmax --run --data FILE`); it changes only when you say so")
+            "(`pmax --run --data FILE`); it changes only when you say so",
+        )
 
 
-def import_file(store: Store, path: str | Path | LocalFileProvider, gate: QualityGate | None = None,
-                tickers: Sequence[str] | None = None, until: dt.date | None = None) -> ImportSummary:
+def import_file(
+    store: Store,
+    path: str | Path | LocalFileProvider,
+    gate: QualityGate | None = None,
+    tickers: Sequence[str] | None = None,
+    until: dt.date | None = None,
+) -> ImportSummary:
     """Read a bars file, pass it through the gate (with stored history as context), store it.
 
     Raises:
@@ -265,8 +300,14 @@ def import_file(store: Store, path: str | Path | LocalFileProvider, gate: Qualit
         write_gated(con, result, provider.source)
     t3 = time.perf_counter()
     return ImportSummary(
-        path=str(provider.path), rows=len(result.bars), tickers=int(bars["ticker"].nunique()),
-        first=first, last=max(bars["date"]) if len(bars) else None,
-        quarantined=result.n_quarantined, issues=summarise(result.issues),
-        read_s=t1 - t0, gate_s=t2 - t1, write_s=t3 - t2,
+        path=str(provider.path),
+        rows=len(result.bars),
+        tickers=int(bars["ticker"].nunique()),
+        first=first,
+        last=max(bars["date"]) if len(bars) else None,
+        quarantined=result.n_quarantined,
+        issues=summarise(result.issues),
+        read_s=t1 - t0,
+        gate_s=t2 - t1,
+        write_s=t3 - t2,
     )

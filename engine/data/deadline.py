@@ -49,8 +49,7 @@ class Deadline:
         return self.total_s - (time.monotonic() - self.started)
 
 
-def call_with_deadline(fn: Callable[..., T], seconds: float, *args: Any,
-                       stop: threading.Event | None = None) -> T:
+def call_with_deadline(fn: Callable[..., T], seconds: float, *args: Any, stop: threading.Event | None = None) -> T:
     """`fn(*args)`, or NoAnswer after `seconds` or once `stop` is set (the call keeps
     running, unobserved)."""
     box: dict[str, Any] = {}

@@ -107,12 +107,21 @@ class LiveFeed(Feed):
     def check_new_tickers(self, tickers: Sequence[str]) -> list[str]:
         """Fetch the new names' history now (kept for the backfill); those no source has."""
         ready = xcal.last_completed_session(self.clock(), self.delay)
-        fetched = fetch_with_failover(self.providers, list(tickers), self._warmup_start(ready), ready,
-                                      Deadline.from_config(self.config), self.on_notice, self._stop)
+        fetched = fetch_with_failover(
+            self.providers,
+            list(tickers),
+            self._warmup_start(ready),
+            ready,
+            Deadline.from_config(self.config),
+            self.on_notice,
+            self._stop,
+        )
         bars = fetched.bars
         if bars.empty and any(_NETWORK.search(e) for e in fetched.errors):  # else: no source knows them
-            raise DataUnavailableError(f"could not fetch {', '.join(tickers)}: {'; '.join(fetched.errors)}",
-                                       "check the network and add it again; nothing was added")
+            raise DataUnavailableError(
+                f"could not fetch {', '.join(tickers)}: {'; '.join(fetched.errors)}",
+                "check the network and add it again; nothing was added",
+            )
         if len(bars):
             frame = _bar_frame(bars)
             for t, rows in frame.groupby("ticker"):
@@ -140,16 +149,18 @@ class LiveFeed(Feed):
             if session > ready and not self._wait_until_ready(session):
                 return None
         first = self._warmup_start(session) if warmup else session
-        fetched = fetch_with_failover(self.providers, self.tickers, first, session,
-                                      Deadline.from_config(self.config), self.on_notice, self._stop)
+        fetched = fetch_with_failover(
+            self.providers, self.tickers, first, session, Deadline.from_config(self.config), self.on_notice, self._stop
+        )
         bars = fetched.bars
         if len(bars) and (bars["date"] == session).any():
             if fetched.errors:
                 self.on_notice("live: some sources failed (" + "; ".join(fetched.errors) + ")")
             source = "+".join(fetched.sources)
             return LiveBatch(session, self._index(session), _bar_frame(bars), warmup, source, False, "")
-        return self._from_cache(after, session, first, warmup, fetched.errors
-                                or [f"no source has bars for {session} yet"])
+        return self._from_cache(
+            after, session, first, warmup, fetched.errors or [f"no source has bars for {session} yet"]
+        )
 
     # -- helpers ------------------------------------------------------------------
 
@@ -174,8 +185,9 @@ class LiveFeed(Feed):
         pos, _ = xcal.session_positions(pd.to_datetime([session]).to_numpy().astype("datetime64[D]"))
         return int(pos[0])
 
-    def _from_cache(self, after: dt.date | None, session: dt.date, first: dt.date,
-                    warmup: bool, errors: list[str]) -> LiveBatch:
+    def _from_cache(
+        self, after: dt.date | None, session: dt.date, first: dt.date, warmup: bool, errors: list[str]
+    ) -> LiveBatch:
         failed = "; ".join(errors)
         cached = pd.DataFrame()
         if self.store is not None:
@@ -185,8 +197,10 @@ class LiveFeed(Feed):
         if cached.empty:
             where = f" in {self.store.path}" if self.store is not None else ""
             what = "no cached bars" if warmup else f"no cached bars after {after}"
-            raise DataUnavailableError(f"live data unavailable: {failed}; {what}{where}",
-                                       "check the network, or import history with `pmax data import FILE`")
+            raise DataUnavailableError(
+                f"live data unavailable: {failed}; {what}{where}",
+                "check the network, or import history with `pmax data import FILE`",
+            )
         last = max(cached["date"])
         if warmup:
             start = self._warmup_start(last) if xcal.is_session(last) else min(cached["date"])

@@ -40,9 +40,9 @@ GateSettings = model_class("quality")
 class GateResult:
     """What the gate decided for one batch."""
 
-    bars: pd.DataFrame            # new bars, repaired, with quarantined and stale columns
-    issues: pd.DataFrame          # ticker, date, rule, action, detail
-    requarantine: pd.DataFrame    # ticker, date of earlier stored bars to quarantine now
+    bars: pd.DataFrame  # new bars, repaired, with quarantined and stale columns
+    issues: pd.DataFrame  # ticker, date, rule, action, detail
+    requarantine: pd.DataFrame  # ticker, date of earlier stored bars to quarantine now
 
     @property
     def n_quarantined(self) -> int:
@@ -131,15 +131,32 @@ class QualityGate:
         o0, h0, l0 = o, h, low
         o, h, low, fixed, far = qr.repair_ohlc(o, h, low, c, s.ohlc_repair_max)
         m = is_new & far & ~quarantine
-        found.append((m, "ohlc", "quarantine", [
-            f"high {hh:.4g} below low {ll:.4g}" if hh < ll else f"close {cc:.4g} outside low {ll:.4g}..high {hh:.4g}"
-            for cc, ll, hh in zip(c[m], l0[m], h0[m])]))
+        found.append(
+            (
+                m,
+                "ohlc",
+                "quarantine",
+                [
+                    f"high {hh:.4g} below low {ll:.4g}"
+                    if hh < ll
+                    else f"close {cc:.4g} outside low {ll:.4g}..high {hh:.4g}"
+                    for cc, ll, hh in zip(c[m], l0[m], h0[m])
+                ],
+            )
+        )
         quarantine |= m
         m = is_new & fixed & ~quarantine
-        found.append((m, "ohlc", "repair", [
-            f"o/h/l/c {a:.4g}/{b:.4g}/{e:.4g}/{f:.4g} -> o/h/l {a2:.4g}/{b2:.4g}/{e2:.4g}"
-            for a, b, e, f, a2, b2, e2 in zip(o0[m], h0[m], l0[m], c[m], o[m], h[m], low[m])
-        ]))
+        found.append(
+            (
+                m,
+                "ohlc",
+                "repair",
+                [
+                    f"o/h/l/c {a:.4g}/{b:.4g}/{e:.4g}/{f:.4g} -> o/h/l {a2:.4g}/{b2:.4g}/{e2:.4g}"
+                    for a, b, e, f, a2, b2, e2 in zip(o0[m], h0[m], l0[m], c[m], o[m], h[m], low[m])
+                ],
+            )
+        )
 
         # zero volume: reported, kept (a halt or a vendor hole).
         m = is_new & (v == 0) & ~quarantine
@@ -162,46 +179,69 @@ class QualityGate:
         gap_rows = idx[rows]
         cal = session_array()
         if len(gap_rows):
-            issues.append(pd.DataFrame({
-                "ticker": uniq[g[gap_rows]].astype(str),
-                "date": cal[missing_pos].astype("datetime64[D]"),
-                "rule": "gap", "action": "flag",
-                "detail": [f"no bar for this session (next bar {x})" for x in d[gap_rows].astype(str)],
-            }))
+            issues.append(
+                pd.DataFrame(
+                    {
+                        "ticker": uniq[g[gap_rows]].astype(str),
+                        "date": cal[missing_pos].astype("datetime64[D]"),
+                        "rule": "gap",
+                        "action": "flag",
+                        "detail": [f"no bar for this session (next bar {x})" for x in d[gap_rows].astype(str)],
+                    }
+                )
+            )
 
         # spikes that reverse: judged on priced session bars.
         ok = sess & ~quarantine | (sess & is_new & far)
         idx = np.nonzero(ok)[0]
         spike, decision, r_in, r_out = qr.spike_decisions(
-            c[idx], g[idx], len(uniq), s.spike_min_move, s.spike_sigma, s.spike_reversal)
+            c[idx], g[idx], len(uniq), s.spike_min_move, s.spike_sigma, s.spike_reversal
+        )
         # Decided now when the row that settles it (the reversal, or one more) is new.
         decided = spike & (decision >= 0)
         decided[decided] = is_new[idx][decision[decided]]
         spike_rows = idx[decided]
-        details = [f"close moved {a:+.1%} then {b:+.1%} next session"
-                   for a, b in zip(np.expm1(r_in[decided]), np.expm1(r_out[decided]))]
+        details = [
+            f"close moved {a:+.1%} then {b:+.1%} next session"
+            for a, b in zip(np.expm1(r_in[decided]), np.expm1(r_out[decided]))
+        ]
         new_spike = is_new[spike_rows]
         already = quarantine[spike_rows]
         quarantine[spike_rows[new_spike]] = True
         if len(spike_rows):
-            issues.append(pd.DataFrame({
-                "ticker": uniq[g[spike_rows]].astype(str),
-                "date": d[spike_rows].astype("datetime64[D]"),
-                "rule": "spike", "action": "quarantine", "detail": details,
-            }))
+            issues.append(
+                pd.DataFrame(
+                    {
+                        "ticker": uniq[g[spike_rows]].astype(str),
+                        "date": d[spike_rows].astype("datetime64[D]"),
+                        "rule": "spike",
+                        "action": "quarantine",
+                        "detail": details,
+                    }
+                )
+            )
         old_rows = spike_rows[~new_spike & ~already]
-        requarantine = pd.DataFrame({
-            "ticker": uniq[g[old_rows]].astype(str),
-            "date": pd.to_datetime(d[old_rows]).date if len(old_rows) else np.array([], dtype=object),
-        })
+        requarantine = pd.DataFrame(
+            {
+                "ticker": uniq[g[old_rows]].astype(str),
+                "date": pd.to_datetime(d[old_rows]).date if len(old_rows) else np.array([], dtype=object),
+            }
+        )
 
         for mask, rule, action, detail in found:
             if mask.any():
                 rows = np.nonzero(mask)[0]
-                issues.append(pd.DataFrame({
-                    "ticker": uniq[g[rows]].astype(str), "date": d[rows].astype("datetime64[D]"),
-                    "rule": rule, "action": action, "detail": detail,
-                }))
+                issues.append(
+                    pd.DataFrame(
+                        {
+                            "ticker": uniq[g[rows]].astype(str),
+                            "date": d[rows].astype("datetime64[D]"),
+                            "rule": rule,
+                            "action": action,
+                            "detail": detail,
+                        }
+                    )
+                )
 
         # Write back to the new rows, in their original order.
         back = np.empty(n_new, dtype=np.int64)
@@ -236,10 +276,15 @@ def _history_frame(history: pd.DataFrame | None, bars: pd.DataFrame, day: np.nda
 
 
 def _issues(rows: pd.DataFrame, rule: str, action: str, detail: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        "ticker": rows["ticker"].astype(str).to_numpy(), "date": _days(rows["date"]),
-        "rule": rule, "action": action, "detail": detail,
-    })
+    return pd.DataFrame(
+        {
+            "ticker": rows["ticker"].astype(str).to_numpy(),
+            "date": _days(rows["date"]),
+            "rule": rule,
+            "action": action,
+            "detail": detail,
+        }
+    )
 
 
 def _finish_issues(parts: list[pd.DataFrame]) -> pd.DataFrame:

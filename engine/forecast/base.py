@@ -24,7 +24,15 @@ from engine.panel import Panel
 
 #: Columns of the frame every `Forecaster.predict` returns (one row per ticker × horizon).
 FORECAST_COLUMNS: tuple[str, ...] = (
-    "ticker", "horizon", "mean", "lower", "upper", "level", "prob_up", "vol", "drivers",
+    "ticker",
+    "horizon",
+    "mean",
+    "lower",
+    "upper",
+    "level",
+    "prob_up",
+    "vol",
+    "drivers",
 )
 
 
@@ -80,17 +88,20 @@ def forecast_frame(
     safe = np.where(vol > 0, vol, np.nan)
     if prob_up is None:
         prob_up = np.where(vol > 0, normal_cdf(mean / np.where(vol > 0, vol, 1.0)), 0.5)
-    return pd.DataFrame({
-        "ticker": list(tickers),
-        "horizon": np.full(len(mean), int(horizon), dtype=np.int64),
-        "mean": mean,
-        "lower": mean - z * np.nan_to_num(safe, nan=0.0) if lower is None else np.asarray(lower, float),
-        "upper": mean + z * np.nan_to_num(safe, nan=0.0) if upper is None else np.asarray(upper, float),
-        "level": np.full(len(mean), float(level)),
-        "prob_up": np.asarray(prob_up, dtype=float),
-        "vol": vol,
-        "drivers": list(drivers) if drivers is not None else [None] * len(mean),
-    }, columns=list(FORECAST_COLUMNS))
+    return pd.DataFrame(
+        {
+            "ticker": list(tickers),
+            "horizon": np.full(len(mean), int(horizon), dtype=np.int64),
+            "mean": mean,
+            "lower": mean - z * np.nan_to_num(safe, nan=0.0) if lower is None else np.asarray(lower, float),
+            "upper": mean + z * np.nan_to_num(safe, nan=0.0) if upper is None else np.asarray(upper, float),
+            "level": np.full(len(mean), float(level)),
+            "prob_up": np.asarray(prob_up, dtype=float),
+            "vol": vol,
+            "drivers": list(drivers) if drivers is not None else [None] * len(mean),
+        },
+        columns=list(FORECAST_COLUMNS),
+    )
 
 
 def empty_forecasts() -> pd.DataFrame:
@@ -128,9 +139,7 @@ class Forecaster(ABC):
     #: another version (pickled by older code) is refitted, never restored half-fitting.
     state_version: ClassVar[int] = 1
 
-    def __init__(
-        self, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu"
-    ) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu") -> None:
         self.params: dict[str, Any] = dict(params or {})
         self.seed = int(seed)
         self.device = device
@@ -142,9 +151,7 @@ class Forecaster(ABC):
         return self.fitted_at_ is not None
 
     @abstractmethod
-    def fit(
-        self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None
-    ) -> Forecaster:
+    def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> Forecaster:
         """Refit on every session of `panel`; set `fitted_at_ = panel.cutoff`."""
 
     def update(self, panel: Panel) -> None:

@@ -35,12 +35,23 @@ def _row(model: str, h: int, level: float, interval: str, inside: np.ndarray) ->
     res = coverage_test(inside, level)
     gap = res.rate - level if res.n else np.nan
     flag = bool(res.n and abs(gap) >= FLAG_GAP and np.isfinite(res.pvalue) and res.pvalue < FLAG_P)
-    return {"model": model, "horizon": int(h), "level": float(level), "interval": interval,
-            "covered": res.covered, "n": res.n, "rate": res.rate, "gap": gap, "pvalue": res.pvalue, "flag": flag}
+    return {
+        "model": model,
+        "horizon": int(h),
+        "level": float(level),
+        "interval": interval,
+        "covered": res.covered,
+        "n": res.n,
+        "rate": res.rate,
+        "gap": gap,
+        "pvalue": res.pvalue,
+        "flag": flag,
+    }
 
 
-def coverage_table(scores: pd.DataFrame, levels: Sequence[float] = GAUSSIAN_LEVELS,
-                   default_level: float = 0.9) -> pd.DataFrame:
+def coverage_table(
+    scores: pd.DataFrame, levels: Sequence[float] = GAUSSIAN_LEVELS, default_level: float = 0.9
+) -> pd.DataFrame:
     """Coverage rows (COVERAGE_COLUMNS) per model × horizon × interval.
 
     `scores` needs model, horizon, actual, mean; optional lower/upper/level (the
@@ -64,6 +75,5 @@ def coverage_table(scores: pd.DataFrame, levels: Sequence[float] = GAUSSIAN_LEVE
             if ok.any():
                 for level in levels:
                     z = normal_ppf(0.5 + level / 2.0)
-                    rows.append(_row(str(model), int(h), float(level), "mean ± z·vol",
-                                     (np.abs(a - m) <= z * v)[ok]))
+                    rows.append(_row(str(model), int(h), float(level), "mean ± z·vol", (np.abs(a - m) <= z * v)[ok]))
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)

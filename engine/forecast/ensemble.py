@@ -25,8 +25,9 @@ def _dm(mse_model: np.ndarray, mse_naive: np.ndarray, h: int) -> tuple[float, fl
         return float("nan"), float("nan")
     from engine.significance import diebold_mariano
 
-    res = diebold_mariano(np.sqrt(mse_model), np.sqrt(mse_naive), h=h, loss="se",
-                          harvey_correction=True, alternative="less")
+    res = diebold_mariano(
+        np.sqrt(mse_model), np.sqrt(mse_naive), h=h, loss="se", harvey_correction=True, alternative="less"
+    )
     return float(res.stat), float(res.pvalue)
 
 
@@ -89,22 +90,64 @@ def compute_weights(
             stat, p = _dm(d_sse / d_n, d_nsse / d_n, h)
             n_scored = int(d_n.sum())
             if n_sessions < min_scored:
-                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
-                                 demoted=False, raw=None, reason=f"warming up: {n_sessions} of {min_scored} scored sessions"))
+                part.append(
+                    dict(
+                        model=m,
+                        skill=skill,
+                        dm_stat=stat,
+                        dm_pvalue=p,
+                        n_scored=n_scored,
+                        demoted=False,
+                        raw=None,
+                        reason=f"warming up: {n_sessions} of {min_scored} scored sessions",
+                    )
+                )
                 continue
             if not np.isfinite(skill) or skill <= 0:
-                reason = (f"demoted: MSE {-skill:.1%} worse than naive over {n_sessions} sessions"
-                          if np.isfinite(skill) else "demoted: no usable scores")
-                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
-                                 demoted=True, raw=0.0, reason=reason))
+                reason = (
+                    f"demoted: MSE {-skill:.1%} worse than naive over {n_sessions} sessions"
+                    if np.isfinite(skill)
+                    else "demoted: no usable scores"
+                )
+                part.append(
+                    dict(
+                        model=m,
+                        skill=skill,
+                        dm_stat=stat,
+                        dm_pvalue=p,
+                        n_scored=n_scored,
+                        demoted=True,
+                        raw=0.0,
+                        reason=reason,
+                    )
+                )
                 continue
             if require_significance and not (np.isfinite(p) and p < alpha):
-                part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
-                                 demoted=True, raw=0.0,
-                                 reason=f"demoted: skill {skill:.2%} not significant (DM p={p:.2f})"))
+                part.append(
+                    dict(
+                        model=m,
+                        skill=skill,
+                        dm_stat=stat,
+                        dm_pvalue=p,
+                        n_scored=n_scored,
+                        demoted=True,
+                        raw=0.0,
+                        reason=f"demoted: skill {skill:.2%} not significant (DM p={p:.2f})",
+                    )
+                )
                 continue
-            part.append(dict(model=m, skill=skill, dm_stat=stat, dm_pvalue=p, n_scored=n_scored,
-                             demoted=False, raw=skill, reason=_weighted_reason(skill, p, alpha)))
+            part.append(
+                dict(
+                    model=m,
+                    skill=skill,
+                    dm_stat=stat,
+                    dm_pvalue=p,
+                    n_scored=n_scored,
+                    demoted=False,
+                    raw=skill,
+                    reason=_weighted_reason(skill, p, alpha),
+                )
+            )
         warming = [r for r in part if r["raw"] is None]
         trusted = [r for r in part if r["raw"]]
         if warming and not trusted:
@@ -122,9 +165,19 @@ def compute_weights(
             r.setdefault("weight", 0.0)
             r.pop("raw")
             rows.append(dict(r, horizon=int(h)))
-        rows.append(dict(model="naive", horizon=int(h), weight=naive_w, skill=0.0, dm_stat=float("nan"),
-                         dm_pvalue=float("nan"), n_scored=0, demoted=False,
-                         reason="baseline carries the ensemble" if naive_w == 1.0 else "baseline"))
+        rows.append(
+            dict(
+                model="naive",
+                horizon=int(h),
+                weight=naive_w,
+                skill=0.0,
+                dm_stat=float("nan"),
+                dm_pvalue=float("nan"),
+                n_scored=0,
+                demoted=False,
+                reason="baseline carries the ensemble" if naive_w == 1.0 else "baseline",
+            )
+        )
     return pd.DataFrame(rows, columns=WEIGHT_COLUMNS)
 
 

@@ -56,8 +56,6 @@ def forecaster_class(name: str) -> type[Forecaster]:
     return target
 
 
-def create(
-    name: str, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu"
-) -> Forecaster:
+def create(name: str, params: Mapping[str, Any] | None = None, *, seed: int = 0, device: str = "cpu") -> Forecaster:
     """Instantiate a registered model."""
     return forecaster_class(name)(params, seed=seed, device=device)

@@ -29,10 +29,35 @@ import pandas as pd
 
 from engine.forecast_metrics import hit_rate, score_forecasts, skill_score
 
-REPORT_COLUMNS = ["model", "horizon", "n", "n_rows", "mae", "rmse", "mase", "smape", "directional_accuracy",
-                  "directional_n", "zero_share", "coverage", "log_loss", "naive_rmse", "skill", "dm_stat",
-                  "dm_pvalue", "status", "ljung_box_median_p", "ljung_box_reject_share", "ljung_box_tickers",
-                  "jarque_bera_median_p", "weight", "weight_skill", "weight_pvalue", "demoted", "reason"]
+REPORT_COLUMNS = [
+    "model",
+    "horizon",
+    "n",
+    "n_rows",
+    "mae",
+    "rmse",
+    "mase",
+    "smape",
+    "directional_accuracy",
+    "directional_n",
+    "zero_share",
+    "coverage",
+    "log_loss",
+    "naive_rmse",
+    "skill",
+    "dm_stat",
+    "dm_pvalue",
+    "status",
+    "ljung_box_median_p",
+    "ljung_box_reject_share",
+    "ljung_box_tickers",
+    "jarque_bera_median_p",
+    "weight",
+    "weight_skill",
+    "weight_pvalue",
+    "demoted",
+    "reason",
+]
 LB_ALPHA = 0.05
 
 
@@ -71,7 +96,7 @@ def per_ticker_tests(g: pd.DataFrame, h: int) -> tuple[float, float, int, float]
 
     lb, jb = [], []
     for _, t in g.sort_values("forecast_as_of").groupby("ticker", sort=False):
-        resid = (t["actual"] - t["mean"]).to_numpy(dtype=float)[::max(1, int(h))]
+        resid = (t["actual"] - t["mean"]).to_numpy(dtype=float)[:: max(1, int(h))]
         resid = resid[np.isfinite(resid)]
         if len(resid) < 20:
             continue
@@ -87,8 +112,9 @@ def per_ticker_tests(g: pd.DataFrame, h: int) -> tuple[float, float, int, float]
     return float(np.median(arr)), float(np.mean(arr < LB_ALPHA)), len(lb), float(np.median(jb)) if jb else np.nan
 
 
-def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None,
-                       alpha: float = 0.10, step: int = 1) -> pd.DataFrame:
+def report_from_scores(
+    scores: pd.DataFrame, weights: pd.DataFrame | None = None, alpha: float = 0.10, step: int = 1
+) -> pd.DataFrame:
     """Report rows from scored forecasts (columns of `model_scores`; `covered` optional).
 
     `scores` needs model, horizon, ticker, forecast_as_of, actual, mean and prob_up.
@@ -114,26 +140,54 @@ def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None
         e_m, e_n = both["actual"] - both["mean"], both["actual"] - both["mean_naive"]
         daily = pd.DataFrame({"d": both["forecast_as_of"], "m": e_m**2, "n": e_n**2}).groupby("d").mean()
         overlap = max(1, -(-h // max(1, int(step))))
-        dm = diebold_mariano(np.sqrt(daily["m"]), np.sqrt(daily["n"]), h=overlap, loss="se",
-                             harvey_correction=True, alternative="less") if len(daily) > 2 else None
+        dm = (
+            diebold_mariano(
+                np.sqrt(daily["m"]),
+                np.sqrt(daily["n"]),
+                h=overlap,
+                loss="se",
+                harvey_correction=True,
+                alternative="less",
+            )
+            if len(daily) > 2
+            else None
+        )
         skill = skill_score(float(np.mean(e_m**2)), float(np.mean(e_n**2))) if len(e_n) else np.nan
         p = dm.pvalue if dm else np.nan
         acc, n_calls, zero = directional(g["actual"].to_numpy(float), g["mean"].to_numpy(float))
         lb_med, lb_share, lb_n, jb_med = per_ticker_tests(g, overlap)
-        rows.append({
-            "model": model, "horizon": h, "n": len(daily), "n_rows": int(m["n"]), "mae": m["mae"],
-            "rmse": m["rmse"], "mase": mase, "smape": m["smape"], "directional_accuracy": acc,
-            "directional_n": n_calls, "zero_share": zero, "coverage": cov, "log_loss": m["log_loss"],
-            "naive_rmse": float(np.sqrt(np.mean(e_n**2))) if len(e_n) else np.nan, "skill": skill,
-            "dm_stat": dm.stat if dm else np.nan, "dm_pvalue": p, "status": status_of(str(model), skill, p, alpha),
-            "ljung_box_median_p": lb_med, "ljung_box_reject_share": lb_share, "ljung_box_tickers": lb_n,
-            "jarque_bera_median_p": jb_med,
-        })
+        rows.append(
+            {
+                "model": model,
+                "horizon": h,
+                "n": len(daily),
+                "n_rows": int(m["n"]),
+                "mae": m["mae"],
+                "rmse": m["rmse"],
+                "mase": mase,
+                "smape": m["smape"],
+                "directional_accuracy": acc,
+                "directional_n": n_calls,
+                "zero_share": zero,
+                "coverage": cov,
+                "log_loss": m["log_loss"],
+                "naive_rmse": float(np.sqrt(np.mean(e_n**2))) if len(e_n) else np.nan,
+                "skill": skill,
+                "dm_stat": dm.stat if dm else np.nan,
+                "dm_pvalue": p,
+                "status": status_of(str(model), skill, p, alpha),
+                "ljung_box_median_p": lb_med,
+                "ljung_box_reject_share": lb_share,
+                "ljung_box_tickers": lb_n,
+                "jarque_bera_median_p": jb_med,
+            }
+        )
     own = [c for c in REPORT_COLUMNS if c not in ("weight", "weight_skill", "weight_pvalue", "demoted", "reason")]
     out = pd.DataFrame(rows, columns=own)
     if weights is not None and not weights.empty:
         w = weights[["model", "horizon", "weight", "skill", "dm_pvalue", "demoted", "reason"]].rename(
-            columns={"skill": "weight_skill", "dm_pvalue": "weight_pvalue"})
+            columns={"skill": "weight_skill", "dm_pvalue": "weight_pvalue"}
+        )
         out = out.merge(w, on=["model", "horizon"], how="left")
     else:
         out = out.assign(weight=np.nan, weight_skill=np.nan, weight_pvalue=np.nan, demoted=pd.NA, reason=None)
@@ -142,9 +196,11 @@ def report_from_scores(scores: pd.DataFrame, weights: pd.DataFrame | None = None
 
 def stored_scores(con: Any, account: str, tickers: Sequence[str] | None = None) -> pd.DataFrame:
     """`model_scores` joined to each forecast's interval, level and vol (for calibration)."""
-    sql = ("SELECT s.*, f.lower, f.upper, f.level, f.vol FROM model_scores s LEFT JOIN forecasts f "
-           "ON f.account = s.account AND f.as_of = s.forecast_as_of AND f.ticker = s.ticker "
-           "AND f.model = s.model AND f.horizon = s.horizon WHERE s.account = ?")
+    sql = (
+        "SELECT s.*, f.lower, f.upper, f.level, f.vol FROM model_scores s LEFT JOIN forecasts f "
+        "ON f.account = s.account AND f.as_of = s.forecast_as_of AND f.ticker = s.ticker "
+        "AND f.model = s.model AND f.horizon = s.horizon WHERE s.account = ?"
+    )
     params: list[Any] = [account]
     if tickers:
         sql += " AND list_contains(?, s.ticker)"
@@ -155,19 +211,41 @@ def stored_scores(con: Any, account: str, tickers: Sequence[str] | None = None) 
 def latest_weights(con: Any, account: str) -> pd.DataFrame:
     return con.execute(
         "SELECT * FROM model_weights WHERE account = ? AND as_of = "
-        "(SELECT max(as_of) FROM model_weights WHERE account = ?)", [account, account]).df()
+        "(SELECT max(as_of) FROM model_weights WHERE account = ?)",
+        [account, account],
+    ).df()
 
 
-def walk_forward_scores(panel: Any, models: Sequence[str], horizons: Sequence[int], *, n_windows: int,
-                        step_size: int, refit: int, window: str, params: dict[str, dict], seed: int,
-                        level: float) -> pd.DataFrame:
+def walk_forward_scores(
+    panel: Any,
+    models: Sequence[str],
+    horizons: Sequence[int],
+    *,
+    n_windows: int,
+    step_size: int,
+    refit: int,
+    window: str,
+    params: dict[str, dict],
+    seed: int,
+    level: float,
+) -> pd.DataFrame:
     """Walk-forward OOS rows of every model, shaped like `stored_scores` for `report_from_scores`."""
     from engine.forecast.validation import walk_forward
 
     frames = []
     for m in dict.fromkeys(["naive", *models]):
-        cv = walk_forward(panel, m, h=list(horizons), n_windows=n_windows, step_size=step_size, refit=refit,
-                          window=window, params=params.get(m), seed=seed, level=level)
+        cv = walk_forward(
+            panel,
+            m,
+            h=list(horizons),
+            n_windows=n_windows,
+            step_size=step_size,
+            refit=refit,
+            window=window,
+            params=params.get(m),
+            seed=seed,
+            level=level,
+        )
         frames.append(cv)
     df = pd.concat(frames, ignore_index=True)
     df = df.rename(columns={"cutoff": "forecast_as_of"})

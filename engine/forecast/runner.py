@@ -27,8 +27,16 @@ log = logging.getLogger(__name__)
 class ModelBank:
     """The account's forecasters plus the pool their per-ticker fits run in."""
 
-    def __init__(self, names: Sequence[str], params: Mapping[str, Mapping[str, Any]], *, seed: int,
-                 device: str = "cpu", workers: int = 2, parallel_min_tickers: int = 64) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        params: Mapping[str, Mapping[str, Any]],
+        *,
+        seed: int,
+        device: str = "cpu",
+        workers: int = 2,
+        parallel_min_tickers: int = 64,
+    ) -> None:
         self.names = list(names)
         self.params = {n: dict(params.get(n, {})) for n in self.names}
         self.seed, self.device = seed, device
@@ -61,8 +69,9 @@ class ModelBank:
         self.install(name, model, snapshot)
         return model
 
-    def train(self, name: str, panel: Panel, horizons: Sequence[int],
-              warm: bytes | bool | None = True) -> tuple[Forecaster, bytes | None]:
+    def train(
+        self, name: str, panel: Panel, horizons: Sequence[int], warm: bytes | bool | None = True
+    ) -> tuple[Forecaster, bytes | None]:
         """A new fit of `name` and its pickled snapshot, leaving the bank untouched.
 
         It warm-starts from `warm` (a snapshot; True: the bank's current one). Safe to run
@@ -99,15 +108,25 @@ def save_state(con: Any, account: str, bank: ModelBank, name: str, fit_day: dt.d
     payload = bank.snapshots.get(name)
     if payload is None:
         return
-    upsert(con, "forecast_state", pd.DataFrame({
-        "account": [account], "model": [name], "as_of": [fit_day], "payload": [payload],
-    }))
+    upsert(
+        con,
+        "forecast_state",
+        pd.DataFrame(
+            {
+                "account": [account],
+                "model": [name],
+                "as_of": [fit_day],
+                "payload": [payload],
+            }
+        ),
+    )
 
 
 def load_state(con: Any, account: str, name: str) -> tuple[dt.date, Forecaster, bytes] | None:
     """The latest persisted fit of `name`, if any: (as_of, model, snapshot bytes)."""
-    rows = con.execute("SELECT as_of, payload FROM forecast_state WHERE account = ? AND model = ?",
-                       [account, name]).fetchall()
+    rows = con.execute(
+        "SELECT as_of, payload FROM forecast_state WHERE account = ? AND model = ?", [account, name]
+    ).fetchall()
     if not rows or rows[0][1] is None:
         return None
     payload = bytes(rows[0][1])

@@ -16,8 +16,21 @@ import pandas as pd
 
 from engine.forecast_metrics import hit_flags
 
-SCORE_COLUMNS = ["account", "as_of", "forecast_as_of", "ticker", "model", "horizon", "actual", "mean",
-                 "error", "naive_error", "covered", "hit", "prob_up"]
+SCORE_COLUMNS = [
+    "account",
+    "as_of",
+    "forecast_as_of",
+    "ticker",
+    "model",
+    "horizon",
+    "actual",
+    "mean",
+    "error",
+    "naive_error",
+    "covered",
+    "hit",
+    "prob_up",
+]
 
 
 def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session: dt.date) -> pd.DataFrame:
@@ -28,21 +41,24 @@ def score_rows(forecasts: pd.DataFrame, actual: pd.Series, account: str, session
     df = df[np.isfinite(df["actual"]) & np.isfinite(df["mean"])]
     a, m = df["actual"].to_numpy(), df["mean"].to_numpy()
     hit = hit_flags(a, m)
-    out = pd.DataFrame({
-        "account": account,
-        "as_of": session,
-        "forecast_as_of": df["as_of"].to_numpy(),
-        "ticker": df["ticker"].to_numpy(),
-        "model": df["model"].to_numpy(),
-        "horizon": df["horizon"].to_numpy().astype(np.int64),
-        "actual": a,
-        "mean": m,
-        "error": a - m,
-        "naive_error": a,
-        "covered": (df["lower"].to_numpy() <= a) & (a <= df["upper"].to_numpy()),
-        "hit": pd.array(np.where(np.isnan(hit), None, hit == 1.0), dtype="boolean"),
-        "prob_up": df["prob_up"].to_numpy(),
-    }, columns=SCORE_COLUMNS)
+    out = pd.DataFrame(
+        {
+            "account": account,
+            "as_of": session,
+            "forecast_as_of": df["as_of"].to_numpy(),
+            "ticker": df["ticker"].to_numpy(),
+            "model": df["model"].to_numpy(),
+            "horizon": df["horizon"].to_numpy().astype(np.int64),
+            "actual": a,
+            "mean": m,
+            "error": a - m,
+            "naive_error": a,
+            "covered": (df["lower"].to_numpy() <= a) & (a <= df["upper"].to_numpy()),
+            "hit": pd.array(np.where(np.isnan(hit), None, hit == 1.0), dtype="boolean"),
+            "prob_up": df["prob_up"].to_numpy(),
+        },
+        columns=SCORE_COLUMNS,
+    )
     return out
 
 

@@ -55,18 +55,31 @@ def walk_forward(
     cutoffs = [last - step_size * (n_windows - 1 - i) for i in range(n_windows)]
     cutoffs = [c for c in cutoffs if c >= 1]
     if not cutoffs:
-        raise UsageError(f"not enough sessions ({T}) for {n_windows} windows of step {step_size} and h={H}",
-                         hint="use fewer windows, a smaller step or more history")
+        raise UsageError(
+            f"not enough sessions ({T}) for {n_windows} windows of step {step_size} and h={H}",
+            hint="use fewer windows, a smaller step or more history",
+        )
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return _walk_forward(panel, model, horizons, cutoffs, refit, window, window_size, predict_window,
-                             level, params, seed)
+        return _walk_forward(
+            panel, model, horizons, cutoffs, refit, window, window_size, predict_window, level, params, seed
+        )
 
 
-def _walk_forward(panel: Panel, model: str, horizons: list[int], cutoffs: list[int], refit: int | bool,
-                  window: str, window_size: int, predict_window: int, level: float,
-                  params: Mapping[str, Any] | None, seed: int) -> pd.DataFrame:
+def _walk_forward(
+    panel: Panel,
+    model: str,
+    horizons: list[int],
+    cutoffs: list[int],
+    refit: int | bool,
+    window: str,
+    window_size: int,
+    predict_window: int,
+    level: float,
+    params: Mapping[str, Any] | None,
+    seed: int,
+) -> pd.DataFrame:
     every = 0 if refit is False else (1 if refit is True else int(refit))
     lc = np.log(panel.close)
     f = create(model, params, seed=seed)
@@ -90,8 +103,9 @@ def _walk_forward(panel: Panel, model: str, horizons: list[int], cutoffs: list[i
     return pd.concat(rows, ignore_index=True)[CV_COLUMNS]
 
 
-def purged_kfold(n_samples: int, n_folds: int = 5, h: int = 1, embargo: int = 0
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def purged_kfold(
+    n_samples: int, n_folds: int = 5, h: int = 1, embargo: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(train, test) row indices of k contiguous folds, purged of target overlap and embargoed."""
     for train, test, _ in combinatorial_purged_cv(n_samples, n_folds, 1, h, embargo):
         yield train, test
@@ -116,8 +130,9 @@ def purged_train_mask(n_samples: int, h: int, blocks: Sequence[tuple[int, int]],
     return ok
 
 
-def combinatorial_purged_cv(n_samples: int, n_folds: int = 6, n_test_folds: int = 2, h: int = 1,
-                            embargo: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray, tuple[int, ...]]]:
+def combinatorial_purged_cv(
+    n_samples: int, n_folds: int = 6, n_test_folds: int = 2, h: int = 1, embargo: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray, tuple[int, ...]]]:
     """CPCV: every choice of `n_test_folds` of `n_folds` contiguous groups as the test set.
 
     Yields (train, test, test_groups), training rows from `purged_train_mask`:
@@ -138,9 +153,16 @@ def combinatorial_purged_cv(n_samples: int, n_folds: int = 6, n_test_folds: int 
         yield np.nonzero(ok)[0], np.nonzero(test)[0], groups
 
 
-def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, np.ndarray, Any]] | None = None,
-                       params: Mapping[str, Any] | None = None, seed: int = 0, n_folds: int = 6,
-                       n_test_folds: int = 2, embargo: int = 5) -> pd.DataFrame:
+def purged_cv_lightgbm(
+    panel: Panel,
+    h: int,
+    splits: Iterator[tuple[np.ndarray, np.ndarray, Any]] | None = None,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    n_folds: int = 6,
+    n_test_folds: int = 2,
+    embargo: int = 5,
+) -> pd.DataFrame:
     """CPCV of the pooled LightGBM feature model: per split, OOS MSE against naive (zero) and
     drift (the training rows' mean h-session return) forecasts, with the purge and embargo
     of `combinatorial_purged_cv` (test rows are the sessions after the feature warm-up)."""
@@ -161,13 +183,24 @@ def purged_cv_lightgbm(panel: Panel, h: int, splits: Iterator[tuple[np.ndarray, 
         Xte, Yte = _rows(fs.values, y, test + lo)
         if len(Ytr) < 200 or len(Yte) == 0:
             continue
-        booster = lgb.train(est._lgb_params(), lgb.Dataset(Xtr, Ytr),
-                            num_boost_round=int(est.params.get("n_estimators", 150)))
+        booster = lgb.train(
+            est._lgb_params(), lgb.Dataset(Xtr, Ytr), num_boost_round=int(est.params.get("n_estimators", 150))
+        )
         pred = booster.predict(Xte, num_threads=est._lgb_params()["num_threads"])
         mse, mse0 = float(np.mean((Yte - pred) ** 2)), float(np.mean(Yte**2))
         mse_drift = float(np.mean((Yte - float(np.mean(Ytr))) ** 2))
-        out.append({"horizon": int(h), "test_groups": str(groups), "n_train": len(Ytr), "n_test": len(Yte),
-                    "mse": mse, "naive_mse": mse0, "drift_mse": mse_drift,
-                    "skill": skill_score(mse, mse0), "skill_vs_drift": skill_score(mse, mse_drift),
-                    "hit_rate": hit_rate(Yte, pred)[0]})
+        out.append(
+            {
+                "horizon": int(h),
+                "test_groups": str(groups),
+                "n_train": len(Ytr),
+                "n_test": len(Yte),
+                "mse": mse,
+                "naive_mse": mse0,
+                "drift_mse": mse_drift,
+                "skill": skill_score(mse, mse0),
+                "skill_vs_drift": skill_score(mse, mse_drift),
+                "hit_rate": hit_rate(Yte, pred)[0],
+            }
+        )
     return pd.DataFrame(out)

@@ -79,8 +79,9 @@ def mixing(dof: float, n_paths: int, seed: int) -> np.ndarray:
 # --- numpy reference ---------------------------------------------------------------
 
 
-def t_paths_numpy(model: StudentT, weights: np.ndarray, z: np.ndarray, g: np.ndarray,
-                  joint: bool = False) -> np.ndarray:
+def t_paths_numpy(
+    model: StudentT, weights: np.ndarray, z: np.ndarray, g: np.ndarray, joint: bool = False
+) -> np.ndarray:
     """Portfolio returns from given draws: w . (mu + L z / sqrt(g)) (reduced unless `joint`)."""
     if joint:
         x = model.mu + (z @ model.chol.T) / np.sqrt(g)[:, None]
@@ -88,8 +89,7 @@ def t_paths_numpy(model: StudentT, weights: np.ndarray, z: np.ndarray, g: np.nda
     return float(model.mu @ weights) + (z @ (model.chol.T @ weights)) / np.sqrt(g)
 
 
-def bootstrap_paths_numpy(model: Filtered, weights: np.ndarray, idx: np.ndarray,
-                          joint: bool = False) -> np.ndarray:
+def bootstrap_paths_numpy(model: Filtered, weights: np.ndarray, idx: np.ndarray, joint: bool = False) -> np.ndarray:
     """Portfolio returns from given day indices: w . (z[day] * sigma_next) (reduced unless `joint`)."""
     if joint:
         x = model.z[idx] * model.sigma_next
@@ -97,8 +97,9 @@ def bootstrap_paths_numpy(model: Filtered, weights: np.ndarray, idx: np.ndarray,
     return (model.z @ (model.sigma_next * weights))[idx]
 
 
-def _simulate_numpy(model: StudentT | Filtered, weights: np.ndarray, n_paths: int, seed: int,
-                    joint: bool = False) -> np.ndarray:
+def _simulate_numpy(
+    model: StudentT | Filtered, weights: np.ndarray, n_paths: int, seed: int, joint: bool = False
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = weights.shape[0]
     rows = chunk_rows(n, "cpu", 8)
@@ -192,7 +193,9 @@ def tail_stats_torch(port: torch.Tensor, levels: Sequence[float]) -> tuple[dict[
 # --- public entry ------------------------------------------------------------------
 
 
-def fit_model(returns: np.ndarray, weights: np.ndarray, method: str = "t", dof: float | None = None) -> StudentT | Filtered:
+def fit_model(
+    returns: np.ndarray, weights: np.ndarray, method: str = "t", dof: float | None = None
+) -> StudentT | Filtered:
     """Fit the chosen return model to a clean (T, N) window."""
     if method == "t":
         return fit_student_t(returns, weights, dof=dof)

@@ -46,8 +46,18 @@ class CausalBlock(nn.Module):
 class TCN(nn.Module):
     """Temporal convolution net: 1x1 input projection, dilations 1, 2, 4, ..., last step out."""
 
-    def __init__(self, n_features: int, n_horizons: int, n_quantiles: int, *, width: int = 32,
-                 layers: int = 4, kernel: int = 3, dropout: float = 0.1, **_: object) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        n_horizons: int,
+        n_quantiles: int,
+        *,
+        width: int = 32,
+        layers: int = 4,
+        kernel: int = 3,
+        dropout: float = 0.1,
+        **_: object,
+    ) -> None:
         super().__init__()
         self.inp = nn.Conv1d(n_features, width, 1)
         self.blocks = nn.Sequential(*[CausalBlock(width, kernel, 2**i, dropout) for i in range(layers)])
@@ -61,20 +71,37 @@ class TCN(nn.Module):
 class Encoder(nn.Module):
     """Transformer encoder over the window (pre-norm, learned positions), last token out."""
 
-    def __init__(self, n_features: int, n_horizons: int, n_quantiles: int, *, width: int = 32,
-                 layers: int = 2, heads: int = 4, dropout: float = 0.1, window: int = 32,
-                 **_: object) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        n_horizons: int,
+        n_quantiles: int,
+        *,
+        width: int = 32,
+        layers: int = 2,
+        heads: int = 4,
+        dropout: float = 0.1,
+        window: int = 32,
+        **_: object,
+    ) -> None:
         super().__init__()
         self.inp = nn.Linear(n_features, width)
         self.pos = nn.Parameter(torch.zeros(1, window, width))
         nn.init.normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=dropout,
-                                           batch_first=True, norm_first=True, activation="gelu")
+        layer = nn.TransformerEncoderLayer(
+            width,
+            heads,
+            dim_feedforward=2 * width,
+            dropout=dropout,
+            batch_first=True,
+            norm_first=True,
+            activation="gelu",
+        )
         self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.head = QuantileHead(width, n_horizons, n_quantiles)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.enc(self.inp(x) + self.pos[:, -x.shape[1]:])
+        h = self.enc(self.inp(x) + self.pos[:, -x.shape[1] :])
         return self.head(h[:, -1])
 
 

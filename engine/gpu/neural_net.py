@@ -118,8 +118,15 @@ class _ArraySource(_Source):
 class _PanelSource(_Source):
     """Windows cut from a (T, N, F) cube: the window ending at (row, col) is cube[row-W+1 : row+1, col]."""
 
-    def __init__(self, feats: np.ndarray, targets: np.ndarray | None, rows: np.ndarray, cols: np.ndarray,
-                 window: int, dev: torch.device) -> None:
+    def __init__(
+        self,
+        feats: np.ndarray,
+        targets: np.ndarray | None,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        window: int,
+        dev: torch.device,
+    ) -> None:
         import torch
 
         pad = np.zeros((window - 1, *feats.shape[1:]), dtype=np.float32)  # zero = the training mean
@@ -208,9 +215,8 @@ class NeuralNet:
         rows = np.asarray(rows, dtype=np.int64)
         # Standardise only the rows the windows read (inference reads `window` rows, not T).
         lo = max(0, int(rows.min()) - self.config.window + 1) if rows.size else 0
-        part = feats[lo: int(rows.max()) + 1] if rows.size else feats[:0]
-        src = _PanelSource(self._scale_features(part), None, rows - lo, np.asarray(cols),
-                           self.config.window, self._dev)
+        part = feats[lo : int(rows.max()) + 1] if rows.size else feats[:0]
+        src = _PanelSource(self._scale_features(part), None, rows - lo, np.asarray(cols), self.config.window, self._dev)
         return self._predict(src)
 
     # -- torch -------------------------------------------------------------------------
@@ -289,11 +295,13 @@ class NeuralNet:
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(cfg.seed)
             model = self._build(ARCHS, n_features, n_horizons).to(dev)
-            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                    fused=dev.type == "cuda")
+            opt = torch.optim.AdamW(
+                model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
+            )
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs)
-            scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and cfg.amp
-                                          and self._amp_dtype == torch.float16)
+            scaler = torch.amp.GradScaler(
+                "cuda", enabled=dev.type == "cuda" and cfg.amp and self._amp_dtype == torch.float16
+            )
             taus = torch.tensor(cfg.quantiles, device=dev)
             y_scale = torch.as_tensor(self.y_scale_, device=dev)
             self.history_: list[float] = []
@@ -302,7 +310,7 @@ class NeuralNet:
                 order = torch.as_tensor(rng.permutation(use), device=dev)
                 total = torch.zeros((), device=dev)
                 for b in range(steps_per_epoch):
-                    idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                    idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                     x, y = src.batch(idx)
                     assert y is not None  # a training source always carries targets
                     mask = torch.isfinite(y).float()
@@ -310,7 +318,8 @@ class NeuralNet:
                     with self._autocast():
                         q, logit = model(x)
                     loss = pinball(q.float(), yz, taus, mask) + cfg.direction_weight * direction_loss(
-                        logit.float(), yz, mask)
+                        logit.float(), yz, mask
+                    )
                     opt.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     scaler.unscale_(opt)
@@ -375,8 +384,17 @@ class NeuralNet:
     def _build(self, archs: Mapping[str, Any], n_features: int, n_horizons: int) -> Any:
         cfg = self.config
         layers = cfg.encoder_layers if self.arch_ == "transformer" else cfg.layers
-        return archs[self.arch_](n_features, n_horizons, len(cfg.quantiles), width=cfg.width, layers=layers,
-                               kernel=cfg.kernel, heads=cfg.heads, dropout=cfg.dropout, window=cfg.window)
+        return archs[self.arch_](
+            n_features,
+            n_horizons,
+            len(cfg.quantiles),
+            width=cfg.width,
+            layers=layers,
+            kernel=cfg.kernel,
+            heads=cfg.heads,
+            dropout=cfg.dropout,
+            window=cfg.window,
+        )
 
     def with_config(self, **changes: Any) -> NeuralNet:
         """An unfitted copy with some hyper-parameters changed."""

@@ -26,17 +26,23 @@ def _cents(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BacktestResult:
-    cash: np.ndarray       # (T,) cash at each close
-    equity: np.ndarray     # (T,) cash + holdings x close
-    holdings: np.ndarray   # (T, N) shares held at each close
+    cash: np.ndarray  # (T,) cash at each close
+    equity: np.ndarray  # (T,) cash + holdings x close
+    holdings: np.ndarray  # (T, N) shares held at each close
 
 
-def vector_backtest(decided: np.ndarray, open_: np.ndarray, close: np.ndarray, initial_cash: float,
-                    slippage_bps: float = 10.0, commission_bps: float = 10.0) -> BacktestResult:
+def vector_backtest(
+    decided: np.ndarray,
+    open_: np.ndarray,
+    close: np.ndarray,
+    initial_cash: float,
+    slippage_bps: float = 10.0,
+    commission_bps: float = 10.0,
+) -> BacktestResult:
     """Fills `decided[t]` (signed shares, T x N) at `open_[t + 1]`; returns the books per session."""
     d = np.asarray(decided, dtype=np.int64)
     q = np.zeros_like(d)
-    q[1:] = d[:-1]                              # decided at t, filled at t + 1
+    q[1:] = d[:-1]  # decided at t, filled at t + 1
     s, c = slippage_bps / 1e4, commission_bps / 1e4
     price = np.floor(np.where(q > 0, open_ * (1 + s), open_ * (1 - s)) * 1e4 + 0.5) / 1e4  # = broker.round_price
     notional = _cents(np.abs(q) * np.nan_to_num(price))
@@ -57,16 +63,23 @@ def _positions(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(sorted_keys[pos] == values, pos, -1).astype(np.int64)
 
 
-def orders_matrix(con: duckdb.DuckDBPyConnection, account: str) -> tuple[list, list[str], np.ndarray,
-                                                                         np.ndarray, np.ndarray]:
+def orders_matrix(
+    con: duckdb.DuckDBPyConnection, account: str
+) -> tuple[list, list[str], np.ndarray, np.ndarray, np.ndarray]:
     """(sessions, tickers, decided T x N, open T x N, close T x N) from the store's
     accepted orders and bars over the account's equity sessions."""
-    sessions = [r[0] for r in con.execute("SELECT as_of FROM equity WHERE account = ? ORDER BY as_of",
-                                          [account]).fetchall()]
-    orders = con.execute("SELECT as_of, ticker, CASE WHEN side = 'BUY' THEN qty ELSE -qty END FROM orders "
-                         "WHERE account = ? AND status <> 'rejected'", [account]).fetchall()
-    bars = con.execute("SELECT date, ticker, open, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
-                       [sessions[0], sessions[-1]]).df()
+    sessions = [
+        r[0] for r in con.execute("SELECT as_of FROM equity WHERE account = ? ORDER BY as_of", [account]).fetchall()
+    ]
+    orders = con.execute(
+        "SELECT as_of, ticker, CASE WHEN side = 'BUY' THEN qty ELSE -qty END FROM orders "
+        "WHERE account = ? AND status <> 'rejected'",
+        [account],
+    ).fetchall()
+    bars = con.execute(
+        "SELECT date, ticker, open, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
+        [sessions[0], sessions[-1]],
+    ).df()
     tickers = sorted(bars["ticker"].unique())
     days = np.array(sessions, dtype="datetime64[D]")
     names = np.array(tickers, dtype=object)

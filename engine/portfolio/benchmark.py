@@ -42,9 +42,13 @@ def overlays_on(cfg: Config) -> tuple[str, ...]:
     return tuple(o for o in OVERLAYS if o in chosen)
 
 
-def drift_weights(universe: Sequence[str], prices: Mapping[str, float], kind: str,
-                  previous: Mapping[str, float] | None = None,
-                  previous_prices: Mapping[str, float] | None = None) -> np.ndarray:
+def drift_weights(
+    universe: Sequence[str],
+    prices: Mapping[str, float],
+    kind: str,
+    previous: Mapping[str, float] | None = None,
+    previous_prices: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """The benchmark's weights over `universe` at today's prices.
 
     Equal weight: yesterday's weights grown by each name's price change and
@@ -66,23 +70,30 @@ def drift_weights(universe: Sequence[str], prices: Mapping[str, float], kind: st
     return grown / grown.sum()
 
 
-def benchmark_weights(ctx: CycleContext, view: MarketView, universe: Sequence[str],
-                      prices: Mapping[str, float]) -> np.ndarray:
+def benchmark_weights(
+    ctx: CycleContext, view: MarketView, universe: Sequence[str], prices: Mapping[str, float]
+) -> np.ndarray:
     """This session's benchmark weights over `universe` (stored in `benchmark_weights`,
     with the session's benchmark and overlays in `portfolio_setup`)."""
     kind = benchmark_kind(ctx.config)
     prev = ctx.con.execute(
         "SELECT as_of, ticker, weight FROM benchmark_weights WHERE account = ? AND as_of = "
         "(SELECT max(as_of) FROM benchmark_weights WHERE account = ? AND as_of < ?)",
-        [ctx.account, ctx.account, ctx.session]).fetchall()
+        [ctx.account, ctx.account, ctx.session],
+    ).fetchall()
     previous = {t: float(w) for _d, t, w in prev}
     previous_prices = closes_on(view, prev[0][0]) if prev else None
     w = drift_weights(list(universe), prices, kind, previous, previous_prices)
-    ctx.con.execute("INSERT OR REPLACE INTO portfolio_setup VALUES (?, ?, ?, ?)",
-                    [ctx.account, ctx.session, kind, ",".join(overlays_on(ctx.config))])
+    ctx.con.execute(
+        "INSERT OR REPLACE INTO portfolio_setup VALUES (?, ?, ?, ?)",
+        [ctx.account, ctx.session, kind, ",".join(overlays_on(ctx.config))],
+    )
     ctx.con.execute("DELETE FROM benchmark_weights WHERE account = ? AND as_of = ?", [ctx.account, ctx.session])
-    append(ctx.con, "benchmark_weights", pd.DataFrame(
-        {"account": ctx.account, "as_of": ctx.session, "ticker": list(universe), "weight": w}))
+    append(
+        ctx.con,
+        "benchmark_weights",
+        pd.DataFrame({"account": ctx.account, "as_of": ctx.session, "ticker": list(universe), "weight": w}),
+    )
     return w
 
 

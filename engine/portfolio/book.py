@@ -42,40 +42,43 @@ class PriorSession:
 
     as_of: dt.date | None
     equity: float | None
-    peak: float | None          # all-time equity high-water mark
+    peak: float | None  # all-time equity high-water mark
     ks: KillSwitchState
 
 
 def _last_row(con: duckdb.DuckDBPyConnection, account: str, session: dt.date) -> tuple | None:
     """(as_of, cash, equity, ks_peak, ks_cooldown, all-time peak) of the last session before `session`."""
-    return first_row(con,
+    return first_row(
+        con,
         "SELECT e.as_of, e.cash, e.equity, r.ks_peak, r.ks_cooldown, "
         "(SELECT max(equity) FROM equity WHERE account = ? AND as_of < ?) FROM equity e "
         "LEFT JOIN risk r ON r.account = e.account AND r.as_of = e.as_of "
         "WHERE e.account = ? AND e.as_of < ? ORDER BY e.as_of DESC LIMIT 1",
-        [account, session, account, session])
+        [account, session, account, session],
+    )
 
 
-def prior_session(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
-                  initial_cash: float, row: tuple | None = None) -> PriorSession:
+def prior_session(
+    con: duckdb.DuckDBPyConnection, account: str, session: dt.date, initial_cash: float, row: tuple | None = None
+) -> PriorSession:
     """What the last committed session before `session` left (`row`: a prefetched `_last_row`)."""
     row = row if row is not None else _last_row(con, account, session)
     if row is None:
         return PriorSession(None, None, None, KillSwitchState(peak=initial_cash))
-    ks = KillSwitchState(peak=float(row[3]) if row[3] is not None else float(row[2]),
-                         cooldown=int(row[4] or 0))
+    ks = KillSwitchState(peak=float(row[3]) if row[3] is not None else float(row[2]), cooldown=int(row[4] or 0))
     return PriorSession(row[0], float(row[2]), float(row[5]), ks)
 
 
-def load_book(con: duckdb.DuckDBPyConnection, account: str, session: dt.date,
-              initial_cash: float, row: tuple | None = None) -> Book:
+def load_book(
+    con: duckdb.DuckDBPyConnection, account: str, session: dt.date, initial_cash: float, row: tuple | None = None
+) -> Book:
     """Cash and positions at the close of the last committed session before `session`."""
     row = row if row is not None else _last_row(con, account, session)
     if row is None:
         return Book(cash=float(initial_cash))
     pos = con.execute(
-        "SELECT ticker, qty, avg_cost FROM positions WHERE account = ? AND as_of = ? AND qty <> 0 "
-        "ORDER BY ticker", [account, row[0]],
+        "SELECT ticker, qty, avg_cost FROM positions WHERE account = ? AND as_of = ? AND qty <> 0 ORDER BY ticker",
+        [account, row[0]],
     ).fetchall()
     return Book(cash=float(row[1]), positions={t: (int(q), float(a)) for t, q, a in pos})
 
@@ -93,10 +96,13 @@ def last_row(ctx: CycleContext) -> tuple | None:
 def fills_on(con: duckdb.DuckDBPyConnection, account: str, session: dt.date) -> list[Fill]:
     rows = con.execute(
         "SELECT fill_id, order_id, account, date, ticker, side, qty, price, commission, slippage "
-        "FROM fills WHERE account = ? AND date = ?", [account, session],
+        "FROM fills WHERE account = ? AND date = ?",
+        [account, session],
     ).fetchall()
-    fills = [Fill(fid, oid, acct, day, tk, side, int(qty), float(px), float(fee), float(slip))
-             for fid, oid, acct, day, tk, side, qty, px, fee, slip in rows]
+    fills = [
+        Fill(fid, oid, acct, day, tk, side, int(qty), float(px), float(fee), float(slip))
+        for fid, oid, acct, day, tk, side, qty, px, fee, slip in rows
+    ]
     return sorted(fills, key=lambda f: (f.side != "SELL", f.ticker, f.order_id))
 
 
@@ -123,7 +129,8 @@ def benchmark_return(ctx: CycleContext, view: MarketView, prices: dict[str, floa
     prev = ctx.con.execute(
         "SELECT as_of, ticker, weight FROM benchmark_weights WHERE account = ? AND as_of = "
         "(SELECT max(as_of) FROM benchmark_weights WHERE account = ? AND as_of < ?)",
-        [ctx.account, ctx.account, ctx.session]).fetchall()
+        [ctx.account, ctx.account, ctx.session],
+    ).fetchall()
     if not prev:
         return 0.0
     before = closes_on(view, prev[0][0]) or {}
@@ -144,8 +151,8 @@ class Assessment:
     session: dt.date
     book: Book
     view: MarketView
-    prices: dict[str, float]          # mark price per ticker in the view (last close <= session)
-    market_values: dict[str, float]   # per held ticker
+    prices: dict[str, float]  # mark price per ticker in the view (last close <= session)
+    market_values: dict[str, float]  # per held ticker
     equity: float
     prior: PriorSession
     ks: KillSwitchDecision
@@ -156,9 +163,7 @@ class Assessment:
 
 def ticker_flags(ctx: CycleContext, view: MarketView, held: list[str]) -> dict[str, str]:
     """Tickers whose data this session is stale, quarantined or missing."""
-    rows = ctx.con.execute(
-        "SELECT ticker, quarantined, stale FROM bars WHERE date = ?", [ctx.session]
-    ).fetchall()
+    rows = ctx.con.execute("SELECT ticker, quarantined, stale FROM bars WHERE date = ?", [ctx.session]).fetchall()
     status = {t: (bool(q), bool(s)) for t, q, s in rows}
     recent = set()
     if len(view.dates) >= 2:
@@ -188,8 +193,11 @@ def assess(ctx: CycleContext) -> Assessment:
     missing = [t for t in book.positions if t not in prices]
     if missing:  # a held name outside the window: its last stored close
         for t in missing:
-            row = first_row(ctx.con, "SELECT close FROM bars WHERE ticker = ? AND date <= ? AND NOT quarantined "
-                                  "ORDER BY date DESC LIMIT 1", [t, ctx.session])
+            row = first_row(
+                ctx.con,
+                "SELECT close FROM bars WHERE ticker = ? AND date <= ? AND NOT quarantined ORDER BY date DESC LIMIT 1",
+                [t, ctx.session],
+            )
             prices[t] = float(row[0]) if row else book.positions[t][1]
     mv = {t: q * prices[t] for t, (q, _a) in sorted(book.positions.items())}
     equity = book.cash + sum(mv.values())
@@ -198,8 +206,9 @@ def assess(ctx: CycleContext) -> Assessment:
     flags = ticker_flags(ctx, view, list(book.positions))
     lim = KillSwitchLimits.from_config(ctx.config)
     r_bench = benchmark_return(ctx, view, prices) if lim.basis == "benchmark" else 0.0
-    ks = evaluate_killswitches(equity, prior.equity, prior.ks, view.universe_median_return(),
-                               flags, lim, benchmark_return=r_bench)
+    ks = evaluate_killswitches(
+        equity, prior.equity, prior.ks, view.universe_median_return(), flags, lim, benchmark_return=r_bench
+    )
     a = Assessment(ctx.session, book, view, prices, mv, equity, prior, ks)
     ctx.state[_ASSESS] = a
     return a

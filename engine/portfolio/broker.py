@@ -50,9 +50,9 @@ class Order:
     account: str
     as_of: date
     ticker: str
-    side: str                 # BUY | SELL
+    side: str  # BUY | SELL
     qty: int
-    type: str = "market"      # market | limit
+    type: str = "market"  # market | limit
     limit_price: float | None = None
     status: str = "new"
     reason: str = ""
@@ -89,7 +89,7 @@ class Fill:
     qty: int
     price: float
     commission: float
-    slippage: float           # currency cost of slippage versus the reference price
+    slippage: float  # currency cost of slippage versus the reference price
 
     @property
     def notional(self) -> float:
@@ -123,7 +123,7 @@ class Book:
             self.positions.pop(fill.ticker, None)
             return
         if q == 0 or (q > 0) != (nq > 0):
-            avg = fill.price                       # opened or flipped
+            avg = fill.price  # opened or flipped
         elif abs(nq) > abs(q):
             avg = (abs(q) * avg + fill.qty * fill.price) / abs(nq)
         self.positions[fill.ticker] = (nq, avg)
@@ -141,14 +141,18 @@ class BrokerCosts:
 
     slippage_bps: float
     commission_bps: float
-    max_bar_participation: float   # at most this share of the fill bar's volume
+    max_bar_participation: float  # at most this share of the fill bar's volume
     allow_short: bool
 
     @classmethod
     def from_config(cls, cfg: Config) -> BrokerCosts:
         b = cfg.broker
-        return cls(slippage_bps=b.slippage_bps, commission_bps=b.commission_bps,
-                   max_bar_participation=b.max_bar_participation, allow_short=cfg.signals.allow_short)
+        return cls(
+            slippage_bps=b.slippage_bps,
+            commission_bps=b.commission_bps,
+            max_bar_participation=b.max_bar_participation,
+            allow_short=cfg.signals.allow_short,
+        )
 
 
 class PaperBroker:
@@ -179,18 +183,21 @@ class PaperBroker:
         ref = max(bar.open, lim)
         return round_price(max(ref * (1 - s), lim)), ref
 
-    def fill_one(self, order: Order, bar: Bar | None, book: Book,
-                 session: date) -> tuple[Order, Fill | None]:
+    def fill_one(self, order: Order, bar: Bar | None, book: Book, session: date) -> tuple[Order, Fill | None]:
         """Resolves one order against `bar`; updates `book` when it fills."""
         if bar is None or not all(math.isfinite(v) and v > 0 for v in (bar.open, bar.high, bar.low)):
-            return replace(order, status="cancelled", reason=f"no tradable bar on {session}",
-                           updated_session=session), None
+            return replace(
+                order, status="cancelled", reason=f"no tradable bar on {session}", updated_session=session
+            ), None
         px, ref = self._price(order, bar)
         if px is None:
             lim = "missing" if order.limit_price is None else f"{order.limit_price:.2f}"
-            return replace(order, status="cancelled",
-                           reason=f"limit {lim} not reached in range [{bar.low:.2f}, {bar.high:.2f}]",
-                           updated_session=session), None
+            return replace(
+                order,
+                status="cancelled",
+                reason=f"limit {lim} not reached in range [{bar.low:.2f}, {bar.high:.2f}]",
+                updated_session=session,
+            ), None
         qty, why = order.qty, []
         cap = int(math.floor(self.costs.max_bar_participation * max(bar.volume, 0)))
         if qty > cap:
@@ -211,19 +218,31 @@ class PaperBroker:
                 why.append(f"cash {book.cash:.2f} buys only {affordable}")
         if qty <= 0:
             status = "rejected" if order.side == "BUY" and why and why[-1].startswith("cash") else "cancelled"
-            return replace(order, status=status, reason="; ".join(why) or "nothing to fill",
-                           updated_session=session), None
+            return replace(
+                order, status=status, reason="; ".join(why) or "nothing to fill", updated_session=session
+            ), None
         notional = cents(qty * px)
         commission = cents(notional * self.costs.commission_bps / 1e4)
-        fill = Fill(fill_id(order.order_id, session), order.order_id, order.account, session,
-                    order.ticker, order.side, qty, px, commission, cents(abs(px - ref) * qty))
+        fill = Fill(
+            fill_id(order.order_id, session),
+            order.order_id,
+            order.account,
+            session,
+            order.ticker,
+            order.side,
+            qty,
+            px,
+            commission,
+            cents(abs(px - ref) * qty),
+        )
         book.apply(fill)
         status = "filled" if qty == order.qty else "partially_filled"
         reason = f"filled {qty} @ {px:.4f}" + (f" ({'; '.join(why)})" if why else "")
         return replace(order, status=status, reason=reason, filled_qty=qty, updated_session=session), fill
 
-    def fill_session(self, orders: list[Order], bars: dict[str, Bar], book: Book,
-                     session: date) -> tuple[list[Order], list[Fill]]:
+    def fill_session(
+        self, orders: list[Order], bars: dict[str, Bar], book: Book, session: date
+    ) -> tuple[list[Order], list[Fill]]:
         """Fills every open order at `session`; returns updated orders and fills."""
         ordered = sorted(orders, key=lambda o: (o.side != "SELL", o.ticker, o.order_id))
         updated, fills = [], []

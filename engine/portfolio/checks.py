@@ -24,15 +24,15 @@ class CheckLimits:
     (config/default.toml); only `tolerance`, a code constant, has a default.
     """
 
-    max_position: float                 # |position value| / equity after the trade
-    max_gross: float                    # sum |position value| / equity after the trade
+    max_position: float  # |position value| / equity after the trade
+    max_gross: float  # sum |position value| / equity after the trade
     max_trades_per_session: int
-    fat_finger_price_pct: float         # |reference price / last close - 1|
-    fat_finger_notional_pct: float      # order notional / equity
-    max_participation: float            # of 20-session average daily volume
-    cost_bps: float                     # slippage + commission, for the cash estimate
-    cash_cushion_bps: float             # room for the next open gapping above the close
-    tolerance: float = 0.005            # slack on the position and gross caps
+    fat_finger_price_pct: float  # |reference price / last close - 1|
+    fat_finger_notional_pct: float  # order notional / equity
+    max_participation: float  # of 20-session average daily volume
+    cost_bps: float  # slippage + commission, for the cash estimate
+    cash_cushion_bps: float  # room for the next open gapping above the close
+    tolerance: float = 0.005  # slack on the position and gross caps
 
 
 @dataclass
@@ -44,7 +44,7 @@ class CheckContext:
     positions: dict[str, int]
     closes: dict[str, float]
     adv20: dict[str, float]
-    halt_buys: str | None = None                 # reason, when buys are halted
+    halt_buys: str | None = None  # reason, when buys are halted
     ticker_halts: dict[str, str] = field(default_factory=dict)
     existing_ids: set[str] = field(default_factory=set)
 
@@ -89,8 +89,9 @@ def run_checks(orders: list[Order], ctx: CheckContext, lim: CheckLimits) -> list
             out.append(_reject(o, "quantity must be positive"))
             continue
         if o.qty * px > lim.fat_finger_notional_pct * ctx.equity and o.intent != "flatten":
-            out.append(_reject(o, f"fat finger: notional {o.qty * px:,.0f} > "
-                                  f"{lim.fat_finger_notional_pct:.0%} of equity"))
+            out.append(
+                _reject(o, f"fat finger: notional {o.qty * px:,.0f} > {lim.fat_finger_notional_pct:.0%} of equity")
+            )
             continue
         qty = o.qty
         adv = ctx.adv20.get(o.ticker, float("nan"))
@@ -105,8 +106,9 @@ def run_checks(orders: list[Order], ctx: CheckContext, lim: CheckLimits) -> list
         after = held + qty if o.side == "BUY" else held - qty
         if o.side == "BUY":
             if abs(after) * px > (lim.max_position + lim.tolerance) * ctx.equity:
-                out.append(_reject(o, f"max position: {abs(after) * px / ctx.equity:.1%} > "
-                                      f"{lim.max_position:.0%} of equity"))
+                out.append(
+                    _reject(o, f"max position: {abs(after) * px / ctx.equity:.1%} > {lim.max_position:.0%} of equity")
+                )
                 continue
             new_gross = gross_value + (abs(after) - abs(held)) * px
             if new_gross > (lim.max_gross + lim.tolerance) * ctx.equity:

@@ -68,13 +68,21 @@ class StrategyParams:
     def from_config(cls, cfg: Config) -> StrategyParams:
         s, p, b = cfg.signals, cfg.portfolio, cfg.broker
         return cls(
-            horizon=s.horizon, prob_band=s.prob_band, allow_short=s.allow_short,
-            confidence_prior=s.confidence_prior, min_scored=s.min_scored,
-            dm_alpha=s.dm_alpha, max_corr_to_book=s.max_corr_to_book, cost_multiple=s.cost_multiple,
+            horizon=s.horizon,
+            prob_band=s.prob_band,
+            allow_short=s.allow_short,
+            confidence_prior=s.confidence_prior,
+            min_scored=s.min_scored,
+            dm_alpha=s.dm_alpha,
+            max_corr_to_book=s.max_corr_to_book,
+            cost_multiple=s.cost_multiple,
             round_trip_bps=2.0 * (b.slippage_bps + b.commission_bps),
-            cash_buffer=p.cash_buffer, kelly_fraction=p.kelly_fraction,
-            max_tilt=p.max_tilt, target_vol=p.target_vol,
-            max_vol_scale=p.max_vol_scale, max_position=p.max_position,
+            cash_buffer=p.cash_buffer,
+            kelly_fraction=p.kelly_fraction,
+            max_tilt=p.max_tilt,
+            target_vol=p.target_vol,
+            max_vol_scale=p.max_vol_scale,
+            max_position=p.max_position,
             max_gross=p.max_gross,
         )
 
@@ -122,8 +130,15 @@ def construct(
     for i, t in enumerate(tickers):
         f = forecasts.get(t)
         if f is None:
-            sig = Signal(t, "HOLD", 0.5, float("nan"), params.horizon, float("nan"),
-                         reason="no ensemble forecast: base weight only")
+            sig = Signal(
+                t,
+                "HOLD",
+                0.5,
+                float("nan"),
+                params.horizon,
+                float("nan"),
+                reason="no ensemble forecast: base weight only",
+            )
             signals.append(sig)
             continue
         mean, pu = float(f.get("mean", math.nan)), float(f.get("prob_up", math.nan))
@@ -131,19 +146,41 @@ def construct(
         sc = scores.get(t, TickerScore())
         conf = calibrate_confidence(pu, action, sc.hits, sc.n_calls, params.confidence_prior)
         b = payoff_ratio(mean, float(f.get("lower", math.nan)), float(f.get("upper", math.nan)), action)
-        raw = signal_tilt(action, conf, b, float(vol_ann[i]), kelly_fraction=params.kelly_fraction,
-                          target_vol=params.target_vol, max_tilt=params.max_tilt,
-                          max_vol_scale=params.max_vol_scale) * scale
+        raw = (
+            signal_tilt(
+                action,
+                conf,
+                b,
+                float(vol_ann[i]),
+                kelly_fraction=params.kelly_fraction,
+                target_vol=params.target_vol,
+                max_tilt=params.max_tilt,
+                max_vol_scale=params.max_vol_scale,
+            )
+            * scale
+        )
         if action == "SELL" and not params.allow_short:
             raw = max(raw, -base_w[i])  # long-only: at most remove the base
         layers = [
-            layer_statistical(sc.n_scored, sc.dm_stat, sc.dm_pvalue, alpha=params.dm_alpha,
-                              min_scored=params.min_scored, demoted=demoted),
+            layer_statistical(
+                sc.n_scored,
+                sc.dm_stat,
+                sc.dm_pvalue,
+                alpha=params.dm_alpha,
+                min_scored=params.min_scored,
+                demoted=demoted,
+            ),
             layer_regime(action, regime.regime),
-            layer_size(action, base_w[i], raw, float(prices[i]), equity,
-                       max_position=params.max_position, allow_short=params.allow_short),
-            layer_correlation(action, weighted_corr_to_book(corr, i, current_w),
-                              max_corr=params.max_corr_to_book),
+            layer_size(
+                action,
+                base_w[i],
+                raw,
+                float(prices[i]),
+                equity,
+                max_position=params.max_position,
+                allow_short=params.allow_short,
+            ),
+            layer_correlation(action, weighted_corr_to_book(corr, i, current_w), max_corr=params.max_corr_to_book),
             layer_cost(mean, params.round_trip_bps, multiple=params.cost_multiple),
         ]
         sig = Signal(t, action, conf, mean, params.horizon, pu, layers, f.get("drivers"))
@@ -156,8 +193,12 @@ def construct(
             sig.reason = f"{action} not validated ({', '.join(sig.failed_layers())}): base weight only"
         signals.append(sig)
     tilts = correlation_reduction(tilts, corr)
-    target = apply_caps(base_w + tilts, max_position=params.max_position,
-                        max_gross=params.max_gross * max(exposure, 0.0), allow_short=params.allow_short)
+    target = apply_caps(
+        base_w + tilts,
+        max_position=params.max_position,
+        max_gross=params.max_gross * max(exposure, 0.0),
+        allow_short=params.allow_short,
+    )
     for i, sig in enumerate(signals):
         sig.base_weight = float(base_w[i])
         sig.tilt = float(tilts[i])
@@ -165,8 +206,7 @@ def construct(
     return signals, target
 
 
-def forecast_vols(garch: dict[str, float], realised: np.ndarray, tickers: list[str],
-                  horizon: int) -> np.ndarray:
+def forecast_vols(garch: dict[str, float], realised: np.ndarray, tickers: list[str], horizon: int) -> np.ndarray:
     """Annualised vol per ticker: GARCH's h-session forecast, else realised."""
     out = np.asarray(realised, dtype=float).copy()
     for i, t in enumerate(tickers):

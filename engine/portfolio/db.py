@@ -28,5 +28,7 @@ def insert_row(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any], 
     """
     cols = list(row)
     verb = "INSERT OR REPLACE" if replace else "INSERT"
-    con.execute(f"{verb} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                [v.item() if hasattr(v, "item") else v for v in (row[c] for c in cols)])
+    con.execute(
+        f"{verb} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [v.item() if hasattr(v, "item") else v for v in (row[c] for c in cols)],
+    )

@@ -38,13 +38,19 @@ class KillSwitchLimits:
     dd_flatten: float
     market_shock: float
     flatten_cooldown: int
-    basis: str                  # drawdown measured on: "absolute" equity | "benchmark" relative wealth
+    basis: str  # drawdown measured on: "absolute" equity | "benchmark" relative wealth
 
     @classmethod
     def from_config(cls, config: Config) -> KillSwitchLimits:
         r = config.risk
-        return cls(daily_loss=r.daily_loss_halt, dd_halve=r.drawdown_halve, dd_flatten=r.drawdown_flatten,
-                   market_shock=r.market_shock, flatten_cooldown=r.flatten_cooldown, basis=r.drawdown_basis)
+        return cls(
+            daily_loss=r.daily_loss_halt,
+            dd_halve=r.drawdown_halve,
+            dd_flatten=r.drawdown_flatten,
+            market_shock=r.market_shock,
+            flatten_cooldown=r.flatten_cooldown,
+            basis=r.drawdown_basis,
+        )
 
 
 @dataclass(frozen=True)
@@ -59,10 +65,10 @@ class KillSwitchState:
 class Breach:
     """One limit that tripped this session."""
 
-    limit: str          # daily_loss | drawdown_halve | drawdown_flatten | market_shock | cooldown | ticker
+    limit: str  # daily_loss | drawdown_halve | drawdown_flatten | market_shock | cooldown | ticker
     value: float
     threshold: float
-    action: str         # halt_buys | halve_exposure | flatten | halve_tilts | to_benchmark | halt_ticker
+    action: str  # halt_buys | halve_exposure | flatten | halve_tilts | to_benchmark | halt_ticker
     detail: str
 
 
@@ -70,11 +76,11 @@ class Breach:
 class KillSwitchDecision:
     halt_buys: bool = False
     flatten: bool = False
-    exposure_scale: float = 1.0           # absolute basis: scales the whole book
-    active_scale: float = 1.0             # benchmark basis: scales targets - benchmark weights
+    exposure_scale: float = 1.0  # absolute basis: scales the whole book
+    active_scale: float = 1.0  # benchmark basis: scales targets - benchmark weights
     ticker_halts: dict[str, str] = field(default_factory=dict)
     breaches: list[Breach] = field(default_factory=list)
-    drawdown: float = 0.0                 # from the kill-switch peak (negative fraction)
+    drawdown: float = 0.0  # from the kill-switch peak (negative fraction)
     state: KillSwitchState = KillSwitchState(peak=0.0)
 
     @property
@@ -93,9 +99,15 @@ class KillSwitchDecision:
         return "; ".join(parts) if parts else None
 
 
-def evaluate_killswitches(equity: float, prev_equity: float | None, prev: KillSwitchState,
-                          universe_median_return: float, ticker_flags: dict[str, str],
-                          lim: KillSwitchLimits, benchmark_return: float = 0.0) -> KillSwitchDecision:
+def evaluate_killswitches(
+    equity: float,
+    prev_equity: float | None,
+    prev: KillSwitchState,
+    universe_median_return: float,
+    ticker_flags: dict[str, str],
+    lim: KillSwitchLimits,
+    benchmark_return: float = 0.0,
+) -> KillSwitchDecision:
     """Pure evaluation of every switch at one session's close.
 
     Args:
@@ -113,15 +125,28 @@ def evaluate_killswitches(equity: float, prev_equity: float | None, prev: KillSw
         left = prev.cooldown - 1
         if relative:
             d.active_scale = 0.0
-            d.breaches.append(Breach("cooldown", float(left), float(lim.flatten_cooldown), "to_benchmark",
-                                     f"held at the benchmark after the active drawdown stop: "
-                                     f"{left} sessions of cooldown left"))
+            d.breaches.append(
+                Breach(
+                    "cooldown",
+                    float(left),
+                    float(lim.flatten_cooldown),
+                    "to_benchmark",
+                    f"held at the benchmark after the active drawdown stop: {left} sessions of cooldown left",
+                )
+            )
         else:
             d.flatten = True
             d.halt_buys = True
             d.exposure_scale = 0.0
-            d.breaches.append(Breach("cooldown", float(left), float(lim.flatten_cooldown), "flatten",
-                                     f"flat after drawdown stop: {left} sessions of cooldown left"))
+            d.breaches.append(
+                Breach(
+                    "cooldown",
+                    float(left),
+                    float(lim.flatten_cooldown),
+                    "flatten",
+                    f"flat after drawdown stop: {left} sessions of cooldown left",
+                )
+            )
         d.state = KillSwitchState(peak=equity, cooldown=left)
     else:
         grow = benchmark_return if relative and math.isfinite(benchmark_return) else 0.0
@@ -134,44 +159,81 @@ def evaluate_killswitches(equity: float, prev_equity: float | None, prev: KillSw
             cooldown = lim.flatten_cooldown
             if relative:
                 d.active_scale = 0.0
-                d.breaches.append(Breach("drawdown_flatten", dd, -lim.dd_flatten, "to_benchmark",
-                                         f"{what} <= -{lim.dd_flatten:.0%}: back to the benchmark weights"))
+                d.breaches.append(
+                    Breach(
+                        "drawdown_flatten",
+                        dd,
+                        -lim.dd_flatten,
+                        "to_benchmark",
+                        f"{what} <= -{lim.dd_flatten:.0%}: back to the benchmark weights",
+                    )
+                )
             else:
                 d.flatten = True
                 d.halt_buys = True
                 d.exposure_scale = 0.0
-                d.breaches.append(Breach("drawdown_flatten", dd, -lim.dd_flatten, "flatten",
-                                         f"{what} <= -{lim.dd_flatten:.0%}: flatten"))
+                d.breaches.append(
+                    Breach(
+                        "drawdown_flatten", dd, -lim.dd_flatten, "flatten", f"{what} <= -{lim.dd_flatten:.0%}: flatten"
+                    )
+                )
         elif dd <= -lim.dd_halve:
             if relative:
                 d.active_scale = 0.5
-                d.breaches.append(Breach("drawdown_halve", dd, -lim.dd_halve, "halve_tilts",
-                                         f"{what} <= -{lim.dd_halve:.0%}: active tilts halved"))
+                d.breaches.append(
+                    Breach(
+                        "drawdown_halve",
+                        dd,
+                        -lim.dd_halve,
+                        "halve_tilts",
+                        f"{what} <= -{lim.dd_halve:.0%}: active tilts halved",
+                    )
+                )
             else:
                 d.exposure_scale = 0.5
-                d.breaches.append(Breach("drawdown_halve", dd, -lim.dd_halve, "halve_exposure",
-                                         f"{what} <= -{lim.dd_halve:.0%}: exposure halved"))
+                d.breaches.append(
+                    Breach(
+                        "drawdown_halve",
+                        dd,
+                        -lim.dd_halve,
+                        "halve_exposure",
+                        f"{what} <= -{lim.dd_halve:.0%}: exposure halved",
+                    )
+                )
         d.state = KillSwitchState(peak=peak, cooldown=cooldown)
     if prev_equity and prev_equity > 0:
         r = equity / prev_equity - 1.0
         if r <= -lim.daily_loss:
             d.halt_buys = True
-            d.breaches.append(Breach("daily_loss", r, -lim.daily_loss, "halt_buys",
-                                     f"daily loss {r:.2%} <= -{lim.daily_loss:.0%}: buys halted"))
+            d.breaches.append(
+                Breach(
+                    "daily_loss",
+                    r,
+                    -lim.daily_loss,
+                    "halt_buys",
+                    f"daily loss {r:.2%} <= -{lim.daily_loss:.0%}: buys halted",
+                )
+            )
     if math.isfinite(universe_median_return) and universe_median_return <= -lim.market_shock:
         d.halt_buys = True
-        d.breaches.append(Breach("market_shock", universe_median_return, -lim.market_shock,
-                                 "halt_buys", f"universe median return {universe_median_return:.1%} "
-                                              f"<= -{lim.market_shock:.0%}: buys halted"))
+        d.breaches.append(
+            Breach(
+                "market_shock",
+                universe_median_return,
+                -lim.market_shock,
+                "halt_buys",
+                f"universe median return {universe_median_return:.1%} <= -{lim.market_shock:.0%}: buys halted",
+            )
+        )
     for t in sorted(ticker_flags):
         d.ticker_halts[t] = ticker_flags[t]
-        d.breaches.append(Breach("ticker", float("nan"), float("nan"), "halt_ticker",
-                                 f"{t} halted: {ticker_flags[t]}"))
+        d.breaches.append(Breach("ticker", float("nan"), float("nan"), "halt_ticker", f"{t} halted: {ticker_flags[t]}"))
     return d
 
 
-def toward_benchmark(target: list[float] | tuple[float, ...], benchmark: list[float] | tuple[float, ...],
-                     active_scale: float) -> list[float]:
+def toward_benchmark(
+    target: list[float] | tuple[float, ...], benchmark: list[float] | tuple[float, ...], active_scale: float
+) -> list[float]:
     """Targets moved toward the benchmark weights: benchmark + active_scale x (target - benchmark)."""
     if active_scale >= 1.0:
         return [float(x) for x in target]

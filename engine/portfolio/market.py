@@ -66,7 +66,11 @@ class MarketView:
         """(N,) mean volume over the last `window` sessions (missing days skipped)."""
         v = self.volume[-window:]
         with np.errstate(invalid="ignore"):
-            return np.nanmean(np.where(np.isfinite(v), v, np.nan), axis=0) if v.size else np.full(len(self.tickers), np.nan)
+            return (
+                np.nanmean(np.where(np.isfinite(v), v, np.nan), axis=0)
+                if v.size
+                else np.full(len(self.tickers), np.nan)
+            )
 
     def universe_median_return(self) -> float:
         """Median simple return of the tickers with a bar today and yesterday."""
@@ -103,8 +107,16 @@ def _pivot(cols: dict[str, np.ndarray], session: dt.date, lookback: int) -> Mark
         arrays[col] = a
     kept = udates[keep_from:]
     dates = kept.astype("datetime64[D]").tolist() if kept.dtype.kind == "M" else list(kept)
-    return MarketView(session, dates, [str(t) for t in tickers], open=arrays["open"], high=arrays["high"],
-                      low=arrays["low"], close=arrays["close"], volume=arrays["volume"])
+    return MarketView(
+        session,
+        dates,
+        [str(t) for t in tickers],
+        open=arrays["open"],
+        high=arrays["high"],
+        low=arrays["low"],
+        close=arrays["close"],
+        volume=arrays["volume"],
+    )
 
 
 def market_view(ctx: CycleContext) -> MarketView:
@@ -119,8 +131,10 @@ def market_view(ctx: CycleContext) -> MarketView:
     # Calendar-day bound first (cheap), then keep the last lookback+1 sessions.
     start = ctx.session - dt.timedelta(days=int(lookback * 1.6) + 14)
     watch = priced_tickers(ctx) or []
-    sql = ("SELECT date, ticker, open, high, low, close, volume FROM bars "
-           "WHERE date >= ? AND date <= ? AND NOT quarantined")
+    sql = (
+        "SELECT date, ticker, open, high, low, close, volume FROM bars "
+        "WHERE date >= ? AND date <= ? AND NOT quarantined"
+    )
     params: list = [start, ctx.session]
     if watch:
         sql += " AND list_contains(?, ticker)"

@@ -20,8 +20,8 @@ class RegimeState:
     """One session's regime and the statistics behind it."""
 
     regime: str
-    trend: float            # index return over the trend window (simple, fraction)
-    volatility: float       # annualised std of the index's daily returns (vol window)
+    trend: float  # index return over the trend window (simple, fraction)
+    volatility: float  # annualised std of the index's daily returns (vol window)
     avg_correlation: float  # mean off-diagonal correlation of constituents (corr window)
     exposure_scale: float
 
@@ -95,7 +95,11 @@ def detect_regime(
     cr = cr[:, np.all(np.isfinite(cr), axis=0)]
     avg_corr = average_correlation(cr)
     regime = classify_regime(
-        trend, vol, avg_corr,
-        trend_threshold=trend_threshold, crisis_vol=crisis_vol, crisis_corr=crisis_corr,
+        trend,
+        vol,
+        avg_corr,
+        trend_threshold=trend_threshold,
+        crisis_vol=crisis_vol,
+        crisis_corr=crisis_corr,
     )
     return RegimeState(regime, trend, vol, avg_corr, float(exposure.get(regime, 1.0)))

@@ -36,7 +36,6 @@ from engine.portfolio.benchmark import BENCHMARK_NAMES, OVERLAYS
 from engine.sharpe_stats import probabilistic_sharpe_ratio
 
 if TYPE_CHECKING:
-
     from engine.store.connection import Queryable
 
 MIN_SESSIONS = 20
@@ -44,17 +43,27 @@ MIN_SESSIONS = 20
 
 ANNUAL = 252.0
 
-SURVIVORSHIP = ("Survivorship bias: the bundled sample holds 20 S&P 500 members that were "
-                "still listed in February 2018, so every return here (the benchmark's too) is "
-                "flattered; prices are split- but not dividend-adjusted.")
-OWN_DATA = ("Your own data: if the universe is today's survivors, every return here (the "
-            "benchmark's too) is flattered by survivorship bias.")
+SURVIVORSHIP = (
+    "Survivorship bias: the bundled sample holds 20 S&P 500 members that were "
+    "still listed in February 2018, so every return here (the benchmark's too) is "
+    "flattered; prices are split- but not dividend-adjusted."
+)
+OWN_DATA = (
+    "Your own data: if the universe is today's survivors, every return here (the "
+    "benchmark's too) is flattered by survivorship bias."
+)
 
 ATTRIBUTION_PARTS = ("base", "overlays", "tilts", "caps", "costs", "implementation")
 # How each part reads on screen: "overlays" also holds the cash buffer and the kill
 # switch's scaling, so it is nonzero with every overlay off (a reader would ask why).
-ATTRIBUTION_LABELS = {"base": "base", "overlays": "scaling (overlays, cash buffer, kill switch)",
-                      "tilts": "tilts", "caps": "caps", "costs": "costs", "implementation": "implementation"}
+ATTRIBUTION_LABELS = {
+    "base": "base",
+    "overlays": "scaling (overlays, cash buffer, kill switch)",
+    "tilts": "tilts",
+    "caps": "caps",
+    "costs": "costs",
+    "implementation": "implementation",
+}
 
 
 def _num(x: Any, digits: int = 6) -> float | None:
@@ -87,8 +96,9 @@ def _window(con: Queryable, account: str, first: Any, last: Any) -> pd.DataFrame
 
 
 def _closes(con: Queryable, days: list[Any]) -> pd.DataFrame:
-    bars = _df(con, "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
-               [days[0], days[-1]])
+    bars = _df(
+        con, "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined", [days[0], days[-1]]
+    )
     if bars.empty:
         return pd.DataFrame(index=days)
     bars["date"] = pd.to_datetime(bars["date"]).dt.date
@@ -115,13 +125,19 @@ def benchmark_returns(closes: pd.DataFrame, kind: str) -> np.ndarray:
 def _weights(con: Queryable, account: str, days: list[Any]) -> dict[str, pd.DataFrame]:
     """Per-session weights held from each close: core, base, tilt, target (session x ticker)."""
     core = "coalesce(core_weight, base_weight)" if _has_column(con, "signals", "core_weight") else "base_weight"
-    sig = _df(con, f"SELECT as_of, ticker, {core} AS core, base_weight AS base, tilt, target_weight AS target "
-                   "FROM signals WHERE account = ? AND as_of BETWEEN ? AND ?", [account, days[0], days[-1]])
+    sig = _df(
+        con,
+        f"SELECT as_of, ticker, {core} AS core, base_weight AS base, tilt, target_weight AS target "
+        "FROM signals WHERE account = ? AND as_of BETWEEN ? AND ?",
+        [account, days[0], days[-1]],
+    )
     if sig.empty:
         return {}
     sig["as_of"] = pd.to_datetime(sig["as_of"]).dt.date
-    return {col: sig.pivot(index="as_of", columns="ticker", values=col).astype(float)
-            for col in ("core", "base", "tilt", "target")}
+    return {
+        col: sig.pivot(index="as_of", columns="ticker", values=col).astype(float)
+        for col in ("core", "base", "tilt", "target")
+    }
 
 
 def _contribution(w: pd.DataFrame | None, asset_r: pd.DataFrame, days: list[Any]) -> np.ndarray:
@@ -132,30 +148,47 @@ def _contribution(w: pd.DataFrame | None, asset_r: pd.DataFrame, days: list[Any]
     return np.nansum(held * asset_r.to_numpy()[1:], axis=1)
 
 
-def attribution_daily(con: Queryable, account: str, days: list[Any], closes: pd.DataFrame,
-                      r_strategy: np.ndarray, r_bench: np.ndarray, costs: np.ndarray) -> dict[str, np.ndarray]:
+def attribution_daily(
+    con: Queryable,
+    account: str,
+    days: list[Any],
+    closes: pd.DataFrame,
+    r_strategy: np.ndarray,
+    r_bench: np.ndarray,
+    costs: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Daily contributions to active return; they sum to r_strategy - r_bench exactly."""
     asset_r = closes / closes.shift(1) - 1.0
     w = _weights(con, account, days)
     core, base = _contribution(w.get("core"), asset_r, days), _contribution(w.get("base"), asset_r, days)
     tilt, target = _contribution(w.get("tilt"), asset_r, days), _contribution(w.get("target"), asset_r, days)
-    parts = {"base": core - r_bench, "overlays": base - core, "tilts": tilt, "caps": target - base - tilt,
-             "costs": -costs}
+    parts = {
+        "base": core - r_bench,
+        "overlays": base - core,
+        "tilts": tilt,
+        "caps": target - base - tilt,
+        "costs": -costs,
+    }
     explained = sum(parts.values())
     parts["implementation"] = (r_strategy - r_bench) - explained
     return parts
 
 
 def _trades(con: Queryable, account: str, after: Any, last: Any) -> pd.DataFrame:
-    return _df(con, "SELECT f.date, f.qty * f.price AS notional, f.commission + f.slippage AS cost, o.intent "
-                    "FROM fills f LEFT JOIN orders o USING (order_id) WHERE f.account = ? AND f.date > ? "
-                    "AND f.date <= ?", [account, after, last])
+    return _df(
+        con,
+        "SELECT f.date, f.qty * f.price AS notional, f.commission + f.slippage AS cost, o.intent "
+        "FROM fills f LEFT JOIN orders o USING (order_id) WHERE f.account = ? AND f.date > ? "
+        "AND f.date <= ?",
+        [account, after, last],
+    )
 
 
 def data_note(con: Queryable, first: Any, last: Any) -> str:
     """The survivorship statement for the data behind the window."""
-    row = con.execute("SELECT count(*) FILTER (WHERE source = 'sample') FROM bars WHERE date BETWEEN ? AND ?",
-                      [first, last]).fetchall()
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE source = 'sample') FROM bars WHERE date BETWEEN ? AND ?", [first, last]
+    ).fetchall()
     return SURVIVORSHIP if row and row[0][0] else OWN_DATA
 
 
@@ -165,8 +198,11 @@ def _has(con: Queryable, table: str) -> bool:
 
 
 def _has_column(con: Queryable, table: str, column: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
-                            [table, column]).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?", [table, column]
+        ).fetchall()[0][0]
+    )
 
 
 def stored_setup(con: Queryable, account: str, first: Any, last: Any) -> tuple[str, list[str]]:
@@ -174,18 +210,27 @@ def stored_setup(con: Queryable, account: str, first: Any, last: Any) -> tuple[s
     the latest benchmark, and every overlay on in any of them."""
     if not _has(con, "portfolio_setup"):
         return "equal_weight", []
-    rows = con.execute("SELECT benchmark, overlays FROM portfolio_setup WHERE account = ? AND as_of BETWEEN "
-                       "coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') ORDER BY as_of",
-                       [account, first, last]).fetchall()
+    rows = con.execute(
+        "SELECT benchmark, overlays FROM portfolio_setup WHERE account = ? AND as_of BETWEEN "
+        "coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') ORDER BY as_of",
+        [account, first, last],
+    ).fetchall()
     if not rows:
         return "equal_weight", []
     seen = {o for _b, ov in rows for o in (ov or "").split(",") if o}
     return str(rows[-1][0]), [o for o in OVERLAYS if o in seen]
 
 
-def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = None,
-                     overlays: tuple[str, ...] | list[str] | None = None, first: Any = None, last: Any = None,
-                     min_sessions: int = MIN_SESSIONS) -> dict[str, Any]:
+def benchmark_report(
+    con: Queryable,
+    account: str,
+    *,
+    benchmark: str | None = None,
+    overlays: tuple[str, ...] | list[str] | None = None,
+    first: Any = None,
+    last: Any = None,
+    min_sessions: int = MIN_SESSIONS,
+) -> dict[str, Any]:
     """The strategy against its benchmark over sessions `first` … `last` (default: all).
 
     `benchmark` and `overlays` default to what the stored sessions ran with."""
@@ -193,8 +238,13 @@ def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = No
     benchmark = benchmark or kind
     overlays = list(overlays) if overlays is not None else on
     name = BENCHMARK_NAMES.get(benchmark, benchmark)
-    out: dict[str, Any] = {"benchmark": name, "overlays_on": list(overlays), "sessions": 0, "returns": 0,
-                           "withheld": None}
+    out: dict[str, Any] = {
+        "benchmark": name,
+        "overlays_on": list(overlays),
+        "sessions": 0,
+        "returns": 0,
+        "withheld": None,
+    }
     eq = _window(con, account, first, last)
     if eq.empty:
         out["withheld"] = "no equity rows in this window"
@@ -202,8 +252,12 @@ def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = No
     anchored = first is not None and pd.Timestamp(first).date() > eq["as_of"].iloc[0]
     days = list(eq["as_of"])
     values = eq["equity"].to_numpy(dtype=float)
-    out.update(sessions=len(days) - int(anchored), first_session=(days[1] if anchored else days[0]).isoformat(),
-               last_session=days[-1].isoformat(), data_note=data_note(con, days[0], days[-1]))
+    out.update(
+        sessions=len(days) - int(anchored),
+        first_session=(days[1] if anchored else days[0]).isoformat(),
+        last_session=days[-1].isoformat(),
+        data_note=data_note(con, days[0], days[-1]),
+    )
     r_s = values[1:] / values[:-1] - 1.0
     closes = _closes(con, days)
     r_b = benchmark_returns(closes, benchmark)
@@ -213,13 +267,17 @@ def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = No
     costs = cost_by_day.reindex(days[1:]).fillna(0.0).to_numpy() / values[:-1]
     n = r_s.size
     mean_equity = float(values.mean())
-    out.update(returns=n, strategy_total_return=_num(values[-1] / values[0] - 1.0),
-               benchmark_total_return=_num(float(np.prod(1.0 + r_b) - 1.0)) if n else 0.0,
-               costs_paid=round(float(trades["cost"].sum()), 2) if not trades.empty else 0.0,
-               traded_notional=round(float(trades["notional"].abs().sum()), 2) if not trades.empty else 0.0)
+    out.update(
+        returns=n,
+        strategy_total_return=_num(values[-1] / values[0] - 1.0),
+        benchmark_total_return=_num(float(np.prod(1.0 + r_b) - 1.0)) if n else 0.0,
+        costs_paid=round(float(trades["cost"].sum()), 2) if not trades.empty else 0.0,
+        traded_notional=round(float(trades["notional"].abs().sum()), 2) if not trades.empty else 0.0,
+    )
     if n < min_sessions:
-        out["withheld"] = (f"{n} daily returns in this window; ratios and annualised figures need "
-                           f"at least {min_sessions}")
+        out["withheld"] = (
+            f"{n} daily returns in this window; ratios and annualised figures need at least {min_sessions}"
+        )
         return out
     active = r_s - r_b
     scale = ANNUAL / n
@@ -228,8 +286,10 @@ def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = No
     sr_b = float(sharpe_ratio(r_b)) / math.sqrt(ANNUAL) if benchmark != "cash" else 0.0
     funding = trades["intent"].eq("fund") if not trades.empty else pd.Series(dtype=bool)
     parts = attribution_daily(con, account, days, closes, r_s, r_b, costs)
-    tilted = con.execute("SELECT count(DISTINCT as_of) FROM signals WHERE account = ? AND as_of BETWEEN ? AND ? "
-                         "AND tilt <> 0", [account, days[0], days[-1]]).fetchall()[0][0]
+    tilted = con.execute(
+        "SELECT count(DISTINCT as_of) FROM signals WHERE account = ? AND as_of BETWEEN ? AND ? AND tilt <> 0",
+        [account, days[0], days[-1]],
+    ).fetchall()[0][0]
     out.update(
         active_return=_num(float(np.mean(active)) * ANNUAL),
         tracking_error=_num(te),
@@ -237,12 +297,14 @@ def benchmark_report(con: Queryable, account: str, *, benchmark: str | None = No
         ir_tstat=_num(ir_daily * math.sqrt(n), 3),
         strategy_sharpe=_num(float(sharpe_ratio(r_s)), 4),
         benchmark_sharpe=_num(float(sharpe_ratio(r_b)), 4) if benchmark != "cash" else None,
-        psr_vs_benchmark=_num(float(probabilistic_sharpe_ratio(r_s, sr_benchmark=sr_b if math.isfinite(sr_b)
-                                                                 else 0.0)), 4),
+        psr_vs_benchmark=_num(
+            float(probabilistic_sharpe_ratio(r_s, sr_benchmark=sr_b if math.isfinite(sr_b) else 0.0)), 4
+        ),
         attribution={k: _num(float(v.sum()) * scale) for k, v in parts.items()},
         turnover=_num(0.5 * out["traded_notional"] / mean_equity * scale, 4),
         turnover_ex_funding=_num(0.5 * float(trades.loc[~funding, "notional"].abs().sum()) / mean_equity * scale, 4)
-        if not trades.empty else 0.0,
+        if not trades.empty
+        else 0.0,
         cost_drag=_num(out["costs_paid"] / mean_equity * scale),
         tilted_sessions=int(tilted),
     )
@@ -261,11 +323,14 @@ def verdict(rep: dict[str, Any]) -> str:
     tilts, costs = att.get("tilts") or 0.0, att.get("costs") or 0.0
     net = tilts + costs
     if not rep.get("tilted_sessions"):
-        tilt_line = (f"no signal passed validation, so the book held its benchmark (costs {costs:+.2%}/yr); "
-                     "validated tilts have not beaten the benchmark here")
+        tilt_line = (
+            f"no signal passed validation, so the book held its benchmark (costs {costs:+.2%}/yr); "
+            "validated tilts have not beaten the benchmark here"
+        )
     else:
-        tilt_line = (f"validated tilts (on {rep['tilted_sessions']} sessions) added {tilts:+.2%}/yr before "
-                     f"costs of {costs:+.2%}/yr: "
-                     + ("net of costs they beat the benchmark" if net > 0 else
-                        "they did NOT beat the benchmark after costs"))
-    return (f"The strategy {beat} its benchmark by {abs(act):.2%}/yr (t = {t:+.2f}, {sig}); {tilt_line}.")
+        tilt_line = (
+            f"validated tilts (on {rep['tilted_sessions']} sessions) added {tilts:+.2%}/yr before "
+            f"costs of {costs:+.2%}/yr: "
+            + ("net of costs they beat the benchmark" if net > 0 else "they did NOT beat the benchmark after costs")
+        )
+    return f"The strategy {beat} its benchmark by {abs(act):.2%}/yr (t = {t:+.2f}, {sig}); {tilt_line}."

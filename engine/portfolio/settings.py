@@ -22,6 +22,7 @@ def _fraction(lo: float = 0.0, hi: float = 1.0, open_lo: bool = False) -> Callab
     def check(v: Any) -> str | None:
         ok = (v > lo if open_lo else v >= lo) and v <= hi
         return None if ok else f"must lie in {'(' if open_lo else '['}{lo}, {hi}], got {v!r}"
+
     return check
 
 
@@ -36,6 +37,7 @@ def _non_negative(v: Any) -> str | None:
 def _one_of(*allowed: str) -> Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
         return None if v in allowed else f"must be one of {', '.join(allowed)}, got {v!r}"
+
     return check
 
 
@@ -43,6 +45,7 @@ def _subset_of(*allowed: str) -> Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
         bad = [x for x in (v or []) if str(x).lower() not in allowed]
         return None if not bad else f"may only list {', '.join(allowed)}, got {bad[0]!r}"
+
     return check
 
 
@@ -99,5 +102,7 @@ def check_portfolio_config(cfg: Config) -> None:
         if problem:
             raise ConfigError(f"{key} {problem}", "fix it in your config file or environment")
     if cfg.get("risk.drawdown_halve") > cfg.get("risk.drawdown_flatten"):
-        raise ConfigError("risk.drawdown_halve must not exceed risk.drawdown_flatten",
-                          "the halving stop comes before the flattening one")
+        raise ConfigError(
+            "risk.drawdown_halve must not exceed risk.drawdown_flatten",
+            "the halving stop comes before the flattening one",
+        )

@@ -42,13 +42,13 @@ class Signal:
     """One ticker's signal at one session (mirrors the `signals` table)."""
 
     ticker: str
-    action: str                    # BUY | SELL | HOLD
+    action: str  # BUY | SELL | HOLD
     confidence: float
-    expected_return: float         # forecast h-session log return
+    expected_return: float  # forecast h-session log return
     horizon: int
     prob_up: float
     layers: list[LayerVerdict] = field(default_factory=list)
-    drivers: str | None = None     # JSON text from the forecast row
+    drivers: str | None = None  # JSON text from the forecast row
     base_weight: float = 0.0
     tilt: float = 0.0
     target_weight: float = 0.0
@@ -59,15 +59,15 @@ class Signal:
         return bool(self.layers) and all(v.passed for v in self.layers)
 
     def layers_json(self) -> str:
-        return json.dumps([{"layer": v.layer, "passed": v.passed, "reason": v.reason}
-                           for v in self.layers])
+        return json.dumps([{"layer": v.layer, "passed": v.passed, "reason": v.reason} for v in self.layers])
 
     def failed_layers(self) -> list[str]:
         return [v.layer for v in self.layers if not v.passed]
 
 
-def decide_action(mean: float, prob_up: float, band: float = 0.02,
-                  allow_short: bool = False, holding: bool = False) -> str:
+def decide_action(
+    mean: float, prob_up: float, band: float = 0.02, allow_short: bool = False, holding: bool = False
+) -> str:
     """BUY when P(up) clears 0.5 + band and the mean is positive; SELL in the mirror
     case (long-only: only meaningful when something is held or the base is positive,
     the sizing clamps it at zero); HOLD otherwise."""
@@ -80,8 +80,7 @@ def decide_action(mean: float, prob_up: float, band: float = 0.02,
     return "HOLD"
 
 
-def calibrate_confidence(prob_up: float, action: str, hits: int, n_calls: int,
-                         prior_strength: float = 20.0) -> float:
+def calibrate_confidence(prob_up: float, action: str, hits: int, n_calls: int, prior_strength: float = 20.0) -> float:
     """Probability that the call is right.
 
     The model's own probability for the call (P(up) for BUY, 1 - P(up) for SELL) is a
@@ -121,8 +120,9 @@ class GateTest:
     n_calls: int  # forecasts that made a directional call (`hits` is out of these)
 
 
-def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-                     horizon: int, min_scored: int) -> dict[str, GateTest]:
+def statistical_gate(
+    series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], horizon: int, min_scored: int
+) -> dict[str, GateTest]:
     """The statistical layer's test for every ticker of one session.
 
     Args:
@@ -160,12 +160,15 @@ def statistical_gate(series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray,
         raw[ticker] = (n, hits, worst.stat, worst.pvalue, name)
     names = list(raw)
     q = benjamini_hochberg([raw[t][3] for t in names])
-    return {t: GateTest(raw[t][0], raw[t][1], raw[t][2], raw[t][3], float(qt), raw[t][4], calls[t])
-            for t, qt in zip(names, q)}
+    return {
+        t: GateTest(raw[t][0], raw[t][1], raw[t][2], raw[t][3], float(qt), raw[t][4], calls[t])
+        for t, qt in zip(names, q)
+    }
 
 
-def layer_statistical(n_scored: int, stat: float, p_value: float, *, alpha: float,
-                      min_scored: int, demoted: bool = False) -> LayerVerdict:
+def layer_statistical(
+    n_scored: int, stat: float, p_value: float, *, alpha: float, min_scored: int, demoted: bool = False
+) -> LayerVerdict:
     """Layer 1: the ensemble beats naive and drift on this ticker, significantly.
 
     `stat` is the DM statistic against the stronger baseline and `p_value` the
@@ -175,13 +178,13 @@ def layer_statistical(n_scored: int, stat: float, p_value: float, *, alpha: floa
     if demoted:
         return LayerVerdict("statistical", False, "ensemble demoted: not beating the baseline")
     if n_scored < min_scored:
-        return LayerVerdict("statistical", False,
-                            f"only {n_scored} scored forecasts (< {min_scored})")
+        return LayerVerdict("statistical", False, f"only {n_scored} scored forecasts (< {min_scored})")
     if not math.isfinite(stat) or not math.isfinite(p_value):
         return LayerVerdict("statistical", False, "DM test undefined: not enough data")
     if not (stat < 0 and p_value < alpha):
-        return LayerVerdict("statistical", False,
-                            f"does not beat naive and drift (DM {stat:.2f}, BH q={p_value:.3f} >= {alpha})")
+        return LayerVerdict(
+            "statistical", False, f"does not beat naive and drift (DM {stat:.2f}, BH q={p_value:.3f} >= {alpha})"
+        )
     return LayerVerdict("statistical", True, f"beats naive and drift (DM {stat:.2f}, BH q={p_value:.3f})")
 
 
@@ -199,8 +202,16 @@ def layer_regime(action: str, regime: str) -> LayerVerdict:
     return LayerVerdict("regime", ok, f"{action} {verb} the {regime} regime")
 
 
-def layer_size(action: str, base: float, tilt: float, price: float, equity: float, *,
-               max_position: float, allow_short: bool = False) -> LayerVerdict:
+def layer_size(
+    action: str,
+    base: float,
+    tilt: float,
+    price: float,
+    equity: float,
+    *,
+    max_position: float,
+    allow_short: bool = False,
+) -> LayerVerdict:
     """Layer 3: the tilted weight stays within the position cap and buys at least a share."""
     if action == "HOLD":
         return LayerVerdict("size", True, "no position change")
@@ -208,8 +219,7 @@ def layer_size(action: str, base: float, tilt: float, price: float, equity: floa
     if not allow_short and target < -1e-12:
         return LayerVerdict("size", False, "long-only: target would be short")
     if abs(target) > max_position + 1e-12:
-        return LayerVerdict("size", False,
-                            f"target {target:.1%} exceeds max position {max_position:.1%}")
+        return LayerVerdict("size", False, f"target {target:.1%} exceeds max position {max_position:.1%}")
     if abs(tilt) * equity < price:
         return LayerVerdict("size", False, f"tilt {tilt:.2%} is less than one share")
     return LayerVerdict("size", True, f"target {target:.1%} within {max_position:.0%} cap")
@@ -222,10 +232,8 @@ def layer_correlation(action: str, corr_to_book: float, *, max_corr: float) -> L
     if not math.isfinite(corr_to_book):
         return LayerVerdict("correlation", True, "no holdings to correlate with")
     if corr_to_book > max_corr:
-        return LayerVerdict("correlation", False,
-                            f"correlation with holdings {corr_to_book:.2f} > {max_corr:.2f}")
-    return LayerVerdict("correlation", True,
-                        f"correlation with holdings {corr_to_book:.2f} <= {max_corr:.2f}")
+        return LayerVerdict("correlation", False, f"correlation with holdings {corr_to_book:.2f} > {max_corr:.2f}")
+    return LayerVerdict("correlation", True, f"correlation with holdings {corr_to_book:.2f} <= {max_corr:.2f}")
 
 
 def layer_cost(expected_return: float, round_trip_bps: float, *, multiple: float) -> LayerVerdict:

@@ -46,9 +46,17 @@ def vol_target_scale(vol_ann: float, target_vol: float, max_scale: float = 2.0) 
     return float(min(target_vol / vol_ann, max_scale))
 
 
-def signal_tilt(action: str, confidence: float, payoff: float, vol_ann: float, *,
-                kelly_fraction: float, target_vol: float, max_tilt: float,
-                max_vol_scale: float = 2.0) -> float:
+def signal_tilt(
+    action: str,
+    confidence: float,
+    payoff: float,
+    vol_ann: float,
+    *,
+    kelly_fraction: float,
+    target_vol: float,
+    max_tilt: float,
+    max_vol_scale: float = 2.0,
+) -> float:
     """Signed tilt weight for a signal (0 for HOLD)."""
     if action not in ("BUY", "SELL"):
         return 0.0
@@ -77,8 +85,7 @@ def correlation_reduction(tilts: np.ndarray, corr: np.ndarray) -> np.ndarray:
     return out
 
 
-def apply_caps(weights: np.ndarray, *, max_position: float, max_gross: float,
-               allow_short: bool = False) -> np.ndarray:
+def apply_caps(weights: np.ndarray, *, max_position: float, max_gross: float, allow_short: bool = False) -> np.ndarray:
     """Clips each weight to the position cap (and >= 0 long-only), then scales the whole
     vector down if gross exposure exceeds the cap."""
     w = np.asarray(weights, dtype=float)
@@ -104,18 +111,27 @@ class RebalanceLeg:
     """A proposed trade for one ticker and why it passed the rebalance rule."""
 
     index: int
-    qty: int                 # signed: + buy, - sell
-    drift: float             # target weight - current weight
-    benefit: float           # expected value of the trade in currency
-    cost: float              # expected cost in currency
+    qty: int  # signed: + buy, - sell
+    drift: float  # target weight - current weight
+    benefit: float  # expected value of the trade in currency
+    cost: float  # expected cost in currency
     reason: str
 
 
-def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.ndarray,
-                   equity: float, edges: np.ndarray, *, drift_threshold: float,
-                   cost_bps: float, tracking_value_bps: float, drift_relative: float = 0.0,
-                   force: np.ndarray | None = None,
-                   base_weights: np.ndarray | None = None) -> list[RebalanceLeg]:
+def rebalance_legs(
+    current_qty: np.ndarray,
+    target_qty: np.ndarray,
+    prices: np.ndarray,
+    equity: float,
+    edges: np.ndarray,
+    *,
+    drift_threshold: float,
+    cost_bps: float,
+    tracking_value_bps: float,
+    drift_relative: float = 0.0,
+    force: np.ndarray | None = None,
+    base_weights: np.ndarray | None = None,
+) -> list[RebalanceLeg]:
     """Trades only where |drift| > threshold (the no-trade band) and expected benefit > cost.
 
     The threshold is `drift_threshold` in weight, or `drift_relative` x the larger of
@@ -160,9 +176,11 @@ def rebalance_legs(current_qty: np.ndarray, target_qty: np.ndarray, prices: np.n
             continue
         if benefit <= cost:
             continue
-        legs.append(RebalanceLeg(i, dq, dw, benefit, cost,
-                                 f"drift {dw:+.2%} > {thr:.2%}, "
-                                 f"benefit {benefit:.2f} > cost {cost:.2f}"))
+        legs.append(
+            RebalanceLeg(
+                i, dq, dw, benefit, cost, f"drift {dw:+.2%} > {thr:.2%}, benefit {benefit:.2f} > cost {cost:.2f}"
+            )
+        )
     return legs
 
 
@@ -171,8 +189,9 @@ def one_way_notional(legs: list[RebalanceLeg], prices: np.ndarray) -> float:
     return 0.5 * float(sum(abs(leg.qty) * prices[leg.index] for leg in legs))
 
 
-def fit_turnover_budget(legs: list[RebalanceLeg], prices: np.ndarray, budget_left: float,
-                        exempt: np.ndarray | None = None) -> list[RebalanceLeg]:
+def fit_turnover_budget(
+    legs: list[RebalanceLeg], prices: np.ndarray, budget_left: float, exempt: np.ndarray | None = None
+) -> list[RebalanceLeg]:
     """Keeps the legs worth most per dollar traded within `budget_left` (one-way currency).
 
     Exempt legs (forced exits, funding) always pass and do not count; the others are
@@ -192,7 +211,15 @@ def fit_turnover_budget(legs: list[RebalanceLeg], prices: np.ndarray, budget_lef
             continue
         q = int(np.floor(2.0 * left / prices[leg.index])) if prices[leg.index] > 0 else 0
         if q > 0:
-            kept.append(RebalanceLeg(leg.index, int(np.sign(leg.qty)) * q, leg.drift, leg.benefit, leg.cost,
-                                     f"{leg.reason}; cut to {q} of {abs(leg.qty)} shares by the turnover budget"))
+            kept.append(
+                RebalanceLeg(
+                    leg.index,
+                    int(np.sign(leg.qty)) * q,
+                    leg.drift,
+                    leg.benefit,
+                    leg.cost,
+                    f"{leg.reason}; cut to {q} of {abs(leg.qty)} shares by the turnover budget",
+                )
+            )
         break
     return sorted(kept, key=lambda leg: leg.index)

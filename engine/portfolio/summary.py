@@ -34,8 +34,15 @@ def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
-def run_summary(con: duckdb.DuckDBPyConnection, account: str, *, first: Any = None, last: Any = None,
-                benchmark: str | None = None, overlays: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+def run_summary(
+    con: duckdb.DuckDBPyConnection,
+    account: str,
+    *,
+    first: Any = None,
+    last: Any = None,
+    benchmark: str | None = None,
+    overlays: tuple[str, ...] | list[str] | None = None,
+) -> dict[str, Any]:
     """What the sessions `first` … `last` did (default: every stored session), JSON-serialisable.
 
     Keys: sessions, first_session, last_session, initial_equity, final_equity,
@@ -44,32 +51,57 @@ def run_summary(con: duckdb.DuckDBPyConnection, account: str, *, first: Any = No
     rejected, cancelled, halted_sessions, baseline (equal-weight buy-and-hold over the
     same sessions) and benchmark (`engine.portfolio.report.benchmark_report`).
     """
-    eq = con.execute("SELECT as_of, equity, daily_return FROM equity WHERE account = ? "
-                     "AND as_of BETWEEN coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') "
-                     "ORDER BY as_of", [account, first, last]).fetchall()
+    eq = con.execute(
+        "SELECT as_of, equity, daily_return FROM equity WHERE account = ? "
+        "AND as_of BETWEEN coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') "
+        "ORDER BY as_of",
+        [account, first, last],
+    ).fetchall()
     lo, hi = (eq[0][0], eq[-1][0]) if eq else (first, last)
     counts = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'rejected'), "
         "count(*) FILTER (WHERE status = 'cancelled') FROM orders WHERE account = ? AND as_of BETWEEN ? AND ?",
-        [account, lo, hi]).fetchall()[0]
-    fills = con.execute("SELECT count(*) FROM fills WHERE account = ? AND date BETWEEN ? AND ?",
-                        [account, lo, hi]).fetchall()[0][0]
-    halted = con.execute("SELECT count(*) FROM risk WHERE account = ? AND halted AND as_of BETWEEN ? AND ?",
-                         [account, lo, hi]).fetchall()[0][0]
-    tallies = {"trade_count": int(fills), "orders": int(counts[0]), "rejected": int(counts[1]),
-               "cancelled": int(counts[2]), "halted_sessions": int(halted)}
+        [account, lo, hi],
+    ).fetchall()[0]
+    fills = con.execute(
+        "SELECT count(*) FROM fills WHERE account = ? AND date BETWEEN ? AND ?", [account, lo, hi]
+    ).fetchall()[0][0]
+    halted = con.execute(
+        "SELECT count(*) FROM risk WHERE account = ? AND halted AND as_of BETWEEN ? AND ?", [account, lo, hi]
+    ).fetchall()[0][0]
+    tallies = {
+        "trade_count": int(fills),
+        "orders": int(counts[0]),
+        "rejected": int(counts[1]),
+        "cancelled": int(counts[2]),
+        "halted_sessions": int(halted),
+    }
     if not eq:
-        return {"sessions": 0, "first_session": None, "last_session": None, "initial_equity": None,
-                "final_equity": None, "total_return": None, "sharpe": None, "max_drawdown": None,
-                "psr": None, "metrics_withheld": "no sessions", **tallies}
-    prior = first_row(con, "SELECT as_of, equity FROM equity WHERE account = ? AND as_of < ? "
-                           "ORDER BY as_of DESC LIMIT 1", [account, lo])
+        return {
+            "sessions": 0,
+            "first_session": None,
+            "last_session": None,
+            "initial_equity": None,
+            "final_equity": None,
+            "total_return": None,
+            "sharpe": None,
+            "max_drawdown": None,
+            "psr": None,
+            "metrics_withheld": "no sessions",
+            **tallies,
+        }
+    prior = first_row(
+        con,
+        "SELECT as_of, equity FROM equity WHERE account = ? AND as_of < ? ORDER BY as_of DESC LIMIT 1",
+        [account, lo],
+    )
     values = np.array([float(e) for _d, e, _r in eq])
     start = float(prior[1]) if prior else values[0] / (1.0 + float(eq[0][2] or 0.0))
     path = np.r_[start, values] if prior else values
     r = path[1:] / path[:-1] - 1.0
-    withheld = None if r.size >= MIN_SESSIONS else (
-        f"{r.size} daily returns; Sharpe and PSR need at least {MIN_SESSIONS}")
+    withheld = (
+        None if r.size >= MIN_SESSIONS else (f"{r.size} daily returns; Sharpe and PSR need at least {MIN_SESSIONS}")
+    )
     return {
         "sessions": len(eq),
         "first_session": eq[0][0].isoformat(),
@@ -91,8 +123,9 @@ def _psr(r: np.ndarray) -> float:
     return float(probabilistic_sharpe_ratio(r)) if r.size > 2 else float("nan")
 
 
-BUY_AND_HOLD_SQL = ("SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined "
-                    "ORDER BY date, ticker")
+BUY_AND_HOLD_SQL = (
+    "SELECT date, ticker, close FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined ORDER BY date, ticker"
+)
 """The bars `buy_and_hold_value` needs; parameters (first session, last session)."""
 
 
@@ -108,8 +141,9 @@ def buy_and_hold_value(bars: pd.DataFrame) -> pd.Series:
     return (closes / closes.iloc[0]).mean(axis=1)
 
 
-def buy_and_hold_summary(con: duckdb.DuckDBPyConnection, first: Any, last: Any,
-                         withhold: bool = False) -> dict[str, Any]:
+def buy_and_hold_summary(
+    con: duckdb.DuckDBPyConnection, first: Any, last: Any, withhold: bool = False
+) -> dict[str, Any]:
     """The naive baseline beside the strategy: same metrics over the same sessions
     (`withhold`: Sharpe left null, as the strategy's is, when there are too few)."""
     value = buy_and_hold_value(con.execute(BUY_AND_HOLD_SQL, [first, last]).df()).to_numpy(dtype=float)

@@ -56,7 +56,7 @@ def synthetic_bars(
     gap = np.exp(rng.normal(0.0, 0.002, size=(n_sessions, n)))
     prev = np.vstack([close[:1], close[:-1]])
     open_ = prev * gap
-    for i in (shocks or {}):
+    for i in shocks or {}:
         open_[i] = close[i] / np.exp(rng.normal(0.0, 0.002, size=n))  # the shock happens at the open
     wick = np.abs(rng.normal(0.0, 0.004, size=(2, n_sessions, n)))
     high = np.maximum(open_, close) * (1 + wick[0])
@@ -69,13 +69,25 @@ def synthetic_bars(
         vol[a:b, j] = vol[a - 1, j]
     frames = []
     for j, t in enumerate(tickers):
-        frames.append(pd.DataFrame({"date": dates, "ticker": t, "open": open_[:, j], "high": high[:, j],
-                                    "low": low[:, j], "close": close[:, j], "volume": vol[:, j].astype(np.int64)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "ticker": t,
+                    "open": open_[:, j],
+                    "high": high[:, j],
+                    "low": low[:, j],
+                    "close": close[:, j],
+                    "volume": vol[:, j].astype(np.int64),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True).sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
 
 
-def random_walk_market(template: pd.DataFrame, *, seed: int = 0, rho: float = 0.35,
-                       gap_share: float = 0.3) -> pd.DataFrame:
+def random_walk_market(
+    template: pd.DataFrame, *, seed: int = 0, rho: float = 0.35, gap_share: float = 0.3
+) -> pd.DataFrame:
     """A market with nothing to predict, shaped like `template` (long OHLCV bars).
 
     Same tickers, dates, first closes and volumes as the template; log returns are
@@ -94,7 +106,7 @@ def random_walk_market(template: pd.DataFrame, *, seed: int = 0, rho: float = 0.
     z = np.sqrt(rho) * rng.standard_normal((n_t, 1)) + np.sqrt(1.0 - rho) * rng.standard_normal((n_t, n))
     gap_z = rng.standard_normal((n_t, n))
     r = z * sigma
-    gap = np.sqrt(gap_share) * sigma * gap_z        # overnight part, independent of the day's close
+    gap = np.sqrt(gap_share) * sigma * gap_z  # overnight part, independent of the day's close
     r[0] = gap[0] = 0.0
     close = close0.iloc[0].to_numpy() * np.exp(np.cumsum(r, axis=0))
     prev = np.vstack([close[:1], close[:-1]])
@@ -103,7 +115,18 @@ def random_walk_market(template: pd.DataFrame, *, seed: int = 0, rho: float = 0.
     high = np.maximum(open_, close) * np.exp(wick[0])
     low = np.minimum(open_, close) * np.exp(-wick[1])
     volume = vol.ffill().bfill().to_numpy().astype(np.int64)
-    frames = [pd.DataFrame({"date": dates, "ticker": t, "open": open_[:, j], "high": high[:, j],
-                            "low": low[:, j], "close": close[:, j], "volume": volume[:, j]})
-              for j, t in enumerate(tickers)]
+    frames = [
+        pd.DataFrame(
+            {
+                "date": dates,
+                "ticker": t,
+                "open": open_[:, j],
+                "high": high[:, j],
+                "low": low[:, j],
+                "close": close[:, j],
+                "volume": volume[:, j],
+            }
+        )
+        for j, t in enumerate(tickers)
+    ]
     return pd.concat(frames, ignore_index=True).sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)

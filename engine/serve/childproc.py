@@ -34,7 +34,7 @@ from engine.serve.rendezvous import OwnerInfo, find_owner
 
 __all__ = ["ChildEngine", "EngineProcessStopped", "Schedule"]
 
-START_WAIT_S = 120.0     # the child's imports, migrations and engine build
+START_WAIT_S = 120.0  # the child's imports, migrations and engine build
 BUSY_RETRY_S = 0.05
 UNIVERSE_TIMEOUT_S = 120.0  # a live add fetches the ticker's history before it is queued
 
@@ -76,9 +76,9 @@ class ChildEngine:
         self.key = secrets.token_hex(16)
         self.owner: OwnerInfo | None = None
         self.handed_over = False
-        self.on_control: Callable[[str], None] | None = None     # another app's pause/resume/step
-        self.on_handover: Callable[[str], None] | None = None    # the child gave the file to a run
-        self.on_exit: Callable[[str], None] | None = None        # the child stopped on its own
+        self.on_control: Callable[[str], None] | None = None  # another app's pause/resume/step
+        self.on_handover: Callable[[str], None] | None = None  # the child gave the file to a run
+        self.on_exit: Callable[[str], None] | None = None  # the child stopped on its own
         # Open: the child may open the store. The app closes it until its first read of the
         # file is done, so that read never waits for the child's lock.
         self.gate = threading.Event()
@@ -99,8 +99,14 @@ class ChildEngine:
         """Start the process; it imports the engine and waits for `begin()`."""
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the crash report
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.serve.loopchild"], stdin=subprocess.PIPE,
-                                     stdout=self._log, stderr=self._log, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.serve.loopchild"],
+            stdin=subprocess.PIPE,
+            stdout=self._log,
+            stderr=self._log,
+            env=env,
+            start_new_session=True,
+        )
         self._begun = self._stopping = False
         self._streaming.clear()
         self.owner = None
@@ -136,8 +142,9 @@ class ChildEngine:
         the awaiting task was cancelled: the child finishes the session regardless)."""
         return self._pending is not None or self._in_flight
 
-    def close(self, status: str = "finished", wait_s: float | None = None,
-              say: Callable[[str], None] | None = None) -> int | None:
+    def close(
+        self, status: str = "finished", wait_s: float | None = None, say: Callable[[str], None] | None = None
+    ) -> int | None:
         """Ask the child to finish the session in flight and exit; its exit code (None: still running).
 
         `say` is told once if the wait lasts more than a second.
@@ -198,8 +205,10 @@ class ChildEngine:
         runtime = self.config.section("serve").runtime_dir
         while True:
             if not self.alive:
-                raise EngineProcessStopped(f"the engine process stopped before it served {self.db_path}",
-                                           self.log_tail() or "see `pmax --run` for the same error")
+                raise EngineProcessStopped(
+                    f"the engine process stopped before it served {self.db_path}",
+                    self.log_tail() or "see `pmax --run` for the same error",
+                )
             owner = find_owner(self.db_path, runtime)
             if owner is not None and owner.pid == self.pid:
                 return owner
@@ -322,8 +331,9 @@ class ChildEngine:
         finally:
             self._pending = None
 
-    def request_universe_change(self, add: Sequence[str] = (), remove: Sequence[str] = (),
-                                liquidate: Sequence[str] = ()) -> None:
+    def request_universe_change(
+        self, add: Sequence[str] = (), remove: Sequence[str] = (), liquidate: Sequence[str] = ()
+    ) -> None:
         """`Engine.request_universe_change` in the child (blocking: call it on a worker).
 
         Queued there for the start of its next session; a refusal (unknown ticker, a live
@@ -333,11 +343,17 @@ class ChildEngine:
         from engine.serve.client import send_control
 
         owner = self.connect()
-        reply = send_control(owner, "universe", {"add": list(add), "remove": list(remove),
-                                                "liquidate": list(liquidate)}, self.key, UNIVERSE_TIMEOUT_S)
+        reply = send_control(
+            owner,
+            "universe",
+            {"add": list(add), "remove": list(remove), "liquidate": list(liquidate)},
+            self.key,
+            UNIVERSE_TIMEOUT_S,
+        )
         if not reply.get("ok"):
-            raise PmaxError(str(reply.get("reason") or "the engine process refused the change"),
-                            reply.get("hint") or None)
+            raise PmaxError(
+                str(reply.get("reason") or "the engine process refused the change"), reply.get("hint") or None
+            )
 
 
 def _set_result(fut: asyncio.Future[Any], value: Any) -> None:

@@ -21,8 +21,9 @@ def _action(owner: OwnerInfo, kind: str, timeout_s: float, **body: Any) -> dict[
         payload = json.dumps({"token": owner.token, **body}).encode()
         results = list(client.do_action(fl.Action(kind, payload), options=fl.FlightCallOptions(timeout=timeout_s)))
     except fl.FlightError as exc:
-        raise OwnerGoneError(f"{owner.label} did not answer: {server_message(exc)}",
-                             "run the command again in a moment") from None
+        raise OwnerGoneError(
+            f"{owner.label} did not answer: {server_message(exc)}", "run the command again in a moment"
+        ) from None
     finally:
         client.close()
     return json.loads(results[0].body.to_pybytes()) if results else {}
@@ -33,8 +34,9 @@ def request_handover(owner: OwnerInfo, requester: str, timeout_s: float = 60.0) 
     return _action(owner, "handover", timeout_s, requester=requester)
 
 
-def send_control(owner: OwnerInfo, command: str, args: dict[str, Any] | None = None,
-                 key: str | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+def send_control(
+    owner: OwnerInfo, command: str, args: dict[str, Any] | None = None, key: str | None = None, timeout_s: float = 10.0
+) -> dict[str, Any]:
     """`pause`, `resume` or `step` the owner's loop, or `universe` {add, remove, liquidate},
     if it allows that (or `key` is its control key)."""
     return _action(owner, "control", timeout_s, command=command, args=args or {}, key=key)

@@ -68,8 +68,14 @@ class LoopChild:
         feed = None if self.live else build_feed(self.config, None)
         self.store = open_owned(self.db, "tui", self.config)
         try:
-            self.endpoint = StoreEndpoint.start(self.store, "tui", self.config, on_handover=self._hand_over,
-                                                on_control=self._control, control_key=self.key)
+            self.endpoint = StoreEndpoint.start(
+                self.store,
+                "tui",
+                self.config,
+                on_handover=self._hand_over,
+                on_control=self._control,
+                control_key=self.key,
+            )
             self.engine = build_engine(self.store, self.config, live=self.live, mode="tui", feed=feed)
             if self.endpoint is not None:
                 self.engine.subscribe(self.endpoint.publish)
@@ -155,14 +161,22 @@ class LoopChild:
     def _universe(self, args: dict[str, Any]) -> dict[str, Any]:
         hook = getattr(self.engine, UNIVERSE_HOOK, None)
         if hook is None:
-            return {"ok": False, "reason": "this engine cannot change its universe while it runs yet "
-                                           f"(no Engine.{UNIVERSE_HOOK})"}
+            return {
+                "ok": False,
+                "reason": f"this engine cannot change its universe while it runs yet (no Engine.{UNIVERSE_HOOK})",
+            }
         try:
-            result = hook(add=list(args.get("add") or []), remove=list(args.get("remove") or []),
-                          liquidate=list(args.get("liquidate") or []))
+            result = hook(
+                add=list(args.get("add") or []),
+                remove=list(args.get("remove") or []),
+                liquidate=list(args.get("liquidate") or []),
+            )
         except Exception as exc:  # noqa: BLE001 - a refused change is a reply, not a crash
-            return {"ok": False, "reason": str(getattr(exc, "message", None) or exc),
-                    "hint": getattr(exc, "hint", None)}
+            return {
+                "ok": False,
+                "reason": str(getattr(exc, "message", None) or exc),
+                "hint": getattr(exc, "hint", None),
+            }
         return {"state": "queued for the next session", "result": result}
 
     def _hand_over(self, requester: str) -> str | None:

@@ -32,8 +32,10 @@ __all__ = ["open_owned", "held_error"]
 def held_error(path: Path | str, owner: OwnerInfo, reason: str | None = None) -> DatabaseLockedError:
     """The refusal a writer gets while `owner` holds the file."""
     if owner.kind == "run":
-        hint = (f"readers (pmax, ask, validate, data check) attach to it by themselves; to write, wait "
-                f"for it to finish or stop it (kill {owner.pid})")
+        hint = (
+            f"readers (pmax, ask, validate, data check) attach to it by themselves; to write, wait "
+            f"for it to finish or stop it (kill {owner.pid})"
+        )
     else:
         hint = "quit that app (q) to write here; `pmax --run` may take over when [serve] yield_to_run = true"
     if reason:
@@ -41,8 +43,7 @@ def held_error(path: Path | str, owner: OwnerInfo, reason: str | None = None) ->
     return DatabaseLockedError(f"database {path} is in use by {owner.label}", hint)
 
 
-def open_owned(path: str | Path, kind: str, config: Any,
-               announce: Callable[[str], None] | None = None) -> Store:
+def open_owned(path: str | Path, kind: str, config: Any, announce: Callable[[str], None] | None = None) -> Store:
     """Open `path` read-write for a writer of `kind` ("run", "tui" or "import")."""
     if str(path) == ":memory:":
         return Store.open(path)

@@ -40,7 +40,7 @@ from engine.sqlguard import read_only_body
 
 __all__ = ["ReaderStore", "ReadConnection", "open_reader"]
 
-HOLD_S = 0.25           # idle seconds before the file is let go
+HOLD_S = 0.25  # idle seconds before the file is let go
 QUERY_TIMEOUT_S = 120.0
 Announce = Callable[[str], None]
 
@@ -84,7 +84,7 @@ class _Route:
                         if time.monotonic() > deadline:
                             raise OwnerGoneError(
                                 f"{owner.label} stopped answering: {server_message(exc)}",
-                                "run the command again; once the owner has exited it reads the file directly"
+                                "run the command again; once the owner has exited it reads the file directly",
                             ) from None
                 else:
                     try:
@@ -94,7 +94,8 @@ class _Route:
                             raise DatabaseLockedError(
                                 f"database {self.path} is in use{exc.holder} and nobody serves it",
                                 "that process does not share the file (not pmax, or [serve] enabled = false "
-                                "there); wait for it to finish or stop it") from None
+                                "there); wait for it to finish or stop it",
+                            ) from None
             time.sleep(0.2)
 
     # ---- the owner -----------------------------------------------------------------
@@ -224,8 +225,9 @@ class ReaderStore:
         self._route.close()
 
 
-def open_reader(path: str | Path, config: Any, announce: Announce | None = None,
-                must_exist: bool = True) -> ReaderStore:
+def open_reader(
+    path: str | Path, config: Any, announce: Announce | None = None, must_exist: bool = True
+) -> ReaderStore:
     """A reader of the database at `path`: attached to its owner, or on the file itself.
 
     Raises UsageError when the file does not exist, unless `must_exist` is false (the

@@ -38,9 +38,9 @@ class OwnerInfo:
     """What a reader needs to reach the owner of one database file."""
 
     pid: int
-    kind: str              # "run" (headless) or "tui"
+    kind: str  # "run" (headless) or "tui"
     db: str
-    socket: str            # grpc+unix:// URI
+    socket: str  # grpc+unix:// URI
     token: str
     started_at: str
     yield_to_run: bool = False
@@ -78,8 +78,10 @@ def runtime_dir(configured: str = "") -> Path:
     base = candidate_dirs(configured)[0]
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not _private(base):
-        raise UsageError(f"runtime folder {base} is not private to this user",
-                         "remove it, or set [serve] runtime_dir to a folder only you can open (chmod 700)")
+        raise UsageError(
+            f"runtime folder {base} is not private to this user",
+            "remove it, or set [serve] runtime_dir to a folder only you can open (chmod 700)",
+        )
     return base
 
 
@@ -100,14 +102,21 @@ def owner_paths(db: str | Path, configured_dir: str = "") -> tuple[Path, Path]:
     return base / f"{key}.json", base / f"{key}.sock"
 
 
-def new_owner(db: str | Path, kind: str, configured_dir: str = "", *,
-              yield_to_run: bool = False, allow_control: bool = False) -> OwnerInfo:
+def new_owner(
+    db: str | Path, kind: str, configured_dir: str = "", *, yield_to_run: bool = False, allow_control: bool = False
+) -> OwnerInfo:
     """The owner record this process will publish once its endpoint listens."""
     _, sock = owner_paths(db, configured_dir)
-    return OwnerInfo(pid=os.getpid(), kind=kind, db=str(Path(db).expanduser().resolve()),
-                     socket=f"grpc+unix://{sock}", token=secrets.token_hex(16),
-                     started_at=dt.datetime.now().isoformat(timespec="seconds"),
-                     yield_to_run=yield_to_run, allow_control=allow_control)
+    return OwnerInfo(
+        pid=os.getpid(),
+        kind=kind,
+        db=str(Path(db).expanduser().resolve()),
+        socket=f"grpc+unix://{sock}",
+        token=secrets.token_hex(16),
+        started_at=dt.datetime.now().isoformat(timespec="seconds"),
+        yield_to_run=yield_to_run,
+        allow_control=allow_control,
+    )
 
 
 def publish_owner(info: OwnerInfo, configured_dir: str = "") -> None:

@@ -46,7 +46,7 @@ HEARTBEAT_S = 1.0
 CACHE_S = 5.0
 _BEFORE_COMMIT = ("CycleStarted",)
 CACHE_ENTRIES = 256
-Handover = Callable[[str], str | None]   # requester label -> None (done) or a refusal reason
+Handover = Callable[[str], str | None]  # requester label -> None (done) or a refusal reason
 # (command, args, trusted) -> what happened: a state word, or a reply dict ({"ok", "reason"…})
 Control = Callable[[str, dict[str, Any], bool], "str | dict[str, Any]"]
 
@@ -127,22 +127,33 @@ class _FlightStore(fl.FlightServerBase):
             reply = self._endpoint.hand_over(str(req.get("requester", "another pmax")))
         elif kind == "control":
             args = req.get("args")
-            reply = self._endpoint.control(str(req.get("command", "")), args if isinstance(args, dict) else {},
-                                           req.get("key"))
+            reply = self._endpoint.control(
+                str(req.get("command", "")), args if isinstance(args, dict) else {}, req.get("key")
+            )
         else:
             raise fl.FlightServerError(REFUSED + f"unknown action {kind!r}")
         yield fl.Result(json.dumps(reply, default=str).encode())
 
     def list_actions(self, context: fl.ServerCallContext) -> list[tuple[str, str]]:
-        return [("hello", "the owner record"), ("handover", "let go of the file"),
-                ("control", "pause, resume or step the loop; change its universe")]
+        return [
+            ("hello", "the owner record"),
+            ("handover", "let go of the file"),
+            ("control", "pause, resume or step the loop; change its universe"),
+        ]
 
 
 class StoreEndpoint:
     """Serves one open `Store` for as long as this process owns the file."""
 
-    def __init__(self, store: Any, info: OwnerInfo, runtime: str,
-                 on_handover: Handover | None, on_control: Control | None, control_key: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        info: OwnerInfo,
+        runtime: str,
+        on_handover: Handover | None,
+        on_control: Control | None,
+        control_key: str | None = None,
+    ) -> None:
         self.store = store
         self.info = info
         self.hub = _EventHub()
@@ -158,15 +169,28 @@ class StoreEndpoint:
         self._cursors = threading.local()
 
     @classmethod
-    def start(cls, store: Any, kind: str, config: Any, *, on_handover: Handover | None = None,
-              on_control: Control | None = None, control_key: str | None = None) -> StoreEndpoint | None:
+    def start(
+        cls,
+        store: Any,
+        kind: str,
+        config: Any,
+        *,
+        on_handover: Handover | None = None,
+        on_control: Control | None = None,
+        control_key: str | None = None,
+    ) -> StoreEndpoint | None:
         """Listen and publish the owner file; None when `[serve] enabled = false` or in-memory."""
         serve = config.section("serve")
         if not serve.enabled or str(store.path) == ":memory:":
             return None
         runtime = serve.runtime_dir
-        info = new_owner(store.path, kind, runtime, yield_to_run=serve.yield_to_run and kind == "tui",
-                         allow_control=serve.allow_control)
+        info = new_owner(
+            store.path,
+            kind,
+            runtime,
+            yield_to_run=serve.yield_to_run and kind == "tui",
+            allow_control=serve.allow_control,
+        )
         endpoint = cls(store, info, runtime, on_handover, on_control, control_key)
         _, sock = owner_paths(store.path, runtime)
         sock.unlink(missing_ok=True)  # we hold the DuckDB lock, so any earlier owner is gone
@@ -212,19 +236,23 @@ class StoreEndpoint:
 
     def hand_over(self, requester: str) -> dict[str, Any]:
         if self.info.kind != "tui" or not self.info.yield_to_run or self._on_handover is None:
-            return {"ok": False, "reason": f"{self.info.label} does not hand the database over "
-                                           "([serve] yield_to_run = false)"}
+            return {
+                "ok": False,
+                "reason": f"{self.info.label} does not hand the database over ([serve] yield_to_run = false)",
+            }
         refusal = self._on_handover(requester)
         return {"ok": refusal is None, "reason": refusal}
 
     def control(self, command: str, args: dict[str, Any] | None = None, key: Any = None) -> dict[str, Any]:
         if self._on_control is None:  # a headless run goes to its end: nobody pauses a scheduled job
-            return {"ok": False, "reason": f"{self.info.label} does not take loop commands "
-                                           f"(a headless run goes to its end; stop it with kill {self.info.pid})"}
+            return {
+                "ok": False,
+                "reason": f"{self.info.label} does not take loop commands "
+                f"(a headless run goes to its end; stop it with kill {self.info.pid})",
+            }
         trusted = self._control_key is not None and key == self._control_key
         if not trusted and not self.info.allow_control:
-            return {"ok": False, "reason": f"{self.info.label} does not take commands "
-                                           "([serve] allow_control = false)"}
+            return {"ok": False, "reason": f"{self.info.label} does not take commands ([serve] allow_control = false)"}
         result = self._on_control(command, dict(args or {}), trusted)
         if isinstance(result, dict):
             return {"ok": True, **result}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 REFUSED = "refused: "
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EVENT_TYPES: dict[str, type] = {}
-_KNOWN: dict[str, type] = {}   # event classes rebuilt as themselves (isinstance works on them)
+_KNOWN: dict[str, type] = {}  # event classes rebuilt as themselves (isinstance works on them)
 
 
 def register_events(*classes: type) -> None:
@@ -44,7 +44,7 @@ def encode_value(value: Any) -> Any:
 
 def decode_value(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
-        (tag, text), = value.items()
+        ((tag, text),) = value.items()
         if tag == "$date":
             return dt.date.fromisoformat(text)
         if tag == "$datetime":
@@ -55,14 +55,14 @@ def decode_value(value: Any) -> Any:
 
 
 def query_ticket(token: str, sql: str, params: Any) -> bytes:
-    return json.dumps({"token": token, "sql": sql,
-                       "params": encode_value(list(params or []))}).encode()
+    return json.dumps({"token": token, "sql": sql, "params": encode_value(list(params or []))}).encode()
 
 
 def event_json(event: Any) -> str:
     """An engine event as `{"type": name, "fields": {...}}`."""
-    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)} \
-        if dataclasses.is_dataclass(event) else {}
+    fields = (
+        {f.name: getattr(event, f.name) for f in dataclasses.fields(event)} if dataclasses.is_dataclass(event) else {}
+    )
     return json.dumps({"type": type(event).__name__, "fields": fields}, default=str)
 
 
@@ -86,8 +86,10 @@ def event_from_json(text: str) -> Any:
     `RemoteEvent` whose `type(e).__name__` is the owner's class name."""
     data = json.loads(text)
     name = str(data.get("type", "Event"))
-    fields = {k: dt.date.fromisoformat(v) if isinstance(v, str) and _DATE.match(v) else v
-              for k, v in (data.get("fields") or {}).items()}
+    fields = {
+        k: dt.date.fromisoformat(v) if isinstance(v, str) and _DATE.match(v) else v
+        for k, v in (data.get("fields") or {}).items()
+    }
     known = _KNOWN.get(name)
     if known is not None:
         try:
@@ -111,8 +113,13 @@ def server_message(exc: BaseException) -> str:
 def _register_engine_events() -> None:
     from engine import events
 
-    register_events(*(c for c in vars(events).values()
-                      if isinstance(c, type) and issubclass(c, events.Event) and c is not events.Event))
+    register_events(
+        *(
+            c
+            for c in vars(events).values()
+            if isinstance(c, type) and issubclass(c, events.Event) and c is not events.Event
+        )
+    )
 
 
 _register_engine_events()

@@ -27,7 +27,7 @@ class OrderFilled(Event):
     side: str
     qty: int
     price: float
-    status: str                 # filled | partially_filled
+    status: str  # filled | partially_filled
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class OrderCancelled(Event):
     session: dt.date
     order_id: str
     ticker: str
-    status: str                 # cancelled | rejected
+    status: str  # cancelled | rejected
     reason: str
 
 
@@ -46,10 +46,27 @@ def broker_costs(ctx: CycleContext) -> BrokerCosts:
 def open_orders(ctx: CycleContext) -> list[Order]:
     rows = ctx.con.execute(
         f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account = ? AND status = 'new' AND as_of < ? "
-        "ORDER BY order_id", [ctx.account, ctx.session]).fetchall()
-    return [Order(oid, acc, as_of, t, side, int(q), typ, None if lp is None else float(lp), st, why or "",
-                  intent, int(fq or 0), None)
-            for oid, acc, as_of, t, side, q, typ, lp, st, why, intent, fq, _u in rows]
+        "ORDER BY order_id",
+        [ctx.account, ctx.session],
+    ).fetchall()
+    return [
+        Order(
+            oid,
+            acc,
+            as_of,
+            t,
+            side,
+            int(q),
+            typ,
+            None if lp is None else float(lp),
+            st,
+            why or "",
+            intent,
+            int(fq or 0),
+            None,
+        )
+        for oid, acc, as_of, t, side, q, typ, lp, st, why, intent, fq, _u in rows
+    ]
 
 
 def session_bars(ctx: CycleContext) -> dict[str, Bar]:
@@ -58,22 +75,29 @@ def session_bars(ctx: CycleContext) -> dict[str, Bar]:
     if b.empty:
         return {}
     b = b[b["date"] == ctx.session]
-    return {t: Bar(float(o), float(h), float(lo), float(c), float(v))
-            for t, o, h, lo, c, v in zip(b["ticker"], b["open"], b["high"], b["low"], b["close"], b["volume"])}
+    return {
+        t: Bar(float(o), float(h), float(lo), float(c), float(v))
+        for t, o, h, lo, c, v in zip(b["ticker"], b["open"], b["high"], b["low"], b["close"], b["volume"])
+    }
 
 
 def write_order_updates(ctx: CycleContext, orders: list[Order]) -> None:
     if not orders:
         return
-    upd = pd.DataFrame({
-        "order_id": [o.order_id for o in orders], "status": [o.status for o in orders],
-        "reason": [o.reason for o in orders], "filled_qty": [o.filled_qty for o in orders],
-        "updated_session": [o.updated_session for o in orders],
-    })
+    upd = pd.DataFrame(
+        {
+            "order_id": [o.order_id for o in orders],
+            "status": [o.status for o in orders],
+            "reason": [o.reason for o in orders],
+            "filled_qty": [o.filled_qty for o in orders],
+            "updated_session": [o.updated_session for o in orders],
+        }
+    )
     _pmax_order_upd = upd  # replacement scan (no register(): see docs/ARCHITECTURE.md)
     ctx.con.execute(
         "UPDATE orders SET status = u.status, reason = u.reason, filled_qty = u.filled_qty, "
-        "updated_session = u.updated_session FROM _pmax_order_upd u WHERE orders.order_id = u.order_id")
+        "updated_session = u.updated_session FROM _pmax_order_upd u WHERE orders.order_id = u.order_id"
+    )
 
 
 class BrokerFillStage(Stage):
@@ -84,8 +108,9 @@ class BrokerFillStage(Stage):
         if not orders:
             return
         book = current_book(ctx).copy()
-        fills_before = ctx.con.execute("SELECT count(*) FROM fills WHERE account = ? AND date = ?",
-                                       [ctx.account, ctx.session]).fetchall()[0][0]
+        fills_before = ctx.con.execute(
+            "SELECT count(*) FROM fills WHERE account = ? AND date = ?", [ctx.account, ctx.session]
+        ).fetchall()[0][0]
         if fills_before:  # never fill twice: this session's fills are already booked
             return
         broker = PaperBroker(broker_costs(ctx))

@@ -41,8 +41,21 @@ from engine.universe import managed_tickers
 
 log = logging.getLogger(__name__)
 
-FORECAST_DB_COLUMNS = ["account", "as_of", "ticker", "model", "horizon", "mean", "lower", "upper", "level",
-                       "prob_up", "vol", "target_date", "drivers"]
+FORECAST_DB_COLUMNS = [
+    "account",
+    "as_of",
+    "ticker",
+    "model",
+    "horizon",
+    "mean",
+    "lower",
+    "upper",
+    "level",
+    "prob_up",
+    "vol",
+    "target_date",
+    "drivers",
+]
 
 
 @dataclass(frozen=True)
@@ -113,15 +126,19 @@ class ForecastStage(Stage):
         if st is None:
             names = list(fc.models)
             st = ctx.state[self.name] = {
-                "bank": ModelBank(names, {n: model_params(ctx.config, n) for n in names},
-                                  seed=ctx.config.app.seed, device=ctx.device,
-                                  workers=fc.workers, parallel_min_tickers=fc.parallel_min_tickers),
+                "bank": ModelBank(
+                    names,
+                    {n: model_params(ctx.config, n) for n in names},
+                    seed=ctx.config.app.seed,
+                    device=ctx.device,
+                    workers=fc.workers,
+                    parallel_min_tickers=fc.parallel_min_tickers,
+                ),
             }
         bank: ModelBank = st["bank"]
         # Every index below reaches at most this far back, so the bounded list gives the
         # same dates as the whole history (it is the whole history while that is shorter).
-        need = (max(fc.fit_window, fc.predict_window, fc.weight_window)
-                + fc.refit_every + _swap_after(fc) + 2)
+        need = max(fc.fit_window, fc.predict_window, fc.weight_window) + fc.refit_every + _swap_after(fc) + 2
         sessions = ctx.sessions(lookback=need)
         if not sessions:
             return
@@ -138,12 +155,13 @@ class ForecastStage(Stage):
                     bank.fit_day[name], bank.models[name], bank.snapshots[name] = restored
         live_day = {n: self._live_day(ctx, sessions, bank, n, n in background) for n in bank.names}
         swapped = self._swap_in(st, bank, live_day)
-        to_fit = [n for n in bank.names
-                  if (k == 0 and n not in background) or bank.fit_day.get(n) != live_day[n]]
+        to_fit = [n for n in bank.names if (k == 0 and n not in background) or bank.fit_day.get(n) != live_day[n]]
         fit_days = sorted({live_day[n] for n in to_fit})
         start_bg = [n for n in bank.names if n in background and k == 0 and live_day[n] != sessions[-1]]
-        panels = {day: self._panel(ctx, sessions, day, fc.fit_window, tickers)
-                  for day in sorted({*fit_days, *([sessions[-1]] if start_bg else [])})}
+        panels = {
+            day: self._panel(ctx, sessions, day, fc.fit_window, tickers)
+            for day in sorted({*fit_days, *([sessions[-1]] if start_bg else [])})
+        }
         if panels:
             bank.executor(next(iter(panels.values())).n_tickers)  # any process pool before the threads start
         early_bg = [n for n in start_bg if n not in to_fit]  # the rest warm-start from this cycle's fit
@@ -194,8 +212,7 @@ class ForecastStage(Stage):
         return set(fc.background_refit) & set(fc.models) if _swap_after(fc) > 0 else set()
 
     @staticmethod
-    def _live_day(ctx: CycleContext, sessions: list[dt.date], bank: ModelBank, name: str,
-                  background: bool) -> dt.date:
+    def _live_day(ctx: CycleContext, sessions: list[dt.date], bank: ModelBank, name: str, background: bool) -> dt.date:
         """The session whose data the fit that forecasts today saw.
 
         The last refit session; for a background model before its swap, the refit before
@@ -205,14 +222,20 @@ class ForecastStage(Stage):
         fc = ctx.config.forecast
         k = ctx.session_index % fc.refit_every
         last = sessions[max(0, len(sessions) - 1 - k)]
-        if (background and k < _swap_after(fc) and ctx.session_index - k >= fc.refit_every
-                and name in bank.models and bank.fit_day.get(name) != last):
+        if (
+            background
+            and k < _swap_after(fc)
+            and ctx.session_index - k >= fc.refit_every
+            and name in bank.models
+            and bank.fit_day.get(name) != last
+        ):
             return sessions[max(0, len(sessions) - 1 - k - fc.refit_every)]  # not swapped in yet
         return last
 
     @staticmethod
-    def _start_background(st: dict[str, Any], bank: ModelBank, names: list[str], day: dt.date,
-                          panel: Panel, horizons: list[int]) -> None:
+    def _start_background(
+        st: dict[str, Any], bank: ModelBank, names: list[str], day: dt.date, panel: Panel, horizons: list[int]
+    ) -> None:
         """Fit `names` on data up to `day` on the background thread (one at a time, in order)."""
         if "background" not in st:
             st["background"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-refit")
@@ -237,8 +260,7 @@ class ForecastStage(Stage):
         return swapped
 
     @staticmethod
-    def _panel(ctx: CycleContext, sessions: list[dt.date], end: dt.date, rows: int,
-               tickers: list[str] | None) -> Panel:
+    def _panel(ctx: CycleContext, sessions: list[dt.date], end: dt.date, rows: int, tickers: list[str] | None) -> Panel:
         """Bars of the last `rows` sessions up to `end` (a pure function of stored bars ≤ end)."""
         pos = sessions.index(end)
         start = sessions[max(0, pos - rows + 1)]
@@ -255,7 +277,9 @@ class ForecastStage(Stage):
             origin = pd.Timestamp(panel.dates[-1 - h]).date()
             matured = ctx.con.execute(
                 "SELECT as_of, ticker, model, horizon, mean, lower, upper, prob_up FROM forecasts "
-                "WHERE account = ? AND as_of = ? AND horizon = ?", [ctx.account, origin, h]).df()
+                "WHERE account = ? AND as_of = ? AND horizon = ?",
+                [ctx.account, origin, h],
+            ).df()
             if matured.empty:
                 continue
             actual = pd.Series(lc[-1] - lc[-1 - h], index=list(panel.tickers))
@@ -263,14 +287,16 @@ class ForecastStage(Stage):
         if scored:
             upsert(ctx.con, "model_scores", pd.concat(scored, ignore_index=True))
 
-    def _weights(self, ctx: CycleContext, sessions: list[dt.date], names: list[str],
-                 horizons: list[int]) -> pd.DataFrame:
+    def _weights(
+        self, ctx: CycleContext, sessions: list[dt.date], names: list[str], horizons: list[int]
+    ) -> pd.DataFrame:
         fc = ctx.config.forecast
         window = fc.weight_window
         since = sessions[max(0, len(sessions) - window)]
         daily = ctx.con.execute(DAILY_SQL, [ctx.account, ctx.session, since]).df()
-        w = compute_weights(daily, names, horizons, min_scored=fc.min_scored,
-                            require_significance=fc.require_significance)
+        w = compute_weights(
+            daily, names, horizons, min_scored=fc.min_scored, require_significance=fc.require_significance
+        )
         # Keyed on this session (as_of): always new rows, so a plain INSERT (no REPLACE probe).
         append(ctx.con, "model_weights", w.assign(account=ctx.account, as_of=ctx.session))
         return w
@@ -279,14 +305,12 @@ class ForecastStage(Stage):
     def _write_importance(ctx: CycleContext, model: Any, refit_day: dt.date) -> None:
         imp = model.feature_importance()
         if imp is not None and not imp.empty:
-            upsert(ctx.con, "feature_importance",
-                   imp.assign(account=ctx.account, as_of=refit_day, model=model.name))
+            upsert(ctx.con, "feature_importance", imp.assign(account=ctx.account, as_of=refit_day, model=model.name))
 
     @staticmethod
     def _write_forecasts(ctx: CycleContext, df: pd.DataFrame, horizons: list[int]) -> int:
         if df.empty:
             return 0
         targets = {h: session_after(ctx.session, h) for h in horizons}  # NYSE sessions, holidays skipped
-        df = df.assign(account=ctx.account, as_of=ctx.session,
-                       target_date=df["horizon"].map(targets))
+        df = df.assign(account=ctx.account, as_of=ctx.session, target_date=df["horizon"].map(targets))
         return append(ctx.con, "forecasts", df[FORECAST_DB_COLUMNS])  # keyed on as_of: always new

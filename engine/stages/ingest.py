@@ -27,8 +27,9 @@ class IngestStage(Stage):
             gate = ctx.state["quality_gate"] = QualityGate(ctx.config)
         backfill = ctx.state.pop(BACKFILL_KEY, None)
         if backfill is not None and not backfill.empty:  # names joining the universe: gated like warm-up
-            write_gated(ctx.con, gate.check(backfill, None), getattr(batch, "source", "replay"),
-                        found_session=ctx.session)
+            write_gated(
+                ctx.con, gate.check(backfill, None), getattr(batch, "source", "replay"), found_session=ctx.session
+            )
         if bars.empty:
             return
         lookback = gate.history_sessions

@@ -65,7 +65,9 @@ def load_targets(ctx: CycleContext) -> tuple[dict[str, float], dict[str, float]]
         return cached[1], cached[2]
     rows = ctx.con.execute(
         "SELECT ticker, target_weight, expected_return, validated, tilt FROM signals "
-        "WHERE account = ? AND as_of = ? ORDER BY ticker", [ctx.account, ctx.session]).fetchall()
+        "WHERE account = ? AND as_of = ? ORDER BY ticker",
+        [ctx.account, ctx.session],
+    ).fetchall()
     targets = {t: float(w) for t, w, _e, _v, _tl in rows if w is not None}
     edges = {t: (float(e) if v and tl and e is not None else 0.0) for t, _w, e, v, tl in rows}
     return targets, edges
@@ -73,8 +75,9 @@ def load_targets(ctx: CycleContext) -> tuple[dict[str, float], dict[str, float]]
 
 def load_bases(ctx: CycleContext) -> dict[str, float]:
     """Each signalled ticker's base weight this session (the benchmark after overlays)."""
-    rows = ctx.con.execute("SELECT ticker, base_weight FROM signals WHERE account = ? AND as_of = ?",
-                           [ctx.account, ctx.session]).fetchall()
+    rows = ctx.con.execute(
+        "SELECT ticker, base_weight FROM signals WHERE account = ? AND as_of = ?", [ctx.account, ctx.session]
+    ).fetchall()
     return {t: float(w) for t, w in rows if w is not None}
 
 
@@ -94,7 +97,8 @@ def turnover_budget_left(ctx: CycleContext, equity: float) -> float:
         "SELECT (SELECT count(*) FROM s), (SELECT coalesce(sum(f.qty * f.price), 0) FROM fills f "
         "JOIN orders o USING (order_id) WHERE f.account = ? AND o.intent NOT IN ('fund', 'flatten') "
         "AND f.date > coalesce((SELECT min(as_of) FROM s), DATE '0001-01-01'))",
-        [ctx.account, ctx.session, BUDGET_WINDOW - 1, ctx.account]).fetchall()[0]
+        [ctx.account, ctx.session, BUDGET_WINDOW - 1, ctx.account],
+    ).fetchall()[0]
     sessions, traded = int(row[0]) + 1, float(row[1])
     allowed = ctx.config.portfolio.turnover_budget * equity * sessions / BUDGET_WINDOW
     return max(0.0, allowed - 0.5 * traded)
@@ -103,17 +107,18 @@ def turnover_budget_left(ctx: CycleContext, equity: float) -> float:
 def check_limits(ctx: CycleContext) -> CheckLimits:
     r, p, b = ctx.config.risk, ctx.config.portfolio, ctx.config.broker
     return CheckLimits(
-        max_position=p.max_position, max_gross=p.max_gross,
+        max_position=p.max_position,
+        max_gross=p.max_gross,
         max_trades_per_session=r.max_trades_per_session,
         fat_finger_price_pct=r.fat_finger_price_pct,
         fat_finger_notional_pct=r.fat_finger_notional_pct,
         max_participation=r.max_participation,
         cost_bps=b.slippage_bps + b.commission_bps,
-        cash_cushion_bps=r.cash_cushion_bps)
+        cash_cushion_bps=r.cash_cushion_bps,
+    )
 
 
-def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
-                   edges: dict[str, float]) -> list[Order]:
+def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float], edges: dict[str, float]) -> list[Order]:
     """Whole-share rebalance legs that pass the drift and benefit rules, as orders."""
     p = ctx.config.portfolio
     order_type = p.order_type
@@ -134,14 +139,24 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
     # drifting benchmark can outgrow the cap; trimming it back is risk control, not a bet).
     cap = p.max_position
     bases = {t: min(max(b, -cap), cap) for t, b in load_bases(ctx).items()}
-    legs = rebalance_legs(cur, tgt, px, a.equity, np.array([edges.get(t, 0.0) for t in names]),
-                          drift_threshold=p.drift_threshold, cost_bps=cost_bps,
-                          tracking_value_bps=p.tracking_value_bps,
-                          drift_relative=p.drift_relative, force=force,
-                          base_weights=np.array([bases.get(t, 0.0) for t in names]))
+    legs = rebalance_legs(
+        cur,
+        tgt,
+        px,
+        a.equity,
+        np.array([edges.get(t, 0.0) for t in names]),
+        drift_threshold=p.drift_threshold,
+        cost_bps=cost_bps,
+        tracking_value_bps=p.tracking_value_bps,
+        drift_relative=p.drift_relative,
+        force=force,
+        base_weights=np.array([bases.get(t, 0.0) for t in names]),
+    )
     # Funding an all-cash book into its base is not discretionary turnover.
     funding = not flatten and not a.book.positions
-    if not flatten and not funding and min(a.ks.exposure_scale, a.ks.active_scale) >= 1.0:  # risk cuts never wait for budget
+    if (
+        not flatten and not funding and min(a.ks.exposure_scale, a.ks.active_scale) >= 1.0
+    ):  # risk cuts never wait for budget
         legs = fit_turnover_budget(legs, px, turnover_budget_left(ctx, a.equity), exempt=force)
     legs = fit_gross_budget(legs, cur, px, a.equity, p.max_gross)
     intent = "flatten" if flatten else ("fund" if funding else "rebalance")
@@ -154,18 +169,35 @@ def propose_orders(ctx: CycleContext, a: Assessment, targets: dict[str, float],
         limit = None
         if order_type == "limit":
             limit = round(px[leg.index] * (1 + off if side == "BUY" else 1 - off), 2)
-        why = "drawdown stop: flatten" if flatten else (
-            "not a tradable target: exit" if force[leg.index] else leg.reason)
+        why = (
+            "drawdown stop: flatten" if flatten else ("not a tradable target: exit" if force[leg.index] else leg.reason)
+        )
         kind = intent
         if t in selling and not flatten:
             kind, why = "liquidate", "removed from the watchlist: liquidate at the next open"
-        orders.append(Order(order_id(ctx.account, ctx.session, t, kind), ctx.account, ctx.session, t,
-                            side, abs(leg.qty), order_type, limit, "new", why, kind, 0, ctx.session))
+        orders.append(
+            Order(
+                order_id(ctx.account, ctx.session, t, kind),
+                ctx.account,
+                ctx.session,
+                t,
+                side,
+                abs(leg.qty),
+                order_type,
+                limit,
+                "new",
+                why,
+                kind,
+                0,
+                ctx.session,
+            )
+        )
     return orders
 
 
-def fit_gross_budget(legs: list[RebalanceLeg], cur: np.ndarray, px: np.ndarray, equity: float,
-                     max_gross: float) -> list[RebalanceLeg]:
+def fit_gross_budget(
+    legs: list[RebalanceLeg], cur: np.ndarray, px: np.ndarray, equity: float, max_gross: float
+) -> list[RebalanceLeg]:
     """Scales buys down (whole shares) so the book after every leg stays within the
     gross cap: names left alone because their drift is small keep their weight."""
     after = cur.astype(float).copy()
@@ -201,16 +233,22 @@ class PortfolioStage(Stage):
         if not proposed:
             return
         ids = [o.order_id for o in proposed]
-        existing = {r[0] for r in ctx.con.execute(
-            "SELECT order_id FROM orders WHERE list_contains(?, order_id)", [ids]).fetchall()}
+        existing = {
+            r[0]
+            for r in ctx.con.execute("SELECT order_id FROM orders WHERE list_contains(?, order_id)", [ids]).fetchall()
+        }
         view = a.view
         adv = view.adv(20)
         cc = CheckContext(
-            equity=a.equity, cash=a.book.cash,
+            equity=a.equity,
+            cash=a.book.cash,
             positions={t: q for t, (q, _c) in a.book.positions.items()},
-            closes=dict(a.prices), adv20={t: float(adv[i]) for i, t in enumerate(view.tickers)},
+            closes=dict(a.prices),
+            adv20={t: float(adv[i]) for i, t in enumerate(view.tickers)},
             halt_buys=a.ks.halt_buys_reason if a.ks.halt_buys else None,
-            ticker_halts=dict(a.ks.ticker_halts), existing_ids=existing)
+            ticker_halts=dict(a.ks.ticker_halts),
+            existing_ids=existing,
+        )
         checked = [o for o in run_checks(proposed, cc, check_limits(ctx)) if o.order_id not in existing]
         if not checked:
             return

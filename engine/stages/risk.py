@@ -32,10 +32,10 @@ class RiskLimitBreached(Event):
     """A kill switch tripped at this session's close."""
 
     session: dt.date
-    limit: str          # daily_loss | drawdown_halve | drawdown_flatten | market_shock | cooldown | ticker
+    limit: str  # daily_loss | drawdown_halve | drawdown_flatten | market_shock | cooldown | ticker
     value: float
     threshold: float
-    action: str         # halt_buys | halve_exposure | flatten | halt_ticker
+    action: str  # halt_buys | halve_exposure | flatten | halt_ticker
     detail: str
 
 
@@ -64,16 +64,28 @@ def _mc(ctx: CycleContext, r: np.ndarray, w: np.ndarray) -> dict[str, object]:
     try:
         from engine.gpu.montecarlo import mc_var_cvar
 
-        res = mc_var_cvar(r, w, n_paths, levels=(0.95, 0.99), method=rc.mc_method,
-                          device=ctx.device, seed=ctx.config.app.seed + int(ctx.session_index))
+        res = mc_var_cvar(
+            r,
+            w,
+            n_paths,
+            levels=(0.95, 0.99),
+            method=rc.mc_method,
+            device=ctx.device,
+            seed=ctx.config.app.seed + int(ctx.session_index),
+        )
     except (ImportError, PmaxError, np.linalg.LinAlgError):
         return {}
-    return {"var_mc_95": res.var[0.95], "var_mc_99": res.var[0.99], "cvar_mc_95": res.cvar[0.95],
-            "cvar_mc_99": res.cvar[0.99], "mc_paths": int(res.n_paths), "mc_device": str(res.device)}
+    return {
+        "var_mc_95": res.var[0.95],
+        "var_mc_99": res.var[0.99],
+        "cvar_mc_95": res.cvar[0.95],
+        "cvar_mc_99": res.cvar[0.99],
+        "mc_paths": int(res.n_paths),
+        "mc_device": str(res.device),
+    }
 
 
-def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray,
-            market: np.ndarray) -> str | None:
+def _stress(ctx: CycleContext, held: list[str], w: np.ndarray, r: np.ndarray, market: np.ndarray) -> str | None:
     if not ctx.config.risk.stress or not held:
         return None
     from engine.portfolio.stress import stress_test
@@ -90,8 +102,9 @@ def _garch_vols(ctx: CycleContext) -> dict[str, float]:
     return {t: v * math.sqrt(252.0) for t, v in garch_vols(ctx, 1).items() if v > 0}
 
 
-def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, net: float,
-             daily_return: float) -> dict[str, Any]:
+def risk_row(
+    ctx: CycleContext, a: Assessment, drawdown: float, gross: float, net: float, daily_return: float
+) -> dict[str, Any]:
     """Every measure of the `risk` row for this session."""
     view = a.view
     held = [t for t in sorted(a.book.positions) if view.col(t) is not None]
@@ -107,8 +120,10 @@ def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, ne
         row[f"var_param_{tag}"] = _nan_none(rk.var_param(port, lvl))
         row[f"cvar_param_{tag}"] = _nan_none(rk.cvar_param(port, lvl))
     row.update(_mc(ctx, r, w))
-    hist = ctx.con.execute("SELECT daily_return FROM equity WHERE account = ? AND as_of < ? "
-                           "ORDER BY as_of DESC LIMIT 62", [ctx.account, ctx.session]).fetchall()
+    hist = ctx.con.execute(
+        "SELECT daily_return FROM equity WHERE account = ? AND as_of < ? ORDER BY as_of DESC LIMIT 62",
+        [ctx.account, ctx.session],
+    ).fetchall()
     realised = np.array([daily_return] + [float(x[0] or 0.0) for x in hist])
     row["realised_vol"] = _nan_none(rk.annual_vol(realised))
     gv = _garch_vols(ctx)
@@ -136,8 +151,10 @@ def risk_row(ctx: CycleContext, a: Assessment, drawdown: float, gross: float, ne
     if placed is not None and placed[0] == ctx.session:
         n_orders = sum(o.status != "rejected" for o in placed[1])
     else:
-        n_orders = ctx.con.execute("SELECT count(*) FROM orders WHERE account = ? AND as_of = ? "
-                                   "AND status <> 'rejected'", [ctx.account, ctx.session]).fetchall()[0][0]
+        n_orders = ctx.con.execute(
+            "SELECT count(*) FROM orders WHERE account = ? AND as_of = ? AND status <> 'rejected'",
+            [ctx.account, ctx.session],
+        ).fetchall()[0][0]
     util = {
         "gross": gross / p.max_gross,
         "max_position": (float(np.max(np.abs(w))) if held else 0.0) / p.max_position,
@@ -160,10 +177,19 @@ class RiskStage(Stage):
         eq = a.equity
         cash0 = ctx.config.portfolio.initial_cash
         reconcile(ctx.con, ctx.account, ctx.session, cash0, a.book, a.prices, eq)
-        pos = [{"account": ctx.account, "as_of": ctx.session, "ticker": t, "qty": q, "avg_cost": c,
-                "close": a.prices[t], "market_value": a.market_values[t],
-                "weight": a.market_values[t] / eq if eq else 0.0}
-               for t, (q, c) in sorted(a.book.positions.items())]
+        pos = [
+            {
+                "account": ctx.account,
+                "as_of": ctx.session,
+                "ticker": t,
+                "qty": q,
+                "avg_cost": c,
+                "close": a.prices[t],
+                "market_value": a.market_values[t],
+                "weight": a.market_values[t] / eq if eq else 0.0,
+            }
+            for t, (q, c) in sorted(a.book.positions.items())
+        ]
         if pos:
             append(ctx.con, "positions", pd.DataFrame(pos))
         gross = sum(abs(v) for v in a.market_values.values()) / eq if eq else 0.0
@@ -171,12 +197,22 @@ class RiskStage(Stage):
         peak = max(a.prior.peak or eq, eq)
         drawdown = eq / peak - 1.0 if peak > 0 else 0.0
         daily = eq / a.prior.equity - 1.0 if a.prior.equity else 0.0
-        insert_row(ctx.con, "equity", {
-            "account": ctx.account, "as_of": ctx.session, "cash": a.book.cash, "equity": eq,
-            "gross": gross, "net": net, "drawdown": drawdown, "daily_return": daily})
+        insert_row(
+            ctx.con,
+            "equity",
+            {
+                "account": ctx.account,
+                "as_of": ctx.session,
+                "cash": a.book.cash,
+                "equity": eq,
+                "gross": gross,
+                "net": net,
+                "drawdown": drawdown,
+                "daily_return": daily,
+            },
+        )
         row = risk_row(ctx, a, drawdown, gross, net, daily)
         insert_row(ctx.con, "risk", row)
         for b in a.ks.breaches:
             ctx.publish(RiskLimitBreached(ctx.session, b.limit, b.value, b.threshold, b.action, b.detail))
-        ctx.publish(RiskUpdated(ctx.session, eq, drawdown, row.get("var_hist_95"), bool(a.ks.halted),
-                                a.ks.reason))
+        ctx.publish(RiskUpdated(ctx.session, eq, drawdown, row.get("var_hist_95"), bool(a.ks.halted), a.ks.reason))

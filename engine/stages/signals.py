@@ -63,7 +63,9 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
         "AND d.horizon = e.horizon AND d.ticker = e.ticker AND d.forecast_as_of = e.forecast_as_of "
         "WHERE e.account = ? AND e.model = 'ensemble' AND e.horizon = ? AND e.as_of <= ? "
         "QUALIFY row_number() OVER (PARTITION BY e.ticker ORDER BY e.forecast_as_of DESC) <= ? "
-        "ORDER BY e.ticker, e.forecast_as_of", [ctx.account, horizon, ctx.session, window]).fetchnumpy()
+        "ORDER BY e.ticker, e.forecast_as_of",
+        [ctx.account, horizon, ctx.session, window],
+    ).fetchnumpy()
     tick = np.asarray(got["ticker"], dtype=object)
     if tick.size == 0:
         return {}
@@ -72,23 +74,32 @@ def ticker_scores(ctx: CycleContext, horizon: int, window: int) -> dict[str, Tic
     drift: np.ndarray = np.ma.filled(np.ma.asarray(got["drift_error"], dtype=float), np.nan)  # NULL: not scored
     hit: np.ndarray = np.ma.filled(np.ma.asarray(got["hit"], dtype=float), np.nan)  # NULL: a tie, no call
     cuts = np.flatnonzero(tick[1:] != tick[:-1]) + 1
-    series = {str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
-              for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])}
+    series = {
+        str(tick[lo]): (err[lo:hi], naive[lo:hi], drift[lo:hi], hit[lo:hi])
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, tick.size])
+    }
     gate = statistical_gate(series, horizon, ctx.config.signals.min_scored)
     return {t: TickerScore(g.n_scored, g.hits, g.stat, g.qvalue, n_calls=g.n_calls) for t, g in gate.items()}
 
 
 def ensemble_demoted(ctx: CycleContext, horizon: int) -> bool:
-    row = first_row(ctx.con,
+    row = first_row(
+        ctx.con,
         "SELECT demoted FROM model_weights WHERE account = ? AND model = 'ensemble' AND horizon = ? "
-        "AND as_of <= ? ORDER BY as_of DESC LIMIT 1", [ctx.account, horizon, ctx.session])
+        "AND as_of <= ? ORDER BY as_of DESC LIMIT 1",
+        [ctx.account, horizon, ctx.session],
+    )
     return bool(row[0]) if row and row[0] is not None else False
 
 
 def regime_exposure(ctx: CycleContext) -> dict[str, float]:
     p = ctx.config.portfolio
-    return {"bull": p.regime_exposure_bull, "sideways": p.regime_exposure_sideways,
-            "bear": p.regime_exposure_bear, "crisis": p.regime_exposure_crisis}
+    return {
+        "bull": p.regime_exposure_bull,
+        "sideways": p.regime_exposure_sideways,
+        "bear": p.regime_exposure_bear,
+        "crisis": p.regime_exposure_crisis,
+    }
 
 
 class SignalsStage(Stage):
@@ -106,20 +117,34 @@ class SignalsStage(Stage):
         params = StrategyParams.from_config(ctx.config)
         rets = view.returns
         regime = detect_regime(
-            rets, trend_window=s.regime_trend_window, vol_window=s.regime_vol_window,
-            corr_window=s.regime_corr_window, trend_threshold=s.regime_trend_threshold,
-            crisis_vol=s.regime_crisis_vol, crisis_corr=s.regime_crisis_corr,
-            exposure=regime_exposure(ctx))
-        prev = first_row(ctx.con, "SELECT regime FROM regimes WHERE as_of < ? ORDER BY as_of DESC LIMIT 1",
-                               [ctx.session])
-        insert_row(ctx.con, "regimes", {
-            "as_of": ctx.session, "regime": regime.regime, "trend": regime.trend,
-            "volatility": regime.volatility, "avg_correlation": regime.avg_correlation,
-            "exposure_scale": regime.exposure_scale}, replace=True)
+            rets,
+            trend_window=s.regime_trend_window,
+            vol_window=s.regime_vol_window,
+            corr_window=s.regime_corr_window,
+            trend_threshold=s.regime_trend_threshold,
+            crisis_vol=s.regime_crisis_vol,
+            crisis_corr=s.regime_crisis_corr,
+            exposure=regime_exposure(ctx),
+        )
+        prev = first_row(
+            ctx.con, "SELECT regime FROM regimes WHERE as_of < ? ORDER BY as_of DESC LIMIT 1", [ctx.session]
+        )
+        insert_row(
+            ctx.con,
+            "regimes",
+            {
+                "as_of": ctx.session,
+                "regime": regime.regime,
+                "trend": regime.trend,
+                "volatility": regime.volatility,
+                "avg_correlation": regime.avg_correlation,
+                "exposure_scale": regime.exposure_scale,
+            },
+            replace=True,
+        )
         ctx.state[REGIME_KEY] = (ctx.session, regime.regime)
         if prev is None or prev[0] != regime.regime:
-            ctx.publish(RegimeChanged(ctx.session, prev[0] if prev else None, regime.regime,
-                                      regime.exposure_scale))
+            ctx.publish(RegimeChanged(ctx.session, prev[0] if prev else None, regime.regime, regime.exposure_scale))
         # Tradable: a usable close today, enough return history, not halted.
         has = view.has_today()
         need = min(p.min_history, rets.shape[0])
@@ -136,8 +161,11 @@ class SignalsStage(Stage):
             return
         r = np.nan_to_num(rets[:, idx])  # a missing day counts as flat
         overlays = overlays_on(ctx.config)
-        base = (HRPAllocator(min_obs=p.min_history).fit(r).weights_ if "hrp" in overlays
-                else np.array([bench.get(t, 0.0) for t in tickers]))
+        base = (
+            HRPAllocator(min_obs=p.min_history).fit(r).weights_
+            if "hrp" in overlays
+            else np.array([bench.get(t, 0.0) for t in tickers])
+        )
         corr = np.corrcoef(r, rowvar=False) if r.shape[0] > 2 and len(idx) > 1 else np.eye(len(idx))
         corr = np.nan_to_num(np.atleast_2d(corr))
         prices = np.array([a.prices[t] for t in tickers])
@@ -145,24 +173,53 @@ class SignalsStage(Stage):
         realised = r[-63:].std(axis=0, ddof=1) * np.sqrt(252.0) if r.shape[0] > 2 else np.full(len(idx), np.nan)
         vol_ann = forecast_vols(garch_vols(ctx, params.horizon), realised, tickers, params.horizon)
         signals, target = construct(
-            tickers, base, ensemble_forecasts(ctx, params.horizon),
-            ticker_scores(ctx, params.horizon, s.score_window), regime,
+            tickers,
+            base,
+            ensemble_forecasts(ctx, params.horizon),
+            ticker_scores(ctx, params.horizon, s.score_window),
+            regime,
             (regime.exposure_scale if "regime" in overlays else 1.0) * a.ks.exposure_scale,
-            current_w, corr, prices, vol_ann,
-            a.equity, params, demoted=ensemble_demoted(ctx, params.horizon))
+            current_w,
+            corr,
+            prices,
+            vol_ann,
+            a.equity,
+            params,
+            demoted=ensemble_demoted(ctx, params.horizon),
+        )
         if a.ks.active_scale < 1.0:  # active drawdown stop: back toward the benchmark's weights
             cap = p.max_position
             neutral = [min(bench.get(t, 0.0) * (1.0 - params.cash_buffer), cap) for t in tickers]
             target = np.array(toward_benchmark(list(target), neutral, a.ks.active_scale))
             for g, w in zip(signals, target):
                 g.target_weight = float(w)
-        append(ctx.con, "signals", pd.DataFrame([{
-            "account": ctx.account, "as_of": ctx.session, "ticker": g.ticker, "action": g.action,
-            "confidence": g.confidence, "expected_return": g.expected_return, "horizon": g.horizon,
-            "prob_up": g.prob_up, "validated": g.validated, "layers": g.layers_json(),
-            "drivers": g.drivers, "target_weight": g.target_weight, "base_weight": g.base_weight,
-            "tilt": g.tilt, "reason": g.reason, "core_weight": float(c)} for g, c in zip(signals, base)]))
+        append(
+            ctx.con,
+            "signals",
+            pd.DataFrame(
+                [
+                    {
+                        "account": ctx.account,
+                        "as_of": ctx.session,
+                        "ticker": g.ticker,
+                        "action": g.action,
+                        "confidence": g.confidence,
+                        "expected_return": g.expected_return,
+                        "horizon": g.horizon,
+                        "prob_up": g.prob_up,
+                        "validated": g.validated,
+                        "layers": g.layers_json(),
+                        "drivers": g.drivers,
+                        "target_weight": g.target_weight,
+                        "base_weight": g.base_weight,
+                        "tilt": g.tilt,
+                        "reason": g.reason,
+                        "core_weight": float(c),
+                    }
+                    for g, c in zip(signals, base)
+                ]
+            ),
+        )
         edges = {g.ticker: (g.expected_return if g.validated and g.tilt != 0 else 0.0) for g in signals}
         ctx.state[TARGETS_KEY] = (ctx.session, dict(zip(tickers, map(float, target))), edges)
-        ctx.publish(SignalsUpdated(ctx.session, len(signals), sum(g.validated for g in signals),
-                                   regime.regime))
+        ctx.publish(SignalsUpdated(ctx.session, len(signals), sum(g.validated for g in signals), regime.regime))

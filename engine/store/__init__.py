@@ -52,8 +52,9 @@ class Store:
         except duckdb.IOException as exc:
             raise _lock_error(target, exc) from None
         except duckdb.Error as exc:
-            raise UsageError(f"database {target} cannot be opened: {_first_line(exc)}",
-                             "check that --db names a DuckDB file") from None
+            raise UsageError(
+                f"database {target} cannot be opened: {_first_line(exc)}", "check that --db names a DuckDB file"
+            ) from None
         store = cls(con, target, read_only)
         if not read_only:
             apply_migrations(con)

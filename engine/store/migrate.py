@@ -60,7 +60,9 @@ def check_not_newer(con: Queryable, done: set[int] | None = None) -> None:
         where = path[0] if path and path[0] else "the database"
         raise SchemaTooNewError(
             f"{where} was written by a newer pmax (schema version {unknown[-1]}; this pmax knows up to "
-            f"{latest_version()})", "upgrade pmax (git pull && scripts/install.sh), or use another --db")
+            f"{latest_version()})",
+            "upgrade pmax (git pull && scripts/install.sh), or use another --db",
+        )
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:

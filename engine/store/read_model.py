@@ -63,8 +63,7 @@ def _filters(alias: str, account: str, **eq: Any) -> tuple[str, list[Any]]:
     return " AND ".join(where), params
 
 
-def latest_forecasts(account: str, ticker: str, *, model: str | None = None,
-                     horizon: int | None = None) -> Query:
+def latest_forecasts(account: str, ticker: str, *, model: str | None = None, horizon: int | None = None) -> Query:
     """A ticker's forecasts at its latest forecast session (matching the filters), one row
     per model and horizon, with the ensemble weight and skill in force then (the latest
     `model_weights` row at or before that session; `weights_as_of` names it)."""
@@ -77,7 +76,8 @@ def latest_forecasts(account: str, ticker: str, *, model: str | None = None,
         "  WHERE mw.account = f.account AND mw.model = f.model AND mw.horizon = f.horizon "
         "  AND mw.as_of <= f.as_of ORDER BY mw.as_of DESC LIMIT 1) w ON TRUE "
         f"WHERE {cond} AND f.as_of = (SELECT max(as_of) FROM forecasts f WHERE {cond}) "
-        "ORDER BY f.horizon, f.model")
+        "ORDER BY f.horizon, f.model"
+    )
     return Query(sql, params + params)
 
 
@@ -88,7 +88,8 @@ def weights_as_of(account: str, as_of: Any) -> Query:
         "FROM model_weights WHERE account = ? AND as_of <= ? "
         "QUALIFY row_number() OVER (PARTITION BY model, horizon ORDER BY as_of DESC) = 1 "
         "ORDER BY horizon, model",
-        [account, as_of])
+        [account, as_of],
+    )
 
 
 def scores_by_model(account: str, *, ticker: str | None = None, model: str | None = None) -> Query:
@@ -107,7 +108,8 @@ def scores_by_model(account: str, *, ticker: str | None = None, model: str | Non
         "min(as_of) AS first_as_of, max(as_of) AS last_as_of "
         f"FROM model_scores WHERE {cond} "
         "GROUP BY model, horizon ORDER BY horizon, skill DESC NULLS LAST, model",
-        params)
+        params,
+    )
 
 
 def current_positions(account: str, *, ticker: str | None = None) -> Query:
@@ -118,7 +120,8 @@ def current_positions(account: str, *, ticker: str | None = None) -> Query:
         f"WHERE {cond} AND qty <> 0 "
         "AND as_of = (SELECT max(as_of) FROM positions WHERE account = ?) "
         "ORDER BY abs(market_value) DESC, ticker",
-        [*params, account])
+        [*params, account],
+    )
 
 
 def recent_fills(account: str, limit: int, *, ticker: str | None = None) -> Query:
@@ -127,14 +130,15 @@ def recent_fills(account: str, limit: int, *, ticker: str | None = None) -> Quer
     return Query(
         "SELECT date, ticker, side, qty, price, commission, slippage, order_id FROM fills "
         f"WHERE {cond} ORDER BY date DESC, fill_id DESC LIMIT ?",
-        [*params, int(limit)])
+        [*params, int(limit)],
+    )
 
 
-def orders_with_status(account: str, statuses: tuple[str, ...], limit: int, *,
-                       ticker: str | None = None) -> Query:
+def orders_with_status(account: str, statuses: tuple[str, ...], limit: int, *, ticker: str | None = None) -> Query:
     """The latest orders in the given statuses (rejected, cancelled, …), newest first."""
     cond, params = _filters("", account, ticker=ticker)
     return Query(
         "SELECT as_of, ticker, side, qty, status, reason, order_id FROM orders "
         f"WHERE {cond} AND status IN (SELECT unnest(?)) ORDER BY as_of DESC, order_id DESC LIMIT ?",
-        [*params, list(statuses), int(limit)])
+        [*params, list(statuses), int(limit)],
+    )

@@ -45,16 +45,23 @@ class SweepSettings:
     dsr_threshold: float
 
 
-def sweep_settings(config: Config, engine: str | None, workers: int | None, address: str | None,
-                   until: dt.date | None) -> SweepSettings:
+def sweep_settings(
+    config: Config, engine: str | None, workers: int | None, address: str | None, until: dt.date | None
+) -> SweepSettings:
     """The [sweep] section (checked at load by `engine.config_rules`) overridden by flags."""
     section = config.sweep
     chosen = engine or section.engine
     if address and chosen != "ray":
         raise UsageError("--address works with --engine ray", "add --engine ray, or drop --address")
     count = workers if workers is not None else section.workers
-    return SweepSettings(chosen, count or (os.cpu_count() or 1), address or section.address or None,
-                         until, section.pbo_blocks, section.dsr_threshold)
+    return SweepSettings(
+        chosen,
+        count or (os.cpu_count() or 1),
+        address or section.address or None,
+        until,
+        section.pbo_blocks,
+        section.dsr_threshold,
+    )
 
 
 def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialSpec]:
@@ -66,14 +73,25 @@ def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialS
     for trial in grid.trials:
         config = trial.config
         if until is not None and until < config.replay.start:
-            raise UsageError(f"--until {until} is before the replay start {config.replay.start}",
-                             "pass a later --until, or set [replay] start earlier")
+            raise UsageError(
+                f"--until {until} is before the replay start {config.replay.start}",
+                "pass a later --until, or set [replay] start earlier",
+            )
         key = (str(replay_path(config)), tuple(config.data.watchlist), str(config.replay.start))
         if key not in checked:
             build_feed(config, None)
             checked.add(key)
-        specs.append(TrialSpec(f"{sweep_id}-{trial.index:03d}", trial.params, config.to_dict(), until, key[0],
-                               data_fingerprint(config), config_hash(config)))
+        specs.append(
+            TrialSpec(
+                f"{sweep_id}-{trial.index:03d}",
+                trial.params,
+                config.to_dict(),
+                until,
+                key[0],
+                data_fingerprint(config),
+                config_hash(config),
+            )
+        )
     return specs
 
 
@@ -87,8 +105,15 @@ class SweepOutcome:
     wall_s: float = 0.0
 
 
-def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepSettings, runner: Runner,
-              sweep_id: str, on_result: OnResult | None = None) -> SweepOutcome:
+def run_sweep(
+    store: Store,
+    grid: Grid,
+    specs: list[TrialSpec],
+    settings: SweepSettings,
+    runner: Runner,
+    sweep_id: str,
+    on_result: OnResult | None = None,
+) -> SweepOutcome:
     """Run `specs` (planned from `grid`) on `runner`, writing each result to the ledger as it arrives."""
     outcome = SweepOutcome(sweep_id)
     by_id = {spec.trial_id: spec for spec in specs}
@@ -114,39 +139,72 @@ def run_sweep(store: Store, grid: Grid, specs: list[TrialSpec], settings: SweepS
 
 def _record(store: Store, spec: TrialSpec, result: TrialResult, engine: str, sweep_id: str) -> None:
     record = TrialRecord(
-        trial_id=spec.trial_id, source="sweep", engine=engine, config_hash=spec.config_hash,
-        params=spec.params, config=changed_settings(Config(spec.config_values, None)),
+        trial_id=spec.trial_id,
+        source="sweep",
+        engine=engine,
+        config_hash=spec.config_hash,
+        params=spec.params,
+        config=changed_settings(Config(spec.config_values, None)),
         data_fingerprint=spec.data_fingerprint,
-        status=result.status, wall_s=result.wall_s, metrics=result.metrics, sweep_id=sweep_id, error=result.error)
+        status=result.status,
+        wall_s=result.wall_s,
+        metrics=result.metrics,
+        sweep_id=sweep_id,
+        error=result.error,
+    )
     record_trial(store.con, record, result.equity)
 
 
-_TRIAL_FIELDS = ("sharpe", "total_return", "psr", "turnover", "costs", "max_drawdown", "sessions",
-                 "first_session", "last_session", "trade_count", "metrics_withheld")
+_TRIAL_FIELDS = (
+    "sharpe",
+    "total_return",
+    "psr",
+    "turnover",
+    "costs",
+    "max_drawdown",
+    "sessions",
+    "first_session",
+    "last_session",
+    "trade_count",
+    "metrics_withheld",
+)
 
 
-def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, settings: SweepSettings) -> dict[str, Any]:
+def build_report(
+    store: Store, specs: list[TrialSpec], outcome: SweepOutcome, settings: SweepSettings
+) -> dict[str, Any]:
     """The sweep's report as one JSON-serialisable dict (the CLI prints it)."""
     trials = []
     for spec in specs:
         result = outcome.results.get(spec.trial_id)
-        row: dict[str, Any] = {"trial_id": spec.trial_id, "params": spec.params,
-                               "status": result.status if result else "cancelled"}
+        row: dict[str, Any] = {
+            "trial_id": spec.trial_id,
+            "params": spec.params,
+            "status": result.status if result else "cancelled",
+        }
         if result:
             row.update({name: result.metrics.get(name) for name in _TRIAL_FIELDS})
             row.update(wall_s=round(result.wall_s, 2), error=result.error)
         trials.append(row)
     finished = [t for t in trials if t["status"] == "finished" and _finite(t.get("sharpe"))]
     report: dict[str, Any] = {
-        "sweep_id": outcome.sweep_id, "engine": settings.engine, "workers": settings.workers,
-        "interrupted": outcome.interrupted, "wall_s": round(outcome.wall_s, 2), "trials": trials,
-        "failed": sum(t["status"] == "failed" for t in trials), "best": None, "pbo": None,
+        "sweep_id": outcome.sweep_id,
+        "engine": settings.engine,
+        "workers": settings.workers,
+        "interrupted": outcome.interrupted,
+        "wall_s": round(outcome.wall_s, 2),
+        "trials": trials,
+        "failed": sum(t["status"] == "failed" for t in trials),
+        "best": None,
+        "pbo": None,
     }
     if not finished:
         why = next((t["metrics_withheld"] for t in trials if t.get("metrics_withheld")), None)
-        report.update(distinguishable_from_luck=False,
-                      verdict=f"No finished trial has a Sharpe ratio{f' ({why}: use a later --until)' if why else ''}: "
-                              "nothing to judge.")
+        report.update(
+            distinguishable_from_luck=False,
+            verdict=f"No finished trial has a Sharpe ratio{f' ({why}: use a later --until)' if why else ''}: "
+            "nothing to judge.",
+        )
         return report
     best = max(finished, key=lambda t: t["sharpe"])
     identical = len(finished) > 1 and len({t["sharpe"] for t in finished}) == 1
@@ -154,10 +212,12 @@ def build_report(store: Store, specs: list[TrialSpec], outcome: SweepOutcome, se
     return report
 
 
-def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, settings: SweepSettings,
-                identical: bool) -> dict[str, Any]:
-    fingerprint = store.con.execute("SELECT data_fingerprint FROM trials WHERE trial_id = ?",
-                                    [best["trial_id"]]).fetchall()[0][0]
+def _judge_best(
+    store: Store, best: dict[str, Any], result: TrialResult, settings: SweepSettings, identical: bool
+) -> dict[str, Any]:
+    fingerprint = store.con.execute(
+        "SELECT data_fingerprint FROM trials WHERE trial_id = ?", [best["trial_id"]]
+    ).fetchall()[0][0]
     group = group_trials(store.con, fingerprint, best["first_session"], best["last_session"])
     assert result.equity is not None  # the best trial finished, so it carries its equity
     returns = [float(x or 0.0) for x in result.equity.column("daily_return").to_pylist()][1:]
@@ -166,20 +226,37 @@ def _judge_best(store: Store, best: dict[str, Any], result: TrialResult, setting
     pbo = pbo_cscv(matrix, settings.pbo_blocks) if ids else None
     baseline = result.metrics.get("baseline") or {}
     best_out = {
-        "trial_id": best["trial_id"], "params": best["params"], "sharpe": best["sharpe"], "psr": best["psr"],
-        "total_return": best["total_return"], "deflated_sharpe": _round(deflated.deflated_sharpe),
-        "n_trials": deflated.n_trials, "sharpe_variance": _round(deflated.sharpe_variance, 8),
-        "expected_max_sharpe": _round(deflated.expected_max_sharpe), "data_fingerprint": fingerprint,
-        "first_session": best["first_session"], "last_session": best["last_session"], "baseline": baseline,
+        "trial_id": best["trial_id"],
+        "params": best["params"],
+        "sharpe": best["sharpe"],
+        "psr": best["psr"],
+        "total_return": best["total_return"],
+        "deflated_sharpe": _round(deflated.deflated_sharpe),
+        "n_trials": deflated.n_trials,
+        "sharpe_variance": _round(deflated.sharpe_variance, 8),
+        "expected_max_sharpe": _round(deflated.expected_max_sharpe),
+        "data_fingerprint": fingerprint,
+        "first_session": best["first_session"],
+        "last_session": best["last_session"],
+        "baseline": baseline,
         "identical_results": identical,
     }
-    lucky = deflated.deflated_sharpe is None or deflated.deflated_sharpe < settings.dsr_threshold \
+    lucky = (
+        deflated.deflated_sharpe is None
+        or deflated.deflated_sharpe < settings.dsr_threshold
         or (pbo is not None and pbo.pbo >= 0.5)
+    )
     return {
         "best": best_out,
         "pbo": _round(pbo.pbo) if pbo else None,
-        "pbo_detail": {"blocks": pbo.blocks, "combinations": pbo.combinations, "sessions": pbo.sessions,
-                       "trials": pbo.trials} if pbo else None,
+        "pbo_detail": {
+            "blocks": pbo.blocks,
+            "combinations": pbo.combinations,
+            "sessions": pbo.sessions,
+            "trials": pbo.trials,
+        }
+        if pbo
+        else None,
         "distinguishable_from_luck": not lucky,
         "verdict": _verdict(best_out, pbo.pbo if pbo else None, settings.dsr_threshold, lucky),
     }
@@ -195,8 +272,9 @@ def _verdict(best: dict[str, Any], pbo: float | None, threshold: float, lucky: b
         reasons.append(f"the best trial's deflated Sharpe ratio is {dsr:.2f} (needs ≥ {threshold:.2f}) after {trials}")
     if pbo is not None and pbo >= 0.5:
         passed = f"its deflated Sharpe ratio {dsr:.2f} passes, but " if dsr is not None and dsr >= threshold else ""
-        reasons.append(f"{passed}PBO {pbo:.2f}: the in-sample best ranks at or below the median out of sample "
-                       "in most splits")
+        reasons.append(
+            f"{passed}PBO {pbo:.2f}: the in-sample best ranks at or below the median out of sample in most splits"
+        )
     if lucky:
         head = "Not distinguishable from luck: " + "; ".join(reasons)
     else:

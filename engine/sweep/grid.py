@@ -53,7 +53,9 @@ def load_grid(path: str | Path, base: Config, overrides: Mapping[str, Any] | Non
     grid = _flatten(raw.get("grid", {}), file, "grid")
     fixed = _flatten(raw.get("fixed", {}), file, "fixed")
     if not grid:
-        raise ConfigError(f"{file}: [grid] is empty", 'add dotted keys with lists of values, e.g. "signals.prob_band" = [0.01, 0.02]')
+        raise ConfigError(
+            f"{file}: [grid] is empty", 'add dotted keys with lists of values, e.g. "signals.prob_band" = [0.01, 0.02]'
+        )
     for key, values in grid.items():
         _check_sweepable(file, key)
         if not isinstance(values, list) or not values:

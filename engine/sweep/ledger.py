@@ -31,13 +31,13 @@ class TrialRecord:
     """One ledger row, before it is written."""
 
     trial_id: str
-    source: str                      # sweep | run
-    engine: str                      # local | ray | replay | live
+    source: str  # sweep | run
+    engine: str  # local | ray | replay | live
     config_hash: str
     params: dict[str, Any]
     config: dict[str, Any]
     data_fingerprint: str
-    status: str                      # finished | failed
+    status: str  # finished | failed
     wall_s: float
     metrics: dict[str, Any]
     sweep_id: str | None = None
@@ -48,13 +48,20 @@ def record_trial(con: duckdb.DuckDBPyConnection, record: TrialRecord, equity: pa
     """Write one trial and its daily equity in one transaction."""
     m = record.metrics
     row = {
-        "trial_id": record.trial_id, "sweep_id": record.sweep_id, "source": record.source,
-        "engine": record.engine, "recorded_at": pd.Timestamp.now(), "config_hash": record.config_hash,
+        "trial_id": record.trial_id,
+        "sweep_id": record.sweep_id,
+        "source": record.source,
+        "engine": record.engine,
+        "recorded_at": pd.Timestamp.now(),
+        "config_hash": record.config_hash,
         "params": json.dumps(record.params, default=str, sort_keys=True),
         "config": json.dumps(record.config, default=str, sort_keys=True),
         "data_fingerprint": record.data_fingerprint,
-        "first_session": _date(m.get("first_session")), "last_session": _date(m.get("last_session")),
-        "sessions": int(m.get("sessions") or 0), "status": record.status, "error": record.error,
+        "first_session": _date(m.get("first_session")),
+        "last_session": _date(m.get("last_session")),
+        "sessions": int(m.get("sessions") or 0),
+        "status": record.status,
+        "error": record.error,
         "wall_s": float(record.wall_s),
         **{name: _float(m.get(name)) for name in _METRIC_COLUMNS},
         "metrics": json.dumps(m, default=str, sort_keys=True),
@@ -73,12 +80,27 @@ def record_trial(con: duckdb.DuckDBPyConnection, record: TrialRecord, equity: pa
     con.execute("COMMIT")
 
 
-def start_sweep(con: duckdb.DuckDBPyConnection, sweep_id: str, grid: str, engine: str, workers: int,
-                n_trials: int) -> None:
+def start_sweep(
+    con: duckdb.DuckDBPyConnection, sweep_id: str, grid: str, engine: str, workers: int, n_trials: int
+) -> None:
     """The `sweeps` row of a sweep that starts now."""
-    append(con, "sweeps", pd.DataFrame([{
-        "sweep_id": sweep_id, "started_at": pd.Timestamp.now(), "grid": grid, "engine": engine,
-        "workers": workers, "n_trials": n_trials, "status": "running"}]))
+    append(
+        con,
+        "sweeps",
+        pd.DataFrame(
+            [
+                {
+                    "sweep_id": sweep_id,
+                    "started_at": pd.Timestamp.now(),
+                    "grid": grid,
+                    "engine": engine,
+                    "workers": workers,
+                    "n_trials": n_trials,
+                    "status": "running",
+                }
+            ]
+        ),
+    )
 
 
 def end_sweep(con: duckdb.DuckDBPyConnection, sweep_id: str, status: str) -> None:
@@ -96,7 +118,9 @@ SELECT trial_id, config_hash, sharpe_period FROM (
 """
 
 
-def group_trials(con: duckdb.DuckDBPyConnection, fingerprint: str, first: Any, last: Any) -> list[tuple[str, float | None]]:
+def group_trials(
+    con: duckdb.DuckDBPyConnection, fingerprint: str, first: Any, last: Any
+) -> list[tuple[str, float | None]]:
     """(trial_id, per-session Sharpe) of each distinct configuration on this data and period."""
     rows = con.execute(_GROUP_SQL, [fingerprint, _date(first), _date(last)]).fetchall()
     return [(trial_id, sr) for trial_id, _hash, sr in rows]
@@ -112,7 +136,9 @@ def returns_matrix(con: duckdb.DuckDBPyConnection, trial_ids: list[str]) -> tupl
         return [], np.empty((0, 0))
     frame = con.execute(
         "SELECT trial_id, as_of, daily_return, row_number() OVER (PARTITION BY trial_id ORDER BY as_of) AS k "
-        "FROM trial_returns WHERE trial_id IN (SELECT unnest(?))", [trial_ids]).df()
+        "FROM trial_returns WHERE trial_id IN (SELECT unnest(?))",
+        [trial_ids],
+    ).df()
     frame = frame[frame["k"] > 1]
     wide = frame.pivot(index="as_of", columns="trial_id", values="daily_return").sort_index()
     wide = wide.reindex(columns=[t for t in trial_ids if t in wide.columns]).dropna()

@@ -26,22 +26,33 @@ def record_run(engine: Engine, config: Config, sessions_run: int) -> str | None:
     if sessions_run <= 0:
         return None
     con = engine.store.con
-    timing = con.execute("SELECT epoch(finished_at - started_at) FROM runs WHERE run_id = ?",
-                         [engine.run_id]).fetchall()
+    timing = con.execute(
+        "SELECT epoch(finished_at - started_at) FROM runs WHERE run_id = ?", [engine.run_id]
+    ).fetchall()
     wall_s = float(timing[0][0]) if timing and timing[0][0] is not None else 0.0
     metrics = trial_metrics(con, engine.account)
     if not metrics.get("sessions"):
         return None
     live = engine.mode == "live"
-    fingerprint = _bars_fingerprint(con, metrics["first_session"], metrics["last_session"]) if live \
-        else data_fingerprint(config)
+    fingerprint = (
+        _bars_fingerprint(con, metrics["first_session"], metrics["last_session"]) if live else data_fingerprint(config)
+    )
     settings = changed_settings(config)
-    equity = con.sql("SELECT as_of, equity, daily_return FROM equity WHERE account = ? ORDER BY as_of",
-                     params=[engine.account]).to_arrow_table()
+    equity = con.sql(
+        "SELECT as_of, equity, daily_return FROM equity WHERE account = ? ORDER BY as_of", params=[engine.account]
+    ).to_arrow_table()
     record = TrialRecord(
-        trial_id=f"run-{engine.run_id}", source="run", engine=engine.mode, config_hash=config_hash(config),
-        params=settings, config=settings, data_fingerprint=fingerprint, status="finished",
-        wall_s=wall_s, metrics=metrics)
+        trial_id=f"run-{engine.run_id}",
+        source="run",
+        engine=engine.mode,
+        config_hash=config_hash(config),
+        params=settings,
+        config=settings,
+        data_fingerprint=fingerprint,
+        status="finished",
+        wall_s=wall_s,
+        metrics=metrics,
+    )
     record_trial(con, record, equity)
     return record.trial_id
 
@@ -51,5 +62,6 @@ def _bars_fingerprint(con: duckdb.DuckDBPyConnection, first: str, last: str) -> 
     digest = con.execute(
         "SELECT md5(coalesce(string_agg(concat_ws(',', ticker, date, open, high, low, close, volume), ';' "
         "ORDER BY ticker, date), '')) FROM bars WHERE date BETWEEN ? AND ? AND NOT quarantined",
-        [first, last]).fetchall()[0][0]
+        [first, last],
+    ).fetchall()[0][0]
     return "bars:" + digest[:16]

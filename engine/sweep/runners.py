@@ -34,8 +34,9 @@ class Runner(Protocol):
 
     def __enter__(self) -> Runner: ...
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
         """Each trial's result as it finishes."""
@@ -62,8 +63,10 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except (OSError, ValueError):
-        raise UsageError(f"cannot reach the Ray cluster at {address}",
-                         "start it with `ray start --head` and pass HOST:PORT (or ray://HOST:10001)") from None
+        raise UsageError(
+            f"cannot reach the Ray cluster at {address}",
+            "start it with `ray start --head` and pass HOST:PORT (or ray://HOST:10001)",
+        ) from None
 
 
 class LocalRunner:
@@ -84,8 +87,9 @@ class LocalRunner:
 
         for key, value in THREAD_ENV.items():  # inherited by the spawned workers
             os.environ.setdefault(key, value)
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_ignore_sigint)
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+        )
         return self
 
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
@@ -97,8 +101,9 @@ class LocalRunner:
             except Exception as exc:  # noqa: BLE001 - a dead worker (e.g. out of memory) fails its trial
                 yield TrialResult(futures[future].trial_id, "failed", 0.0, error=one_line_error(exc))
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         assert self._pool is not None
         if exc_type is None:
             self._pool.shutdown()
@@ -131,8 +136,9 @@ class RayRunner:
         try:
             import ray  # noqa: F401
         except ImportError:
-            raise UsageError("--engine ray needs Ray, which is not installed",
-                             "pip install 'pmax[cluster]' (or use --engine local)") from None
+            raise UsageError(
+                "--engine ray needs Ray, which is not installed", "pip install 'pmax[cluster]' (or use --engine local)"
+            ) from None
 
     def start(self) -> None:
         """Connect to (or start) the cluster; UsageError when the address cannot be reached.
@@ -151,14 +157,17 @@ class RayRunner:
             options["address"] = self.address
         else:
             # "local": a new cluster for this sweep, even when another one runs on this machine.
-            options.update(address="local", num_cpus=self.workers, object_store_memory=256 * 1024**2,
-                           include_dashboard=False)
+            options.update(
+                address="local", num_cpus=self.workers, object_store_memory=256 * 1024**2, include_dashboard=False
+            )
         try:
             ray.init(**options)
         except ConnectionError as exc:
-            raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}",
-                             "start it with `ray start --head` and pass its address; a cluster with token "
-                             "authentication also needs RAY_AUTH_MODE=token here") from None
+            raise UsageError(
+                f"cannot reach the Ray cluster at {self.address}: {exc}",
+                "start it with `ray start --head` and pass its address; a cluster with token "
+                "authentication also needs RAY_AUTH_MODE=token here",
+            ) from None
         self._started = True
 
     def __enter__(self) -> RayRunner:
@@ -173,7 +182,8 @@ class RayRunner:
         # ray's typing loses run_trial's arity through .options() (RemoteFunction0)
         self._pending = {
             task.options(num_gpus=_gpus(spec)).remote(spec, data_refs[spec.data_path]): spec  # type: ignore[call-arg]
-            for spec in specs}
+            for spec in specs
+        }
         while self._pending:
             # A short timeout lets Python run its Ctrl-C handler between waits.
             done, _ = ray.wait(list(self._pending), num_returns=1, timeout=0.5)
@@ -184,8 +194,9 @@ class RayRunner:
                 except Exception as exc:  # noqa: BLE001 - a lost worker fails its trial, not the sweep
                     yield TrialResult(spec.trial_id, "failed", 0.0, error=one_line_error(exc))
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         import ray
 
         if exc_type is not None:

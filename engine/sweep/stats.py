@@ -71,7 +71,7 @@ def pbo_cscv(returns: np.ndarray, blocks: int = 16) -> PBOResult | None:
     if s == 0:
         return None
     size = matrix.shape[0] // s
-    matrix = matrix[matrix.shape[0] - size * s:]
+    matrix = matrix[matrix.shape[0] - size * s :]
     # Each block's column sums and sums of squares: a half's Sharpe comes from S/2 of them.
     blocks_3d = matrix.reshape(s, size, matrix.shape[1])
     sums, sums_sq = blocks_3d.sum(axis=1), (blocks_3d * blocks_3d).sum(axis=1)

@@ -31,8 +31,20 @@ if TYPE_CHECKING:
 
 # Settings that cannot change a trial's numbers: where results go, how they are shown,
 # secrets, and the data path (the data itself is the fingerprint).
-_NOT_RESULTS = ("app.db_path", "app.account", "app.log_level", "replay.data", "replay.interval_s",
-                "data.finnhub_api_key", "data.local_path", "sweep", "tui", "keymap", "copilot", "live")
+_NOT_RESULTS = (
+    "app.db_path",
+    "app.account",
+    "app.log_level",
+    "replay.data",
+    "replay.interval_s",
+    "data.finnhub_api_key",
+    "data.local_path",
+    "sweep",
+    "tui",
+    "keymap",
+    "copilot",
+    "live",
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,8 @@ class TrialSpec:
     params: dict[str, Any]
     config_values: dict[str, Any]
     until: dt.date | None
-    data_path: str                   # the replay file on the driver (shipped as bytes to Ray tasks)
-    data_fingerprint: str            # taken when the sweep was planned
+    data_path: str  # the replay file on the driver (shipped as bytes to Ray tasks)
+    data_fingerprint: str  # taken when the sweep was planned
     config_hash: str
 
 
@@ -53,10 +65,10 @@ class TrialResult:
     """What a worker sends back: metrics and the daily equity, or the error."""
 
     trial_id: str
-    status: str                      # finished | failed
+    status: str  # finished | failed
     wall_s: float
     metrics: dict[str, Any] = field(default_factory=dict)
-    equity: pa.Table | None = None   # as_of, equity, daily_return
+    equity: pa.Table | None = None  # as_of, equity, daily_return
     error: str | None = None
 
 
@@ -87,8 +99,8 @@ def _replay(config: Config, db: Path, until: dt.date | None) -> tuple[dict[str, 
         asyncio.run(engine.run(until=until))
         metrics = trial_metrics(store.con, engine.account)
         equity = store.con.sql(
-            "SELECT as_of, equity, daily_return FROM equity WHERE account = ? ORDER BY as_of",
-            params=[engine.account]).to_arrow_table()
+            "SELECT as_of, equity, daily_return FROM equity WHERE account = ? ORDER BY as_of", params=[engine.account]
+        ).to_arrow_table()
     finally:
         store.close()
     return metrics, equity
@@ -120,8 +132,11 @@ def trial_metrics(con: duckdb.DuckDBPyConnection, account: str) -> dict[str, Any
 
 def result_relevant(config: Config) -> dict[str, Any]:
     """Every setting that can change a trial's numbers, as {dotted key: value} (secrets blanked)."""
-    return {k: v for k, v in _dotted(config.public_dict()).items()
-            if not any(k == p or k.startswith(p + ".") for p in _NOT_RESULTS)}
+    return {
+        k: v
+        for k, v in _dotted(config.public_dict()).items()
+        if not any(k == p or k.startswith(p + ".") for p in _NOT_RESULTS)
+    }
 
 
 def config_hash(config: Config) -> str:

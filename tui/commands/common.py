@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from engine.serve.reader import ReaderStore
 
 
-def load_cli_config(config_path: str | None, overrides: Mapping[str, Any] | None = None,
-                    log_to_stderr: bool = True) -> Config:
+def load_cli_config(
+    config_path: str | None, overrides: Mapping[str, Any] | None = None, log_to_stderr: bool = True
+) -> Config:
     """The merged config for this invocation (ConfigError, exit 2, on any bad setting).
 
     `load_config` runs every rule itself (engine.config_rules), whatever was imported.

@@ -35,8 +35,14 @@ def _inherit(ctx: click.Context, name: str, value: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: answer, sources, backend, timings.")
 @click.option("--backend", type=_BACKENDS, help="Override [copilot] backend for this question.")
 @click.pass_context
-def ask(ctx: click.Context, question: tuple[str, ...], db: str | None, config_path: str | None,
-        as_json: bool, backend: str | None) -> None:
+def ask(
+    ctx: click.Context,
+    question: tuple[str, ...],
+    db: str | None,
+    config_path: str | None,
+    as_json: bool,
+    backend: str | None,
+) -> None:
     """Ask the copilot one QUESTION about the portfolio; it answers from the store."""
     from copilot.session import CopilotSession
     from tui.commands.common import load_cli_config, note, open_reader
@@ -54,8 +60,9 @@ def ask(ctx: click.Context, question: tuple[str, ...], db: str | None, config_pa
             answer = session.ask(text)
             owner = store.attached
             payload = answer.to_dict()
-            payload.update(question=text, read_only=True, history_saved=False,
-                           attached_to=owner.label if owner else None)
+            payload.update(
+                question=text, read_only=True, history_saved=False, attached_to=owner.label if owner else None
+            )
             print(json.dumps(payload, default=str))
             return
         cancel = threading.Event()
@@ -87,8 +94,7 @@ def _render_live(stream: Any) -> None:
 
     console = Console()
     text = ""
-    with Live(Markdown(""), console=console, refresh_per_second=8,
-              vertical_overflow="visible") as live:
+    with Live(Markdown(""), console=console, refresh_per_second=8, vertical_overflow="visible") as live:
         for chunk in stream:
             text += chunk
             live.update(Markdown(text))
@@ -129,9 +135,22 @@ def status(ctx: click.Context, config_path: str | None, db: str | None, as_json:
     if as_json:
         print(json.dumps(info, default=str))
     else:
-        for key in ("configured_backend", "backend", "model", "available", "device", "dtype",
-                    "load_format", "model_path", "context_tokens", "reachable", "tool_calling",
-                    "note", "error", "hint"):
+        for key in (
+            "configured_backend",
+            "backend",
+            "model",
+            "available",
+            "device",
+            "dtype",
+            "load_format",
+            "model_path",
+            "context_tokens",
+            "reachable",
+            "tool_calling",
+            "note",
+            "error",
+            "hint",
+        ):
             if info.get(key) is not None:
                 print(f"{key:>18}: {info[key]}")
         for line in info.get("auto_tried", []):
@@ -140,10 +159,12 @@ def status(ctx: click.Context, config_path: str | None, db: str | None, as_json:
             print(f"{key:>18}: {value}")
         for backend, rate in (info.get("number_checks") or {}).items():
             if isinstance(rate, dict):
-                print(f"{'checks ' + backend:>18}: {rate['answers']} answers, "
-                      f"{rate['answers_with_unverified']} with unverified numbers "
-                      f"({rate['numbers']} numbers, {rate['unverified']} unverified, "
-                      f"{rate['fallbacks']} fell back to the store)")
+                print(
+                    f"{'checks ' + backend:>18}: {rate['answers']} answers, "
+                    f"{rate['answers_with_unverified']} with unverified numbers "
+                    f"({rate['numbers']} numbers, {rate['unverified']} unverified, "
+                    f"{rate['fallbacks']} fell back to the store)"
+                )
             else:
                 print(f"{'number checks':>18}: {rate}")
     if info.get("error"):

@@ -26,8 +26,9 @@ def data() -> None:
 @click.option("--tickers", help="Only these tickers (comma-separated).")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only bars up to this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
-def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str | None,
-               until: dt.datetime | None, as_json: bool) -> None:
+def import_cmd(
+    path: str, db: str | None, config_path: str | None, tickers: str | None, until: dt.datetime | None, as_json: bool
+) -> None:
     """Load a Parquet/CSV file (date, ticker, open, high, low, close, volume) through the quality gate."""
     from engine.data.cache import import_file
     from engine.data.providers.local import LocalFileProvider
@@ -40,23 +41,34 @@ def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str 
     provider.frame()  # a bad file fails before the database is touched
     store = open_store(db, config)
     try:
-        summary = import_file(store, provider, gate, _split(tickers) if tickers else None,
-                              until.date() if until else None)
+        summary = import_file(
+            store, provider, gate, _split(tickers) if tickers else None, until.date() if until else None
+        )
         db_path = store.path
     finally:
         store.close()
     payload = {
-        "path": summary.path, "db": db_path, "rows": summary.rows, "tickers": summary.tickers,
-        "first": str(summary.first), "last": str(summary.last), "quarantined": summary.quarantined,
-        "issues": summary.issues, "seconds": round(summary.total_s, 2),
-        "read_s": round(summary.read_s, 2), "gate_s": round(summary.gate_s, 2), "write_s": round(summary.write_s, 2),
+        "path": summary.path,
+        "db": db_path,
+        "rows": summary.rows,
+        "tickers": summary.tickers,
+        "first": str(summary.first),
+        "last": str(summary.last),
+        "quarantined": summary.quarantined,
+        "issues": summary.issues,
+        "seconds": round(summary.total_s, 2),
+        "read_s": round(summary.read_s, 2),
+        "gate_s": round(summary.gate_s, 2),
+        "write_s": round(summary.write_s, 2),
     }
     if as_json:
         click.echo(json.dumps(payload))
         return
     n_issues = sum(sum(v.values()) for v in summary.issues.values())
-    click.echo(f"imported {summary.rows:,} bars for {summary.tickers} tickers ({summary.first} .. {summary.last}) "
-               f"into {db_path} in {summary.total_s:.1f}s; {n_issues} issues, {summary.quarantined} quarantined")
+    click.echo(
+        f"imported {summary.rows:,} bars for {summary.tickers} tickers ({summary.first} .. {summary.last}) "
+        f"into {db_path} in {summary.total_s:.1f}s; {n_issues} issues, {summary.quarantined} quarantined"
+    )
     for rule, acts in summary.issues.items():
         click.echo(f"  {rule}: " + ", ".join(f"{a} {n}" for a, n in acts.items()))
 
@@ -68,8 +80,14 @@ def import_cmd(path: str, db: str | None, config_path: str | None, tickers: str 
 @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last date (default: today).")
 @_db
 @_config
-def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime | None, end: dt.datetime | None,
-              db: str | None, config_path: str | None) -> None:
+def fetch_cmd(
+    tickers: tuple[str, ...],
+    source: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    db: str | None,
+    config_path: str | None,
+) -> None:
     """Fetch daily bars for TICKERS (space- or comma-separated) into the store, through the gate."""
     from engine.data.cache import cached_bars, check_replay_import, fetch_with_failover, gate_history, write_gated
     from engine.data.deadline import Deadline
@@ -91,11 +109,14 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
             cached = cached_bars(store.con, names)
             failed = "; ".join(fetched.errors) or "no source answered"
             if cached.empty:
-                raise DataUnavailableError(f"fetch failed: {failed}; no cached bars for {', '.join(names)}",
-                                           "check the network or your Finnhub key, or use `pmax data import FILE`")
+                raise DataUnavailableError(
+                    f"fetch failed: {failed}; no cached bars for {', '.join(names)}",
+                    "check the network or your Finnhub key, or use `pmax data import FILE`",
+                )
             raise DataUnavailableError(
                 f"fetch failed: {failed}; the store still holds bars up to {max(cached['date'])} (stale)",
-                "check the network or your Finnhub key and fetch again")
+                "check the network or your Finnhub key and fetch again",
+            )
         gate = QualityGate(config)
         bars = fetched.bars
         check_replay_import(store.con, store.path, bars)
@@ -110,10 +131,12 @@ def fetch_cmd(tickers: tuple[str, ...], source: str | None, start: dt.datetime |
     for line in fetched.errors:
         click.echo(f"pmax: {line}", err=True)
     by_source = bars.groupby("source")["ticker"].nunique().to_dict()
-    click.echo(f"fetched {len(result.bars):,} bars {first} .. {last} for "
-               f"{result.bars['ticker'].nunique()} tickers from "
-               + ", ".join(f"{s} ({n})" for s, n in by_source.items())
-               + f"; {len(result.issues)} issues, {result.n_quarantined} quarantined")
+    click.echo(
+        f"fetched {len(result.bars):,} bars {first} .. {last} for "
+        f"{result.bars['ticker'].nunique()} tickers from "
+        + ", ".join(f"{s} ({n})" for s, n in by_source.items())
+        + f"; {len(result.issues)} issues, {result.n_quarantined} quarantined"
+    )
     if fetched.missing:
         click.echo(f"pmax: no source had {', '.join(fetched.missing)}", err=True)
 
@@ -145,5 +168,7 @@ def _split(text: str) -> list[str]:
         raise UsageError("no tickers given", "e.g. pmax data fetch AAPL,MSFT")
     bad = [t for t in out if not TICKER_PATTERN.match(t)]
     if bad:
-        raise UsageError(f"{bad[0][:24]!r} is not a ticker", "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)")
+        raise UsageError(
+            f"{bad[0][:24]!r} is not a ticker", "tickers are 1-10 letters, digits, '.' or '-' (BRK.B, BF-B)"
+        )
     return list(dict.fromkeys(out))

@@ -28,8 +28,17 @@ from engine.sweep.trial import TrialResult
 @click.option("--db", type=click.Path(dir_okay=False), help="Database holding the trial ledger.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Base config file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report as the last line.")
-def sweep(grid_path: str, engine: str | None, address: str | None, workers: int | None, until: dt.datetime | None,
-          data: str | None, db: str | None, config_path: str | None, as_json: bool) -> None:
+def sweep(
+    grid_path: str,
+    engine: str | None,
+    address: str | None,
+    workers: int | None,
+    until: dt.datetime | None,
+    data: str | None,
+    db: str | None,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
     """Replay every configuration of GRID.toml, record each in the trial ledger, and report
     the best one deflated by every trial tried on the same data and period."""
     from engine.sweep.driver import build_report, new_sweep_id, plan_trials, run_sweep, sweep_settings
@@ -84,8 +93,13 @@ class _Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(TextColumn("[bold]sweep[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True))
+            self._bar = Progress(
+                TextColumn("[bold]sweep[/] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
             self._bar.__enter__()
             self._task = self._bar.add_task("running", total=self.total)
         return self
@@ -119,15 +133,23 @@ def _fmt(value: Any, spec: str) -> str:
 def _print_report(report: dict[str, Any]) -> None:
     keys = list(report["trials"][0]["params"]) if report["trials"] else []
     workers = report["workers"]
-    print(f"sweep {report['sweep_id']} on {report['engine']} ({workers} worker{'s' if workers != 1 else ''}, "
-          f"{report['wall_s']:.0f}s)")
+    print(
+        f"sweep {report['sweep_id']} on {report['engine']} ({workers} worker{'s' if workers != 1 else ''}, "
+        f"{report['wall_s']:.0f}s)"
+    )
     rows = [[*keys, "status", "sharpe", "return", "psr", "max dd", "turnover", "costs"]]
     errors = [""]
     for t in report["trials"]:
         cells = [str(t["params"][k]) for k in keys] + [t["status"]]
         if t["status"] == "finished":
-            cells += [_fmt(t["sharpe"], ".2f"), _fmt(t["total_return"], ".2%"), _fmt(t["psr"], ".2f"),
-                      _fmt(t["max_drawdown"], ".2%"), _fmt(t["turnover"], ".2f"), _fmt(t["costs"], ",.0f")]
+            cells += [
+                _fmt(t["sharpe"], ".2f"),
+                _fmt(t["total_return"], ".2%"),
+                _fmt(t["psr"], ".2f"),
+                _fmt(t["max_drawdown"], ".2%"),
+                _fmt(t["turnover"], ".2f"),
+                _fmt(t["costs"], ",.0f"),
+            ]
         rows.append(cells + [""] * (len(rows[0]) - len(cells)))
         errors.append(t.get("error") or "")
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -137,9 +159,11 @@ def _print_report(report: dict[str, Any]) -> None:
     best = report["best"]
     if best:
         point = ", ".join(f"{k}={v}" for k, v in best["params"].items())
-        print(f"best: {point}: Sharpe {_fmt(best['sharpe'], '.2f')} (buy-and-hold "
-              f"{_fmt(best['baseline'].get('sharpe'), '.2f')}), "
-              f"deflated Sharpe {_fmt(best['deflated_sharpe'], '.2f')} "
-              f"over {best['n_trials']} trial{'s' if best['n_trials'] != 1 else ''} in the ledger, "
-              f"PBO {_fmt(report['pbo'], '.2f')}")
+        print(
+            f"best: {point}: Sharpe {_fmt(best['sharpe'], '.2f')} (buy-and-hold "
+            f"{_fmt(best['baseline'].get('sharpe'), '.2f')}), "
+            f"deflated Sharpe {_fmt(best['deflated_sharpe'], '.2f')} "
+            f"over {best['n_trials']} trial{'s' if best['n_trials'] != 1 else ''} in the ledger, "
+            f"PBO {_fmt(report['pbo'], '.2f')}"
+        )
     print(report["verdict"])

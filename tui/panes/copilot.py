@@ -23,11 +23,15 @@ from textual.widgets.markdown import MarkdownStream
 from tui.keymap import bindings
 from tui.panes.base import Pane
 
-INTRO = ("Ask about signals, forecasts, risk, positions or trades, e.g. "
-         "“why is AAPL a BUY?”. Answers cite the stored rows they use; the copilot "
-         "never places orders.")
-UNAVAILABLE = ("The copilot is not available: {why}. It answers from the store once the "
-               "copilot package and a backend are set up ([copilot] in the config).")
+INTRO = (
+    "Ask about signals, forecasts, risk, positions or trades, e.g. "
+    "“why is AAPL a BUY?”. Answers cite the stored rows they use; the copilot "
+    "never places orders."
+)
+UNAVAILABLE = (
+    "The copilot is not available: {why}. It answers from the store once the "
+    "copilot package and a backend are set up ([copilot] in the config)."
+)
 
 SessionFactory = Callable[[], Any]
 
@@ -138,6 +142,9 @@ class CopilotPane(Pane):
         if answer is not None:
             total = (getattr(answer, "timings", None) or {}).get("total_s")
             n_sources = len(getattr(answer, "sources", None) or [])
-            meta = (f"{getattr(answer, 'backend', '?')}" + (f" · {total:.1f}s" if total is not None else "")
-                    + f" · {n_sources} source{'s' if n_sources != 1 else ''}")
+            meta = (
+                f"{getattr(answer, 'backend', '?')}"
+                + (f" · {total:.1f}s" if total is not None else "")
+                + f" · {n_sources} source{'s' if n_sources != 1 else ''}"
+            )
         self.query_one("#cp-sources", Static).update(meta)

@@ -41,14 +41,18 @@ class ForecastsPane(Pane):
         self.horizon: int | None = horizon  # opens at the signals' horizon ([signals] horizon)
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False)
+        yield Static(
+            "Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False
+        )
         chart = PlotextPlot(id="fc-chart")
         chart.display = False
         yield chart
         yield Static("", id="fc-legend", markup=False)
         table = PmaxTable(id="fc-table")
-        table.tooltip = ("Wt ensemble weight · Skill 1 − error/naive error (> 0 beats naive) · DM p "
-                         "Diebold–Mariano p vs naive (< 0.05 significant) · ↓ demoted. ? has the glossary.")
+        table.tooltip = (
+            "Wt ensemble weight · Skill 1 − error/naive error (> 0 beats naive) · DM p "
+            "Diebold–Mariano p vs naive (< 0.05 significant) · ↓ demoted. ? has the glossary."
+        )
         for name in MODEL_COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -80,7 +84,9 @@ class ForecastsPane(Pane):
             note.update(EMPTY.format(ticker=view.ticker))
         else:
             others = ", ".join(str(h) for h in view.horizons)
-            note.update(ascii_safe(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)"))
+            note.update(
+                ascii_safe(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
+            )
         self.border_subtitle = Text(view.ticker)
         plot = self.query_one("#fc-chart", PlotextPlot)
         plot.display = draw_forecast(plot.plt, view, self.horizon)
@@ -109,20 +115,35 @@ class ForecastsPane(Pane):
             skill = None if wr is None else _f(wr["skill"])
             p = None if wr is None else _f(wr["dm_pvalue"])
             demoted = bool(wr["demoted"]) if wr is not None and not pd.isna(wr["demoted"]) else False
-            name = Text(str(r.model) + ascii_safe(" ↓" if demoted else ""), style=("" if glyphs().mono else "dim") if demoted else "bold")
+            name = Text(
+                str(r.model) + ascii_safe(" ↓" if demoted else ""),
+                style=("" if glyphs().mono else "dim") if demoted else "bold",
+            )
             table.add_row(
                 name,
                 Text(fmt_pct(_f(r.mean)), justify="right"),
                 Text(fmt_pct(_f(r.prob_up), 0, signed=False), justify="right"),
                 Text(fmt_pct(weight, 0, signed=False), justify="right"),
-                Text(fmt_pct(skill, 1), style=sign_style(skill),
-                     justify="right"),
+                Text(fmt_pct(skill, 1), style=sign_style(skill), justify="right"),
                 Text(fmt_num(p, 3), justify="right"),
                 key=str(r.model),
             )
-            rows.append({"ticker": view.ticker, "as_of": view.as_of, "model": r.model, "horizon": self.horizon,
-                         "mean": _f(r.mean), "lower": _f(r.lower), "upper": _f(r.upper), "prob_up": _f(r.prob_up),
-                         "weight": weight, "skill": skill, "dm_pvalue": p, "demoted": demoted})
+            rows.append(
+                {
+                    "ticker": view.ticker,
+                    "as_of": view.as_of,
+                    "model": r.model,
+                    "horizon": self.horizon,
+                    "mean": _f(r.mean),
+                    "lower": _f(r.lower),
+                    "upper": _f(r.upper),
+                    "prob_up": _f(r.prob_up),
+                    "weight": weight,
+                    "skill": skill,
+                    "dm_pvalue": p,
+                    "demoted": demoted,
+                }
+            )
         table.frame = pd.DataFrame(rows)
 
     def export_frame(self) -> pd.DataFrame | None:
@@ -131,8 +152,9 @@ class ForecastsPane(Pane):
     def chart_text(self, width: int = 100, height: int = 25) -> str | None:
         if self.view is None:
             return None
-        return chart_to_text(draw_forecast, self.view, self.horizon, width=width, height=height,
-                             legend=forecast_legend(self.view))
+        return chart_to_text(
+            draw_forecast, self.view, self.horizon, width=width, height=height, legend=forecast_legend(self.view)
+        )
 
 
 RICH_COLOURS = {"orange+": "dark_orange", "orange": "dark_orange", "white": "", "default": ""}

@@ -35,7 +35,7 @@ class WatchRow:
     ticker: str
     date: dt.date | None = None
     last: float | None = None
-    change: float | None = None          # simple return vs the previous close
+    change: float | None = None  # simple return vs the previous close
     spark: tuple[float, ...] = ()
     signal: str | None = None
     confidence: float | None = None
@@ -48,10 +48,10 @@ class ForecastView:
     """The selected ticker's recent closes, latest forecasts and model weights."""
 
     ticker: str
-    closes: pd.DataFrame                 # date, close
+    closes: pd.DataFrame  # date, close
     as_of: dt.date | None
-    forecasts: pd.DataFrame              # model, horizon, mean, lower, upper, level, prob_up, vol, target_date
-    weights: pd.DataFrame                # model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason
+    forecasts: pd.DataFrame  # model, horizon, mean, lower, upper, level, prob_up, vol, target_date
+    weights: pd.DataFrame  # model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason
     fills: pd.DataFrame = field(default_factory=pd.DataFrame)  # date, side, qty, price (within the closes)
 
     @property
@@ -65,7 +65,7 @@ class ForecastView:
 class RiskView:
     """The account's equity history, latest risk row, positions, fills and rejections."""
 
-    equity: pd.DataFrame                 # as_of, equity, drawdown, cash, gross, net, daily_return, baseline
+    equity: pd.DataFrame  # as_of, equity, drawdown, cash, gross, net, daily_return, baseline
     risk: dict[str, Any] | None
     positions: pd.DataFrame
     fills: pd.DataFrame
@@ -173,9 +173,7 @@ def load_watchlist(
     return tuple(rows.get(t) or WatchRow(ticker=t, signal=signals.get(t, (None,))[0]) for t in order)
 
 
-def load_forecast(
-    cur: duckdb.DuckDBPyConnection, account: str, ticker: str, n_closes: int = 60
-) -> ForecastView:
+def load_forecast(cur: duckdb.DuckDBPyConnection, account: str, ticker: str, n_closes: int = 60) -> ForecastView:
     """Recent closes plus the latest forecasts (every model and horizon) for one ticker."""
     closes = _df(
         cur,
@@ -191,8 +189,11 @@ def load_forecast(
     weights = weights_as_of(account, as_of).frame(cur) if as_of is not None else pd.DataFrame()
     fills = pd.DataFrame()
     if not closes.empty:
-        fills = _df(cur, "SELECT date, side, qty, price FROM fills WHERE account = ? AND ticker = ? AND date >= ? "
-                    "ORDER BY date", [account, ticker, closes["date"].iloc[0]])
+        fills = _df(
+            cur,
+            "SELECT date, side, qty, price FROM fills WHERE account = ? AND ticker = ? AND date >= ? ORDER BY date",
+            [account, ticker, closes["date"].iloc[0]],
+        )
     return ForecastView(ticker=ticker, closes=closes, as_of=as_of, forecasts=forecasts, weights=weights, fills=fills)
 
 
@@ -232,12 +233,15 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
         equity["baseline"] = _buy_and_hold(cur, equity)
     risk_df = _df(cur, "SELECT * FROM risk WHERE account = ? ORDER BY as_of DESC LIMIT 1", [account])
     risk = None if risk_df.empty else {k: _plain(v) for k, v in risk_df.iloc[0].items()}
-    positions = _columns(current_positions(account).frame(cur),
-                         ["ticker", "qty", "avg_cost", "close", "market_value", "weight"])
-    fills = _columns(recent_fills(account, n_recent).frame(cur),
-                     ["date", "ticker", "side", "qty", "price", "commission"])
-    rejections = _columns(orders_with_status(account, ("rejected",), n_recent).frame(cur),
-                          ["as_of", "ticker", "side", "qty", "reason"])
+    positions = _columns(
+        current_positions(account).frame(cur), ["ticker", "qty", "avg_cost", "close", "market_value", "weight"]
+    )
+    fills = _columns(
+        recent_fills(account, n_recent).frame(cur), ["date", "ticker", "side", "qty", "price", "commission"]
+    )
+    rejections = _columns(
+        orders_with_status(account, ("rejected",), n_recent).frame(cur), ["as_of", "ticker", "side", "qty", "reason"]
+    )
     regime = risk.get("regime") if risk else None
     if not regime:
         reg = _df(cur, "SELECT regime FROM regimes ORDER BY as_of DESC LIMIT 1")
@@ -245,13 +249,12 @@ def load_risk(cur: duckdb.DuckDBPyConnection, account: str, n_recent: int = 15) 
     from engine.portfolio.report import benchmark_report
 
     report = benchmark_report(cur, account) if not equity.empty else None
-    return RiskView(equity=equity, risk=risk, positions=positions, fills=fills, rejections=rejections, regime=regime,
-                    report=report)
+    return RiskView(
+        equity=equity, risk=risk, positions=positions, fills=fills, rejections=rejections, regime=regime, report=report
+    )
 
 
-def load_snapshot(
-    cur: duckdb.DuckDBPyConnection, account: str, tickers: Sequence[str], spark_n: int = 20
-) -> Snapshot:
+def load_snapshot(cur: duckdb.DuckDBPyConnection, account: str, tickers: Sequence[str], spark_n: int = 20) -> Snapshot:
     """One consistent read of everything but the per-ticker forecast view."""
     as_of, sessions = load_status(cur, account)
     return Snapshot(

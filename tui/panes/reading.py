@@ -26,7 +26,7 @@ LAYER_CODES = {"statistical": "S", "regime": "R", "size": "Z", "correlation": "C
 
 
 def layers_summary(layers_json: Any) -> str:
-    """"✓" when every validation layer passed, else "✗ S$": ✗ and the failing layers' codes."""
+    """ "✓" when every validation layer passed, else "✗ S$": ✗ and the failing layers' codes."""
     layers = parse_json_list(layers_json)
     if not layers:
         return "—"
@@ -47,8 +47,10 @@ def reading(row: dict[str, Any]) -> str:
     parts = [f"{ticker}: {action}" + (f" with {conf:.0%} confidence" if conf is not None else "") + "."]
     if exp is not None:
         span = f" over the next {int(horizon)} sessions" if horizon is not None and not _isnan(horizon) else ""
-        parts.append(f"The ensemble expects {'a gain' if exp >= 0 else 'a loss'} of {abs(exp):.2%}{span}"
-                     + (f", with a {prob:.0%} chance the price ends higher." if prob is not None else "."))
+        parts.append(
+            f"The ensemble expects {'a gain' if exp >= 0 else 'a loss'} of {abs(exp):.2%}{span}"
+            + (f", with a {prob:.0%} chance the price ends higher." if prob is not None else ".")
+        )
     drivers = sorted(parse_json_list(row.get("drivers")), key=lambda d: -abs(_num(d.get("shap")) or 0.0))
     ups = [d for d in drivers if (_num(d.get("shap")) or 0.0) > 0][:2]
     downs = [d for d in drivers if (_num(d.get("shap")) or 0.0) < 0][:2]

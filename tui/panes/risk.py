@@ -22,8 +22,10 @@ from tui.widgets.charts import chart_to_text, draw_drawdown, draw_equity
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_money, fmt_num, fmt_pct, hbar
 
-EMPTY = ("No equity yet. The mark-to-market stage writes the account's equity each "
-         "cycle; press n to step or space to run (table: equity).")
+EMPTY = (
+    "No equity yet. The mark-to-market stage writes the account's equity each "
+    "cycle; press n to step or space to run (table: equity)."
+)
 TITLES = {"#risk-positions": "Positions", "#risk-fills": "Recent fills", "#risk-rejections": "Recent rejections"}
 _MIN = 20  # engine.portfolio.report.MIN_SESSIONS
 NO_RISK = "VaR/CVaR, regime and kill switches appear once the risk stage runs (table: risk)."
@@ -46,17 +48,40 @@ def risk_rows(view: RiskView) -> list[tuple[str, str, str, str]]:
     r = view.risk
     if r is None:
         return rows
-    rows.append(("VaR95", fmt_pct(_f(r.get("var_hist_95")), signed=False),
-                 "VaR99", fmt_pct(_f(r.get("var_hist_99")), signed=False)))
-    rows.append(("CVaR95", fmt_pct(_f(r.get("cvar_hist_95")), signed=False),
-                 "CVaR99", fmt_pct(_f(r.get("cvar_hist_99")), signed=False)))
+    rows.append(
+        (
+            "VaR95",
+            fmt_pct(_f(r.get("var_hist_95")), signed=False),
+            "VaR99",
+            fmt_pct(_f(r.get("var_hist_99")), signed=False),
+        )
+    )
+    rows.append(
+        (
+            "CVaR95",
+            fmt_pct(_f(r.get("cvar_hist_95")), signed=False),
+            "CVaR99",
+            fmt_pct(_f(r.get("cvar_hist_99")), signed=False),
+        )
+    )
     if _f(r.get("var_mc_95")) is not None:
-        rows.append(("MC95", fmt_pct(_f(r.get("var_mc_95")), signed=False),
-                     "Paths", f"{_count(r.get('mc_paths'))} {r.get('mc_device') or ''}".strip()))
-    rows.append(("Vol", fmt_pct(_f(r.get("realised_vol")), signed=False),
-                 "FcVol", fmt_pct(_f(r.get("forecast_vol")), signed=False)))
-    rows.append(("Expo", fmt_pct(_f(r.get("gross")), 0, False) + " gr",
-                 "Net", fmt_pct(_f(r.get("net")), 0)))
+        rows.append(
+            (
+                "MC95",
+                fmt_pct(_f(r.get("var_mc_95")), signed=False),
+                "Paths",
+                f"{_count(r.get('mc_paths'))} {r.get('mc_device') or ''}".strip(),
+            )
+        )
+    rows.append(
+        (
+            "Vol",
+            fmt_pct(_f(r.get("realised_vol")), signed=False),
+            "FcVol",
+            fmt_pct(_f(r.get("forecast_vol")), signed=False),
+        )
+    )
+    rows.append(("Expo", fmt_pct(_f(r.get("gross")), 0, False) + " gr", "Net", fmt_pct(_f(r.get("net")), 0)))
     rows.append(("Beta", fmt_num(_f(r.get("beta"))), "Regime", str(view.regime or "—")))
     return rows
 
@@ -66,12 +91,22 @@ def benchmark_rows(rep: dict[str, Any] | None) -> list[tuple[str, str, str, str]
     (`engine.portfolio.report.benchmark_report`); ratios withheld on a short history."""
     if not rep or not rep.get("sessions"):
         return []
-    costs = ("Costs", fmt_money(_f(rep.get("costs_paid")), True), "Overlay", ",".join(rep.get("overlays_on") or []) or "none")
+    costs = (
+        "Costs",
+        fmt_money(_f(rep.get("costs_paid")), True),
+        "Overlay",
+        ",".join(rep.get("overlays_on") or []) or "none",
+    )
     if rep.get("withheld"):
         return [costs, ("Active", "withheld", "Needs", f"{_MIN} sess.")]
     ir, t = _f(rep.get("information_ratio")), _f(rep.get("ir_tstat"))
     return [
-        ("Active", fmt_pct(_f(rep.get("active_return"))) + "/y", "TE", fmt_pct(_f(rep.get("tracking_error")), signed=False)),
+        (
+            "Active",
+            fmt_pct(_f(rep.get("active_return"))) + "/y",
+            "TE",
+            fmt_pct(_f(rep.get("tracking_error")), signed=False),
+        ),
         ("IR", fmt_num(ir), "IR t", fmt_num(t)),
         ("PSR>B", fmt_num(_f(rep.get("psr_vs_benchmark"))), "Turn", f"{fmt_num(_f(rep.get('turnover')))}x/y"),
         ("Drag", fmt_pct(_f(rep.get("cost_drag")), signed=False) + "/y", *costs[:2]),
@@ -155,7 +190,8 @@ class RiskPane(Pane):
         limits = limit_lines(view)
         note = [view.report["data_note"]] if view.report and view.report.get("data_note") else []
         self.query_one("#risk-limits", Static).update(
-            "\n".join([kill_switch_line(view), *(["Limit utilisation", *limits] if limits else []), *note]))
+            "\n".join([kill_switch_line(view), *(["Limit utilisation", *limits] if limits else []), *note])
+        )
         self.query_one("#risk-charts").display = not view.equity.empty
         halted = bool(view.risk and view.risk.get("halted"))
         self.set_class(halted, "-halted")
@@ -164,16 +200,38 @@ class RiskPane(Pane):
             plot = self.query_one(plot_id, PlotextPlot)
             draw(plot.plt, view.equity)
             plot.refresh()
-        self._fill("#risk-positions", view.positions, lambda r: (
-            r.ticker, f"{int(r.qty):,}", fmt_num(_f(r.avg_cost)), fmt_num(_f(r.close)),
-            fmt_money(_f(r.market_value)), fmt_pct(_f(r.weight), 1, False)),
-            "none open (table: positions)")
-        self._fill("#risk-fills", view.fills, lambda r: (
-            str(r.date)[:10], r.ticker, r.side, f"{int(r.qty):,}", fmt_num(_f(r.price)), fmt_num(_f(r.commission))),
-            "none yet; orders fill at the next open (table: fills)")
-        self._fill("#risk-rejections", view.rejections, lambda r: (
-            str(r.as_of)[:10], r.ticker, r.side, f"{int(r.qty):,}", str(r.reason or "")),
-            "none (table: orders)")
+        self._fill(
+            "#risk-positions",
+            view.positions,
+            lambda r: (
+                r.ticker,
+                f"{int(r.qty):,}",
+                fmt_num(_f(r.avg_cost)),
+                fmt_num(_f(r.close)),
+                fmt_money(_f(r.market_value)),
+                fmt_pct(_f(r.weight), 1, False),
+            ),
+            "none open (table: positions)",
+        )
+        self._fill(
+            "#risk-fills",
+            view.fills,
+            lambda r: (
+                str(r.date)[:10],
+                r.ticker,
+                r.side,
+                f"{int(r.qty):,}",
+                fmt_num(_f(r.price)),
+                fmt_num(_f(r.commission)),
+            ),
+            "none yet; orders fill at the next open (table: fills)",
+        )
+        self._fill(
+            "#risk-rejections",
+            view.rejections,
+            lambda r: (str(r.as_of)[:10], r.ticker, r.side, f"{int(r.qty):,}", str(r.reason or "")),
+            "none (table: orders)",
+        )
 
     def _fill(self, selector: str, df: pd.DataFrame, cells: Any, empty: str) -> None:
         table = self.query_one(selector, PmaxTable)
@@ -197,8 +255,9 @@ class RiskPane(Pane):
     def chart_text(self, width: int = 100, height: int = 25) -> str | None:
         if self.view is None:
             return None
-        return (chart_to_text(draw_equity, self.view.equity, width=width, height=height)
-                + chart_to_text(draw_drawdown, self.view.equity, width=width, height=max(8, height // 2)))
+        return chart_to_text(draw_equity, self.view.equity, width=width, height=height) + chart_to_text(
+            draw_drawdown, self.view.equity, width=width, height=max(8, height // 2)
+        )
 
 
 def _count(value: object) -> str:

@@ -29,8 +29,7 @@ from tui.widgets.table import PmaxTable
 from tui.widgets.text import ascii_safe, fmt_pct, sign_style
 
 COLUMNS = ("Ticker", "Call", "Conf", "E(r)", "Layers")
-EMPTY = ("No signals yet. The signals stage writes one row per ticker each cycle once "
-         "forecasts exist (table: signals).")
+EMPTY = "No signals yet. The signals stage writes one row per ticker each cycle once forecasts exist (table: signals)."
 
 
 class SignalsPane(Pane):
@@ -49,9 +48,11 @@ class SignalsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, id="sig-empty", classes="empty")
         table = PmaxTable(id="sig-table")
-        table.tooltip = ("Call BUY / HOLD / SELL · Layers ✓ every validation layer passed (the signal may trade); "
-                         "✗ S$ the failing layers: S statistical, R regime, Z size, C correlation, $ cost · "
-                         "enter: detail. ? has the glossary.")
+        table.tooltip = (
+            "Call BUY / HOLD / SELL · Layers ✓ every validation layer passed (the signal may trade); "
+            "✗ S$ the failing layers: S statistical, R regime, Z size, C correlation, $ cost · "
+            "enter: detail. ? has the glossary."
+        )
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -87,8 +88,11 @@ class SignalsPane(Pane):
             )
             self._keys.append(str(r.ticker))
         counts = signals["action"].value_counts()
-        self.border_subtitle = Text(ascii_safe(f"as of {signals['as_of'].iloc[0]!s:.10} · "
-                                           + " ".join(f"{k} {int(v)}" for k, v in counts.items())))
+        self.border_subtitle = Text(
+            ascii_safe(
+                f"as of {signals['as_of'].iloc[0]!s:.10} · " + " ".join(f"{k} {int(v)}" for k, v in counts.items())
+            )
+        )
         if selected:
             self.follow(selected)
 
@@ -146,16 +150,23 @@ class SignalDetail(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         drivers = parse_json_list(self.row.get("drivers"))
         with Vertical(id="detail"):
-            yield Static(f"[b]{self.row.get('ticker')}[/b] · {self.row.get('action')} · as of "
-                         f"{str(self.row.get('as_of'))[:10]}", id="detail-title")
+            yield Static(
+                f"[b]{self.row.get('ticker')}[/b] · {self.row.get('action')} · as of {str(self.row.get('as_of'))[:10]}",
+                id="detail-title",
+            )
             if drivers:
                 yield PlotextPlot(id="detail-chart")
             else:
-                yield Static("No SHAP drivers stored for this signal (the forecast stage writes them "
-                             "with the forecast: column drivers).", classes="empty-inline")
+                yield Static(
+                    "No SHAP drivers stored for this signal (the forecast stage writes them "
+                    "with the forecast: column drivers).",
+                    classes="empty-inline",
+                )
             layers = parse_json_list(self.row.get("layers"))
-            lines = [f"{'✓' if layer.get('passed') else '✗'} {layer.get('layer', '?')}: {layer.get('reason') or ''}"
-                     for layer in layers] or ["No validation layers recorded."]
+            lines = [
+                f"{'✓' if layer.get('passed') else '✗'} {layer.get('layer', '?')}: {layer.get('reason') or ''}"
+                for layer in layers
+            ] or ["No validation layers recorded."]
             yield Static("\n".join(lines), id="detail-layers", markup=False)
             yield Static(reading(self.row), id="detail-reading", markup=False)
             yield Static("esc closes", id="detail-hint")

@@ -25,8 +25,10 @@ from textual.widgets import Static
 from engine.store.read_model import scores_by_model
 from tui.widgets.text import fmt_pct
 
-EMPTY = ("No matured forecasts to score yet. Forecasts are scored when their horizon "
-         "passes (table: model_scores); run more sessions and try again.")
+EMPTY = (
+    "No matured forecasts to score yet. Forecasts are scored when their horizon "
+    "passes (table: model_scores); run more sessions and try again."
+)
 
 
 def validation_frame(cur: duckdb.DuckDBPyConnection, account: str) -> pd.DataFrame:
@@ -68,8 +70,10 @@ class ValidationScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="validation"):
-            yield Static("[b]Out-of-sample validation[/b] (matured forecasts; hit rate leaves out forecasts of "
-                         "exactly 0; DM p, calibration and VaR backtest: `pmax validate`; esc closes)")
+            yield Static(
+                "[b]Out-of-sample validation[/b] (matured forecasts; hit rate leaves out forecasts of "
+                "exactly 0; DM p, calibration and VaR backtest: `pmax validate`; esc closes)"
+            )
             yield Static(self._table() if not self.frame.empty else EMPTY)
 
     def _table(self) -> Table:
@@ -78,7 +82,14 @@ class ValidationScreen(ModalScreen[None]):
             t.add_column(name, justify="left" if name in ("Model", "Cutoffs") else "right")
         for r in self.frame.itertuples():
             skill: Any = r.skill
-            t.add_row(str(r.model), str(r.horizon), str(r.sessions), str(r.n_scored), fmt_pct(None if pd.isna(skill) else float(skill), 1),
-                      fmt_pct(r.hit_rate, 0, False), fmt_pct(r.coverage, 0, False),
-                      f"{str(r.first_cutoff)[:10]} … {str(r.last_cutoff)[:10]}")
+            t.add_row(
+                str(r.model),
+                str(r.horizon),
+                str(r.sessions),
+                str(r.n_scored),
+                fmt_pct(None if pd.isna(skill) else float(skill), 1),
+                fmt_pct(r.hit_rate, 0, False),
+                fmt_pct(r.coverage, 0, False),
+                f"{str(r.first_cutoff)[:10]} … {str(r.last_cutoff)[:10]}",
+            )
         return t

@@ -47,8 +47,7 @@ def order_rows(rows: Sequence[WatchRow], sort: int, reverse: bool, needle: str) 
 
 def row_cells(row: WatchRow) -> tuple[Text | str, ...]:
     """The table cells of one watchlist row (signs and marks carry meaning, not colour)."""
-    change = Text(fmt_pct(row.change), style=sign_style(row.change),
-                  justify="right")
+    change = Text(fmt_pct(row.change), style=sign_style(row.change), justify="right")
     signal: str | Text = ""
     if row.signal:
         conf = "" if row.confidence is None else f" {row.confidence * 100:.0f}%"
@@ -85,8 +84,10 @@ class WatchlistPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first read of the store…", id="watch-empty", classes="empty")
         table = PmaxTable(id="watch-table")
-        table.tooltip = ("Signal BUY 60%: latest signal and confidence · Flags S stale, Q quarantined, ? no bars · "
-                         "d/a change this session only (u undoes, ctrl+s saves). ? has the glossary.")
+        table.tooltip = (
+            "Signal BUY 60%: latest signal and confidence · Flags S stale, Q quarantined, ? no bars · "
+            "d/a change this session only (u undoes, ctrl+s saves). ? has the glossary."
+        )
         for name in COLUMNS:
             table.add_column(name, key=name)
         yield table
@@ -125,9 +126,19 @@ class WatchlistPane(Pane):
         names = [r.ticker for r in shown]
         self._shown = names
         table.frame = pd.DataFrame(
-            [{"ticker": r.ticker, "date": r.date, "last": r.last, "change": r.change,
-              "signal": r.signal, "confidence": r.confidence, "stale": r.stale,
-              "quarantined": r.quarantined} for r in shown]
+            [
+                {
+                    "ticker": r.ticker,
+                    "date": r.date,
+                    "last": r.last,
+                    "change": r.change,
+                    "signal": r.signal,
+                    "confidence": r.confidence,
+                    "stale": r.stale,
+                    "quarantined": r.quarantined,
+                }
+                for r in shown
+            ]
         )
         sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
         filt = f" · filter “{self.needle}”" if self.needle else ""

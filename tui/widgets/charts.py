@@ -16,7 +16,7 @@ from tui.panes.queries import ForecastView
 
 
 def _span(dates: list[Any]) -> str:
-    """"first … last" of the x axis, shown in the title instead of tick labels.
+    """ "first … last" of the x axis, shown in the title instead of tick labels.
 
     plotext drops or shifts crowded tick labels depending on render order, which
     made snapshots flaky; a title is always the same.
@@ -45,8 +45,17 @@ def _no_xticks(plt: Any) -> None:
 
 # (colour, marker) per model; the ensemble is always the first, drawn last, on top.
 ENSEMBLE_STYLE = ("orange+", "●")
-MODEL_STYLES = (("cyan", "x"), ("magenta", "+"), ("green", "o"), ("blue", "*"), ("red", "#"), ("white", "%"),
-                ("yellow", "&"), ("cyan+", "$"), ("magenta+", "="))
+MODEL_STYLES = (
+    ("cyan", "x"),
+    ("magenta", "+"),
+    ("green", "o"),
+    ("blue", "*"),
+    ("red", "#"),
+    ("white", "%"),
+    ("yellow", "&"),
+    ("cyan+", "$"),
+    ("magenta+", "="),
+)
 ASCII_ENSEMBLE = ("orange+", "@")
 
 
@@ -106,8 +115,11 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
     if not view.fills.empty:
         at = {d: i for i, d in enumerate(dates)}
         for side, mark in (("BUY", "^" if ascii_only else "▲"), ("SELL", "v" if ascii_only else "▼")):
-            pts = [(at[str(r.date)[:10]], y[at[str(r.date)[:10]]]) for r in view.fills.itertuples()
-                   if r.side == side and str(r.date)[:10] in at]
+            pts = [
+                (at[str(r.date)[:10]], y[at[str(r.date)[:10]]])
+                for r in view.fills.itertuples()
+                if r.side == side and str(r.date)[:10] in at
+            ]
             if pts:
                 plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker=mark, color="default")
     ticks, labels = [0, last_x // 2, last_x], [dates[0], dates[last_x // 2], dates[-1]]
@@ -126,8 +138,12 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
                 for col in ("lower", "upper"):
                     band = rows[col].astype(float)
                     if band.notna().all():
-                        plt.plot([last_x, *hx], [last, *(last * math.exp(v) for v in band)],
-                                 marker=_line(), color="default" if glyphs().mono else "orange")
+                        plt.plot(
+                            [last_x, *hx],
+                            [last, *(last * math.exp(v) for v in band)],
+                            marker=_line(),
+                            color="default" if glyphs().mono else "orange",
+                        )
                 plt.plot([last_x, *hx], [last, *means], marker=marker, color=color)
             else:
                 plt.scatter(hx, means, marker=marker, color=color)
@@ -135,8 +151,11 @@ def draw_forecast(plt: Any, view: ForecastView, horizon: int | None = None) -> b
         if int(far["horizon"]) >= max(8, last_x // 5):  # a label too close to the last close is dropped
             target = far.get("target_date")
             ticks.append(last_x + int(far["horizon"]))
-            labels.append(str(target)[:10] if target is not None and str(target) not in ("NaT", "None") else
-                          f"+{int(far['horizon'])} sessions")
+            labels.append(
+                str(target)[:10]
+                if target is not None and str(target) not in ("NaT", "None")
+                else f"+{int(far['horizon'])} sessions"
+            )
     plt.title(f"{view.ticker}: closes and forecasts" + (f" (table: h={horizon})" if horizon else ""))
     plt.xticks(ticks, labels)
     _ascii_frame(plt)
@@ -188,8 +207,9 @@ def draw_drivers(plt: Any, drivers: list[dict[str, Any]]) -> bool:
     return True
 
 
-def chart_to_text(draw: Any, *args: Any, width: int = 100, height: int = 25,
-                  legend: list[tuple[str, str, str]] | None = None) -> str:
+def chart_to_text(
+    draw: Any, *args: Any, width: int = 100, height: int = 25, legend: list[tuple[str, str, str]] | None = None
+) -> str:
     """Render one `draw_*` function on a private plotext figure, without colour; the
     legend, if any, follows the plot as one line (outside it, as on screen)."""
     from textual_plotext import Plot

@@ -33,8 +33,11 @@ class CalmFooter(Footer):
         self._timer = self.set_timer(DELAY_S, self._rebuild_if_changed)
 
     def _signature(self) -> tuple[tuple[str, str, bool], ...]:
-        return tuple((b.key, b.description, bool(enabled))
-                     for (_, b, enabled, _tip) in self.screen.active_bindings.values() if b.show)
+        return tuple(
+            (b.key, b.description, bool(enabled))
+            for (_, b, enabled, _tip) in self.screen.active_bindings.values()
+            if b.show
+        )
 
     async def _rebuild_if_changed(self) -> None:
         self._timer = None

@@ -39,8 +39,7 @@ def system_commands(app: PaletteHost) -> Iterator[SystemCommand]:
     yield SystemCommand("Step one session", "run exactly one cycle", app.action_step)
     yield SystemCommand("Next theme", "cycle themes (this session; save keeps it)", app.action_next_theme)
     yield SystemCommand("Undo last edit", "watchlist or theme (key u)", app.action_undo)
-    yield SystemCommand("Save settings", "write watchlist and theme to your config (ctrl+s)",
-                        app.action_save_settings)
+    yield SystemCommand("Save settings", "write watchlist and theme to your config (ctrl+s)", app.action_save_settings)
     yield SystemCommand("Event log", "every toast and kill-switch trip (key L)", app.action_event_log)
     yield SystemCommand("Export table to CSV", "the focused pane's table", partial(app.action_export, "csv"))
     yield SystemCommand("Export table to Parquet", "the focused pane's table", partial(app.action_export, "parquet"))

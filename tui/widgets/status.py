@@ -25,13 +25,13 @@ ASCII_ICONS = {"running": ">", "paused": "||", "stepping": "..", "finished": "[]
 class HeaderState:
     """Everything the header shows; equal states draw nothing new."""
 
-    mode: str = "view"                  # replay | live | view
-    state: str = "view only"            # running | paused | stepping | finished | view only
+    mode: str = "view"  # replay | live | view
+    state: str = "view only"  # running | paused | stepping | finished | view only
     as_of: dt.date | None = None
-    done: int = 0                       # sessions committed
-    left: int | None = None             # sessions still in the replay file (None: live/unknown)
-    equity_ret: float | None = None     # since the first stored session
-    bench_ret: float | None = None      # equal-weight buy-and-hold, same sessions
+    done: int = 0  # sessions committed
+    left: int | None = None  # sessions still in the replay file (None: live/unknown)
+    equity_ret: float | None = None  # since the first stored session
+    bench_ret: float | None = None  # equal-weight buy-and-hold, same sessions
     halted: bool = False
     halt_reason: str = ""
     ticker: str | None = None

@@ -65,11 +65,14 @@ class MarketDataProvider(ABC):
 
 
 def empty_bars() -> pd.DataFrame:
-    return pd.DataFrame({
-        "date": pd.Series(dtype="object"), "ticker": pd.Series(dtype="object"),
-        **{c: pd.Series(dtype="float64") for c in ("open", "high", "low", "close")},
-        "volume": pd.Series(dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.Series(dtype="object"),
+            "ticker": pd.Series(dtype="object"),
+            **{c: pd.Series(dtype="float64") for c in ("open", "high", "low", "close")},
+            "volume": pd.Series(dtype="int64"),
+        }
+    )
 
 
 def tidy_bars(df: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +103,16 @@ def network_reason(text: str) -> str | None:
         return "network unreachable (DNS lookup failed)"
     if any(k in low for k in ("timed out", "timeout")):
         return "network timeout"
-    if any(k in low for k in ("connection refused", "network is unreachable", "failed to connect",
-                              "connection aborted", "max retries", "failed to perform")):
+    if any(
+        k in low
+        for k in (
+            "connection refused",
+            "network is unreachable",
+            "failed to connect",
+            "connection aborted",
+            "max retries",
+            "failed to perform",
+        )
+    ):
         return "network unreachable"
     return None

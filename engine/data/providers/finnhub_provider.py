@@ -28,8 +28,13 @@ NY = "America/New_York"
 class RateLimiter:
     """At most `calls` calls in any `period` seconds (sliding window); thread-safe."""
 
-    def __init__(self, calls: int = 60, period: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        calls: int = 60,
+        period: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.calls, self.period = calls, period
         self.clock, self.sleep = clock, sleep
         self._stamps: deque[float] = deque()
@@ -107,8 +112,7 @@ class FinnhubProvider(MarketDataProvider):
                 status = int(getattr(exc, "status_code", 0) or 0)
                 message = scrub(str(getattr(exc, "message", "")), self._key)
                 if status in (401, 403):
-                    hint = ("your Finnhub plan does not include this data" if status == 403
-                            else "check FINNHUB_API_KEY")
+                    hint = "your Finnhub plan does not include this data" if status == 403 else "check FINNHUB_API_KEY"
                     raise DataUnavailableError(f"finnhub: {what} refused (HTTP {status}: {message})", hint) from None
                 last = f"HTTP {status}: {message}"
                 if status != 429 and status < 500:
@@ -123,7 +127,7 @@ class FinnhubProvider(MarketDataProvider):
                 last = scrub(str(exc), self._key)[:160]
                 break
             if attempt < self.retries:
-                self._sleep(self.backoff_s * (2 ** attempt))
+                self._sleep(self.backoff_s * (2**attempt))
         raise DataUnavailableError(f"finnhub: {what} failed ({last})")
 
     def quote(self, ticker: str) -> Quote:
@@ -145,22 +149,37 @@ class FinnhubProvider(MarketDataProvider):
             if not isinstance(data, dict) or data.get("s") != "ok" or not data.get("t"):
                 continue  # "no_data": nothing for this ticker
             stamps = pd.to_datetime(pd.Series(data["t"], dtype="int64"), unit="s", utc=True)
-            frames.append(pd.DataFrame({
-                "date": stamps.dt.tz_convert(NY).dt.date, "ticker": ticker.upper(),
-                "open": data["o"], "high": data["h"], "low": data["l"], "close": data["c"], "volume": data["v"],
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "date": stamps.dt.tz_convert(NY).dt.date,
+                        "ticker": ticker.upper(),
+                        "open": data["o"],
+                        "high": data["h"],
+                        "low": data["l"],
+                        "close": data["c"],
+                        "volume": data["v"],
+                    }
+                )
+            )
         if not frames:
             raise DataUnavailableError(f"finnhub: no candles for {', '.join(tickers[:5])}")
         out = tidy_bars(pd.concat(frames, ignore_index=True))
         return out[(out["date"] >= start) & (out["date"] <= end)].reset_index(drop=True)
 
     def news(self, ticker: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        items = self._call(f"news for {ticker}",
-                           lambda c: c.company_news(ticker.upper(), _from=start.isoformat(), to=end.isoformat()))
-        rows = [{
-            "ticker": ticker.upper(),
-            "time": dt.datetime.fromtimestamp(int(i.get("datetime", 0)), tz=dt.UTC),
-            "headline": str(i.get("headline", "")), "source": str(i.get("source", "")),
-            "url": str(i.get("url", "")), "summary": str(i.get("summary", "")),
-        } for i in (items or [])]
+        items = self._call(
+            f"news for {ticker}", lambda c: c.company_news(ticker.upper(), _from=start.isoformat(), to=end.isoformat())
+        )
+        rows = [
+            {
+                "ticker": ticker.upper(),
+                "time": dt.datetime.fromtimestamp(int(i.get("datetime", 0)), tz=dt.UTC),
+                "headline": str(i.get("headline", "")),
+                "source": str(i.get("source", "")),
+                "url": str(i.get("url", "")),
+                "summary": str(i.get("summary", "")),
+            }
+            for i in (items or [])
+        ]
         return pd.DataFrame(rows, columns=NEWS_COLUMNS)

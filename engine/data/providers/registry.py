@@ -48,10 +48,15 @@ def build_providers(config: Config | None, names: Sequence[str] | None = None) -
         elif key == "finnhub":
             from engine.data.providers.finnhub_provider import FinnhubProvider
 
-            out.append(FinnhubProvider(
-                api_key=finnhub_key(config), timeout=timeout, retries=retries, backoff_s=backoff,
-                calls_per_minute=data.finnhub_calls_per_minute,
-            ))
+            out.append(
+                FinnhubProvider(
+                    api_key=finnhub_key(config),
+                    timeout=timeout,
+                    retries=retries,
+                    backoff_s=backoff,
+                    calls_per_minute=data.finnhub_calls_per_minute,
+                )
+            )
         else:
             raise ConfigError(
                 f"unknown market-data source {name!r}",

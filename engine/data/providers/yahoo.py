@@ -130,8 +130,9 @@ class YFinanceProvider(MarketDataProvider):
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
         for ticker in tickers:
-            hist, messages = self._history(ticker, start=start.isoformat(),
-                                           end=(end + dt.timedelta(days=1)).isoformat())
+            hist, messages = self._history(
+                ticker, start=start.isoformat(), end=(end + dt.timedelta(days=1)).isoformat()
+            )
             if hist.empty:
                 text = " | ".join(messages)
                 reason = network_reason(text)
@@ -162,13 +163,17 @@ class YFinanceProvider(MarketDataProvider):
 def _from_history(hist: pd.DataFrame, ticker: str) -> pd.DataFrame:
     idx = hist.index
     dates = idx.tz_localize(None) if getattr(idx, "tz", None) is not None else idx
-    return pd.DataFrame({
-        "date": pd.DatetimeIndex(dates).normalize(),
-        "ticker": ticker.upper(),
-        "open": hist["Open"].to_numpy(), "high": hist["High"].to_numpy(),
-        "low": hist["Low"].to_numpy(), "close": hist["Close"].to_numpy(),
-        "volume": hist["Volume"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex(dates).normalize(),
+            "ticker": ticker.upper(),
+            "open": hist["Open"].to_numpy(),
+            "high": hist["High"].to_numpy(),
+            "low": hist["Low"].to_numpy(),
+            "close": hist["Close"].to_numpy(),
+            "volume": hist["Volume"].to_numpy(),
+        }
+    )
 
 
 def _short(text: str) -> str:

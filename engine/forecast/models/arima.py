@@ -87,8 +87,13 @@ class ArimaForecaster(Forecaster):
         for y in new:
             ok = np.isfinite(y)
             x = np.where(ok, y - self.mu_, 0.0)
-            e = (x - b[:, 0] * self.x_last_[:, 0] - b[:, 1] * self.x_last_[:, 1]
-                 - b[:, 2] * self.e_last_[:, 0] - b[:, 3] * self.e_last_[:, 1])
+            e = (
+                x
+                - b[:, 0] * self.x_last_[:, 0]
+                - b[:, 1] * self.x_last_[:, 1]
+                - b[:, 2] * self.e_last_[:, 0]
+                - b[:, 3] * self.e_last_[:, 1]
+            )
             new_x = np.stack([x, self.x_last_[:, 0]], axis=1)
             new_e = np.stack([e, self.e_last_[:, 0]], axis=1)
             self.x_last_ = np.where(ok[:, None], new_x, self.x_last_)
@@ -112,8 +117,6 @@ class ArimaForecaster(Forecaster):
             vol = np.sqrt(self.sigma2_ * (psi_cum[:, :h] ** 2).sum(axis=1))
             frames.append(forecast_frame(names, h, mean[live], vol[live], level))
         return pd.concat(frames, ignore_index=True)
-
-
 
 
 def sarimax_fit_one(r: np.ndarray, order: tuple[int, int]) -> np.ndarray:

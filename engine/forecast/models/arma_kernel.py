@@ -65,6 +65,7 @@ def _residuals_lfilter(x: np.ndarray, beta: np.ndarray, jac: bool) -> tuple[np.n
 
 def feasible(beta: np.ndarray) -> np.ndarray:
     """Stationary AR and invertible MA part (AR(2) triangle with a margin), per row."""
+
     def tri(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
         m = _MARGIN
         return (a1 + a2 < m) & (a2 - a1 < m) & (np.abs(a2) < m)
@@ -100,14 +101,15 @@ def hannan_rissanen(x: np.ndarray, w: np.ndarray, p: int, q: int, m: int = 10) -
     cols = [_lags(x, k) for k in range(1, p + 1)] + [_lags(e_hat, k) for k in range(1, q + 1)]
     coef = _ols(x, np.stack(cols, axis=2), w)
     beta[:, :p] = coef[:, :p]
-    beta[:, 2:2 + q] = coef[:, p:]
+    beta[:, 2 : 2 + q] = coef[:, p:]
     bad = ~feasible(beta)
     beta[bad] = 0.0
     return beta
 
 
-def fit_css(x: np.ndarray, w: np.ndarray, p: int, q: int, start: np.ndarray | None = None,
-            iters: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def fit_css(
+    x: np.ndarray, w: np.ndarray, p: int, q: int, start: np.ndarray | None = None, iters: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """CSS estimates (N, 4) and SSE (N,) for order (p, q), vectorised over columns.
 
     Args:
@@ -172,6 +174,10 @@ def forecast_path(beta: np.ndarray, x_last: np.ndarray, e_last: np.ndarray, h: i
     es = np.concatenate([e_last[:, ::-1], np.zeros((N, h))], axis=1)
     for k in range(h):
         i = k + 2
-        xs[:, i] = (beta[:, 0] * xs[:, i - 1] + beta[:, 1] * xs[:, i - 2]
-                    + beta[:, 2] * es[:, i - 1] + beta[:, 3] * es[:, i - 2])
+        xs[:, i] = (
+            beta[:, 0] * xs[:, i - 1]
+            + beta[:, 1] * xs[:, i - 2]
+            + beta[:, 2] * es[:, i - 1]
+            + beta[:, 3] * es[:, i - 2]
+        )
     return xs[:, 2:]

@@ -98,8 +98,11 @@ class GarchForecaster(Forecaster):
         frames = []
         for h in horizons:
             mean, vol = mu * h, np.sqrt(var[:, h - 1])
-            frames.append(forecast_frame(names, h, mean[live], vol[live], level,
-                                         lower=(mean - z * vol)[live], upper=(mean + z * vol)[live]))
+            frames.append(
+                forecast_frame(
+                    names, h, mean[live], vol[live], level, lower=(mean - z * vol)[live], upper=(mean + z * vol)[live]
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
 

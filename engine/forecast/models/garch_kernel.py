@@ -50,8 +50,12 @@ def _to_u(theta: np.ndarray, t_dist: bool) -> np.ndarray:
     beta = np.clip(theta[:, 3], 1e-6, None)
     pers = np.clip(alpha + beta, 1e-3, 0.999)
     share = np.clip(alpha / (alpha + beta), 1e-3, 1.0 - 1e-3)
-    cols = [theta[:, 0], np.log(np.clip(theta[:, 1], 1e-12, None)),
-            np.log(pers / (1.0 - pers)), np.log(share / (1.0 - share))]
+    cols = [
+        theta[:, 0],
+        np.log(np.clip(theta[:, 1], 1e-12, None)),
+        np.log(pers / (1.0 - pers)),
+        np.log(share / (1.0 - share)),
+    ]
     if t_dist:
         cols.append(np.log(np.clip(theta[:, 4] - NU_MIN, 1e-6, None)))
     return np.stack(cols, axis=1)
@@ -72,11 +76,13 @@ def _chain(u: np.ndarray, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
-def _column(y: np.ndarray, bc: float, th: np.ndarray, t_dist: bool,
-            grad: bool) -> tuple[float, np.ndarray | None, float, float]:
+def _column(
+    y: np.ndarray, bc: float, th: np.ndarray, t_dist: bool, grad: bool
+) -> tuple[float, np.ndarray | None, float, float]:
     """Mean log-likelihood of one series, its gradient in theta, the last residual and s_T."""
     from scipy.signal import lfilter  # lazily: scipy.signal costs ~0.3 s to import
     from scipy.special import digamma, gammaln
+
     mu, omega, alpha, beta = th[0], th[1], th[2], th[3]
     e = y - mu
     prev_e2 = np.empty_like(e)
@@ -89,8 +95,11 @@ def _column(y: np.ndarray, bc: float, th: np.ndarray, t_dist: bool,
     if t_dist:
         nu = th[4]
         q = e * e / (s * (nu - 2.0))
-        ll = (gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(np.pi * (nu - 2.0))) * n \
-            - 0.5 * np.sum(np.log(s)) - (nu + 1) / 2 * np.sum(np.log1p(q))
+        ll = (
+            (gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(np.pi * (nu - 2.0))) * n
+            - 0.5 * np.sum(np.log(s))
+            - (nu + 1) / 2 * np.sum(np.log1p(q))
+        )
     else:
         ll = -0.5 * (n * np.log(2 * np.pi) + np.sum(np.log(s)) + np.sum(e * e / s))
     if not grad:
@@ -105,8 +114,11 @@ def _column(y: np.ndarray, bc: float, th: np.ndarray, t_dist: bool,
         nu = th[4]
         dl_ds = -0.5 / s + (nu + 1) / 2 * q / (s * (1.0 + q))
         dl_de = -(nu + 1) * e / (s * (nu - 2.0) * (1.0 + q))
-        dnu = n * (0.5 * digamma((nu + 1) / 2) - 0.5 * digamma(nu / 2) - 0.5 / (nu - 2.0)) \
-            - 0.5 * np.sum(np.log1p(q)) + (nu + 1) / (2 * (nu - 2.0)) * np.sum(q / (1.0 + q))
+        dnu = (
+            n * (0.5 * digamma((nu + 1) / 2) - 0.5 * digamma(nu / 2) - 0.5 / (nu - 2.0))
+            - 0.5 * np.sum(np.log1p(q))
+            + (nu + 1) / (2 * (nu - 2.0)) * np.sum(q / (1.0 + q))
+        )
     else:
         dl_ds = -0.5 / s + 0.5 * e * e / (s * s)
         dl_de = -e / s
@@ -154,16 +166,20 @@ def default_start(y: np.ndarray, t_dist: bool, batch: _Batch | None = None) -> n
     best, best_f = np.zeros((n, 5 if t_dist else 4)), np.full(n, np.inf)
     for alpha in (0.01, 0.05, 0.1, 0.2):
         for pers in (0.5, 0.7, 0.9, 0.98):  # arch's grid
-            theta = np.stack([mean, var * (1.0 - pers), np.full(n, alpha), np.full(n, pers - alpha)]
-                             + ([np.full(n, 8.0)] if t_dist else []), axis=1)
+            theta = np.stack(
+                [mean, var * (1.0 - pers), np.full(n, alpha), np.full(n, pers - alpha)]
+                + ([np.full(n, 8.0)] if t_dist else []),
+                axis=1,
+            )
             f, _ = batch.evaluate(np.arange(n), _to_u(theta, t_dist), grad=False)
             better = f < best_f
             best[better], best_f[better] = theta[better], f[better]
     return best
 
 
-def fit(y: np.ndarray, t_dist: bool, start: np.ndarray | None = None, max_iter: int = _MAX_ITER,
-        gtol: float = _GTOL) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def fit(
+    y: np.ndarray, t_dist: bool, start: np.ndarray | None = None, max_iter: int = _MAX_ITER, gtol: float = _GTOL
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit every column of y (T, N; NaN = no bar).
 
     Returns theta (N, k: mu, omega, alpha, beta[, nu]), the mean log-likelihood at it
@@ -183,8 +199,7 @@ def fit(y: np.ndarray, t_dist: bool, start: np.ndarray | None = None, max_iter: 
         grid = default_start(y, t_dist, batch)
         persistent = grid.copy()
         persistent[:, 2], persistent[:, 3] = 0.05, 0.93
-        persistent[:, 1] = np.array([max(float(np.var(s)), 1e-8) if s.size > 1 else 1.0
-                                     for s in batch.series]) * 0.02
+        persistent[:, 1] = np.array([max(float(np.var(s)), 1e-8) if s.size > 1 else 1.0 for s in batch.series]) * 0.02
         starts = [grid, persistent] if start is None else [start, grid, persistent]
         best = None
         for s0 in starts:
@@ -193,14 +208,17 @@ def fit(y: np.ndarray, t_dist: bool, start: np.ndarray | None = None, max_iter: 
                 best = out
                 continue
             better = out[1] > best[1] + 1e-12  # ties keep the earlier start
-            best = tuple(np.where(better[:, None] if a.ndim == 2 else better, a, b)  # type: ignore[assignment]
-                         for a, b in zip(out, best))
+            best = tuple(
+                np.where(better[:, None] if a.ndim == 2 else better, a, b)  # type: ignore[assignment]
+                for a, b in zip(out, best)
+            )
         assert best is not None
         return best
 
 
-def _fit(batch: _Batch, y: np.ndarray, start: np.ndarray | None, max_iter: int,
-         gtol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _fit(
+    batch: _Batch, y: np.ndarray, start: np.ndarray | None, max_iter: int, gtol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     t_dist = batch.t_dist
     n = y.shape[1]
     k = 5 if t_dist else 4
@@ -254,8 +272,11 @@ def _fit(batch: _Batch, y: np.ndarray, start: np.ndarray | None, max_iter: int,
             Hm, sm, ym, rho = H[moved[upd]], s[upd], yv[upd], 1.0 / sy[upd]
             Hy = np.einsum("nij,nj->ni", Hm, ym)
             yHy = np.einsum("ni,ni->n", ym, Hy)
-            H[moved[upd]] = (Hm - rho[:, None, None] * (Hy[:, :, None] * sm[:, None, :] + sm[:, :, None] * Hy[:, None, :])
-                             + ((1.0 + rho * yHy) * rho)[:, None, None] * sm[:, :, None] * sm[:, None, :])
+            H[moved[upd]] = (
+                Hm
+                - rho[:, None, None] * (Hy[:, :, None] * sm[:, None, :] + sm[:, :, None] * Hy[:, None, :])
+                + ((1.0 + rho * yHy) * rho)[:, None, None] * sm[:, :, None] * sm[:, None, :]
+            )
         active[idx[stuck]] = False  # no descent left along the line: at the optimum to machine precision
         done = (np.abs(g[moved]).max(axis=1) <= gtol) | (np.abs(df) <= 1e-15 * np.maximum(1.0, np.abs(f[moved])))
         active[moved[done]] = False

@@ -38,12 +38,20 @@ class LightGBMForecaster(Forecaster):
     def _lgb_params(self) -> dict[str, Any]:
         p = self.params
         return {
-            "objective": "huber", "alpha": 1.0, "learning_rate": float(p.get("learning_rate", 0.05)),
-            "num_leaves": int(p.get("num_leaves", 15)), "max_depth": int(p.get("max_depth", 5)),
+            "objective": "huber",
+            "alpha": 1.0,
+            "learning_rate": float(p.get("learning_rate", 0.05)),
+            "num_leaves": int(p.get("num_leaves", 15)),
+            "max_depth": int(p.get("max_depth", 5)),
             "min_data_in_leaf": int(p.get("min_data_in_leaf", 200)),
-            "feature_fraction": 0.8, "feature_fraction_seed": self.seed, "lambda_l2": 1.0,
-            "seed": self.seed, "deterministic": True, "force_row_wise": True,
-            "num_threads": int(p.get("num_threads", 1)), "verbosity": -1,
+            "feature_fraction": 0.8,
+            "feature_fraction_seed": self.seed,
+            "lambda_l2": 1.0,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": int(p.get("num_threads", 1)),
+            "verbosity": -1,
         }
 
     def fit(self, panel: Panel, horizons: Sequence[int], *, executor: Executor | None = None) -> LightGBMForecaster:
@@ -74,14 +82,19 @@ class LightGBMForecaster(Forecaster):
             if len(Y) > max_rows:  # deterministic thinning, keeps whole sessions' cross-sections mixed
                 keep = np.linspace(0, len(Y) - 1, max_rows).astype(np.int64)
                 X, Y = X[keep], Y[keep]
-            booster = lgb.train(self._lgb_params(), lgb.Dataset(X, Y, feature_name=names, free_raw_data=True),
-                                num_boost_round=int(self.params.get("n_estimators", 150)))
+            booster = lgb.train(
+                self._lgb_params(),
+                lgb.Dataset(X, Y, feature_name=names, free_raw_data=True),
+                num_boost_round=int(self.params.get("n_estimators", 150)),
+            )
             self.models_[h] = booster
             Xc, Yc = _rows(fs.values, y, calib_rows)
             sc = _scale(Xc, names, h)
             ok = np.isfinite(sc) & (sc > 0)
             z = (Yc[ok] - booster.predict(Xc[ok], num_threads=self._lgb_params()["num_threads"])) / sc[ok]
-            self.calib_z_[h] = np.sort(z) if len(z) >= 30 else np.sort(np.random.default_rng(self.seed).standard_normal(1000))
+            self.calib_z_[h] = (
+                np.sort(z) if len(z) >= 30 else np.sort(np.random.default_rng(self.seed).standard_normal(1000))
+            )
             sv, _ = self._shap(booster, Xc[: int(self.params.get("importance_rows", 1000))])
             self.importance_[h] = np.abs(sv).mean(axis=0) if len(sv) else np.zeros(len(names))
         self.fitted_at_ = panel.cutoff if self.models_ else None
@@ -119,8 +132,19 @@ class LightGBMForecaster(Forecaster):
             sv, _ = self._shap(booster, X)
             drivers = [drivers_json(_top(self.names_, X[i], sv[i], k)) for i in range(len(X))]
             names = [t for t, ok in zip(panel.tickers, live) if ok]
-            frames.append(forecast_frame(names, h, mean, np.std(z) * sc, level, prob_up=p_up,
-                                         lower=mean + lo * sc, upper=mean + hi * sc, drivers=drivers))
+            frames.append(
+                forecast_frame(
+                    names,
+                    h,
+                    mean,
+                    np.std(z) * sc,
+                    level,
+                    prob_up=p_up,
+                    lower=mean + lo * sc,
+                    upper=mean + hi * sc,
+                    drivers=drivers,
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
     def feature_importance(self) -> pd.DataFrame | None:

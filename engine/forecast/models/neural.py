@@ -103,8 +103,10 @@ class NeuralForecaster(Forecaster):
             return empty_forecasts()
         missing = [h for h in horizons if int(h) not in self.horizons_]
         if missing:
-            raise UsageError(f"neural model was fitted for horizons {list(self.horizons_)}, not {missing}",
-                             "refit with the forecast horizons")
+            raise UsageError(
+                f"neural model was fitted for horizons {list(self.horizons_)}, not {missing}",
+                "refit with the forecast horizons",
+            )
         from engine.features import features_of
 
         feats = features_of(panel).values
@@ -114,8 +116,10 @@ class NeuralForecaster(Forecaster):
             return empty_forecasts()
         q, p_up = self.net_.predict_panel(feats, np.full(cols.size, last), cols)
         names = [panel.tickers[c] for c in cols]
-        frames = [self._frame(names, int(h), q[:, self.horizons_.index(int(h))],
-                              p_up[:, self.horizons_.index(int(h))], level) for h in horizons]
+        frames = [
+            self._frame(names, int(h), q[:, self.horizons_.index(int(h))], p_up[:, self.horizons_.index(int(h))], level)
+            for h in horizons
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def _frame(self, names: list[str], h: int, q: np.ndarray, p_up: np.ndarray, level: float) -> pd.DataFrame:

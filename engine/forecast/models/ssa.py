@@ -64,8 +64,8 @@ def recurrent_forecast(v: np.ndarray, P: np.ndarray, R: np.ndarray, h: int) -> n
     buf = np.concatenate([hat[:, 1:], np.zeros((len(v), h))], axis=1)
     L1 = R.shape[1]
     for k in range(h):
-        buf[:, L1 + k] = np.einsum("nj,nj->n", R, buf[:, k:k + L1])
-    return buf[:, L1 - 1:]
+        buf[:, L1 + k] = np.einsum("nj,nj->n", R, buf[:, k : k + L1])
+    return buf[:, L1 - 1 :]
 
 
 class SsaForecaster(Forecaster):
@@ -124,6 +124,7 @@ class SsaForecaster(Forecaster):
         frames = []
         for h in horizons:
             ok = np.isfinite(sd)
-            frames.append(forecast_frame([n for n, o in zip(names, ok) if o], h, cum[ok, h - 1],
-                                         sd[ok] * np.sqrt(h), level))
+            frames.append(
+                forecast_frame([n for n, o in zip(names, ok) if o], h, cum[ok, h - 1], sd[ok] * np.sqrt(h), level)
+            )
         return pd.concat(frames, ignore_index=True)
