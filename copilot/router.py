@@ -176,79 +176,16 @@ TICKER_TOOLS = {
     "rejections",
     "quality_issues",
 }
-_NOT_TICKERS = {
-    "A",
-    "I",
-    "AN",
-    "AND",
-    "OR",
-    "THE",
-    "VAR",
-    "CVAR",
-    "SHAP",
-    "RMSE",
-    "OOS",
-    "PNL",
-    "ETF",
-    "US",
-    "USD",
-    "AI",
-    "LLM",
-    "DM",
-    "PSR",
-    "DSR",
-    "MC",
-    "ML",
-    "OK",
-    "IS",
-    "IT",
-    "TO",
-    "OF",
-    "IN",
-    "ON",
-    "MY",
-    "ME",
-    "WHY",
-    "HOW",
-    "WHAT",
-    "BUY",
-    "SELL",
-    "HOLD",
-    "ARIMA",
-    "GARCH",
-    "SSA",
-    "GPU",
-    "CPU",
-    "API",
-    "TUI",
-    "CEO",
-    "EPS",
-    "PE",
-    "YTD",
-}
+_NOT_TICKER_WORDS = (
+    "A I AN AND OR THE VAR CVAR SHAP RMSE OOS PNL ETF US USD AI LLM DM PSR DSR MC ML OK IS IT TO OF IN ON "
+    "MY ME WHY HOW WHAT BUY SELL HOLD ARIMA GARCH SSA GPU CPU API TUI CEO EPS PE YTD"
+)
+_NOT_TICKERS = set(_NOT_TICKER_WORDS.split())
 # Tickers that are also everyday words: matched only when written in capitals.
-_LOWER_WORDS = {
-    "FAST",
-    "WELL",
-    "LIFE",
-    "LOVE",
-    "PLAN",
-    "MOST",
-    "GOOD",
-    "BEST",
-    "REAL",
-    "OPEN",
-    "HOLD",
-    "CASH",
-    "SAFE",
-    "BALL",
-    "CARS",
-    "PAYX",
-    "EDIT",
-    "KEYS",
-    "NICE",
-    "HAS",
-}
+_LOWER_WORD_TICKERS = (
+    "FAST WELL LIFE LOVE PLAN MOST GOOD BEST REAL OPEN HOLD CASH SAFE BALL CARS PAYX EDIT KEYS NICE HAS"
+)
+_LOWER_WORDS = set(_LOWER_WORD_TICKERS.split())
 _TOKEN = re.compile(r"\$?\b([A-Za-z]{1,5}(?:[.\-][A-Za-z])?)\b")
 MAX_CALLS = 6
 

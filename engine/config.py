@@ -187,9 +187,7 @@ class Config:
 
 
 def load_config(
-    path: Path | str | None = None,
-    env: Mapping[str, str] | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    path: Path | str | None = None, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Config:
     """Load defaults < user file < environment < overrides, strictly, and check every rule.
 

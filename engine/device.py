@@ -116,8 +116,7 @@ def select_device(pref: str = "auto") -> DeviceInfo:
     index = 0 if index is None else index
     if index >= count:
         raise UsageError(
-            f"device {pref!r} asked for, but only {count} CUDA GPU(s) are visible",
-            f"use cuda:0 … cuda:{count - 1}",
+            f"device {pref!r} asked for, but only {count} CUDA GPU(s) are visible", f"use cuda:0 … cuda:{count - 1}"
         )
     return _cuda_info(torch, index)
 

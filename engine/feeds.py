@@ -175,10 +175,7 @@ class ReplayFeed(Feed):
     """Replays a history file one session per cycle, after a warm-up batch."""
 
     def __init__(
-        self,
-        path: str | Path | None = None,
-        start: dt.date = dt.date(2016, 1, 4),
-        tickers: Sequence[str] | None = None,
+        self, path: str | Path | None = None, start: dt.date = dt.date(2016, 1, 4), tickers: Sequence[str] | None = None
     ) -> None:
         self.path = Path(path) if path else SAMPLE_PATH
         self.source = "sample" if self.path == SAMPLE_PATH else f"file:{self.path.name}"

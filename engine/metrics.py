@@ -34,6 +34,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.metric_arrays import (
+    ArrayLike,
+    as_floats,
+    minus,
+    nan_like,
+    nanmean_cols,
+    nanstd_cols,
+    nanstd_cols1,
+    shaped_like,
+)
 from engine.periods import (
     ANNUALIZATION_FACTORS,
     APPROX_BDAYS_PER_YEAR,
@@ -44,71 +54,6 @@ from engine.periods import (
     YEARLY,
     annualization_factor,
 )
-
-ArrayLike = Any  # np.ndarray | pd.Series | pd.DataFrame | Sequence[float]
-
-
-# --- small helpers --------------------------------------------------------------
-
-
-def _arr(x: ArrayLike) -> np.ndarray:
-    """A float ndarray view of `x` (pandas NA becomes NaN)."""
-    if isinstance(x, (pd.Series, pd.DataFrame)):
-        return x.to_numpy(dtype=float, na_value=np.nan)
-    return np.asarray(x, dtype=float)
-
-
-def _wrap(out: np.ndarray, like: ArrayLike) -> Any:
-    """Shape a per-column result like empyrical: float, Series (DataFrame) or array."""
-    if np.ndim(like) <= 1:
-        return float(np.asarray(out).reshape(-1)[0])
-    if isinstance(like, pd.DataFrame):
-        return pd.Series(np.asarray(out, dtype=float), index=like.columns)
-    return np.asarray(out, dtype=float)
-
-
-def _nan_like(like: ArrayLike) -> Any:
-    return _wrap(np.full(np.shape(like)[1:] or (1,), np.nan), like)
-
-
-def _adjust(returns: ArrayLike, by: ArrayLike | float) -> np.ndarray:
-    """`returns - by` as floats; pandas operands align on their index first."""
-    if isinstance(by, (int, float)) and by == 0:
-        return _arr(returns)
-    if isinstance(returns, pd.DataFrame) and isinstance(by, pd.Series):
-        return _arr(returns.sub(by, axis=0))  # one rate per date, for every column
-    if isinstance(returns, (pd.Series, pd.DataFrame)) and isinstance(by, (pd.Series, pd.DataFrame)):
-        return _arr(returns - by)
-    return _arr(returns) - _arr(by)
-
-
-def _nanmean(a: np.ndarray) -> np.ndarray:
-    """Column means ignoring NaN (NaN where a column has none), without warnings.
-
-    Same arithmetic as `np.nanmean`; avoids `warnings.catch_warnings`, which is
-    not thread-safe and these run in the engine's worker threads.
-    """
-    present = ~np.isnan(a)
-    with np.errstate(all="ignore"):
-        return np.where(present, a, 0.0).sum(axis=0) / present.sum(axis=0)
-
-
-def _nanstd(a: np.ndarray, ddof: int = 1) -> np.ndarray:
-    """Column standard deviations ignoring NaN (NaN with ≤ ddof values), like `np.nanstd`."""
-    present = ~np.isnan(a)
-    with np.errstate(all="ignore"):
-        dev = np.where(present, a - _nanmean(a), 0.0)
-        dof = present.sum(axis=0) - ddof
-        return np.sqrt((dev * dev).sum(axis=0) / np.where(dof > 0, dof, np.nan))
-
-
-def _nanstd1(a: np.ndarray) -> np.ndarray:
-    """Sample std (ddof=1) ignoring NaN; exactly 0 where a column is constant."""
-    std = _nanstd(a, 1)
-    # identical values can leave a ~1e-18 residue; that would turn inf into 1e15
-    constant = (np.fmax.reduce(a, axis=0) == np.fmin.reduce(a, axis=0)) & np.isfinite(std)
-    return np.where(constant, 0.0, std)
-
 
 # --- compounding and drawdown ------------------------------------------------------
 
@@ -121,7 +66,7 @@ def cum_returns(returns: ArrayLike, starting_value: float = 0) -> Any:
     """
     if len(returns) < 1:
         return returns.copy() if hasattr(returns, "copy") else np.asarray(returns, dtype=float)
-    r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    r = np.nan_to_num(as_floats(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
     out = np.cumprod(1.0 + r, axis=0)
     out = out - 1.0 if starting_value == 0 else out * starting_value
     if isinstance(returns, pd.Series):
@@ -135,14 +80,14 @@ def cum_returns_final(returns: ArrayLike, starting_value: float = 0) -> Any:
     """Total compounded return (or final value when `starting_value` is not 0)."""
     if len(returns) == 0:
         return np.nan
-    result = np.nanprod(1.0 + _arr(returns), axis=0)
+    result = np.nanprod(1.0 + as_floats(returns), axis=0)
     result = result - 1.0 if starting_value == 0 else result * starting_value
-    return _wrap(result, returns)
+    return shaped_like(result, returns)
 
 
 def _drawdowns(returns: ArrayLike) -> np.ndarray:
     """Drawdown of 100 invested before the first period, rows 0..n (row 0 is the start)."""
-    r = np.nan_to_num(_arr(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    r = np.nan_to_num(as_floats(returns), nan=0.0, posinf=np.inf, neginf=-np.inf)
     start = np.full((1,) + r.shape[1:], 100.0)
     wealth = np.concatenate([start, 100.0 * np.cumprod(1.0 + r, axis=0)], axis=0)
     with np.errstate(all="ignore"):
@@ -165,8 +110,8 @@ def drawdown_series(returns: ArrayLike) -> Any:
 def max_drawdown(returns: ArrayLike) -> Any:
     """Largest peak-to-trough loss as a negative fraction (0.0 if none)."""
     if len(returns) < 1:
-        return _nan_like(returns)
-    return _wrap(np.fmin.reduce(_drawdowns(returns), axis=0), returns)
+        return nan_like(returns)
+    return shaped_like(np.fmin.reduce(_drawdowns(returns), axis=0), returns)
 
 
 # --- annualised return and risk ----------------------------------------------------
@@ -177,9 +122,9 @@ def annual_return(returns: ArrayLike, period: str = DAILY, annualization: float 
     if len(returns) < 1:
         return np.nan
     years = len(returns) / annualization_factor(period, annualization)
-    ending = np.nanprod(1.0 + _arr(returns), axis=0)
+    ending = np.nanprod(1.0 + as_floats(returns), axis=0)
     with np.errstate(all="ignore"):
-        return _wrap(ending ** (1.0 / years) - 1.0, returns)
+        return shaped_like(ending ** (1.0 / years) - 1.0, returns)
 
 
 def cagr(returns: ArrayLike, period: str = DAILY, annualization: float | None = None) -> Any:
@@ -192,9 +137,9 @@ def annual_volatility(
 ) -> Any:
     """Sample std (ddof=1) scaled by periods-per-year ** (1/alpha)."""
     if len(returns) < 2:
-        return _nan_like(returns)
+        return nan_like(returns)
     ann = annualization_factor(period, annualization)
-    return _wrap(_nanstd(_arr(returns), 1) * ann ** (1.0 / alpha), returns)
+    return shaped_like(nanstd_cols(as_floats(returns), 1) * ann ** (1.0 / alpha), returns)
 
 
 def sharpe_ratio(
@@ -206,12 +151,12 @@ def sharpe_ratio(
     non-zero (empyrical's convention).
     """
     if len(returns) < 2:
-        return _nan_like(returns)
-    adj = _adjust(returns, risk_free)
+        return nan_like(returns)
+    adj = minus(returns, risk_free)
     ann = annualization_factor(period, annualization)
     with np.errstate(all="ignore"):
-        out = _nanmean(adj) / _nanstd1(adj) * np.sqrt(ann)
-    return _wrap(out, returns)
+        out = nanmean_cols(adj) / nanstd_cols1(adj) * np.sqrt(ann)
+    return shaped_like(out, returns)
 
 
 def downside_risk(
@@ -219,10 +164,10 @@ def downside_risk(
 ) -> Any:
     """Annualised root-mean-square of returns below `required_return` (others count 0)."""
     if len(returns) < 1:
-        return _nan_like(returns)
+        return nan_like(returns)
     ann = annualization_factor(period, annualization)
-    below = np.clip(_adjust(returns, required_return), -np.inf, 0.0)
-    return _wrap(np.sqrt(_nanmean(below * below)) * np.sqrt(ann), returns)
+    below = np.clip(minus(returns, required_return), -np.inf, 0.0)
+    return shaped_like(np.sqrt(nanmean_cols(below * below)) * np.sqrt(ann), returns)
 
 
 def sortino_ratio(
@@ -230,12 +175,12 @@ def sortino_ratio(
 ) -> Any:
     """Annualised mean excess return over annualised downside risk."""
     if len(returns) < 2:
-        return _nan_like(returns)
+        return nan_like(returns)
     ann = annualization_factor(period, annualization)
-    mean = _nanmean(_adjust(returns, required_return)) * ann
-    dr = np.asarray(_arr(downside_risk(returns, required_return, period, annualization)))
+    mean = nanmean_cols(minus(returns, required_return)) * ann
+    dr = np.asarray(as_floats(downside_risk(returns, required_return, period, annualization)))
     with np.errstate(all="ignore"):
-        return _wrap(mean / dr, returns)
+        return shaped_like(mean / dr, returns)
 
 
 def calmar_ratio(returns: ArrayLike, period: str = DAILY, annualization: float | None = None) -> float:
@@ -266,7 +211,7 @@ def omega_ratio(
         return np.nan
     else:
         threshold = (1 + required_return) ** (1.0 / annualization) - 1
-    excess = _adjust(returns, risk_free) - threshold
+    excess = minus(returns, risk_free) - threshold
     gains = float(np.sum(excess[excess > 0.0]))
     losses = -float(np.sum(excess[excess < 0.0]))
     return gains / losses if losses > 0.0 else np.nan
@@ -279,12 +224,12 @@ def value_at_risk(returns: ArrayLike, cutoff: float = 0.05) -> float:
     """Historical VaR: the `cutoff` percentile of returns (linear interpolation)."""
     if np.size(returns) < 1:
         return np.nan
-    return float(np.percentile(_arr(returns), 100 * cutoff))
+    return float(np.percentile(as_floats(returns), 100 * cutoff))
 
 
 def conditional_value_at_risk(returns: ArrayLike, cutoff: float = 0.05) -> float:
     """Expected shortfall: mean of the worst int((n-1)·cutoff)+1 returns (NaN skipped)."""
-    r = _arr(returns).ravel()
+    r = as_floats(returns).ravel()
     r = r[~np.isnan(r)]
     if len(r) == 0:
         return np.nan
@@ -296,7 +241,7 @@ def tail_ratio(returns: ArrayLike) -> float:
     """|95th percentile| / |5th percentile| of returns (NaN skipped)."""
     if len(returns) < 1:
         return np.nan
-    r = _arr(returns).ravel()
+    r = as_floats(returns).ravel()
     r = r[~np.isnan(r)]
     if len(r) < 1:
         return np.nan
@@ -308,7 +253,7 @@ def stability_of_timeseries(returns: ArrayLike) -> float:
     """R² of a straight line fitted to cumulative log returns (NaN skipped)."""
     if len(returns) < 2:
         return np.nan
-    r = _arr(returns).ravel()
+    r = as_floats(returns).ravel()
     r = r[~np.isnan(r)]
     if len(r) < 2:
         return np.nan
@@ -329,7 +274,7 @@ def _aligned(returns: ArrayLike, factor_returns: ArrayLike) -> tuple[np.ndarray,
         and isinstance(factor_returns, np.ndarray)
         and len(returns) == len(factor_returns)
     ):
-        r, f = _arr(returns), _arr(factor_returns)
+        r, f = as_floats(returns), as_floats(factor_returns)
     else:
 
         def as_pd(x: ArrayLike) -> pd.Series | pd.DataFrame:
@@ -339,7 +284,7 @@ def _aligned(returns: ArrayLike, factor_returns: ArrayLike) -> tuple[np.ndarray,
             return pd.Series(x) if x.ndim == 1 else pd.DataFrame(x)
 
         both = pd.concat([as_pd(returns), as_pd(factor_returns)], axis=1)
-        r, f = _arr(both.iloc[:, 0]), _arr(both.iloc[:, 1])
+        r, f = as_floats(both.iloc[:, 0]), as_floats(both.iloc[:, 1])
     if f.ndim == 2 and f.shape[1] == 1:
         f = f[:, 0]
     return r, f
@@ -350,18 +295,18 @@ def _slope(r: np.ndarray, f: np.ndarray) -> float:
     if len(r) < 1 or len(f) < 2:
         return np.nan
     x = np.where(np.isnan(r), np.nan, f)
-    x_res = x - _nanmean(x)
-    cov = _nanmean(x_res * r)
-    var = _nanmean(x_res * x_res)
+    x_res = x - nanmean_cols(x)
+    cov = nanmean_cols(x_res * r)
+    var = nanmean_cols(x_res * x_res)
     return np.nan if not var >= 1.0e-30 else float(cov / var)
 
 
 def _alpha(r: np.ndarray, f: np.ndarray, risk_free: ArrayLike | float, ann: float, b: float) -> float:
     if len(r) < 2:
         return np.nan
-    rf = risk_free if isinstance(risk_free, (int, float)) else _arr(risk_free)
+    rf = risk_free if isinstance(risk_free, (int, float)) else as_floats(risk_free)
     with np.errstate(all="ignore"):
-        return float((_nanmean((r - rf) - b * (f - rf)) + 1.0) ** ann - 1.0)
+        return float((nanmean_cols((r - rf) - b * (f - rf)) + 1.0) ** ann - 1.0)
 
 
 def beta(returns: ArrayLike, factor_returns: ArrayLike, risk_free: ArrayLike | float = 0.0) -> float:

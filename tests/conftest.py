@@ -49,8 +49,8 @@ def sample_path() -> Path:
 
 @pytest.fixture
 def filled(tmp_path: Path) -> Iterator[tuple[Store, dt.date]]:
-    """A store holding one fixed set of rows in every table (tests/test_tui_support.fill_store)."""
-    from test_tui_support import fill_store
+    """A store holding one fixed set of rows in every table (tests/tui_store_rows.fill_store)."""
+    from tui_store_rows import fill_store
 
     from engine.store import Store
 

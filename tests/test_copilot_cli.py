@@ -133,7 +133,7 @@ def test_status_says_the_server_is_unreachable_and_reports_the_check_rate(
 def test_ask_with_a_server_that_answers_nothing_exits_1(
     db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from copilot.testing import FakeOpenAIServer, content_chunks
+    from copilot.openai_testserver import FakeOpenAIServer, content_chunks
 
     with FakeOpenAIServer(lambda req: content_chunks("")) as srv:
         monkeypatch.setenv("PMAX_COPILOT__OPENAI_BASE_URL", srv.url)

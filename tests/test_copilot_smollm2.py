@@ -13,9 +13,9 @@ import pytest
 
 from copilot.backends.transformers_backend import TransformersBackend
 from copilot.checks import check_text, extract
+from copilot.openai_testserver import FakeOpenAIServer, ModelReply
 from copilot.session import CopilotSession
 from copilot.settings import CopilotSettings
-from copilot.testing import FakeOpenAIServer, ModelReply
 from engine.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]

@@ -13,9 +13,10 @@ import pytest
 
 from copilot.backends.base import BackendUnavailableError
 from copilot.backends.toolcalls import parse_tool_calls, repeats, template_supports_tools
+from copilot.openai_testserver import FakeOpenAIServer, content_chunks
 from copilot.session import CopilotSession
 from copilot.settings import CopilotSettings
-from copilot.testing import CHATML, FakeOpenAIServer, build_chat_model, content_chunks, seed_store
+from copilot.testing import CHATML, build_chat_model, seed_store
 from copilot.tools.calc import evaluate
 from engine.errors import InputError
 from engine.store import Store

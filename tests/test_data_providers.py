@@ -212,9 +212,7 @@ class Failing(MarketDataProvider):
 def test_failover_falls_through_and_tags_source() -> None:
     local = LocalFileProvider()
     res = fetch_with_failover([Failing(), local], ["AAPL", "MSFT", "NOPE"], dt.date(2017, 1, 3), dt.date(2017, 1, 6))
-    assert res.errors == [
-        "broken: network unreachable",
-    ] and res.missing == ["NOPE"]
+    assert res.errors == ["broken: network unreachable"] and res.missing == ["NOPE"]
     assert set(res.bars["ticker"]) == {"AAPL", "MSFT"} and set(res.bars["source"]) == {"sample"}
     assert len(res.bars) == 8
     empty = fetch_with_failover([Failing()], ["AAPL"], dt.date(2017, 1, 3), dt.date(2017, 1, 6))

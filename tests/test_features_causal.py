@@ -6,15 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.features import (
-    compute_features,
-    direction,
-    ewm,
-    forward_returns,
-    rolling_mean,
-    rolling_std,
-    training_mask,
-)
+from engine.features import compute_features, direction, ewm, forward_returns, rolling_mean, rolling_std, training_mask
 from engine.panel import Panel
 
 

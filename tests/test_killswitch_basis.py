@@ -10,12 +10,7 @@ from test_killswitch_crash import TICKERS, _run
 
 from engine.config import load_config
 from engine.errors import ConfigError
-from engine.portfolio.killswitch import (
-    KillSwitchLimits,
-    KillSwitchState,
-    evaluate_killswitches,
-    toward_benchmark,
-)
+from engine.portfolio.killswitch import KillSwitchLimits, KillSwitchState, evaluate_killswitches, toward_benchmark
 from engine.portfolio.synthetic import synthetic_bars
 
 REL = KillSwitchLimits(

@@ -219,13 +219,7 @@ def test_max_drawdown(em: Proxy, returns: str, expected: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "returns, constant",
-    [
-        ("noise", 0.0001),
-        ("noise", 0.001),
-        ("noise_uniform", 0.01),
-        ("noise_uniform", 0.1),
-    ],
+    "returns, constant", [("noise", 0.0001), ("noise", 0.001), ("noise_uniform", 0.01), ("noise_uniform", 0.1)]
 )
 def test_max_drawdown_translation(em: Proxy, returns: str, constant: float) -> None:
     r = val(returns)
@@ -315,11 +309,7 @@ def test_sharpe_ratio(em: Proxy, returns: str, risk_free: str, expected: float) 
 
 
 @pytest.mark.parametrize(
-    "returns, required_return, translation",
-    [
-        ("noise_uniform", 0, 0.005),
-        ("noise_uniform", 0.005, 0.005),
-    ],
+    "returns, required_return, translation", [("noise_uniform", 0, 0.005), ("noise_uniform", 0.005, 0.005)]
 )
 def test_sharpe_translation_same(em: Proxy, returns: str, required_return: float, translation: float) -> None:
     r = val(returns)
@@ -330,10 +320,7 @@ def test_sharpe_translation_same(em: Proxy, returns: str, required_return: float
 
 @pytest.mark.parametrize(
     "returns, required_return, t_returns, t_required",
-    [
-        ("noise_uniform", 0, 0.0002, 0.0001),
-        ("noise_uniform", 0.005, 0.0001, 0.0002),
-    ],
+    [("noise_uniform", 0, 0.0002, 0.0001), ("noise_uniform", 0.005, 0.0001, 0.0002)],
 )
 def test_sharpe_translation_diff(
     em: Proxy, returns: str, required_return: float, t_returns: float, t_required: float
@@ -344,13 +331,7 @@ def test_sharpe_translation_diff(
     assert sr != em.sharpe_ratio(r + t_returns, required_return + t_required)
 
 
-@pytest.mark.parametrize(
-    "returns, required_return, translation",
-    [
-        ("noise_uniform", 0, 0.005),
-        ("noise", 0, 0.005),
-    ],
-)
+@pytest.mark.parametrize("returns, required_return, translation", [("noise_uniform", 0, 0.005), ("noise", 0, 0.005)])
 def test_sharpe_translation_1(em: Proxy, returns: str, required_return: float, translation: float) -> None:
     r = val(returns)
     sr = em.sharpe_ratio(r, required_return)
@@ -365,59 +346,3 @@ def test_sharpe_noise(em: Proxy, small: float, large: float) -> None:
     smaller = pd.Series(rand.normal(0.01, small, 1000), index=index)
     larger = pd.Series(rand.normal(0.01, large, 1000), index=index)
     assert em.sharpe_ratio(smaller, 0.001) > em.sharpe_ratio(larger, 0.001)
-
-
-_DF_DR = {
-    "df_simple": [0.20671788246185202, 0.083495680595704475],
-    "df_week": [0.093902996054410062, 0.037928477556776516],
-    "df_month": [0.045109540184877193, 0.018220251263412916],
-}
-
-
-@pytest.mark.parametrize(
-    "returns, required_return, period, expected",
-    [
-        ("empty_returns", "0.0", DAILY, np.nan),
-        ("one_return", "0.0", DAILY, 0.0),
-        ("mixed_returns", "mixed_returns", DAILY, 0.0),
-        ("mixed_returns", "0.0", DAILY, 0.60448325038829653),
-        ("mixed_returns", "0.1", DAILY, 1.7161730681956295),
-        ("weekly_returns", "0.0", WEEKLY, 0.25888650451930134),
-        ("weekly_returns", "0.1", WEEKLY, 0.7733045971672482),
-        ("monthly_returns", "0.0", MONTHLY, 0.1243650540411842),
-        ("monthly_returns", "0.1", MONTHLY, 0.37148351242013422),
-        ("df_simple", "0.0", DAILY, _DF_DR["df_simple"]),
-        ("df_week", "0.0", WEEKLY, _DF_DR["df_week"]),
-        ("df_month", "0.0", MONTHLY, _DF_DR["df_month"]),
-    ],
-)
-def test_downside_risk(em: Proxy, returns: str, required_return: str, period: str, expected: Any) -> None:
-    out = em.downside_risk(val(returns), required_return=val(required_return), period=period)
-    close(out, expected)
-    if em.module is metrics and em.kind == "series" and isinstance(expected, list):
-        assert list(out.index) == ["one", "two"]
-
-
-@pytest.mark.parametrize("noise", ["noise", "noise_uniform"])
-def test_downside_risk_noisy(em: Proxy, noise: str) -> None:
-    add, flat = val(noise), val("flat_line_0")
-    dr = [em.downside_risk(add[0:k].add(flat[k:], fill_value=0), flat) for k in (250, 500, 750)]
-    assert dr[0] <= dr[1] <= dr[2]
-
-
-@pytest.mark.parametrize("returns, required_return", [("noise", 0.005), ("noise_uniform", 0.005)])
-def test_downside_risk_trans(em: Proxy, returns: str, required_return: float) -> None:
-    r = val(returns)
-    assert em.downside_risk(r, -required_return) <= em.downside_risk(r, 0) <= em.downside_risk(r, required_return)
-
-
-@pytest.mark.parametrize("smaller_std, larger_std", [(0.001, 0.002), (0.001, 0.01), (0, 0.001)])
-def test_downside_risk_std(em: Proxy, smaller_std: float, larger_std: float) -> None:
-    rand = np.random.RandomState(1337)
-    index = pd.date_range("2000-1-30", periods=1000, freq="D")
-
-    def draw(std: float) -> pd.Series:
-        return pd.Series(rand.normal(0, std, 1000) if std != 0 else np.full(1000, 0.0), index=index)
-
-    less, more = draw(smaller_std), draw(larger_std)
-    assert em.downside_risk(less) < em.downside_risk(more)

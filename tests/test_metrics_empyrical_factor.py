@@ -136,12 +136,7 @@ def test_alpha_beta_equality(mod: Any, returns: str, benchmark: str) -> None:
 
 @pytest.mark.parametrize(
     "returns, expected",
-    [
-        ("empty_returns", np.nan),
-        ("one_return", np.nan),
-        ("mixed_returns", 0.1529973665111273),
-        ("flat_line_1_tz", 1.0),
-    ],
+    [("empty_returns", np.nan), ("one_return", np.nan), ("mixed_returns", 0.1529973665111273), ("flat_line_1_tz", 1.0)],
 )
 def test_stability_of_timeseries(em: Proxy, returns: str, expected: float) -> None:
     close(em.stability_of_timeseries(val(returns)), expected)
@@ -149,12 +144,7 @@ def test_stability_of_timeseries(em: Proxy, returns: str, expected: float) -> No
 
 @pytest.mark.parametrize(
     "returns, expected",
-    [
-        ("empty_returns", np.nan),
-        ("one_return", 1.0),
-        ("mixed_returns", 0.9473684210526313),
-        ("random_100k", 1.0),
-    ],
+    [("empty_returns", np.nan), ("one_return", 1.0), ("mixed_returns", 0.9473684210526313), ("random_100k", 1.0)],
 )
 def test_tail_ratio(em: Proxy, returns: str, expected: float) -> None:
     close(em.tail_ratio(val(returns)), expected, 1)
@@ -185,12 +175,7 @@ def test_cagr_with_nan_inputs(em: Proxy) -> None:
 
 
 @pytest.mark.parametrize(
-    "returns, noise",
-    [
-        ("pos_line", "noise"),
-        ("pos_line", "noise_uniform"),
-        ("flat_line_1_tz", "noise"),
-    ],
+    "returns, noise", [("pos_line", "noise"), ("pos_line", "noise_uniform"), ("flat_line_1_tz", "noise")]
 )
 def test_cagr_noisy(em: Proxy, returns: str, noise: str) -> None:
     r, n = val(returns), val(noise)
@@ -226,11 +211,7 @@ def test_conditional_value_at_risk(em: Proxy) -> None:
 
 @pytest.mark.parametrize(
     "returns, starting_value, expected",
-    [
-        ("df_input", 0, "df_0_expected"),
-        ("df_input", 100, "df_100_expected"),
-        ("df_empty", 0, "df_empty"),
-    ],
+    [("df_input", 0, "df_0_expected"), ("df_input", 100, "df_100_expected"), ("df_empty", 0, "df_empty")],
 )
 def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:
     out = em.cum_returns(val(returns), starting_value=starting_value)
@@ -242,11 +223,7 @@ def test_cum_returns_df(em: Proxy, returns: str, starting_value: float, expected
 
 
 @pytest.mark.parametrize(
-    "returns, starting_value, expected",
-    [
-        ("df_input", 0, "df_0_expected"),
-        ("df_input", 100, "df_100_expected"),
-    ],
+    "returns, starting_value, expected", [("df_input", 0, "df_0_expected"), ("df_input", 100, "df_100_expected")]
 )
 def test_cum_returns_final_df(em: Proxy, returns: str, starting_value: float, expected: str) -> None:
     out = em.cum_returns_final(val(returns), starting_value=starting_value)

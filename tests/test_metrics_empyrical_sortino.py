@@ -1,4 +1,4 @@
-"""empyrical's test cases, continued: the Sortino ratio.
+"""empyrical's test cases, continued: downside risk and the Sortino ratio.
 
 Same inputs, expected values and proxies as `test_metrics_empyrical.py` (copied
 from empyrical-reloaded's tests/test_stats.py).
@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_metrics_empyrical import Proxy, close, val
+
+from engine import metrics
 
 DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
 
@@ -77,3 +80,59 @@ def test_sortino_translation_diff(em: Proxy, required_return: float, t_returns: 
     sr = em.sortino_ratio(r, required_return)
     assert sr != em.sortino_ratio(r - t_returns, required_return - t_required)
     assert sr != em.sortino_ratio(r + t_returns, required_return + t_required)
+
+
+_DF_DR = {
+    "df_simple": [0.20671788246185202, 0.083495680595704475],
+    "df_week": [0.093902996054410062, 0.037928477556776516],
+    "df_month": [0.045109540184877193, 0.018220251263412916],
+}
+
+
+@pytest.mark.parametrize(
+    "returns, required_return, period, expected",
+    [
+        ("empty_returns", "0.0", DAILY, np.nan),
+        ("one_return", "0.0", DAILY, 0.0),
+        ("mixed_returns", "mixed_returns", DAILY, 0.0),
+        ("mixed_returns", "0.0", DAILY, 0.60448325038829653),
+        ("mixed_returns", "0.1", DAILY, 1.7161730681956295),
+        ("weekly_returns", "0.0", WEEKLY, 0.25888650451930134),
+        ("weekly_returns", "0.1", WEEKLY, 0.7733045971672482),
+        ("monthly_returns", "0.0", MONTHLY, 0.1243650540411842),
+        ("monthly_returns", "0.1", MONTHLY, 0.37148351242013422),
+        ("df_simple", "0.0", DAILY, _DF_DR["df_simple"]),
+        ("df_week", "0.0", WEEKLY, _DF_DR["df_week"]),
+        ("df_month", "0.0", MONTHLY, _DF_DR["df_month"]),
+    ],
+)
+def test_downside_risk(em: Proxy, returns: str, required_return: str, period: str, expected: Any) -> None:
+    out = em.downside_risk(val(returns), required_return=val(required_return), period=period)
+    close(out, expected)
+    if em.module is metrics and em.kind == "series" and isinstance(expected, list):
+        assert list(out.index) == ["one", "two"]
+
+
+@pytest.mark.parametrize("noise", ["noise", "noise_uniform"])
+def test_downside_risk_noisy(em: Proxy, noise: str) -> None:
+    add, flat = val(noise), val("flat_line_0")
+    dr = [em.downside_risk(add[0:k].add(flat[k:], fill_value=0), flat) for k in (250, 500, 750)]
+    assert dr[0] <= dr[1] <= dr[2]
+
+
+@pytest.mark.parametrize("returns, required_return", [("noise", 0.005), ("noise_uniform", 0.005)])
+def test_downside_risk_trans(em: Proxy, returns: str, required_return: float) -> None:
+    r = val(returns)
+    assert em.downside_risk(r, -required_return) <= em.downside_risk(r, 0) <= em.downside_risk(r, required_return)
+
+
+@pytest.mark.parametrize("smaller_std, larger_std", [(0.001, 0.002), (0.001, 0.01), (0, 0.001)])
+def test_downside_risk_std(em: Proxy, smaller_std: float, larger_std: float) -> None:
+    rand = np.random.RandomState(1337)
+    index = pd.date_range("2000-1-30", periods=1000, freq="D")
+
+    def draw(std: float) -> pd.Series:
+        return pd.Series(rand.normal(0, std, 1000) if std != 0 else np.full(1000, 0.0), index=index)
+
+    less, more = draw(smaller_std), draw(larger_std)
+    assert em.downside_risk(less) < em.downside_risk(more)

@@ -28,14 +28,7 @@ from engine.sweep.stats import block_count, deflated_best, pbo_cscv
 # IS = A: best t0; OOS (B) ranks t0 1st of 3 from the bottom → ω = 1/4, λ = ln(1/3) < 0.
 # IS = B: best t1; OOS (A) ranks t1 2nd of 3 → ω = 2/4, λ = 0 (counted: λ ≤ 0).
 # PBO = 2 / 2 = 1.
-HAND = np.array(
-    [
-        [0.01, 0.00, -0.01],
-        [0.03, 0.02, 0.01],
-        [-0.01, 0.02, 0.00],
-        [0.01, 0.04, 0.02],
-    ]
-)
+HAND = np.array([[0.01, 0.00, -0.01], [0.03, 0.02, 0.01], [-0.01, 0.02, 0.00], [0.01, 0.04, 0.02]])
 
 
 def test_pbo_matches_the_hand_computation() -> None:

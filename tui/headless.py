@@ -21,12 +21,7 @@ from tui.commands.common import open_store, resolve_db_path
 
 
 def run_headless(
-    config: Config,
-    db: str | None,
-    live: bool,
-    cycles: int | None,
-    until: dt.date | None,
-    as_json: bool,
+    config: Config, db: str | None, live: bool, cycles: int | None, until: dt.date | None, as_json: bool
 ) -> None:
     # A bad --data file must fail before the database is touched.
     feed = None if live else build_feed(config, None)

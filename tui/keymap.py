@@ -77,10 +77,7 @@ def unknown_ids(keymap: Mapping[str, str]) -> list[str]:
 
 
 # Scopes that are active at the same time: a key bound twice within one of these groups clashes.
-_OVERLAPS = {
-    "app": set(SCOPES),
-    "table": {"app", "table", "watchlist", "forecasts", "signals", "risk"},
-}
+_OVERLAPS = {"app": set(SCOPES), "table": {"app", "table", "watchlist", "forecasts", "signals", "risk"}}
 
 
 def _overlap(a: str, b: str) -> bool:

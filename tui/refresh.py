@@ -31,12 +31,7 @@ from textual.css.query import NoMatches
 
 from tui.messages import ForecastLoaded, SnapshotLoaded
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.queries import (
-    ForecastView,
-    RiskView,
-    Snapshot,
-    load_forecast,
-)
+from tui.panes.queries import ForecastView, RiskView, Snapshot, load_forecast
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
 from tui.panes.watchlist import WatchlistPane

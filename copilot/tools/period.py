@@ -1,12 +1,11 @@
 """Grounding tools over a period of stored sessions: P&L with attribution by
 position, and history (equity and drawdown, fills and signal changes by date range).
 
-P&L attribution is exact bookkeeping, not a model: a ticker's P&L over the period is
-its market value at the end, minus its value at the close before the period, plus
-the cash its fills paid or received (commissions included). Summed over tickers it
-equals the change in equity to the cent, and the tool says so in its rows.
-Periods come as ISO ``start``/``end`` (``copilot.dates`` resolves the question's
-words into them); values are rounded (money to cents, fractions to 6 places).
+P&L attribution is exact bookkeeping, not a model: a ticker's P&L over the period is its market value at the
+end, minus its value at the close before the period, plus the cash its fills paid or received (commissions
+included). Summed over tickers it equals the change in equity to the cent, and the tool says so in its rows.
+Periods come as ISO ``start``/``end`` (``copilot.dates`` resolves the question's words into them); values are
+rounded (money to cents, fractions to 6 places).
 """
 
 from __future__ import annotations

@@ -31,9 +31,7 @@ class Leak:
 
 
 def find_lookahead(
-    panel: Panel,
-    compute: Callable[[Panel], FeatureSet] | None = None,
-    cuts: Sequence[int] | None = None,
+    panel: Panel, compute: Callable[[Panel], FeatureSet] | None = None, cuts: Sequence[int] | None = None
 ) -> list[Leak]:
     """Features that depend on bars after the row they describe.
 

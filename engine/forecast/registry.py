@@ -40,8 +40,7 @@ def forecaster_class(name: str) -> type[Forecaster]:
         target = _REGISTRY[name]
     except KeyError:
         raise ConfigError(
-            f"unknown forecast model {name!r}",
-            hint=f"forecast.models may contain: {', '.join(sorted(_REGISTRY))}",
+            f"unknown forecast model {name!r}", hint=f"forecast.models may contain: {', '.join(sorted(_REGISTRY))}"
         ) from None
     if isinstance(target, str):
         module, _, attr = target.partition(":")

@@ -111,14 +111,7 @@ def save_state(con: Any, account: str, bank: ModelBank, name: str, fit_day: dt.d
     upsert(
         con,
         "forecast_state",
-        pd.DataFrame(
-            {
-                "account": [account],
-                "model": [name],
-                "as_of": [fit_day],
-                "payload": [payload],
-            }
-        ),
+        pd.DataFrame({"account": [account], "model": [name], "as_of": [fit_day], "payload": [payload]}),
     )
 
 

@@ -1,12 +1,10 @@
 """The global neural forecaster's core: train one torch model across tickers, predict quantiles.
 
-Inputs are windows of features ending at a forecast origin, either explicit arrays
-(`fit(X (n, window, f), y (n, H))`) or a feature cube with (row, ticker) window
-ends (`fit_panel(feats (T, N, f), targets (T, N, H), rows, cols)`), which builds
-each batch's windows on the device instead of materialising them all. Targets are
-h-session forward log returns (NaN where unknown: masked out of the loss). The
-model predicts, per horizon, return quantiles (pinball loss) and P(up) (binary
-cross-entropy).
+Inputs are windows of features ending at a forecast origin, either explicit arrays (`fit(X (n, window, f), y
+(n, H))`) or a feature cube with (row, ticker) window ends (`fit_panel(feats (T, N, f), targets (T, N, H),
+rows, cols)`), which builds each batch's windows on the device instead of materialising them all. Targets are
+h-session forward log returns (NaN where unknown: masked out of the loss). The model predicts, per horizon,
+return quantiles (pinball loss) and P(up) (binary cross-entropy).
 
 Features are standardised with the training data's mean and standard deviation
 (clipped to +-5, missing -> 0); targets are divided by their training standard

@@ -18,12 +18,7 @@ import numpy as np
 from engine.portfolio.benchmark import closes_on
 from engine.portfolio.broker import Book, Fill
 from engine.portfolio.db import first_row
-from engine.portfolio.killswitch import (
-    KillSwitchDecision,
-    KillSwitchLimits,
-    KillSwitchState,
-    evaluate_killswitches,
-)
+from engine.portfolio.killswitch import KillSwitchDecision, KillSwitchLimits, KillSwitchState, evaluate_killswitches
 from engine.portfolio.market import MarketView, market_view
 
 if TYPE_CHECKING:

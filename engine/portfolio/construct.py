@@ -27,13 +27,7 @@ from engine.portfolio.signal_layers import (
     layer_statistical,
     weighted_corr_to_book,
 )
-from engine.portfolio.sizing import (
-    annualise_vol,
-    apply_caps,
-    correlation_reduction,
-    payoff_ratio,
-    signal_tilt,
-)
+from engine.portfolio.sizing import annualise_vol, apply_caps, correlation_reduction, payoff_ratio, signal_tilt
 
 if TYPE_CHECKING:
     from engine.config import Config

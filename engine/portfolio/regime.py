@@ -95,11 +95,6 @@ def detect_regime(
     cr = cr[:, np.all(np.isfinite(cr), axis=0)]
     avg_corr = average_correlation(cr)
     regime = classify_regime(
-        trend,
-        vol,
-        avg_corr,
-        trend_threshold=trend_threshold,
-        crisis_vol=crisis_vol,
-        crisis_corr=crisis_corr,
+        trend, vol, avg_corr, trend_threshold=trend_threshold, crisis_vol=crisis_vol, crisis_corr=crisis_corr
     )
     return RegimeState(regime, trend, vol, avg_corr, float(exposure.get(regime, 1.0)))

@@ -85,9 +85,7 @@ def stress_test(
 
 
 def estimate_betas(
-    returns_df: pd.DataFrame,
-    market_returns: pd.Series | np.ndarray,
-    min_obs: int = 20,
+    returns_df: pd.DataFrame, market_returns: pd.Series | np.ndarray, min_obs: int = 20
 ) -> dict[str, float]:
     """OLS beta of each column on the market: cov(r, m) / var(m) over shared days.
 

@@ -133,7 +133,7 @@ class ForecastStage(Stage):
                     device=ctx.device,
                     workers=fc.workers,
                     parallel_min_tickers=fc.parallel_min_tickers,
-                ),
+                )
             }
         bank: ModelBank = st["bank"]
         # Every index below reaches at most this far back, so the bounded list gives the

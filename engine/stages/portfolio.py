@@ -25,12 +25,7 @@ from engine.events import Event
 from engine.portfolio.book import Assessment, assess
 from engine.portfolio.broker import ORDER_COLUMNS, Order, order_id
 from engine.portfolio.checks import CheckContext, CheckLimits, run_checks
-from engine.portfolio.sizing import (
-    RebalanceLeg,
-    fit_turnover_budget,
-    rebalance_legs,
-    target_shares,
-)
+from engine.portfolio.sizing import RebalanceLeg, fit_turnover_budget, rebalance_legs, target_shares
 from engine.stage_state import TARGETS_KEY
 from engine.store import append
 from engine.universe import liquidating

@@ -19,12 +19,7 @@ from engine.cycle import CycleContext, Stage
 from engine.events import Event
 from engine.portfolio.benchmark import benchmark_weights, overlays_on
 from engine.portfolio.book import assess
-from engine.portfolio.construct import (
-    StrategyParams,
-    TickerScore,
-    construct,
-    forecast_vols,
-)
+from engine.portfolio.construct import StrategyParams, TickerScore, construct, forecast_vols
 from engine.portfolio.db import first_row, insert_row
 from engine.portfolio.hrp import HRPAllocator
 from engine.portfolio.killswitch import toward_benchmark

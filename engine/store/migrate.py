@@ -80,8 +80,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
         try:
             con.execute(migration.sql)
             con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)",
-                [migration.version, migration.name],
+                "INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)", [migration.version, migration.name]
             )
         except BaseException:
             con.execute("ROLLBACK")

@@ -19,13 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from engine.store.read_model import (
-    current_positions,
-    latest_forecasts,
-    orders_with_status,
-    recent_fills,
-    weights_as_of,
-)
+from engine.store.read_model import current_positions, latest_forecasts, orders_with_status, recent_fills, weights_as_of
 
 
 @dataclass(frozen=True)

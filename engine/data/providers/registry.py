@@ -59,7 +59,6 @@ def build_providers(config: Config | None, names: Sequence[str] | None = None) -
             )
         else:
             raise ConfigError(
-                f"unknown market-data source {name!r}",
-                f"[data] sources / --source take {', '.join(KNOWN_SOURCES)}",
+                f"unknown market-data source {name!r}", f"[data] sources / --source take {', '.join(KNOWN_SOURCES)}"
             )
     return out

@@ -17,14 +17,7 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from engine.forecast.base import (
-    Forecaster,
-    Panel,
-    columns_of,
-    forecast_frame,
-    normal_ppf,
-    returns_since,
-)
+from engine.forecast.base import Forecaster, Panel, columns_of, forecast_frame, normal_ppf, returns_since
 from engine.forecast.models import garch_kernel
 
 _SCALE = 100.0  # percent returns, as with arch
