@@ -14,12 +14,9 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import UsageError
-
-if TYPE_CHECKING:
-    from engine.config import Config
 
 _PATTERN = re.compile(r"^(auto|cpu|cuda(?::(\d+))?)$")
 _HINT = 'use "auto", "cpu", "cuda" or "cuda:N" (N = GPU index), e.g. PMAX_DEVICE__DEVICE=cpu'
@@ -121,10 +118,11 @@ def select_device(pref: str = "auto") -> DeviceInfo:
     return _cuda_info(torch, index)
 
 
-def device_from_config(config: Config) -> DeviceInfo:
+def device_from_config(config: Any) -> DeviceInfo:
     """The device `[device] device` asks for; on CUDA, seeded and deterministic if configured.
 
-    The engine passes `info.name` to `Engine(device=...)`; headers and `--json` show
+    `config` is an `engine.config.Config` (not imported here: config's rules import this
+    module to check `[device] device`). The engine passes `info.name` to `Engine(device=...)`; headers and `--json` show
     `info.name` and `info.detail`. CPU paths seed themselves, so torch stays unimported.
     """
     info = select_device(config.device.device)
