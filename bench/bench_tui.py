@@ -14,7 +14,10 @@ watchlist, runs the app headless (Textual's run_test) at 120x40 and measures:
 With --loop it measures instead key → frame while the engine loop runs: the real
 engine replays the bundled 20-ticker sample (data/watchlist_sample.parquet) into a
 temporary database at the shipped interval, and j/k presses, alternating, at least 0.4 s apart, are timed
-to the first frame after each while cycles commit and every pane re-reads the store.
+to the first frame emitted after the watchlist cursor moved (a frame before the move cannot show the
+key) while cycles commit and every pane re-reads the store. A key that moves nothing within 3 s is
+counted apart, never timed: before 2026-11-30 17:30 UTC the bench timed the next frame of any kind,
+and with focus lost (the empty watchlist's hidden table) every key it timed had moved nothing.
 
 With --loop the engine runs in its own process by default (as in the app); --engine
 inline runs it in the app's process (the setting `[tui] engine_process = "inline"`).
@@ -194,18 +197,30 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int, engine_kind
             busy: list[bool] = []  # a cycle's worker thread was running when the key was sent
             missed = 0
             before = engine.as_of
+            table = app.query_one("#watch-table")
+            unmoved = 0  # keys after which the watchlist cursor did not move: they timed nothing
             for key in ["j", "k"] * (presses // 2):  # alternate, so that every key moves the cursor
                 frames.clear()
+                row_before = table.cursor_row
                 sent = time.perf_counter()
                 in_cycle = engine.busy
                 event = events.Key(key, key)
                 event.set_sender(app)
                 assert app._driver is not None
                 app._driver.send_message(event)
-                while not frames and time.perf_counter() - sent < 3.0:
+                moved_at = None  # the first frame that can show the key is one after the cursor moved
+                shown = None
+                while shown is None and time.perf_counter() - sent < 3.0:
+                    if moved_at is None and table.cursor_row != row_before:
+                        moved_at = time.perf_counter()
+                        frames.clear()  # frames before the move cannot show it
+                    if moved_at is not None and frames:
+                        shown = frames[0]
                     await asyncio.sleep(0.002)
-                if frames:
-                    first.append(frames[0] - sent)
+                if moved_at is None:
+                    unmoved += 1  # the key moved nothing within 3 s (e.g. no focus): nothing to time
+                elif shown is not None:
+                    first.append(shown - sent)
                     busy.append(in_cycle)
                 else:
                     missed += 1
@@ -214,6 +229,7 @@ async def measure_loop(folder: Path, presses: int, warm_cycles: int, engine_kind
             out["first"] = first
             out["busy"] = busy
             out["missed"] = missed
+            out["unmoved"] = unmoved
             calendar = getattr(engine.feed, "calendar", [])  # a replay feed's sessions
             out["cycles_during"] = (
                 0
@@ -327,7 +343,8 @@ def main() -> None:
             print(
                 f"j/k key → first frame  median {statistics.median(first) * 1000:6.1f} ms  p95 "
                 f"{pct(first, 0.95) * 1000:6.1f} ms  max {max(first) * 1000:6.1f} ms  "
-                f"(no frame within 3 s: {res['missed']})"
+                f"(moved but no frame within 3 s: {res['missed']}; keys that did not move the cursor "
+                f"within 3 s, left out: {res['unmoved']})"
             )
         for label, flag in (("during a cycle", True), ("between cycles", False)):
             part = [v for v, b in zip(first, res["busy"], strict=True) if b is flag]

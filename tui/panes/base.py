@@ -43,6 +43,25 @@ class Pane(Vertical):
         """The widget that takes focus when the pane is entered."""
         return None
 
+    def set_empty(self, empty: bool) -> None:
+        """Show the pane's empty state (its table hidden) or its data. Hiding the focused
+        table blurs it, and Textual leaves focus nowhere: keys then reach no pane. So when
+        data arrives in the active pane while nothing has focus, its table takes focus back."""
+        was_empty = self.has_class("-empty")
+        self.set_class(empty, "-empty")
+        if was_empty and not empty:
+            self.call_after_refresh(self._refocus_if_lost)
+
+    def _refocus_if_lost(self) -> None:
+        app = self.app
+        if (
+            self.is_attached
+            and app.screen is self.screen  # no dialog or help screen on top
+            and self.screen.focused is None
+            and getattr(app, "active_pane", None) == self.id
+        ):
+            self.focus_primary()
+
     def focus_primary(self) -> None:
         """Focus the pane's main widget now (not after the queued keys: in a burst like `i` then
         a question, the letters after `i` must reach the question, not the old pane's commands)."""

@@ -185,7 +185,7 @@ class RiskPane(Pane):
 
     def set_view(self, view: RiskView) -> None:
         self.view = view
-        self.set_class(view.equity.empty, "-empty")
+        self.set_empty(view.equity.empty)
         self.query_one("#risk-summary", Static).update(summary_table(view) if not view.equity.empty else EMPTY)
         limits = limit_lines(view)
         note = [view.report["data_note"]] if view.report and view.report.get("data_note") else []

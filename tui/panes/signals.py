@@ -68,7 +68,7 @@ class SignalsPane(Pane):
 
     def _set_signals(self, signals: pd.DataFrame, selected: str | None) -> None:
         self.signals = signals
-        self.set_class(signals.empty, "-empty")
+        self.set_empty(signals.empty)
         table = self.primary()
         table.clear()
         self._keys = []

@@ -101,11 +101,12 @@ class WatchlistPane(Pane):
         """Show new rows (keeps the selected ticker under the cursor)."""
         self.rows = tuple(rows)
         self.query_one("#watch-empty", Static).update(empty_text)
-        self.set_class(not self.rows, "-empty")
+        self.set_empty(not self.rows)
         self._render_rows()
 
     def _render_rows(self) -> None:
         table = self.primary()
+        keep = self._ticker_under_cursor()
         shown = order_rows(self.rows, self.sort, self.reverse, self.needle)
         names = [r.ticker for r in shown]
         changed = [r for r in shown if self._drawn.get(r.ticker) != r]
@@ -118,9 +119,17 @@ class WatchlistPane(Pane):
             for r in shown:
                 table.add_row(*row_cells(r), key=r.ticker)
         self._drawn = {r.ticker: r for r in shown}
-        self._after_order(shown)
+        self._after_order(shown, keep)
 
-    def _after_order(self, shown: list[WatchRow]) -> None:
+    def _ticker_under_cursor(self) -> str | None:
+        """The ticker a key has moved the cursor to, when its RowHighlighted is still queued
+        (`selected` not updated yet): a refresh must keep it there, not undo the key."""
+        row = self.primary().cursor_row
+        if self.selected in self._shown and 0 <= row < len(self._shown):
+            return self._shown[row]
+        return None
+
+    def _after_order(self, shown: list[WatchRow], keep: str | None = None) -> None:
         """Sync the export frame, subtitle and cursor with the rows as shown."""
         table = self.primary()
         names = [r.ticker for r in shown]
@@ -143,8 +152,9 @@ class WatchlistPane(Pane):
         sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
         filt = f" · filter “{self.needle}”" if self.needle else ""
         self.border_subtitle = Text(ascii_safe(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"))
-        if self.selected in names:
-            index = names.index(self.selected)
+        target = keep if keep in names else self.selected
+        if target in names:
+            index = names.index(target)
             if table.cursor_row != index:
                 table.move_cursor(row=index, animate=False)
 
