@@ -231,11 +231,12 @@ class RefreshMixin:
         app: Any = self
         watch = app.query_one(WatchlistPane)
         if not snap.watch:
-            hint = (
-                "press n to step one session or space to run the replay"
-                if app.engine is not None
-                else "run `pmax --run` to fill the database"
-            )
+            if app.engine is None:
+                hint = "run `pmax --run` to fill the database"
+            elif app.paused:
+                hint = "press n to step one session or space to run the replay"
+            else:
+                hint = "the first session is being computed (models fit on the history first)"
             empty = f"No bars stored yet: {hint}."
         else:
             empty = ""
