@@ -54,11 +54,23 @@ def _cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def _steady(per_session: list[tuple[int, float]], cfg: Any) -> dict[str, float | int | None]:
+    """Median and max wall seconds of the timed sessions that neither refit nor swap in a
+    background fit (a swap session may wait for the fit)."""
+    every, swap = cfg.forecast.refit_every, cfg.forecast.swap_after
+    busy = {0} | ({swap % every} if swap else set())
+    steady = sorted(s for i, s in per_session if i % every not in busy)
+    if not steady:
+        return {"n": 0, "median": None, "max": None}
+    return {"n": len(steady), "median": steady[len(steady) // 2], "max": steady[-1]}
+
+
 def run_one(args: argparse.Namespace) -> dict[str, Any]:
     """Replay one configuration in this process; the measurements as a dict."""
     import numpy as np
 
     from engine.config import load_config
+    from engine.events import CycleCompleted
     from engine.loop import Engine
     from engine.portfolio.backtest import orders_matrix, vector_backtest
     from engine.portfolio.summary import run_summary
@@ -95,6 +107,13 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         asyncio.run(engine.run(cycles=1))
         warm = time.perf_counter() - t0
         timings = dict.fromkeys(timings, 0.0)
+        per_session: list[tuple[int, float]] = []  # (session_index, wall seconds) per timed cycle
+
+        def on_event(event: Any) -> None:
+            if isinstance(event, CycleCompleted):
+                per_session.append((event.session_index, event.elapsed_s))
+
+        engine.subscribe(on_event)
         cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         done = asyncio.run(engine.run(cycles=args.sessions))
@@ -152,6 +171,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "per_s": n / elapsed,
         "cpu_s": cpu,
         "refits": int(refits or 0),
+        # steady sessions: no scheduled refit and no background swap (refit index + swap_after)
+        "steady_s": _steady(per_session, cfg),
         "drained_fits": len(pending),
         "total_s": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
@@ -175,6 +196,12 @@ def report(r: dict[str, Any]) -> None:
         f"sessions           {r['sessions']} ({r['first']} .. {r['last']}), {r['refits']} scheduled refits among them; "
         f"{r.get('drained_fits', 0)} background fit(s) still running at the end, waited for in the timing"
     )
+    st = r.get("steady_s") or {}
+    if st.get("n"):
+        print(
+            f"steady sessions    {st['n']} (no refit, no background swap): median {st['median']:.3f} s, "
+            f"max {st['max']:.3f} s per session"
+        )
     print(
         f"replay             {r['replay_s']:.2f} s -> {r['per_s']:.2f} sessions/s, "
         f"{r['replay_s'] / max(int(r['sessions']), 1):.3f} s/session (refits included)"
