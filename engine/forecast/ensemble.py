@@ -90,52 +90,19 @@ def compute_weights(
             stat, p = _dm(d_sse / d_n, d_nsse / d_n, h)
             n_scored = int(d_n.sum())
             if n_sessions < min_scored:
-                part.append(
-                    dict(
-                        model=m,
-                        skill=skill,
-                        dm_stat=stat,
-                        dm_pvalue=p,
-                        n_scored=n_scored,
-                        demoted=False,
-                        raw=None,
-                        reason=f"warming up: {n_sessions} of {min_scored} scored sessions",
-                    )
-                )
-                continue
-            if not np.isfinite(skill) or skill <= 0:
+                demoted, raw, reason = False, None, f"warming up: {n_sessions} of {min_scored} scored sessions"
+            elif not np.isfinite(skill) or skill <= 0:
+                demoted, raw = True, 0.0
                 reason = (
                     f"demoted: MSE {-skill:.1%} worse than naive over {n_sessions} sessions"
                     if np.isfinite(skill)
                     else "demoted: no usable scores"
                 )
-                part.append(
-                    dict(
-                        model=m,
-                        skill=skill,
-                        dm_stat=stat,
-                        dm_pvalue=p,
-                        n_scored=n_scored,
-                        demoted=True,
-                        raw=0.0,
-                        reason=reason,
-                    )
-                )
-                continue
-            if require_significance and not (np.isfinite(p) and p < alpha):
-                part.append(
-                    dict(
-                        model=m,
-                        skill=skill,
-                        dm_stat=stat,
-                        dm_pvalue=p,
-                        n_scored=n_scored,
-                        demoted=True,
-                        raw=0.0,
-                        reason=f"demoted: skill {skill:.2%} not significant (DM p={p:.2f})",
-                    )
-                )
-                continue
+            elif require_significance and not (np.isfinite(p) and p < alpha):
+                demoted, raw = True, 0.0
+                reason = f"demoted: skill {skill:.2%} not significant (DM p={p:.2f})"
+            else:
+                demoted, raw, reason = False, skill, _weighted_reason(skill, p, alpha)
             part.append(
                 dict(
                     model=m,
@@ -143,9 +110,9 @@ def compute_weights(
                     dm_stat=stat,
                     dm_pvalue=p,
                     n_scored=n_scored,
-                    demoted=False,
-                    raw=skill,
-                    reason=_weighted_reason(skill, p, alpha),
+                    demoted=demoted,
+                    raw=raw,
+                    reason=reason,
                 )
             )
         warming = [r for r in part if r["raw"] is None]
