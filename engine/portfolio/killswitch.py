@@ -22,7 +22,7 @@ its high-water mark. With a zero benchmark return (cash) the two bases coincide.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -123,30 +123,13 @@ def evaluate_killswitches(
     relative = lim.basis == "benchmark"
     if prev.cooldown > 0:
         left = prev.cooldown - 1
-        if relative:
-            d.active_scale = 0.0
-            d.breaches.append(
-                Breach(
-                    "cooldown",
-                    float(left),
-                    float(lim.flatten_cooldown),
-                    "to_benchmark",
-                    f"held at the benchmark after the active drawdown stop: {left} sessions of cooldown left",
-                )
-            )
-        else:
-            d.flatten = True
-            d.halt_buys = True
-            d.exposure_scale = 0.0
-            d.breaches.append(
-                Breach(
-                    "cooldown",
-                    float(left),
-                    float(lim.flatten_cooldown),
-                    "flatten",
-                    f"flat after drawdown stop: {left} sessions of cooldown left",
-                )
-            )
+        _full_stop(
+            d,
+            relative,
+            Breach("cooldown", float(left), float(lim.flatten_cooldown), "", ""),
+            f"held at the benchmark after the active drawdown stop: {left} sessions of cooldown left",
+            f"flat after drawdown stop: {left} sessions of cooldown left",
+        )
         d.state = KillSwitchState(peak=equity, cooldown=left)
     else:
         grow = benchmark_return if relative and math.isfinite(benchmark_return) else 0.0
@@ -157,26 +140,13 @@ def evaluate_killswitches(
         cooldown = 0
         if dd <= -lim.dd_flatten:
             cooldown = lim.flatten_cooldown
-            if relative:
-                d.active_scale = 0.0
-                d.breaches.append(
-                    Breach(
-                        "drawdown_flatten",
-                        dd,
-                        -lim.dd_flatten,
-                        "to_benchmark",
-                        f"{what} <= -{lim.dd_flatten:.0%}: back to the benchmark weights",
-                    )
-                )
-            else:
-                d.flatten = True
-                d.halt_buys = True
-                d.exposure_scale = 0.0
-                d.breaches.append(
-                    Breach(
-                        "drawdown_flatten", dd, -lim.dd_flatten, "flatten", f"{what} <= -{lim.dd_flatten:.0%}: flatten"
-                    )
-                )
+            _full_stop(
+                d,
+                relative,
+                Breach("drawdown_flatten", dd, -lim.dd_flatten, "", ""),
+                f"{what} <= -{lim.dd_flatten:.0%}: back to the benchmark weights",
+                f"{what} <= -{lim.dd_flatten:.0%}: flatten",
+            )
         elif dd <= -lim.dd_halve:
             if relative:
                 d.active_scale = 0.5
@@ -229,6 +199,22 @@ def evaluate_killswitches(
         d.ticker_halts[t] = ticker_flags[t]
         d.breaches.append(Breach("ticker", float("nan"), float("nan"), "halt_ticker", f"{t} halted: {ticker_flags[t]}"))
     return d
+
+
+def _full_stop(
+    d: KillSwitchDecision, relative: bool, breach: Breach, relative_reason: str, absolute_reason: str
+) -> None:
+    """The drawdown stop's full response, recorded as `breach` with its action and reason:
+    measured against the benchmark, back to the benchmark weights; absolute, flat with
+    buys halted."""
+    if relative:
+        d.active_scale = 0.0
+        d.breaches.append(replace(breach, action="to_benchmark", detail=relative_reason))
+    else:
+        d.flatten = True
+        d.halt_buys = True
+        d.exposure_scale = 0.0
+        d.breaches.append(replace(breach, action="flatten", detail=absolute_reason))
 
 
 def toward_benchmark(
