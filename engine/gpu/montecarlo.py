@@ -29,7 +29,15 @@ import numpy as np
 
 from engine.device import DeviceInfo, select_device
 from engine.errors import UsageError
-from engine.portfolio.mc_models import Filtered, StudentT, clean_returns, fit_filtered, fit_student_t, tail_stats
+from engine.portfolio.mc_models import (
+    Filtered,
+    StudentT,
+    clean_returns,
+    fit_filtered,
+    fit_student_t,
+    tail_stats,
+    tails_of_sorted,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -176,18 +184,7 @@ def tail_stats_torch(port: torch.Tensor, levels: Sequence[float]) -> tuple[dict[
     import torch
 
     sorted_ = torch.sort(port).values
-    n = sorted_.shape[0]
-    var: dict[float, float] = {}
-    cvar: dict[float, float] = {}
-    for level in levels:
-        cutoff = 1.0 - float(level)
-        pos = cutoff * (n - 1)
-        lo = int(np.floor(pos))
-        hi = min(lo + 1, n - 1)
-        v = sorted_[lo] + (pos - lo) * (sorted_[hi] - sorted_[lo])
-        c = sorted_[: int((n - 1) * cutoff) + 1].to(torch.float64).mean()
-        var[level], cvar[level] = float(v), float(c)
-    return var, cvar
+    return tails_of_sorted(sorted_, int(sorted_.shape[0]), levels, lambda tail: tail.to(torch.float64).mean())
 
 
 # --- public entry ------------------------------------------------------------------

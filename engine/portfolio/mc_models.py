@@ -16,8 +16,9 @@ Also the tail statistics both Monte-Carlo kernels share, in empyrical's conventi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -142,6 +143,15 @@ def tail_stats(port: np.ndarray, levels: Sequence[float]) -> tuple[dict[float, f
     need = max((min(int(np.floor((1.0 - float(c)) * (n - 1))) + 1, n - 1) for c in levels), default=0) + 1
     need = max(need, max((int((n - 1) * (1.0 - float(c))) + 1 for c in levels), default=0))
     sorted_ = np.sort(np.partition(port, need - 1)[:need]) if 0 < need < n else np.sort(port)
+    return tails_of_sorted(sorted_, n, levels, lambda tail: tail.mean())
+
+
+def tails_of_sorted(
+    sorted_: Any, n: int, levels: Sequence[float], mean: Callable[[Any], Any]
+) -> tuple[dict[float, float], dict[float, float]]:
+    """VaR (linear interpolation, numpy's default) and CVaR (mean of the tail) at each
+    level from the lowest returns sorted ascending (`n` draws in all). Array-agnostic:
+    numpy here, torch on the device (`engine.gpu.montecarlo`); `mean` averages a tail."""
     var: dict[float, float] = {}
     cvar: dict[float, float] = {}
     for level in levels:
@@ -150,5 +160,5 @@ def tail_stats(port: np.ndarray, levels: Sequence[float]) -> tuple[dict[float, f
         lo = int(np.floor(pos))
         hi = min(lo + 1, n - 1)
         var[level] = float(sorted_[lo] + (pos - lo) * (sorted_[hi] - sorted_[lo]))
-        cvar[level] = float(sorted_[: int((n - 1) * cutoff) + 1].mean())
+        cvar[level] = float(mean(sorted_[: int((n - 1) * cutoff) + 1]))
     return var, cvar
