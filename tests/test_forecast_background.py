@@ -33,8 +33,12 @@ OVERRIDES: dict[str, Any] = {
     "forecast.background_refit": ["garch"],
     "forecast.models": ["naive", "arima", "garch"],
     "data.watchlist": TICKERS,
+    "risk.mc_paths": 0,  # only forecasts are compared: no Monte-Carlo or stress in the risk stage
+    "risk.stress": False,
 }
-END = dt.date(2016, 2, 19)
+# Refits on 01-04, 01-11, 01-19 and 01-26 (session_index % 5 == 0): each crash (01-11 to
+# 01-13) resumes across the swap on 01-13, the next refit and its swap, and one more refit.
+END = dt.date(2016, 1, 27)
 
 
 class CrashAt(Stage):
