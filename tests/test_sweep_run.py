@@ -123,17 +123,23 @@ def test_a_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     assert report["failed"] == 1 and report["best"]["trial_id"] == "sweep-t-001"
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C handled as usual even when this runner ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT semantics")
 def test_ctrl_c_cancels_the_rest_and_keeps_finished_trials(tmp_path: Path) -> None:
     grid = tmp_path / "grid.toml"
     grid.write_text('[grid]\n"broker.commission_bps" = [1.0, 2.0, 3.0, 4.0]\n' + FIXED)
     db = tmp_path / "ledger.duckdb"
     proc = subprocess.Popen(
-        [*PMAX, "sweep", str(grid), "--workers", "1", "--until", "2016-01-12", "--db", str(db)],
+        [*PMAX, "sweep", str(grid), "--workers", "1", "--until", "2016-01-06", "--db", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
+        preexec_fn=_default_sigint,  # a runner started in the background ignores SIGINT; its child must not
     )
     assert proc.stderr is not None
     deadline = time.monotonic() + 300
