@@ -25,6 +25,7 @@ OVERRIDES = {
     "forecast.lightgbm.n_estimators": 20,
     "forecast.garch.window": 300,
     "forecast.min_scored": 2,
+    "neural.epochs": 1,  # a smaller fit, same data path: look-ahead is about what a model sees, not how long it trains
 }
 
 

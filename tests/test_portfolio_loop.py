@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,14 @@ def _replay(
     return store
 
 
+@pytest.fixture(scope="module")
+def benchmark_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The whole replay with no forecasts: the book funds and holds its benchmark (tests only read it)."""
+    store = _replay(tmp_path_factory.mktemp("book"), "run", forecasts=False)
+    yield store
+    store.close()
+
+
 def test_validated_signal_tilts_and_failed_layer_gets_none(tmp_path: Path) -> None:
     store = _replay(tmp_path, "sig", cycles=3)
     sig = store.query_df("SELECT * FROM signals WHERE as_of = (SELECT max(as_of) FROM signals)").set_index("ticker")
@@ -148,8 +157,8 @@ def test_validated_signal_tilts_and_failed_layer_gets_none(tmp_path: Path) -> No
     store.close()
 
 
-def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
-    store = _replay(tmp_path, "run", forecasts=False)
+def test_orders_fill_at_next_open_and_books_reconcile(benchmark_book: Store) -> None:
+    store = benchmark_book
     fills = store.query_df(
         "SELECT o.as_of, f.date, f.ticker, f.side, f.price, b.open FROM fills f "
         "JOIN orders o USING (order_id) JOIN bars b ON b.ticker = f.ticker AND b.date = f.date"
@@ -184,7 +193,6 @@ def test_orders_fill_at_next_open_and_books_reconcile(tmp_path: Path) -> None:
         s["total_return"], abs=1e-6
     )
     json.dumps(s)
-    store.close()
 
 
 def test_same_data_same_books_bit_for_bit(tmp_path: Path) -> None:
@@ -225,8 +233,8 @@ def test_limit_orders_fill_only_inside_the_next_range(tmp_path: Path) -> None:
     store.close()
 
 
-def test_with_no_signal_the_book_holds_the_drifting_benchmark(tmp_path: Path) -> None:
-    store = _replay(tmp_path, "bench", forecasts=False)
+def test_with_no_signal_the_book_holds_the_drifting_benchmark(benchmark_book: Store) -> None:
+    store = benchmark_book
     last = store.query_df("SELECT max(as_of) AS d FROM equity")["d"][0]
     held = store.query_df(
         "SELECT p.ticker, p.market_value / e.equity AS w FROM positions p JOIN equity e "
@@ -243,7 +251,6 @@ def test_with_no_signal_the_book_holds_the_drifting_benchmark(tmp_path: Path) ->
     assert orders == ["fund"]  # nothing traded beyond funding the book once
     setup = store.query_df("SELECT DISTINCT benchmark, overlays FROM portfolio_setup")
     assert setup.values.tolist() == [["equal_weight", ""]]
-    store.close()
 
 
 def test_turnover_budget_caps_a_churning_signal(tmp_path: Path) -> None:
