@@ -127,13 +127,13 @@ def _gguf_parsed_once() -> Iterator[None]:
             readers[key] = reader_class(path, mode)
         return readers[key]
 
-    gguf.GGUFReader = read_once
-    gguf.get_tensor_name_map = functools.lru_cache(maxsize=None)(name_map)
+    setattr(gguf, "GGUFReader", read_once)  # noqa: B010 - a module hook, put back below
+    setattr(gguf, "get_tensor_name_map", functools.lru_cache(maxsize=None)(name_map))  # noqa: B010
     try:
         yield
     finally:
-        gguf.GGUFReader = reader_class
-        gguf.get_tensor_name_map = name_map
+        setattr(gguf, "GGUFReader", reader_class)  # noqa: B010
+        setattr(gguf, "get_tensor_name_map", name_map)  # noqa: B010
 
 
 def load_pretrained(path: str, kwargs: dict[str, Any], local_only: bool) -> tuple[Any, Any, str]:
