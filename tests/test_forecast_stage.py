@@ -25,6 +25,7 @@ OVERRIDES = {
     "forecast.garch.window": 300,
     "forecast.min_scored": 3,
     "forecast.weight_window": 20,
+    "neural.epochs": 1,  # every model still fits, refits and resumes; the neural one trains one pass
 }
 
 
