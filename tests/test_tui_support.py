@@ -150,7 +150,7 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"gave up after {timeout} s waiting for {what or condition}"
-        await pilot.pause(POLL_S)
+        await asyncio.sleep(POLL_S)
 
 
 async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
