@@ -9,12 +9,14 @@ screen and `q` quits, each within a bounded time.
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from pathlib import Path
 
 import pytest
 from test_tui_support import FakeEngine, make_app, settle, wait_until
 from textual import events
 from textual.geometry import Offset
+from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.pilot import _get_mouse_message_arguments
 
 from tui.help import HelpScreen
@@ -24,14 +26,23 @@ RUNNING = {"replay.interval_s": 0.5, "tui.batch_ms": 200}  # the shipped default
 SIZES = {"grid": (120, 40), "tabs": (80, 24)}
 
 
+def _send(app, key: str) -> None:
+    """Queue one key press (built as `Pilot.press` builds it) without waiting for it to be handled."""
+    try:
+        char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    event = events.Key(key, char)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
 async def _burst(pilot, app, keys: list[str]) -> None:
     """Queue every key before the app handles the first (`Pilot.press` would wait for the
     app to go idle after each), then wait until the app has handled them all."""
     handled: list[str] = []
     for key in keys:
-        event = events.Key(key, None)
-        event.set_sender(app)
-        app._driver.send_message(event)
+        _send(app, key)
     app.call_later(handled.append, "drained")  # runs after the keys queued before it
 
     async def drained() -> None:
@@ -64,9 +75,9 @@ async def _answers(pilot, app) -> None:
     """`?` opens help and esc closes it within 5 s; the active pane is the focused one."""
 
     async def help_round() -> None:
-        await pilot.press("question_mark")
+        _send(app, "question_mark")  # not `Pilot.press`: it also waits for the app to go idle
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
-        await pilot.press("escape")
+        _send(app, "escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help to close")
 
     await asyncio.wait_for(help_round(), timeout=5)
