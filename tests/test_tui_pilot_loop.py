@@ -65,13 +65,13 @@ async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         await pilot.press("ctrl+p")
-        await pilot.press(*"jump to EEE")
+        send_keys(app, *"jump to EEE")  # typed as one burst; the wait below is for its result
         await _palette_highlights(pilot, app, "Jump to EEE")
         await pilot.press("enter")
         await settle(pilot, app)
         assert app.ticker == "EEE" and app.query_one(ForecastsPane).view.ticker == "EEE"
         await pilot.press("ctrl+p")
-        await pilot.press(*"step one session")
+        send_keys(app, *"step one session")  # typed as one burst; the wait below is for its result
         await _palette_highlights(pilot, app, "Step one session")
         await pilot.press("enter")
         await settle(pilot, app)

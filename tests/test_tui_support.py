@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 from textual import events
-from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.worker import WorkerState
 
 from engine.config import Config, load_config
@@ -161,6 +161,8 @@ def send_keys(app: Any, *keys: str) -> None:
     go idle after each (while the loop runs that wait lasts its full second): the caller
     waits for the effect it expects instead."""
     for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
         try:
             char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
         except KeyError:
