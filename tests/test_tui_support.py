@@ -163,6 +163,7 @@ def send_keys(app: Any, *keys: str) -> None:
     for key in keys:
         if len(key) == 1 and not key.isalnum():
             key = _character_to_key(key)
+        char: str | None
         try:
             char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
         except KeyError:
