@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -50,6 +54,44 @@ def run_pmax(
         capture_output=True,
         timeout=timeout,
     )
+
+
+def call_pmax(
+    home: Path, *args: str, env: Mapping[str, str] | None = None, **more: str
+) -> subprocess.CompletedProcess[str]:
+    """`pmax *args` through `tui.cli.main` (the console script's entry point) in this process.
+
+    Same environment as `run_pmax`, same exit code and output, without a new
+    interpreter's ~0.5 s of start-up: for refusals that end before any session (bad
+    settings, bad files, bad paths). Anything that runs sessions, takes signals or needs
+    a fresh interpreter goes through `run_pmax`. What `main` changes in the process
+    (environment, root logging handlers, the SIGTERM handler) is put back.
+    """
+    from tui.cli import main
+
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_handlers, saved_levels = root.handlers[:], {
+        name: logging.getLogger(name).level for name in ("", "pmax", "engine", "copilot", "tui")
+    }
+    saved_sigterm = signal.getsignal(signal.SIGTERM)
+    out, err = io.StringIO(), io.StringIO()
+    code: int = 0
+    os.environ.clear()
+    os.environ.update(pmax_env(home, **{**(env or {}), **more}))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        root.handlers[:] = saved_handlers
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+        signal.signal(signal.SIGTERM, saved_sigterm)
+    return subprocess.CompletedProcess(["pmax", *args], code, out.getvalue(), err.getvalue())
 
 
 def spawn_pmax(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
