@@ -71,9 +71,10 @@ def call_pmax(
 
     saved_env = dict(os.environ)
     root = logging.getLogger()
-    saved_handlers, saved_levels = root.handlers[:], {
-        name: logging.getLogger(name).level for name in ("", "pmax", "engine", "copilot", "tui")
-    }
+    saved_handlers, saved_levels = (
+        root.handlers[:],
+        {name: logging.getLogger(name).level for name in ("", "pmax", "engine", "copilot", "tui")},
+    )
     saved_sigterm = signal.getsignal(signal.SIGTERM)
     out, err = io.StringIO(), io.StringIO()
     code: int = 0

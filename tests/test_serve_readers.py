@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.flight as fl
 import pytest
-from pmax_cli import FAST
+from pmax_cli import FAST, call_pmax
 
 from engine.config import Config, load_config
 from engine.serve.client import follow_events
@@ -127,7 +127,10 @@ def test_writers_are_refused_naming_the_owner(owner: Owner, sample_path: Path) -
         ["data", "import", str(sample_path), "--db", str(owner.db)],
         ["--run", "--cycles", "1", "--db", str(owner.db)],
     ):
-        result = owner.pmax(*args)
+        # pmax's entry point in this process: the refusal comes before any session
+        result = call_pmax(
+            owner.db.parent / "home", *args, env={k: v for k, v in owner.env.items() if k.startswith("PMAX_")}
+        )
         assert result.returncode == 2, result.stderr
         assert f"is in use by pmax --run (pid {pid})" in result.stderr
         assert "attach to it by themselves" in result.stderr and "Traceback" not in result.stderr
