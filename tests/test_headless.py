@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from pmax_cli import FAST
+from pmax_cli import FAST, call_pmax
 
 PMAX = [sys.executable, "-m", "tui.cli"]
 
@@ -55,5 +55,5 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("pmax: data file") and "Traceback" not in result.stderr
     assert not (tmp_path / "x.duckdb").exists()
-    usage = pmax("--run", "--cycles", "0")
+    usage = call_pmax(tmp_path, "--run", "--cycles", "0")  # a usage error: pmax's entry point, in this process
     assert usage.returncode == 2 and "Traceback" not in usage.stderr

@@ -1,9 +1,9 @@
 """Bad input stops the real `pmax` with exit 2 and one line, before the database is touched;
 the gate quarantines what it can place; a replay database never receives its future.
 
-Refusals that end before any session (each bad file, each bad path, a bad ticker) call
-`pmax`'s entry point in this process (`call_pmax`); everything that writes, and every
-refusal of an existing database, runs the real `pmax` in a subprocess."""
+Refusals that end before any session or write (each bad file, each bad path, a bad
+ticker, a replay's future, a newer schema) call `pmax`'s entry point in this process
+(`call_pmax`); everything that writes runs the real `pmax` in a subprocess."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def _state(db: Path) -> tuple:
 def test_import_into_a_replay_never_stores_its_future(replay_db: tuple[Path, Path], files: dict[str, Path]) -> None:
     home, db = replay_db
     before = _state(db)
-    result = run_pmax(home, "data", "import", str(files["later"]), "--db", str(db))
+    result = call_pmax(home, "data", "import", str(files["later"]), "--db", str(db))
     assert result.returncode == 2
     assert result.stderr.startswith(f"pmax: database {db} is a replay at 2016-01-05; this file holds")
     assert "--until 2016-01-05" in result.stderr
@@ -141,7 +141,7 @@ def test_import_into_a_replay_never_stores_its_future(replay_db: tuple[Path, Pat
 def test_import_never_grows_a_replay_universe(replay_db: tuple[Path, Path], files: dict[str, Path]) -> None:
     home, db = replay_db
     before = _state(db)
-    result = run_pmax(home, "data", "import", str(files["newco"]), "--until", "2016-01-05", "--db", str(db))
+    result = call_pmax(home, "data", "import", str(files["newco"]), "--until", "2016-01-05", "--db", str(db))
     assert result.returncode == 2
     assert "this file adds 1 it does not trade (NEWCO)" in result.stderr.splitlines()[0]
     assert _state(db) == before
@@ -153,12 +153,12 @@ def test_newer_schema_is_refused_by_runs_and_readers(tmp_path: Path, files: dict
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now())")
     con.close()
-    result = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
+    result = call_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert result.returncode == 2
     assert result.stderr.startswith(f"pmax: {db} was written by a newer pmax (schema version 999;")
     assert "upgrade pmax" in result.stderr
     assert rows(db, "SELECT count(*) FROM runs") == [(0,)]
-    result = run_pmax(tmp_path, "data", "check", "--db", str(db), timeout=60)
+    result = call_pmax(tmp_path, "data", "check", "--db", str(db))
     assert result.returncode == 2 and "was written by a newer pmax (schema version 999;" in result.stderr
 
 

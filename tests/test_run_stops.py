@@ -1,4 +1,7 @@
-"""Every stop is recorded, and a database refuses a setup it cannot continue (real `pmax`)."""
+"""Every stop is recorded, and a database refuses a setup it cannot continue (real `pmax`).
+
+The two refusals of a replayed database end before any session: they call `pmax`'s
+entry point in this process (`call_pmax`); every run and every signal is a subprocess."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pmax_cli import FAST, REPO, rows, run_pmax, spawn_pmax
+from pmax_cli import FAST, REPO, call_pmax, rows, run_pmax, spawn_pmax
 
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
@@ -76,7 +79,7 @@ def _snapshot(db: Path) -> tuple:
 def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -> None:
     home, db = replayed
     before = _snapshot(db)
-    result = run_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=60, env=FAST)
+    result = call_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), env=FAST)
     assert result.returncode == 2
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"pmax: database {db} holds a replay account 'paper'") and "live run cannot" in first
@@ -87,9 +90,7 @@ def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -
 def test_held_names_leaving_the_universe_stop_the_run(replayed: tuple[Path, Path]) -> None:
     home, db = replayed
     before = _snapshot(db)
-    result = run_pmax(
-        home, "--run", "--cycles", "1", "--db", str(db), timeout=60, PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST
-    )
+    result = call_pmax(home, "--run", "--cycles", "1", "--db", str(db), PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST)
     assert result.returncode == 2
     assert "held name(s) left the universe since the last session" in result.stderr.splitlines()[0]
     assert "previous watchlist" in result.stderr
