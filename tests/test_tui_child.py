@@ -122,19 +122,34 @@ class _Freezer:
         return held
 
 
-async def test_keys_answer_while_a_session_runs_in_the_engine_process(tmp_path: Path, runtime: str) -> None:
+async def test_keys_answer_while_a_session_runs_and_another_app_paces_it_through_the_app(
+    tmp_path: Path, runtime: str
+) -> None:
+    """Keys are handled while the engine process runs a session; with `[serve] allow_control`,
+    another attached app's step / resume / pause reach this app's loop (one app, one engine)."""
+    from engine.serve.client import send_control
+
     db = tmp_path / "keys.duckdb"
-    app, child, reader = _open(tmp_path, runtime, db)
+    config = _config(tmp_path, runtime, **{"serve.allow_control": True})
+    child = ChildEngine(config, db)
+    child.spawn()
+    reader = open_reader(db, config, must_exist=False)
+    app = ServedApp(engine=child, store=reader, config=config, db_path=db, child=child)
     freezer = _Freezer(child)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             assert app.paused and app.engine is child and child.pid in _children()
-            await pilot.press("n")  # a first session fills the Watchlist
+            assert await _until(pilot, lambda: child.owner is not None, 120)
+            owner = child.owner
+            assert owner is not None
+            # Another app's step: the first session, which fills the Watchlist.
+            assert (await asyncio.to_thread(send_control, owner, "step")) == {"ok": True, "state": "sent to the app"}
+            assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
+            assert app.paused
             assert await _until(pilot, lambda: len(app.query_one(WatchlistPane)._shown) == len(FEW), 60)
-            assert await _until(pilot, lambda: not child.busy, 60)
             table = app.query_one(WatchlistPane).primary()
-            # A warm session takes milliseconds: the freeze may land after it ended (its
-            # CycleCompleted then arrives before the thaw); try the next session then.
+            # A warm session takes a fraction of a second: the freeze may land after it ended
+            # (its CycleCompleted then arrives before the thaw); try the next session then.
             for _attempt in range(5):
                 await pilot.press("k", "k")
                 assert table.cursor_row == 0
@@ -158,6 +173,12 @@ async def test_keys_answer_while_a_session_runs_in_the_engine_process(tmp_path: 
             assert busy and rows == [1, 2, 1]
             assert state == "stepping"
             assert app.as_of == freezer.started[-1].session == freezer.completed[-1].session
+            # Another app resumes and pauses this app's loop.
+            await asyncio.to_thread(send_control, owner, "resume")
+            assert await _until(pilot, lambda: not app.paused, 10)
+            await asyncio.to_thread(send_control, owner, "pause")
+            assert await _until(pilot, lambda: app.paused, 10)
+            assert await _until(pilot, lambda: not child.busy)
     finally:
         if freezer.frozen_at is not None:
             freezer.thaw()
@@ -268,7 +289,7 @@ def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how:
             "PMAX_DATA__WATCHLIST": ",".join(FEW),
             "PMAX_SERVE__RUNTIME_DIR": runtime,
             "PMAX_TUI__START_PAUSED": "false",
-            "PMAX_REPLAY__INTERVAL_S": "0",
+            "PMAX_REPLAY__INTERVAL_S": "1",  # one session, then idle until the test acts
             **FAST,
         }
     )
@@ -359,31 +380,3 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
         child.close()
         reader.close()
     assert child.pid not in _children()
-
-
-async def test_another_app_paces_the_engine_process_only_through_the_app(tmp_path: Path, runtime: str) -> None:
-    """With `[serve] allow_control`, another attached app's space / n reach this app's loop."""
-    from engine.serve.client import send_control
-
-    db = tmp_path / "ctl.duckdb"
-    config = _config(tmp_path, runtime, **{"serve.allow_control": True})
-    child = ChildEngine(config, db)
-    child.spawn()
-    reader = open_reader(db, config, must_exist=False)
-    app = ServedApp(engine=child, store=reader, config=config, db_path=db, child=child)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            assert await _until(pilot, lambda: child.owner is not None, 120)
-            owner = child.owner
-            assert owner is not None
-            assert (await asyncio.to_thread(send_control, owner, "step")) == {"ok": True, "state": "sent to the app"}
-            assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
-            assert app.paused
-            await asyncio.to_thread(send_control, owner, "resume")
-            assert await _until(pilot, lambda: not app.paused, 10)
-            await asyncio.to_thread(send_control, owner, "pause")
-            assert await _until(pilot, lambda: app.paused, 10)
-    finally:
-        app.stop_following()
-        assert child.close() == 0
-        reader.close()
