@@ -95,9 +95,20 @@ def call_pmax(
     return subprocess.CompletedProcess(["pmax", *args], code, out.getvalue(), err.getvalue())
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C acts even when the test runner was started with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn_pmax(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        pmax_argv(*args), cwd=REPO, env=pmax_env(home, **env), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        pmax_argv(*args),
+        cwd=REPO,
+        env=pmax_env(home, **env),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
     )
 
 
