@@ -40,7 +40,7 @@ def test_import_then_check_reports_defects(tmp_path: Path) -> None:
     assert imp.returncode == 0, imp.stderr
     summary = json.loads(imp.stdout)
     assert summary["rows"] == len(sample) and summary["issues"]["gap"] == {"flag": 3}
-    chk = pmax("data", "check", "--json", "--db", str(db), cwd=tmp_path)
+    chk = call_pmax(tmp_path, "data", "check", "--json", "--db", str(db))
     assert chk.returncode == 0, chk.stderr
     rep = json.loads(chk.stdout)
     assert rep["by_rule"]["missing"] == {"repair": 1} and rep["by_rule"]["gap"] == {"flag": 3}
@@ -89,5 +89,5 @@ def test_live_offline_empty_cache_then_cached(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout.splitlines()[-1])["last_session"] == "2018-02-07"
     assert "working from cached bars up to 2018-02-07 (stale)" in res.stderr
-    rep = json.loads(pmax("data", "check", "--json", "--db", str(db), cwd=tmp_path).stdout)
+    rep = json.loads(call_pmax(tmp_path, "data", "check", "--json", "--db", str(db)).stdout)
     assert rep["stale"] == 80

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from pmax_cli import FAST, FAST_CONFIG, call_pmax
+from pmax_cli import FAST, FAST_CONFIG
 from test_serve_readers import Owner, _config
 
 from engine.errors import OwnerGoneError
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
 
 def _check(run: Owner) -> Any:
     """`pmax data check --json` on the run's file, with the run's settings (in this process)."""
-    settings = {k: v for k, v in run.env.items() if k.startswith("PMAX_")}
-    return call_pmax(run.db.parent / "home", "data", "check", "--db", str(run.db), "--json", env=settings)
+    return run.read("data", "check", "--db", str(run.db), "--json")
 
 
 def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:
