@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from pmax_cli import FAST
+from pmax_cli import CACHE_HOME, FAST
 from pmax_cli import FAST_CONFIG as FAST_OVERRIDES
 from test_tui_support import test_config
 
@@ -44,6 +44,12 @@ from tui.panes.watchlist import WatchlistPane
 from tui.served import ServedApp
 
 FEW = ["AAPL", "MSFT", "XOM"]
+
+
+@pytest.fixture(autouse=True)
+def _shared_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Engine processes inherit this environment: they share the tests' cache folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(CACHE_HOME))
 
 
 def _children() -> set[int]:
