@@ -71,7 +71,7 @@ def test_bad_setting_in_environment_stops_pmax_before_the_database(
     tmp_path: Path, name: str, value: str, fragment: str
 ) -> None:
     db = tmp_path / "x.duckdb"
-    result = call_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), **{name: value})
+    result = call_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env={name: value})
     assert result.returncode == 2, result.stderr
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"pmax: environment variable {name}") and fragment in first, first

@@ -96,7 +96,7 @@ async def _wait(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 24
     while not cond():
         if time.monotonic() > deadline:
             return False
-        await pilot.pause(0.01)  # a poll, not a wait
+        await pilot.pause(0.05)  # a poll, not a wait (a finer one only costs CPU)
     return True
 
 
