@@ -51,6 +51,12 @@ def test_the_gguf_file_loads_with_its_chat_template(smollm2: TransformersBackend
     assert "does not render tools" in status["tool_calling"]
     digits = '{"pnl":-10046.41,"return":-0.010278}'
     assert smollm2.count_tokens(digits) > len(digits) / 3  # the real tokenizer: numbers are dear
+    # The load parsed the file once (hf_loading._gguf_parsed_once) and put gguf's own hooks back.
+    import gguf
+    from gguf.gguf_reader import GGUFReader
+    from gguf.tensor_mapping import get_tensor_name_map
+
+    assert gguf.GGUFReader is GGUFReader and gguf.get_tensor_name_map is get_tensor_name_map
 
 
 def test_four_questions_show_only_numbers_found_in_their_sources(smollm2: TransformersBackend, store: Store) -> None:

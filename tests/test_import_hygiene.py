@@ -34,3 +34,11 @@ def test_cli_start_up_imports_no_heavy_library() -> None:
 def test_headless_path_imports_no_textual() -> None:
     loaded = modules_after("import tui.headless, engine.runtime")
     assert "textual" not in loaded
+
+
+def test_the_app_defers_what_its_first_frame_does_not_draw() -> None:
+    """Markdown answers (markdown-it, pygments) load with the first question and the risk
+    stage with the first engine event: neither is on the path to the first data row."""
+    loaded = modules_after("import tui.served, tui.reads")
+    assert "tui.app" in loaded
+    assert not [name for name in ("markdown_it", "pygments", "engine.stages.risk") if name in loaded]

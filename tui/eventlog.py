@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -23,9 +23,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from engine.events import CycleCompleted, DataStale, FeedExhausted
-from engine.stages.risk import RiskLimitBreached
 from engine.universe import UniverseChanged
 from tui.messages import EngineEvent
+
+if TYPE_CHECKING:  # the risk stage (and the book it imports) loads with the first event: a faster start
+    from engine.stages.risk import RiskLimitBreached
 
 HISTORY = 500
 
@@ -116,6 +118,8 @@ class LogMixin:
         self.push_screen(EventLogScreen(self.event_log))  # type: ignore[attr-defined]
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        from engine.stages.risk import RiskLimitBreached
+
         app: Any = self
         event = message.event
         if isinstance(event, CycleCompleted):

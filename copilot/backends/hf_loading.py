@@ -14,6 +14,7 @@ milliseconds.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,6 +99,43 @@ def _quiet_progress() -> Iterator[None]:
         log.setLevel(level)
 
 
+@contextmanager
+def _gguf_parsed_once() -> Iterator[None]:
+    """Within one load, parse the GGUF file once and build gguf's tensor-name map once.
+
+    transformers parses the whole file (its ~100k tokenizer fields are read one small
+    numpy slice at a time) three times, for the config, the tokenizer and the weights,
+    and rebuilds the name map for every submodule of the model: two thirds of the load
+    time of SmolLM2 here. The readers are read-only memory maps, so one serves all three.
+    Both hooks are put back on exit; if a version lacks either, nothing is changed.
+    """
+    try:
+        import gguf  # transformers imports both names from `gguf` at each call
+    except ImportError:
+        yield
+        return
+    reader_class = getattr(gguf, "GGUFReader", None)
+    name_map = getattr(gguf, "get_tensor_name_map", None)
+    if reader_class is None or name_map is None:
+        yield
+        return
+    readers: dict[tuple[str, str], Any] = {}
+
+    def read_once(path: Any, mode: str = "r") -> Any:
+        key = (os.fspath(path), mode)
+        if key not in readers:
+            readers[key] = reader_class(path, mode)
+        return readers[key]
+
+    setattr(gguf, "GGUFReader", read_once)  # noqa: B010 - a module hook, put back below
+    setattr(gguf, "get_tensor_name_map", functools.lru_cache(maxsize=None)(name_map))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(gguf, "GGUFReader", reader_class)  # noqa: B010
+        setattr(gguf, "get_tensor_name_map", name_map)  # noqa: B010
+
+
 def load_pretrained(path: str, kwargs: dict[str, Any], local_only: bool) -> tuple[Any, Any, str]:
     """(tokenizer, model, how) for a directory or a .gguf file; ``kwargs`` go to the model."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -110,7 +148,7 @@ def load_pretrained(path: str, kwargs: dict[str, Any], local_only: bool) -> tupl
         kwargs = {k: v for k, v in kwargs.items() if k != "quantization_config"}
         how = "gguf"
     try:
-        with _quiet_progress():
+        with _quiet_progress(), _gguf_parsed_once():
             tokenizer = AutoTokenizer.from_pretrained(source, **where)
             model = AutoModelForCausalLM.from_pretrained(source, **where, **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Input, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Input, Static
 
 from tui.keymap import bindings
 from tui.panes.base import Pane
+
+if TYPE_CHECKING:  # Markdown (markdown-it, pygments) loads with the first question: a faster start
+    from textual.widgets.markdown import MarkdownStream
 
 INTRO = (
     "Ask about signals, forecasts, risk, positions or trades, e.g. "
@@ -91,6 +93,8 @@ class CopilotPane(Pane):
         event.input.value = ""
         chat = self.query_one("#cp-chat", VerticalScroll)
         await chat.mount(Static(Text.assemble(("you ", "bold"), question), classes="cp-question"))
+        from textual.widgets import Markdown
+
         answer = Markdown("", classes="cp-answer")
         await chat.mount(answer)
         chat.anchor()
