@@ -31,11 +31,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point HOME and the XDG dirs at a temp folder so no user config or database is found."""
+    """Point HOME and the XDG dirs at a temp folder so no user config or database is found.
+    The cache (derived data only: the day's NYSE session list) is one folder for the whole
+    run, shared with the pmax processes tests start (`pmax_cli.CACHE_HOME`)."""
+    from pmax_cli import CACHE_HOME
+
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(CACHE_HOME))
     for name in list(os.environ):
         if name.startswith("PMAX_"):
             monkeypatch.delenv(name)
