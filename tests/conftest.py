@@ -31,11 +31,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point HOME and the XDG dirs at a temp folder so no user config or database is found."""
+    """Point HOME and the XDG dirs at a temp folder so no user config or database is found.
+    The cache (derived data only: the day's NYSE session list) is one folder for the whole
+    run, shared with the pmax processes tests start (`pmax_cli.CACHE_HOME`)."""
+    from pmax_cli import CACHE_HOME
+
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(CACHE_HOME))
     for name in list(os.environ):
         if name.startswith("PMAX_"):
             monkeypatch.delenv(name)
@@ -47,15 +52,31 @@ def sample_path() -> Path:
     return SAMPLE
 
 
-@pytest.fixture
-def filled(tmp_path: Path) -> Iterator[tuple[Store, dt.date]]:
-    """A store holding one fixed set of rows in every table (tests/tui_store_rows.fill_store)."""
+@pytest.fixture(scope="session")
+def filled_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dt.date]:
+    """tests/tui_store_rows.fill_store written once per session into a closed DuckDB file."""
     from tui_store_rows import fill_store
 
     from engine.store import Store
 
-    store = Store.open(tmp_path / "tui.duckdb")
+    path = tmp_path_factory.mktemp("filled") / "template.duckdb"
+    store = Store.open(path)
     last = fill_store(store)
+    store.close()
+    return path, last
+
+
+@pytest.fixture
+def filled(tmp_path: Path, filled_template: tuple[Path, dt.date]) -> Iterator[tuple[Store, dt.date]]:
+    """A store holding one fixed set of rows in every table (tests/tui_store_rows.fill_store):
+    a private copy of the session's template file, so each test may write to it."""
+    import shutil
+
+    from engine.store import Store
+
+    template, last = filled_template
+    shutil.copyfile(template, tmp_path / "tui.duckdb")
+    store = Store.open(tmp_path / "tui.duckdb")
     yield store, last
     store.close()
 

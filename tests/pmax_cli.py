@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,6 +17,10 @@ import duckdb
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+#: One cache folder for every pmax process the tests start (today's NYSE session list,
+#: ~0.4 s of CPU to build): derived data only, never a user's file.
+CACHE_HOME = Path(tempfile.gettempdir()) / f"pmax-tests-cache-{os.getuid()}"
 
 #: Settings that keep a subprocess replay short: two cheap models, no Monte-Carlo or stress.
 FAST = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
@@ -27,6 +36,7 @@ def pmax_env(home: Path, **extra: str) -> dict[str, str]:
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "cfg"),
             "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CACHE_HOME": str(CACHE_HOME),
             "HF_HUB_OFFLINE": "1",
             **extra,
         }
@@ -52,9 +62,59 @@ def run_pmax(
     )
 
 
+def call_pmax(
+    home: Path, *args: str, env: Mapping[str, str] | None = None, **more: str
+) -> subprocess.CompletedProcess[str]:
+    """`pmax *args` through `tui.cli.main` (the console script's entry point) in this process.
+
+    Same environment as `run_pmax`, same exit code and output, without a new
+    interpreter's ~0.5 s of start-up: for refusals that end before any session (bad
+    settings, bad files, bad paths). Anything that runs sessions, takes signals or needs
+    a fresh interpreter goes through `run_pmax`. What `main` changes in the process
+    (environment, root logging handlers, the SIGTERM handler) is put back.
+    """
+    from tui.cli import main
+
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_handlers, saved_levels = (
+        root.handlers[:],
+        {name: logging.getLogger(name).level for name in ("", "pmax", "engine", "copilot", "tui")},
+    )
+    saved_sigterm = signal.getsignal(signal.SIGTERM)
+    out, err = io.StringIO(), io.StringIO()
+    code: int = 0
+    os.environ.clear()
+    os.environ.update(pmax_env(home, **{**(env or {}), **more}))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        root.handlers[:] = saved_handlers
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+        signal.signal(signal.SIGTERM, saved_sigterm)
+    return subprocess.CompletedProcess(["pmax", *args], code, out.getvalue(), err.getvalue())
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C acts even when the test runner was started with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn_pmax(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        pmax_argv(*args), cwd=REPO, env=pmax_env(home, **env), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        pmax_argv(*args),
+        cwd=REPO,
+        env=pmax_env(home, **env),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
     )
 
 

@@ -1,5 +1,8 @@
 """Every configuration rule stops the real `pmax` at load: exit 2, one line naming the
-file or variable and the key, no secret echoed, no database created."""
+file or variable and the key, no secret echoed, no database created.
+
+The environment cases call `pmax`'s entry point in this process (`call_pmax`); a user
+file's rule and the secret go through a real `pmax` subprocess (exit code, stderr)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pmax_cli import call_pmax
 
 from engine.config import load_config
 from engine.config_model import leaf_keys, model_class
@@ -67,7 +71,7 @@ def test_bad_setting_in_environment_stops_pmax_before_the_database(
     tmp_path: Path, name: str, value: str, fragment: str
 ) -> None:
     db = tmp_path / "x.duckdb"
-    result = run_pmax(["--run", "--cycles", "1", "--db", str(db)], {name: value}, tmp_path)
+    result = call_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env={name: value})
     assert result.returncode == 2, result.stderr
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"pmax: environment variable {name}") and fragment in first, first

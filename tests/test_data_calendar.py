@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+
+import pytest
 
 from engine.data import calendar as xcal
 
@@ -47,3 +50,23 @@ def test_last_completed_session() -> None:
     assert xcal.last_completed_session(dt.datetime(2018, 1, 15, 15, 0, tzinfo=utc)) == dt.date(2018, 1, 12)
     # Just after midnight UTC the New York session of "yesterday" is the latest.
     assert xcal.last_completed_session(dt.datetime(2018, 1, 17, 1, 0, tzinfo=utc)) == dt.date(2018, 1, 16)
+
+
+def test_the_session_list_kept_on_disk_is_the_calendars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that finds today's file uses it; it holds exactly the calendar's sessions."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    xcal.session_array.cache_clear()
+    try:
+        built = xcal.session_array()  # no file yet: built from exchange_calendars, then kept
+        (kept,) = (tmp_path / "pmax").glob("sessions-XNYS-*.npy")
+        assert dt.date.today().isoformat() in kept.name
+        expected = xcal._calendar().sessions.values.astype("datetime64[D]")
+        assert built.dtype == expected.dtype and (built == expected).all()
+        xcal.session_array.cache_clear()
+        again = xcal.session_array()  # read back from the file
+        assert again.dtype == expected.dtype and len(again) == len(expected) and (again == expected).all()
+        kept.write_bytes(b"torn")  # a damaged file is rebuilt, not trusted
+        xcal.session_array.cache_clear()
+        assert (xcal.session_array() == expected).all()
+    finally:
+        xcal.session_array.cache_clear()

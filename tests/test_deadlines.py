@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pmax_cli import rows, run_pmax
 
-TIMEOUT_S, RETRIES = 2, 1
+TIMEOUT_S, RETRIES = 1, 1
 BUDGET_S = TIMEOUT_S * (RETRIES + 1)
 START_UP_S = 15  # interpreter, pandas, exchange calendar on a loaded 2-core machine
 
@@ -79,7 +79,7 @@ def test_one_live_cycle_keeps_its_deadline(tmp_path: Path, black_hole: dict[str,
     elapsed = time.monotonic() - began
     assert result.returncode == 1, result.stderr
     assert elapsed < BUDGET_S + START_UP_S, elapsed
-    assert "pmax: yfinance: no answer after 2 s (bars for 20 ticker(s)" in result.stderr
+    assert f"pmax: yfinance: no answer after {TIMEOUT_S} s (bars for 20 ticker(s)" in result.stderr
     assert "pmax: live data unavailable:" in result.stderr and "Traceback" not in result.stderr
     assert rows(db, "SELECT count(*) FROM cycles") == [(0,)]
     assert rows(db, "SELECT status FROM runs") in ([], [("failed",)])
@@ -94,7 +94,7 @@ def test_sigterm_while_waiting_for_the_network_stops_at_once(tmp_path: Path, bla
     deadline = time.monotonic() + 60
     while not db.exists() and time.monotonic() < deadline:  # the store opens just before the loop
         time.sleep(0.2)
-    time.sleep(3)  # inside the first fetch
+    time.sleep(1.5)  # inside the first fetch (or just before it: both end with 143)
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)

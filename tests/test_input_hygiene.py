@@ -1,5 +1,9 @@
 """Bad input stops the real `pmax` with exit 2 and one line, before the database is touched;
-the gate quarantines what it can place; a replay database never receives its future."""
+the gate quarantines what it can place; a replay database never receives its future.
+
+Refusals that end before any session or write (each bad file, each bad path, a bad
+ticker, a replay's future, a newer schema) call `pmax`'s entry point in this process
+(`call_pmax`); everything that writes runs the real `pmax` in a subprocess."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from pmax_cli import FAST, REPO, pmax_argv, pmax_env, rows, run_pmax
+from pmax_cli import FAST, REPO, call_pmax, pmax_argv, pmax_env, rows, run_pmax
 
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
@@ -78,7 +82,7 @@ def test_bad_file_exits_2_before_the_database(
         if command == "run"
         else ["data", "import", str(files[name])]
     )
-    result = run_pmax(tmp_path, *args, "--db", str(db), timeout=120)
+    result = call_pmax(tmp_path, *args, "--db", str(db))
     assert result.returncode == 2, result.stderr
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"pmax: data file {files[name]}") and fragment in first, first
@@ -87,7 +91,7 @@ def test_bad_file_exits_2_before_the_database(
 
 def test_weekend_row_never_becomes_a_session(tmp_path: Path, files: dict[str, Path]) -> None:
     db = tmp_path / "w.duckdb"
-    result = run_pmax(tmp_path, "--run", "--cycles", "1", "--data", str(files["saturday"]), "--db", str(db))
+    result = call_pmax(tmp_path, "--run", "--cycles", "1", "--data", str(files["saturday"]), "--db", str(db))
     assert result.returncode == 2
     assert "1 date(s) are not NYSE sessions (first 2016-01-09, a Saturday)" in result.stderr.splitlines()[0]
     assert not db.exists()
@@ -124,7 +128,7 @@ def _state(db: Path) -> tuple:
 def test_import_into_a_replay_never_stores_its_future(replay_db: tuple[Path, Path], files: dict[str, Path]) -> None:
     home, db = replay_db
     before = _state(db)
-    result = run_pmax(home, "data", "import", str(files["later"]), "--db", str(db))
+    result = call_pmax(home, "data", "import", str(files["later"]), "--db", str(db))
     assert result.returncode == 2
     assert result.stderr.startswith(f"pmax: database {db} is a replay at 2016-01-05; this file holds")
     assert "--until 2016-01-05" in result.stderr
@@ -137,23 +141,25 @@ def test_import_into_a_replay_never_stores_its_future(replay_db: tuple[Path, Pat
 def test_import_never_grows_a_replay_universe(replay_db: tuple[Path, Path], files: dict[str, Path]) -> None:
     home, db = replay_db
     before = _state(db)
-    result = run_pmax(home, "data", "import", str(files["newco"]), "--until", "2016-01-05", "--db", str(db))
+    result = call_pmax(home, "data", "import", str(files["newco"]), "--until", "2016-01-05", "--db", str(db))
     assert result.returncode == 2
     assert "this file adds 1 it does not trade (NEWCO)" in result.stderr.splitlines()[0]
     assert _state(db) == before
 
 
-def test_newer_schema_is_refused(tmp_path: Path, files: dict[str, Path]) -> None:
+def test_newer_schema_is_refused_by_runs_and_readers(tmp_path: Path, files: dict[str, Path]) -> None:
     db = tmp_path / "n.duckdb"
     assert run_pmax(tmp_path, "data", "import", str(files["ok"]), "--db", str(db)).returncode == 0
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now())")
     con.close()
-    result = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
+    result = call_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert result.returncode == 2
     assert result.stderr.startswith(f"pmax: {db} was written by a newer pmax (schema version 999;")
     assert "upgrade pmax" in result.stderr
     assert rows(db, "SELECT count(*) FROM runs") == [(0,)]
+    result = call_pmax(tmp_path, "data", "check", "--db", str(db))
+    assert result.returncode == 2 and "was written by a newer pmax (schema version 999;" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -168,7 +174,7 @@ def test_os_error_on_the_database_path_is_one_line(tmp_path: Path, make_path, fi
     (tmp_path / "a_file").write_text("not a folder")
     db = make_path(tmp_path)
     for args in (["--run", "--cycles", "1"], ["data", "import", str(files["ok"])]):
-        result = run_pmax(tmp_path, *args, "--db", str(db), timeout=120)
+        result = call_pmax(tmp_path, *args, "--db", str(db))
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()
         assert lines[0].startswith("pmax: cannot use ") and "internal error" not in result.stderr
@@ -199,17 +205,7 @@ def test_disk_full_is_a_clear_message(tmp_path: Path, files: dict[str, Path]) ->
 
 
 def test_fetch_refuses_a_bad_ticker(tmp_path: Path) -> None:
-    result = run_pmax(tmp_path, "data", "fetch", "AAPL;DROP", "--db", str(tmp_path / "f.duckdb"), timeout=60)
+    result = call_pmax(tmp_path, "data", "fetch", "AAPL;DROP", "--db", str(tmp_path / "f.duckdb"))
     assert result.returncode == 2
     assert result.stderr.startswith("pmax: 'AAPL;DROP' is not a ticker")
     assert not (tmp_path / "f.duckdb").exists()
-
-
-def test_newer_schema_is_refused_by_readers_too(tmp_path: Path, files: dict[str, Path]) -> None:
-    db = tmp_path / "n.duckdb"
-    assert run_pmax(tmp_path, "data", "import", str(files["ok"]), "--db", str(db)).returncode == 0
-    con = duckdb.connect(str(db))
-    con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now())")
-    con.close()
-    result = run_pmax(tmp_path, "data", "check", "--db", str(db), timeout=60)
-    assert result.returncode == 2 and "was written by a newer pmax (schema version 999;" in result.stderr

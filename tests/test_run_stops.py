@@ -1,4 +1,7 @@
-"""Every stop is recorded, and a database refuses a setup it cannot continue (real `pmax`)."""
+"""Every stop is recorded, and a database refuses a setup it cannot continue (real `pmax`).
+
+The two refusals of a replayed database end before any session: they call `pmax`'s
+entry point in this process (`call_pmax`); every run and every signal is a subprocess."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pmax_cli import FAST, REPO, rows, run_pmax, spawn_pmax
+from pmax_cli import FAST, REPO, call_pmax, rows, run_pmax, spawn_pmax
 
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
@@ -27,24 +30,21 @@ def _stop_after_first_session(home: Path, db: Path, sig: int) -> tuple[int, str]
     return proc.returncode, "".join(seen) + rest
 
 
-@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
-def test_signal_ends_on_a_committed_session_and_marks_the_run(tmp_path: Path, sig: int, code: int, name: str) -> None:
+def test_every_stop_is_marked_and_the_next_run_resumes_after_the_last_commit(tmp_path: Path) -> None:
+    """SIGTERM, then Ctrl-C, then SIGKILL, on one database: each signal ends on a committed
+    session and marks its run interrupted; the killed run is marked crashed by the next
+    start; every run continues after the last committed session."""
     db = tmp_path / "s.duckdb"
-    rc, err = _stop_after_first_session(tmp_path, db, sig)
-    assert rc == code, err
-    assert f"pmax: interrupted by {name}" in err and "run the same command again to resume" in err
-    assert "Traceback" not in err
-    ((status, sessions),) = rows(db, "SELECT status, sessions FROM runs")
-    (committed,) = rows(db, "SELECT count(*) FROM cycles")[0]
-    assert status == "interrupted" and sessions == committed >= 1
-    # Resuming continues after the last committed session.
-    again = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
-    assert again.returncode == 0, again.stderr
-    assert rows(db, "SELECT count(*) FROM cycles")[0][0] == committed + 1
-
-
-def test_killed_run_is_marked_crashed_at_next_start(tmp_path: Path) -> None:
-    db = tmp_path / "k.duckdb"
+    before = 0
+    for sig, code, name in ((signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")):
+        rc, err = _stop_after_first_session(tmp_path, db, sig)
+        assert rc == code, err
+        assert f"pmax: interrupted by {name}" in err and "run the same command again to resume" in err
+        assert "Traceback" not in err
+        ((status, sessions),) = rows(db, "SELECT status, sessions FROM runs ORDER BY started_at DESC LIMIT 1")
+        (committed,) = rows(db, "SELECT count(*) FROM cycles")[0]
+        assert status == "interrupted" and sessions == committed - before >= 1  # resumed, nothing re-run
+        before = committed
     proc = spawn_pmax(tmp_path, "--run", "--cycles", "30", "--db", str(db), **FAST)
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -52,11 +52,15 @@ def test_killed_run_is_marked_crashed_at_next_start(tmp_path: Path) -> None:
             proc.kill()
             break
     proc.wait(timeout=60)
-    assert rows(db, "SELECT status FROM runs") == [("running",)]
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at DESC LIMIT 1") == [("running",)]
+    (committed,) = rows(db, "SELECT count(*) FROM cycles")[0]
+    assert committed > before
     nxt = run_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)
     assert nxt.returncode == 0, nxt.stderr
     assert "marked crashed" in nxt.stderr
-    assert [r[0] for r in rows(db, "SELECT status FROM runs ORDER BY started_at")] == ["crashed", "finished"]
+    statuses = [r[0] for r in rows(db, "SELECT status FROM runs ORDER BY started_at")]
+    assert statuses == ["interrupted", "interrupted", "crashed", "finished"]
+    assert rows(db, "SELECT count(*) FROM cycles")[0][0] == committed + 1
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,7 @@ def _snapshot(db: Path) -> tuple:
 def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -> None:
     home, db = replayed
     before = _snapshot(db)
-    result = run_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), timeout=60, env=FAST)
+    result = call_pmax(home, "--run", "--live", "--cycles", "1", "--db", str(db), env=FAST)
     assert result.returncode == 2
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"pmax: database {db} holds a replay account 'paper'") and "live run cannot" in first
@@ -87,9 +91,7 @@ def test_live_run_on_a_replay_database_is_refused(replayed: tuple[Path, Path]) -
 def test_held_names_leaving_the_universe_stop_the_run(replayed: tuple[Path, Path]) -> None:
     home, db = replayed
     before = _snapshot(db)
-    result = run_pmax(
-        home, "--run", "--cycles", "1", "--db", str(db), timeout=60, PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST
-    )
+    result = call_pmax(home, "--run", "--cycles", "1", "--db", str(db), PMAX_DATA__WATCHLIST="AAPL,MSFT,KO", env=FAST)
     assert result.returncode == 2
     assert "held name(s) left the universe since the last session" in result.stderr.splitlines()[0]
     assert "previous watchlist" in result.stderr

@@ -1,7 +1,8 @@
 """The owner's life cycle seen by readers: killed mid-stream, finished, handed over.
 
 Real processes only: `pmax --run` subprocesses own the file; readers are the
-library's reader and event stream, `pmax data check`, and the app (Pilot).
+library's reader and event stream, `pmax data check` (its entry point called in this
+process once the owner has gone: `call_pmax`), and the app (Pilot).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from pmax_cli import FAST, FAST_CONFIG
+from pmax_cli import CACHE_HOME, FAST, FAST_CONFIG
 from test_serve_readers import Owner, _config
 
 from engine.errors import OwnerGoneError
@@ -25,6 +26,11 @@ from engine.serve.rendezvous import find_owner, owner_paths
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
+
+
+def _check(run: Owner) -> Any:
+    """`pmax data check --json` on the run's file, with the run's settings (in this process)."""
+    return run.read("data", "check", "--db", str(run.db), "--json")
 
 
 def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Path, runtime: str) -> None:
@@ -63,7 +69,7 @@ def test_owner_killed_mid_stream_readers_say_so_then_read_the_file(tmp_path: Pat
         assert find_owner(run.db, runtime) is None
         assert not owner_paths(run.db, runtime)[0].exists()  # the stale owner file is gone
 
-        check = run.pmax("data", "check", "--db", str(run.db), "--json")
+        check = _check(run)
         assert check.returncode == 0 and "attached" not in check.stderr
     finally:
         run.stop()
@@ -76,7 +82,7 @@ def test_a_finished_run_withdraws_and_readers_use_the_file(tmp_path: Path, runti
     finally:
         run.stop()
     assert find_owner(run.db, runtime) is None and not any(Path(runtime).iterdir())
-    check = run.pmax("data", "check", "--db", str(run.db), "--json")
+    check = _check(run)
     assert check.returncode == 0 and "attached" not in check.stderr
     # A second run is not kept out by a reader that read the file a moment ago.
     again = run.pmax("--run", "--cycles", "1", "--db", str(run.db))
@@ -90,7 +96,7 @@ async def _wait(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 24
     while not cond():
         if time.monotonic() > deadline:
             return False
-        await pilot.pause(0.01)  # a poll, not a wait
+        await pilot.pause(0.05)  # a poll, not a wait (a finer one only costs CPU)
     return True
 
 
@@ -158,6 +164,7 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
         assert app.paused and owner is not None and owner.kind == "tui"
         env = os.environ.copy()
         env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime, **FAST})
+        env["XDG_CACHE_HOME"] = str(CACHE_HOME)
         proc = subprocess.Popen(
             [sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
             stdout=subprocess.PIPE,

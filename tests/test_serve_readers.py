@@ -1,8 +1,8 @@
 """One writer, many readers: a real `pmax --run` owns the file, real commands read it.
 
 No mocks: the owner is a `pmax --run` subprocess replaying the bundled data into a
-temporary database; the readers are `pmax data check / validate / ask` subprocesses
-and the library's own reader and event stream.
+temporary database; the readers are `pmax data check / validate / ask` (their entry
+point called in this process: `Owner.read`), and the library's own reader and event stream.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.flight as fl
 import pytest
-from pmax_cli import FAST
+from pmax_cli import CACHE_HOME, FAST, call_pmax
 
 from engine.config import Config, load_config
 from engine.serve.client import follow_events
@@ -43,6 +43,7 @@ class Owner:
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_DATA_HOME": str(home / "share"),
+            "XDG_CACHE_HOME": str(CACHE_HOME),
             "PMAX_DATA__WATCHLIST": FEW,
             "PMAX_SERVE__RUNTIME_DIR": runtime,
             "PMAX_SERVE__LOCK_WAIT_S": "2",
@@ -74,6 +75,11 @@ class Owner:
             time.sleep(0.2)
         return self.sessions[-1]
 
+    def read(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A command that only reads, through pmax's entry point in this process (`call_pmax`)."""
+        settings = {k: v for k, v in self.env.items() if k.startswith("PMAX_")}
+        return call_pmax(self.db.parent / "home", *args, env=settings)
+
     def pmax(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*PMAX, *args], capture_output=True, text=True, env=self.env, timeout=300)
 
@@ -101,18 +107,18 @@ def _config(runtime: str) -> Config:
 def test_commands_attach_to_a_running_owner_and_see_current_data(owner: Owner) -> None:
     pid = owner.proc.pid
     seen = owner.sessions[-1]
-    check = owner.pmax("data", "check", "--db", str(owner.db), "--json")
+    check = owner.read("data", "check", "--db", str(owner.db), "--json")
     assert check.returncode == 0, check.stderr
     assert f"attached to pmax --run (pid {pid})" in check.stderr
     report = json.loads(check.stdout)
     assert report["tickers"] == 3 and report["last"] >= seen
 
-    validate = owner.pmax("validate", "--db", str(owner.db), "--json")
+    validate = owner.read("validate", "--db", str(owner.db), "--json")
     assert validate.returncode == 0, validate.stderr
     assert f"attached to pmax --run (pid {pid})" in validate.stderr
     assert json.loads(validate.stdout)["rows"]
 
-    ask = owner.pmax("ask", "--db", str(owner.db), "--json", "--backend", "offline", "what is our risk?")
+    ask = owner.read("ask", "--db", str(owner.db), "--json", "--backend", "offline", "what is our risk?")
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout.strip().splitlines()[-1])
     assert answer["attached_to"] == f"pmax --run (pid {pid})" and answer["history_saved"] is False
@@ -127,7 +133,7 @@ def test_writers_are_refused_naming_the_owner(owner: Owner, sample_path: Path) -
         ["data", "import", str(sample_path), "--db", str(owner.db)],
         ["--run", "--cycles", "1", "--db", str(owner.db)],
     ):
-        result = owner.pmax(*args)
+        result = owner.read(*args)  # refused before anything is written
         assert result.returncode == 2, result.stderr
         assert f"is in use by pmax --run (pid {pid})" in result.stderr
         assert "attach to it by themselves" in result.stderr and "Traceback" not in result.stderr

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_tui_support import FakeEngine, make_app, settle, wait_until
+from test_tui_support import FakeEngine, make_app, send_keys, settle, wait_until
 from textual import events
 from textual.geometry import Offset
 from textual.pilot import _get_mouse_message_arguments
@@ -28,10 +28,7 @@ async def _burst(pilot, app, keys: list[str]) -> None:
     """Queue every key before the app handles the first (`Pilot.press` would wait for the
     app to go idle after each), then wait until the app has handled them all."""
     handled: list[str] = []
-    for key in keys:
-        event = events.Key(key, None)
-        event.set_sender(app)
-        app._driver.send_message(event)
+    send_keys(app, *keys)
     app.call_later(handled.append, "drained")  # runs after the keys queued before it
 
     async def drained() -> None:
@@ -64,9 +61,9 @@ async def _answers(pilot, app) -> None:
     """`?` opens help and esc closes it within 5 s; the active pane is the focused one."""
 
     async def help_round() -> None:
-        await pilot.press("question_mark")
+        send_keys(app, "question_mark")  # not `Pilot.press`: it also waits for the app to go idle
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
-        await pilot.press("escape")
+        send_keys(app, "escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help to close")
 
     await asyncio.wait_for(help_round(), timeout=5)
@@ -88,7 +85,8 @@ async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, run
     async with app.run_test(size=SIZES[layout]) as pilot:
         await settle(pilot, app)
         if running:
-            await pilot.press("space")
+            send_keys(app, "space")
+            await wait_until(pilot, lambda: not app.paused, what="the loop to run")
         await _burst(pilot, app, ["tab"] * 10)
         await _answers(pilot, app)
         await _burst(pilot, app, ["shift+tab"] * 10)
@@ -108,7 +106,8 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         if running:
-            await pilot.press("space")
+            send_keys(app, "space")
+            await wait_until(pilot, lambda: not app.paused, what="the loop to run")
         targets = ["#cp-input", "#sig-table", "#fc-chart", "#cp-input", "#risk-scroll", "#watch-table"]
         await _click_burst(pilot, app, targets * 2)
         assert app.active_pane == "watchlist"  # the last click's pane
@@ -117,7 +116,8 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
     async with app.run_test(size=(80, 24)) as pilot:  # tabs: clicks on the tab bar
         await settle(pilot, app)
         if running:
-            await pilot.press("space")
+            send_keys(app, "space")
+            await wait_until(pilot, lambda: not app.paused, what="the loop to run")
         await _click_burst(
             pilot, app, ["#tab-risk", "#tab-signals", "#tab-copilot", "#tab-watchlist", "#tab-forecasts"] * 3
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from test_tui_support import FakeEngine, make_app, settle, wait_until
+from test_tui_support import FakeEngine, make_app, send_keys, settle, wait_until
 from textual.command import CommandList, CommandPalette
 
 from tui.panes.forecasts import ForecastsPane
@@ -21,7 +21,7 @@ async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:
         await pilot.press("n")
         await settle(pilot, app)
         assert engine.steps == 1 and app.as_of == engine.as_of and app.paused
-        await pilot.press("space")
+        send_keys(app, "space")  # not `Pilot.press`: its idle wait would let the loop run a full second
         await wait_until(pilot, lambda: engine.steps >= 4, what="four steps while running")
         assert not app.paused
         await pilot.press("space")
@@ -65,13 +65,13 @@ async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         await pilot.press("ctrl+p")
-        await pilot.press(*"jump to EEE")
+        send_keys(app, *"jump to EEE")  # typed as one burst; the wait below is for its result
         await _palette_highlights(pilot, app, "Jump to EEE")
         await pilot.press("enter")
         await settle(pilot, app)
         assert app.ticker == "EEE" and app.query_one(ForecastsPane).view.ticker == "EEE"
         await pilot.press("ctrl+p")
-        await pilot.press(*"step one session")
+        send_keys(app, *"step one session")  # typed as one burst; the wait below is for its result
         await _palette_highlights(pilot, app, "Step one session")
         await pilot.press("enter")
         await settle(pilot, app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import make_app, settle
+from test_tui_support import make_app, settle, wait_until
 from test_universe_change import TICKERS, _engine, _qty
 
 from tui.edits import ConfirmRemoveHeld
@@ -27,11 +27,7 @@ async def _ready(tmp_path: Path, name: str, watch: list[str] | None = None) -> t
 
 
 async def _until(pilot: Any, cond: Any, what: str) -> None:
-    for _ in range(400):
-        if cond():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    await wait_until(pilot, cond, 8.0, what)  # the 400 polls of 20 ms this replaced
 
 
 async def test_removing_a_held_ticker_can_liquidate_it(tmp_path: Path) -> None:

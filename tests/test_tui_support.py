@@ -11,11 +11,14 @@ import datetime as dt
 import os
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from textual import events
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.worker import WorkerState
 
 from engine.config import Config, load_config
@@ -150,7 +153,24 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"gave up after {timeout} s waiting for {what or condition}"
-        await pilot.pause(POLL_S)
+        await asyncio.sleep(POLL_S)
+
+
+def send_keys(app: Any, *keys: str) -> None:
+    """Queue key presses built as `Pilot.press` builds them, without its wait for the app to
+    go idle after each (while the loop runs that wait lasts its full second): the caller
+    waits for the effect it expects instead."""
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        char: str | None
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
 
 
 async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
