@@ -20,6 +20,14 @@ SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Textual's animations off, as a user may set them (TEXTUAL_ANIMATIONS=none): the frames in
+# between prove nothing and cost ~10% of the TUI tests' CPU. Apps started in subprocesses read
+# the variable; apps in this process read the constant (pytest-textual-snapshot loaded it already).
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
+with contextlib.suppress(ImportError):
+    import textual.constants
+
+    textual.constants.TEXTUAL_ANIMATIONS = "none"  # type: ignore[misc]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
