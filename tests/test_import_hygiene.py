@@ -37,8 +37,10 @@ def test_headless_path_imports_no_textual() -> None:
 
 
 def test_the_app_defers_what_its_first_frame_does_not_draw() -> None:
-    """Markdown answers (markdown-it, pygments) load with the first question and the risk
-    stage with the first engine event: neither is on the path to the first data row."""
+    """Markdown answers (markdown-it, pygments) load with the first question, the risk
+    stage with the first engine event and plotext with the first chart drawn: none is on
+    the path to the first data row."""
     loaded = modules_after("import tui.served, tui.reads")
     assert "tui.app" in loaded
-    assert not [name for name in ("markdown_it", "pygments", "engine.stages.risk") if name in loaded]
+    late = ("markdown_it", "pygments", "engine.stages.risk", "plotext", "textual_plotext")
+    assert not [name for name in late if name in loaded]

@@ -15,12 +15,12 @@ import pandas as pd
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from tui.keymap import bindings
 from tui.panes.base import Pane
 from tui.panes.queries import ForecastView
 from tui.widgets.charts import chart_to_text, draw_forecast, forecast_legend
+from tui.widgets.lazy_plot import LazyPlot
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, glyphs, sign_style
 
@@ -44,7 +44,7 @@ class ForecastsPane(Pane):
         yield Static(
             "Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False
         )
-        chart = PlotextPlot(id="fc-chart")
+        chart = LazyPlot(id="fc-chart")
         chart.display = False
         yield chart
         yield Static("", id="fc-legend", markup=False)
@@ -88,7 +88,7 @@ class ForecastsPane(Pane):
                 ascii_safe(f"{view.ticker} · as of {view.as_of} · horizon h={self.horizon} of [{others}] (h: switch)")
             )
         self.border_subtitle = Text(view.ticker)
-        plot = self.query_one("#fc-chart", PlotextPlot)
+        plot = self.query_one("#fc-chart", LazyPlot)
         plot.display = draw_forecast(plot.plt, view, self.horizon)
         plot.refresh()
         legend = self.query_one("#fc-legend", Static)

@@ -14,11 +14,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from tui.panes.base import Pane
 from tui.panes.queries import RiskView, parse_json_dict
 from tui.widgets.charts import chart_to_text, draw_drawdown, draw_equity
+from tui.widgets.lazy_plot import LazyPlot
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_money, fmt_num, fmt_pct, hbar
 
@@ -164,8 +164,8 @@ class RiskPane(Pane):
             yield Static("", id="risk-limits", markup=False)
             with Horizontal(id="risk-charts") as charts:
                 charts.display = False
-                yield PlotextPlot(id="risk-equity")
-                yield PlotextPlot(id="risk-dd")
+                yield LazyPlot(id="risk-equity")
+                yield LazyPlot(id="risk-dd")
             yield Static("Positions", id="risk-positions-head", classes="subhead")
             yield self._table("risk-positions", ("Ticker", "Qty", "Avg cost", "Close", "Value", "Weight"))
             yield Static("Recent fills", id="risk-fills-head", classes="subhead")
@@ -197,7 +197,7 @@ class RiskPane(Pane):
         self.set_class(halted, "-halted")
         self.border_subtitle = Text("HALTED" if halted else (view.regime or ""))
         for plot_id, draw in (("#risk-equity", draw_equity), ("#risk-dd", draw_drawdown)):
-            plot = self.query_one(plot_id, PlotextPlot)
+            plot = self.query_one(plot_id, LazyPlot)
             draw(plot.plt, view.equity)
             plot.refresh()
         self._fill(

@@ -18,13 +18,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
-from textual_plotext import PlotextPlot
 
 from tui.keymap import bindings
 from tui.panes.base import Pane, TickerSelected
 from tui.panes.queries import parse_json_list
 from tui.panes.reading import layers_summary, reading
 from tui.widgets.charts import chart_to_text, draw_drivers
+from tui.widgets.lazy_plot import LazyPlot
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import ascii_safe, fmt_pct, sign_style
 
@@ -155,7 +155,7 @@ class SignalDetail(ModalScreen[None]):
                 id="detail-title",
             )
             if drivers:
-                yield PlotextPlot(id="detail-chart")
+                yield LazyPlot(id="detail-chart")
             else:
                 yield Static(
                     "No SHAP drivers stored for this signal (the forecast stage writes them "
@@ -174,7 +174,7 @@ class SignalDetail(ModalScreen[None]):
     def on_mount(self) -> None:
         drivers = parse_json_list(self.row.get("drivers"))
         if drivers:
-            plot = self.query_one("#detail-chart", PlotextPlot)
+            plot = self.query_one("#detail-chart", LazyPlot)
             draw_drivers(plot.plt, drivers)
 
 
