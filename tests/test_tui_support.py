@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from textual import events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.widgets import DataTable
 from textual.worker import WorkerState
 
 from engine.config import Config, load_config
@@ -181,6 +182,10 @@ async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
         if app._dirty or app._refreshing or (app.cursor_factory is not None and app.snapshot is None):
             return False
         if any(w.state in BUSY for w in app.workers if w.group != "loop"):
+            return False
+        # A DataTable sizes its columns to new rows on its next Idle: until then a frame
+        # shows them cut to the header's width (snapshots taken under load did).
+        if any(t._require_update_dimensions for t in app.screen.query(DataTable) if t.display):
             return False
         if app.ticker is None or not app.pane_visible("forecasts"):
             return True
