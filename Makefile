@@ -6,6 +6,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pip does not byte-compile an editable install, and where PYTHONDONTWRITEBYTECODE is set
+# (this CI machine) Python never caches it either: every pmax process would compile pmax's
+# ~190 modules again (~0.2 s CPU each). Cheap when nothing changed.
+COMPILE := $(BIN)/python -m compileall -q engine copilot tui
 
 .PHONY: run headless test check fmt bench clean
 
@@ -14,20 +18,17 @@ $(STAMP): pyproject.toml scripts/install.sh
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m compileall -q engine copilot tui
+	$(COMPILE)
 	$(BIN)/pmax
 
 headless: $(STAMP)
-	$(BIN)/python -m compileall -q engine copilot tui
+	$(COMPILE)
 	$(BIN)/pmax --run
 
 # One worker per core; each test file runs whole on one worker (a module's shared set-up,
 # such as the SmolLM2 model or a serving run, is made once).
-# compileall first: pip does not byte-compile an editable install, and where
-# PYTHONDONTWRITEBYTECODE is set (this CI machine) Python never caches it either, so every
-# pmax process a test starts would compile pmax's ~190 modules again (~0.2 s CPU each).
 test: $(STAMP)
-	$(BIN)/python -m compileall -q engine copilot tui
+	$(COMPILE)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 # PYTHONPATH=. so the checkers read this checkout, whatever the venv's editable install points at.

@@ -24,6 +24,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # between prove nothing and cost ~10% of the TUI tests' CPU. Apps started in subprocesses read
 # the variable; apps in this process read the constant (pytest-textual-snapshot loaded it already).
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
+# One cache folder (derived data only: the day's NYSE session list) for the whole run, set
+# before any fixture so module-wide set-ups and every pmax process a test starts share it.
+os.environ["XDG_CACHE_HOME"] = str(Path(tempfile.gettempdir()) / f"pmax-tests-cache-{os.getuid()}")
 with contextlib.suppress(ImportError):
     import textual.constants
 
@@ -39,16 +42,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point HOME and the XDG dirs at a temp folder so no user config or database is found.
-    The cache (derived data only: the day's NYSE session list) is one folder for the whole
-    run, shared with the pmax processes tests start (`pmax_cli.CACHE_HOME`)."""
-    from pmax_cli import CACHE_HOME
-
+    """Point HOME and the XDG dirs at a temp folder so no user config or database is found
+    (the cache folder, set above for the whole run, stays shared)."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(CACHE_HOME))
     for name in list(os.environ):
         if name.startswith("PMAX_"):
             monkeypatch.delenv(name)

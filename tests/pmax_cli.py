@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,10 +16,6 @@ import duckdb
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-#: One cache folder for every pmax process the tests start (today's NYSE session list,
-#: ~0.4 s of CPU to build): derived data only, never a user's file.
-CACHE_HOME = Path(tempfile.gettempdir()) / f"pmax-tests-cache-{os.getuid()}"
 
 #: Settings that keep a subprocess replay short: two cheap models, no Monte-Carlo or stress.
 FAST = {"PMAX_FORECAST__MODELS": "naive,drift", "PMAX_RISK__MC_PATHS": "0", "PMAX_RISK__STRESS": "false"}
@@ -36,7 +31,6 @@ def pmax_env(home: Path, **extra: str) -> dict[str, str]:
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "cfg"),
             "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CACHE_HOME": str(CACHE_HOME),
             "HF_HUB_OFFLINE": "1",
             **extra,
         }

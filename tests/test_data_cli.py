@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from pmax_cli import CACHE_HOME, call_pmax
+from pmax_cli import call_pmax
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,6 @@ def pmax(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_") and k != "FINNHUB_API_KEY"}
     env["XDG_CONFIG_HOME"] = str(cwd)  # no user config
     env["HF_HUB_OFFLINE"] = "1"
-    env["XDG_CACHE_HOME"] = str(CACHE_HOME)
     return subprocess.run(
         [sys.executable, "-m", "tui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )

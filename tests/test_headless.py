@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import duckdb
-from pmax_cli import CACHE_HOME, FAST, call_pmax
+from pmax_cli import FAST, call_pmax
 
 PMAX = [sys.executable, "-m", "tui.cli"]
 
 
 def pmax(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "XDG_CACHE_HOME": str(CACHE_HOME), **(env or {})}
+    full_env = {**os.environ, **(env or {})}
     return subprocess.run([*PMAX, *args], capture_output=True, text=True, env=full_env, timeout=600)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from pmax_cli import CACHE_HOME, FAST, FAST_CONFIG
+from pmax_cli import FAST, FAST_CONFIG
 from test_serve_readers import Owner, _config
 
 from engine.errors import OwnerGoneError
@@ -164,7 +164,6 @@ async def test_idle_app_hands_the_file_to_a_scheduled_run(tmp_path: Path, runtim
         assert app.paused and owner is not None and owner.kind == "tui"
         env = os.environ.copy()
         env.update({"PMAX_DATA__WATCHLIST": "AAPL,MSFT,XOM", "PMAX_SERVE__RUNTIME_DIR": runtime, **FAST})
-        env["XDG_CACHE_HOME"] = str(CACHE_HOME)
         proc = subprocess.Popen(
             [sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
             stdout=subprocess.PIPE,

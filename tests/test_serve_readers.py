@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.flight as fl
 import pytest
-from pmax_cli import CACHE_HOME, FAST, call_pmax
+from pmax_cli import FAST, call_pmax
 
 from engine.config import Config, load_config
 from engine.serve.client import follow_events
@@ -43,7 +43,6 @@ class Owner:
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_DATA_HOME": str(home / "share"),
-            "XDG_CACHE_HOME": str(CACHE_HOME),
             "PMAX_DATA__WATCHLIST": FEW,
             "PMAX_SERVE__RUNTIME_DIR": runtime,
             "PMAX_SERVE__LOCK_WAIT_S": "2",
