@@ -107,6 +107,18 @@ def test_secret_never_echoed(tmp_path: Path) -> None:
     assert "987654321" not in result.stderr + result.stdout
 
 
+def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
+    """`code` run by a new interpreter on this checkout (nothing imported beforehand)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
 def test_rules_hold_without_importing_the_modules_that_use_them(tmp_path: Path) -> None:
     """A fresh interpreter that imports only engine.config still rejects every bad value."""
     code = (
@@ -115,14 +127,7 @@ def test_rules_hold_without_importing_the_modules_that_use_them(tmp_path: Path) 
         " {'PMAX_COPILOT__BACKEND': 'gpt'}):\n"
         "    try:\n        load_config(env=env)\n    except Exception as e:\n        print(type(e).__name__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        text=True,
-        capture_output=True,
-        timeout=60,
-    )
+    out = _fresh_python(code)
     assert out.stdout.split() == ["ConfigError"] * 3, out.stderr
 
 
@@ -170,14 +175,7 @@ def test_loading_the_config_imports_no_heavy_library() -> None:
         "import sys\nfrom engine.config import load_config\nload_config(env={})\n"
         "print(sorted(m for m in ('pandas', 'numpy', 'duckdb', 'textual', 'torch') if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        text=True,
-        capture_output=True,
-        timeout=60,
-    )
+    out = _fresh_python(code)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
