@@ -6,6 +6,11 @@ real `pmax` command in a pseudo-terminal. Proves that keys are handled while a
 session runs in the engine process, that quitting lets the session in flight commit
 and the process exit, that killing the app stops it too (no orphan), and that a
 crashed engine process is reported and started again.
+
+Every engine process runs the cheap models only (`FAST_CONFIG`): what is proved here is
+process behaviour, not forecasting. A session is kept "in flight" for as long as a test
+needs by freezing the engine process (SIGSTOP) the moment its session has started; the
+session's own clock (`CycleCompleted.elapsed_s`) then proves the freeze fell inside it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from pmax_cli import FAST
+from pmax_cli import FAST_CONFIG as FAST_OVERRIDES
 from test_tui_support import test_config
 
 from engine.config import load_config
@@ -70,67 +77,132 @@ async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 240.0) -
     return True
 
 
+def _config(tmp_path: Path, runtime: str, **more: Any) -> Any:
+    """Test settings with the cheap models only, over FEW names, serving from `runtime`."""
+    return test_config(tmp_path, **FAST_OVERRIDES, **{"serve.runtime_dir": runtime, "data.watchlist": FEW, **more})
+
+
 def _open(tmp_path: Path, runtime: str, db: Path) -> tuple[ServedApp, ChildEngine, Any]:
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": FEW})
+    config = _config(tmp_path, runtime)
     child = ChildEngine(config, db)
     child.spawn()
     reader = open_reader(db, config, must_exist=False)
     return ServedApp(engine=child, store=reader, config=config, db_path=db, child=child), child, reader
 
 
-async def _one_session(tmp_path: Path, runtime: str, db: Path) -> None:
-    """Fill `db` with one session through an engine process of its own (then stopped)."""
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "data.watchlist": FEW})
+class _Freezer:
+    """Subscribed to the engine process: once armed, freezes it (SIGSTOP) as its next
+    session starts, so that session stays in flight until `thaw()`."""
+
+    def __init__(self, child: ChildEngine) -> None:
+        self.child = child
+        self.armed = False
+        self.started: list[Any] = []
+        self.completed: list[Any] = []
+        self.frozen_at: float | None = None
+        child.subscribe(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        name = type(event).__name__
+        if name == "CycleStarted":
+            self.started.append(event)
+            if self.armed and self.child.pid is not None:  # on the thread that delivers events
+                os.kill(self.child.pid, signal.SIGSTOP)
+                self.frozen_at = time.monotonic()
+                self.armed = False
+        elif name == "CycleCompleted":
+            self.completed.append(event)
+
+    def thaw(self) -> float:
+        """Let the engine process go on; how long it was frozen (s)."""
+        assert self.frozen_at is not None and self.child.pid is not None
+        held = time.monotonic() - self.frozen_at
+        os.kill(self.child.pid, signal.SIGCONT)
+        self.frozen_at = None
+        return held
+
+
+async def test_keys_answer_while_a_session_runs_and_another_app_paces_it_through_the_app(
+    tmp_path: Path, runtime: str
+) -> None:
+    """Keys are handled while the engine process runs a session; with `[serve] allow_control`,
+    another attached app's step / resume / pause reach this app's loop (one app, one engine)."""
+    from engine.serve.client import send_control
+
+    db = tmp_path / "keys.duckdb"
+    config = _config(tmp_path, runtime, **{"serve.allow_control": True})
     child = ChildEngine(config, db)
     child.spawn()
-    assert (await child.step()) is not None
-    assert child.close() == 0
-
-
-async def test_keys_answer_while_a_session_runs_in_the_engine_process(tmp_path: Path, runtime: str) -> None:
-    db = tmp_path / "keys.duckdb"
-    await _one_session(tmp_path, runtime, db)
-    app, child, reader = _open(tmp_path, runtime, db)
-    started: list[Any] = []
-    child.subscribe(lambda e: started.append(e) if type(e).__name__ == "CycleStarted" else None)
+    reader = open_reader(db, config, must_exist=False)
+    app = ServedApp(engine=child, store=reader, config=config, db_path=db, child=child)
+    freezer = _Freezer(child)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             assert app.paused and app.engine is child and child.pid in _children()
+            assert await _until(pilot, lambda: child.owner is not None, 120)
+            owner = child.owner
+            assert owner is not None
+            # Another app's step: the first session, which fills the Watchlist.
+            assert (await asyncio.to_thread(send_control, owner, "step")) == {"ok": True, "state": "sent to the app"}
+            assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
+            assert app.paused
             assert await _until(pilot, lambda: len(app.query_one(WatchlistPane)._shown) == len(FEW), 60)
             table = app.query_one(WatchlistPane).primary()
-            # A new engine process's first session loads the models (seconds): keys come meanwhile.
-            await pilot.press("n")
-            assert await _until(pilot, lambda: len(started) == 1, 60)
-            rows = []
-            for key in ("j", "j", "k"):
-                await pilot.press(key)
-                rows.append(table.cursor_row)
+            # A warm session takes a fraction of a second: the freeze may land after it ended
+            # (its CycleCompleted then arrives before the thaw); try the next session then.
+            for _attempt in range(5):
+                await pilot.press("k", "k")
+                assert table.cursor_row == 0
+                done = len(freezer.completed)
+                freezer.armed = True
+                await pilot.press("n")
+                assert await _until(pilot, lambda: freezer.frozen_at is not None, 60)
+                rows = []
+                for key in ("j", "j", "k"):
+                    await pilot.press(key)
+                    rows.append(table.cursor_row)
+                busy, state = child.busy, app._loop_state()
+                inside = len(freezer.completed) == done  # nothing of this session came back yet
+                freezer.thaw()
+                assert await _until(pilot, lambda: not child.busy)
+                if inside:
+                    break
+            else:
+                pytest.fail("five sessions in a row ended before the engine process was frozen")
             # Handled while the session was still running in the engine process.
-            assert child.busy and rows == [1, 2, 1]
-            assert app._loop_state() == "stepping"
+            assert busy and rows == [1, 2, 1]
+            assert state == "stepping"
+            assert app.as_of == freezer.started[-1].session == freezer.completed[-1].session
+            # Another app resumes and pauses this app's loop.
+            await asyncio.to_thread(send_control, owner, "resume")
+            assert await _until(pilot, lambda: not app.paused, 10)
+            await asyncio.to_thread(send_control, owner, "pause")
+            assert await _until(pilot, lambda: app.paused, 10)
             assert await _until(pilot, lambda: not child.busy)
-            assert app.as_of == started[0].session
     finally:
+        if freezer.frozen_at is not None:
+            freezer.thaw()
         app.stop_following()
         assert child.close() == 0
         reader.close()
     assert child.pid not in _children()
-    assert _sessions(db) == 2
+    assert _sessions(db) == len(freezer.completed) >= 2
 
 
 async def test_quit_lets_the_session_in_flight_commit_and_the_process_exit(tmp_path: Path, runtime: str) -> None:
     db = tmp_path / "quit.duckdb"
     app, child, reader = _open(tmp_path, runtime, db)
-    started: list[Any] = []
-    child.subscribe(lambda e: started.append(e) if type(e).__name__ == "CycleStarted" else None)
+    freezer = _Freezer(child)
+    freezer.armed = True
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")
-        assert await _until(pilot, lambda: bool(started), 120)
-        await pilot.press("q")  # quit while the first session (a cold start: seconds) runs
+        assert await _until(pilot, lambda: freezer.frozen_at is not None, 120)
+        await pilot.press("q")  # quit while the first session is in flight (frozen mid-way)
         assert child.busy
     app.stop_following()
     pid = child.pid
     assert pid in _children()
+    freezer.thaw()
     assert child.close() == 0  # the app's launcher waits like this after the app has closed
     reader.close()
     assert pid not in _children() and _gone(pid)
@@ -217,7 +289,8 @@ def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how:
             "PMAX_DATA__WATCHLIST": ",".join(FEW),
             "PMAX_SERVE__RUNTIME_DIR": runtime,
             "PMAX_TUI__START_PAUSED": "false",
-            "PMAX_REPLAY__INTERVAL_S": "0",
+            "PMAX_REPLAY__INTERVAL_S": "1",  # one session, then idle until the test acts
+            **FAST,
         }
     )
     proc, master = _pmax_in_pty(db, env)
@@ -285,7 +358,7 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
         async with app.run_test(size=(120, 40)) as pilot:
             assert await _until(pilot, lambda: child.owner is not None, 120)
             env = {k: v for k, v in os.environ.items() if not k.startswith("PMAX_")}
-            env.update({"PMAX_DATA__WATCHLIST": ",".join(FEW), "PMAX_SERVE__RUNTIME_DIR": runtime})
+            env.update({"PMAX_DATA__WATCHLIST": ",".join(FEW), "PMAX_SERVE__RUNTIME_DIR": runtime, **FAST})
             run = subprocess.Popen(
                 [sys.executable, "-m", "tui.cli", "--run", "--cycles", "2", "--db", str(db)],
                 stdout=subprocess.PIPE,
@@ -307,31 +380,3 @@ async def test_the_engine_process_hands_the_file_to_a_scheduled_run(tmp_path: Pa
         child.close()
         reader.close()
     assert child.pid not in _children()
-
-
-async def test_another_app_paces_the_engine_process_only_through_the_app(tmp_path: Path, runtime: str) -> None:
-    """With `[serve] allow_control`, another attached app's space / n reach this app's loop."""
-    from engine.serve.client import send_control
-
-    db = tmp_path / "ctl.duckdb"
-    config = test_config(tmp_path, **{"serve.runtime_dir": runtime, "serve.allow_control": True, "data.watchlist": FEW})
-    child = ChildEngine(config, db)
-    child.spawn()
-    reader = open_reader(db, config, must_exist=False)
-    app = ServedApp(engine=child, store=reader, config=config, db_path=db, child=child)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            assert await _until(pilot, lambda: child.owner is not None, 120)
-            owner = child.owner
-            assert owner is not None
-            assert (await asyncio.to_thread(send_control, owner, "step")) == {"ok": True, "state": "sent to the app"}
-            assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
-            assert app.paused
-            await asyncio.to_thread(send_control, owner, "resume")
-            assert await _until(pilot, lambda: not app.paused, 10)
-            await asyncio.to_thread(send_control, owner, "pause")
-            assert await _until(pilot, lambda: app.paused, 10)
-    finally:
-        app.stop_following()
-        assert child.close() == 0
-        reader.close()

@@ -7,6 +7,10 @@ left"), `close(status)`, and `request_universe_change`. A step is a control comm
 to the child; its result is the CycleCompleted / FeedExhausted / StepFailed event on
 the child's event stream, which this object follows on a thread of its own.
 
+The child's reply to "step" and the session's outcome arrive on two threads, in either
+order, so steps are numbered: the n-th step the child accepted is answered by the n-th
+outcome, and `busy` holds while fewer outcomes than accepted steps are in.
+
 The child reads its settings from a pipe on stdin; closing the pipe (the app quit or
 died) stops it after the session in flight. Its stderr goes to an unnamed file kept
 here, so a crash can be reported with its last lines.
@@ -86,10 +90,12 @@ class ChildEngine:
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
         self._subscribers: list[Callable[[Any], None]] = []
-        self._pending: tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]] | None = None
+        self._pending: _Awaited | None = None
         self._begun = False
         self._stopping = False
-        self._in_flight = False  # the child accepted a step and has not published its outcome
+        self._accepted = self._outcomes = 0  # steps the child accepted; their outcomes received
+        self._last: tuple[int, Any] = (0, None)  # the last outcome, numbered
+        self._count = threading.Lock()
         self._streaming = threading.Event()
         self._lock = threading.Lock()
         self._connecting = threading.Lock()
@@ -110,6 +116,8 @@ class ChildEngine:
         self._begun = self._stopping = False
         self._streaming.clear()
         self.owner = None
+        with self._count:  # a new process owes no session
+            self._outcomes = self._accepted
         threading.Thread(target=self._wait_exit, args=(self.proc,), name="pmax-child-exit", daemon=True).start()
 
     def begin(self) -> None:
@@ -138,9 +146,8 @@ class ChildEngine:
 
     @property
     def busy(self) -> bool:
-        """True from `step()` until the child has published the session's outcome (even if
-        the awaiting task was cancelled: the child finishes the session regardless)."""
-        return self._pending is not None or self._in_flight
+        """From `step()` until the outcome of every step the child accepted is in (awaited or not)."""
+        return self._pending is not None or self._outcomes < self._accepted
 
     def close(
         self, status: str = "finished", wait_s: float | None = None, say: Callable[[str], None] | None = None
@@ -188,7 +195,8 @@ class ChildEngine:
     def _wait_exit(self, proc: subprocess.Popen[bytes]) -> None:
         code = proc.wait()
         if proc is self.proc:
-            self._in_flight = False
+            with self._count:
+                self._outcomes = self._accepted  # a dead process owes nothing more
         if proc is not self.proc or self._stopping or self.handed_over:
             return
         tail = self.log_tail()
@@ -253,7 +261,8 @@ class ChildEngine:
 
         try:
             for event in follow_events(owner, on_open=self._streaming.set):
-                self._deliver(event)
+                if owner.pid == self.pid:  # not a replaced process's last words
+                    self._deliver(event)
         except OwnerGoneError:
             pass
         finally:
@@ -273,32 +282,32 @@ class ChildEngine:
                 self.on_handover(event.requester)
             return
         if isinstance(event, StepFailed):
-            self._in_flight = False
-            self._fail(PmaxError(event.message, event.hint or None))
+            self._outcome(PmaxError(event.message, event.hint or None))
             return
-        if isinstance(event, (CycleCompleted, FeedExhausted)):
-            self._in_flight = False
         if isinstance(event, CycleCompleted):
             self.as_of = event.session
         for callback in list(self._subscribers):
             callback(event)
         if isinstance(event, FeedExhausted):
             self.exhausted = True
-            self._resolve(None)
+            self._outcome(None)
         elif isinstance(event, CycleCompleted):
-            self._resolve(event)
+            self._outcome(event)
 
-    def _resolve(self, value: Any) -> None:
-        pending = self._pending
-        if pending is not None:
-            loop, fut = pending
-            loop.call_soon_threadsafe(_set_result, fut, value)
+    def _outcome(self, value: Any) -> None:
+        """Events thread: the next step's outcome (an event, None, or an exception) is in."""
+        with self._count:
+            self._outcomes += 1
+            self._last = (self._outcomes, value)
+            pending = self._pending
+            if pending is None or pending.step != self._outcomes:
+                return  # not numbered yet (step() settles it with its reply), or abandoned
+        pending.settle(value)
 
     def _fail(self, exc: BaseException) -> None:
         pending = self._pending
         if pending is not None:
-            loop, fut = pending
-            loop.call_soon_threadsafe(_set_exception, fut, exc)
+            pending.settle(exc)
 
     # ----- what the app's loop calls ------------------------------------------------
     def subscribe(self, callback: Callable[[Any], None]) -> None:
@@ -312,24 +321,35 @@ class ChildEngine:
             self.spawn()  # started again after a crash (space or n)
         await asyncio.to_thread(self.gate.wait, 5.0)
         self.begin()
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
-        self._pending = (loop, fut)
-        from engine.serve.client import send_control
-
+        pending = self._pending = _Awaited(asyncio.get_running_loop())
         try:
             owner = await asyncio.to_thread(self._connect)
             while True:
-                reply = await asyncio.to_thread(send_control, owner, "step", None, self.key)
+                reply = await asyncio.to_thread(self._send_step, owner, pending)
                 if reply.get("ok") or not reply.get("busy"):
                     break
                 await asyncio.sleep(BUSY_RETRY_S)  # its previous step is still publishing
             if not reply.get("ok"):
                 raise EngineProcessStopped(str(reply.get("reason") or "the engine process refused to step"))
-            self._in_flight = True
-            return await fut
+            with self._count:
+                number, value = self._last
+            if number == pending.step:  # its outcome came before this reply was handled
+                pending.settle(value)
+            return await pending.fut
         finally:
-            self._pending = None
+            if self._pending is pending:
+                self._pending = None
+
+    def _send_step(self, owner: OwnerInfo, pending: _Awaited) -> dict[str, Any]:
+        """Worker thread: one session, please; numbered here if accepted (even if `step()` was cancelled)."""
+        from engine.serve.client import send_control
+
+        reply = send_control(owner, "step", None, self.key)
+        if reply.get("ok"):
+            with self._count:
+                self._accepted += 1
+                pending.step = self._accepted
+        return reply
 
     def request_universe_change(
         self, add: Sequence[str] = (), remove: Sequence[str] = (), liquidate: Sequence[str] = ()
@@ -356,13 +376,24 @@ class ChildEngine:
             )
 
 
-def _set_result(fut: asyncio.Future[Any], value: Any) -> None:
-    """On the app's loop: resolve `fut` unless it already is (cancelled, or resolved)."""
-    if not fut.done():
-        fut.set_result(value)
+class _Awaited:
+    """The step `step()` awaits: its future on the app's loop and, once the child accepted
+    it, its number (the outcome with that number answers it)."""
 
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.fut: asyncio.Future[Any] = loop.create_future()
+        self.step: int | None = None
 
-def _set_exception(fut: asyncio.Future[Any], exc: BaseException) -> None:
-    """On the app's loop: fail `fut` unless it already is resolved."""
-    if not fut.done():
-        fut.set_exception(exc)
+    def settle(self, value: Any) -> None:
+        """Any thread: resolve the future with `value` (fail it with an exception)."""
+        with contextlib.suppress(RuntimeError):  # the app's loop has closed
+            self.loop.call_soon_threadsafe(self._settle, value)
+
+    def _settle(self, value: Any) -> None:
+        """On the app's loop: unless the future is done already (cancelled, or settled)."""
+        if not self.fut.done():
+            if isinstance(value, BaseException):
+                self.fut.set_exception(value)
+            else:
+                self.fut.set_result(value)
