@@ -28,13 +28,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from engine.errors import InputError, name_some
 from engine.events import Event
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
     from engine.cycle import CycleContext
     from engine.feeds import Feed
@@ -288,6 +287,8 @@ def held_names(con: Any, account: str, names: Sequence[str]) -> list[str]:
 
 def record(con: duckdb.DuckDBPyConnection, account: str, session: dt.date, plan: UniversePlan, run_id: str) -> None:
     """Write the plan's actions (inside the cycle's transaction) and the run's new universe."""
+    import pandas as pd
+
     from engine.store import upsert
 
     if plan.actions:

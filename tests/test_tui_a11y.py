@@ -13,7 +13,7 @@ from test_tui_support import FakeEngine, make_app, settle
 from engine.stages.risk import RiskLimitBreached
 from tui.eventlog import breach_reason
 from tui.keymap import conflicts
-from tui.panes.queries import WatchRow
+from tui.panes.views import WatchRow
 from tui.panes.watchlist import row_cells
 from tui.widgets import text as tx
 

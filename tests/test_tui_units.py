@@ -15,10 +15,12 @@ from textual.binding import Binding
 
 from tui.export import target_path, write_table, write_text
 from tui.keymap import BY_ID, SPECS, bindings, display_key, effective_keys, unknown_ids
-from tui.panes.queries import WatchRow, load_forecast, load_risk, load_signals, load_snapshot, load_watchlist
+from tui.panes.queries import load_forecast, load_risk, load_signals, load_snapshot
 from tui.panes.reading import layers_summary, reading
 from tui.panes.userconfig import dumps, set_user_value
 from tui.panes.validation import validation_frame
+from tui.panes.views import WatchRow
+from tui.panes.watch_rows import load_watchlist
 from tui.panes.watchlist import order_rows
 from tui.widgets.charts import chart_to_text, draw_equity, draw_forecast, forecast_legend
 from tui.widgets.text import hbar, sparkline

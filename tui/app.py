@@ -30,9 +30,9 @@ from tui.messages import EngineEvent, PaneTabs
 from tui.panes.base import Pane, TickerSelected
 from tui.panes.copilot import CopilotPane
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.queries import Snapshot
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
+from tui.panes.views import Snapshot
 from tui.panes.watchlist import WatchlistPane
 from tui.refresh import RefreshMixin
 from tui.widgets.footer import CalmFooter
@@ -237,7 +237,8 @@ class PmaxApp(LayoutMixin, LogMixin, EditsMixin, ExportMixin, RefreshMixin, App[
             left = len(upcoming) if upcoming is not None else None
         live = getattr(self.engine, "live", None)  # the engine process says; in-process: no schedule = live
         eq_ret = bench_ret = None
-        halted, reason = False, ""
+        halted: bool | None = None if self.snapshot is None else False  # None until the risk rows are read
+        reason = ""
         risk = self.snapshot.risk if self.snapshot is not None else None
         if risk is not None and not risk.equity.empty:
             eq = risk.equity

@@ -102,13 +102,14 @@ def _run_with_child(config: Config, path: Path, live: bool, feed: object) -> Non
 
 
 def _read_early(reader: object, config: Config) -> Future:
-    """Read the panes' data on a thread now, while Textual loads: the first rows come sooner."""
-    from tui.reads import read_panes
+    """Read the watchlist on a thread now, while Textual loads: the first rows come sooner
+    (without pandas, which the full read loads after the first frame)."""
+    from tui.reads import read_first_rows
 
     tui = config.section("tui")
     watchlist = [t.upper() for t in config.data.watchlist]
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmax-first-read")
-    future = pool.submit(read_panes, reader.cursor, config.app.account, None, watchlist, tui)  # type: ignore[attr-defined]
+    future = pool.submit(read_first_rows, reader.cursor, config.app.account, watchlist, tui)  # type: ignore[attr-defined]
     pool.shutdown(wait=False)
     return future
 

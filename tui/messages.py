@@ -13,9 +13,10 @@ from typing import Any
 from textual.message import Message
 from textual.widgets import Tabs
 
-from tui.panes.queries import ForecastView, Snapshot
+from tui.panes.views import ForecastView, Snapshot
+from tui.reads import FirstRows
 
-__all__ = ["EngineEvent", "ForecastLoaded", "PaneTabs", "SnapshotLoaded", "main_thread_guard"]
+__all__ = ["EngineEvent", "FirstRowsLoaded", "ForecastLoaded", "PaneTabs", "SnapshotLoaded", "main_thread_guard"]
 
 
 class EngineEvent(Message):
@@ -24,6 +25,14 @@ class EngineEvent(Message):
     def __init__(self, event: Any) -> None:
         super().__init__()
         self.event = event
+
+
+class FirstRowsLoaded(Message):
+    """The watchlist's rows, read before the first full read (see `tui.reads`)."""
+
+    def __init__(self, rows: FirstRows) -> None:
+        super().__init__()
+        self.rows = rows
 
 
 class SnapshotLoaded(Message):

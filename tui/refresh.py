@@ -22,20 +22,22 @@ No handler touches the database on the UI thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from textual import events, work
 from textual.css.query import NoMatches
 
-from tui.messages import ForecastLoaded, SnapshotLoaded
+from tui.messages import FirstRowsLoaded, ForecastLoaded, SnapshotLoaded
 from tui.panes.forecasts import ForecastsPane
-from tui.panes.queries import ForecastView, RiskView, Snapshot, load_forecast
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
+from tui.panes.views import ForecastView, RiskView, Snapshot, WatchRow
 from tui.panes.watchlist import WatchlistPane
 from tui.reads import read_panes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INPUT_QUIET_S = 0.15  # a slice waits until no key came for this long…
 INPUT_DEFER_MAX_S = 1.0  # …but never longer than this after its data arrived
@@ -52,6 +54,8 @@ def _same_frame(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
 
 def _same_value(a: Any, b: Any) -> bool:
     """Equality that treats missing as equal to missing (risk rows carry NaN and pd.NA)."""
+    import pandas as pd
+
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -158,12 +162,11 @@ class RefreshMixin:
         app: Any = self
         posted = False
         try:
-            early = getattr(app, "first_read", None)  # started at launch, before Textual loaded
+            early = getattr(app, "first_read", None)  # started at launch, before Textual and pandas loaded
             app.first_read = None
-            if early is not None and ticker is None:
-                snap, view = early.result()
-            else:
-                snap, view = read_panes(app.cursor_factory, app.account, ticker, watchlist, app.tui)
+            if early is not None and early.exception() is None:  # a failed one: the full read meets it too
+                app.post_message(FirstRowsLoaded(early.result()))
+            snap, view = read_panes(app.cursor_factory, app.account, ticker, watchlist, app.tui)
             changed = changed_panes(self._last_read, snap, view)
             self._last_read = (snap, view)
             app.post_message(SnapshotLoaded(snap, view, changed))
@@ -173,6 +176,19 @@ class RefreshMixin:
                 app._refreshing = False
 
     # ----- applying -----------------------------------------------------------------
+    def on_first_rows_loaded(self, message: FirstRowsLoaded) -> None:
+        """Draw the watchlist from the launcher's first read while the full read runs."""
+        app: Any = self
+        first = message.rows
+        if app.snapshot is not None or not app.query(WatchlistPane):  # the full read came first / closing
+            return
+        app.sessions = first.sessions
+        app.as_of = getattr(app.engine, "as_of", None) or first.as_of
+        if app.ticker is None and first.watch:
+            app.ticker = first.watch[0].ticker
+        app._show_status()
+        self._apply_watchlist(first.watch)
+
     def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
         app: Any = self
         if not app.query(WatchlistPane):  # a read that lands while the app closes
@@ -185,13 +201,15 @@ class RefreshMixin:
             app.ticker = snap.watch[0].ticker
         app._show_status()
         steps = {
-            "watchlist": lambda: self._apply_watchlist(snap),
+            "watchlist": lambda: self._apply_watchlist(snap.watch),
             "signals": lambda: self._apply_signals(snap),
             "risk": lambda: app.query_one(RiskPane).set_view(snap.risk),
         }
         view = message.forecast
         if view is not None:
             steps["forecasts"] = lambda: self._apply_forecast(view)
+        else:
+            app.query_one(ForecastsPane).no_ticker()
         if app.ticker is not None and "signals" not in message.changed:
             try:
                 app.query_one(SignalsPane).follow(app.ticker)
@@ -227,10 +245,10 @@ class RefreshMixin:
                 return
         app._refreshing = False
 
-    def _apply_watchlist(self, snap: Snapshot) -> None:
+    def _apply_watchlist(self, rows: Sequence[WatchRow]) -> None:
         app: Any = self
         watch = app.query_one(WatchlistPane)
-        if not snap.watch:
+        if not rows:
             if app.engine is None:
                 hint = "run `pmax --run` to fill the database"
             elif app.paused:
@@ -241,7 +259,7 @@ class RefreshMixin:
         else:
             empty = ""
         watch.selected = app.ticker
-        watch.set_rows(snap.watch, empty)
+        watch.set_rows(rows, empty)
 
     def _apply_signals(self, snap: Snapshot) -> None:
         app: Any = self
@@ -274,6 +292,8 @@ class RefreshMixin:
         app: Any = self
         if app.cursor_factory is None:
             return
+        from tui.panes.queries import load_forecast
+
         cur = app.cursor_factory()
         try:
             view = load_forecast(cur, app.account, ticker, int(app.tui.chart_sessions))

@@ -29,15 +29,16 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import OwnerGoneError
-from engine.serve.client import follow_events, send_control
 from engine.serve.reader import open_reader
 from engine.serve.rendezvous import OwnerInfo, find_owner
-from engine.serve.server import StoreEndpoint
 from tui.app import PmaxApp
 from tui.messages import EngineEvent
+
+if TYPE_CHECKING:  # the endpoint and its client load pyarrow: imported when first used
+    from engine.serve.server import StoreEndpoint
 
 __all__ = ["ServedApp"]
 
@@ -86,6 +87,8 @@ class ServedApp(PmaxApp):
             self._gate_timer = self.set_interval(0.05, self._open_gate)
             self._start_following()
         elif self.engine is not None:
+            from engine.serve.server import StoreEndpoint
+
             self.endpoint = StoreEndpoint.start(
                 self.store, "tui", self.config, on_handover=self._hand_over, on_control=self._control
             )
@@ -191,6 +194,8 @@ class ServedApp(PmaxApp):
                 continue
             self.call_from_thread(self._attached, owner)
             gone = ""
+            from engine.serve.client import follow_events
+
             try:
                 for event in follow_events(owner):
                     if self._stop_following.is_set():
@@ -254,6 +259,8 @@ class ServedApp(PmaxApp):
         return True
 
     def _send(self, owner: OwnerInfo, command: str) -> None:
+        from engine.serve.client import send_control
+
         try:
             reply = send_control(owner, command)
         except OwnerGoneError as exc:
@@ -267,6 +274,8 @@ class ServedApp(PmaxApp):
     def _call_universe_hook(self, args: dict[str, list[str]]) -> dict[str, Any]:
         owner = self.owner
         if self.engine is None and owner is not None:  # attached: the owner decides ([serve] allow_control)
+            from engine.serve.client import send_control
+
             try:
                 return send_control(owner, "universe", args)
             except OwnerGoneError as exc:

@@ -11,7 +11,9 @@ are DuckDB-like (`execute(sql, params)` returning an object with `df()`,
   waiting for more than a moment.
 
 Results are materialised in a private in-memory DuckDB, so callers see exactly the
-Python and pandas types a DuckDB connection would give them. If the owner goes away
+Python and pandas types a DuckDB connection would give them. `fetch_rows` gives plain
+rows instead; on the file it needs neither pyarrow nor pandas (the app's first rows
+are read before either has loaded). If the owner goes away
 mid-way (killed, finished), the next statement reads the file directly and the
 reader is told so. Only SELECT/WITH statements pass (`engine.sqlguard`); anything
 else raises `duckdb.PermissionException`, which callers that may write (copilot
@@ -26,19 +28,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
-import pyarrow as pa
-import pyarrow.flight as fl
 
 from engine.errors import DatabaseLockedError, OwnerGoneError, UsageError
 from engine.serve.rendezvous import OwnerInfo, find_owner
 from engine.serve.wire import REFUSED, query_ticket, server_message
 from engine.sqlguard import read_only_body
 
-__all__ = ["ReaderStore", "ReadConnection", "open_reader"]
+if TYPE_CHECKING:  # pyarrow loads with the first statement that needs it (see fetch_rows)
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.flight as fl
+
+__all__ = ["ReaderStore", "ReadConnection", "fetch_rows", "open_reader"]
 
 HOLD_S = 0.25  # idle seconds before the file is let go
 QUERY_TIMEOUT_S = 120.0
@@ -72,14 +76,19 @@ class _Route:
             self._disconnect(f"{self.owner.label} has stopped; reading {self.path} directly")
         return self.owner
 
-    def fetch(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
+    def fetch(self, sql: str, params: Sequence[Any] | None, rows: bool = False) -> Any:
+        """The result as an Arrow table, or with `rows` as a list of tuples (from the file
+        without pyarrow; from an owner, converted from its Arrow stream)."""
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             with self._lock:
                 owner = self.resolve()
                 if owner is not None:
+                    from pyarrow import flight as fl
+
                     try:
-                        return self._remote(owner, sql, params)
+                        table = self._remote(owner, sql, params)
+                        return list(zip(*(c.to_pylist() for c in table.columns), strict=True)) if rows else table
                     except fl.FlightError as exc:  # unavailable, cancelled, shut down mid-query
                         if time.monotonic() > deadline:
                             raise OwnerGoneError(
@@ -88,7 +97,7 @@ class _Route:
                             ) from None
                 else:
                     try:
-                        return self._file(sql, params)
+                        return self._file(sql, params, rows)
                     except _Locked as exc:
                         if time.monotonic() > deadline:
                             raise DatabaseLockedError(
@@ -100,6 +109,8 @@ class _Route:
 
     # ---- the owner -----------------------------------------------------------------
     def _connect(self, owner: OwnerInfo) -> None:
+        from pyarrow import flight as fl
+
         if self._client is not None:
             self._client.close()
         self._release()
@@ -117,6 +128,8 @@ class _Route:
         self.announce(message)
 
     def _remote(self, owner: OwnerInfo, sql: str, params: Sequence[Any] | None) -> pa.Table:
+        from pyarrow import flight as fl
+
         assert self._client is not None
         ticket = fl.Ticket(query_ticket(owner.token, sql, params))
         try:
@@ -130,7 +143,7 @@ class _Route:
             raise duckdb.Error(message) from None
 
     # ---- the file ------------------------------------------------------------------
-    def _file(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
+    def _file(self, sql: str, params: Sequence[Any] | None, rows: bool = False) -> Any:
         if self._timer is not None:
             self._timer.cancel()
         if self._local is None:
@@ -141,6 +154,8 @@ class _Route:
             except duckdb.IOException as exc:
                 raise _Locked(str(exc)) from None
         try:
+            if rows:
+                return self._local.execute(sql, list(params) if params else None).fetchall()
             return self._local.sql(sql, params=list(params) if params else None).to_arrow_table()
         finally:
             self._timer = threading.Timer(HOLD_S, self._release_locked)
@@ -188,11 +203,25 @@ class ReadConnection:
         _pmax_result = self._route.fetch(body, params)  # read by DuckDB's replacement scan
         return self._mem.execute("SELECT * FROM _pmax_result")
 
+    def fetch_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """`execute(sql, params).fetchall()`, without pyarrow or pandas when reading the file."""
+        body = read_only_body(sql)
+        if body is None:
+            raise duckdb.PermissionException("read-only: this reader runs one SELECT statement at a time")
+        return list(self._route.fetch(body, params, rows=True))
+
     def cursor(self) -> ReadConnection:
         return ReadConnection(self._route)
 
     def close(self) -> None:
         self._mem.close()
+
+
+def fetch_rows(cur: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Plain rows from a reader's cursor or a DuckDB connection alike."""
+    if isinstance(cur, ReadConnection):
+        return cur.fetch_rows(sql, params)
+    return list(cur.execute(sql, list(params) if params else []).fetchall())
 
 
 class ReaderStore:

@@ -11,13 +11,15 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from engine.errors import DatabaseLockedError, PmaxError, UsageError
 from engine.store.migrate import apply_migrations, latest_version
+
+if TYPE_CHECKING:  # pandas loads with the first DataFrame, not with the store (the app's first rows need none)
+    import pandas as pd
 
 __all__ = ["Store", "append", "upsert", "latest_version"]
 

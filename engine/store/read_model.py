@@ -14,10 +14,12 @@ miss. The hit is recomputed from `mean` and `actual` rather than read from the s
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Skill against the naive random walk over the grouped `model_scores` rows.
 SKILL_SQL = "1 - avg(error * error) / nullif(avg(naive_error * naive_error), 0)"
@@ -49,6 +51,8 @@ class Query(NamedTuple):
         try:
             return cur.execute(self.sql, list(self.params)).df()
         except duckdb.CatalogException:
+            import pandas as pd
+
             return pd.DataFrame()
 
 

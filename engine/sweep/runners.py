@@ -129,6 +129,7 @@ class RayRunner:
         self.address = address or None
         self._pending: dict[Any, TrialSpec] = {}
         self._started = False
+        self._workers_inherit_env = False  # True for the local cluster this runner starts
 
     @staticmethod
     def check_installed() -> None:
@@ -157,6 +158,11 @@ class RayRunner:
             options["address"] = self.address
         else:
             # "local": a new cluster for this sweep, even when another one runs on this machine.
+            # Its workers inherit this process's environment (as the local pool's do), so the
+            # tasks need no runtime_env and Ray's pre-started workers run them.
+            for key, value in THREAD_ENV.items():
+                os.environ.setdefault(key, value)
+            self._workers_inherit_env = True
             options.update(
                 address="local", num_cpus=self.workers, object_store_memory=256 * 1024**2, include_dashboard=False
             )
@@ -177,7 +183,10 @@ class RayRunner:
     def results(self, specs: Sequence[TrialSpec]) -> Iterator[TrialResult]:
         import ray
 
-        task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": THREAD_ENV})(run_trial)
+        # Other clusters' workers do not inherit this environment: the tasks carry the thread
+        # limits (a runtime_env makes Ray start workers for it rather than reuse idle ones).
+        runtime_env: dict[str, Any] = {} if self._workers_inherit_env else {"env_vars": THREAD_ENV}
+        task = ray.remote(num_cpus=1, max_retries=0, runtime_env=runtime_env)(run_trial)
         data_refs = {path: ray.put(Path(path).read_bytes()) for path in {s.data_path for s in specs}}
         # ray's typing loses run_trial's arity through .options() (RemoteFunction0)
         self._pending = {

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import pandas as pd
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+#: What a pane shows until the app's first read of the store reaches it (not "no data": it is not known yet).
+WAITING = "Waiting for the first read of the store…"
 
 
 class TickerSelected(Message):

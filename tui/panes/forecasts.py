@@ -9,22 +9,25 @@ out-of-sample skill against the naive forecast and the Diebold–Mariano p-value
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import pandas as pd
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tui.keymap import bindings
-from tui.panes.base import Pane
-from tui.panes.queries import ForecastView
+from tui.panes.base import WAITING, Pane
+from tui.panes.views import ForecastView
 from tui.widgets.charts import chart_to_text, draw_forecast, forecast_legend
 from tui.widgets.lazy_plot import LazyPlot
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, glyphs, sign_style
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MODEL_COLUMNS = ("Model", "E(r)", "P(up)", "Wt", "Skill", "DM p")
+NO_TICKER = "Select a ticker in the watchlist to see its forecasts."
 EMPTY = "No forecasts yet for {ticker}: the forecast stage writes them (table: forecasts)."
 
 
@@ -41,9 +44,7 @@ class ForecastsPane(Pane):
         self.horizon: int | None = horizon  # opens at the signals' horizon ([signals] horizon)
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "Select a ticker in the watchlist to see its forecasts.", id="fc-note", classes="note", markup=False
-        )
+        yield Static(WAITING, id="fc-note", classes="note", markup=False)
         chart = LazyPlot(id="fc-chart")
         chart.display = False
         yield chart
@@ -59,6 +60,11 @@ class ForecastsPane(Pane):
 
     def primary(self) -> PmaxTable:
         return self.query_one("#fc-table", PmaxTable)
+
+    def no_ticker(self) -> None:
+        """A read found no ticker to show (an empty watchlist)."""
+        if self.view is None:
+            self.query_one("#fc-note", Static).update(NO_TICKER)
 
     def set_view(self, view: ForecastView) -> None:
         self.view = view
@@ -97,12 +103,14 @@ class ForecastsPane(Pane):
         self._fill_table(view)
 
     def _fill_table(self, view: ForecastView) -> None:
+        import pandas as pd  # loaded by the read that made `view`
+
         table = self.primary()
         table.clear()
         fc = view.forecasts
         table.display = not fc.empty
         if fc.empty:
-            table.frame = pd.DataFrame()
+            table.frame = None
             return
         fc = fc[fc["horizon"] == self.horizon]
         w = view.weights

@@ -2,17 +2,16 @@
 
 Every function here takes a DuckDB cursor and runs on a worker thread (never the
 UI thread). They read only committed rows, key everything by account, and return
-small frozen dataclasses or DataFrames that the panes render. Columns follow
-`engine/store/migrations/m001_core.py`.
+the frozen dataclasses of `tui.panes.views` or DataFrames that the panes render.
+Columns follow `engine/store/migrations/m001_core.py`. The watchlist and the status
+are read without pandas (`tui.panes.watch_rows`); this module loads pandas, so the
+app imports it only where a refresh needs it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -20,64 +19,8 @@ import numpy as np
 import pandas as pd
 
 from engine.store.read_model import current_positions, latest_forecasts, orders_with_status, recent_fills, weights_as_of
-
-
-@dataclass(frozen=True)
-class WatchRow:
-    """One watchlist line: last close, day change, recent closes and latest signal."""
-
-    ticker: str
-    date: dt.date | None = None
-    last: float | None = None
-    change: float | None = None  # simple return vs the previous close
-    spark: tuple[float, ...] = ()
-    signal: str | None = None
-    confidence: float | None = None
-    stale: bool = False
-    quarantined: bool = False
-
-
-@dataclass(frozen=True)
-class ForecastView:
-    """The selected ticker's recent closes, latest forecasts and model weights."""
-
-    ticker: str
-    closes: pd.DataFrame  # date, close
-    as_of: dt.date | None
-    forecasts: pd.DataFrame  # model, horizon, mean, lower, upper, level, prob_up, vol, target_date
-    weights: pd.DataFrame  # model, horizon, weight, skill, dm_pvalue, n_scored, demoted, reason
-    fills: pd.DataFrame = field(default_factory=pd.DataFrame)  # date, side, qty, price (within the closes)
-
-    @property
-    def horizons(self) -> tuple[int, ...]:
-        if self.forecasts.empty:
-            return ()
-        return tuple(sorted(int(h) for h in self.forecasts["horizon"].unique()))
-
-
-@dataclass(frozen=True)
-class RiskView:
-    """The account's equity history, latest risk row, positions, fills and rejections."""
-
-    equity: pd.DataFrame  # as_of, equity, drawdown, cash, gross, net, daily_return, baseline
-    risk: dict[str, Any] | None
-    positions: pd.DataFrame
-    fills: pd.DataFrame
-    rejections: pd.DataFrame
-    regime: str | None = None
-    report: dict[str, Any] | None = None  # engine.portfolio.report.benchmark_report over every session
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one refresh reads, posted to the UI in one message."""
-
-    as_of: dt.date | None
-    sessions: int
-    watch: tuple[WatchRow, ...]
-    signals: pd.DataFrame
-    risk: RiskView
-    all_tickers: tuple[str, ...] = field(default=())
+from tui.panes.views import ForecastView, RiskView, Snapshot
+from tui.panes.watch_rows import load_status, load_watchlist
 
 
 def _df(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
@@ -92,79 +35,10 @@ def _columns(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df[cols] if not df.empty else df
 
 
-def load_status(cur: duckdb.DuckDBPyConnection, account: str) -> tuple[dt.date | None, int]:
-    """The last committed session and how many sessions are committed."""
-    try:
-        row = cur.execute("SELECT max(session), count(*) FROM cycles WHERE account = ?", [account]).fetchone()
-    except duckdb.CatalogException:
-        return None, 0
-    if not row:
-        return None, 0
-    return (_to_date(row[0]), int(row[1] or 0))
-
-
 def load_tickers(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Every ticker with stored bars."""
     df = _df(cur, "SELECT DISTINCT ticker FROM bars ORDER BY ticker")
     return tuple(df["ticker"]) if not df.empty else ()
-
-
-def load_watchlist(
-    cur: duckdb.DuckDBPyConnection, tickers: Sequence[str], account: str, spark_n: int = 20
-) -> tuple[WatchRow, ...]:
-    """One row per ticker (all stored tickers when `tickers` is empty), in the given order."""
-    where, params = ("", []) if not tickers else ("AND ticker IN (SELECT unnest(?))", [list(tickers)])
-    bars = _df(
-        cur,
-        f"""
-        SELECT ticker, date, close, stale FROM (
-            SELECT ticker, date, close, stale,
-                   row_number() OVER (PARTITION BY ticker ORDER BY date DESC) AS rn
-            FROM bars WHERE NOT quarantined {where}
-        ) WHERE rn <= ? ORDER BY ticker, date
-        """,
-        [*params, max(spark_n, 2)],
-    )
-    quarantine = _df(
-        cur, f"SELECT ticker, max(date) AS last_q FROM bars WHERE quarantined {where} GROUP BY ticker", params
-    )
-    sig = _df(
-        cur,
-        """
-        SELECT ticker, action, confidence FROM signals
-        WHERE account = ? AND as_of = (SELECT max(as_of) FROM signals WHERE account = ?)
-        """,
-        [account, account],
-    )
-    last_q = dict(zip(quarantine.get("ticker", []), quarantine.get("last_q", []), strict=False))
-    signals = {r.ticker: (r.action, r.confidence) for r in sig.itertuples()} if not sig.empty else {}
-    rows: dict[str, WatchRow] = {}
-    if not bars.empty:
-        tick = bars["ticker"].to_numpy()
-        closes = bars["close"].to_numpy(dtype=float)
-        dates = bars["date"].to_numpy()
-        stale = bars["stale"].to_numpy()
-        bounds = np.flatnonzero(np.r_[True, tick[1:] != tick[:-1], True])
-        for start, stop in itertools.pairwise(bounds):
-            name = str(tick[start])
-            series = closes[start:stop]
-            first_date = _to_date(dates[start])
-            q_date = _to_date(last_q.get(name))
-            change = series[-1] / series[-2] - 1.0 if len(series) > 1 and series[-2] else None
-            action, conf = signals.get(name, (None, None))
-            rows[name] = WatchRow(
-                ticker=name,
-                date=_to_date(dates[stop - 1]),
-                last=float(series[-1]),
-                change=None if change is None else float(change),
-                spark=tuple(float(x) for x in series[-spark_n:]),
-                signal=action,
-                confidence=None if conf is None or pd.isna(conf) else float(conf),
-                stale=bool(stale[stop - 1]),
-                quarantined=q_date is not None and first_date is not None and q_date >= first_date,
-            )
-    order = list(tickers) if tickers else sorted(rows)
-    return tuple(rows.get(t) or WatchRow(ticker=t, signal=signals.get(t, (None,))[0]) for t in order)
 
 
 def load_forecast(cur: duckdb.DuckDBPyConnection, account: str, ticker: str, n_closes: int = 60) -> ForecastView:
@@ -259,30 +133,6 @@ def load_snapshot(cur: duckdb.DuckDBPyConnection, account: str, tickers: Sequenc
         risk=load_risk(cur, account),
         all_tickers=load_tickers(cur),
     )
-
-
-def parse_json_list(text: Any) -> list[dict[str, Any]]:
-    """A JSON list-of-objects column (layers, drivers) as Python; [] when empty or bad."""
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return []
-    try:
-        value = json.loads(text) if isinstance(text, str) else text
-    except (TypeError, ValueError):
-        return []
-    if isinstance(value, dict):
-        value = [{"feature": k, "shap": v} for k, v in value.items()]
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def parse_json_dict(text: Any) -> dict[str, Any]:
-    """A JSON object column (limit utilisation, stress) as a dict; {} when empty or bad."""
-    if not isinstance(text, str) or not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _to_date(value: Any) -> dt.date | None:

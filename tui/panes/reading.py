@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tui.panes.queries import parse_json_list
+from tui.panes.views import parse_json_list
 from tui.widgets.text import mark
 
 

@@ -6,21 +6,23 @@ limit utilisation, positions, recent fills and rejections, all for the account.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from tui.panes.base import Pane
-from tui.panes.queries import RiskView, parse_json_dict
+from tui.panes.base import WAITING, Pane
+from tui.panes.views import RiskView, parse_json_dict
 from tui.widgets.charts import chart_to_text, draw_drawdown, draw_equity
 from tui.widgets.lazy_plot import LazyPlot
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import fmt_money, fmt_num, fmt_pct, hbar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EMPTY = (
     "No equity yet. The mark-to-market stage writes the account's equity each "
@@ -160,7 +162,7 @@ class RiskPane(Pane):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="risk-scroll"):
-            yield Static(EMPTY, id="risk-summary", markup=False)
+            yield Static(WAITING, id="risk-summary", markup=False)
             yield Static("", id="risk-limits", markup=False)
             with Horizontal(id="risk-charts") as charts:
                 charts.display = False

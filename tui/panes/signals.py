@@ -8,9 +8,8 @@ a bar chart and the plain-language reading.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,13 +19,16 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from tui.keymap import bindings
-from tui.panes.base import Pane, TickerSelected
-from tui.panes.queries import parse_json_list
+from tui.panes.base import WAITING, Pane, TickerSelected
 from tui.panes.reading import layers_summary, reading
+from tui.panes.views import parse_json_list
 from tui.widgets.charts import chart_to_text, draw_drivers
 from tui.widgets.lazy_plot import LazyPlot
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import ascii_safe, fmt_pct, sign_style
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = ("Ticker", "Call", "Conf", "E(r)", "Layers")
 EMPTY = "No signals yet. The signals stage writes one row per ticker each cycle once forecasts exist (table: signals)."
@@ -41,12 +43,13 @@ class SignalsPane(Pane):
 
     def __init__(self) -> None:
         super().__init__()
-        self.signals = pd.DataFrame()
+        self.signals: pd.DataFrame | None = None  # none read yet
+        self.add_class("-empty")  # the waiting note, until the first read
         self._keys: list[str] = []
         self._following = False
 
     def compose(self) -> ComposeResult:
-        yield Static(EMPTY, id="sig-empty", classes="empty")
+        yield Static(WAITING, id="sig-empty", classes="empty")
         table = PmaxTable(id="sig-table")
         table.tooltip = (
             "Call BUY / HOLD / SELL · Layers ✓ every validation layer passed (the signal may trade); "
@@ -68,6 +71,7 @@ class SignalsPane(Pane):
 
     def _set_signals(self, signals: pd.DataFrame, selected: str | None) -> None:
         self.signals = signals
+        self.query_one("#sig-empty", Static).update(EMPTY)
         self.set_empty(signals.empty)
         table = self.primary()
         table.clear()
@@ -117,7 +121,7 @@ class SignalsPane(Pane):
 
     def current(self) -> dict[str, Any] | None:
         table = self.primary()
-        if self.signals.empty or table.cursor_row >= len(self.signals):
+        if self.signals is None or self.signals.empty or table.cursor_row >= len(self.signals):
             return None
         return self.signals.iloc[table.cursor_row].to_dict()
 

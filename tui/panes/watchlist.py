@@ -8,19 +8,21 @@ adds, `d` removes; the app persists the list). Moving the cursor posts
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from tui.keymap import bindings
-from tui.panes.base import Pane, TickerSelected, WatchlistEdited
-from tui.panes.queries import WatchRow
+from tui.panes.base import WAITING, Pane, TickerSelected, WatchlistEdited
+from tui.panes.views import WatchRow
 from tui.widgets.table import PmaxTable
 from tui.widgets.text import ascii_safe, fmt_num, fmt_pct, sign_style, sparkline
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = ("Ticker", "Last", "Chg", "Trend (20)", "Signal", "Flags")
 SPARK_WIDTH = 20
@@ -79,10 +81,11 @@ class WatchlistPane(Pane):
         self.needle = ""
         self.selected: str | None = None
         self._shown: list[str] = []
+        self._shown_rows: tuple[WatchRow, ...] = ()
         self._drawn: dict[str, WatchRow] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("Waiting for the first read of the store…", id="watch-empty", classes="empty")
+        yield Static(WAITING, id="watch-empty", classes="empty")
         table = PmaxTable(id="watch-table")
         table.tooltip = (
             "Signal BUY 60%: latest signal and confidence · Flags S stale, Q quarantined, ? no bars · "
@@ -130,11 +133,25 @@ class WatchlistPane(Pane):
         return None
 
     def _after_order(self, shown: list[WatchRow], keep: str | None = None) -> None:
-        """Sync the export frame, subtitle and cursor with the rows as shown."""
+        """Sync the rows to export, the subtitle and the cursor with the rows as shown."""
         table = self.primary()
         names = [r.ticker for r in shown]
         self._shown = names
-        table.frame = pd.DataFrame(
+        self._shown_rows = tuple(shown)
+        sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
+        filt = f" · filter “{self.needle}”" if self.needle else ""
+        self.border_subtitle = Text(ascii_safe(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"))
+        target = keep if keep in names else self.selected
+        if target in names:
+            index = names.index(target)
+            if table.cursor_row != index:
+                table.move_cursor(row=index, animate=False)
+
+    def export_frame(self) -> pd.DataFrame | None:
+        """The rows as shown (sorted and filtered), made when exported."""
+        import pandas as pd
+
+        return pd.DataFrame(
             [
                 {
                     "ticker": r.ticker,
@@ -146,20 +163,9 @@ class WatchlistPane(Pane):
                     "stale": r.stale,
                     "quarantined": r.quarantined,
                 }
-                for r in shown
+                for r in self._shown_rows
             ]
         )
-        sort_name = SORT_KEYS[self.sort][0] + (" ↓" if self.reverse else " ↑")
-        filt = f" · filter “{self.needle}”" if self.needle else ""
-        self.border_subtitle = Text(ascii_safe(f"{len(shown)}/{len(self.rows)} · sort {sort_name}{filt}"))
-        target = keep if keep in names else self.selected
-        if target in names:
-            index = names.index(target)
-            if table.cursor_row != index:
-                table.move_cursor(row=index, animate=False)
-
-    def export_frame(self) -> pd.DataFrame | None:
-        return self.primary().frame
 
     def select(self, ticker: str) -> None:
         """Move the cursor to `ticker` (used by the palette's jump)."""

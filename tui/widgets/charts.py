@@ -8,11 +8,12 @@ is on screen. X axes are session indices labelled with dates: no clock, no local
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from tui.panes.views import ForecastView
 
-from tui.panes.queries import ForecastView
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _span(dates: list[Any]) -> str:

@@ -32,7 +32,7 @@ class HeaderState:
     left: int | None = None  # sessions still in the replay file (None: live/unknown)
     equity_ret: float | None = None  # since the first stored session
     bench_ret: float | None = None  # equal-weight buy-and-hold, same sessions
-    halted: bool = False
+    halted: bool | None = False  # None: the risk rows are not read yet (nothing is claimed)
     halt_reason: str = ""
     ticker: str | None = None
     account: str = ""
@@ -55,7 +55,7 @@ def status_text(s: HeaderState) -> Text:
         parts.append(f"eq {signed_pct(s.equity_ret)}{bench}")
     if s.halted:
         parts.append(Text(f"KILL SWITCH HALTED: {s.halt_reason or 'no reason recorded'}", style="bold reverse"))
-    else:
+    elif s.halted is not None:
         parts.append("kill switch armed")
     parts.append(f"acct {s.account}")
     if s.ticker:

@@ -1,4 +1,4 @@
-"""`PmaxTable`: a DataTable with vi keys that remembers the DataFrame it shows.
+"""`PmaxTable`: a DataTable with vi keys that remembers the DataFrame it shows (None until one is shown).
 
 Plain `str` cells are wrapped in `rich.text.Text` so that nothing from data (a
 ticker named `[/]`, a rejection reason) is ever parsed as markup.
@@ -6,13 +6,15 @@ ticker named `[/]`, a rejection reason) is ever parsed as markup.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.keymap import bindings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def plain(cell: Any) -> Any:
@@ -27,7 +29,7 @@ class PmaxTable(DataTable):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self.frame: pd.DataFrame = pd.DataFrame()
+        self.frame: pd.DataFrame | None = None
 
     def add_row(self, *cells: Any, **kwargs: Any) -> Any:
         return super().add_row(*(plain(c) for c in cells), **kwargs)
