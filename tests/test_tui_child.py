@@ -80,6 +80,15 @@ async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 240.0) -
     return True
 
 
+async def _forecast_reads_drawn(pilot: Any, app: ServedApp) -> None:
+    """Let the forecast reads the keys started (queued behind the frozen process) land before
+    the app closes: one landing while Pilot tears the panes down raises NoMatches in
+    `on_forecast_loaded` (tui/refresh.py, which does not guard it yet)."""
+    await pilot.pause(0.2)  # past the selection's debounce, so its read has started
+    assert await _until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "forecast"), 60)
+    await pilot.pause(0.1)  # and its ForecastLoaded is handled
+
+
 def _config(tmp_path: Path, runtime: str, **more: Any) -> Any:
     """Test settings with the cheap models only, over FEW names, serving from `runtime`."""
     return test_config(tmp_path, **FAST_OVERRIDES, **{"serve.runtime_dir": runtime, "data.watchlist": FEW, **more})
@@ -182,6 +191,7 @@ async def test_keys_answer_while_a_session_runs_and_another_app_paces_it_through
             await asyncio.to_thread(send_control, owner, "pause")
             assert await _until(pilot, lambda: app.paused, 10)
             assert await _until(pilot, lambda: not child.busy)
+            await _forecast_reads_drawn(pilot, app)
     finally:
         if freezer.frozen_at is not None:
             freezer.thaw()
