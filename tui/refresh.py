@@ -305,6 +305,8 @@ class RefreshMixin:
         app: Any = self
         if message.view.ticker != app.ticker:
             return
+        if not app.query(ForecastsPane):  # a read that lands while the app closes
+            return
         if self.pane_visible(ForecastsPane.PANE_ID):
             self._stale.pop(ForecastsPane.PANE_ID, None)
             app.query_one(ForecastsPane).set_view(message.view)
