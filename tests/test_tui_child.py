@@ -235,6 +235,7 @@ async def test_a_crashed_engine_process_is_reported_and_started_again(tmp_path: 
             await pilot.press("n")  # one session, committed by the process about to be killed
             assert await _until(pilot, lambda: app.as_of is not None and not child.busy)
             before, first = app.as_of, child.pid
+            assert before is not None
             assert first is not None
             os.kill(first, signal.SIGKILL)
             assert await _until(pilot, lambda: any(e.title == "Engine stopped" for e in app.event_log), 30)
