@@ -15,27 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from pmax_cli import FAST_CONFIG
-from test_tui_support import test_config
+from test_tui_support import test_config, wait_until
 
 import engine.serve.client as client
 from engine.serve.childproc import ChildEngine
-
-
-async def _eventually(cond: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 class _Order:
@@ -94,14 +83,14 @@ async def test_each_step_is_answered_by_its_own_outcome_and_busy_clears_whatever
         # the process still owes that session, so the app is busy until its outcome is in.
         order.release.clear()
         second = asyncio.create_task(child.step())
-        assert await _eventually(lambda: order.held.is_set() and order.accepted == 2)
+        await wait_until(None, lambda: order.held.is_set() and order.accepted == 2, 60)
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)
-        assert await _eventually(lambda: child.busy, 5), "a session the process accepted is not counted"
+        await wait_until(None, lambda: child.busy, 5, "a session the process accepted to be counted")
 
         # 3. The next step, sent while that outcome is still on its way, is answered by its own.
         third = asyncio.create_task(child.step())
-        assert await _eventually(lambda: order.accepted == 3)
+        await wait_until(None, lambda: order.accepted == 3, 60)
         assert child.busy and not third.done()
         order.release.set()
         done = await asyncio.wait_for(third, 60)
