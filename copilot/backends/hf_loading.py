@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.backends.base import ModelNotFoundError
+from copilot.backends.gguf_reader import fast_reader_class
 
 
 def offline_env(allow_download: bool) -> None:
@@ -106,7 +107,8 @@ def _gguf_parsed_once() -> Iterator[None]:
     transformers parses the whole file (its ~100k tokenizer fields are read one small
     numpy slice at a time) three times, for the config, the tokenizer and the weights,
     and rebuilds the name map for every submodule of the model: two thirds of the load
-    time of SmolLM2 here. The readers are read-only memory maps, so one serves all three.
+    time of SmolLM2 here. The readers are read-only memory maps, so one serves all three,
+    and they slice plain arrays (`gguf_reader.fast_reader_class`: 3x faster to parse).
     Both hooks are put back on exit; if a version lacks either, nothing is changed.
     """
     try:
@@ -120,11 +122,12 @@ def _gguf_parsed_once() -> Iterator[None]:
         yield
         return
     readers: dict[tuple[str, str], Any] = {}
+    fast_class = fast_reader_class(reader_class)
 
     def read_once(path: Any, mode: str = "r") -> Any:
         key = (os.fspath(path), mode)
         if key not in readers:
-            readers[key] = reader_class(path, mode)
+            readers[key] = fast_class(path, mode)
         return readers[key]
 
     setattr(gguf, "GGUFReader", read_once)  # noqa: B010 - a module hook, put back below
