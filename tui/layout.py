@@ -29,6 +29,7 @@ class LayoutMixin:  # methods use App's query/screen/focused
     query: Any
     query_one: Any
     screen: Any
+    screen_stack: Any
     focused: Any
     _apply_stale: Any
 
@@ -65,8 +66,9 @@ class LayoutMixin:  # methods use App's query/screen/focused
             self.pane(pane_id).focus_primary()
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
-        """Follow focus into a pane; a focus event that is no longer current is ignored."""
-        if event.widget is not self.focused:
+        """Follow focus into a pane; a focus event that is no longer current is ignored,
+        as is one that arrives while the app closes (its screens are already gone)."""
+        if not self.screen_stack or event.widget is not self.focused:
             return
         node = event.widget
         while node is not None and not isinstance(node, Pane):
