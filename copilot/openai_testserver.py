@@ -117,7 +117,9 @@ class FakeOpenAIServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # Checked for shutdown every 20 ms (socketserver's default, 0.5 s, made each
+        # `with` block last half a second longer than its requests).
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> FakeOpenAIServer:
         self._thread.start()
