@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import make_app, settle, wait_until
+from test_tui_support import make_app, press, settle, wait_until
 from textual.widgets import Markdown
 
 from tui.panes.copilot import CopilotPane
@@ -37,14 +37,14 @@ async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path:
         app.action_zoom()
         await settle(pilot, app)
         pane.focus_primary()
-        await pilot.press("h", "i", "enter")
+        await press(pilot, app, "h", "i", "enter")
         await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
         assert app.screen.maximized is not None
-        await pilot.press("escape")
+        await press(pilot, app, "escape")
         await settle(pilot, app)
         assert not pane.busy and app.screen.maximized is not None  # cancelled, still zoomed
         source = app.query_one(".cp-answer", Markdown).source
         assert "_(stopped)_" in source and "**Sources**" in source and "(cancelled)" not in source
-        await pilot.press("escape")
+        await press(pilot, app, "escape")
         await settle(pilot, app)
         assert app.screen.maximized is None  # the next esc un-zooms

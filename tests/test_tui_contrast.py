@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from rich.color import Color
-from test_tui_support import FakeEngine, make_app, settle
+from test_tui_support import FakeEngine, make_app, press, settle
 
 from tui.edits import ConfirmRemoveHeld
 from tui.panes.signals import SignalDetail, SignalsPane
@@ -96,23 +96,23 @@ async def test_no_color_text_contrast(filled, tmp_path: Path, no_color, size, th
         assert app.no_color and app.theme == theme
         found["panes"] = low_contrast(app)
         for key in ("tab", "tab", "tab", "tab"):  # every pane active once (tabs at 80x24)
-            await pilot.press(key)
+            await press(pilot, app, key)
             await settle(pilot, app)
             found[f"after {key}"] = low_contrast(app)
         app.notify("a toast", severity="error")
         app.notify("a warning", severity="warning")
-        await pilot.press("question_mark")
+        await press(pilot, app, "question_mark")
         await settle(pilot, app)
         found["help"] = low_contrast(app)
-        await pilot.press("escape", "L")
+        await press(pilot, app, "escape", "L")
         await settle(pilot, app)
         found["log"] = low_contrast(app)
-        await pilot.press("escape")
-        app.push_screen(ConfirmRemoveHeld("AAA", 100.0))
+        await press(pilot, app, "escape")
+        await app.push_screen(ConfirmRemoveHeld("AAA", 100.0))
         await settle(pilot, app)
         found["confirm"] = low_contrast(app)
-        await pilot.press("escape")
-        app.push_screen(SignalDetail(app.query_one(SignalsPane).signals.iloc[0].to_dict()))
+        await press(pilot, app, "escape")
+        await app.push_screen(SignalDetail(app.query_one(SignalsPane).signals.iloc[0].to_dict()))
         await settle(pilot, app)
         found["detail"] = low_contrast(app)
     problems = {k: sorted(set(v))[:30] for k, v in found.items() if v}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_tui_support import ACCOUNT, make_app, settle
+from test_tui_support import ACCOUNT, drain, make_app, press, settle
 
 from engine.store import append
 
@@ -42,12 +42,12 @@ async def test_bracket_tickers_and_reasons_render_verbatim(filled, tmp_path: Pat
         assert app.query_one("#forecasts").view.ticker == "[/]"
         header = str(app.query_one("#status").render())
         assert "[red]daily loss[/] 3.1% > 3%" in header
-        await pilot.press("question_mark")
-        await pilot.pause()
-        await pilot.press("escape")
-        await pilot.press("L")
-        await pilot.pause()
+        await press(pilot, app, "question_mark")
+        await drain(pilot, app)
+        await press(pilot, app, "escape")
+        await press(pilot, app, "L")
+        await drain(pilot, app)
         assert type(app.screen).__name__ == "EventLogScreen"
-        await pilot.press("escape")
-        await pilot.press("q")
+        await press(pilot, app, "escape")
+        await press(pilot, app, "q")
     assert app.return_code == 0

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_tui_support import FakeEngine, make_app, send_keys, settle, wait_until
+from test_tui_support import FakeEngine, drain, make_app, send_keys, settle, wait_until
 from textual import events
 from textual.geometry import Offset
 from textual.pilot import _get_mouse_message_arguments
@@ -33,7 +33,7 @@ async def _burst(pilot, app, keys: list[str]) -> None:
 
     async def drained() -> None:
         await wait_until(pilot, lambda: handled == ["drained"], BURST_S, "the burst to drain")
-        await pilot.pause()
+        await drain(pilot, app, BURST_S)
 
     await asyncio.wait_for(drained(), timeout=BURST_S)
 
@@ -52,7 +52,7 @@ async def _click_burst(pilot, app, selectors: list[str]) -> None:
 
     async def drained() -> None:
         await wait_until(pilot, lambda: handled == ["drained"], BURST_S, "the clicks to drain")
-        await pilot.pause()
+        await drain(pilot, app, BURST_S)
 
     await asyncio.wait_for(drained(), timeout=BURST_S)
 
@@ -67,7 +67,7 @@ async def _answers(pilot, app) -> None:
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help to close")
 
     await asyncio.wait_for(help_round(), timeout=5)
-    await asyncio.wait_for(pilot.pause(), timeout=5)
+    await drain(pilot, app, 5)
     focused = app.focused
     node = focused
     while node is not None and "pane" not in node.classes:
@@ -112,6 +112,10 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
         await _click_burst(pilot, app, targets * 2)
         assert app.active_pane == "watchlist"  # the last click's pane
         await _answers(pilot, app)
+        # The next app shares this engine: no session may be half-taken when this one closes
+        # (the engine's thread would commit it after its step was cancelled).
+        app.action_pause()
+        await wait_until(pilot, lambda: not app._stepping, what="the step in flight to end")
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)
     async with app.run_test(size=(80, 24)) as pilot:  # tabs: clicks on the tab bar
         await settle(pilot, app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, settle, wait_until
+from test_tui_support import make_app, press, settle, wait_until
 from tui_store_rows import fill_store
 
 from engine.store import Store
@@ -33,7 +33,7 @@ async def test_the_watchlist_takes_focus_back_when_its_first_rows_arrive(tmp_pat
         table = app.query_one("#watch-table")
         await wait_until(pilot, lambda: app.focused is table, what="focus back on the watchlist table")
         row = table.cursor_row
-        await pilot.press("j")
+        await press(pilot, app, "j")
         await wait_until(pilot, lambda: table.cursor_row == row + 1, what="j moved the cursor")
 
 
@@ -43,7 +43,7 @@ async def test_focus_is_not_taken_from_a_dialog_or_another_pane(tmp_path: Path) 
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
-        await pilot.press("tab")  # the user moved on to the Forecasts pane
+        await press(pilot, app, "tab")  # the user moved on to the Forecasts pane
         await wait_until(pilot, lambda: app.active_pane != "watchlist", what="another pane active")
         chosen = app.focused
         fill_store(store)

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import TICKERS, FakeEngine, make_app, settle, wait_until
+from test_tui_support import TICKERS, FakeEngine, make_app, press, settle, wait_until
 from textual.widgets import Input, Markdown
 
 from tui.panes.copilot import CopilotPane
@@ -17,11 +17,11 @@ async def test_export_table_and_chart(filled, tmp_path: Path) -> None:
     app, _ = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
-        await pilot.press("e")
+        await press(pilot, app, "e")
         await settle(pilot, app)
         out = tmp_path / "exports" / f"watchlist-{last.isoformat()}.csv"
         assert out.is_file() and out.read_text().count("\n") == len(TICKERS) + 1
-        await pilot.press("tab", "E", "g")
+        await press(pilot, app, "tab", "E", "g")
         await settle(pilot, app)
         assert (tmp_path / "exports" / f"forecasts-{last.isoformat()}.parquet").is_file()
         chart = (tmp_path / "exports" / f"forecasts-chart-{last.isoformat()}.txt").read_text()
@@ -51,7 +51,7 @@ async def test_copilot_streams_answer_with_sources(filled, tmp_path: Path) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         app.query_one(CopilotPane).focus_primary()
-        await pilot.press(*"why q", "enter")
+        await press(pilot, app, *"why q", "enter")
         await settle(pilot, app)
         assert app.return_code is None  # typing q in the box did not quit
         md = app.query_one(".cp-answer", Markdown)
@@ -66,9 +66,9 @@ async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:
         await settle(pilot, app)
         pane = app.query_one(CopilotPane)
         pane.focus_primary()
-        await pilot.press("h", "i", "enter")
+        await press(pilot, app, "h", "i", "enter")
         await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
-        await pilot.press("escape")
+        await press(pilot, app, "escape")
         await settle(pilot, app)
         assert not pane.busy
         assert "(cancelled)" in app.query_one(".cp-answer", Markdown).source
@@ -84,7 +84,7 @@ async def test_copilot_missing_shows_empty_state(filled, tmp_path: Path) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         app.query_one(CopilotPane).focus_primary()
-        await pilot.press("h", "enter")
+        await press(pilot, app, "h", "enter")
         await settle(pilot, app)
         assert "not available" in app.query_one(".cp-answer", Markdown).source
         assert isinstance(app.focused, Input)
@@ -107,7 +107,7 @@ async def test_no_database_on_ui_thread_across_key_paths(filled, tmp_path: Path)
             ("space",),
             ("e",),
         ):
-            await pilot.press(*keys)
+            await pilot.press(*keys)  # Pilot's idle waits let a started loop run a few cycles
             await settle(pilot, app)
         app.action_run_validation()
         await settle(pilot, app)

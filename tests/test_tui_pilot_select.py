@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from test_tui_support import TICKERS, make_app, settle
+from test_tui_support import TICKERS, drain, make_app, press, settle
 
 from tui.edits import ConfirmRemoveHeld
 from tui.panes.forecasts import ForecastsPane
@@ -20,13 +20,13 @@ async def test_select_ticker_panes_follow(filled, tmp_path: Path) -> None:
         await settle(pilot, app)
         assert app.ticker == "AAA"
         assert app.query_one(ForecastsPane).view.ticker == "AAA"
-        await pilot.press("j", "j")
+        await press(pilot, app, "j", "j")
         await settle(pilot, app)
         assert app.ticker == "CCC"
         assert app.query_one(ForecastsPane).view.ticker == "CCC"
         sig = app.query_one(SignalsPane)
         assert sig.signals.iloc[sig.primary().cursor_row]["ticker"] == "CCC"
-        await pilot.press("k")
+        await press(pilot, app, "k")
         await settle(pilot, app)
         assert app.ticker == "BBB" and app.query_one(ForecastsPane).view.ticker == "BBB"
     assert log.main_calls == 0 and log.worker_calls >= 3
@@ -38,14 +38,14 @@ async def test_filter_and_sort(filled, tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         watch = app.query_one(WatchlistPane)
-        await pilot.press("slash", "e", "enter")
+        await press(pilot, app, "slash", "e", "enter")
         assert watch._shown == ["EEE"]
-        await pilot.press("slash", "escape")
+        await press(pilot, app, "slash", "escape")
         assert watch._shown == list(TICKERS)
-        await pilot.press("s")  # sort by last close
+        await press(pilot, app, "s")  # sort by last close
         lasts = [r.last for r in watch.rows]
         assert watch._shown == [r.ticker for r in sorted(watch.rows, key=lambda r: r.last)] and lasts
-        await pilot.press("S")
+        await press(pilot, app, "S")
         assert watch._shown == [r.ticker for r in sorted(watch.rows, key=lambda r: -r.last)]
 
 
@@ -60,29 +60,29 @@ async def test_watchlist_edits_are_undoable_and_saved_only_on_request(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         watch = app.query_one(WatchlistPane)
-        await pilot.press("a")
+        await press(pilot, app, "a")
         assert app.focused.id == "watch-add"
-        await pilot.press("z", "z", "z", "z", "enter")
+        await press(pilot, app, "z", "z", "z", "z", "enter")
         await settle(pilot, app)
         assert "ZZZZ" not in app.watchlist
         assert "ZZZZ is not in the data" in app.event_log[-1].message
         watch.select("EEE")  # not held: removed at once
-        await pilot.pause()
-        await pilot.press("d")
+        await drain(pilot, app)
+        await press(pilot, app, "d")
         await settle(pilot, app)
         assert "EEE" not in app.watchlist and "EEE" not in watch._shown
         assert app.event_log[-1].message.startswith("Removed EEE from the watchlist")
         assert not user_file.exists()
-        await pilot.press("u")
+        await press(pilot, app, "u")
         await settle(pilot, app)
         assert "EEE" in watch._shown and not app.unsaved()
         assert app.event_log[-1].message == "Undone: Removed EEE from the watchlist."
         watch.select("FFF")
-        await pilot.pause()
-        await pilot.press("d")
+        await drain(pilot, app)
+        await press(pilot, app, "d")
         await settle(pilot, app)
         assert not user_file.exists()
-        await pilot.press("ctrl+s")
+        await press(pilot, app, "ctrl+s")
         await settle(pilot, app)
         assert tomllib.loads(user_file.read_text())["data"]["watchlist"] == [t for t in TICKERS if t != "FFF"]
         assert app.event_log[-1].message.startswith("Saved watchlist (5 tickers) to ")
@@ -95,15 +95,15 @@ async def test_removing_a_held_ticker_asks_first(filled, tmp_path: Path) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         app.query_one(WatchlistPane).select("AAA")  # held: 100 shares
-        await pilot.pause()
-        await pilot.press("d")
-        await pilot.pause()
+        await drain(pilot, app)
+        await press(pilot, app, "d")
+        await drain(pilot, app)
         assert isinstance(app.screen, ConfirmRemoveHeld)
-        await pilot.press("escape")
-        await pilot.pause()
+        await press(pilot, app, "escape")
+        await drain(pilot, app)
         assert "AAA" in app.query_one(WatchlistPane)._shown and not app.unsaved()
-        await pilot.press("d")
-        await pilot.pause()
+        await press(pilot, app, "d")
+        await drain(pilot, app)
         assert not app.screen.query("#confirm-liquidate")  # view only: nothing can be sold from here
         await pilot.click("#confirm-keep")
         await settle(pilot, app)
@@ -117,10 +117,10 @@ async def test_ask_key_focuses_the_copilot_from_anywhere(filled, tmp_path: Path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
         assert app.focused.id == "watch-table"
-        await pilot.press("i")
-        await pilot.pause()
+        await press(pilot, app, "i")
+        await drain(pilot, app)
         assert app.focused.id == "cp-input" and app.active_pane == "copilot"
-        await pilot.press(*"dtes")  # letters now go into the question, not to commands
+        await press(pilot, app, *"dtes")  # letters now go into the question, not to commands
         assert app.focused.value == "dtes" and not app.unsaved() and app.theme == "textual-dark"
 
 
@@ -133,23 +133,23 @@ async def test_tabs_at_80x24_and_pane_keys(filled, tmp_path: Path) -> None:
         shown = [p.id for p in app.query(".pane") if p.display and p.styles.display != "none"]
         visible = [p.id for p in app.query(".pane") if p.region.area > 0]
         assert visible == ["watchlist"], (shown, visible)
-        await pilot.press("tab")
-        await pilot.pause()
+        await press(pilot, app, "tab")
+        await drain(pilot, app)
         assert app.active_pane == "forecasts"
         assert [p.id for p in app.query(".pane") if p.region.area > 0] == ["forecasts"]
         fc = app.query_one(ForecastsPane)
         assert fc.horizon == 5  # opens at the signals' horizon ([signals] horizon)
-        await pilot.press("h")
+        await press(pilot, app, "h")
         assert fc.horizon == 1
-        await pilot.press("tab")
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, app, "tab")
+        await press(pilot, app, "enter")
+        await drain(pilot, app)
         assert isinstance(app.screen, SignalDetail)
-        await pilot.press("escape")
-        await pilot.press("shift+tab", "shift+tab")
+        await press(pilot, app, "escape")
+        await press(pilot, app, "shift+tab", "shift+tab")
         assert app.active_pane == "watchlist"
-        await pilot.press("question_mark")
+        await press(pilot, app, "question_mark")
         assert type(app.screen).__name__ == "HelpScreen"
-        await pilot.press("escape")
-        await pilot.press("q")
+        await press(pilot, app, "escape")
+        await press(pilot, app, "q")
     assert app.return_code == 0

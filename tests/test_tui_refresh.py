@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import ACCOUNT, FakeEngine, make_app, settle, wait_until
+from test_tui_support import ACCOUNT, FakeEngine, drain, make_app, press, settle, wait_until
 
 from tui.panes.risk import RiskPane
 from tui.panes.signals import SignalsPane
@@ -36,7 +36,7 @@ async def test_a_cycle_redraws_only_the_panes_whose_data_changed(filled, tmp_pat
         before = {r.ticker: r.last for r in watch.rows}
         risk_calls = _count_calls(app.query_one(RiskPane), "set_view")
         signal_calls = _count_calls(app.query_one(SignalsPane), "set_signals")
-        await pilot.press("n")
+        await press(pilot, app, "n")
         await settle(pilot, app)
         assert engine.steps == 1
         after = {r.ticker: r.last for r in watch.rows}
@@ -55,7 +55,7 @@ async def test_a_hidden_tab_is_drawn_when_shown(filled, tmp_path: Path) -> None:
         before = {r.ticker: r.last for r in watch.rows}
         app._set_active(RiskPane.PANE_ID)
         app.pane(RiskPane.PANE_ID).focus_primary()
-        await pilot.pause()
+        await drain(pilot, app)
         app.action_step()
         await wait_until(pilot, lambda: engine.steps == 1, what="one step")
         await settle(pilot, app)
@@ -63,7 +63,7 @@ async def test_a_hidden_tab_is_drawn_when_shown(filled, tmp_path: Path) -> None:
         assert {r.ticker: r.last for r in watch.rows} == before  # hidden: not redrawn yet
         assert WatchlistPane.PANE_ID in app._stale
         app._set_active(WatchlistPane.PANE_ID)
-        await pilot.pause()
+        await drain(pilot, app)
         assert {r.ticker: r.last for r in watch.rows} != before  # shown: the latest data is drawn
         assert WatchlistPane.PANE_ID not in app._stale  # (other hidden tabs still wait for theirs)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from test_tui_support import settle, test_config, wait_until
+from test_tui_support import settle_frame, test_config, wait_until
 
 from engine.cycle import CycleContext, Stage
 from engine.feeds import ReplayFeed
@@ -58,7 +58,7 @@ def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Pa
             before = engine.as_of
             await pilot.press("n")
             await wait_until(pilot, lambda: engine.as_of != before and not app._stepping, 60, "one step")  # noqa: B023 - awaited here
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         assert str(engine.as_of) == "2016-01-06" and app.sessions == 3
 
     try:

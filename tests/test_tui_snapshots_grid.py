@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, settle
+from test_tui_support import make_app, settle_frame
 
 SIZE = (120, 40)
 
@@ -23,7 +23,7 @@ def test_grid(snap_compare, filled, tmp_path: Path) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -33,13 +33,13 @@ def test_pane_zoomed(snap_compare, filled, tmp_path: Path, pane: str) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         await pilot.press("j")  # select BBB so the panes follow a non-default ticker
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         app._set_active(pane)
         app.pane(pane).focus_primary()
         app.action_zoom()  # not the z key: in the copilot pane z would be typed into the box
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -48,9 +48,9 @@ def test_signal_detail(snap_compare, filled, tmp_path: Path) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         await pilot.press("tab", "tab", "enter")
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -59,8 +59,8 @@ def test_help(snap_compare, filled, tmp_path: Path) -> None:
     app = _app(filled, tmp_path)
 
     async def run_before(pilot) -> None:
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         await pilot.press("question_mark")
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

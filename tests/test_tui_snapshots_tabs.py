@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, settle
+from test_tui_support import make_app, settle_frame
 
 PANES = ["watchlist", "forecasts", "signals", "risk", "copilot"]
 
@@ -19,10 +19,10 @@ def test_tab(snap_compare, filled, tmp_path: Path, pane: str) -> None:
     app = make_app(store, tmp_path)[0]
 
     async def run_before(pilot) -> None:
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         for _ in range(PANES.index(pane)):
             await pilot.press("tab")
-        await settle(pilot, app)
+        await settle_frame(pilot, app)
         assert app.active_pane == pane
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -157,21 +157,54 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float =
         await asyncio.sleep(POLL_S)
 
 
+def key_event(app: Any, key: str) -> events.Key:
+    """The key event `Pilot.press` builds for `key` (a name such as "tab" or a character)."""
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    char: str | None
+    try:
+        char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    event = events.Key(key, char)
+    event.set_sender(app)
+    return event
+
+
 def send_keys(app: Any, *keys: str) -> None:
     """Queue key presses built as `Pilot.press` builds them, without its wait for the app to
     go idle after each (while the loop runs that wait lasts its full second): the caller
     waits for the effect it expects instead."""
     for key in keys:
-        if len(key) == 1 and not key.isalnum():
-            key = _character_to_key(key)
-        char: str | None
-        try:
-            char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
-        except KeyError:
-            char = key if len(key) == 1 else None
-        event = events.Key(key, char)
-        event.set_sender(app)
-        app._driver.send_message(event)
+        app._driver.send_message(key_event(app, key))
+
+
+async def drain(pilot: Any, app: Any, timeout: float = 20.0) -> None:
+    """Until every message queued in the app and its screen's widgets has been handled
+    (handling one can queue more, so rounds repeat until the queues are empty) and
+    animations have ended. Worker threads are not waited for: see `settle`.
+
+    This replaces `Pilot.pause()`, which sleeps until the process's CPU time stops moving:
+    20-40 ms of sleep per call when the app is idle, up to a second while the loop runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # A screen just pushed has no running message queue until it is mounted.
+        await wait_until(pilot, lambda: app.screen.is_mounted, timeout, "the screen to mount")
+        await pilot._wait_for_screen()
+        await app.animator.wait_until_complete()
+        nodes = [app, *app.screen.walk_children(with_self=True)]
+        if all(node._message_queue.empty() for node in nodes):
+            break
+        assert time.monotonic() < deadline, f"messages still queued after {timeout} s"
+    app.screen._on_timer_update()
+
+
+async def press(pilot: Any, app: Any, *keys: str) -> None:
+    """`Pilot.press`, each key handled with everything it queued before the next is sent,
+    without Pilot's CPU-idle sleeps (see `drain`)."""
+    for key in keys:
+        app.post_message(key_event(app, key))
+        await drain(pilot, app)
 
 
 async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
@@ -193,13 +226,17 @@ async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
         return view is not None and view.ticker == app.ticker
 
     await wait_until(pilot, done, timeout, "the app to settle")
-    # Then every message queued so far is handled and animations end; no wait for the CPU
-    # to go idle (Pilot's `pause()`): that costs 20-40 ms of sleep per call even when idle.
-    await pilot._wait_for_screen()
-    await app.animator.wait_until_complete()
-    await pilot._wait_for_screen()
+    await drain(pilot, app, timeout)
     await wait_until(pilot, done, timeout, "the app to settle")
-    app.screen._on_timer_update()
+
+
+async def settle_frame(pilot: Any, app: Any, timeout: float = 20.0) -> None:
+    """`settle`, then Pilot's waits for scheduled animations and for the CPU to go idle:
+    for snapshots, where a redraw scheduled after a refresh (a chart after a resize)
+    must be on the frame too."""
+    await settle(pilot, app, timeout)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 def test_fill_store_writes_every_table(filled: tuple[Store, dt.date]) -> None:

@@ -177,8 +177,8 @@ class SignalDetail(ModalScreen[None]):
 
     def on_mount(self) -> None:
         drivers = parse_json_list(self.row.get("drivers"))
-        if drivers:
-            plot = self.query_one("#detail-chart", LazyPlot)
+        # `query`, not `query_one`: when the app closes as this screen opens, its chart is gone.
+        for plot in self.query("#detail-chart").results(LazyPlot):
             draw_drivers(plot.plt, drivers)
 
 
