@@ -113,7 +113,7 @@ def test_openai_path_against_a_local_server_running_the_same_model(smollm2: Tran
             timeout_s=600,
         )
         sess = CopilotSession(store.cursor, settings)
-        answer = sess.ask(FOUR[1])
+        answer = sess.ask(FOUR[2])  # the shortest rows of the four: this model is slow here
     assert answer.backend == "openai" and shown_numbers_unverified(sess, answer) == []
     first = srv.requests[0]
     assert first["stream"] is False and first["tools"]  # the tool phase, not streamed

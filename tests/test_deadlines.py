@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pmax_cli import rows, run_pmax
 
-TIMEOUT_S, RETRIES = 1, 1
+TIMEOUT_S, RETRIES = 0.5, 1
 BUDGET_S = TIMEOUT_S * (RETRIES + 1)
 START_UP_S = 15  # interpreter, pandas, exchange calendar on a loaded 2-core machine
 
@@ -66,9 +66,9 @@ def test_data_fetch_keeps_its_deadline(tmp_path: Path, black_hole: dict[str, str
     assert result.returncode == 1, result.stderr
     assert elapsed < BUDGET_S + START_UP_S, elapsed
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"pmax: yfinance: no answer after {TIMEOUT_S} s (bars for 1 ticker(s)")
+    assert lines[0].startswith(f"pmax: yfinance: no answer after {TIMEOUT_S:g} s (bars for 1 ticker(s)")
     assert lines[0].endswith("retrying 1/1") and lines[1].endswith("giving up")
-    assert f"yfinance: no answer within {BUDGET_S} s (2 tries of {TIMEOUT_S} s)" in result.stderr
+    assert f"yfinance: no answer within {BUDGET_S:g} s (2 tries of {TIMEOUT_S:g} s)" in result.stderr
     assert rows(db, "SELECT count(*) FROM bars") == [(0,)]
 
 
@@ -79,7 +79,7 @@ def test_one_live_cycle_keeps_its_deadline(tmp_path: Path, black_hole: dict[str,
     elapsed = time.monotonic() - began
     assert result.returncode == 1, result.stderr
     assert elapsed < BUDGET_S + START_UP_S, elapsed
-    assert f"pmax: yfinance: no answer after {TIMEOUT_S} s (bars for 20 ticker(s)" in result.stderr
+    assert f"pmax: yfinance: no answer after {TIMEOUT_S:g} s (bars for 20 ticker(s)" in result.stderr
     assert "pmax: live data unavailable:" in result.stderr and "Traceback" not in result.stderr
     assert rows(db, "SELECT count(*) FROM cycles") == [(0,)]
     assert rows(db, "SELECT status FROM runs") in ([], [("failed",)])

@@ -96,7 +96,7 @@ def fetch_with_failover(
                     else ", giving up"
                 )
                 tell(
-                    f"{provider.name}: no answer after {limit:.0f} s (bars for {len(remaining)} "
+                    f"{provider.name}: no answer after {_seconds(limit)} s (bars for {len(remaining)} "
                     f"ticker(s) up to {end}){again}"
                 )
                 silent.append(provider)
@@ -116,8 +116,8 @@ def fetch_with_failover(
             break
     for provider in waiting:
         errors.append(
-            f"{provider.name}: no answer within {deadline.total_s:.0f} s "
-            f"({deadline.retries + 1} tries of {deadline.attempt_s:.0f} s)"
+            f"{provider.name}: no answer within {_seconds(deadline.total_s)} s "
+            f"({deadline.retries + 1} tries of {_seconds(deadline.attempt_s)} s)"
         )
     bars = pd.concat(frames, ignore_index=True) if frames else empty_bars().assign(source=pd.Series(dtype="object"))
     return FetchResult(bars, errors, remaining)
@@ -311,3 +311,8 @@ def import_file(
         gate_s=t2 - t1,
         write_s=t3 - t2,
     )
+
+
+def _seconds(value: float) -> str:
+    """Seconds as a user set them: 10.0 -> "10", 0.5 -> "0.5" (not rounded to "0")."""
+    return f"{round(value, 1):g}"
