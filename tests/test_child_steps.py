@@ -83,14 +83,14 @@ async def test_each_step_is_answered_by_its_own_outcome_and_busy_clears_whatever
         # the process still owes that session, so the app is busy until its outcome is in.
         order.release.clear()
         second = asyncio.create_task(child.step())
-        await wait_until(None, lambda: order.held.is_set() and order.accepted == 2, 60)
+        await wait_until(lambda: order.held.is_set() and order.accepted == 2, 60)
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)
-        await wait_until(None, lambda: child.busy, 5, "a session the process accepted to be counted")
+        await wait_until(lambda: child.busy, 5, "a session the process accepted to be counted")
 
         # 3. The next step, sent while that outcome is still on its way, is answered by its own.
         third = asyncio.create_task(child.step())
-        await wait_until(None, lambda: order.accepted == 3, 60)
+        await wait_until(lambda: order.accepted == 3, 60)
         assert child.busy and not third.done()
         order.release.set()
         done = await asyncio.wait_for(third, 60)

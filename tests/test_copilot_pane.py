@@ -38,7 +38,7 @@ async def test_esc_in_a_zoomed_pane_cancels_first_then_unzooms(filled, tmp_path:
         await settle(pilot, app)
         pane.focus_primary()
         await press(pilot, app, "h", "i", "enter")
-        await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
+        await wait_until(lambda: pane.busy, what="the copilot to start answering")
         assert app.screen.maximized is not None
         await press(pilot, app, "escape")
         await settle(pilot, app)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gguf
 import numpy as np
 import pytest
 
-gguf = pytest.importorskip("gguf")
-
-from copilot.backends.gguf_reader import fast_reader_class  # noqa: E402
+from copilot.backends.gguf_reader import fast_reader_class
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +51,13 @@ def test_the_fast_reader_reads_every_field_and_tensor_as_gguf_does(small_gguf: P
     tokens = fast.fields["tokenizer.ggml.tokens"]
     assert [bytes(tokens.parts[i]).decode() for i in tokens.data] == ["<s>", "</s>", "héllo", "wörld", "1.25", ""]
     assert [t.name for t in fast.tensors] == [t.name for t in slow.tensors]
-    for got, want in zip(fast.tensors, slow.tensors, strict=True):
-        layout = (got.tensor_type, list(got.shape), got.data_offset)
-        assert layout == (want.tensor_type, list(want.shape), want.data_offset)
-        assert got.data.dtype == want.data.dtype and np.array_equal(got.data, want.data)
+    for tensor, expected in zip(fast.tensors, slow.tensors, strict=True):
+        layout = (tensor.tensor_type, list(tensor.shape), tensor.data_offset)
+        assert layout == (expected.tensor_type, list(expected.shape), expected.data_offset)
+        assert tensor.data.dtype == expected.data.dtype and np.array_equal(tensor.data, expected.data)
         assert np.array_equal(
-            gguf.quants.dequantize(got.data, got.tensor_type), gguf.quants.dequantize(want.data, want.tensor_type)
+            gguf.quants.dequantize(tensor.data, tensor.tensor_type),
+            gguf.quants.dequantize(expected.data, expected.tensor_type),
         )
     q = next(t for t in fast.tensors if t.name == "blk.0.attn_q.weight")
     assert q.tensor_type == gguf.GGMLQuantizationType.Q4_1  # a quantized tensor was compared

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_tui_support import FakeEngine, make_app, settle
-from textual import events
-
-BURST_NAMES = {" ": "space"}
+from test_tui_support import FakeEngine, key_event, make_app, settle
 
 
 def burst(app, text: str) -> None:
     """Queue every key at once, with no pause for the app to react in between."""
     for ch in text:
-        app.post_message(events.Key(BURST_NAMES.get(ch, ch), ch))
+        app.post_message(key_event(app, ch))
 
 
 async def test_add_then_ticker_in_one_burst(filled, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ async def _burst(pilot, app, keys: list[str]) -> None:
     app.call_later(handled.append, "drained")  # runs after the keys queued before it
 
     async def drained() -> None:
-        await wait_until(pilot, lambda: handled == ["drained"], BURST_S, "the burst to drain")
+        await wait_until(lambda: handled == ["drained"], BURST_S, "the burst to drain")
         await drain(pilot, app, BURST_S)
 
     await asyncio.wait_for(drained(), timeout=BURST_S)
@@ -51,7 +51,7 @@ async def _click_burst(pilot, app, selectors: list[str]) -> None:
     app.call_later(handled.append, "drained")
 
     async def drained() -> None:
-        await wait_until(pilot, lambda: handled == ["drained"], BURST_S, "the clicks to drain")
+        await wait_until(lambda: handled == ["drained"], BURST_S, "the clicks to drain")
         await drain(pilot, app, BURST_S)
 
     await asyncio.wait_for(drained(), timeout=BURST_S)
@@ -62,9 +62,9 @@ async def _answers(pilot, app) -> None:
 
     async def help_round() -> None:
         send_keys(app, "question_mark")  # not `Pilot.press`: it also waits for the app to go idle
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        await wait_until(lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         send_keys(app, "escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help to close")
+        await wait_until(lambda: not isinstance(app.screen, HelpScreen), what="help to close")
 
     await asyncio.wait_for(help_round(), timeout=5)
     await drain(pilot, app, 5)
@@ -86,7 +86,7 @@ async def test_tab_bursts_do_not_freeze(filled, tmp_path: Path, layout: str, run
         await settle(pilot, app)
         if running:
             send_keys(app, "space")
-            await wait_until(pilot, lambda: not app.paused, what="the loop to run")
+            await wait_until(lambda: not app.paused, what="the loop to run")
         await _burst(pilot, app, ["tab"] * 10)
         await _answers(pilot, app)
         await _burst(pilot, app, ["shift+tab"] * 10)
@@ -107,7 +107,7 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
         await settle(pilot, app)
         if running:
             send_keys(app, "space")
-            await wait_until(pilot, lambda: not app.paused, what="the loop to run")
+            await wait_until(lambda: not app.paused, what="the loop to run")
         targets = ["#cp-input", "#sig-table", "#fc-chart", "#cp-input", "#risk-scroll", "#watch-table"]
         await _click_burst(pilot, app, targets * 2)
         assert app.active_pane == "watchlist"  # the last click's pane
@@ -115,13 +115,13 @@ async def test_click_bursts_do_not_freeze(filled, tmp_path: Path, running: bool)
         # The next app shares this engine: no session may be half-taken when this one closes
         # (the engine's thread would commit it after its step was cancelled).
         app.action_pause()
-        await wait_until(pilot, lambda: not app._stepping, what="the step in flight to end")
+        await wait_until(lambda: not app._stepping, what="the step in flight to end")
     app, _ = make_app(store, tmp_path, engine=engine, overrides=RUNNING)
     async with app.run_test(size=(80, 24)) as pilot:  # tabs: clicks on the tab bar
         await settle(pilot, app)
         if running:
             send_keys(app, "space")
-            await wait_until(pilot, lambda: not app.paused, what="the loop to run")
+            await wait_until(lambda: not app.paused, what="the loop to run")
         await _click_burst(
             pilot, app, ["#tab-risk", "#tab-signals", "#tab-copilot", "#tab-watchlist", "#tab-forecasts"] * 3
         )

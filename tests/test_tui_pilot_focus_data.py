@@ -26,15 +26,15 @@ async def test_the_watchlist_takes_focus_back_when_its_first_rows_arrive(tmp_pat
         await settle(pilot, app)
         watchlist = app.query_one("#watchlist")
         assert watchlist.has_class("-empty")
-        await wait_until(pilot, lambda: app.focused is None, what="the hidden table blurred")
+        await wait_until(lambda: app.focused is None, what="the hidden table blurred")
         fill_store(store)  # the first sessions land
         app._dirty = True
-        await wait_until(pilot, lambda: not watchlist.has_class("-empty"), what="rows shown")
+        await wait_until(lambda: not watchlist.has_class("-empty"), what="rows shown")
         table = app.query_one("#watch-table")
-        await wait_until(pilot, lambda: app.focused is table, what="focus back on the watchlist table")
+        await wait_until(lambda: app.focused is table, what="focus back on the watchlist table")
         row = table.cursor_row
         await press(pilot, app, "j")
-        await wait_until(pilot, lambda: table.cursor_row == row + 1, what="j moved the cursor")
+        await wait_until(lambda: table.cursor_row == row + 1, what="j moved the cursor")
 
 
 @pytest.mark.asyncio
@@ -44,10 +44,10 @@ async def test_focus_is_not_taken_from_a_dialog_or_another_pane(tmp_path: Path) 
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "tab")  # the user moved on to the Forecasts pane
-        await wait_until(pilot, lambda: app.active_pane != "watchlist", what="another pane active")
+        await wait_until(lambda: app.active_pane != "watchlist", what="another pane active")
         chosen = app.focused
         fill_store(store)
         app._dirty = True
-        await wait_until(pilot, lambda: not app.query_one("#watchlist").has_class("-empty"), what="rows shown")
+        await wait_until(lambda: not app.query_one("#watchlist").has_class("-empty"), what="rows shown")
         await settle(pilot, app)
         assert app.focused is chosen

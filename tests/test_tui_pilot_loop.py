@@ -22,7 +22,7 @@ async def test_pause_resume_and_step(filled, tmp_path: Path) -> None:
         await settle(pilot, app)
         assert engine.steps == 1 and app.as_of == engine.as_of and app.paused
         send_keys(app, "space")  # not `Pilot.press`: its idle wait would let the loop run a full second
-        await wait_until(pilot, lambda: engine.steps >= 4, what="four steps while running")
+        await wait_until(lambda: engine.steps >= 4, what="four steps while running")
         assert not app.paused
         await press(pilot, app, "space")
         await settle(pilot, app)
@@ -55,7 +55,7 @@ async def _palette_highlights(pilot, app, text: str) -> None:
         options = app.screen.query_one(CommandList)
         return options.highlighted is not None and text in str(options.get_option_at_index(options.highlighted).prompt)
 
-    await wait_until(pilot, highlighted, what=f"the palette to offer {text!r}")
+    await wait_until(highlighted, what=f"the palette to offer {text!r}")
 
 
 async def test_palette_jump_and_step(filled, tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ async def test_copilot_escape_cancels(filled, tmp_path: Path) -> None:
         pane = app.query_one(CopilotPane)
         pane.focus_primary()
         await press(pilot, app, "h", "i", "enter")
-        await wait_until(pilot, lambda: pane.busy, what="the copilot to start answering")
+        await wait_until(lambda: pane.busy, what="the copilot to start answering")
         await press(pilot, app, "escape")
         await settle(pilot, app)
         assert not pane.busy

@@ -27,7 +27,7 @@ async def _ready(tmp_path: Path, name: str, watch: list[str] | None = None) -> t
 
 
 async def _until(pilot: Any, cond: Any, what: str) -> None:
-    await wait_until(pilot, cond, 8.0, what)  # the 400 polls of 20 ms this replaced
+    await wait_until(cond, 8.0, what)  # the 400 polls of 20 ms this replaced
 
 
 async def test_removing_a_held_ticker_can_liquidate_it(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ async def test_a_hidden_tab_is_drawn_when_shown(filled, tmp_path: Path) -> None:
         app.pane(RiskPane.PANE_ID).focus_primary()
         await drain(pilot, app)
         app.action_step()
-        await wait_until(pilot, lambda: engine.steps == 1, what="one step")
+        await wait_until(lambda: engine.steps == 1, what="one step")
         await settle(pilot, app)
         assert engine.steps == 1
         assert {r.ticker: r.last for r in watch.rows} == before  # hidden: not redrawn yet

@@ -57,7 +57,7 @@ def test_sample_after_three_cycles(snap_compare, tmp_path: Path, sample_path: Pa
         for _ in range(3):
             before = engine.as_of
             await pilot.press("n")
-            await wait_until(pilot, lambda: engine.as_of != before and not app._stepping, 60, "one step")  # noqa: B023 - awaited here
+            await wait_until(lambda: engine.as_of != before and not app._stepping, 60, "one step")  # noqa: B023 - awaited here
         await settle_frame(pilot, app)
         assert str(engine.as_of) == "2016-01-06" and app.sessions == 3
 

@@ -149,7 +149,7 @@ BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 POLL_S = 0.01  # how often a wait re-checks its condition (never a wait of its own)
 
 
-async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+async def wait_until(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
     """Let the app run until `condition()` holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -189,7 +189,7 @@ async def drain(pilot: Any, app: Any, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         # A screen just pushed has no running message queue until it is mounted.
-        await wait_until(pilot, lambda: app.screen.is_mounted, timeout, "the screen to mount")
+        await wait_until(lambda: app.screen.is_mounted, timeout, "the screen to mount")
         await pilot._wait_for_screen()
         await app.animator.wait_until_complete()
         nodes = [app, *app.screen.walk_children(with_self=True)]
@@ -225,9 +225,9 @@ async def settle(pilot: Any, app: Any, timeout: float = 20.0) -> None:
         view = app.query_one("#forecasts").view
         return view is not None and view.ticker == app.ticker
 
-    await wait_until(pilot, done, timeout, "the app to settle")
+    await wait_until(done, timeout, "the app to settle")
     await drain(pilot, app, timeout)
-    await wait_until(pilot, done, timeout, "the app to settle")
+    await wait_until(done, timeout, "the app to settle")
 
 
 async def settle_frame(pilot: Any, app: Any, timeout: float = 20.0) -> None:
