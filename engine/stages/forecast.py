@@ -104,7 +104,6 @@ class ForecastStage(Stage):
 
     def run(self, ctx: CycleContext) -> None:
         import scipy.linalg  # load SciPy's own BLAS before limiting threads
-        import scipy.optimize  # noqa: F401
         from threadpoolctl import threadpool_limits
 
         # Small BLAS/OpenMP problems: extra threads only spin against the other stages.
