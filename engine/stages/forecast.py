@@ -103,7 +103,7 @@ class ForecastStage(Stage):
     name = "forecast"
 
     def run(self, ctx: CycleContext) -> None:
-        import scipy.linalg  # load SciPy's own BLAS before limiting threads
+        import scipy.linalg  # noqa: F401 - load SciPy's own BLAS (scipy.optimize adds none) before limiting threads
         from threadpoolctl import threadpool_limits
 
         # Small BLAS/OpenMP problems: extra threads only spin against the other stages.
