@@ -58,8 +58,14 @@ def _freeze_imports() -> None:
     _modules_when_frozen[0] = len(sys.modules)
 
 
-def pytest_collection_finish() -> None:
-    _freeze_imports()
+@pytest.hookimpl(wrapper=True)
+def pytest_collection() -> Iterator[object]:
+    gc.disable()  # collection imports every test module: ~7 full collections of a growing heap
+    try:
+        return (yield)
+    finally:
+        gc.enable()
+        _freeze_imports()
 
 
 def pytest_runtest_logfinish() -> None:
@@ -69,9 +75,10 @@ def pytest_runtest_logfinish() -> None:
 
 def pytest_runtest_teardown() -> None:
     """Empty Textual's `StylesCache.get_inner_outer` memo after each test. It is an
-    `lru_cache(1024)` on a method, so it holds the last 1,024 widgets' style caches (and
-    the rendered lines in them) after their apps have closed: over a worker's TUI tests
-    ~1M objects stayed alive, and each full garbage collection took ~0.7 s to scan them."""
+    `lru_cache(1024)` on a method, so it keeps the last 1,024 widgets' style caches (and
+    the rendered lines in them) alive after their apps have closed: 20 TUI tests in one
+    process left 377k live objects behind instead of 127k, and every full garbage
+    collection scanned them."""
     styles_cache = sys.modules.get("textual._styles_cache")
     if styles_cache is not None:
         styles_cache.StylesCache.get_inner_outer.cache_clear()
