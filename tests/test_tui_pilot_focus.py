@@ -27,31 +27,30 @@ SIZES = {"grid": (120, 40), "tabs": (80, 24)}
 async def _burst(pilot, app, keys: list[str]) -> None:
     """Queue every key before the app handles the first (`Pilot.press` would wait for the
     app to go idle after each), then wait until the app has handled them all."""
-    handled: list[str] = []
     send_keys(app, *keys)
-    app.call_later(handled.append, "drained")  # runs after the keys queued before it
-
-    async def drained() -> None:
-        await wait_until(lambda: handled == ["drained"], BURST_S, "the burst to drain")
-        await drain(pilot, app, BURST_S)
-
-    await asyncio.wait_for(drained(), timeout=BURST_S)
+    await _handled(pilot, app, "the burst to drain")
 
 
 async def _click_burst(pilot, app, selectors: list[str]) -> None:
     """Click each widget in turn with no pause between clicks (what `Pilot.click` does for
     one, without its wait for idle between events), then wait for the app to drain them."""
-    handled: list[str] = []
     screen = app.screen
     for sel in selectors:
         args = _get_mouse_message_arguments(screen.query_one(sel), (0, 0), button=1)
         for kind in (events.MouseDown, events.MouseUp, events.Click):
             app.mouse_position = Offset(args["x"], args["y"])
             screen._forward_event(kind(**({**args, "chain": 1} if kind is events.Click else args)))
-    app.call_later(handled.append, "drained")
+    await _handled(pilot, app, "the clicks to drain")
+
+
+async def _handled(pilot, app, what: str) -> None:
+    """Wait (at most BURST_S in all) until the app has handled what was queued before this
+    call, and everything that queued in turn."""
+    handled: list[str] = []
+    app.call_later(handled.append, "drained")  # runs after the events queued before it
 
     async def drained() -> None:
-        await wait_until(lambda: handled == ["drained"], BURST_S, "the clicks to drain")
+        await wait_until(lambda: handled == ["drained"], BURST_S, what)
         await drain(pilot, app, BURST_S)
 
     await asyncio.wait_for(drained(), timeout=BURST_S)
