@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
+from engine.store import connect
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,7 +113,7 @@ def spawn_pmax(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -18,13 +18,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from pmax_cli import FAST_CONFIG
 from test_tui_support import test_config, wait_until
 
 import engine.serve.client as client
 from engine.serve.childproc import ChildEngine
+from engine.store import connect
 
 
 class _Order:
@@ -100,6 +100,6 @@ async def test_each_step_is_answered_by_its_own_outcome_and_busy_clears_whatever
     finally:
         order.release.set()
         assert child.close() == 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM cycles").fetchall() == [(3,)]
     con.close()

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 from pmax_cli import FAST, call_pmax
+
+from engine.store import connect
 
 PMAX = [sys.executable, "-m", "tui.cli"]
 
@@ -33,7 +34,7 @@ def test_run_until_then_cycles_resumes(tmp_path: Path) -> None:
     # The human summary puts the benchmark beside the strategy and names the data's bias.
     assert " vs equal-weight buy-and-hold " in second.stdout and "Survivorship bias" in second.stdout
     assert "ratios withheld: 5 daily returns" in second.stdout
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     after = con.execute("SELECT count(DISTINCT date) FROM bars WHERE date > DATE '2016-01-08'").fetchall()[0][0]
     con.close()
     assert after == 5

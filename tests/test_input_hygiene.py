@@ -13,10 +13,11 @@ import signal
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from pmax_cli import FAST, REPO, call_pmax, pmax_argv, pmax_env, rows, run_pmax
+
+from engine.store import connect
 
 SAMPLE = REPO / "data" / "watchlist_sample.parquet"
 
@@ -150,7 +151,7 @@ def test_import_never_grows_a_replay_universe(replay_db: tuple[Path, Path], file
 def test_newer_schema_is_refused_by_runs_and_readers(tmp_path: Path, files: dict[str, Path]) -> None:
     db = tmp_path / "n.duckdb"
     assert run_pmax(tmp_path, "data", "import", str(files["ok"]), "--db", str(db)).returncode == 0
-    con = duckdb.connect(str(db))
+    con = connect(str(db))
     con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now())")
     con.close()
     result = call_pmax(tmp_path, "--run", "--cycles", "1", "--db", str(db), env=FAST)

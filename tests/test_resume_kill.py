@@ -26,7 +26,7 @@ from engine.stages.ingest import IngestStage
 from engine.stages.portfolio import PortfolioStage
 from engine.stages.risk import RiskStage
 from engine.stages.signals import SignalsStage
-from engine.store import Store
+from engine.store import Store, connect
 
 TABLES = {
     "orders": "order_id",
@@ -129,8 +129,8 @@ def test_sigkill_mid_replay_then_resume_matches_uninterrupted(tmp_path: Path) ->
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert full.wait(timeout=300) == 0
-    a = duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True)
-    b = duckdb.connect(str(tmp_path / "part.duckdb"), read_only=True)
+    a = connect(str(tmp_path / "full.duckdb"), read_only=True)
+    b = connect(str(tmp_path / "part.duckdb"), read_only=True)
     extra = {"forecasts": "as_of, ticker, model, horizon"}
     ta, tb = _tables(a, extra), _tables(b, extra)
     assert ta["equity"]["as_of"].dt.date.astype(str).tolist()[-1] == until

@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from engine.store import connect
 
 PMAX = [sys.executable, "-m", "tui.cli"]
 UNTIL = "2016-02-02"  # 21 sessions: 20 daily returns, the fewest the run summary gives a Sharpe from
@@ -84,7 +85,7 @@ def test_local_and_ray_sweeps_agree_and_share_one_ledger(tmp_path: Path) -> None
     assert local["best"]["deflated_sharpe"] == ray["best"]["deflated_sharpe"]
     assert local["pbo"] == ray["pbo"]
 
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     rows = con.execute(
         "SELECT engine, count(*), count(DISTINCT config_hash) FROM trials GROUP BY engine ORDER BY engine"
     ).fetchall()
@@ -151,7 +152,7 @@ def test_ctrl_c_cancels_the_rest_and_keeps_finished_trials(tmp_path: Path) -> No
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted; finished trials are kept" in err
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     statuses = con.execute("SELECT status FROM trials").fetchall()
     sweep = con.execute("SELECT status FROM sweeps").fetchall()
     con.close()

@@ -33,7 +33,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from pmax_cli import FAST
 from pmax_cli import FAST_CONFIG as FAST_OVERRIDES
@@ -43,6 +42,7 @@ from engine.config import load_config
 from engine.serve.childproc import ChildEngine
 from engine.serve.reader import open_reader
 from engine.serve.rendezvous import find_owner
+from engine.store import connect
 from tui.panes.watchlist import WatchlistPane
 from tui.served import ServedApp
 
@@ -64,7 +64,7 @@ def _gone(pid: int) -> bool:
 
 
 def _sessions(db: Path) -> int:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     try:
         return int(con.execute("SELECT count(*) FROM cycles").fetchall()[0][0])
     finally:
@@ -220,7 +220,7 @@ async def test_quit_lets_the_session_in_flight_commit_and_the_process_exit(tmp_p
     reader.close()
     assert pid not in _children() and _gone(pid)
     assert _sessions(db) == 1  # the session in flight was committed, not lost
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(str(db), read_only=True)
     assert con.execute("SELECT status, sessions FROM runs").fetchall() == [("finished", 1)]
     con.close()
     assert find_owner(db, runtime) is None
@@ -331,7 +331,7 @@ def test_the_engine_process_ends_with_the_app(tmp_path: Path, runtime: str, how:
             time.sleep(0.1)
         assert _gone(owner.pid), f"engine process {owner.pid} outlived the app ({how})"
         assert find_owner(db, runtime) is None
-        con = duckdb.connect(str(db), read_only=True)
+        con = connect(str(db), read_only=True)
         status = con.execute("SELECT status FROM runs").fetchall()
         con.close()
         assert status == [("finished" if how == "quit" else "interrupted",)]

@@ -63,7 +63,8 @@ def run_headless(
         print(json.dumps(payload, default=str))
     else:
         if summary.sessions_run == 0:
-            print(f"pmax: nothing to do — the database is already at {engine.as_of}")
+            where = f"the database is already at {engine.as_of}" if engine.as_of else "no session to run"
+            print(f"pmax: nothing to do — {where}")
         else:
             equity = f"{summary.equity:,.2f}" if summary.equity is not None else "n/a"
             print(

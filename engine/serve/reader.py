@@ -36,6 +36,7 @@ from engine.errors import DatabaseLockedError, OwnerGoneError, UsageError
 from engine.serve.rendezvous import OwnerInfo, find_owner
 from engine.serve.wire import REFUSED, query_ticket, server_message
 from engine.sqlguard import read_only_body
+from engine.store import connect
 
 if TYPE_CHECKING:  # pyarrow loads with the first statement that needs it (see fetch_rows)
     import pandas as pd
@@ -150,7 +151,7 @@ class _Route:
             if not self.path.exists():
                 raise UsageError(f"database {self.path} does not exist", "run `pmax --run` first to fill it")
             try:
-                self._local = duckdb.connect(str(self.path), read_only=True)
+                self._local = connect(str(self.path), read_only=True)
             except duckdb.IOException as exc:
                 raise _Locked(str(exc)) from None
         try:
@@ -194,7 +195,7 @@ class ReadConnection:
 
     def __init__(self, route: _Route) -> None:
         self._route = route
-        self._mem = duckdb.connect()
+        self._mem = connect()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
         body = read_only_body(sql)
