@@ -34,7 +34,7 @@ from engine.config_model import (
     load_defaults,
 )
 from engine.config_rules import check_values
-from engine.errors import ConfigError
+from engine.errors import ConfigError, UsageError
 
 __all__ = [
     "Config",
@@ -218,6 +218,16 @@ def load_config(
         origins[dotted] = "command line"
     _validate(values, origins)
     return Config(values, user_path, origins)
+
+
+def check_until(config: Config, until: dt.date | None) -> None:
+    """UsageError when a replay's `--until` falls before its first session (`replay.start`):
+    such a run or sweep would do nothing, so it is refused before any database is opened."""
+    if until is not None and until < config.replay.start:
+        raise UsageError(
+            f"--until {until} is before the replay start {config.replay.start}",
+            "pass a later --until, or set [replay] start earlier",
+        )
 
 
 def env_name(dotted: str) -> str:

@@ -105,12 +105,11 @@ def cli(
 
     config = load_cli_config(config_path, overrides, log_to_stderr=headless)
     until_date = until.date() if until else None
-    if headless and not live and until_date is not None and until_date < config.replay.start:
-        raise UsageError(
-            f"--until {until_date} is before the replay start {config.replay.start}",
-            "pass a later --until, or set [replay] start earlier",
-        )
     if headless:
+        from engine.config import check_until
+
+        if not live:
+            check_until(config, until_date)  # before tui.headless loads pandas and the engine
         from tui.headless import run_headless
 
         run_headless(config, db=db, live=live, cycles=cycles, until=until_date, as_json=as_json)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.config import Config
+from engine.config import Config, check_until
 from engine.errors import UsageError
 from engine.sweep.grid import Grid
 from engine.sweep.ledger import TrialRecord, end_sweep, group_trials, record_trial, returns_matrix, start_sweep
@@ -72,11 +72,7 @@ def plan_trials(grid: Grid, sweep_id: str, until: dt.date | None) -> list[TrialS
     specs = []
     for trial in grid.trials:
         config = trial.config
-        if until is not None and until < config.replay.start:
-            raise UsageError(
-                f"--until {until} is before the replay start {config.replay.start}",
-                "pass a later --until, or set [replay] start earlier",
-            )
+        check_until(config, until)
         key = (str(replay_path(config)), tuple(config.data.watchlist), str(config.replay.start))
         if key not in checked:
             build_feed(config, None)
